@@ -183,7 +183,12 @@ func (s *Source) Render(namespace string) ([]Object, error) {
 	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(s.fs, dir)
 	krustyMu.Unlock()
 	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("kustomize build %s: %w", displayPath(dir), err)}
+		where := dir
+		if strings.Contains(err.Error(), "invalid Kustomization") {
+			// kustomize does not say which file it could not read.
+			where = kustomizationFile(s.fs, dir)
+		}
+		return nil, &InputError{Err: fmt.Errorf("kustomize build %s: %w", displayPath(where), err)}
 	}
 
 	objs := make([]Object, 0, resources.Size())
@@ -214,6 +219,15 @@ func (s *Source) Render(namespace string) ([]Object, error) {
 	}
 	sortByPhase(objs)
 	return objs, nil
+}
+
+func kustomizationFile(fsys filesys.FileSystem, dir string) string {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		if p := filepath.Join(dir, name); fsys.Exists(p) {
+			return p
+		}
+	}
+	return dir
 }
 
 // displayPath hides the in-memory root from messages.
