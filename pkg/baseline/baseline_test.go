@@ -304,8 +304,29 @@ func TestInitFilesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(string(toYAML(t, want)), strings.ReplaceAll(string(got), "\n---\n", "\n---\n")); diff != "" {
+			if diff := cmp.Diff(string(toYAML(t, want)), string(got)); diff != "" {
 				t.Errorf("%s (%s): init output builds to different objects (-render +kustomize):\n%s", ns, file, diff)
+			}
+
+			// kubectl kustomize sorts by kind and name (legacy order): the
+			// same objects, which is why apply orders by phase instead.
+			legacy := krusty.MakeDefaultOptions()
+			legacy.Reorder = krusty.ReorderOptionLegacy
+			res, err = krusty.MakeKustomizer(legacy).Run(mem, path.Join("/tree", ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sortedWant, sortedGot []string
+			for _, o := range want {
+				b, _ := yaml.Marshal(o.Object)
+				sortedWant = append(sortedWant, string(b))
+			}
+			for _, r := range res.Resources() {
+				b, _ := r.AsYAML()
+				sortedGot = append(sortedGot, string(b))
+			}
+			if diff := cmp.Diff(sortedWant, sortedGot, sortStrings); diff != "" {
+				t.Errorf("%s: kubectl kustomize's legacy order yields other objects:\n%s", ns, diff)
 			}
 		}
 	}
