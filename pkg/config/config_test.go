@@ -161,3 +161,27 @@ func TestResolve(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+// The README's complete example must stay a valid Config.
+func TestReadmeExampleIsValid(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Configuration")
+	if !ok {
+		t.Fatal("README has no Configuration section")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	if !ok {
+		t.Fatal("README's Configuration section has no yaml block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	cfg, err := Parse("README.md", []byte(block))
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	if got := cfg.FindNamespace("backend-dev").EgressExternal.To[0].Ports; len(got) != 3 || got[2].Protocol != "UDP" || got[2].Port != 0 {
+		t.Errorf("README example ports = %+v", got)
+	}
+}
