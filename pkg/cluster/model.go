@@ -43,8 +43,9 @@ type Pod struct {
 	HostNetwork bool
 	Ports       []ContainerPort
 	// Owner is the top workload (a Deployment rather than its ReplicaSet);
-	// nil for a bare pod.
-	Owner *Owner
+	// nil for a bare pod. Controller is the direct controller.
+	Owner      *Owner
+	Controller *Owner
 	// Phase and Ready matter to probe; files leave them empty.
 	Phase corev1.PodPhase
 	Ready bool
@@ -97,8 +98,25 @@ type Model struct {
 	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):
 	// with them present no verdict from NetworkPolicy alone is certain.
 	OtherLayers []string
+	// PoliciesPartial: the NetworkPolicies of only the namespaces in
+	// PoliciesRead could be read; pods elsewhere get no confident verdict.
+	PoliciesPartial bool
+	PoliciesRead    []string
 	// Warnings say what could not be read (forbidden lists, unknown kinds).
 	Warnings []string
+}
+
+// PoliciesReadable reports whether the namespace's policies were read.
+func (m *Model) PoliciesReadable(namespace string) bool {
+	if !m.PoliciesPartial {
+		return true
+	}
+	for _, ns := range m.PoliciesRead {
+		if ns == namespace {
+			return true
+		}
+	}
+	return false
 }
 
 // MetadataNameLabel is set on every namespace by the control plane.

@@ -18,6 +18,9 @@ import (
 type GlobalOptions struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	ConfigFile  string
+	// Factory gives cluster clients; built from ConfigFlags unless a test
+	// sets it.
+	Factory Factory
 }
 
 // LoadConfig returns the Config from --config, $NETBASELINE_CONFIG or the
@@ -54,7 +57,15 @@ var rootExample = templates.Examples(`
 
 // NewCmdNetBaseline builds the root command.
 func NewCmdNetBaseline(streams genericiooptions.IOStreams) *cobra.Command {
-	g := &GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	return NewCmdNetBaselineWith(&GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}, streams)
+}
+
+// NewCmdNetBaselineWith builds the root command around given global
+// options (tests inject a Factory).
+func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	if g.Factory == nil {
+		g.Factory = &configFlagsFactory{flags: g.ConfigFlags}
+	}
 	root := &cobra.Command{
 		Use:     "kubectl-netbaseline",
 		Short:   "Least-privilege NetworkPolicy baselines for namespaces, proven",
@@ -91,6 +102,7 @@ func NewCmdNetBaseline(streams genericiooptions.IOStreams) *cobra.Command {
 	root.AddCommand(
 		NewCmdRender(g, streams),
 		NewCmdInit(g, streams),
+		NewCmdExplain(g, streams),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -484,8 +484,8 @@ spec: {podSelector: {matchLabels: {app: backend}}, ingress: [{from: [{namespaceS
 spec: {podSelector: {matchLabels: {app: backend}}, ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 80}]}]}`)),
 			flowCase{"frontend-dev/frontend", "backend-dev/backend", 3001, tcp, Denied}, HintOtherPortAllowed, "would allow this peer on 80/TCP, not on 3001/TCP"},
 		{"namespace label missing", sample(np("backend-dev", `metadata: {name: allow-from-frontend}
-spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {name: frontend}}}]}]}`)),
-			flowCase{"frontend-dev/frontend", "backend-dev/backend", 3001, tcp, Denied}, HintNamespaceLabelMissing, "wants namespaces matching name=frontend; namespace frontend-dev has labels"},
+spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: web}}}]}]}`)),
+			flowCase{"frontend-dev/frontend", "backend-dev/backend", 3001, tcp, Denied}, HintNamespaceLabelMissing, "wants namespaces matching team=web; namespace frontend-dev lacks the label team"},
 		{"podSelector only", sample(np("backend-dev", `metadata: {name: allow-from-frontend}
 spec: {podSelector: {}, ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]}`)),
 			flowCase{"frontend-dev/frontend", "backend-dev/backend", 3001, tcp, Denied}, HintPodSelectorOwnNS, "add a namespaceSelector to the same peer"},

@@ -45,6 +45,10 @@ type Flow struct {
 	From, To Endpoint
 	Port     int32
 	Protocol corev1.Protocol
+	// Replicas: From and To are the same pod object standing for two
+	// replicas of a workload (a pod template read from files), not a pod
+	// talking to itself.
+	Replicas bool
 }
 
 // RuleRef names what allowed a side: a policy, its rule, the peer and the
@@ -100,7 +104,7 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 		r.Verdict = Allowed
 	}
 
-	self := f.From.inCluster() && f.From.Pod == f.To.Pod
+	self := f.From.inCluster() && f.From.Pod == f.To.Pod && !f.Replicas
 	switch {
 	case self:
 		// A pod can always reach itself, whatever the policies say.
@@ -109,11 +113,18 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 		r.Verdict = Unspecified
 	case len(e.model.OtherLayers) > 0:
 		r.Verdict = Unspecified
+	case !e.readable(f.From) || !e.readable(f.To):
+		r.Verdict = Unspecified
 	}
 	if explain {
 		r.Hints = e.hints(f, &r, self)
 	}
 	return r
+}
+
+// readable reports whether the endpoint's namespace policies were read.
+func (e *Engine) readable(ep Endpoint) bool {
+	return ep.Pod == nil || e.model.PoliciesReadable(ep.Pod.Namespace)
 }
 
 // side evaluates the egress rules of the source (ingress=false) or the

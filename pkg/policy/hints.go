@@ -41,6 +41,7 @@ const (
 	HintForgeableNamespace     = "ForgeableNamespaceLabel"
 	HintServicePortUsed        = "ServicePortUsed"
 	HintInvalidPolicy          = "InvalidPolicy"
+	HintPoliciesUnreadable     = "PoliciesUnreadable"
 )
 
 func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
@@ -55,6 +56,11 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 	}
 	if len(e.model.OtherLayers) > 0 {
 		h.add(HintOtherPolicyLayers, "other policy layers are present (%s): they are evaluated besides NetworkPolicy, so NetworkPolicy alone does not decide", strings.Join(e.model.OtherLayers, ", "))
+	}
+	for _, ep := range []Endpoint{f.From, f.To} {
+		if !e.readable(ep) {
+			h.add(HintPoliciesUnreadable, "the NetworkPolicies of namespace %s could not be read (RBAC: list networkpolicies), so its side is unknown", ep.Pod.Namespace)
+		}
 	}
 	for _, side := range []struct {
 		s       *Side
@@ -149,6 +155,26 @@ func (e *Engine) peerOf(ref RuleRef, ingress bool) *compiledPeer {
 		}
 	}
 	return nil
+}
+
+// missingKeys lists the keys a selector requires that the labels lack.
+func missingKeys(ls *metav1.LabelSelector, have map[string]string) []string {
+	var keys []string
+	for k := range ls.MatchLabels {
+		if _, ok := have[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, req := range ls.MatchExpressions {
+		if req.Operator != metav1.LabelSelectorOpIn && req.Operator != metav1.LabelSelectorOpExists {
+			continue
+		}
+		if _, ok := have[req.Key]; !ok {
+			keys = append(keys, req.Key)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // forgeableKeys lists the namespace label keys a selector relies on other
@@ -298,7 +324,11 @@ func (e *Engine) peerMiss(h *hintSet, f Flow, np *networkingv1.NetworkPolicy, ri
 		case p.nsSelector == nil && other.Pod.Namespace != np.Namespace && podOK:
 			h.add(HintPodSelectorOwnNS, "%s has only a podSelector, which selects pods of the policy's own namespace %s; %s is in %s, so add a namespaceSelector to the same peer", where, np.Namespace, other, other.Pod.Namespace)
 		case p.nsSelector != nil && !p.nsSelector.Matches(labels.Set(ns.Labels)) && podOK:
-			h.add(HintNamespaceLabelMissing, "%s wants namespaces matching %s; namespace %s has labels %s", where, p.nsSelector, ns.Name, labels.Set(ns.Labels))
+			// Only a label the namespace lacks is a near miss; another
+			// value means the rule is for another namespace.
+			if missing := missingKeys(p.raw.NamespaceSelector, ns.Labels); len(missing) > 0 {
+				h.add(HintNamespaceLabelMissing, "%s wants namespaces matching %s; namespace %s lacks the label %s (it has %s)", where, p.nsSelector, ns.Name, strings.Join(missing, ", "), labels.Set(ns.Labels))
+			}
 		case !podOK && (p.nsSelector == nil && other.Pod.Namespace == np.Namespace || p.nsSelector != nil && p.nsSelector.Matches(labels.Set(ns.Labels))):
 			h.add(HintPodLabelMismatch, "%s wants pods matching %s; %s has labels %s", where, p.podSelector, other, labels.Set(other.Pod.Labels))
 		}

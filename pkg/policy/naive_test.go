@@ -15,11 +15,16 @@ import (
 // policy for every flow, straight from the API reference's wording, and
 // shares no code with the engine. Property tests compare the two.
 func naiveVerdict(m *cluster.Model, f Flow) Verdict {
-	if f.From.Pod != nil && f.From.Pod == f.To.Pod {
+	if f.From.Pod != nil && f.From.Pod == f.To.Pod && !f.Replicas {
 		return Allowed
 	}
 	if (f.From.Pod != nil && f.From.Pod.HostNetwork) || (f.To.Pod != nil && f.To.Pod.HostNetwork) || len(m.OtherLayers) > 0 {
 		return Unspecified
+	}
+	for _, ep := range []Endpoint{f.From, f.To} {
+		if ep.Pod != nil && !m.PoliciesReadable(ep.Pod.Namespace) {
+			return Unspecified
+		}
 	}
 	egressOK := true
 	if f.From.Pod != nil {

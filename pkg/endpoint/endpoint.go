@@ -1,0 +1,280 @@
+// Package endpoint is the one parser of the SOURCE/DEST grammar shared by
+// explain, probe and completion (DESIGN.md), and resolves endpoints
+// against the read model.
+package endpoint
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Kind says what an endpoint names.
+type Kind string
+
+const (
+	Namespace Kind = "namespace" // NS
+	Pod       Kind = "pod"       // NS/POD
+	Workload  Kind = "workload"  // NS/KIND/NAME
+	Service   Kind = "service"   // NS/svc/NAME
+	IP        Kind = "ip"        // 203.0.113.7, [2001:db8::1]
+	CIDR      Kind = "cidr"      // 203.0.113.0/24, [2001:db8::/64]
+	DNSName   Kind = "dns"       // api.example.com (probe DEST only)
+	Local     Kind = "local"     // the plugin's own machine (probe SOURCE only)
+	URL       Kind = "url"       // a URL, DEST of a local source
+)
+
+// Role is where an endpoint appears.
+type Role string
+
+const (
+	Source      Role = "source"
+	Destination Role = "destination"
+)
+
+// Endpoint is one parsed SOURCE or DEST.
+type Endpoint struct {
+	Raw       string
+	Kind      Kind
+	Namespace string
+	Name      string
+	// WorkloadKind is the canonical lower-case kind for Workload endpoints
+	// (deployment, statefulset, daemonset, replicaset, job, cronjob).
+	WorkloadKind string
+	Addr         netip.Addr
+	Prefix       netip.Prefix
+	Host         string // DNS name
+	URL          *url.URL
+	// Port is a number or a port name; empty when none was given.
+	Port string
+	// Protocol is TCP, UDP or SCTP; empty when none was given (TCP).
+	Protocol corev1.Protocol
+}
+
+// HasPort reports whether the endpoint carries a port.
+func (e Endpoint) HasPort() bool { return e.Port != "" }
+
+// PortNumber returns the port as a number, or false for a name.
+func (e Endpoint) PortNumber() (int32, bool) {
+	n, err := strconv.Atoi(e.Port)
+	return int32(n), err == nil
+}
+
+// EffectiveProtocol is the protocol, TCP by default.
+func (e Endpoint) EffectiveProtocol() corev1.Protocol {
+	if e.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return e.Protocol
+}
+
+// String renders the endpoint back in the grammar.
+func (e Endpoint) String() string { return e.Raw }
+
+var kindAliases = map[string]string{
+	"deploy": "deployment", "deployment": "deployment", "deployments": "deployment",
+	"sts": "statefulset", "statefulset": "statefulset", "statefulsets": "statefulset",
+	"ds": "daemonset", "daemonset": "daemonset", "daemonsets": "daemonset",
+	"rs": "replicaset", "replicaset": "replicaset", "replicasets": "replicaset",
+	"job": "job", "jobs": "job",
+	"cronjob": "cronjob", "cronjobs": "cronjob", "cj": "cronjob",
+	"svc": "service", "service": "service", "services": "service",
+}
+
+// KindNames lists the KIND words NS/KIND/NAME accepts, for completion.
+func KindNames() []string {
+	return []string{"deploy", "deployment", "sts", "statefulset", "ds", "daemonset", "rs", "replicaset", "job", "cronjob", "svc", "service"}
+}
+
+var portSuffix = regexp.MustCompile(`^(.*):([^:/\[\]]+)(?:/([A-Za-z]+))?$`)
+
+// Parse reads one SOURCE or DEST.
+func Parse(s string, role Role) (Endpoint, error) {
+	ep := Endpoint{Raw: s}
+	if strings.TrimSpace(s) == "" {
+		return ep, fmt.Errorf("empty %s", role)
+	}
+	if s == "local" {
+		if role != Source {
+			return ep, fmt.Errorf("%q is only a SOURCE (checks from this machine)", s)
+		}
+		ep.Kind = Local
+		return ep, nil
+	}
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return ep, fmt.Errorf("%q: a URL must be http:// or https:// with a host", s)
+		}
+		if role != Destination {
+			return ep, fmt.Errorf("%q: a URL can only be a DEST", s)
+		}
+		ep.Kind, ep.URL = URL, u
+		return ep, nil
+	}
+
+	host := s
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return ep, fmt.Errorf("%q: missing ] after the IPv6 address", s)
+		}
+		host, rest := s[1:end], s[end+1:]
+		if rest != "" {
+			m := portSuffix.FindStringSubmatch("x" + rest)
+			if m == nil || m[1] != "x" {
+				return ep, fmt.Errorf("%q: after ] only :PORT[/PROTO] may follow", s)
+			}
+			if err := ep.setPort(m[2], m[3], role); err != nil {
+				return ep, err
+			}
+		}
+		if err := ep.setAddress(host, true); err != nil {
+			return ep, err
+		}
+		return ep, nil
+	}
+
+	if m := portSuffix.FindStringSubmatch(s); m != nil {
+		host = m[1]
+		if strings.Contains(host, ":") {
+			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [2001:db8::1]:443", s)
+		}
+		if err := ep.setPort(m[2], m[3], role); err != nil {
+			return ep, err
+		}
+	} else if strings.Contains(s, ":") {
+		if _, err := netip.ParseAddr(s); err == nil {
+			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [%s]", s, s)
+		}
+		return ep, fmt.Errorf("%q: expected NS, NS/POD, NS/KIND/NAME or an IP, then :PORT[/PROTO]", s)
+	}
+
+	if err := ep.setAddress(host, false); err == nil {
+		return ep, nil
+	} else if _, perr := netip.ParsePrefix(host); perr == nil {
+		return ep, fmt.Errorf("%q: %w", s, err)
+	}
+	parts := strings.Split(host, "/")
+	switch {
+	case len(parts) == 1 && strings.Contains(host, "."):
+		if role != Destination {
+			return ep, fmt.Errorf("%q: a DNS name can only be a DEST", s)
+		}
+		if errs := validation.IsDNS1123Subdomain(strings.ToLower(host)); len(errs) > 0 {
+			return ep, fmt.Errorf("%q: not a DNS name: %s", host, errs[0])
+		}
+		ep.Kind, ep.Host = DNSName, host
+		return ep, nil
+	case len(parts) == 1:
+		ep.Kind, ep.Namespace = Namespace, host
+	case len(parts) == 2:
+		ep.Kind, ep.Namespace, ep.Name = Pod, parts[0], parts[1]
+		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
+			return ep, fmt.Errorf("%q: %q is not a pod name: %s", s, ep.Name, errs[0])
+		}
+	case len(parts) == 3:
+		kind, ok := kindAliases[strings.ToLower(parts[1])]
+		if !ok {
+			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", s, parts[1], strings.Join(KindNames(), ", "))
+		}
+		ep.Namespace, ep.Name = parts[0], parts[2]
+		if kind == "service" {
+			ep.Kind = Service
+		} else {
+			ep.Kind, ep.WorkloadKind = Workload, kind
+		}
+		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
+			return ep, fmt.Errorf("%q: %q is not a valid name: %s", s, ep.Name, errs[0])
+		}
+	default:
+		return ep, fmt.Errorf("%q: expected NS, NS/POD or NS/KIND/NAME", s)
+	}
+	if errs := validation.IsDNS1123Label(ep.Namespace); len(errs) > 0 {
+		return ep, fmt.Errorf("%q: %q is not a namespace name: %s", s, ep.Namespace, errs[0])
+	}
+	return ep, nil
+}
+
+func (ep *Endpoint) setAddress(host string, bracketed bool) error {
+	if strings.Contains(host, "/") {
+		p, err := netip.ParsePrefix(host)
+		if err != nil {
+			if bracketed {
+				return fmt.Errorf("%q: not an IPv6 CIDR", host)
+			}
+			return err
+		}
+		if bracketed != p.Addr().Is6() {
+			return fmt.Errorf("%q: only IPv6 goes in brackets", host)
+		}
+		if p.Masked() != p {
+			return fmt.Errorf("%q: host bits are set; did you mean %s?", host, p.Masked())
+		}
+		ep.Kind, ep.Prefix = CIDR, p
+		return nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		if bracketed {
+			return fmt.Errorf("%q: not an IPv6 address", host)
+		}
+		return err
+	}
+	if bracketed != (a.Is6() && !a.Is4In6()) {
+		return fmt.Errorf("%q: only IPv6 goes in brackets", host)
+	}
+	if a.Zone() != "" {
+		return fmt.Errorf("%q: zones are not supported", host)
+	}
+	ep.Kind, ep.Addr = IP, a
+	return nil
+}
+
+func (ep *Endpoint) setPort(port, proto string, role Role) error {
+	if role == Source {
+		return fmt.Errorf("%q: a SOURCE takes no port", ep.Raw)
+	}
+	p, pr, err := ParsePort(port, proto)
+	if err != nil {
+		return fmt.Errorf("%q: %w", ep.Raw, err)
+	}
+	ep.Port, ep.Protocol = p, pr
+	return nil
+}
+
+// ParsePort checks a PORT (number or name) and an optional PROTO.
+func ParsePort(port, proto string) (string, corev1.Protocol, error) {
+	if n, err := strconv.Atoi(port); err == nil {
+		if n < 1 || n > 65535 {
+			return "", "", fmt.Errorf("port %d: must be between 1 and 65535", n)
+		}
+	} else if errs := validation.IsValidPortName(port); len(errs) > 0 {
+		return "", "", fmt.Errorf("port %q is neither a number nor a port name: %s", port, errs[0])
+	}
+	var protocol corev1.Protocol
+	switch strings.ToLower(proto) {
+	case "":
+	case "tcp":
+		protocol = corev1.ProtocolTCP
+	case "udp":
+		protocol = corev1.ProtocolUDP
+	case "sctp":
+		protocol = corev1.ProtocolSCTP
+	default:
+		return "", "", fmt.Errorf("protocol %q: use tcp, udp or sctp", proto)
+	}
+	return port, protocol, nil
+}
+
+// ParsePortFlag reads a --port value: PORT[/PROTO].
+func ParsePortFlag(s string) (string, corev1.Protocol, error) {
+	port, proto, _ := strings.Cut(s, "/")
+	return ParsePort(port, proto)
+}
