@@ -139,19 +139,23 @@ func (l *FileLoader) load(file string, data []byte) error {
 		if err != nil {
 			return &FileError{File: file, Err: fmt.Errorf("not valid YAML: %w", err)}
 		}
+		line := doc.Line
+		if len(doc.Content) > 0 {
+			line = doc.Content[0].Line // past the --- marker
+		}
 		var v any
 		if err := doc.Decode(&v); err != nil {
-			return &FileError{File: file, Line: doc.Line, Err: err}
+			return &FileError{File: file, Line: line, Err: err}
 		}
 		if v == nil {
 			continue // an empty document
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return &FileError{File: file, Line: doc.Line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
+			return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
 		}
 		if err := l.object(obj); err != nil {
-			return &FileError{File: file, Line: doc.Line, Err: err}
+			return &FileError{File: file, Line: line, Err: err}
 		}
 	}
 }

@@ -118,10 +118,10 @@ func LoadLive(ctx context.Context, c Clients, opts LiveOptions) (*Model, error) 
 }
 
 type liveLoader struct {
-	ctx                context.Context
-	c                  Clients
-	m                  *Model
-	opts               LiveOptions
+	ctx  context.Context
+	c    Clients
+	m    *Model
+	opts LiveOptions
 }
 
 // each runs list for all namespaces, or namespace by namespace when the

@@ -65,6 +65,9 @@ func ExitCode(err error) int {
 // Message is the one line (or block) main prints for an error, or "" when
 // the command has already reported it.
 func Message(err error) string {
+	if err == nil {
+		return ""
+	}
 	var exitErr *ExitError
 	if errors.As(err, &exitErr) && exitErr.Silent {
 		return ""

@@ -29,7 +29,7 @@ func (t Target) InCluster() bool { return len(t.Pods) > 0 || t.Service != nil }
 // NotFoundError says an endpoint names nothing in the model; it suggests
 // close names.
 type NotFoundError struct {
-	What, Name string
+	What, Name  string
 	Suggestions []string
 }
 

@@ -171,8 +171,13 @@ func (e *Engine) representatives(t endpoint.Target, all bool) []side {
 	case t.Endpoint.Kind == endpoint.IP:
 		return []side{{ep: IPEndpoint(t.Addr), name: t.Addr.String()}}
 	case t.Endpoint.Kind == endpoint.CIDR:
+		reps := e.cidrRepresentatives(t.Prefix)
+		if len(reps) == 1 {
+			// No ipBlock tells the range apart: one answer for all of it.
+			return []side{{ep: IPEndpoint(reps[0]), name: t.Prefix.String()}}
+		}
 		var out []side
-		for _, a := range e.cidrRepresentatives(t.Prefix) {
+		for _, a := range reps {
 			out = append(out, side{ep: IPEndpoint(a), name: a.String()})
 		}
 		return out
