@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -283,12 +282,7 @@ func (o *ExplainOptions) matrixPods(m *cluster.Model) ([]*cluster.Pod, error) {
 func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {
 	switch o.Output {
 	case "json":
-		b, err := json.MarshalIndent(report.NewExplainResult(xs, warnings), "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(o.Out, "%s\n", b)
-		return err
+		return report.WriteExplainJSON(o.Out, report.NewExplainResult(xs, warnings))
 	case "yaml":
 		b, err := yaml.Marshal(report.NewExplainResult(xs, warnings))
 		if err != nil {

@@ -27,6 +27,12 @@ type Engine struct {
 	// and isolate it for that direction.
 	ingressOf [][]int32
 	egressOf  [][]int32
+	// ingressNames and egressNames are the same policies' names, shared
+	// read-only by every Side that reports them.
+	ingressNames [][]string
+	egressNames  [][]string
+	// ipBlocks are every ipBlock peer of every policy.
+	ipBlocks []*ipBlock
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.
@@ -110,7 +116,33 @@ func New(model *cluster.Model) *Engine {
 			}
 		}
 	}
+	e.ingressNames = policyNames(e.policies, e.ingressOf)
+	e.egressNames = policyNames(e.policies, e.egressOf)
 	return e
+}
+
+// policyNames maps per-pod policy indices to names, interning equal lists.
+func policyNames(policies []*compiledPolicy, of [][]int32) [][]string {
+	out := make([][]string, len(of))
+	interned := map[string][]string{}
+	empty := []string{}
+	for i, idx := range of {
+		if len(idx) == 0 {
+			out[i] = empty
+			continue
+		}
+		key := fmt.Sprint(idx)
+		names, ok := interned[key]
+		if !ok {
+			names = make([]string, len(idx))
+			for k, pi := range idx {
+				names[k] = policies[pi].np.Name
+			}
+			interned[key] = names
+		}
+		out[i] = names
+	}
+	return out
 }
 
 // Model returns the model the engine was built on.
@@ -187,6 +219,9 @@ func (e *Engine) compileRule(m *matcher, where, policyNS string, peers []network
 			if cpeer.invalid == "" {
 				cpeer.pods = m.podsMatching(policyNS, cpeer.nsSelector, cpeer.podSelector)
 			}
+		}
+		if cpeer.ipBlock != nil && cpeer.invalid == "" {
+			e.ipBlocks = append(e.ipBlocks, cpeer.ipBlock)
 		}
 		if cpeer.invalid != "" {
 			e.Problems = append(e.Problems, at+": "+cpeer.invalid+"; it matches nothing")

@@ -128,18 +128,17 @@ func (e *Engine) readable(ep Endpoint) bool {
 }
 
 // side evaluates the egress rules of the source (ingress=false) or the
-// ingress rules of the destination (ingress=true).
+// ingress rules of the destination (ingress=true). It is the hot path of
+// matrices: it allocates only for what it reports.
 func (e *Engine) side(f Flow, pod *cluster.Pod, ingress bool) *Side {
-	s := &Side{AllowedBy: []RuleRef{}, IsolatedBy: []string{}}
 	idx := e.podIndex[pod]
-	policies := e.egressOf[idx]
+	policies, names := e.egressOf[idx], e.egressNames[idx]
 	if ingress {
-		policies = e.ingressOf[idx]
+		policies, names = e.ingressOf[idx], e.ingressNames[idx]
 	}
-	s.Isolated = len(policies) > 0
+	s := &Side{Isolated: len(policies) > 0, AllowedBy: []RuleRef{}, IsolatedBy: names}
 	for _, pi := range policies {
 		cp := e.policies[pi]
-		s.IsolatedBy = append(s.IsolatedBy, cp.np.Name)
 		rules := cp.egressRules
 		peerEnd := f.To
 		if ingress {
@@ -148,22 +147,38 @@ func (e *Engine) side(f Flow, pod *cluster.Pod, ingress bool) *Side {
 		}
 		for ri := range rules {
 			rule := &rules[ri]
-			peerIdx := e.matchingPeers(rule, peerEnd)
-			if len(peerIdx) == 0 {
+			if !rule.allPeers && !e.anyPeerMatches(rule, peerEnd) {
 				continue
 			}
-			portIdx := matchingPorts(rule.ports, f.To, f.Port, f.Protocol)
-			if len(portIdx) == 0 {
+			if len(rule.ports) > 0 && !anyPortMatches(rule.ports, f.To, f.Port, f.Protocol) {
 				continue
 			}
-			for _, pe := range peerIdx {
-				for _, po := range portIdx {
+			for _, pe := range e.matchingPeers(rule, peerEnd) {
+				for _, po := range matchingPorts(rule.ports, f.To, f.Port, f.Protocol) {
 					s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: cp.np.Namespace, Name: cp.np.Name, Rule: ri, Peer: pe, Port: po})
 				}
 			}
 		}
 	}
 	return s
+}
+
+func (e *Engine) anyPeerMatches(rule *compiledRule, ep Endpoint) bool {
+	for j := range rule.peers {
+		if e.peerMatches(&rule.peers[j], ep) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyPortMatches(ports []networkingv1.NetworkPolicyPort, dst Endpoint, port int32, proto corev1.Protocol) bool {
+	for k := range ports {
+		if portMatches(&ports[k], dst, port, proto) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchingPeers returns the indices of the rule's peers that match the

@@ -72,31 +72,23 @@ func (e *Engine) Groups(pods []*cluster.Pod) []Group {
 	return groups
 }
 
-// ipBlockSignature lists the ipBlock peers that contain the pod's IPs.
+// ipBlockSignature marks which of the policies' ipBlocks contain the
+// pod's IPs, one byte per block.
 func (e *Engine) ipBlockSignature(p *cluster.Pod) string {
-	if len(p.IPs) == 0 {
+	if len(p.IPs) == 0 || len(e.ipBlocks) == 0 {
 		return ""
 	}
-	var b strings.Builder
-	for pi, cp := range e.policies {
-		for _, rules := range [][]compiledRule{cp.ingressRules, cp.egressRules} {
-			for ri := range rules {
-				for k := range rules[ri].peers {
-					block := rules[ri].peers[k].ipBlock
-					if block == nil {
-						continue
-					}
-					for _, a := range p.IPs {
-						if block.contains(a) {
-							fmt.Fprintf(&b, "%d.%d.%d,", pi, ri, k)
-							break
-						}
-					}
-				}
+	sig := make([]byte, len(e.ipBlocks))
+	for i, block := range e.ipBlocks {
+		sig[i] = '0'
+		for _, a := range p.IPs {
+			if block.contains(a) {
+				sig[i] = '1'
+				break
 			}
 		}
 	}
-	return b.String()
+	return string(sig)
 }
 
 // Query is one explain question.
@@ -196,18 +188,10 @@ func (e *Engine) cidrRepresentatives(p netip.Prefix) []netip.Addr {
 			}
 		}
 	}
-	for _, cp := range e.policies {
-		for _, rules := range [][]compiledRule{cp.ingressRules, cp.egressRules} {
-			for ri := range rules {
-				for k := range rules[ri].peers {
-					if b := rules[ri].peers[k].ipBlock; b != nil {
-						addBoundary(b.cidr)
-						for _, ex := range b.except {
-							addBoundary(ex)
-						}
-					}
-				}
-			}
+	for _, b := range e.ipBlocks {
+		addBoundary(b.cidr)
+		for _, ex := range b.except {
+			addBoundary(ex)
 		}
 	}
 	out := make([]netip.Addr, 0, len(points))
@@ -358,7 +342,11 @@ func (e *Engine) explainOne(src, dst side, rp resolvedPort, dnsName bool) Explan
 // port the destination group declares (or the given ports), without hints.
 func (e *Engine) Matrix(pods []*cluster.Pod, ports []PortSpec) []Explanation {
 	groups := e.Groups(pods)
-	var out []Explanation
+	declared := 0
+	for _, g := range groups {
+		declared += max(len(g.Pods[0].Ports), len(ports))
+	}
+	out := make([]Explanation, 0, declared*len(groups))
 	for _, dg := range groups {
 		dst := dg.Pods[0]
 		var rps []resolvedPort

@@ -3,6 +3,9 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -241,4 +244,48 @@ func ExplainDot(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
 	}
 	fmt.Fprintln(w, "}")
 	return nil
+}
+
+// WriteExplainJSON streams the document verdict by verdict, so a matrix of
+// a large cluster never sits in memory twice. The bytes equal
+// json.MarshalIndent(result, "", "  ").
+func WriteExplainJSON(w io.Writer, r ExplainResult) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	header, err := json.Marshal(struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}{r.APIVersion, r.Kind})
+	if err != nil {
+		return err
+	}
+	var head bytes.Buffer
+	if err := json.Indent(&head, header, "", "  "); err != nil {
+		return err
+	}
+	// Drop the closing brace to continue the object.
+	fmt.Fprintf(bw, "%s,\n  \"verdicts\": [", strings.TrimSuffix(strings.TrimSpace(head.String()), "\n}"))
+	for i, v := range r.Verdicts {
+		b, err := json.MarshalIndent(v, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(r.Verdicts) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	if len(r.Warnings) > 0 {
+		b, err := json.MarshalIndent(r.Warnings, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, ",\n  \"warnings\": %s", b)
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }

@@ -1,0 +1,62 @@
+// Command gen-cluster writes a deterministic random cluster (Namespaces,
+// Pods, NetworkPolicies) as one multi-document YAML file, for benchmarking
+// explain on files: go run ./hack/gen-cluster -pods 5000 > /tmp/cluster.yaml
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/synth"
+)
+
+func main() {
+	pods := flag.Int("pods", 5000, "about this many pods (10 per workload on average)")
+	namespaces := flag.Int("namespaces", 50, "namespaces")
+	policies := flag.Int("policies", 1000, "NetworkPolicies")
+	seed := flag.Uint64("seed", 42, "random seed")
+	flag.Parse()
+
+	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies})
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	emit := func(v any) {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(w, "---\n%s", b)
+	}
+	for _, ns := range m.Namespaces {
+		emit(&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns.Name, Labels: ns.Labels}})
+	}
+	for _, p := range m.Pods {
+		pod := &corev1.Pod{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels},
+			Spec:       corev1.PodSpec{HostNetwork: p.HostNetwork, Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+			Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+		}
+		if p.Owner != nil {
+			yes := true
+			pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: p.Owner.Name + "-" + p.Labels["pod-template-hash"], UID: "u", Controller: &yes}}
+		}
+		for _, cp := range p.Ports {
+			pod.Spec.Containers[0].Ports = append(pod.Spec.Containers[0].Ports, corev1.ContainerPort{Name: cp.Name, ContainerPort: cp.Port, Protocol: cp.Protocol})
+		}
+		for _, ip := range p.IPs {
+			pod.Status.PodIPs = append(pod.Status.PodIPs, corev1.PodIP{IP: ip.String()})
+		}
+		emit(pod)
+	}
+	for _, np := range m.Policies {
+		emit(np)
+	}
+}
