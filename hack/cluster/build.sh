@@ -1,10 +1,12 @@
 #!/bin/bash
-# Build/install everything the lab cluster needs, offline except for the
-# Debian archive (apt-get) and the Go module proxy (go command).
-#   build.sh            build what is missing
-#   FORCE=1 build.sh    rebuild all Go binaries and images
-# Go caches: the go command's defaults (GOMODCACHE, GOCACHE), so CI can keep them.
-# so that CI can cache them (or cache bin/ + images/out directly).
+# Builds everything the local cluster needs into $NB_CLUSTER_HOME (outside
+# git; default /var/cache/netbaseline-cluster), offline except for Debian's
+# archive (apt-get) and the Go module proxy (go command).
+#   build.sh            build what is missing or whose inputs changed
+#   FORCE=1 build.sh    rebuild every Go binary and image
+# Each binary carries a stamp of its inputs (pinned versions, go.mod/go.sum,
+# sources), so a warm machine rebuilds only what changed. The Go caches are
+# the go command's defaults.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local
@@ -16,10 +18,20 @@ timed() { # timed LABEL CMD...
   "$@"
   echo "$l $(( $(date +%s) - t ))s" | tee -a "$TIMES" >&2
 }
-need() { [ "$FORCE" = 1 ] || [ ! -x "$BIN/$1" ]; }
+stamp_of() { # stamp_of INPUT-FILE...: hash of the Go version, pinned versions and inputs
+  { go version; grep -E '^[A-Z_]+_VERSION=' "$LAB/common.sh"; cat "$@"; } | sha256sum | cut -c1-16
+}
+need() { # need NAME INPUT-FILE...: true when NAME is missing or its inputs changed
+  local name=$1; shift
+  [ "$FORCE" = 1 ] && return 0
+  [ -e "$BIN/$name" ] || [ -e "$IMAGES/$name" ] || return 0
+  [ "$(cat "$BIN/.$name.stamp" 2>/dev/null)" = "$(stamp_of "$@")" ] && return 1
+  return 0
+}
+stamp() { local name=$1; shift; stamp_of "$@" >"$BIN/.$name.stamp"; }
 
 # ---------------------------------------------------------------- apt
-PKGS="containerd runc containernetworking-plugins iptables ipset conntrack busybox-static openssl curl ca-certificates"
+PKGS="containerd runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static openssl curl ca-certificates"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt_install() {
@@ -29,83 +41,83 @@ if [ -n "$missing" ]; then
   timed apt apt_install
 fi
 
-# ---------------------------------------------------------------- artifact cache
-# LAB_ARTIFACT_CACHE=/some/dir: reuse bin/ + images/out built from the same
-# inputs (go.mod/go.sum files, sources, versions, Go and busybox versions).
-# Keep that dir outside the repository clone so that CI runs on the same
-# machine share it; a new machine simply builds (about 15 minutes).
-CACHE_KEY=$( { go version; dpkg-query -W busybox-static; grep -E '^[A-Z_]+_VERSION=' "$LAB/common.sh";
-  cat "$LAB"/build/*/go.mod "$LAB"/build/*/go.sum "$LAB"/build/coredns/*.go "$LAB"/images/go.* "$LAB"/images/cmd/*/*.go;
-  sed -n '/^# ---.* Kubernetes$/,$p' "$0"; } | sha256sum | cut -c1-16)
-CACHED="${LAB_ARTIFACT_CACHE:-}/$CACHE_KEY"
-if [ -n "${LAB_ARTIFACT_CACHE:-}" ] && [ "$FORCE" != 1 ] && [ -f "$CACHED/done" ]; then
-  restore() { mkdir -p "$BIN" "$IMAGES"; cp -a "$CACHED/bin/." "$BIN/"; cp -a "$CACHED/images/." "$IMAGES/"; }
-  timed restore-from-cache restore
-  log "restored binaries and images from $CACHED"
-  exit 0
-fi
-
 # ---------------------------------------------------------------- Kubernetes
+K8S_IN=("$LAB/build/k8s/go.mod" "$LAB/build/k8s/go.sum")
 K8S_LD="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   K8S_LD="$K8S_LD -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=34 -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-  need $c || continue
+  need $c "${K8S_IN[@]}" || continue
   (cd "$LAB/build/k8s" && timed "$c" go build -trimpath -ldflags "$K8S_LD" -o "$BIN/$c" "k8s.io/kubernetes/cmd/$c")
+  stamp $c "${K8S_IN[@]}"
 done
 
 # ---------------------------------------------------------------- etcd
-if need etcd; then
+ETCD_IN=("$LAB/build/etcd/go.mod" "$LAB/build/etcd/go.sum")
+if need etcd "${ETCD_IN[@]}"; then
   (cd "$LAB/build/etcd" && timed etcd go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
+  stamp etcd "${ETCD_IN[@]}"
 fi
 
 # ---------------------------------------------------------------- kube-router (firewall only)
 # build/kube-router/go.mod was made with `go get .../cmd/kube-router@v2.1.0` (the
 # only version the proxy serves) and has no importing file on purpose: do not
 # run `go mod tidy` there, it would lift many dependencies to newer versions.
-if need kube-router; then
+KR_IN=("$LAB/build/kube-router/go.mod" "$LAB/build/kube-router/go.sum")
+if need kube-router "${KR_IN[@]}"; then
   KR_LD="-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01"
   (cd "$LAB/build/kube-router" && timed kube-router go build -trimpath -ldflags "$KR_LD" -o "$BIN/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
+  stamp kube-router "${KR_IN[@]}"
 fi
 
-# ---------------------------------------------------------------- CoreDNS (no forward plugin)
-if need coredns; then
+# ---------------------------------------------------------------- CoreDNS (no forward plugin; hosts for external.test)
+DNS_IN=("$LAB/build/coredns/go.mod" "$LAB/build/coredns/go.sum" "$LAB/build/coredns/main.go")
+if need coredns "${DNS_IN[@]}"; then
   (cd "$LAB/build/coredns" && timed coredns go build -trimpath -ldflags "-s -w" -o "$BIN/coredns" .)
+  stamp coredns "${DNS_IN[@]}"
 fi
+
+# ---------------------------------------------------------------- small programs
+SMALL_IN=("$LAB/images/go.mod" "$LAB/images/go.sum")
+for p in imgbuild pause sampleapp probe; do
+  need $p "${SMALL_IN[@]}" "$LAB/images/cmd/$p/main.go" || continue
+  (cd "$LAB/images" && timed $p go build -trimpath -ldflags "-s -w" -o "$BIN/$p" "./cmd/$p")
+  stamp $p "${SMALL_IN[@]}" "$LAB/images/cmd/$p/main.go"
+done
 
 # ---------------------------------------------------------------- images
-if need imgbuild || [ ! -f "$IMAGES/coredns.tar" ]; then
-  build_small() {
-    cd "$LAB/images"
-    for p in imgbuild pause backend probe; do go build -trimpath -ldflags "-s -w" -o "$BIN/$p" "./cmd/$p"; done
-  }
-  timed small-programs build_small
-  build_images() {
-    local ib="$BIN/imgbuild"
-    "$ib" -o "$IMAGES/pause.tar" -tag "$PAUSE_IMAGE" -file /pause="$BIN/pause":0755 -entrypoint /pause
-    local bb=(-file /bin/busybox=/bin/busybox:0755 -file /bin/probe="$BIN/probe":0755 -dir /tmp:1777 -dir /root:0700
-      -text /etc/passwd='root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false'
-      -text /etc/group='root:x:0:\nnobody:x:65534:' -text /etc/hosts='127.0.0.1 localhost'
-      -env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
-    local a; for a in $(/bin/busybox --list-full); do bb+=(-link "/$a=/bin/busybox"); done
-    "$ib" -o "$IMAGES/busybox.tar" -tag "$BUSYBOX_IMAGE" "${bb[@]}" -cmd sh
-    "$ib" -o "$IMAGES/backend.tar" -tag "$BACKEND_IMAGE" -file /backend="$BIN/backend":0755 \
-      -file /bin/probe="$BIN/probe":0755 -entrypoint /backend -expose 3001 -expose 8080 -user 65534:65534
-    "$ib" -o "$IMAGES/coredns.tar" -tag "$COREDNS_IMAGE" -file /coredns="$BIN/coredns":0755 \
-      -entrypoint /coredns -expose 53/udp -expose 53/tcp
-    # static probe as numeric non-root user (kubectl debug --profile=restricted)
-    "$ib" -o "$IMAGES/probe.tar" -tag "$PROBE_IMAGE" -file /probe="$BIN/probe":0755 -entrypoint /probe -user 65534:65534 \
-      -text /etc/passwd='nobody:x:65534:65534:nobody:/:/sbin/nologin' -text /etc/group='nobody:x:65534:'
-    # kube-router + host iptables-nft/ipset userspace, for the DaemonSet
-    "$LAB/images/kube-router-image.sh"
-  }
-  timed images build_images
-fi
-if [ -n "${LAB_ARTIFACT_CACHE:-}" ]; then
-  rm -rf "$CACHED.tmp" && mkdir -p "$CACHED.tmp/bin" "$CACHED.tmp/images"
-  cp -a "$BIN/." "$CACHED.tmp/bin/" && cp -a "$IMAGES/." "$CACHED.tmp/images/" && touch "$CACHED.tmp/done"
-  rm -rf "$CACHED" && mv "$CACHED.tmp" "$CACHED" && log "saved artifacts to $CACHED"
+# An image is rebuilt when the binaries in it (or this script) changed.
+image() { # image NAME BINARY... -- IMGBUILD-ARGS...
+  local name=$1; shift
+  local inputs=("$0")
+  while [ "$1" != -- ]; do inputs+=("$BIN/$1"); shift; done
+  shift
+  need "$name.tar" "${inputs[@]}" || return 0
+  "$BIN/imgbuild" -o "$IMAGES/$name.tar" "$@"
+  stamp "$name.tar" "${inputs[@]}"
+  log "image $name"
+}
+image pause pause -- -tag "$PAUSE_IMAGE" -file /pause="$BIN/pause":0755 -entrypoint /pause
+bb=(-file /bin/busybox=/bin/busybox:0755 -file /bin/probe="$BIN/probe":0755 -dir /tmp:1777 -dir /root:0700
+  -text /etc/passwd='root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false'
+  -text /etc/group='root:x:0:\nnobody:x:65534:' -text /etc/hosts='127.0.0.1 localhost'
+  -env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+for a in $(/bin/busybox --list-full); do bb+=(-link "/$a=/bin/busybox"); done
+# the debug image: busybox and /bin/probe
+image busybox probe -- -tag "$BUSYBOX_IMAGE" "${bb[@]}" -cmd sh
+# the sample app and its neighbours (roles by flag), plus /bin/probe for kubectl exec checks
+image sampleapp sampleapp probe -- -tag "$SAMPLEAPP_IMAGE" -file /sampleapp="$BIN/sampleapp":0755 \
+  -file /bin/probe="$BIN/probe":0755 -entrypoint /sampleapp -expose 3001 -expose 3000 -expose 8080 -user 65534:65534
+image coredns coredns -- -tag "$COREDNS_IMAGE" -file /coredns="$BIN/coredns":0755 \
+  -entrypoint /coredns -expose 53/udp -expose 53/tcp
+# static probe as numeric non-root user (kubectl debug --profile=restricted)
+image probe probe -- -tag "$PROBE_IMAGE" -file /probe="$BIN/probe":0755 -entrypoint /probe -user 65534:65534 \
+  -text /etc/passwd='nobody:x:65534:65534:nobody:/:/sbin/nologin' -text /etc/group='nobody:x:65534:'
+# kube-router + host iptables-nft/ipset userspace, for the DaemonSet
+if need kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"; then
+  timed kube-router-image "$LAB/images/kube-router-image.sh"
+  stamp kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"
 fi
 ls -la "$BIN" "$IMAGES" >&2
 log "build done; times in $TIMES"

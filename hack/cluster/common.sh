@@ -5,8 +5,8 @@ NB_CLUSTER_HOME="${NB_CLUSTER_HOME:-/var/cache/netbaseline-cluster}"
 BIN="$NB_CLUSTER_HOME/bin"
 ETC="$LAB/etc"
 IMAGES="$NB_CLUSTER_HOME/images"
-STATE="${LAB_STATE:-/var/lib/lab-k8s}"      # etcd data, kubelet root, containerd root
-RUN="${LAB_RUN:-/run/lab-k8s}"              # sockets
+STATE="${NB_CLUSTER_STATE:-/var/lib/netbaseline-cluster}"   # etcd data, kubelet root, containerd root
+RUN="${NB_CLUSTER_RUN:-/run/netbaseline-cluster}"            # sockets
 PKI="$STATE/pki"
 LOGS="$STATE/logs"
 PIDS="$STATE/pids"
@@ -22,6 +22,19 @@ KUBE_SVC_IP=198.19.0.1
 DNS_SVC_IP=198.19.0.10
 BRIDGE=cni0
 
+# The "external" test host: its own network namespace on a documentation
+# range, reachable from pods through the guard's single exception.
+EXTERNAL_NETNS=nb-external
+EXTERNAL_HOST_IF=nb-ext0
+EXTERNAL_GW=203.0.113.1
+EXTERNAL_IP=203.0.113.10
+EXTERNAL_CIDR=203.0.113.0/24
+EXTERNAL_NAME=external.test
+
+# How denied packets end: drop (time out, as Calico, Cilium and the AWS
+# agent do) or reject (refused at once, kube-router's own behaviour).
+DENY_MODE="${NB_DENY_MODE:-drop}"
+
 K8S_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 KUBE_ROUTER_VERSION=v2.1.0
@@ -30,7 +43,7 @@ GGCR_VERSION=v0.22.1
 
 PAUSE_IMAGE=lab.local/pause:3.10
 BUSYBOX_IMAGE=lab.local/busybox:1.35
-BACKEND_IMAGE=lab.local/backend:1
+SAMPLEAPP_IMAGE=lab.local/sampleapp:1
 COREDNS_IMAGE=lab.local/coredns:1.15.0
 
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
