@@ -25,6 +25,32 @@ test: verify test-unit ## Everything CI runs that needs no cluster
 test-unit: ## Unit tests (offline, no cluster)
 	hack/go-test.sh ./...
 
+.PHONY: test-integration
+test-integration: cluster-build ## Integration tests on a real kube-apiserver + etcd (light mode, starts in seconds)
+	NETBASELINE_REQUIRE_TESTENV=1 hack/go-test.sh -tags integration -run Integration ./...
+
+# The local cluster (hack/cluster): real Kubernetes v1.34 built from source,
+# kube-router enforcing NetworkPolicy. Root only; binaries in $(NB_CLUSTER_HOME).
+NB_CLUSTER_HOME ?= /var/cache/netbaseline-cluster
+CLUSTER_ENV := /var/lib/netbaseline-cluster/env
+
+.PHONY: cluster-build
+cluster-build: ## Build the cluster's binaries and images (skips what is built)
+	hack/cluster/build.sh
+
+.PHONY: cluster-up
+cluster-up: cluster-build ## Start the local cluster (NB_DENY_MODE=drop|reject); prints the env to source
+	hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster (hack/cluster/down.sh --purge also forgets its state)
+	hack/cluster/down.sh
+
+.PHONY: e2e
+e2e: ## End-to-end tests on the running local cluster (make cluster-up first)
+	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up" >&2; exit 1; }
+	. $(CLUSTER_ENV) && hack/go-test.sh -tags e2e -v -timeout 20m ./test/e2e/
+
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidy, embedded tree up to date
 	hack/verify.sh
