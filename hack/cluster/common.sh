@@ -23,12 +23,14 @@ DNS_SVC_IP=198.19.0.10
 BRIDGE=cni0
 
 # The "external" test host: its own network namespace on a documentation
-# range, reachable from pods through the guard's single exception.
+# range, reachable from pods through the guard's single exception. Not
+# 203.0.113.0/24 or 192.0.2.0/24: this workplace puts its package registries
+# and its own network there, and a route for them would cut the machine off.
 EXTERNAL_NETNS=nb-external
 EXTERNAL_HOST_IF=nb-ext0
-EXTERNAL_GW=203.0.113.1
-EXTERNAL_IP=203.0.113.10
-EXTERNAL_CIDR=203.0.113.0/24
+EXTERNAL_GW=198.51.100.1
+EXTERNAL_IP=198.51.100.10
+EXTERNAL_CIDR=198.51.100.0/24
 EXTERNAL_NAME=external.test
 
 # How denied packets end: drop (time out, as Calico, Cilium and the AWS

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,6 +145,15 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"init without --dir", []string{"init"}, "--dir is required"},
 		{"init unknown namespace", []string{"init", "--dir", filepath.Join(dir, "out"), "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"version bad output", []string{"version", "-o", "xml"}, `unknown output format "xml"`},
+		{"apply bad dry-run", []string{"apply", "-n", "backend-dev", "--dry-run=maybe"}, `--dry-run must be "none", "server", or "client"`},
+		{"apply bad order", []string{"apply", "-n", "backend-dev", "--order", "random"}, `unknown order "random"`},
+		{"apply -A with -n", []string{"apply", "-A", "-n", "backend-dev"}, "cannot be combined"},
+		{"apply unknown namespace", []string{"apply", "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"apply bad output", []string{"apply", "-n", "backend-dev", "-o", "table"}, `output format "table"`},
+		{"diff output without flows", []string{"diff", "-n", "backend-dev", "-o", "json"}, "only --flows"},
+		{"diff unknown namespace", []string{"diff", "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"rollback -A with -n", []string{"rollback", "-A", "-n", "x"}, "cannot be combined"},
+		{"rollback bad dry-run", []string{"rollback", "-n", "x", "--dry-run=later"}, "--dry-run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,3 +331,14 @@ func TestHelpShowsKubectlStyle(t *testing.T) {
 		}
 	}
 }
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -103,6 +103,9 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdRender(g, streams),
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
+		NewCmdDiff(g, streams),
+		NewCmdApply(g, streams),
+		NewCmdRollback(g, streams),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -288,7 +288,7 @@ func TestExplainAgreesWithEnforcement(t *testing.T) {
 	frontendIP := podIP(t, "frontend-dev", "app=frontend")
 	externalIP := os.Getenv("NETBASELINE_EXTERNAL_IP")
 	if externalIP == "" {
-		externalIP = "203.0.113.10"
+		externalIP = "198.51.100.10"
 	}
 	cases := []struct {
 		fromNS, fromDeploy, source string
@@ -323,4 +323,35 @@ func TestExplainAgreesWithEnforcement(t *testing.T) {
 		t.Errorf("through the Service: %+v", vs)
 	}
 	expectReach(t, "frontend-dev", "frontend", "http", backendURL)
+}
+
+// The plugin's own apply and rollback on the real cluster: the app keeps
+// working under the baseline, the rest is denied, and rollback reopens it.
+func TestApplyAndRollback(t *testing.T) {
+	deploySampleApp(t)
+	frontendIP := podIP(t, "frontend-dev", "app=frontend")
+	expectReach(t, "backend-dev", "backend", "tcp", frontendIP+":3000")
+
+	out := netbaseline(t, "apply", "-n", "frontend-dev", "-n", "backend-dev")
+	if strings.Count(out, " created") != 10 {
+		t.Fatalf("apply:\n%s", out)
+	}
+	if out := netbaseline(t, "apply", "-n", "frontend-dev", "-n", "backend-dev"); strings.Count(out, " unchanged") != 10 {
+		t.Errorf("re-apply:\n%s", out)
+	}
+	expectReach(t, "frontend-dev", "frontend", "http", backendURL)
+	expectReach(t, "ingress", "ingress-nginx-controller", "http", frontendURL)
+	expectBlocked(t, "backend-dev", "backend", "tcp", frontendIP+":3000")
+
+	cmd := netbaseline(t, "rollback", "-n", "frontend-dev", "--print-command")
+	if !strings.HasPrefix(cmd, "kubectl delete networkpolicy -n frontend-dev allow-dns allow-from-ingress allow-from-monitoring allow-to-backend deny-all") {
+		t.Errorf("--print-command:\n%s", cmd)
+	}
+	netbaseline(t, "rollback", "-n", "frontend-dev", "-n", "backend-dev")
+	for _, ns := range appNamespaces {
+		if left := strings.TrimSpace(kube(t, "-n", ns, "get", "networkpolicy", "-o", "name")); left != "" {
+			t.Errorf("%s still has %s", ns, left)
+		}
+	}
+	expectReach(t, "backend-dev", "backend", "tcp", frontendIP+":3000")
 }

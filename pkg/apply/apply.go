@@ -1,0 +1,477 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
+)
+
+// DryRun is kubectl's --dry-run.
+type DryRun string
+
+const (
+	DryRunNone   DryRun = "none"
+	DryRunClient DryRun = "client"
+	DryRunServer DryRun = "server"
+)
+
+// Op is what happened to an object.
+type Op string
+
+const (
+	Created    Op = "created"
+	Configured Op = "configured"
+	Unchanged  Op = "unchanged"
+	Pruned     Op = "pruned"
+	Deleted    Op = "deleted"
+	Restored   Op = "restored"
+)
+
+// Options configure an Applier.
+type Options struct {
+	FieldManager   string
+	DryRun         DryRun
+	ForceConflicts bool
+	Prune          bool
+	Order          Order
+	// Tooling is the ApplySet tooling annotation, "kubectl-netbaseline/v0.1.0".
+	Tooling string
+	// Progress receives one line per phase (stderr in the CLI).
+	Progress io.Writer
+}
+
+// Applier applies baselines to one cluster.
+type Applier struct {
+	Client kubernetes.Interface
+	Options
+}
+
+// Result is one object's outcome.
+type Result struct {
+	Namespace string
+	Name      string
+	Phase     int
+	Op        Op
+	// Object is the object as the server returned it (or would have).
+	Object *networkingv1.NetworkPolicy
+}
+
+// Report is what an apply did.
+type Report struct {
+	Namespace string
+	Results   []Result
+	// Warnings: other owners found, foreign policies taken over.
+	Warnings []string
+}
+
+// NamespaceMissingError: the namespace does not exist.
+type NamespaceMissingError struct{ Namespace string }
+
+func (e *NamespaceMissingError) Error() string {
+	return fmt.Sprintf("namespace %q does not exist; create it first (kubectl create namespace %s, and label it name=%s if your selectors use that label)", e.Namespace, e.Namespace, e.Namespace)
+}
+
+// ConflictError: same-named policies that are not ours; nothing was written.
+type ConflictError struct {
+	Namespace string
+	Foreign   []string // "name (managers; owner)"
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("namespace %s already has NetworkPolicies of these names that kubectl netbaseline did not create:\n  %s\nnothing was changed; rerun with --force-conflicts to take them over (they are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
+		e.Namespace, strings.Join(e.Foreign, "\n  "), BackupName)
+}
+
+// PartialError: the apply stopped part-way (an API error, Ctrl-C). Results
+// say what landed; a rerun or a rollback converges.
+type PartialError struct {
+	Namespace string
+	Landed    []Result
+	Pending   []string
+	Err       error
+}
+
+func (e *PartialError) Error() string {
+	var landed []string
+	for _, r := range e.Landed {
+		landed = append(landed, fmt.Sprintf("%s (phase %s, %s)", r.Name, baseline.FormatPhase(r.Phase), r.Op))
+	}
+	if len(landed) == 0 {
+		landed = []string{"nothing"}
+	}
+	return fmt.Sprintf("apply to %s stopped: %v\n  landed: %s\n  not applied: %s\nrerun kubectl netbaseline apply -n %s to finish, or kubectl netbaseline rollback -n %s to undo",
+		e.Namespace, e.Err, strings.Join(landed, ", "), strings.Join(e.Pending, ", "), e.Namespace, e.Namespace)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// desired is a rendered policy ready to send.
+type desired struct {
+	obj baseline.Object
+	np  *networkingv1.NetworkPolicy
+}
+
+// Apply applies one namespace's rendered objects. A server dry-run of
+// every object comes first, so nothing is written if any would fail.
+func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.Object) (*Report, error) {
+	if a.DryRun == "" {
+		a.DryRun = DryRunNone
+	}
+	if a.Order == "" {
+		a.Order = AllowsFirst
+	}
+	if _, err := a.Client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &NamespaceMissingError{Namespace: namespace}
+		}
+		return nil, apiError(err, "get", "namespaces", namespace)
+	}
+	want, err := a.desired(namespace, objs)
+	if err != nil {
+		return nil, err
+	}
+	live, err := a.livePolicies(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	report := &Report{Namespace: namespace}
+	foreign, err := a.checkOwnership(namespace, want, live, report)
+	if err != nil {
+		return nil, err
+	}
+
+	// Pass 1: the server dry-run of everything (client dry-run stays local).
+	preview := map[string]*networkingv1.NetworkPolicy{}
+	if a.DryRun != DryRunClient {
+		for _, d := range want {
+			out, err := a.ssa(ctx, d.np, true)
+			if err != nil {
+				return nil, fmt.Errorf("server dry-run of networkpolicy %s/%s failed, nothing was applied: %w", namespace, d.np.Name, apiError(err, "patch", "networkpolicies", namespace))
+			}
+			preview[d.np.Name] = out
+		}
+	}
+	if a.DryRun != DryRunNone {
+		for _, phase := range Phases(toObjects(want), a.Order) {
+			a.progress("phase %s: %s (%s dry run)", baseline.FormatPhase(phase.Number), names(phase.Objects), a.DryRun)
+			for _, o := range phase.Objects {
+				result := preview[o.GetName()]
+				if a.DryRun == DryRunClient {
+					result = findDesired(want, o.GetName())
+				}
+				report.Results = append(report.Results, Result{Namespace: namespace, Name: o.GetName(), Phase: o.Phase, Op: classify(live[o.GetName()], result), Object: result})
+			}
+		}
+		report.Results = append(report.Results, a.pruneCandidates(namespace, want, live)...)
+		return report, nil
+	}
+
+	// Pass 2: for real. The parent first, so members never dangle; foreign
+	// policies saved before they are overwritten.
+	if err := a.applyParent(ctx, namespace); err != nil {
+		return nil, err
+	}
+	if len(foreign) > 0 {
+		if err := a.backup(ctx, namespace, foreign); err != nil {
+			return nil, err
+		}
+	}
+	var pending []string
+	for _, d := range want {
+		pending = append(pending, d.np.Name)
+	}
+	for _, phase := range Phases(toObjects(want), a.Order) {
+		a.progress("phase %s: %s", baseline.FormatPhase(phase.Number), names(phase.Objects))
+		for _, o := range phase.Objects {
+			if err := ctx.Err(); err != nil {
+				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: err}
+			}
+			d := findDesired(want, o.GetName())
+			out, err := a.ssa(ctx, d, false)
+			if err != nil {
+				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: apiError(err, "patch", "networkpolicies", namespace)}
+			}
+			pending = remove(pending, o.GetName())
+			report.Results = append(report.Results, Result{Namespace: namespace, Name: o.GetName(), Phase: o.Phase, Op: classify(live[o.GetName()], out), Object: out})
+		}
+	}
+	if a.Prune {
+		for _, r := range a.pruneCandidates(namespace, want, live) {
+			a.progress("prune: %s", r.Name)
+			err := a.Client.NetworkingV1().NetworkPolicies(namespace).Delete(ctx, r.Name, metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: []string{"prune " + r.Name}, Err: apiError(err, "delete", "networkpolicies", namespace)}
+			}
+			report.Results = append(report.Results, r)
+		}
+	}
+	return report, nil
+}
+
+func (a *Applier) progress(format string, args ...any) {
+	if a.Progress != nil {
+		fmt.Fprintf(a.Progress, format+"\n", args...)
+	}
+}
+
+// desired converts rendered objects to typed policies carrying the
+// ApplySet membership labels.
+func (a *Applier) desired(namespace string, objs []baseline.Object) ([]desired, error) {
+	out := make([]desired, 0, len(objs))
+	for _, o := range objs {
+		if o.GetKind() != "NetworkPolicy" || o.GroupVersionKind().Group != "networking.k8s.io" {
+			return nil, &baseline.InputError{Err: fmt.Errorf("%s/%s in namespace %s: apply only handles NetworkPolicies (networking.k8s.io)", o.GetKind(), o.GetName(), namespace)}
+		}
+		np := &networkingv1.NetworkPolicy{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, np, true); err != nil {
+			return nil, &baseline.InputError{Err: fmt.Errorf("networkpolicy %s: %w", o.GetName(), err)}
+		}
+		np.Namespace = namespace
+		if np.Labels == nil {
+			np.Labels = map[string]string{}
+		}
+		np.Labels[ApplySetPartOf] = ApplySetID(namespace)
+		np.Labels[ManagedByLabel] = ManagedByValue
+		np.TypeMeta = metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"}
+		out = append(out, desired{obj: o, np: np})
+	}
+	return out, nil
+}
+
+func (a *Applier) livePolicies(ctx context.Context, namespace string) (map[string]*networkingv1.NetworkPolicy, error) {
+	list, err := a.Client.NetworkingV1().NetworkPolicies(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, apiError(err, "list", "networkpolicies", namespace)
+	}
+	live := make(map[string]*networkingv1.NetworkPolicy, len(list.Items))
+	for i := range list.Items {
+		live[list.Items[i].Name] = &list.Items[i]
+	}
+	return live, nil
+}
+
+// checkOwnership refuses same-named policies that are not ours unless
+// forced, and notes other owners (Argo CD, Kyverno, operators).
+func (a *Applier) checkOwnership(namespace string, want []desired, live map[string]*networkingv1.NetworkPolicy, report *Report) ([]*networkingv1.NetworkPolicy, error) {
+	var foreign []*networkingv1.NetworkPolicy
+	var described []string
+	for _, d := range want {
+		cur, ok := live[d.np.Name]
+		if !ok {
+			continue
+		}
+		owner := OtherOwner(cur)
+		if IsMember(cur) {
+			if owner != "" {
+				report.Warnings = append(report.Warnings, fmt.Sprintf("networkpolicy %s/%s is also managed by %s, which may revert this apply; commit the init tree to its source instead", namespace, cur.Name, owner))
+			}
+			continue
+		}
+		foreign = append(foreign, cur)
+		desc := fmt.Sprintf("%s (written by %s)", cur.Name, fieldManagers(cur))
+		if owner != "" {
+			desc += fmt.Sprintf("; managed by %s: commit the init tree there instead", owner)
+		}
+		described = append(described, desc)
+	}
+	for _, np := range live {
+		if owner := OtherOwner(np); owner != "" && !IsMember(np) && findDesired(want, np.Name) == nil {
+			report.Warnings = append(report.Warnings, fmt.Sprintf("namespace %s has NetworkPolicy %s managed by %s; policies there are under another tool's control, so prefer committing the init tree to it", namespace, np.Name, owner))
+		}
+	}
+	sort.Strings(report.Warnings)
+	if len(foreign) > 0 && !a.ForceConflicts {
+		return nil, &ConflictError{Namespace: namespace, Foreign: described}
+	}
+	for _, d := range described {
+		report.Warnings = append(report.Warnings, "taking over "+d+"; saved in ConfigMap "+BackupName)
+	}
+	return foreign, nil
+}
+
+// ssa sends one server-side apply.
+func (a *Applier) ssa(ctx context.Context, np *networkingv1.NetworkPolicy, dryRun bool) (*networkingv1.NetworkPolicy, error) {
+	raw, err := json.Marshal(np)
+	if err != nil {
+		return nil, err
+	}
+	ac := &networkingv1ac.NetworkPolicyApplyConfiguration{}
+	if err := json.Unmarshal(raw, ac); err != nil {
+		return nil, err
+	}
+	opts := metav1.ApplyOptions{FieldManager: a.manager(), Force: a.ForceConflicts}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return a.Client.NetworkingV1().NetworkPolicies(np.Namespace).Apply(ctx, ac, opts)
+}
+
+func (a *Applier) manager() string {
+	if a.FieldManager == "" {
+		return DefaultManager
+	}
+	return a.FieldManager
+}
+
+func (a *Applier) applyParent(ctx context.Context, namespace string) error {
+	p := parent(namespace, a.Tooling)
+	ac := corev1ac.ConfigMap(p.Name, namespace).WithLabels(p.Labels).WithAnnotations(p.Annotations)
+	_, err := a.Client.CoreV1().ConfigMaps(namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: a.manager(), Force: true})
+	if err != nil {
+		return apiError(err, "patch", "configmaps", namespace)
+	}
+	return nil
+}
+
+// backup saves foreign policies (without server-set fields) before they
+// are overwritten; rollback restores them.
+func (a *Applier) backup(ctx context.Context, namespace string, foreign []*networkingv1.NetworkPolicy) error {
+	data := map[string]string{}
+	for _, np := range foreign {
+		b, err := yaml.Marshal(cleanForRestore(np))
+		if err != nil {
+			return err
+		}
+		data[backupKey(np.Name)] = string(b)
+	}
+	ac := corev1ac.ConfigMap(BackupName, namespace).
+		WithLabels(map[string]string{ManagedByLabel: ManagedByValue}).
+		WithData(data)
+	if _, err := a.Client.CoreV1().ConfigMaps(namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: a.manager(), Force: true}); err != nil {
+		return apiError(err, "patch", "configmaps", namespace)
+	}
+	return nil
+}
+
+func backupKey(name string) string { return "networkpolicy." + name + ".yaml" }
+
+// cleanForRestore keeps what a re-create needs.
+func cleanForRestore(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
+	out := &networkingv1.NetworkPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: np.Name, Namespace: np.Namespace,
+			Labels: np.Labels, Annotations: np.Annotations, OwnerReferences: np.OwnerReferences,
+		},
+		Spec: np.Spec,
+	}
+	delete(out.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
+	return out
+}
+
+// pruneCandidates are members that are no longer rendered.
+func (a *Applier) pruneCandidates(namespace string, want []desired, live map[string]*networkingv1.NetworkPolicy) []Result {
+	if !a.Prune {
+		return nil
+	}
+	var out []Result
+	for name, np := range live {
+		if IsMember(np) && findDesired(want, name) == nil {
+			out = append(out, Result{Namespace: namespace, Name: name, Op: Pruned, Object: np})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// classify compares the live object with the result of the apply.
+func classify(before, after *networkingv1.NetworkPolicy) Op {
+	switch {
+	case before == nil:
+		return Created
+	case after != nil && reflect.DeepEqual(before.Spec, after.Spec) &&
+		equalMaps(before.Labels, after.Labels) && equalMaps(before.Annotations, after.Annotations):
+		return Unchanged
+	}
+	return Configured
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func findDesired(want []desired, name string) *networkingv1.NetworkPolicy {
+	for _, d := range want {
+		if d.np.Name == name {
+			return d.np
+		}
+	}
+	return nil
+}
+
+func toObjects(want []desired) []baseline.Object {
+	out := make([]baseline.Object, 0, len(want))
+	for _, d := range want {
+		out = append(out, d.obj)
+	}
+	return out
+}
+
+func names(objs []baseline.Object) string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.GetName())
+	}
+	return strings.Join(out, ", ")
+}
+
+func remove(xs []string, s string) []string {
+	out := xs[:0]
+	for _, x := range xs {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// APIError names the verb and resource that failed, so an RBAC refusal
+// says what to grant.
+type APIError struct {
+	Verb, Resource, Namespace string
+	Err                       error
+}
+
+func (e *APIError) Error() string {
+	switch {
+	case apierrors.IsForbidden(e.Err):
+		return fmt.Sprintf("forbidden: RBAC does not allow %q on %q in namespace %s (grant it in a Role): %v", e.Verb, e.Resource, e.Namespace, e.Err)
+	case apierrors.IsUnauthorized(e.Err):
+		return fmt.Sprintf("unauthorized: the cluster rejected the credentials: %v", e.Err)
+	}
+	return e.Err.Error()
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+func apiError(err error, verb, resource, namespace string) error {
+	var already *APIError
+	if errors.As(err, &already) {
+		return err
+	}
+	return &APIError{Verb: verb, Resource: resource, Namespace: namespace, Err: err}
+}

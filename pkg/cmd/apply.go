@@ -1,0 +1,282 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/version"
+)
+
+var applyLong = templates.LongDesc(`
+	Apply the baseline of namespaces with server-side apply (field manager
+	kubectl-netbaseline), phase by phase, and record what was applied so that
+	rollback removes exactly that.
+
+	First every object is dry-run on the server: if any would fail, nothing is
+	written. Then the phases follow in this order (--order allows-first, the
+	default): 05 allow-dns, 10 the app's relations, 15 allow-from-ingress,
+	20 allow-from-monitoring, 30 external egress, and 00 deny-all last. While the
+	allows land, each pod is isolated only by policies that also allow its
+	expected traffic, so deny-all changes nothing that was meant to work, and an
+	apply that stops half-way leaves the app working. No order is fail-open: any
+	policy that selects every pod for egress (allow-dns) isolates egress as much as
+	deny-all does. --order runbook applies 00 deny-all first, as the runbook's
+	NPOL-008 writes it.
+
+	Ownership: the applied policies are members of an ApplySet whose parent is
+	the ConfigMap netbaseline-applyset in the namespace. A same-named
+	NetworkPolicy that the plugin did not create is never overwritten unless
+	--force-conflicts, and then it is saved in the ConfigMap netbaseline-backup
+	first, so rollback restores it. --prune deletes members no longer rendered.
+	-A applies every namespace that has an overlay, except kube-system,
+	kube-public and kube-node-lease unless named with -n.`)
+
+var applyExample = templates.Examples(`
+	# See what the server would do, without writing anything
+	kubectl netbaseline apply -n frontend-dev --dry-run=server
+
+	# Apply both sample namespaces
+	kubectl netbaseline apply -n frontend-dev -n backend-dev
+
+	# Your own tree, removing members that are no longer in it
+	kubectl netbaseline apply --dir infra/manifests/network-policies -A --prune
+
+	# The runbook's order: deny-all first
+	kubectl netbaseline apply -n backend-dev --order runbook`)
+
+var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// ApplyOptions holds the state of `apply`.
+type ApplyOptions struct {
+	*GlobalOptions
+	baselineFlags
+
+	Namespaces     []string
+	AllNamespaces  bool
+	DryRun         string
+	FieldManager   string
+	ForceConflicts bool
+	Prune          bool
+	Order          string
+	PrintFlags     *genericclioptions.PrintFlags
+
+	source     *baseline.Source
+	namespaces []string
+	order      apply.Order
+	printer    printers.ResourcePrinter
+	genericiooptions.IOStreams
+}
+
+// NewCmdApply builds `apply`.
+func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ApplyOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: genericclioptions.NewPrintFlags("")}
+	c := &cobra.Command{
+		Use:     "apply -n NAMESPACE... | -A [--dry-run=none|client|server] [--prune] [--force-conflicts]",
+		Short:   "Apply the baseline in a safe order, tracked for one-command rollback",
+		Long:    applyLong,
+		Example: applyExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to apply (repeatable); default the kubeconfig's namespace")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named with -n)")
+	addDryRunFlag(c, &o.DryRun)
+	f.StringVar(&o.FieldManager, "field-manager", apply.DefaultManager, "Field manager for server-side apply")
+	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+apply.BackupName+")")
+	f.BoolVar(&o.Prune, "prune", false, "Delete NetworkPolicies of the ApplySet that are no longer rendered")
+	f.StringVar(&o.Order, "order", string(apply.AllowsFirst), "Phase order: allows-first (deny-all last) or runbook (deny-all first)")
+	o.baselineFlags.addFlags(c, true)
+	o.PrintFlags.AddFlags(c)
+	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
+	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"allows-first", "runbook"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func addDryRunFlag(c *cobra.Command, target *string) {
+	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
+	c.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func parseDryRun(s string) (apply.DryRun, error) {
+	switch apply.DryRun(s) {
+	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
+		return apply.DryRun(s), nil
+	}
+	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
+}
+
+// Complete resolves the tree, namespaces, order and printer.
+func (o *ApplyOptions) Complete() error {
+	var err error
+	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
+		return err
+	}
+	if o.namespaces, err = targetNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces, o.ErrOut); err != nil {
+		return err
+	}
+	if o.order, err = apply.ParseOrder(o.Order); err != nil {
+		return usageErrorf("--order: %v", err)
+	}
+	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
+		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
+}
+
+// targetNamespaces is resolveNamespaces without the system namespaces
+// under -A.
+func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, all bool, errOut interface{ Write([]byte) (int, error) }) ([]string, error) {
+	namespaces, err := resolveNamespaces(g, src, named, all)
+	if err != nil || !all {
+		return namespaces, err
+	}
+	var out []string
+	for _, ns := range namespaces {
+		if systemNamespaces[ns] {
+			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
+			continue
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// Validate checks flags and that every namespace has an overlay.
+func (o *ApplyOptions) Validate() error {
+	if _, err := parseDryRun(o.DryRun); err != nil {
+		return err
+	}
+	if o.FieldManager == "" {
+		return usageErrorf("--field-manager cannot be empty")
+	}
+	for _, ns := range o.namespaces {
+		if err := o.source.CheckNamespace(ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run renders everything first, then applies namespace by namespace.
+func (o *ApplyOptions) Run(ctx context.Context) error {
+	rendered := map[string][]baseline.Object{}
+	for _, ns := range o.namespaces {
+		objs, err := o.source.Render(ns)
+		if err != nil {
+			return err
+		}
+		rendered[ns] = objs
+	}
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return err
+	}
+	dryRun, _ := parseDryRun(o.DryRun)
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
+		FieldManager: o.FieldManager, DryRun: dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
+		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
+	}}
+	var printed []runtime.Object
+	for _, ns := range o.namespaces {
+		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s)\n", ns, o.order)
+		report, err := applier.Apply(ctx, ns, rendered[ns])
+		if report != nil {
+			for _, w := range report.Warnings {
+				fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+			}
+			for _, r := range report.Results {
+				if o.printer == nil {
+					fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(dryRun))
+					continue
+				}
+				printed = append(printed, withKind(r.Object))
+			}
+		}
+		if err != nil {
+			return applyError(err)
+		}
+	}
+	if o.printer != nil {
+		return printObjects(o.printer, o.PrintFlags, printed, o.Out)
+	}
+	return nil
+}
+
+func dryRunSuffix(d apply.DryRun) string {
+	switch d {
+	case apply.DryRunServer:
+		return " (server dry run)"
+	case apply.DryRunClient:
+		return " (dry run)"
+	}
+	return ""
+}
+
+// applyError maps apply's errors to exit codes: a missing namespace is bad
+// input; conflicts and API failures could not be done.
+func applyError(err error) error {
+	var missing *apply.NamespaceMissingError
+	if errors.As(err, &missing) {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	return err
+}
+
+func withKind(np *networkingv1.NetworkPolicy) runtime.Object {
+	c := np.DeepCopy()
+	c.APIVersion, c.Kind = "networking.k8s.io/v1", "NetworkPolicy"
+	c.ManagedFields = nil
+	return c
+}
+
+// printObjects prints one List for JSON (valid JSON), else object by object.
+func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, objs []runtime.Object, out interface{ Write([]byte) (int, error) }) error {
+	if f.OutputFormat != nil && *f.OutputFormat == "json" && len(objs) != 1 {
+		list := &networkingv1.NetworkPolicyList{}
+		list.APIVersion, list.Kind = "v1", "List"
+		for _, obj := range objs {
+			list.Items = append(list.Items, *obj.(*networkingv1.NetworkPolicy))
+		}
+		return p.PrintObj(list, out)
+	}
+	for _, obj := range objs {
+		if err := p.PrintObj(obj, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixed indents progress lines under the namespace heading.
+type prefixed struct{ w interface{ Write([]byte) (int, error) } }
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if _, err := p.w.Write([]byte("  " + strings.TrimRight(string(b), "\n") + "\n")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
