@@ -272,7 +272,9 @@ func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, o
 }
 
 // prefixed indents progress lines under the namespace heading.
-type prefixed struct{ w interface{ Write([]byte) (int, error) } }
+type prefixed struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (p prefixed) Write(b []byte) (int, error) {
 	if _, err := p.w.Write([]byte("  " + strings.TrimRight(string(b), "\n") + "\n")); err != nil {
