@@ -86,6 +86,14 @@ for p in imgbuild pause sampleapp probe; do
   stamp $p "${SMALL_IN[@]}" "$LAB/images/cmd/$p/main.go"
 done
 
+# ---------------------------------------------------------------- the plugin's probe agent (from this repository)
+REPO="$(cd "$LAB/../.." && pwd)"
+AGENT_IN=("$REPO/go.mod" "$REPO/go.sum" $(ls "$REPO"/cmd/netbaseline-probe/*.go "$REPO"/pkg/probe/*.go | grep -v _test.go))
+if need netbaseline-probe "${AGENT_IN[@]}"; then
+  (cd "$REPO" && timed netbaseline-probe go build -trimpath -ldflags "-s -w" -o "$BIN/netbaseline-probe" ./cmd/netbaseline-probe)
+  stamp netbaseline-probe "${AGENT_IN[@]}"
+fi
+
 # ---------------------------------------------------------------- images
 # An image is rebuilt when the binaries in it (or this script) changed.
 image() { # image NAME BINARY... -- IMGBUILD-ARGS...
@@ -113,6 +121,10 @@ image coredns coredns -- -tag "$COREDNS_IMAGE" -file /coredns="$BIN/coredns":075
   -entrypoint /coredns -expose 53/udp -expose 53/tcp
 # static probe as numeric non-root user (kubectl debug --profile=restricted)
 image probe probe -- -tag "$PROBE_IMAGE" -file /probe="$BIN/probe":0755 -entrypoint /probe -user 65534:65534 \
+  -text /etc/passwd='nobody:x:65534:65534:nobody:/:/sbin/nologin' -text /etc/group='nobody:x:65534:'
+# the plugin's agent as a numeric non-root user, as released
+image netbaseline-probe netbaseline-probe -- -tag "$NB_PROBE_IMAGE" -file /netbaseline-probe="$BIN/netbaseline-probe":0755 \
+  -entrypoint /netbaseline-probe -user 65534:65534 \
   -text /etc/passwd='nobody:x:65534:65534:nobody:/:/sbin/nologin' -text /etc/group='nobody:x:65534:'
 # kube-router + host iptables-nft/ipset userspace, for the DaemonSet
 if need kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"; then

@@ -56,3 +56,4 @@ log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 KR_IMAGE=${KR_IMAGE:-lab.local/kube-router:$KUBE_ROUTER_VERSION}
 PROBE_IMAGE=lab.local/probe:1
+NB_PROBE_IMAGE=lab.local/netbaseline-probe:1

@@ -103,6 +103,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdRender(g, streams),
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
+		NewCmdProbe(g, streams),
 		NewCmdDiff(g, streams),
 		NewCmdApply(g, streams),
 		NewCmdRollback(g, streams),

@@ -48,3 +48,12 @@ func Get() Info {
 	}
 	return info
 }
+
+// ProbeImage is the agent image released with this version of the plugin.
+func ProbeImage() string {
+	v := Get().Version
+	if v == "v0.0.0-dev" || v == "" {
+		v = "latest"
+	}
+	return "netbaseline/netbaseline-probe:" + v
+}

@@ -1,0 +1,38 @@
+// Command netbaseline-probe is the agent that runs inside ephemeral (or
+// short-lived) containers: it executes the checks of a plan concurrently
+// and prints one JSON line per check, then a summary to the termination
+// log. It enforces the plan's deadline itself, so an interrupted CLI never
+// leaves it running.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
+)
+
+func main() {
+	planArg := flag.String("plan", "", "the plan: base64 JSON (protocol version 1)")
+	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
+	flag.Parse()
+	plan, err := probe.DecodePlan(*planArg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netbaseline-probe:", err)
+		_ = os.WriteFile(*terminationLog, []byte("netbaseline-probe: "+err.Error()), 0o644)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	results := probe.RunPlan(ctx, plan)
+	enc := json.NewEncoder(os.Stdout)
+	for _, r := range results {
+		_ = enc.Encode(r)
+	}
+	_ = os.WriteFile(*terminationLog, []byte(probe.Summary(results)), 0o644)
+}

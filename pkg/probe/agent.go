@@ -1,0 +1,196 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// RunPlan executes every check concurrently, each within its own timeout
+// and all within the plan's deadline, and returns results in plan order.
+// It is the agent's whole job; cmd/netbaseline-probe wraps it.
+func RunPlan(ctx context.Context, p Plan) []Result {
+	ctx, cancel := context.WithTimeout(ctx, p.Deadline())
+	defer cancel()
+	results := make([]Result, len(p.Checks))
+	var wg sync.WaitGroup
+	for i, c := range p.Checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = runCheck(ctx, c)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func runCheck(ctx context.Context, c Check) Result {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.TimeoutMS)*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := Result{ID: c.ID, Kind: c.Kind, Target: c.Target, Port: c.Port}
+	var err error
+	switch c.Kind {
+	case KindTCP:
+		err = dialTCP(ctx, c)
+		r.Outcome = Connected
+	case KindHTTP:
+		r.Outcome, r.Detail, err = httpGet(ctx, c)
+	case KindDNS:
+		r.Target = c.Name
+		r.Detail, err = lookup(ctx, c)
+		r.Outcome = Connected
+	case KindUDP:
+		r.Detail, err = udpExchange(ctx, c)
+		r.Outcome = Connected
+	}
+	if err != nil {
+		r.Outcome, r.Detail = classifyError(err, c.Kind)
+	}
+	r.MS = time.Since(start).Milliseconds()
+	return r
+}
+
+func hostPort(c Check) string { return net.JoinHostPort(c.Target, strconv.Itoa(int(c.Port))) }
+
+func dialTCP(ctx context.Context, c Check) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", hostPort(c))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func httpGet(ctx context.Context, c Check) (string, string, error) {
+	path := c.Path
+	if path == "" {
+		path = "/"
+	}
+	want := c.ExpectStatus
+	if want == 0 {
+		want = http.StatusOK
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hostPort(c)+path, nil)
+	if err != nil {
+		return "", "", err
+	}
+	// No proxies, no keep-alive: one plain connection per check.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	detail := fmt.Sprintf("%s %d", path, resp.StatusCode)
+	if resp.StatusCode != want {
+		return HTTPStatus, fmt.Sprintf("%s (want %d)", detail, want), nil
+	}
+	return Connected, detail, nil
+}
+
+func lookup(ctx context.Context, c Check) (string, error) {
+	resolver := &net.Resolver{PreferGo: true}
+	if c.Target != "" || c.Transport == "tcp" {
+		server := c.Target
+		port := c.Port
+		if port == 0 {
+			port = 53
+		}
+		resolver.Dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			if server == "" {
+				server, _, _ = net.SplitHostPort(address)
+			}
+			transport := "udp"
+			if c.Transport == "tcp" {
+				transport = "tcp"
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, transport, net.JoinHostPort(server, strconv.Itoa(int(port))))
+		}
+	}
+	addrs, err := resolver.LookupHost(ctx, c.Name)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(addrs, ","), nil
+}
+
+// udpExchange sends one datagram and waits for any answer: an answer is
+// "connected", an ICMP unreachable "refused", silence "timeout" (which
+// for UDP may also mean a server that never answers).
+func udpExchange(ctx context.Context, c Check) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", hostPort(c))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := conn.Write([]byte("netbaseline-probe\n")); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d bytes back", n), nil
+}
+
+func classifyError(err error, kind string) (string, string) {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr) && kind != KindDNS:
+		return DNSError, dnsErr.Error()
+	case kind == KindDNS:
+		// The lookup itself failed: report how, so a dropped DNS packet
+		// (timeout) differs from a refusal.
+		if isTimeout(err) {
+			return Timeout, err.Error()
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return Refused, err.Error()
+		}
+		return DNSError, err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return Refused, err.Error()
+	case isTimeout(err):
+		return Timeout, err.Error()
+	}
+	return Error, err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// Summary is the short line for the termination message (4 KiB per
+// container, 12 KiB per pod: never the full results).
+func Summary(results []Result) string {
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r.Outcome]++
+	}
+	var parts []string
+	for _, o := range []string{Connected, HTTPStatus, Refused, Timeout, DNSError, Error} {
+		if counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+		}
+	}
+	return fmt.Sprintf("netbaseline-probe v%d: %d checks: %s", ProtocolVersion, len(results), strings.Join(parts, ", "))
+}
