@@ -247,7 +247,8 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	req.Sources = []endpoint.Target{src}
 	for _, d := range o.dests {
 		t, err := endpoint.Resolve(model, d)
-		if err != nil {
+		var noPods *endpoint.NoPodsError
+		if err != nil && !errors.As(err, &noPods) {
 			return usageErrorf("DEST: %v", err)
 		}
 		req.Dests = append(req.Dests, t)

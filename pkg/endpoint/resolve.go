@@ -41,6 +41,12 @@ func (e *NotFoundError) Error() string {
 	return msg
 }
 
+// NoPodsError: a Service selects no pod. The Target is still returned, for
+// probe to show that nothing can answer.
+type NoPodsError struct{ Msg string }
+
+func (e *NoPodsError) Error() string { return e.Msg }
+
 // Resolve finds what an endpoint stands for.
 func Resolve(m *cluster.Model, ep Endpoint) (Target, error) {
 	t := Target{Endpoint: ep}
@@ -126,7 +132,7 @@ func Resolve(m *cluster.Model, ep Endpoint) (Target, error) {
 		}
 		t.Service = svc
 		if len(t.Pods) == 0 {
-			return t, fmt.Errorf("service %s selects no pod (selector %s)", svc.Key(), sel)
+			return t, &NoPodsError{Msg: fmt.Sprintf("service %s selects no pod (selector %s)", svc.Key(), sel)}
 		}
 	}
 	return t, nil

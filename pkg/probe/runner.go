@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -214,8 +215,14 @@ func (r *Runner) readResults(ctx context.Context, namespace, name, container str
 		return nil, &RunError{Pod: key, Msg: rbacHint(err, "get", "pods/log")}
 	}
 	defer stream.Close()
+	return ParseResults(stream, plan)
+}
+
+// ParseResults reads the agent's JSON lines; a check the agent did not
+// report becomes an error result, never a verdict.
+func ParseResults(log io.Reader, plan Plan) ([]Result, error) {
 	byID := map[string]Result{}
-	sc := bufio.NewScanner(stream)
+	sc := bufio.NewScanner(log)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		var res Result
@@ -232,5 +239,5 @@ func (r *Runner) readResults(ctx context.Context, namespace, name, container str
 		}
 		out = append(out, res)
 	}
-	return out, nil
+	return out, sc.Err()
 }

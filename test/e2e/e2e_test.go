@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -354,4 +355,12 @@ func TestApplyAndRollback(t *testing.T) {
 		}
 	}
 	expectReach(t, "backend-dev", "backend", "tcp", frontendIP+":3000")
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
 }

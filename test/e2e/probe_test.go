@@ -1,0 +1,230 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type observation struct {
+	From, To, Port, Kind string
+	Expected, Outcome    string
+	Observed, Result     string
+	Detail               string
+}
+
+func denyMode() string {
+	if m := os.Getenv("NETBASELINE_DENY_MODE"); m != "" {
+		return m
+	}
+	return "drop"
+}
+
+// probe runs the plugin's probe with the local cluster's agent image and
+// returns its observations and exit status.
+func probe(t *testing.T, args ...string) ([]observation, int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args = append([]string{"probe", "-o", "json", "--deny-mode", denyMode(), "--image-pull-policy", "Never"}, args...)
+	o := runCmd(ctx, "", plugin, args...)
+	code := 0
+	if o.err != nil {
+		code = exitCode(o.err)
+	}
+	var doc struct{ Observations []observation }
+	if o.stdout != "" {
+		if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
+			t.Fatalf("probe %v: %v\n%s\n%s", args, err, o.stdout, o.stderr)
+		}
+	}
+	return doc.Observations, code, o.stderr
+}
+
+func results(obs []observation) []string {
+	var out []string
+	for _, o := range obs {
+		out = append(out, o.To+" "+o.Port+": "+o.Result+" ("+o.Expected+"/"+o.Observed+")")
+	}
+	return out
+}
+
+func allOK(t *testing.T, obs []observation, code int, stderr string) {
+	t.Helper()
+	for _, o := range obs {
+		if o.Result != "ok" {
+			t.Errorf("%s -> %s %s: %s (expected %s, observed %s, outcome %s: %s)", o.From, o.To, o.Port, o.Result, o.Expected, o.Observed, o.Outcome, o.Detail)
+		}
+	}
+	if code != 0 || len(obs) == 0 {
+		t.Errorf("exit %d with %d observations: %s", code, len(obs), stderr)
+	}
+}
+
+// probe agrees with the engine on the sample app under the baseline:
+// allowed, denied (dropped or refused per the deny mode), through the
+// Service's name and VIP, external egress, and DNS over UDP and TCP.
+func TestProbeBaseline(t *testing.T) {
+	deploySampleApp(t)
+	netbaseline(t, "apply", "-n", "frontend-dev", "-n", "backend-dev")
+	time.Sleep(2 * time.Second) // let kube-router program the rules
+	obs, code, stderr := probe(t, "frontend-dev", "backend-dev:3001", "backend-dev:8080", "backend-dev/svc/backend:80",
+		os.Getenv("NETBASELINE_EXTERNAL_IP")+":80", "--dns", backendName)
+	allOK(t, obs, code, stderr)
+	if len(obs) != 7 {
+		t.Errorf("observations: %v", results(obs))
+	}
+	obs, code, stderr = probe(t, "monitoring", "backend-dev:metrics", "backend-dev:http", "--http", "/metrics")
+	// metrics answers /metrics; http is denied to monitoring
+	if len(obs) != 2 || obs[0].Result != "ok" || obs[1].Result != "ok" || code != 0 {
+		t.Errorf("monitoring: exit %d %v %s", code, results(obs), stderr)
+	}
+	// From this machine, through the ingress stand-in's NodePort.
+	obs, code, stderr = probe(t, "local", "http://198.18.0.1:30080/api/health")
+	if code != 0 || len(obs) != 1 || obs[0].Result != "ok" {
+		t.Errorf("probe local: exit %d %v %s", code, results(obs), stderr)
+	}
+}
+
+const scratchNS = "probe-e2e"
+
+const scratchApp = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: probe-e2e
+  labels: {pod-security.kubernetes.io/enforce: restricted, pod-security.kubernetes.io/enforce-version: latest}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: probe-e2e}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 65534, seccompProfile: {type: RuntimeDefault}}
+      containers:
+      - name: client
+        image: lab.local/sampleapp:1
+        imagePullPolicy: Never
+        args: ["-role", "backend", "-addr", "0.0.0.0:3001", "-metrics-addr", "0.0.0.0:8080"]
+        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: local-only, namespace: probe-e2e}
+spec:
+  selector: {matchLabels: {app: local-only}}
+  template:
+    metadata: {labels: {app: local-only}}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 65534, seccompProfile: {type: RuntimeDefault}}
+      containers:
+      - name: server
+        image: lab.local/sampleapp:1
+        imagePullPolicy: Never
+        # bound to 127.0.0.1: reachable through any policy, but nothing answers outside the pod
+        args: ["-role", "backend", "-addr", "127.0.0.1:3001", "-metrics-addr", "127.0.0.1:8080"]
+        ports: [{name: http, containerPort: 3001}]
+        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody, namespace: probe-e2e}
+spec:
+  selector: {app: nobody}
+  ports: [{port: 80, targetPort: 8080}]
+`
+
+// In a namespace that enforces Pod Security "restricted": a refused
+// connection, a Service without endpoints, DNS blocked then allowed.
+func TestProbeRestrictedNamespaceFaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, runCmd(ctx, scratchApp, kubectl, "apply", "-f", "-"), "apply scratch app")
+	t.Cleanup(func() { kube(t, "delete", "namespace", scratchNS, "--wait=true", "--timeout=120s") })
+	for _, d := range []string{"client", "local-only"} {
+		kube(t, "-n", scratchNS, "rollout", "status", "deploy/"+d, "--timeout=120s")
+	}
+
+	// Nothing listens on the pod address: with drop, the refusal proves the
+	// policy let it through (fail: the app); with reject it is ambiguous.
+	obs, code, stderr := probe(t, scratchNS+"/deploy/client", scratchNS+"/deploy/local-only:http")
+	if len(obs) != 1 {
+		t.Fatalf("%v %s", results(obs), stderr)
+	}
+	switch denyMode() {
+	case "drop":
+		if obs[0].Result != "fail" || obs[0].Observed != "allowed, nothing listening" || code != 3 {
+			t.Errorf("drop mode: exit %d %v", code, results(obs))
+		}
+	case "reject":
+		if obs[0].Result != "inconclusive" || code != 0 {
+			t.Errorf("reject mode: exit %d %v", code, results(obs))
+		}
+	}
+
+	obs, code, _ = probe(t, scratchNS+"/deploy/client", scratchNS+"/svc/nobody:80")
+	if len(obs) == 0 || obs[0].Observed != "no-endpoints" || obs[0].Result != "fail" || code != 3 {
+		t.Errorf("no endpoints: exit %d %v", code, results(obs))
+	}
+
+	denyEgress := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-egress, namespace: probe-e2e}
+spec: {podSelector: {}, policyTypes: [Egress]}
+`
+	must(t, runCmd(ctx, denyEgress, kubectl, "apply", "-f", "-"), "deny egress")
+	time.Sleep(2 * time.Second)
+	obs, code, stderr = probe(t, scratchNS+"/deploy/client", "--dns", "kubernetes.default.svc.cluster.local")
+	if len(obs) != 2 || code != 0 {
+		t.Errorf("DNS denied: exit %d %v %s", code, results(obs), stderr)
+	}
+	for _, o := range obs {
+		if o.Expected != "denied" || o.Result != "ok" {
+			t.Errorf("DNS under deny-egress: %+v", o)
+		}
+	}
+	dir := t.TempDir()
+	kube(t, "apply", "-f", writeFile(t, dir, "dns.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-dns, namespace: probe-e2e}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+`))
+	time.Sleep(2 * time.Second)
+	junit := filepath.Join(dir, "probe.xml")
+	saved := filepath.Join(dir, "probe.json")
+	obs, code, stderr = probe(t, scratchNS+"/deploy/client", "--dns", "kubernetes.default.svc.cluster.local", "--junit", junit, "--save", saved)
+	allOK(t, obs, code, stderr)
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `<testsuite name="kubectl-netbaseline probe" tests="2" failures="0" errors="0">`) {
+		t.Errorf("--junit: %v\n%s", err, b)
+	}
+	if b, err := os.ReadFile(saved); err != nil || !strings.Contains(string(b), `"kind": "ProbeResult"`) {
+		t.Errorf("--save: %v", err)
+	}
+	// Every probe container is still in the pod spec, as the warning says.
+	names := kube(t, "-n", scratchNS, "get", "pods", "-l", "app=client", "-o", "jsonpath={.items[0].spec.ephemeralContainers[*].name}")
+	if strings.Count(names, "netbaseline-probe-") < 4 {
+		t.Errorf("ephemeral containers: %q", names)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
