@@ -14,14 +14,14 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/probe/agent"
 )
 
 func main() {
 	planArg := flag.String("plan", "", "the plan: base64 JSON (protocol version 1)")
 	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
 	flag.Parse()
-	plan, err := probe.DecodePlan(*planArg)
+	plan, err := agent.DecodePlan(*planArg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netbaseline-probe:", err)
 		_ = os.WriteFile(*terminationLog, []byte("netbaseline-probe: "+err.Error()), 0o644)
@@ -29,10 +29,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	results := probe.RunPlan(ctx, plan)
+	results := agent.RunPlan(ctx, plan)
 	enc := json.NewEncoder(os.Stdout)
 	for _, r := range results {
 		_ = enc.Encode(r)
 	}
-	_ = os.WriteFile(*terminationLog, []byte(probe.Summary(results)), 0o644)
+	_ = os.WriteFile(*terminationLog, []byte(agent.Summary(results)), 0o644)
 }

@@ -87,6 +87,7 @@ type ProbeOptions struct {
 	PullPolicy  string
 	DryRun      bool
 	Parallel    int
+	Mode        string
 	Output      string
 	JUnit       string
 	Save        string
@@ -132,6 +133,7 @@ func NewCmdProbe(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.StringVar(&o.PullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent or Never")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the probe containers (YAML) without adding them")
 	f.IntVar(&o.Parallel, "parallel", 5, "Source pods probed at once")
+	f.StringVar(&o.Mode, "mode", probe.ModeEphemeral, "ephemeral (a container added to each source pod) or pod (a short-lived pod with the source's labels, deleted afterwards; for clusters that block ephemeral containers)")
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(probeFormats, "|"))
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
@@ -182,6 +184,9 @@ func (o *ProbeOptions) Complete(args []string) error {
 func (o *ProbeOptions) Validate() error {
 	if !contains(probeFormats, o.Output) {
 		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(probeFormats, ", "))
+	}
+	if o.Mode != probe.ModeEphemeral && o.Mode != probe.ModePod {
+		return usageErrorf("--mode %q: use ephemeral or pod", o.Mode)
 	}
 	switch o.DenyMode {
 	case "auto", "drop", "reject":
@@ -265,7 +270,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return o.printContainers(plans)
 	}
 	mode := o.denyMode(ctx, clients)
-	fmt.Fprintf(o.ErrOut, "Probing from %d pod(s) with %s (deny mode %s). Each probed pod keeps an ephemeral container in its spec until it is replaced.\n", len(plans), o.Image, mode)
+	if o.Mode == probe.ModePod {
+		fmt.Fprintf(o.ErrOut, "Probing with %d short-lived pod(s) carrying the sources' labels, image %s (deny mode %s). Note: on some enforcers (EKS) a brand-new pod is briefly unenforced.\n", len(plans), o.Image, mode)
+	} else {
+		fmt.Fprintf(o.ErrOut, "Probing from %d pod(s) with %s (deny mode %s). Each probed pod keeps an ephemeral container in its spec until it is replaced.\n", len(plans), o.Image, mode)
+	}
 	observations := o.runPlans(ctx, clients, plans, mode)
 	return o.finish(report.NewProbeResult(mode, o.Image, observations))
 }
@@ -282,7 +291,7 @@ func (o *ProbeOptions) denyMode(ctx context.Context, c cluster.Clients) probe.De
 }
 
 func (o *ProbeOptions) runPlans(ctx context.Context, c cluster.Clients, plans []probe.SourcePlan, mode probe.DenyMode) []probe.Observation {
-	runner := &probe.Runner{Client: c.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout}
+	runner := &probe.Runner{Client: c.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Mode: o.Mode, Log: o.ErrOut}
 	results := make([][]probe.Observation, len(plans))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup

@@ -1,13 +1,9 @@
 package probe
 
 import (
-	"encoding/base64"
-
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-func base64Encode(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // notFoundWithoutName is what the API server answers when the
 // ephemeralcontainers subresource does not exist.

@@ -85,6 +85,17 @@ type Runner struct {
 	PullPolicy corev1.PullPolicy
 	// Wait bounds the whole run of one source (container start included).
 	Wait time.Duration
+	// Mode is ModeEphemeral (default) or ModePod.
+	Mode string
+	// Log receives warnings (stderr in the CLI); nil discards them.
+	Log io.Writer
+}
+
+func (r *Runner) log() io.Writer {
+	if r.Log == nil {
+		return io.Discard
+	}
+	return r.Log
 }
 
 // RunError is a probe that could not run; it never becomes a verdict.
@@ -116,6 +127,10 @@ func (r *Runner) Run(ctx context.Context, namespace, name string, plan Plan) ([]
 	encoded, err := EncodePlan(plan)
 	if err != nil {
 		return nil, err
+	}
+	if r.Mode == ModePod {
+		plan.DeadlineMS += PodModeStartDelay.Milliseconds()
+		return r.runPod(ctx, pod, plan)
 	}
 	ec := BuildContainer(pod, r.Image, r.PullPolicy, encoded)
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []any{ec}}})
@@ -179,7 +194,7 @@ func (r *Runner) waitTerminated(ctx context.Context, namespace, name, container 
 		if !ok || pod.Name != name {
 			return false, nil
 		}
-		for _, s := range pod.Status.EphemeralContainerStatuses {
+		for _, s := range append(pod.Status.EphemeralContainerStatuses, pod.Status.ContainerStatuses...) {
 			if s.Name != container {
 				continue
 			}

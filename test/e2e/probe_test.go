@@ -85,6 +85,14 @@ func TestProbeBaseline(t *testing.T) {
 	if len(obs) != 2 || obs[0].Result != "ok" || obs[1].Result != "ok" || code != 0 {
 		t.Errorf("monitoring: exit %d %v %s", code, results(obs), stderr)
 	}
+	// A short-lived pod with the frontend's labels instead of an ephemeral
+	// container: the same verdicts, and the pod is gone afterwards.
+	obs, code, stderr = probe(t, "frontend-dev", "backend-dev:3001", "backend-dev:8080", "--mode", "pod")
+	allOK(t, obs, code, stderr)
+	if left := kube(t, "-n", "frontend-dev", "get", "pods", "-o", "name"); strings.Count(left, "pod/") != 1 {
+		t.Errorf("probe pods left behind:\n%s", left)
+	}
+
 	// From this machine, through the ingress stand-in's NodePort.
 	obs, code, stderr = probe(t, "local", "http://198.18.0.1:30080/api/health")
 	if code != 0 || len(obs) != 1 || obs[0].Result != "ok" {

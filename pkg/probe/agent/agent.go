@@ -1,4 +1,4 @@
-package probe
+package agent
 
 import (
 	"context"
@@ -21,6 +21,12 @@ import (
 func RunPlan(ctx context.Context, p Plan) []Result {
 	ctx, cancel := context.WithTimeout(ctx, p.Deadline())
 	defer cancel()
+	if p.StartDelayMS > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(p.StartDelayMS) * time.Millisecond):
+		}
+	}
 	results := make([]Result, len(p.Checks))
 	var wg sync.WaitGroup
 	for i, c := range p.Checks {
