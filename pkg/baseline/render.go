@@ -168,6 +168,30 @@ func (s *Source) CheckNamespace(namespace string) error {
 	return inputErrorf("no overlay for namespace %q in %s (namespaces with an overlay: %s)", namespace, s.Description, known)
 }
 
+// CheckNamespaces checks every namespace before any work starts.
+func (s *Source) CheckNamespaces(namespaces []string) error {
+	for _, ns := range namespaces {
+		if err := s.CheckNamespace(ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RenderAll renders every namespace, so that a failure happens before
+// anything is printed or sent.
+func (s *Source) RenderAll(namespaces []string) (map[string][]Object, error) {
+	out := make(map[string][]Object, len(namespaces))
+	for _, ns := range namespaces {
+		objs, err := s.Render(ns)
+		if err != nil {
+			return nil, err
+		}
+		out[ns] = objs
+	}
+	return out, nil
+}
+
 // krusty keeps package-level state (the OpenAPI schema); runs must not overlap.
 var krustyMu sync.Mutex
 

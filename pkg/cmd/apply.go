@@ -173,23 +173,14 @@ func (o *ApplyOptions) Validate() error {
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")
 	}
-	for _, ns := range o.namespaces {
-		if err := o.source.CheckNamespace(ns); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o.source.CheckNamespaces(o.namespaces)
 }
 
 // Run renders everything first, then applies namespace by namespace.
 func (o *ApplyOptions) Run(ctx context.Context) error {
-	rendered := map[string][]baseline.Object{}
-	for _, ns := range o.namespaces {
-		objs, err := o.source.Render(ns)
-		if err != nil {
-			return err
-		}
-		rendered[ns] = objs
+	rendered, err := o.source.RenderAll(o.namespaces)
+	if err != nil {
+		return err
 	}
 	clients, err := o.Factory.Clients()
 	if err != nil {

@@ -115,23 +115,14 @@ func (o *DiffOptions) Complete() error {
 	if o.namespaces, err = targetNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces, o.ErrOut); err != nil {
 		return err
 	}
-	for _, ns := range o.namespaces {
-		if err := o.source.CheckNamespace(ns); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o.source.CheckNamespaces(o.namespaces)
 }
 
 // Run computes the diff.
 func (o *DiffOptions) Run(ctx context.Context) error {
-	rendered := map[string][]baseline.Object{}
-	for _, ns := range o.namespaces {
-		objs, err := o.source.Render(ns)
-		if err != nil {
-			return err
-		}
-		rendered[ns] = objs
+	rendered, err := o.source.RenderAll(o.namespaces)
+	if err != nil {
+		return err
 	}
 	clients, err := o.Factory.Clients()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
@@ -149,16 +150,11 @@ func (o *ExplainOptions) Validate() error {
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
 	}
-	for _, p := range o.Ports {
-		port, proto, err := endpoint.ParsePortFlag(p)
-		if err != nil {
-			return usageErrorf("--port %s: %v", p, err)
-		}
-		if proto == "" {
-			proto = "TCP"
-		}
-		o.ports = append(o.ports, policy.PortSpec{Port: port, Protocol: proto})
+	ports, err := parsePortFlags(o.Ports)
+	if err != nil {
+		return err
 	}
+	o.ports = append(o.ports, ports...)
 	if o.Matrix {
 		if o.AllNamespaces && len(o.args) > 0 {
 			return usageErrorf("--all-namespaces and namespace arguments cannot be combined")
@@ -324,4 +320,20 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
+func parsePortFlags(values []string) ([]policy.PortSpec, error) {
+	var out []policy.PortSpec
+	for _, v := range values {
+		port, proto, err := endpoint.ParsePortFlag(v)
+		if err != nil {
+			return nil, usageErrorf("--port %s: %v", v, err)
+		}
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		out = append(out, policy.PortSpec{Port: port, Protocol: proto})
+	}
+	return out, nil
 }

@@ -89,10 +89,8 @@ func (o *InitOptions) Complete() error {
 	if o.Dir == "" {
 		return usageErrorf("--dir is required: the directory to write the tree into")
 	}
-	output := o.Dir
-	o.Dir = "" // the tree comes from the Config or the embedded baseline
-	src, err := o.baselineFlags.source(o.GlobalOptions)
-	o.Dir = output
+	// The tree comes from the Config or the embedded baseline.
+	src, err := o.baselineFlags.sourceFrom(o.GlobalOptions, "")
 	if err != nil {
 		return err
 	}

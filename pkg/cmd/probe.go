@@ -159,12 +159,8 @@ func (o *ProbeOptions) Complete(args []string) error {
 		}
 		o.dests = append(o.dests, ep)
 	}
-	for _, p := range o.Ports {
-		port, proto, err := endpoint.ParsePortFlag(p)
-		if err != nil {
-			return usageErrorf("--port %s: %v", p, err)
-		}
-		o.ports = append(o.ports, policy.PortSpec{Port: port, Protocol: proto})
+	if o.ports, err = parsePortFlags(o.Ports); err != nil {
+		return err
 	}
 	if o.Image == "" {
 		o.Image = os.Getenv("NETBASELINE_PROBE_IMAGE")

@@ -111,24 +111,19 @@ func (o *RenderOptions) Complete() error {
 // Validate checks that every namespace has an overlay before anything is
 // printed.
 func (o *RenderOptions) Validate() error {
-	for _, ns := range o.namespaces {
-		if err := o.source.CheckNamespace(ns); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o.source.CheckNamespaces(o.namespaces)
 }
 
 // Run renders every namespace first, then prints, so that a failure
 // prints nothing.
 func (o *RenderOptions) Run() error {
+	rendered, err := o.source.RenderAll(o.namespaces)
+	if err != nil {
+		return err
+	}
 	var objs []baseline.Object
 	for _, ns := range o.namespaces {
-		rendered, err := o.source.Render(ns)
-		if err != nil {
-			return err
-		}
-		objs = append(objs, rendered...)
+		objs = append(objs, rendered[ns]...)
 	}
 	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat == "json" {
 		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}

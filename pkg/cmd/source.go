@@ -28,14 +28,20 @@ func (f *baselineFlags) addFlags(c *cobra.Command, withDir bool) {
 // source resolves the tree: --dir, else the Config (--config or
 // $NETBASELINE_CONFIG) with flag overrides, else the embedded baseline.
 func (f *baselineFlags) source(g *GlobalOptions) (*baseline.Source, error) {
-	if f.Dir != "" {
+	return f.sourceFrom(g, f.Dir)
+}
+
+// sourceFrom is source with the tree directory given (init's --dir is its
+// output, not a tree to read).
+func (f *baselineFlags) sourceFrom(g *GlobalOptions, dir string) (*baseline.Source, error) {
+	if dir != "" {
 		if g.ConfigFile != "" {
 			return nil, usageErrorf("--dir and --config both say which policies to use; give one")
 		}
 		if f.NamespaceLabel != "" {
 			return nil, usageErrorf("--namespace-label shapes the generated baseline and cannot change a --dir tree")
 		}
-		return baseline.DirSource(f.Dir)
+		return baseline.DirSource(dir)
 	}
 	cfg, explicit, err := g.LoadConfig()
 	if err != nil {
