@@ -38,6 +38,8 @@ type InitOptions struct {
 	*GlobalOptions
 	baselineFlags
 
+	// Output is init's --dir: where the tree is written.
+	Output     string
 	Namespaces []string
 	Force      bool
 
@@ -77,7 +79,7 @@ func NewCmdInit(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Com
 
 // AddFlags binds the flags. --dir is the output here.
 func (o *InitOptions) AddFlags(c *cobra.Command) {
-	c.Flags().StringVar(&o.Dir, "dir", "", "Directory to write one folder per namespace into (required)")
+	c.Flags().StringVar(&o.Output, "dir", "", "Directory to write one folder per namespace into (required)")
 	_ = c.MarkFlagDirname("dir")
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to write (repeatable); default every namespace of the baseline")
 	c.Flags().BoolVar(&o.Force, "force", false, "Overwrite files that already exist")
@@ -86,11 +88,11 @@ func (o *InitOptions) AddFlags(c *cobra.Command) {
 
 // Complete resolves the tree and the namespaces.
 func (o *InitOptions) Complete() error {
-	if o.Dir == "" {
+	if o.Output == "" {
 		return usageErrorf("--dir is required: the directory to write the tree into")
 	}
 	// The tree comes from the Config or the embedded baseline.
-	src, err := o.baselineFlags.sourceFrom(o.GlobalOptions, "")
+	src, err := o.baselineFlags.source(o.GlobalOptions)
 	if err != nil {
 		return err
 	}
@@ -109,8 +111,8 @@ func (o *InitOptions) Validate() error {
 			return err
 		}
 	}
-	if info, err := os.Stat(o.Dir); err == nil && !info.IsDir() {
-		return usageErrorf("--dir %s: exists and is not a directory", o.Dir)
+	if info, err := os.Stat(o.Output); err == nil && !info.IsDir() {
+		return usageErrorf("--dir %s: exists and is not a directory", o.Output)
 	}
 	return nil
 }
@@ -134,7 +136,7 @@ func (o *InitOptions) Run() error {
 		if err != nil {
 			return err
 		}
-		folder := filepath.Join(o.Dir, ns)
+		folder := filepath.Join(o.Output, ns)
 		folders = append(folders, folder)
 		names := make([]string, 0, len(nsFiles))
 		for name := range nsFiles {
@@ -168,7 +170,7 @@ func (o *InitOptions) Run() error {
 		o.warnUnlisted(folder, files)
 	}
 	fmt.Fprintf(o.ErrOut, "Wrote %d file(s) for %s. Check with: kubectl netbaseline render --dir %s -A\n",
-		len(files), strings.Join(o.namespaces, ", "), o.Dir)
+		len(files), strings.Join(o.namespaces, ", "), o.Output)
 	return nil
 }
 

@@ -28,13 +28,7 @@ func (f *baselineFlags) addFlags(c *cobra.Command, withDir bool) {
 // source resolves the tree: --dir, else the Config (--config or
 // $NETBASELINE_CONFIG) with flag overrides, else the embedded baseline.
 func (f *baselineFlags) source(g *GlobalOptions) (*baseline.Source, error) {
-	return f.sourceFrom(g, f.Dir)
-}
-
-// sourceFrom is source with the tree directory given (init's --dir is its
-// output, not a tree to read).
-func (f *baselineFlags) sourceFrom(g *GlobalOptions, dir string) (*baseline.Source, error) {
-	if dir != "" {
+	if dir := f.Dir; dir != "" {
 		if g.ConfigFile != "" {
 			return nil, usageErrorf("--dir and --config both say which policies to use; give one")
 		}
