@@ -104,6 +104,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
 		NewCmdProbe(g, streams),
+		NewCmdDoctor(g, streams),
 		NewCmdDiff(g, streams),
 		NewCmdApply(g, streams),
 		NewCmdRollback(g, streams),

@@ -1,0 +1,208 @@
+package doctor
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	yamlv3 "go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
+)
+
+// fixture reads a multi-document YAML file into a Snapshot.
+func fixture(t *testing.T, name string) *Snapshot {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Snapshot{Unreadable: map[string]string{}}
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if doc == nil {
+			continue
+		}
+		b, _ := yaml.Marshal(doc)
+		into := func(v any) {
+			if err := yaml.UnmarshalStrict(b, v); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		switch doc["kind"] {
+		case "DaemonSet":
+			var o appsv1.DaemonSet
+			into(&o)
+			s.DaemonSets = append(s.DaemonSets, o)
+		case "Deployment":
+			var o appsv1.Deployment
+			into(&o)
+			s.Deployments = append(s.Deployments, o)
+		case "Pod":
+			var o corev1.Pod
+			into(&o)
+			o.Status.Phase = corev1.PodRunning
+			s.Pods = append(s.Pods, o)
+		case "ConfigMap":
+			var o corev1.ConfigMap
+			into(&o)
+			s.ConfigMaps = append(s.ConfigMaps, o)
+		case "Node":
+			var o corev1.Node
+			into(&o)
+			s.Nodes = append(s.Nodes, o)
+		case "Namespace":
+			var o corev1.Namespace
+			into(&o)
+			s.Namespaces = append(s.Namespaces, o)
+		case "Service":
+			var o corev1.Service
+			into(&o)
+			s.Services = append(s.Services, o)
+		case "EndpointSlice":
+			var o discoveryv1.EndpointSlice
+			into(&o)
+			s.EndpointSlices = append(s.EndpointSlices, o)
+		case "NetworkPolicy":
+			var o networkingv1.NetworkPolicy
+			into(&o)
+			s.Policies = append(s.Policies, o)
+		case "CustomResourceDefinition":
+			s.CRDs = append(s.CRDs, doc["metadata"].(map[string]any)["name"].(string))
+		default:
+			t.Fatalf("%s: unexpected kind %v", name, doc["kind"])
+		}
+	}
+	return s
+}
+
+func summary(fs []Finding, prefix string) []string {
+	var out []string
+	for _, f := range fs {
+		if strings.HasPrefix(f.ID, prefix) {
+			out = append(out, f.ID+" "+string(f.Severity)+" "+f.Subject)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEngines(t *testing.T) {
+	tests := []struct {
+		fixture  string
+		engines  []string // name/version/deny mode
+		findings []string
+		contains string
+	}{
+		{"eks-agent.yaml", []string{"AWS VPC CNI network policy agent/v1.1.5/drop"}, []string{"ENGINE-001 pass AWS VPC CNI network policy agent"}, "3/3 agents ready"},
+		{"eks-no-agent.yaml", nil, []string{"ENGINE-003 fail AWS VPC CNI"}, "the VPC CNI alone does not enforce"},
+		{"eks-auto.yaml", []string{"AWS VPC CNI network policy agent (EKS Auto Mode)//drop"}, []string{"ENGINE-001 pass AWS VPC CNI network policy agent (EKS Auto Mode)"}, "EKS Auto Mode"},
+		{"calico.yaml", []string{"Calico/v3.29.1/drop"}, []string{"ENGINE-001 warn Calico"}, "2/3 agents ready"},
+		{"cilium.yaml", []string{"Cilium/v1.16.5/drop"}, []string{"ENGINE-001 pass Cilium"}, "denied packets are dropped"},
+		{"none.yaml", nil, []string{"ENGINE-001 fail NetworkPolicy engine"}, "no NetworkPolicy engine found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			engines, findings := CheckEngines(fixture(t, tt.fixture))
+			var got []string
+			for _, e := range engines {
+				got = append(got, e.Name+"/"+e.Version+"/"+e.DenyMode)
+			}
+			if !cmp.Equal(got, tt.engines) {
+				t.Errorf("engines = %v, want %v", got, tt.engines)
+			}
+			if diff := cmp.Diff(tt.findings, summary(findings, "ENGINE")); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			all := ""
+			for _, f := range findings {
+				all += f.Message + " " + f.Fix + "\n"
+			}
+			if !strings.Contains(all, tt.contains) {
+				t.Errorf("findings do not say %q:\n%s", tt.contains, all)
+			}
+		})
+	}
+}
+
+func TestNodes(t *testing.T) {
+	if got := summary(CheckNodes(fixture(t, "eks-agent.yaml")), "NODE"); !cmp.Equal(got, []string{"NODE-001 warn fargate-ip-10-0-1-2"}) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestWorkloadChecks(t *testing.T) {
+	s := fixture(t, "workloads.yaml")
+	rep := Run(s, config.Default())
+	want := []string{
+		"DNS-001 fail kube-system",
+		"DNS-002 warn node-local-dns",
+		"DNS-003 warn backend-dev/allow-dns",
+		"ENGINE-001 fail NetworkPolicy engine",
+		"LABEL-001 pass frontend-dev",
+		"LABEL-001 warn backend-dev",
+		"LABEL-002 pass backend-dev app=backend",
+		"LABEL-002 pass frontend-dev app=frontend",
+		"LABEL-003 fail ingress app.kubernetes.io/name=ingress-nginx",
+		"LABEL-004 pass monitoring",
+		"PORT-001 fail backend-dev/svc/backend:81",
+		"PORT-001 pass backend-dev/svc/backend:80",
+		"PORT-002 warn frontend-dev/svc/frontend:80", // no EndpointSlice in the fixture
+		"PORT-003 fail backend-dev/allow-from-frontend ingress[0]",
+		"PORT-004 warn backend-dev/allow-from-frontend ingress[0]",
+	}
+	if diff := cmp.Diff(want, summary(rep.Findings, "")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	byID := map[string]Finding{}
+	for _, f := range rep.Findings {
+		byID[f.ID+f.Subject] = f
+	}
+	if f := byID["DNS-001kube-system"]; !strings.Contains(f.Fix, "your DNS pods carry app=coredns") {
+		t.Errorf("DNS-001 fix: %q", f.Fix)
+	}
+	if f := byID["PORT-003backend-dev/allow-from-frontend ingress[0]"]; !strings.Contains(f.Message, "port 80, the port of svc/backend") {
+		t.Errorf("PORT-003: %q", f.Message)
+	}
+	if Worst(rep.Findings) != Fail {
+		t.Error("Worst should be fail")
+	}
+
+	// With namespaceLabel: name, the missing label breaks the policies.
+	cfg := config.Default()
+	cfg.NamespaceLabel = "name"
+	for _, f := range CheckLabels(s, cfg) {
+		if f.ID == "LABEL-001" && f.Subject == "backend-dev" && f.Severity != Fail {
+			t.Errorf("LABEL-001 with namespaceLabel name: %+v", f)
+		}
+	}
+}
+
+func TestForbiddenReadsAreNotFailures(t *testing.T) {
+	s := fixture(t, "workloads.yaml")
+	s.Unreadable = map[string]string{"daemonsets": "RBAC does not allow list daemonsets", "nodes": "RBAC does not allow list nodes", "namespaces": "RBAC does not allow list namespaces"}
+	for _, f := range append(append(CheckNodes(s), CheckLabels(s, config.Default())...), func() []Finding { _, f := CheckEngines(s); return f }()...) {
+		if f.ID == "ENGINE-001" || f.ID == "NODE-001" || (f.ID == "LABEL-001") {
+			if f.Severity != Info || !strings.HasPrefix(f.Message, "could not check") {
+				t.Errorf("%s: %+v", f.ID, f)
+			}
+		}
+	}
+}
