@@ -20,7 +20,17 @@ import (
 func main() {
 	planArg := flag.String("plan", "", "the plan: base64 JSON (protocol version 1)")
 	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
+	serve := flag.String("serve", "", "answer connections on this address instead (doctor --canary's target), e.g. :8080")
 	flag.Parse()
+	if *serve != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		if err := agent.Serve(ctx, *serve); err != nil {
+			fmt.Fprintln(os.Stderr, "netbaseline-probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	plan, err := agent.DecodePlan(*planArg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netbaseline-probe:", err)

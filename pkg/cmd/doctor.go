@@ -10,8 +10,10 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
@@ -43,6 +45,10 @@ var doctorExample = templates.Examples(`
 // DoctorOptions holds the state of `doctor`.
 type DoctorOptions struct {
 	*GlobalOptions
+	Canary     bool
+	Image      string
+	PullPolicy string
+	Wait       time.Duration
 	Namespaces []string
 	Output     string
 	JUnit      string
@@ -70,6 +76,10 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
 	c.Flags().StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctorFormats, "|"))
 	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
+	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
+	c.Flags().StringVar(&o.Image, "image", "", "Agent image for --canary (default as for probe)")
+	c.Flags().StringVar(&o.PullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent or Never")
+	c.Flags().DurationVar(&o.Wait, "wait-timeout", 90*time.Second, "How long --canary waits for each pod")
 	return c
 }
 
@@ -91,6 +101,12 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		return err
 	}
 	rep := doctor.Run(snap, cfg)
+	if o.Canary {
+		if o.Image == "" {
+			o.Image = probeImage(cfg.Probe.Image)
+		}
+		rep.Findings = append(rep.Findings, o.canary(ctx, clients.Kube))
+	}
 	switch o.Output {
 	case "json":
 		b, err := json.MarshalIndent(map[string]any{"apiVersion": "netbaseline.io/v1alpha1", "kind": "DoctorReport", "engines": rep.Engines, "findings": rep.Findings}, "", "  ")

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
@@ -163,15 +164,11 @@ func (o *ProbeOptions) Complete(args []string) error {
 		return err
 	}
 	if o.Image == "" {
-		o.Image = os.Getenv("NETBASELINE_PROBE_IMAGE")
-	}
-	if o.Image == "" {
-		if cfg, _, err := o.LoadConfig(); err == nil && cfg.Probe.Image != "" {
-			o.Image = cfg.Probe.Image
+		configured := ""
+		if cfg, _, err := o.LoadConfig(); err == nil {
+			configured = cfg.Probe.Image
 		}
-	}
-	if o.Image == "" {
-		o.Image = version.ProbeImage()
+		o.Image = probeImage(configured)
 	}
 	return nil
 }
@@ -275,12 +272,19 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	return o.finish(report.NewProbeResult(mode, o.Image, observations))
 }
 
-// denyMode is --deny-mode, or detected: kube-router rejects, the others drop.
+// denyMode is --deny-mode, or what doctor detects: drop unless the one
+// engine found rejects (kube-router).
 func (o *ProbeOptions) denyMode(ctx context.Context, c cluster.Clients) probe.DenyMode {
 	if o.DenyMode != "auto" {
 		return probe.DenyMode(o.DenyMode)
 	}
-	if _, err := c.Kube.AppsV1().DaemonSets("kube-system").Get(ctx, "kube-router", metav1.GetOptions{}); err == nil {
+	list, err := c.Kube.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "Warning: cannot detect the enforcer (%v); assuming denied packets are dropped (set --deny-mode)\n", err)
+		return probe.Drop
+	}
+	engines, _ := doctor.CheckEngines(&doctor.Snapshot{DaemonSets: list.Items})
+	if len(engines) == 1 && engines[0].DenyMode == string(probe.Reject) {
 		return probe.Reject
 	}
 	return probe.Drop
@@ -436,4 +440,16 @@ func (o *ProbeOptions) runLocal(ctx context.Context) error {
 		}
 	}
 	return o.finish(report.NewProbeResult("", "", []probe.Observation{ob}))
+}
+
+// probeImage is $NETBASELINE_PROBE_IMAGE, else the config's, else the
+// image released with the plugin (--image overrides all three).
+func probeImage(configured string) string {
+	if env := os.Getenv("NETBASELINE_PROBE_IMAGE"); env != "" {
+		return env
+	}
+	if configured != "" {
+		return configured
+	}
+	return version.ProbeImage()
 }

@@ -95,6 +95,7 @@ func CheckPorts(s *Snapshot, cfg *config.Config) []Finding {
 			}
 		}
 		out = append(out, policyPortFindings(s, ns.Name)...)
+		out = append(out, selectorFindings(s, ns.Name)...)
 	}
 	return out
 }
@@ -127,6 +128,35 @@ func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, 
 		f.Fix = fmt.Sprintf("kubectl -n %s get endpointslices -l kubernetes.io/service-name=%s; check the pods' readiness", svc.Namespace, svc.Name)
 	}
 	return f
+}
+
+// selectorFindings flags managed policies whose podSelector selects no
+// pod: a typo that leaves the pods it meant isolated by deny-all alone.
+func selectorFindings(s *Snapshot, namespace string) []Finding {
+	var out []Finding
+	for _, np := range s.Policies {
+		if np.Namespace != namespace || np.Labels["app.kubernetes.io/managed-by"] != "kubectl-netbaseline" {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		if len(podsMatching(s, namespace, nil)) > 0 && !anyMatches(s, namespace, sel) {
+			out = append(out, Finding{ID: "LABEL-005", Severity: Warn, Subject: namespace + "/" + np.Name,
+				Message: fmt.Sprintf("%s selects no pod (podSelector %s)", np.Name, sel), Fix: "label the workload's pods as the config's app labels say, or fix the config"})
+		}
+	}
+	return out
+}
+
+func anyMatches(s *Snapshot, namespace string, sel labels.Selector) bool {
+	for _, p := range s.Pods {
+		if p.Namespace == namespace && sel.Matches(labels.Set(p.Labels)) {
+			return true
+		}
+	}
+	return false
 }
 
 // policyPortFindings flags numeric policy ports that no selected pod

@@ -72,11 +72,9 @@ func BuildPod(src *corev1.Pod, image string, pull corev1.PullPolicy, plan string
 	}
 }
 
-// runPod creates the probe pod, waits for the agent to finish, reads its
-// log and deletes the pod, also when ctx is cancelled (Ctrl-C).
+// runPod runs the plan from a pod standing in for src.
 func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan Plan) ([]Result, error) {
 	key := src.Namespace + "/" + src.Name
-	pods := r.Client.CoreV1().Pods(src.Namespace)
 	// A brand-new pod can be unenforced for a moment on some enforcers:
 	// the agent waits before its first check.
 	plan.StartDelayMS = PodModeStartDelay.Milliseconds()
@@ -84,7 +82,38 @@ func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan Plan) ([]Resu
 	if err != nil {
 		return nil, err
 	}
-	created, err := pods.Create(ctx, BuildPod(src, r.Image, r.PullPolicy, encoded), metav1.CreateOptions{})
+	return r.runProbePod(ctx, key, BuildPod(src, r.Image, r.PullPolicy, encoded), plan)
+}
+
+// RunStandalone runs a plan from a throw-away pod with these labels in
+// the namespace (doctor's canary), and deletes the pod afterwards.
+func (r *Runner) RunStandalone(ctx context.Context, namespace string, podLabels map[string]string, plan Plan) ([]Result, error) {
+	encoded, err := EncodePlan(plan)
+	if err != nil {
+		return nil, err
+	}
+	src := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Labels: podLabels}}
+	pod := BuildPod(src, r.Image, r.PullPolicy, encoded)
+	pod.OwnerReferences = nil
+	pod.Spec.ReadinessGates = nil
+	return r.runProbePod(ctx, namespace+"/canary", pod, plan)
+}
+
+// ServerPod answers on port: the canary's target.
+func ServerPod(namespace, image string, pull corev1.PullPolicy, port int32, podLabels map[string]string) *corev1.Pod {
+	src := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Labels: podLabels}}
+	pod := BuildPod(src, image, pull, "")
+	pod.OwnerReferences, pod.Spec.ReadinessGates = nil, nil
+	pod.GenerateName, pod.Name = "", "canary-server"
+	pod.Spec.Containers[0].Args = []string{fmt.Sprintf("--serve=:%d", port)}
+	return pod
+}
+
+// runProbePod creates the pod, waits for the agent to finish, reads its
+// log and deletes the pod, also when ctx is cancelled (Ctrl-C).
+func (r *Runner) runProbePod(ctx context.Context, key string, pod *corev1.Pod, plan Plan) ([]Result, error) {
+	pods := r.Client.CoreV1().Pods(pod.Namespace)
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, &RunError{Pod: key, Msg: rbacHint(err, "create", "pods")}
@@ -96,13 +125,13 @@ func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan Plan) ([]Resu
 		cleanup, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := pods.Delete(cleanup, created.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			fmt.Fprintf(r.log(), "Warning: could not delete probe pod %s/%s: %v\n", src.Namespace, created.Name, err)
+			fmt.Fprintf(r.log(), "Warning: could not delete probe pod %s/%s: %v\n", pod.Namespace, created.Name, err)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, r.Wait)
 	defer cancel()
-	if err := r.waitTerminated(ctx, src.Namespace, created.Name, "probe"); err != nil {
+	if err := r.waitTerminated(ctx, pod.Namespace, created.Name, "probe"); err != nil {
 		return nil, &RunError{Pod: key, Msg: err.Error()}
 	}
-	return r.readResults(ctx, src.Namespace, created.Name, "probe", plan)
+	return r.readResults(ctx, pod.Namespace, created.Name, "probe", plan)
 }

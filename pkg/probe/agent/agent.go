@@ -200,3 +200,18 @@ func Summary(results []Result) string {
 	}
 	return fmt.Sprintf("netbaseline-probe v%d: %d checks: %s", ProtocolVersion, len(results), strings.Join(parts, ", "))
 }
+
+// Serve answers TCP connections and HTTP requests on addr until ctx ends:
+// the target of doctor's canary.
+func Serve(ctx context.Context, addr string) error {
+	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "netbaseline canary\n") })}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
