@@ -1,0 +1,56 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// On the local cluster doctor finds kube-router (as a DaemonSet, as on a
+// real cluster), the sample app's labels and ports, and the canary
+// measures that enforcement is real; it leaves nothing behind.
+func TestDoctorOnTheLocalCluster(t *testing.T) {
+	deploySampleApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := runCmd(ctx, "", plugin, "doctor", "--canary", "--image-pull-policy", "Never", "-o", "json")
+	if o.err != nil {
+		t.Fatalf("doctor: %v\n%s\n%s", o.err, o.stdout, o.stderr)
+	}
+	var doc struct {
+		Engines []struct {
+			Name, Version, DenyMode string
+			Ready, Desired          int
+		}
+		Findings []struct{ ID, Severity, Subject, Message string }
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Engines) != 1 || doc.Engines[0].Name != "kube-router" || doc.Engines[0].Version != "v2.1.0" || doc.Engines[0].Ready != 1 {
+		t.Errorf("engines: %+v", doc.Engines)
+	}
+	seen := map[string]string{}
+	for _, f := range doc.Findings {
+		if f.Severity == "fail" || f.Severity == "warn" {
+			t.Errorf("%s %s: %s", f.ID, f.Severity, f.Message)
+		}
+		seen[f.ID] = f.Severity
+	}
+	for _, id := range []string{"ENGINE-001", "LABEL-001", "LABEL-002", "LABEL-003", "LABEL-004", "PORT-001", "DNS-001", "CANARY-001"} {
+		if seen[id] != "pass" {
+			t.Errorf("%s: %q, want pass", id, seen[id])
+		}
+	}
+	if left := strings.TrimSpace(kube(t, "get", "namespaces", "-o", "name")); strings.Contains(left, "netbaseline-canary-") {
+		// Deletion is asynchronous; the namespace must at least be terminating.
+		phase := kube(t, "get", "namespaces", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}")
+		if strings.Contains(phase, "netbaseline-canary-") && !strings.Contains(phase, "Terminating") {
+			t.Errorf("canary namespace left: %s", phase)
+		}
+	}
+}
