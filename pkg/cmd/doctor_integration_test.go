@@ -69,7 +69,9 @@ func TestIntegrationDoctor(t *testing.T) {
 	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{})
+	})
 	doc = findingsOf(t, run(t, "doctor", kc, "-o", "json"))
 	if len(doc.Engines) != 1 || doc.Engines[0].Name != "kube-router" || doc.Engines[0].Version != "v2.1.0" || doc.Engines[0].DenyMode != "reject" {
 		t.Errorf("engines: %+v", doc.Engines)

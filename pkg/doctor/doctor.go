@@ -50,8 +50,11 @@ type Snapshot struct {
 	EndpointSlices []discoveryv1.EndpointSlice
 	Policies       []networkingv1.NetworkPolicy
 	// CRDs are CustomResourceDefinition names (plural.group).
-	CRDs       []string
-	Unreadable map[string]string
+	CRDs []string
+	// PolicyEndpoints counts the AWS PolicyEndpoints per namespace (when
+	// the CRD exists).
+	PolicyEndpoints map[string]int
+	Unreadable      map[string]string
 }
 
 func (s *Snapshot) unreadable(resources ...string) (string, bool) {
@@ -75,6 +78,7 @@ func Run(s *Snapshot, cfg *config.Config) Report {
 	out = append(out, CheckNodes(s)...)
 	out = append(out, CheckLabels(s, cfg)...)
 	out = append(out, CheckPorts(s, cfg)...)
+	out = append(out, CheckAWS(s, cfg, engines)...)
 	out = append(out, CheckDNS(s, cfg)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if engines == nil {

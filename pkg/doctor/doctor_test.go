@@ -206,3 +206,17 @@ func TestForbiddenReadsAreNotFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestAWSCaveats(t *testing.T) {
+	s := fixture(t, "eks-agent.yaml")
+	w := fixture(t, "workloads.yaml")
+	s.Namespaces, s.Pods, s.Services, s.Policies = w.Namespaces, w.Pods, w.Services, w.Policies
+	s.PolicyEndpoints = map[string]int{"backend-dev": 1}
+	rep := Run(s, config.Default())
+	got := summary(rep.Findings, "ENGINE-005")
+	got = append(got, summary(rep.Findings, "PORT-005")...)
+	want := []string{"ENGINE-005 warn backend-dev", "PORT-005 info backend-dev/svc/backend:80", "PORT-005 info backend-dev/svc/backend:81", "PORT-005 info frontend-dev/svc/frontend:80"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 )
 
+var policyEndpointResource = schema.GroupVersionResource{Group: "networking.k8s.aws", Version: "v1alpha1", Resource: "policyendpoints"}
+
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // ReadSnapshot lists what the checks need, once each. Forbidden lists are
@@ -95,6 +97,24 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients) (*Snapshot, error) {
 			if err == nil {
 				for _, item := range l.Items {
 					s.CRDs = append(s.CRDs, item.GetName())
+				}
+			}
+			return err
+		}})
+	}
+	if c.Dynamic != nil {
+		steps = append(steps, struct {
+			resource string
+			list     func() error
+		}{"policyendpoints", func() error {
+			l, err := c.Dynamic.Resource(policyEndpointResource).List(ctx, all)
+			if apierrors.IsNotFound(err) {
+				return nil // no AWS agent: nothing to count
+			}
+			if err == nil {
+				s.PolicyEndpoints = map[string]int{}
+				for _, item := range l.Items {
+					s.PolicyEndpoints[item.GetNamespace()]++
 				}
 			}
 			return err
