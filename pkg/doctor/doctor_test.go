@@ -160,7 +160,7 @@ func TestWorkloadChecks(t *testing.T) {
 		"LABEL-001 warn backend-dev",
 		"LABEL-002 pass backend-dev app=backend",
 		"LABEL-002 pass frontend-dev app=frontend",
-		"LABEL-003 fail ingress app.kubernetes.io/name=ingress-nginx",
+		"LABEL-003 warn ingress app.kubernetes.io/name=ingress-nginx",
 		"LABEL-004 pass monitoring",
 		"PORT-001 fail backend-dev/svc/backend:81",
 		"PORT-001 pass backend-dev/svc/backend:80",

@@ -32,13 +32,13 @@ func CheckLabels(s *Snapshot, cfg *config.Config) []Finding {
 	for _, ns := range cfg.Namespaces {
 		for _, app := range ns.Apps {
 			out = append(out, podsFinding(s, "LABEL-002", ns.Name, app.Labels, fmt.Sprintf("app %s", app.Name),
-				fmt.Sprintf("label the %s pods %s (the policies select them by it)", app.Name, labels.Set(app.Labels))))
+				fmt.Sprintf("label the %s pods %s (the policies select them by it)", app.Name, labels.Set(app.Labels)), Fail))
 		}
 	}
 	out = append(out, podsFinding(s, "LABEL-003", cfg.IngressController.Namespace, cfg.IngressController.PodLabels, "ingress controller",
-		"allow-from-ingress admits pods "+labels.Set(cfg.IngressController.PodLabels).String()+" in namespace "+cfg.IngressController.Namespace+"; set ingressController in the config to where yours runs"))
+		"allow-from-ingress admits pods "+labels.Set(cfg.IngressController.PodLabels).String()+" in namespace "+cfg.IngressController.Namespace+"; set ingressController in the config to where yours runs", Warn))
 	out = append(out, podsFinding(s, "LABEL-004", cfg.Monitoring.Namespace, cfg.Monitoring.PodLabels, "Prometheus",
-		"allow-from-monitoring admits namespace "+cfg.Monitoring.Namespace+"; set monitoring in the config to where Prometheus runs"))
+		"allow-from-monitoring admits namespace "+cfg.Monitoring.Namespace+"; set monitoring in the config to where Prometheus runs (monitoring is optional)", Info))
 	return out
 }
 
@@ -65,7 +65,7 @@ func namespaceFinding(s *Snapshot, name string, cfg *config.Config) Finding {
 }
 
 // podsFinding passes when some pod of the namespace carries the labels.
-func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what, fix string) Finding {
+func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what, fix string, missing Severity) Finding {
 	selector := labels.Set(want).String()
 	subject := strings.TrimSpace(namespace + " " + selector)
 	if selector == "" {
@@ -74,7 +74,7 @@ func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what
 	if pods := podsMatching(s, namespace, want); len(pods) > 0 {
 		return Finding{ID: id, Severity: Pass, Subject: subject, Message: fmt.Sprintf("%s: %d pod(s) in %s with %s", what, len(pods), namespace, selector)}
 	}
-	return Finding{ID: id, Severity: Fail, Subject: subject, Message: fmt.Sprintf("%s: no pod in namespace %s with %s", what, namespace, selector), Fix: fix}
+	return Finding{ID: id, Severity: missing, Subject: subject, Message: fmt.Sprintf("%s: no pod in namespace %s with %s", what, namespace, selector), Fix: fix}
 }
 
 // CheckPorts: each Service's targetPort resolves on its pods and has
