@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -449,6 +450,8 @@ func remove(xs []string, s string) []string {
 	return out
 }
 
+var deniedVerb = regexp.MustCompile(`cannot (\w+) resource`)
+
 // APIError names the verb and resource that failed, so an RBAC refusal
 // says what to grant.
 type APIError struct {
@@ -459,7 +462,12 @@ type APIError struct {
 func (e *APIError) Error() string {
 	switch {
 	case apierrors.IsForbidden(e.Err):
-		return fmt.Sprintf("forbidden: RBAC does not allow %q on %q in namespace %s (grant it in a Role): %v", e.Verb, e.Resource, e.Namespace, e.Err)
+		verb := e.Verb
+		// Server-side apply of a new object is authorised as create.
+		if m := deniedVerb.FindStringSubmatch(e.Err.Error()); m != nil {
+			verb = m[1]
+		}
+		return fmt.Sprintf("forbidden: RBAC does not allow %q on %q in namespace %s (grant it in a Role): %v", verb, e.Resource, e.Namespace, e.Err)
 	case apierrors.IsUnauthorized(e.Err):
 		return fmt.Sprintf("unauthorized: the cluster rejected the credentials: %v", e.Err)
 	}

@@ -1,0 +1,171 @@
+//go:build integration
+
+package cmd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
+)
+
+// installRoles creates the ClusterRoles of hack/rbac/NAME.yaml, as the
+// README tells users to.
+func installRoles(t *testing.T, cs kubernetes.Interface, file string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "hack", "rbac", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	dec := yamlv3.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := yaml.Marshal(doc)
+		var role rbacv1.ClusterRole
+		if err := yaml.UnmarshalStrict(b, &role); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.RbacV1().ClusterRoles().Create(context.Background(), &role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		names = append(names, role.Name)
+	}
+	return names
+}
+
+func bind(t *testing.T, cs kubernetes.Interface, user, role, namespace string) {
+	t.Helper()
+	ref := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role}
+	subjects := []rbacv1.Subject{{Kind: "User", Name: user}}
+	var err error
+	if namespace == "" {
+		_, err = cs.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role}, RoleRef: ref, Subjects: subjects}, metav1.CreateOptions{})
+	} else {
+		_, err = cs.RbacV1().RoleBindings(namespace).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role}, RoleRef: ref, Subjects: subjects}, metav1.CreateOptions{})
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+func as(t *testing.T, env *testenv.Env, user string) *rest.Config {
+	c := rest.CopyConfig(env.Config)
+	c.Impersonate = rest.ImpersonationConfig{UserName: user}
+	return c
+}
+
+// runUntil retries while RBAC caches catch up with new bindings.
+func runUntil(t *testing.T, cfg *rest.Config, ok func(result) bool, args ...string) result {
+	t.Helper()
+	var r result
+	_ = wait.PollUntilContextTimeout(context.Background(), 300*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		r = runWithClients(t, clientsFor(t, cfg), args...)
+		return ok(r), nil
+	})
+	return r
+}
+
+// Each documented role is enough for its commands, and a narrower one
+// fails with the plugin's clear error.
+func TestIntegrationDocumentedRoles(t *testing.T) {
+	env := testenv.Require(t)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	sampleNamespaces(t, cs)
+	installRoles(t, cs, "read.yaml")
+	installRoles(t, cs, "apply.yaml")
+	installRoles(t, cs, "probe.yaml")
+
+	// Read-only: explain and doctor work; apply is refused with the verb.
+	bind(t, cs, "reader", "netbaseline-read", "")
+	r := runUntil(t, as(t, env, "reader"), func(r result) bool {
+		return !strings.Contains(r.stderr, "forbidden") && !strings.Contains(r.stderr, "RBAC")
+	}, "doctor", "-o", "json")
+	if strings.Contains(r.stdout, "could not check") || strings.Contains(r.stderr, "RBAC") {
+		t.Errorf("netbaseline-read is not enough for doctor:\n%s%s", r.stdout, r.stderr)
+	}
+	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "diff", "-n", "backend-dev", "--flows")
+	if r.code > 1 || strings.Contains(r.stderr, "Warning: cannot") {
+		t.Errorf("netbaseline-read is not enough for diff --flows: exit %d %s", r.code, r.stderr)
+	}
+	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "apply", "-n", "backend-dev")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "patch" on "networkpolicies" in namespace backend-dev`) {
+		t.Errorf("read-only apply: exit %d %s", r.code, r.stderr)
+	}
+
+	// apply + namespace reader in backend-dev: apply, diff, rollback work.
+	bind(t, cs, "deployer", "netbaseline-apply", "backend-dev")
+	bind(t, cs, "deployer", "netbaseline-namespace-reader", "")
+	deployer := as(t, env, "deployer")
+	r = runUntil(t, deployer, func(r result) bool { return r.code == 0 }, "apply", "-n", "backend-dev")
+	if r.code != 0 {
+		t.Fatalf("netbaseline-apply is not enough for apply: %s", r.stderr)
+	}
+	if r = runWithClients(t, clientsFor(t, deployer), "diff", "-n", "backend-dev"); r.code != 0 {
+		t.Errorf("diff after apply: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = runWithClients(t, clientsFor(t, deployer), "rollback", "-n", "backend-dev"); r.code != 0 {
+		t.Errorf("rollback: exit %d %s", r.code, r.stderr)
+	}
+	// Not bound in frontend-dev: refused, naming what is missing.
+	r = runWithClients(t, clientsFor(t, deployer), "apply", "-n", "frontend-dev")
+	if r.code == 0 || !strings.Contains(r.stderr, "networkpolicies") {
+		t.Errorf("apply outside the Role: exit %d %s", r.code, r.stderr)
+	}
+
+	// probe: the role grants exactly what probe calls, in the bound
+	// namespace only (asked of the API server as the user would).
+	bind(t, cs, "prober", "netbaseline-read", "")
+	bind(t, cs, "prober", "netbaseline-probe", "frontend-dev")
+	prober := kubernetes.NewForConfigOrDie(as(t, env, "prober"))
+	for _, c := range []struct {
+		verb, resource, sub, ns string
+		want                    bool
+	}{
+		{"patch", "pods", "ephemeralcontainers", "frontend-dev", true},
+		{"get", "pods", "log", "frontend-dev", true},
+		{"watch", "pods", "", "frontend-dev", true},
+		{"list", "networkpolicies", "", "backend-dev", true},
+		{"patch", "pods", "ephemeralcontainers", "backend-dev", false},
+	} {
+		var allowed bool
+		_ = wait.PollUntilContextTimeout(context.Background(), 300*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+			group := ""
+			if c.resource == "networkpolicies" {
+				group = "networking.k8s.io"
+			}
+			review, err := prober.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: c.verb, Group: group, Resource: c.resource, Subresource: c.sub}}}, metav1.CreateOptions{})
+			if err != nil {
+				return false, nil
+			}
+			allowed = review.Status.Allowed
+			return allowed == c.want, nil
+		})
+		if allowed != c.want {
+			t.Errorf("prober %s %s/%s in %s: allowed=%v, want %v", c.verb, c.resource, c.sub, c.ns, allowed, c.want)
+		}
+	}
+}
