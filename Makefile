@@ -51,6 +51,14 @@ e2e: ## End-to-end tests on the running local cluster (make cluster-up first)
 	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up" >&2; exit 1; }
 	. $(CLUSTER_ENV) && hack/go-test.sh -tags e2e -v -timeout 20m ./test/e2e/
 
+.PHONY: release-check
+release-check: ## goreleaser check + linux/amd64 snapshot + krew manifest validated and installed
+	hack/release/check.sh
+
+.PHONY: dist
+dist: ## Every release target, the probe image tarball and dist/netbaseline.yaml
+	ALL=1 hack/release/check.sh
+
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidy, embedded tree up to date
 	hack/verify.sh

@@ -18,6 +18,8 @@ import (
 	"path"
 	"path/filepath"
 	"text/template"
+
+	"sigs.k8s.io/yaml"
 )
 
 func main() {
@@ -25,6 +27,7 @@ func main() {
 	dist := flag.String("dist", "dist", "folder with the archives")
 	in := flag.String("template", "plugin.yaml", "the krew manifest template")
 	out := flag.String("o", "", "output file (default DIST/netbaseline.yaml: krew wants the plugin's name)")
+	onlyBuilt := flag.Bool("only-built", false, "drop the platforms whose archive is not in DIST (a single-target snapshot)")
 	flag.Parse()
 	if *tag == "" {
 		fail(fmt.Errorf("-tag is required"))
@@ -32,13 +35,15 @@ func main() {
 	if *out == "" {
 		*out = filepath.Join(*dist, "netbaseline.yaml")
 	}
-	if err := render(*in, *out, *dist, *tag); err != nil {
+	if err := render(*in, *out, *dist, *tag, *onlyBuilt); err != nil {
 		fail(err)
 	}
 	fmt.Println(*out)
 }
 
-func render(in, out, dist, tag string) error {
+const missing = "MISSING"
+
+func render(in, out, dist, tag string, onlyBuilt bool) error {
 	src, err := os.ReadFile(in)
 	if err != nil {
 		return err
@@ -48,7 +53,10 @@ func render(in, out, dist, tag string) error {
 			url = execString(url, tag)
 			sum, err := sha256File(filepath.Join(dist, path.Base(url)))
 			if err != nil {
-				return "", err
+				if !onlyBuilt {
+					return "", err
+				}
+				sum = missing
 			}
 			return fmt.Sprintf("uri: %s\n    sha256: %s", url, sum), nil
 		},
@@ -61,7 +69,35 @@ func render(in, out, dist, tag string) error {
 	if err := t.Execute(&buf, map[string]string{"TagName": tag}); err != nil {
 		return err
 	}
-	return os.WriteFile(out, buf.Bytes(), 0o644)
+	result := buf.Bytes()
+	if onlyBuilt {
+		if result, err = dropMissing(result); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(out, result, 0o644)
+}
+
+// dropMissing removes the platforms whose archive was not built.
+func dropMissing(manifest []byte) ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(manifest, &doc); err != nil {
+		return nil, err
+	}
+	spec := doc["spec"].(map[string]any)
+	var kept []any
+	for _, p := range spec["platforms"].([]any) {
+		if p.(map[string]any)["sha256"] != missing {
+			kept = append(kept, p)
+		} else {
+			fmt.Fprintf(os.Stderr, "krew-manifest: no archive for %v, platform left out\n", p.(map[string]any)["selector"])
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("no archive found for any platform")
+	}
+	spec["platforms"] = kept
+	return yaml.Marshal(doc)
 }
 
 // execString expands {{ .TagName }} inside the URL argument.
