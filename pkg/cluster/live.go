@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 )
 
 // Clients are what the live loader talks to; tests pass fakes.
@@ -19,6 +20,9 @@ type Clients struct {
 	Kube      kubernetes.Interface
 	Discovery discovery.DiscoveryInterface
 	Dynamic   dynamic.Interface
+	// Metadata lists objects without their content (secrets: never
+	// their data).
+	Metadata metadata.Interface
 }
 
 // LiveOptions scope a live read.

@@ -96,15 +96,15 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap, err := doctor.ReadSnapshot(ctx, clients)
+	snap, err := doctor.ReadSnapshot(ctx, clients, cfg.Doctor.ArgoCD.Namespace)
 	if err != nil {
 		return err
 	}
-	rep := doctor.Run(snap, cfg)
+	if o.Image == "" {
+		o.Image = probeImage(cfg.Probe.Image)
+	}
+	rep := doctor.Run(snap, cfg, o.Image)
 	if o.Canary {
-		if o.Image == "" {
-			o.Image = probeImage(cfg.Probe.Image)
-		}
 		rep.Findings = append(rep.Findings, o.canary(ctx, clients.Kube))
 	}
 	switch o.Output {

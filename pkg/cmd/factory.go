@@ -4,6 +4,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 )
@@ -34,5 +35,9 @@ func (f *configFlagsFactory) Clients() (cluster.Clients, error) {
 	if err != nil {
 		return cluster.Clients{}, err
 	}
-	return cluster.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn}, nil
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return cluster.Clients{}, err
+	}
+	return cluster.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta}, nil
 }

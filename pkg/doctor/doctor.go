@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
 )
@@ -51,6 +52,12 @@ type Snapshot struct {
 	Policies       []networkingv1.NetworkPolicy
 	// CRDs are CustomResourceDefinition names (plural.group).
 	CRDs []string
+	// KyvernoPolicies and ArgoApplications are nil when the API is absent.
+	KyvernoPolicies  []unstructured.Unstructured
+	ArgoApplications []unstructured.Unstructured
+	// SecretNames lists secret names per namespace (metadata only: secret
+	// data is never read).
+	SecretNames map[string][]string
 	// PolicyEndpoints counts the AWS PolicyEndpoints per namespace (when
 	// the CRD exists).
 	PolicyEndpoints map[string]int
@@ -73,12 +80,14 @@ type Report struct {
 }
 
 // Run applies every check.
-func Run(s *Snapshot, cfg *config.Config) Report {
+func Run(s *Snapshot, cfg *config.Config, probeImage string) Report {
 	engines, out := CheckEngines(s)
 	out = append(out, CheckNodes(s)...)
 	out = append(out, CheckLabels(s, cfg)...)
 	out = append(out, CheckPorts(s, cfg)...)
 	out = append(out, CheckAWS(s, cfg, engines)...)
+	out = append(out, CheckKyverno(s, cfg, probeImage)...)
+	out = append(out, CheckArgoCD(s, cfg)...)
 	out = append(out, CheckDNS(s, cfg)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if engines == nil {

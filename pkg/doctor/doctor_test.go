@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
@@ -84,6 +85,16 @@ func fixture(t *testing.T, name string) *Snapshot {
 			var o networkingv1.NetworkPolicy
 			into(&o)
 			s.Policies = append(s.Policies, o)
+		case "ClusterPolicy":
+			s.KyvernoPolicies = append(s.KyvernoPolicies, unstructured.Unstructured{Object: doc})
+		case "Application":
+			s.ArgoApplications = append(s.ArgoApplications, unstructured.Unstructured{Object: doc})
+		case "Secret": // metadata only, as ReadSnapshot reads them
+			meta := doc["metadata"].(map[string]any)
+			if s.SecretNames == nil {
+				s.SecretNames = map[string][]string{}
+			}
+			s.SecretNames[meta["namespace"].(string)] = append(s.SecretNames[meta["namespace"].(string)], meta["name"].(string))
 		case "CustomResourceDefinition":
 			s.CRDs = append(s.CRDs, doc["metadata"].(map[string]any)["name"].(string))
 		default:
@@ -150,12 +161,14 @@ func TestNodes(t *testing.T) {
 
 func TestWorkloadChecks(t *testing.T) {
 	s := fixture(t, "workloads.yaml")
-	rep := Run(s, config.Default())
+	rep := Run(s, config.Default(), "")
 	want := []string{
+		"ARGO-001 info Argo CD",
 		"DNS-001 fail kube-system",
 		"DNS-002 warn node-local-dns",
 		"DNS-003 warn backend-dev/allow-dns",
 		"ENGINE-001 fail NetworkPolicy engine",
+		"KYVERNO-001 info Kyverno",
 		"LABEL-001 pass frontend-dev",
 		"LABEL-001 warn backend-dev",
 		"LABEL-002 pass backend-dev app=backend",
@@ -212,10 +225,35 @@ func TestAWSCaveats(t *testing.T) {
 	w := fixture(t, "workloads.yaml")
 	s.Namespaces, s.Pods, s.Services, s.Policies = w.Namespaces, w.Pods, w.Services, w.Policies
 	s.PolicyEndpoints = map[string]int{"backend-dev": 1}
-	rep := Run(s, config.Default())
+	rep := Run(s, config.Default(), "")
 	got := summary(rep.Findings, "ENGINE-005")
 	got = append(got, summary(rep.Findings, "PORT-005")...)
 	want := []string{"ENGINE-005 warn backend-dev", "PORT-005 info backend-dev/svc/backend:80", "PORT-005 info backend-dev/svc/backend:81", "PORT-005 info frontend-dev/svc/frontend:80"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestKyvernoAndArgoCD(t *testing.T) {
+	s := fixture(t, "gitops.yaml")
+	cfg := config.Default()
+	cfg.Doctor.Kyverno.ClusterPolicies[0].AllowedRegistries = []string{"registry.example/*", "mirror.example/*"}
+	cfg.Doctor.ArgoCD.RepoSecret = "web-hosting-repo-secret"
+	got := summary(append(CheckKyverno(s, cfg, "netbaseline/netbaseline-probe:v0.1.0"), CheckArgoCD(s, cfg)...), "")
+	want := []string{
+		"ARGO-001 warn root",
+		"ARGO-002 fail frontend-sample",
+		"ARGO-002 pass backend-sample",
+		"ARGO-004 warn backend-sample",
+		"ARGO-005 pass web-hosting-repo-secret",
+		"KYVERNO-001 fail require-resource-limits",
+		"KYVERNO-001 pass require-image-registry",
+		"KYVERNO-001 pass require-run-as-non-root",
+		"KYVERNO-002 warn require-image-registry",
+		"KYVERNO-003 warn require-image-registry",
+		"KYVERNO-004 warn require-resource-limits",
+		"KYVERNO-006 warn default-deny",
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -5,6 +5,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
@@ -12,12 +13,18 @@ import (
 
 var policyEndpointResource = schema.GroupVersionResource{Group: "networking.k8s.aws", Version: "v1alpha1", Resource: "policyendpoints"}
 
+var (
+	kyvernoResource = schema.GroupVersionResource{Group: "kyverno.io", Version: "v1", Resource: "clusterpolicies"}
+	argoResource    = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	secretResource  = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+)
+
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // ReadSnapshot lists what the checks need, once each. Forbidden lists are
 // recorded in Unreadable; other errors (an unreachable cluster) are
 // returned.
-func ReadSnapshot(ctx context.Context, c cluster.Clients) (*Snapshot, error) {
+func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) (*Snapshot, error) {
 	s := &Snapshot{Unreadable: map[string]string{}}
 	all := metav1.ListOptions{}
 	steps := []struct {
@@ -115,6 +122,48 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients) (*Snapshot, error) {
 				s.PolicyEndpoints = map[string]int{}
 				for _, item := range l.Items {
 					s.PolicyEndpoints[item.GetNamespace()]++
+				}
+			}
+			return err
+		}})
+	}
+	if c.Dynamic != nil {
+		steps = append(steps, struct {
+			resource string
+			list     func() error
+		}{"clusterpolicies", func() error {
+			l, err := c.Dynamic.Resource(kyvernoResource).List(ctx, all)
+			if apierrors.IsNotFound(err) {
+				return nil // Kyverno is not installed
+			}
+			if err == nil {
+				s.KyvernoPolicies = append([]unstructured.Unstructured{}, l.Items...)
+			}
+			return err
+		}}, struct {
+			resource string
+			list     func() error
+		}{"applications", func() error {
+			l, err := c.Dynamic.Resource(argoResource).Namespace(argoNamespace).List(ctx, all)
+			if apierrors.IsNotFound(err) {
+				return nil // Argo CD is not installed
+			}
+			if err == nil {
+				s.ArgoApplications = append([]unstructured.Unstructured{}, l.Items...)
+			}
+			return err
+		}})
+	}
+	if c.Metadata != nil {
+		steps = append(steps, struct {
+			resource string
+			list     func() error
+		}{"secrets", func() error {
+			l, err := c.Metadata.Resource(secretResource).Namespace(argoNamespace).List(ctx, all)
+			if err == nil {
+				s.SecretNames = map[string][]string{}
+				for _, item := range l.Items {
+					s.SecretNames[item.Namespace] = append(s.SecretNames[item.Namespace], item.Name)
 				}
 			}
 			return err
