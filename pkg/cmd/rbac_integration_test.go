@@ -100,8 +100,9 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 
 	// Read-only: explain and doctor work; apply is refused with the verb.
 	bind(t, cs, "reader", "netbaseline-read", "")
+	// RBAC caches lag new bindings: wait until doctor reads everything.
 	r := runUntil(t, as(t, env, "reader"), func(r result) bool {
-		return !strings.Contains(r.stderr, "forbidden") && !strings.Contains(r.stderr, "RBAC")
+		return r.stdout != "" && !strings.Contains(r.stdout, "could not check")
 	}, "doctor", "-o", "json")
 	if strings.Contains(r.stdout, "could not check") || strings.Contains(r.stderr, "RBAC") {
 		t.Errorf("netbaseline-read is not enough for doctor:\n%s%s", r.stdout, r.stderr)
