@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
@@ -295,20 +294,8 @@ func TestIntegrationApplyForbidden(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	if _, err := cs.RbacV1().RoleBindings("backend-dev").Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "carol"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "netbaseline-reader"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "carol"}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	carol := rest.CopyConfig(env.Config)
-	carol.Impersonate = rest.ImpersonationConfig{UserName: "carol"}
-	var r result
-	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		r = runWithClients(t, clientsFor(t, carol), "apply", "-n", "backend-dev")
-		return strings.Contains(r.stderr, "patch"), nil
-	})
+	bind(t, cs, "carol", "netbaseline-reader", "backend-dev")
+	r := runUntil(t, as(t, env, "carol"), func(r result) bool { return strings.Contains(r.stderr, "patch") }, "apply", "-n", "backend-dev")
 	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "patch" on "networkpolicies" in namespace backend-dev`) || !strings.Contains(r.stderr, "nothing was applied") {
 		t.Errorf("forbidden: exit %d\n%s", r.code, r.stderr)
 	}

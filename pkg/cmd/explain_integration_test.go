@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -140,32 +141,20 @@ func TestIntegrationExplainConfinedUser(t *testing.T) {
 	ctx := context.Background()
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	nsA, nsB := seed(t, ctx, cs, "rbac")
-	for _, ns := range []string{nsA, nsB} {
-		if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
-			ObjectMeta: metav1.ObjectMeta{Name: "reader"},
-			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"pods", "services"}, Verbs: []string{"list"}},
-				{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list"}},
-			},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "alice"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
-			Subjects:   []rbacv1.Subject{{Kind: "User", Name: "alice"}},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "namespace-reader"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "services"}, Verbs: []string{"list"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list"}},
+		},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
-	alice := rest.CopyConfig(env.Config)
-	alice.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
-	var r result
-	// RBAC caches refresh quickly but not instantly.
-	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		r = runWithClients(t, clientsFor(t, alice), "explain", nsA, nsB+":http", "-o", "json")
-		return r.code == 0, nil
-	})
+	// Bound per namespace: a confined user, no cluster-wide list.
+	for _, ns := range []string{nsA, nsB} {
+		bind(t, cs, "alice", "namespace-reader", ns)
+	}
+	r := runUntil(t, as(t, env, "alice"), func(r result) bool { return r.code == 0 }, "explain", nsA, nsB+":http", "-o", "json")
 	if got := verdicts(t, r); got["http"] != "allowed" {
 		t.Errorf("confined user: %v", got)
 	}
@@ -176,9 +165,7 @@ func TestIntegrationExplainConfinedUser(t *testing.T) {
 	}
 
 	// A user with no rights at all is told which verb and resource.
-	bob := rest.CopyConfig(env.Config)
-	bob.Impersonate = rest.ImpersonationConfig{UserName: "bob"}
-	r = runWithClients(t, clientsFor(t, bob), "explain", nsA, nsB+":http")
+	r = runWithClients(t, clientsFor(t, as(t, env, "bob")), "explain", nsA, nsB+":http")
 	if r.code == 0 || !strings.Contains(r.stderr, "RBAC: list pods") {
 		t.Errorf("bob: exit %d\n%s", r.code, r.stderr)
 	}
