@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -36,7 +35,8 @@ func TestPlanRoundTripAndValidation(t *testing.T) {
 	for i, b := range bad {
 		s, _ := EncodePlan(b)
 		if b.Version == 2 {
-			s = encodeRaw(t, b)
+			// EncodePlan forces the current version; write another by hand.
+			s = base64Encode(`{"version":2,"deadlineMs":1000,"checks":[]}`)
 		}
 		if _, err := DecodePlan(s); err == nil {
 			t.Errorf("bad plan %d accepted", i)
@@ -45,15 +45,6 @@ func TestPlanRoundTripAndValidation(t *testing.T) {
 	if _, err := DecodePlan("not base64!"); err == nil {
 		t.Error("accepted garbage")
 	}
-}
-
-func encodeRaw(t *testing.T, p Plan) string {
-	t.Helper()
-	s, _ := EncodePlan(p)
-	got, _ := DecodePlan(s)
-	_ = got
-	// EncodePlan forces the version; write a wrong one by hand.
-	return strings.TrimSpace(base64Encode(`{"version":2,"deadlineMs":1000,"checks":[]}`))
 }
 
 // The agent on loopback only: connected, refused, HTTP status, UDP silence.
@@ -89,7 +80,6 @@ func TestAgentOnLoopback(t *testing.T) {
 		{ID: "udp", Kind: KindUDP, Target: "127.0.0.1", Port: udpPort, TimeoutMS: 300},
 		{ID: "badname", Kind: KindTCP, Target: "no-such-host.invalid", Port: 80, TimeoutMS: 2000},
 	}}
-	start := time.Now()
 	results := RunPlan(context.Background(), plan)
 	got := map[string]string{}
 	for _, r := range results {
@@ -104,9 +94,6 @@ func TestAgentOnLoopback(t *testing.T) {
 	}
 	if !strings.Contains(Summary(results), "6 checks: 2 connected, 1 http-status, 1 refused, 1 timeout, 1 dns-error") {
 		t.Errorf("summary = %q", Summary(results))
-	}
-	if elapsed := time.Since(start); elapsed > 4*time.Second {
-		t.Logf("checks ran one after another? %s", elapsed) // informative only: speed is benchmarked, not asserted
 	}
 }
 
