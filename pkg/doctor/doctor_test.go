@@ -180,6 +180,9 @@ func TestWorkloadChecks(t *testing.T) {
 		"PORT-002 warn frontend-dev/svc/frontend:80", // no EndpointSlice in the fixture
 		"PORT-003 fail backend-dev/allow-from-frontend ingress[0]",
 		"PORT-004 warn backend-dev/allow-from-frontend ingress[0]",
+		"ROLLOUT-001 fail frontend-dev/deploy/frontend",
+		"ROLLOUT-001 pass backend-dev/deploy/backend",
+		"ROLLOUT-002 warn frontend-dev/deploy/frontend",
 	}
 	if diff := cmp.Diff(want, summary(rep.Findings, "")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -193,6 +196,9 @@ func TestWorkloadChecks(t *testing.T) {
 	}
 	if f := byID["PORT-003backend-dev/allow-from-frontend ingress[0]"]; !strings.Contains(f.Message, "port 80, the port of svc/backend") {
 		t.Errorf("PORT-003: %q", f.Message)
+	}
+	if f := byID["ROLLOUT-001backend-dev/deploy/backend"]; !strings.Contains(f.Message, "registry.example/backend:1.4.2") || !strings.Contains(f.Message, "2/2 updated, 2 available") {
+		t.Errorf("ROLLOUT-001 should show the image and counts: %q", f.Message)
 	}
 	if Worst(rep.Findings) != Fail {
 		t.Error("Worst should be fail")
@@ -256,5 +262,48 @@ func TestKyvernoAndArgoCD(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRolloutStates(t *testing.T) {
+	replicas := func(n int32) *int32 { return &n }
+	dep := func(gen, observed int64, want int32, st appsv1.DeploymentStatus, image string) appsv1.Deployment {
+		st.ObservedGeneration = observed
+		d := appsv1.Deployment{}
+		d.Name, d.Namespace, d.Generation = "backend", "backend-dev", gen
+		d.Spec.Replicas = replicas(want)
+		d.Spec.Template.Labels = map[string]string{"app": "backend", "pod-template-hash": "x"}
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
+		d.Status = st
+		return d
+	}
+	cases := []struct {
+		name string
+		d    appsv1.Deployment
+		want []string
+	}{
+		{"rolled out", dep(2, 2, 3, appsv1.DeploymentStatus{Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 3}, "r.example/app:v2"), []string{"ROLLOUT-001 pass"}},
+		{"spec not observed yet", dep(3, 2, 3, appsv1.DeploymentStatus{Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 3}, "r.example/app:v3"), []string{"ROLLOUT-001 warn"}},
+		{"old replicas still running", dep(2, 2, 3, appsv1.DeploymentStatus{Replicas: 4, UpdatedReplicas: 3, AvailableReplicas: 3}, "r.example/app:v2"), []string{"ROLLOUT-001 warn"}},
+		{"updated but not available", dep(2, 2, 3, appsv1.DeploymentStatus{Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 2}, "r.example/app:v2"), []string{"ROLLOUT-001 warn"}},
+		{"scaled to zero", dep(2, 2, 0, appsv1.DeploymentStatus{}, "r.example/app:v2"), []string{"ROLLOUT-001 pass"}},
+		{"digest is immutable", dep(1, 1, 1, appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}, "r.example/app@sha256:0123"), []string{"ROLLOUT-001 pass"}},
+		{"untagged image", dep(1, 1, 1, appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}, "r.example:5000/app"), []string{"ROLLOUT-001 pass", "ROLLOUT-002 warn"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, f := range CheckRollout(&Snapshot{Deployments: []appsv1.Deployment{tc.d}}, config.Default()) {
+				if f.Subject == "backend-dev/deploy/backend" {
+					got = append(got, f.ID+" "+string(f.Severity))
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if fs := CheckRollout(&Snapshot{Unreadable: map[string]string{"deployments": "forbidden"}}, config.Default()); len(fs) != 1 || fs[0].Severity != Info {
+		t.Errorf("unreadable deployments: %+v", fs)
 	}
 }
