@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +20,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
-	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
@@ -76,22 +74,16 @@ var probeExample = templates.Examples(`
 type ProbeOptions struct {
 	*GlobalOptions
 
-	Ports       []string
-	DNSNames    []string
-	HTTPPath    string
-	HTTPStatus  int
-	AllPods     bool
-	DenyMode    string
-	Timeout     time.Duration
-	WaitTimeout time.Duration
-	Image       string
-	PullPolicy  string
-	DryRun      bool
-	Parallel    int
-	Mode        string
-	Output      string
-	JUnit       string
-	Save        string
+	Ports      []string
+	DNSNames   []string
+	HTTPPath   string
+	HTTPStatus int
+	AllPods    bool
+	probeSettings
+	DryRun bool
+	Output string
+	JUnit  string
+	Save   string
 
 	source endpoint.Endpoint
 	dests  []endpoint.Endpoint
@@ -127,19 +119,12 @@ func NewCmdProbe(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.StringVar(&o.HTTPPath, "http", "", "Make HTTP GETs of this path instead of TCP connects, e.g. /api/health")
 	f.IntVar(&o.HTTPStatus, "http-status", 200, "The HTTP status that counts as success")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Probe from and to every pod instead of one per group")
-	f.StringVar(&o.DenyMode, "deny-mode", "auto", "How the enforcer ends denied packets: drop, reject, or auto (reject if kube-router runs in kube-system, else drop)")
-	f.DurationVar(&o.Timeout, "timeout", 3*time.Second, "Timeout of each check")
-	f.DurationVar(&o.WaitTimeout, "wait-timeout", 90*time.Second, "How long to wait for each probe container, start included")
-	f.StringVar(&o.Image, "image", "", "Agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else "+version.ProbeImage()+")")
-	f.StringVar(&o.PullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent or Never")
+	o.probeSettings.addFlags(c, "timeout")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the probe containers (YAML) without adding them")
-	f.IntVar(&o.Parallel, "parallel", 5, "Source pods probed at once")
-	f.StringVar(&o.Mode, "mode", probe.ModeEphemeral, "ephemeral (a container added to each source pod) or pod (a short-lived pod with the source's labels, deleted afterwards; for clusters that block ephemeral containers)")
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(probeFormats, "|"))
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(probeFormats, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("deny-mode", cobra.FixedCompletions([]string{"auto", "drop", "reject"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
@@ -163,13 +148,7 @@ func (o *ProbeOptions) Complete(args []string) error {
 	if o.ports, err = parsePortFlags(o.Ports); err != nil {
 		return err
 	}
-	if o.Image == "" {
-		configured := ""
-		if cfg, _, err := o.LoadConfig(); err == nil {
-			configured = cfg.Probe.Image
-		}
-		o.Image = probeImage(configured)
-	}
+	o.probeSettings.complete(o.GlobalOptions)
 	return nil
 }
 
@@ -178,21 +157,8 @@ func (o *ProbeOptions) Validate() error {
 	if !contains(probeFormats, o.Output) {
 		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(probeFormats, ", "))
 	}
-	if o.Mode != probe.ModeEphemeral && o.Mode != probe.ModePod {
-		return usageErrorf("--mode %q: use ephemeral or pod", o.Mode)
-	}
-	switch o.DenyMode {
-	case "auto", "drop", "reject":
-	default:
-		return usageErrorf("--deny-mode %q: use auto, drop or reject", o.DenyMode)
-	}
-	switch corev1.PullPolicy(o.PullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return usageErrorf("--image-pull-policy %q: use Always, IfNotPresent or Never", o.PullPolicy)
-	}
-	if o.Timeout <= 0 || o.WaitTimeout <= o.Timeout || o.Parallel < 1 {
-		return usageErrorf("--timeout must be positive, --wait-timeout longer than it, --parallel at least 1")
+	if err := o.probeSettings.validate("timeout"); err != nil {
+		return err
 	}
 	if o.local {
 		if len(o.dests) != 1 || o.dests[0].Kind != endpoint.URL {
@@ -262,78 +228,17 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	if o.DryRun {
 		return o.printContainers(plans)
 	}
-	mode := o.denyMode(ctx, clients)
-	if o.Mode == probe.ModePod {
-		fmt.Fprintf(o.ErrOut, "Probing with %d short-lived pod(s) carrying the sources' labels, image %s (deny mode %s). Note: on some enforcers (EKS) a brand-new pod is briefly unenforced.\n", len(plans), o.Image, mode)
-	} else {
-		fmt.Fprintf(o.ErrOut, "Probing from %d pod(s) with %s (deny mode %s). Each probed pod keeps an ephemeral container in its spec until it is replaced.\n", len(plans), o.Image, mode)
-	}
-	observations := o.runPlans(ctx, clients, plans, mode)
-	return o.finish(report.NewProbeResult(mode, o.Image, observations))
-}
-
-// denyMode is --deny-mode, or what doctor detects: drop unless the one
-// engine found rejects (kube-router).
-func (o *ProbeOptions) denyMode(ctx context.Context, c cluster.Clients) probe.DenyMode {
-	if o.DenyMode != "auto" {
-		return probe.DenyMode(o.DenyMode)
-	}
-	list, err := c.Kube.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		fmt.Fprintf(o.ErrOut, "Warning: cannot detect the enforcer (%v); assuming denied packets are dropped (set --deny-mode)\n", err)
-		return probe.Drop
-	}
-	engines, _ := doctor.CheckEngines(&doctor.Snapshot{DaemonSets: list.Items})
-	if len(engines) == 1 && engines[0].DenyMode == string(probe.Reject) {
-		return probe.Reject
-	}
-	return probe.Drop
-}
-
-func (o *ProbeOptions) runPlans(ctx context.Context, c cluster.Clients, plans []probe.SourcePlan, mode probe.DenyMode) []probe.Observation {
-	runner := &probe.Runner{Client: c.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Mode: o.Mode, Log: o.ErrOut}
-	results := make([][]probe.Observation, len(plans))
-	sem := make(chan struct{}, o.Parallel)
-	var wg sync.WaitGroup
-	for i, plan := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			agentPlan := probe.Plan{DeadlineMS: (o.Timeout + 2*time.Second).Milliseconds()}
-			for _, pc := range plan.Checks {
-				agentPlan.Checks = append(agentPlan.Checks, pc.Check)
-			}
-			res, err := runner.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, agentPlan)
-			for k, pc := range plan.Checks {
-				r := probe.Result{ID: pc.ID, Kind: pc.Kind, Outcome: probe.Error}
-				if err != nil {
-					r.Detail = err.Error()
-				} else {
-					r = res[k]
-				}
-				results[i] = append(results[i], probe.Interpret(pc, r, mode))
-			}
-			if err != nil {
-				fmt.Fprintf(o.ErrOut, "Error: %v\n", err)
-			}
-		}()
-	}
-	wg.Wait()
-	var out []probe.Observation
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out
+	mode := o.denyMode(ctx, clients, o.ErrOut)
+	o.announce(o.ErrOut, len(plans), mode)
+	observations := o.runPlans(ctx, clients, plans, mode, o.ErrOut)
+	res := report.NewProbeResult(mode, o.Image, observations)
+	res.ProbedAt = time.Now().UTC().Format(time.RFC3339)
+	return o.finish(res)
 }
 
 func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
 	for i, plan := range plans {
-		agentPlan := probe.Plan{DeadlineMS: (o.Timeout + 2*time.Second).Milliseconds()}
-		for _, pc := range plan.Checks {
-			agentPlan.Checks = append(agentPlan.Checks, pc.Check)
-		}
+		agentPlan := o.agentPlan(plan)
 		encoded, err := probe.EncodePlan(agentPlan)
 		if err != nil {
 			return err
@@ -390,22 +295,7 @@ func (o *ProbeOptions) finish(res report.ProbeResult) error {
 			return fmt.Errorf("--save: %w", err)
 		}
 	}
-	failed, errored := 0, 0
-	for _, ob := range res.Observations {
-		switch {
-		case ob.Failed():
-			failed++
-		case ob.Result == probe.ResultError:
-			errored++
-		}
-	}
-	switch {
-	case failed > 0:
-		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("%d of %d check(s) did not meet expectations", failed, len(res.Observations))}
-	case errored > 0:
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d of %d check(s) could not run", errored, len(res.Observations))}
-	}
-	return nil
+	return probeExit(res.Observations)
 }
 
 // runLocal makes the HTTP check from this machine.

@@ -108,6 +108,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdDiff(g, streams),
 		NewCmdApply(g, streams),
 		NewCmdRollback(g, streams),
+		NewCmdReport(g, streams),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -12,10 +12,12 @@ import (
 // ProbeResult is the document probe prints with -o json|yaml and writes
 // with --save (report reads it).
 type ProbeResult struct {
-	APIVersion   string              `json:"apiVersion"`
-	Kind         string              `json:"kind"`
-	DenyMode     probe.DenyMode      `json:"denyMode"`
-	Image        string              `json:"image,omitempty"`
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	DenyMode   probe.DenyMode `json:"denyMode"`
+	Image      string         `json:"image,omitempty"`
+	// ProbedAt is when the probes ran (RFC 3339, UTC).
+	ProbedAt     string              `json:"probedAt,omitempty"`
 	Observations []probe.Observation `json:"observations"`
 }
 

@@ -1,0 +1,132 @@
+package probe
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
+)
+
+// Pair is one pod-to-pod connection to check: what apply --verify takes
+// from the engine's flow changes and report --probe from the group matrix.
+type Pair struct {
+	From, To           *cluster.Pod
+	FromGroup, ToGroup string
+	Port               int32
+	PortName           string
+	Protocol           corev1.Protocol
+}
+
+// PlanPairs turns pairs into one plan per source pod, with the engine's
+// expectation for each. Sources that are not Running and Ready (or use
+// the host network), SCTP and destinations without an IP are skipped and
+// returned, so callers can say what was not checked.
+func PlanPairs(e *policy.Engine, pairs []Pair, dnsNames []string, timeout time.Duration) (plans []SourcePlan, skipped []Pair) {
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
+	req := Request{DNSNames: dnsNames, Timeout: timeout}
+	index := map[*cluster.Pod]int{}
+	for _, p := range pairs {
+		src := e.Model().Pod(p.From.Namespace, p.From.Name)
+		dst := e.Model().Pod(p.To.Namespace, p.To.Name)
+		if src == nil || dst == nil || !probeable(src) || len(dst.IPs) == 0 || p.Protocol == corev1.ProtocolSCTP {
+			skipped = append(skipped, p)
+			continue
+		}
+		i, ok := index[src]
+		if !ok {
+			i = len(plans)
+			index[src] = i
+			plans = append(plans, SourcePlan{Pod: src, Group: p.FromGroup})
+		}
+		proto := p.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		r := e.Evaluate(policy.Flow{From: policy.PodEndpoint(src), To: policy.PodEndpoint(dst), Port: p.Port, Protocol: proto}, false)
+		requested := ""
+		if p.PortName != "" {
+			requested = p.PortName
+		}
+		plans[i].Checks = append(plans[i].Checks, Planned{Check: baseCheck(req, dst.IPs[0].String(), p.Port, proto),
+			To: dst.Key(), ToGroup: p.ToGroup, PortLabel: portLabel(requested, p.Port, proto), Expected: r.Verdict})
+	}
+	for i := range plans {
+		plans[i].Checks = append(plans[i].Checks, planDNS(e, req, plans[i].Pod)...)
+		for k := range plans[i].Checks {
+			c := &plans[i].Checks[k]
+			c.ID = strconv.Itoa(k)
+			c.From, c.FromGroup = plans[i].Pod.Key(), plans[i].Group
+			c.TimeoutMS = timeout.Milliseconds()
+		}
+	}
+	return plans, skipped
+}
+
+// MatrixPairs is every group-to-group connection on each port the
+// destination group declares, from the source pods to the destination pods,
+// one representative per group.
+func MatrixPairs(e *policy.Engine, sources, dests []*cluster.Pod) []Pair {
+	var out []Pair
+	srcGroups := e.Groups(runningPods(sources))
+	for _, dg := range e.Groups(dests) {
+		dst := dg.Pods[0]
+		ports := append([]cluster.ContainerPort(nil), dst.Ports...)
+		sort.SliceStable(ports, func(i, j int) bool { return ports[i].Port < ports[j].Port })
+		for _, cp := range ports {
+			for _, sg := range srcGroups {
+				src := sg.Pods[0]
+				if src == dst {
+					if len(sg.Pods) < 2 {
+						continue // a pod always reaches itself
+					}
+					src = sg.Pods[1]
+				}
+				out = append(out, Pair{From: src, To: dst, FromGroup: sg.Name, ToGroup: dg.Name, Port: cp.Port, PortName: cp.Name, Protocol: cp.Protocol})
+			}
+		}
+	}
+	return out
+}
+
+// ChangePairs are the pairs of the engine's flow changes (apply --verify
+// probes what a phase should change).
+func ChangePairs(m *cluster.Model, changes []policy.FlowChange) []Pair {
+	var out []Pair
+	for _, c := range changes {
+		from, to := podByKey(m, c.From), podByKey(m, c.To)
+		if from == nil || to == nil {
+			continue
+		}
+		out = append(out, Pair{From: from, To: to, FromGroup: c.FromGroup, ToGroup: c.ToGroup, Port: c.Port, PortName: c.PortName, Protocol: c.Protocol})
+	}
+	return out
+}
+
+func podByKey(m *cluster.Model, key string) *cluster.Pod {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return m.Pod(key[:i], key[i+1:])
+		}
+	}
+	return nil
+}
+
+func probeable(p *cluster.Pod) bool {
+	return p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork
+}
+
+func runningPods(pods []*cluster.Pod) []*cluster.Pod {
+	var out []*cluster.Pod
+	for _, p := range pods {
+		if probeable(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
