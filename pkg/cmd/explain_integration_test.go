@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
@@ -39,7 +40,11 @@ func clientsFor(t *testing.T, cfg *rest.Config) cluster.Clients {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cluster.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cluster.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta}
 }
 
 // seed creates namespaces, running pods (status written as the kubelet

@@ -196,7 +196,9 @@ func CheckArgoCD(s *Snapshot, cfg *config.Config) []Finding {
 	if want.RepoSecret != "" {
 		if contains(s.SecretNames[want.Namespace], want.RepoSecret) {
 			out = append(out, Finding{ID: "ARGO-005", Severity: Pass, Subject: want.RepoSecret, Message: "the repository secret " + want.RepoSecret + " exists (metadata only read)"})
-		} else if _, unreadable := s.unreadable("secrets"); !unreadable {
+		} else if why, unreadable := s.unreadable("secrets"); unreadable {
+			out = append(out, couldNotCheck("ARGO-005", want.RepoSecret, why))
+		} else if s.SecretNames != nil {
 			out = append(out, Finding{ID: "ARGO-005", Severity: Warn, Subject: want.RepoSecret, Message: fmt.Sprintf("the repository secret %s is missing in %s", want.RepoSecret, want.Namespace)})
 		}
 	}
