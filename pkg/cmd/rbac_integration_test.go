@@ -107,6 +107,10 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 	if strings.Contains(r.stdout, "could not check") || strings.Contains(r.stderr, "RBAC") {
 		t.Errorf("netbaseline-read is not enough for doctor:\n%s%s", r.stdout, r.stderr)
 	}
+	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "report", "-o", "json")
+	if r.code != 0 || strings.Contains(r.stderr, "Warning") || strings.Contains(r.stdout, "could not check") {
+		t.Errorf("netbaseline-read is not enough for report: exit %d %s", r.code, r.stderr)
+	}
 	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "diff", "-n", "backend-dev", "--flows")
 	if r.code > 1 || strings.Contains(r.stderr, "Warning: cannot") {
 		t.Errorf("netbaseline-read is not enough for diff --flows: exit %d %s", r.code, r.stderr)
