@@ -55,6 +55,10 @@ type Options struct {
 	Tooling string
 	// Progress receives one line per phase (stderr in the CLI).
 	Progress io.Writer
+	// AfterPhase, when set, runs after each phase has landed (never in a
+	// dry run); an error stops the apply there, as a PartialError. apply
+	// --verify probes through it.
+	AfterPhase func(ctx context.Context, namespace string, phase Phase, landed []*networkingv1.NetworkPolicy) error
 }
 
 // Applier applies baselines to one cluster.
@@ -199,6 +203,7 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.O
 	}
 	for _, phase := range Phases(toObjects(want), a.Order) {
 		a.progress("phase %s: %s", baseline.FormatPhase(phase.Number), names(phase.Objects))
+		var landed []*networkingv1.NetworkPolicy
 		for _, o := range phase.Objects {
 			if err := ctx.Err(); err != nil {
 				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: err}
@@ -209,7 +214,13 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.O
 				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: apiError(err, "patch", "networkpolicies", namespace)}
 			}
 			pending = remove(pending, o.GetName())
+			landed = append(landed, out)
 			report.Results = append(report.Results, Result{Namespace: namespace, Name: o.GetName(), Phase: o.Phase, Op: classify(live[o.GetName()], out), Object: out})
+		}
+		if a.AfterPhase != nil {
+			if err := a.AfterPhase(ctx, namespace, phase, landed); err != nil {
+				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: err}
+			}
 		}
 	}
 	if a.Prune {
