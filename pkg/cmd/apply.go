@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -72,10 +73,18 @@ type ApplyOptions struct {
 	Order          string
 	PrintFlags     *genericclioptions.PrintFlags
 
+	Verify          bool
+	Canary          bool
+	VerifySettle    time.Duration
+	VerifyMaxChecks int
+	probeSettings
+
 	source     *baseline.Source
 	namespaces []string
 	order      apply.Order
 	printer    printers.ResourcePrinter
+	printed    []runtime.Object
+	dryRun     apply.DryRun
 	genericiooptions.IOStreams
 }
 
@@ -106,6 +115,11 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+apply.BackupName+")")
 	f.BoolVar(&o.Prune, "prune", false, "Delete NetworkPolicies of the ApplySet that are no longer rendered")
 	f.StringVar(&o.Order, "order", string(apply.AllowsFirst), "Phase order: allows-first (deny-all last) or runbook (deny-all first)")
+	f.BoolVar(&o.Verify, "verify", false, "After each phase, probe the connections the engine says it changes; on the first mismatch restore every namespace to its state from before the apply (exit 3)")
+	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
+	f.DurationVar(&o.VerifySettle, "verify-settle", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
+	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
+	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
@@ -167,8 +181,22 @@ func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, al
 
 // Validate checks flags and that every namespace has an overlay.
 func (o *ApplyOptions) Validate() error {
-	if _, err := parseDryRun(o.DryRun); err != nil {
+	dryRun, err := parseDryRun(o.DryRun)
+	if err != nil {
 		return err
+	}
+	if o.Verify {
+		if dryRun != apply.DryRunNone {
+			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
+		}
+		if o.VerifySettle < 0 || o.VerifyMaxChecks < 1 {
+			return usageErrorf("--verify-settle cannot be negative and --verify-max-checks must be at least 1")
+		}
+		if err := o.probeSettings.validate("probe-timeout"); err != nil {
+			return err
+		}
+	} else if o.Canary {
+		return usageErrorf("--canary goes with --verify (for the canary alone: kubectl netbaseline doctor --canary)")
 	}
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")
@@ -186,12 +214,27 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dryRun, _ := parseDryRun(o.DryRun)
+	o.dryRun, _ = parseDryRun(o.DryRun)
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
-		FieldManager: o.FieldManager, DryRun: dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
+		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
 	}}
-	var printed []runtime.Object
+	if o.Verify {
+		o.probeSettings.complete(o.GlobalOptions)
+		err = o.runVerified(ctx, clients, applier, rendered)
+	} else {
+		err = o.applyAll(ctx, applier, rendered)
+	}
+	if o.printer != nil && len(o.printed) > 0 {
+		if perr := printObjects(o.printer, o.PrintFlags, o.printed, o.Out); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+// applyAll applies namespace by namespace, printing each result.
+func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, rendered map[string][]baseline.Object) error {
 	for _, ns := range o.namespaces {
 		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s)\n", ns, o.order)
 		report, err := applier.Apply(ctx, ns, rendered[ns])
@@ -201,18 +244,15 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 			}
 			for _, r := range report.Results {
 				if o.printer == nil {
-					fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(dryRun))
+					fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
 					continue
 				}
-				printed = append(printed, withKind(r.Object))
+				o.printed = append(o.printed, withKind(r.Object))
 			}
 		}
 		if err != nil {
 			return applyError(err)
 		}
-	}
-	if o.printer != nil {
-		return printObjects(o.printer, o.PrintFlags, printed, o.Out)
 	}
 	return nil
 }

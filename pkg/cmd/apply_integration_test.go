@@ -357,3 +357,24 @@ func TestIntegrationDiffFlows(t *testing.T) {
 		t.Errorf("after apply: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// apply --verify refuses before writing anything when no engine enforces
+// NetworkPolicy (the light-mode API server has none).
+func TestIntegrationApplyVerifyRefusesWithoutEngine(t *testing.T) {
+	env := testenv.Require(t)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	sampleNamespaces(t, cs)
+	kc := "--kubeconfig=" + env.Kubeconfig
+	r := run(t, "apply", kc, "-n", "backend-dev", "--verify")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "--verify refused, nothing was applied: no NetworkPolicy engine was found") || !strings.Contains(r.stderr, "--canary") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	if left := resourceVersions(t, cs, "backend-dev"); len(left) != 0 {
+		t.Errorf("--verify refused but wrote %v", left)
+	}
+	for _, bad := range [][]string{{"--verify", "--dry-run=server"}, {"--canary"}, {"--verify", "--deny-mode", "sometimes"}} {
+		if r := run(t, append([]string{"apply", kc, "-n", "backend-dev"}, bad...)...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+}

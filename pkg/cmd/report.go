@@ -198,7 +198,7 @@ func (o *ReportOptions) probeNow(ctx context.Context, clients cluster.Clients, c
 	}
 	plans, skipped := probe.PlanPairs(engine, probe.MatrixPairs(engine, sources, dests), []string{"kubernetes.default.svc.cluster.local"}, o.Timeout)
 	if len(skipped) > 0 {
-		fmt.Fprintf(o.ErrOut, "Skipping %d pair(s) that cannot be probed (SCTP, or a destination without an IP)\n", len(skipped))
+		fmt.Fprintf(o.ErrOut, "Skipping %d pair(s) that cannot be probed (UDP is checked as DNS lookups only; SCTP; destinations without an IP)\n", len(skipped))
 	}
 	if len(plans) == 0 {
 		return nil, usageErrorf("--probe: no Running and Ready pod to probe from in %s", strings.Join(scope, ", "))

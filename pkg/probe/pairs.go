@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"net/netip"
 	"sort"
 	"strconv"
 	"time"
@@ -14,7 +15,9 @@ import (
 // Pair is one pod-to-pod connection to check: what apply --verify takes
 // from the engine's flow changes and report --probe from the group matrix.
 type Pair struct {
-	From, To           *cluster.Pod
+	From, To *cluster.Pod
+	// ToIP is the destination when it is outside the cluster (To nil).
+	ToIP               netip.Addr
 	FromGroup, ToGroup string
 	Port               int32
 	PortName           string
@@ -22,9 +25,12 @@ type Pair struct {
 }
 
 // PlanPairs turns pairs into one plan per source pod, with the engine's
-// expectation for each. Sources that are not Running and Ready (or use
-// the host network), SCTP and destinations without an IP are skipped and
-// returned, so callers can say what was not checked.
+// expectation for each, and the DNS lookups of dnsNames from each source.
+// Sources that are not Running and Ready (or use the host network),
+// destinations without an IP, SCTP (the agent cannot speak it) and UDP
+// are skipped and returned, so callers can say what was not checked: a
+// UDP service that ignores an arbitrary datagram looks exactly like a
+// drop, so UDP is checked only as DNS lookups.
 func PlanPairs(e *policy.Engine, pairs []Pair, dnsNames []string, timeout time.Duration) (plans []SourcePlan, skipped []Pair) {
 	if timeout <= 0 {
 		timeout = 3 * time.Second
@@ -33,8 +39,17 @@ func PlanPairs(e *policy.Engine, pairs []Pair, dnsNames []string, timeout time.D
 	index := map[*cluster.Pod]int{}
 	for _, p := range pairs {
 		src := e.Model().Pod(p.From.Namespace, p.From.Name)
-		dst := e.Model().Pod(p.To.Namespace, p.To.Name)
-		if src == nil || dst == nil || !probeable(src) || len(dst.IPs) == 0 || p.Protocol == corev1.ProtocolSCTP {
+		to := policy.IPEndpoint(p.ToIP)
+		target, toKey := p.ToIP.String(), p.ToIP.String()
+		if p.To != nil {
+			dst := e.Model().Pod(p.To.Namespace, p.To.Name)
+			if dst == nil || len(dst.IPs) == 0 {
+				skipped = append(skipped, p)
+				continue
+			}
+			to, target, toKey = policy.PodEndpoint(dst), dst.IPs[0].String(), dst.Key()
+		}
+		if src == nil || !probeable(src) || !(p.To != nil || p.ToIP.IsValid()) || p.Protocol == corev1.ProtocolSCTP || p.Protocol == corev1.ProtocolUDP {
 			skipped = append(skipped, p)
 			continue
 		}
@@ -48,13 +63,9 @@ func PlanPairs(e *policy.Engine, pairs []Pair, dnsNames []string, timeout time.D
 		if proto == "" {
 			proto = corev1.ProtocolTCP
 		}
-		r := e.Evaluate(policy.Flow{From: policy.PodEndpoint(src), To: policy.PodEndpoint(dst), Port: p.Port, Protocol: proto}, false)
-		requested := ""
-		if p.PortName != "" {
-			requested = p.PortName
-		}
-		plans[i].Checks = append(plans[i].Checks, Planned{Check: baseCheck(req, dst.IPs[0].String(), p.Port, proto),
-			To: dst.Key(), ToGroup: p.ToGroup, PortLabel: portLabel(requested, p.Port, proto), Expected: r.Verdict})
+		r := e.Evaluate(policy.Flow{From: policy.PodEndpoint(src), To: to, Port: p.Port, Protocol: proto}, false)
+		plans[i].Checks = append(plans[i].Checks, Planned{Check: baseCheck(req, target, p.Port, proto),
+			To: toKey, ToGroup: p.ToGroup, PortLabel: portLabel(p.PortName, p.Port, proto), Expected: r.Verdict})
 	}
 	for i := range plans {
 		plans[i].Checks = append(plans[i].Checks, planDNS(e, req, plans[i].Pod)...)

@@ -50,11 +50,12 @@ func TestChangePairs(t *testing.T) {
 	eb, ea := policy.New(before), policy.New(after)
 	changes := policy.FlowChanges(eb, ea, map[string]bool{"b": true})
 	pairs := ChangePairs(after, changes)
-	// A pending source and an SCTP port are reported as skipped.
+	// A pending source, an SCTP and a UDP port are reported as skipped.
 	pending := after.Pod("a", "pending")
 	server := after.Pod("b", "server-1")
 	pairs = append(pairs, Pair{From: pending, To: server, Port: 3001, Protocol: corev1.ProtocolTCP},
-		Pair{From: after.Pod("a", "client-1"), To: server, Port: 9, Protocol: corev1.ProtocolSCTP})
+		Pair{From: after.Pod("a", "client-1"), To: server, Port: 9, Protocol: corev1.ProtocolSCTP},
+		Pair{From: after.Pod("a", "client-1"), To: server, Port: 9, Protocol: corev1.ProtocolUDP})
 	plans, skipped := PlanPairs(ea, pairs, []string{"server.b.svc.cluster.local"}, time.Second)
 	want := []string{
 		"a/client-1 -> b/server-1 tcp 10.0.1.1:3001 http (3001/TCP) denied",
@@ -64,7 +65,7 @@ func TestChangePairs(t *testing.T) {
 	if diff := cmp.Diff(want, checkLines(plans)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if len(skipped) != 2 {
+	if len(skipped) != 3 {
 		t.Errorf("skipped: %+v", skipped)
 	}
 }

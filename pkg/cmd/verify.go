@@ -1,0 +1,351 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
+)
+
+// verifyError stops apply --verify after a phase whose probes did not
+// show what the engine predicted (or could not run).
+type verifyError struct {
+	Namespace string
+	Phase     int
+	Bad       []probe.Observation
+	// CouldNotRun: the probes themselves failed, so nothing was verified.
+	CouldNotRun bool
+}
+
+func (e *verifyError) Error() string {
+	var rows []string
+	for _, o := range e.Bad {
+		rows = append(rows, fmt.Sprintf("%s -> %s %s: expected %s, observed %s (%s)", o.From, o.To, o.Port, o.Expected, o.Observed, o.Result))
+	}
+	what := "did not do what the policies say"
+	if e.CouldNotRun {
+		what = "could not be probed"
+	}
+	return fmt.Sprintf("phase %s of %s %s:\n  %s", baseline.FormatPhase(e.Phase), e.Namespace, what, strings.Join(rows, "\n  "))
+}
+
+// verifier probes, after each phase, the connections the engine says that
+// phase changes.
+type verifier struct {
+	o       *ApplyOptions
+	clients cluster.Clients
+	mode    probe.DenyMode
+	// current is the cluster as the engine sees it, policies updated as
+	// each phase lands.
+	current      *cluster.Model
+	observations []probe.Observation
+}
+
+// checkEnforcement refuses --verify when nothing enforces NetworkPolicy:
+// the probes would pass or fail for reasons that have nothing to do with
+// the policies. --canary measures enforcement instead of trusting doctor.
+func (o *ApplyOptions) checkEnforcement(ctx context.Context, clients cluster.Clients) ([]doctor.Engine, error) {
+	snap, err := doctor.ReadSnapshot(ctx, clients, "")
+	if err != nil {
+		return nil, err
+	}
+	engines, _ := doctor.CheckEngines(snap)
+	var names []string
+	for _, e := range engines {
+		names = append(names, e.Name)
+	}
+	if o.Canary {
+		d := &DoctorOptions{GlobalOptions: o.GlobalOptions, IOStreams: o.IOStreams, Image: o.Image, PullPolicy: o.PullPolicy, Wait: o.WaitTimeout}
+		f := d.canary(ctx, clients.Kube)
+		if f.Severity != doctor.Pass {
+			return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: the canary did not prove enforcement: %s", f.Message)}
+		}
+		fmt.Fprintf(o.ErrOut, "Canary: %s\n", f.Message)
+		return engines, nil
+	}
+	if len(engines) == 0 {
+		_, unreadable := snap.Unreadable["daemonsets"]
+		why := "no NetworkPolicy engine was found (doctor ENGINE-001)"
+		if unreadable {
+			why = "the NetworkPolicy engine could not be detected (listing DaemonSets is forbidden)"
+		}
+		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: %s, so probes could not tell whether the policies work; install one (kubectl netbaseline doctor says how), or add --canary to measure enforcement", why)}
+	}
+	fmt.Fprintf(o.ErrOut, "Enforcement: %s (doctor)\n", strings.Join(names, ", "))
+	return engines, nil
+}
+
+// runVerified applies namespace by namespace with a probe after each phase;
+// on the first mismatch it restores every namespace of this run to its
+// state from before the apply.
+func (o *ApplyOptions) runVerified(ctx context.Context, clients cluster.Clients, applier *apply.Applier, rendered map[string][]baseline.Object) error {
+	engines, err := o.checkEnforcement(ctx, clients)
+	if err != nil {
+		return err
+	}
+	model, err := cluster.LoadLive(ctx, clients, cluster.LiveOptions{Namespaces: o.namespaces})
+	if err != nil {
+		return err
+	}
+	if model.PoliciesPartial {
+		return &ExitError{Code: ExitFailed, Err: errors.New("--verify refused, nothing was applied: the cluster's NetworkPolicies could not all be read, so the engine cannot predict what each phase changes (grant list on networkpolicies cluster-wide)")}
+	}
+	v := &verifier{o: o, clients: clients, mode: denyModeOf(o.DenyMode, engines), current: model}
+	fmt.Fprintf(o.ErrOut, "Verifying each phase with probes (deny mode %s, image %s)\n", v.mode, o.Image)
+	var states []*apply.State
+	for _, ns := range o.namespaces {
+		st, err := applier.Capture(ctx, ns)
+		if err != nil {
+			return err
+		}
+		states = append(states, st)
+	}
+	applier.AfterPhase = v.afterPhase
+	applyErr := o.applyAll(ctx, applier, rendered)
+	var verr *verifyError
+	if applyErr == nil {
+		fmt.Fprintf(o.ErrOut, "Verified: %s\n", summarize(v.observations))
+		return nil
+	}
+	if !errors.As(applyErr, &verr) && ctx.Err() == nil {
+		return applyErr
+	}
+	// Restore even after Ctrl-C: a half-verified baseline is what --verify
+	// promises never to leave behind.
+	restoreCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for i := len(states) - 1; i >= 0; i-- {
+		fmt.Fprintf(o.ErrOut, "Restoring namespace %s to its state from before the apply\n", states[i].Namespace)
+		results, err := applier.Restore(restoreCtx, states[i])
+		for _, r := range results {
+			fmt.Fprintf(o.ErrOut, "  networkpolicy %s %s\n", r.Name, r.Op)
+		}
+		if err != nil {
+			return fmt.Errorf("%v\nand restoring %s failed: %w; run kubectl netbaseline rollback -n %s", applyErr, states[i].Namespace, err, states[i].Namespace)
+		}
+	}
+	switch {
+	case verr == nil:
+		return fmt.Errorf("%w; restored the state from before the apply", applyErr)
+	case verr.CouldNotRun:
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("apply --verify: %v\nrestored the state from before the apply", verr)}
+	}
+	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("apply --verify: %v\nrestored the state from before the apply", verr)}
+}
+
+// afterPhase predicts what the phase changed, probes exactly that, and
+// retries mismatches until --verify-settle passes (policies take a moment
+// to reach every node).
+func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply.Phase, landed []*networkingv1.NetworkPolicy) error {
+	before := v.current
+	after := withPolicies(before, landed)
+	v.current = after
+	eb, ea := policy.New(before), policy.New(after)
+	changes := policy.FlowChanges(eb, ea, map[string]bool{namespace: true})
+	pairs := probe.ChangePairs(after, changes)
+	pairs = append(pairs, externalPairs(eb, ea, after, namespace, landed)...)
+	var dnsNames []string
+	for _, c := range changes {
+		if c.Port == 53 {
+			dnsNames = []string{"kubernetes.default.svc." + clusterDomain}
+			break
+		}
+	}
+	sortPairs(pairs)
+	total := len(pairs)
+	if total > v.o.VerifyMaxChecks {
+		pairs = pairs[:v.o.VerifyMaxChecks]
+	}
+	plans, skipped := probe.PlanPairs(ea, pairs, dnsNames, v.o.Timeout)
+	log := prefixed{v.o.ErrOut}
+	if len(plans) == 0 {
+		fmt.Fprintf(log, "  verify phase %s: no connection that can be probed changes (%d changed, %d not probeable)\n", baseline.FormatPhase(phase.Number), len(changes), len(skipped))
+		return nil
+	}
+	fmt.Fprintf(log, "  verify phase %s: probing %d of %d changed connection(s) from %d pod(s)\n", baseline.FormatPhase(phase.Number), len(pairs)-len(skipped), total, len(plans))
+	deadline := time.Now().Add(v.o.VerifySettle)
+	final := map[string]probe.Observation{}
+	var order []string
+	for attempt := 0; ; attempt++ {
+		obs := v.o.runPlans(ctx, v.clients, plans, v.mode, log)
+		var retry []string
+		for _, ob := range obs {
+			key := ob.From + "|" + ob.To + "|" + ob.Port + "|" + ob.Kind
+			if _, seen := final[key]; !seen {
+				order = append(order, key)
+			}
+			final[key] = ob
+			if ob.Result == probe.ResultMismatch || ob.Result == probe.ResultError {
+				retry = append(retry, key)
+			}
+		}
+		if len(retry) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		plans = keepChecks(plans, retry)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+	var bad, errored []probe.Observation
+	for _, key := range order {
+		ob := final[key]
+		v.observations = append(v.observations, ob)
+		fmt.Fprintf(log, "    %s -> %s %s: expected %s, observed %s: %s\n", ob.From, ob.To, ob.Port, ob.Expected, ob.Observed, ob.Result)
+		switch ob.Result {
+		case probe.ResultMismatch:
+			bad = append(bad, ob)
+		case probe.ResultError:
+			errored = append(errored, ob)
+		}
+	}
+	if len(bad) > 0 {
+		return &verifyError{Namespace: namespace, Phase: phase.Number, Bad: bad}
+	}
+	if len(errored) > 0 {
+		return &verifyError{Namespace: namespace, Phase: phase.Number, Bad: errored, CouldNotRun: true}
+	}
+	return nil
+}
+
+const clusterDomain = "cluster.local"
+
+// keepChecks narrows plans to the checks to retry.
+func keepChecks(plans []probe.SourcePlan, keys []string) []probe.SourcePlan {
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	var out []probe.SourcePlan
+	for _, p := range plans {
+		var kept []probe.Planned
+		for _, c := range p.Checks {
+			if want[c.From+"|"+c.To+"|"+c.PortLabel+"|"+c.Kind] {
+				c.ID = fmt.Sprint(len(kept))
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) > 0 {
+			p.Checks = kept
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// withPolicies is the model with the landed policies in place of any
+// same-named ones.
+func withPolicies(m *cluster.Model, landed []*networkingv1.NetworkPolicy) *cluster.Model {
+	next := *m
+	replaced := map[string]bool{}
+	for _, np := range landed {
+		replaced[np.Namespace+"/"+np.Name] = true
+	}
+	next.Policies = nil
+	for _, np := range m.Policies {
+		if !replaced[np.Namespace+"/"+np.Name] {
+			next.Policies = append(next.Policies, np)
+		}
+	}
+	next.Policies = append(next.Policies, landed...)
+	next.Normalize()
+	return &next
+}
+
+// externalPairs are the egress ipBlocks of the phase's policies, checked
+// at the first address of each CIDR on each numbered TCP port, from one
+// selected pod per group, where the verdict changes.
+func externalPairs(before, after *policy.Engine, m *cluster.Model, namespace string, landed []*networkingv1.NetworkPolicy) []probe.Pair {
+	var out []probe.Pair
+	seen := map[string]bool{}
+	for _, np := range landed {
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			continue
+		}
+		var sources []*cluster.Pod
+		for _, p := range m.PodsIn(namespace) {
+			if sel.Matches(labels.Set(p.Labels)) && p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork {
+				sources = append(sources, p)
+			}
+		}
+		if len(sources) == 0 {
+			continue
+		}
+		for _, rule := range np.Spec.Egress {
+			for _, peer := range rule.To {
+				if peer.IPBlock == nil {
+					continue
+				}
+				prefix, err := netip.ParsePrefix(peer.IPBlock.CIDR)
+				if err != nil || !prefix.Addr().Is4() {
+					continue
+				}
+				addr := prefix.Masked().Addr()
+				if prefix.Bits() < 31 {
+					addr = addr.Next()
+				}
+				for _, port := range rule.Ports {
+					if port.Port == nil || port.Port.IntValue() == 0 || (port.Protocol != nil && *port.Protocol != corev1.ProtocolTCP) {
+						continue
+					}
+					for _, g := range after.Groups(sources) {
+						src := g.Pods[0]
+						flow := policy.Flow{From: policy.PodEndpoint(src), To: policy.IPEndpoint(addr), Port: int32(port.Port.IntValue()), Protocol: corev1.ProtocolTCP}
+						key := src.Key() + addr.String() + port.Port.String()
+						if seen[key] || before.Evaluate(flow, false).Verdict == after.Evaluate(flow, false).Verdict {
+							continue
+						}
+						seen[key] = true
+						out = append(out, probe.Pair{From: src, FromGroup: g.Name, ToIP: addr, Port: flow.Port, Protocol: corev1.ProtocolTCP})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sortPairs(pairs []probe.Pair) {
+	key := func(p probe.Pair) string {
+		to := p.ToIP.String()
+		if p.To != nil {
+			to = p.To.Key()
+		}
+		return fmt.Sprintf("%s|%s|%05d|%s", p.From.Key(), to, p.Port, p.Protocol)
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return key(pairs[i]) < key(pairs[j]) })
+}
+
+func summarize(obs []probe.Observation) string {
+	counts := map[string]int{}
+	for _, o := range obs {
+		counts[o.Result]++
+	}
+	if len(obs) == 0 {
+		return "no connection changed that could be probed"
+	}
+	var parts []string
+	for _, r := range []string{probe.ResultOK, probe.ResultFail, probe.ResultInconclusive, probe.ResultInfo} {
+		if counts[r] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
+		}
+	}
+	return fmt.Sprintf("%d check(s): %s", len(obs), strings.Join(parts, ", "))
+}
