@@ -160,11 +160,8 @@ func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply
 	pairs := probe.ChangePairs(after, changes)
 	pairs = append(pairs, externalPairs(eb, ea, after, namespace, landed)...)
 	var dnsNames []string
-	for _, c := range changes {
-		if c.Port == 53 {
-			dnsNames = []string{"kubernetes.default.svc." + clusterDomain}
-			break
-		}
+	if touchesDNS(changes, landed) {
+		dnsNames = []string{"kubernetes.default.svc." + clusterDomain}
 	}
 	sortPairs(pairs)
 	total := len(pairs)
@@ -225,6 +222,27 @@ func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply
 }
 
 const clusterDomain = "cluster.local"
+
+// touchesDNS: the phase changes a flow on port 53 or opens egress to it
+// (allow-dns changes nothing while egress is still open, yet it is the
+// rule every later phase depends on), so its sources also resolve a name.
+func touchesDNS(changes []policy.FlowChange, landed []*networkingv1.NetworkPolicy) bool {
+	for _, c := range changes {
+		if c.Port == 53 {
+			return true
+		}
+	}
+	for _, np := range landed {
+		for _, rule := range np.Spec.Egress {
+			for _, p := range rule.Ports {
+				if p.Port != nil && p.Port.IntValue() == 53 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
 
 // keepChecks narrows plans to the checks to retry.
 func keepChecks(plans []probe.SourcePlan, keys []string) []probe.SourcePlan {
