@@ -42,7 +42,14 @@ var applyLong = templates.LongDesc(`
 	--force-conflicts, and then it is saved in the ConfigMap netbaseline-backup
 	first, so rollback restores it. --prune deletes members no longer rendered.
 	-A applies every namespace that has an overlay, except kube-system,
-	kube-public and kube-node-lease unless named with -n.`)
+	kube-public and kube-node-lease unless named with -n.
+
+	--verify probes, after each phase, the connections the engine says that phase
+	changes (one pod per group, every declared port, the phase's external
+	ipBlocks, DNS), retries a mismatch for --verify-settle, and on one that persists
+	restores every namespace of the run to its state from before the apply (exit
+	3). It refuses to start when no engine enforces NetworkPolicy, unless --canary
+	measures that enforcement is real.`)
 
 var applyExample = templates.Examples(`
 	# See what the server would do, without writing anything
@@ -55,7 +62,10 @@ var applyExample = templates.Examples(`
 	kubectl netbaseline apply --dir infra/manifests/network-policies -A --prune
 
 	# The runbook's order: deny-all first
-	kubectl netbaseline apply -n backend-dev --order runbook`)
+	kubectl netbaseline apply -n backend-dev --order runbook
+
+	# Probe what each phase changes; on a mismatch, restore the state from before (exit 3)
+	kubectl netbaseline apply -n frontend-dev -n backend-dev --verify`)
 
 var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
 
