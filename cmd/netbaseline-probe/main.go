@@ -20,7 +20,7 @@ import (
 func main() {
 	planArg := flag.String("plan", "", "the plan: base64 JSON (protocol version 1)")
 	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
-	serve := flag.String("serve", "", "answer connections on this address instead (doctor --canary's target), e.g. :8080")
+	serve := flag.String("serve", "", "answer on these addresses instead (doctor --canary's target), e.g. :8080 or tcp:80,tcp:8080,udp:5353 (UDP echoes)")
 	flag.Parse()
 	if *serve != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)

@@ -201,9 +201,51 @@ func Summary(results []Result) string {
 	return fmt.Sprintf("netbaseline-probe v%d: %d checks: %s", ProtocolVersion, len(results), strings.Join(parts, ", "))
 }
 
-// Serve answers TCP connections and HTTP requests on addr until ctx ends:
-// the target of doctor's canary.
-func Serve(ctx context.Context, addr string) error {
+// Serve answers on each address of a comma-separated list until ctx
+// ends: "tcp:PORT" or ":PORT" with HTTP (any TCP connect succeeds),
+// "udp:PORT" by echoing every datagram. It is the target of doctor's
+// canary and of the differential test's pod fleet.
+func Serve(ctx context.Context, addrs string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+		cancel()
+	}
+	var wg sync.WaitGroup
+	for _, a := range strings.Split(addrs, ",") {
+		network, addr := "tcp", strings.TrimSpace(a)
+		if n, rest, ok := strings.Cut(addr, ":"); ok && (n == "tcp" || n == "udp") {
+			network, addr = n, ":"+strings.TrimPrefix(rest, ":")
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if network == "udp" {
+				err = echoUDP(ctx, addr)
+			} else {
+				err = serveHTTP(ctx, addr)
+			}
+			if err != nil {
+				fail(fmt.Errorf("%s %s: %w", network, addr, err))
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+func serveHTTP(ctx context.Context, addr string) error {
 	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "netbaseline canary\n") })}
 	go func() {
@@ -214,4 +256,26 @@ func Serve(ctx context.Context, addr string) error {
 		return err
 	}
 	return nil
+}
+
+func echoUDP(ctx context.Context, addr string) error {
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		_ = conn.Close()
+	}()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		_, _ = conn.WriteTo(buf[:n], from)
+	}
 }

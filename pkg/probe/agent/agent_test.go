@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -105,5 +107,58 @@ func TestAgentDeadlineBoundsEverything(t *testing.T) {
 	r := RunPlan(context.Background(), plan)
 	if r[0].Outcome != Timeout || r[0].MS > 5000 {
 		t.Errorf("the plan deadline did not stop a long check: %+v", r[0])
+	}
+}
+
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Serve answers on several TCP ports and echoes UDP, and the agent's own
+// checks see each as connected; an unused port is refused.
+func TestServeTCPAndUDP(t *testing.T) {
+	tcp1, tcp2, udp := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, fmt.Sprintf("tcp:%d,:%d,udp:%d", tcp1, tcp2, udp)) }()
+	plan := Plan{DeadlineMS: 5000, Checks: []Check{
+		{ID: "0", Kind: KindTCP, Target: "127.0.0.1", Port: int32(tcp1), TimeoutMS: 1000},
+		{ID: "1", Kind: KindHTTP, Target: "127.0.0.1", Port: int32(tcp2), Path: "/", ExpectStatus: 200, TimeoutMS: 1000},
+		{ID: "2", Kind: KindUDP, Target: "127.0.0.1", Port: int32(udp), TimeoutMS: 1000},
+	}}
+	var got []string
+	for attempt := 0; attempt < 50; attempt++ { // the listeners start asynchronously
+		got = nil
+		for _, r := range RunPlan(context.Background(), plan) {
+			got = append(got, r.Outcome)
+		}
+		if cmp.Equal(got, []string{Connected, Connected, Connected}) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !cmp.Equal(got, []string{Connected, Connected, Connected}) {
+		t.Errorf("outcomes %v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve after cancel: %v", err)
+	}
+	if err := Serve(context.Background(), fmt.Sprintf("tcp:%d,tcp:%d", tcp1, tcp1)); err == nil || !strings.Contains(err.Error(), "tcp :") {
+		t.Errorf("a port served twice should fail: %v", err)
 	}
 }
