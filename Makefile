@@ -51,6 +51,16 @@ e2e: ## End-to-end tests on the running local cluster (make cluster-up first)
 	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up" >&2; exit 1; }
 	. $(CLUSTER_ENV) && hack/go-test.sh -tags e2e -v -timeout 20m ./test/e2e/
 
+.PHONY: differential
+differential: ## The engine against kube-router on 200 random cases (DIFF_CASES, DIFF_SEED); on the running local cluster
+	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up (NB_DENY_MODE=reject for the bulk)" >&2; exit 1; }
+	. $(CLUSTER_ENV) && NETBASELINE_DIFFERENTIAL_CASES=$(or $(DIFF_CASES),200) NETBASELINE_DIFFERENTIAL_SEED=$(or $(DIFF_SEED),1) \
+		NETBASELINE_DIFFERENTIAL_OUT=$(CURDIR)/out/differential hack/go-test.sh -tags e2e -v -timeout 90m -run Differential ./test/e2e/
+
+.PHONY: demo
+demo: ## Build and start the local cluster with the sample app and walk the runbook with the plugin (root; leaves the cluster up)
+	hack/demo.sh
+
 .PHONY: release-check
 release-check: ## goreleaser check + linux/amd64 snapshot + krew manifest validated and installed
 	hack/release/check.sh

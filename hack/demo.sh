@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make demo: build and start the local cluster with the sample app, then
+# walk the runbook with the plugin, showing each command and its output.
+# The cluster stays up for you to try commands; make cluster-down removes it.
+# Needs root (the cluster is real: containerd, kubelet, kube-router).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:${PATH}"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "make demo starts a real single-node cluster and needs root" >&2
+  exit 1
+fi
+
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
+# show CMD...: print the command, run it, and keep going on exit 3 (done,
+# expectations not met: the demo shows it); OK_CODES adds more (diff: 1).
+show() {
+  printf '\033[36m$ %s\033[0m\n' "$*"
+  local code=0
+  "$@" || code=$?
+  case " 0 3 ${OK_CODES:-} " in
+    *" $code "*) [ "$code" = 0 ] || echo "(exit $code)" ;;
+    *) echo "demo: '$*' failed with exit $code" >&2; exit "$code" ;;
+  esac
+}
+
+say "Building the plugin and the local cluster (first run: about 15 minutes; then seconds)"
+log=/tmp/netbaseline-demo-build.log
+if ! { make --no-print-directory build && make --no-print-directory cluster-build && make --no-print-directory cluster-up; } >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "demo: the build or the cluster start failed; the whole log is in $log" >&2
+  exit 1
+fi
+echo "cluster up (log: $log)"
+# shellcheck disable=SC1091
+source /var/lib/netbaseline-cluster/env
+export PATH="$PWD/bin:$NETBASELINE_CLUSTER_BIN:$PATH"   # kubectl finds kubectl-netbaseline on PATH
+
+say "The runbook's sample app: frontend-dev calls backend-dev; ingress and monitoring stand-ins"
+kubectl apply -f hack/cluster/manifests/sample-app.yaml >/dev/null
+for d in backend-dev/backend frontend-dev/frontend ingress/ingress-nginx-controller monitoring/prometheus; do
+  kubectl -n "${d%%/*}" rollout status "deploy/${d#*/}" --timeout=180s >/dev/null
+done
+kubectl netbaseline rollback -n frontend-dev -n backend-dev >/dev/null 2>&1 || true   # start open
+kubectl get pods -A --field-selector metadata.namespace!=kube-system -o wide
+
+DENY=(--deny-mode "$NETBASELINE_DENY_MODE")
+
+say "NPOL-000/001: is NetworkPolicy enforced, are the labels right?"
+show kubectl netbaseline doctor
+
+say "What the baseline would change, connection by connection"
+OK_CODES=1 show kubectl netbaseline diff -n frontend-dev -n backend-dev --flows
+
+say "NPOL-002…008: apply, probing what each phase changes (progress on stderr)"
+show kubectl netbaseline apply -n frontend-dev -n backend-dev --verify "${DENY[@]}"
+
+say "NPOL-VALIDATE-001: real connections from inside the pods"
+show kubectl netbaseline probe frontend-dev backend-dev/svc/backend:80 --http /api/health --dns backend.backend-dev.svc.cluster.local "${DENY[@]}" --save /tmp/netbaseline-demo-probe.json
+show kubectl netbaseline probe monitoring backend-dev:metrics backend-dev:http "${DENY[@]}"
+show kubectl netbaseline probe local http://198.18.0.1:30080/api/health
+
+say "Why is a flow denied? (the policy, the rule, the near misses)"
+show kubectl netbaseline explain monitoring backend-dev:http
+
+say "OBS-DOCS-001 / ROLLBACK-READY-001: the record for observability.md"
+show kubectl netbaseline report --probe-results /tmp/netbaseline-demo-probe.json "${DENY[@]}"
+
+say "ROLLBACK-READY-001: one command undoes exactly what was applied"
+show kubectl netbaseline rollback -n frontend-dev -n backend-dev
+show kubectl netbaseline probe monitoring backend-dev:http "${DENY[@]}"
+
+cat <<MSG
+
+The cluster is still running. To try commands yourself:
+  source /var/lib/netbaseline-cluster/env
+  export PATH="$PWD/bin:\$NETBASELINE_CLUSTER_BIN:\$PATH"
+  kubectl netbaseline apply -n backend-dev
+  kubectl netbaseline probe frontend-dev backend-dev:3001 --deny-mode \$NETBASELINE_DENY_MODE
+Remove it with: make cluster-down
+MSG
