@@ -126,10 +126,19 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients cluster.Clients,
 		return applyErr
 	}
 	// Restore even after Ctrl-C: a half-verified baseline is what --verify
-	// promises never to leave behind.
+	// promises never to leave behind. Namespaces after the failing one
+	// were not touched.
 	restoreCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	for i := len(states) - 1; i >= 0; i-- {
+	last := len(states) - 1
+	if verr != nil {
+		for i, st := range states {
+			if st.Namespace == verr.Namespace {
+				last = i
+			}
+		}
+	}
+	for i := last; i >= 0; i-- {
 		fmt.Fprintf(o.ErrOut, "Restoring namespace %s to its state from before the apply\n", states[i].Namespace)
 		results, err := applier.Restore(restoreCtx, states[i])
 		for _, r := range results {
