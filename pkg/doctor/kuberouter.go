@@ -10,6 +10,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 )
 
 // CheckKubeRouterDeviations flags policies whose enforcement by kube-router
@@ -43,7 +45,7 @@ func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
 // sharedChainPairs lists "a -> b" for pods a, b both selected by an
 // egress-isolating policy whose own ingress rules admit a into b.
 func sharedChainPairs(s *Snapshot, np *networkingv1.NetworkPolicy) []string {
-	_, egress := policyTypesOf(np)
+	_, egress := policy.PolicyTypes(np)
 	if !egress || len(np.Spec.Ingress) == 0 {
 		return nil
 	}
@@ -85,17 +87,6 @@ func sharedChainPairs(s *Snapshot, np *networkingv1.NetworkPolicy) []string {
 		out = append(out[:3], fmt.Sprintf("%d more", len(out)-3))
 	}
 	return out
-}
-
-func policyTypesOf(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
-	if len(np.Spec.PolicyTypes) == 0 {
-		return true, len(np.Spec.Egress) > 0
-	}
-	for _, t := range np.Spec.PolicyTypes {
-		ingress = ingress || t == networkingv1.PolicyTypeIngress
-		egress = egress || t == networkingv1.PolicyTypeEgress
-	}
-	return ingress, egress
 }
 
 // peersAdmit: an empty peer list admits everyone; otherwise some peer

@@ -15,6 +15,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 )
 
 // Record is report's document: the runbook's record of the engine, the
@@ -220,7 +221,7 @@ func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
 	if pr.Managed {
 		pr.Phase = np.Annotations[baseline.PhaseAnnotation]
 	}
-	ingress, egress := policyTypes(np)
+	ingress, egress := policy.PolicyTypes(np)
 	if ingress {
 		pr.PolicyTypes = append(pr.PolicyTypes, "Ingress")
 		for _, rule := range np.Spec.Ingress {
@@ -240,23 +241,6 @@ func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
 		}
 	}
 	return pr
-}
-
-// policyTypes follows the API's defaulting: Ingress always unless listed
-// otherwise, Egress when there are egress rules.
-func policyTypes(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
-	if len(np.Spec.PolicyTypes) == 0 {
-		return true, len(np.Spec.Egress) > 0
-	}
-	for _, t := range np.Spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			ingress = true
-		case networkingv1.PolicyTypeEgress:
-			egress = true
-		}
-	}
-	return ingress, egress
 }
 
 func selectorString(ls *metav1.LabelSelector, empty string) string {
