@@ -10,14 +10,15 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 )
 
 // CheckKubeRouterDeviations flags policies whose enforcement by kube-router
-// differs from the API's semantics (ENGINE-006, ENGINE-007). Both were
-// found by the differential test (test/e2e/differential_test.go) and
-// reproduced by hand; explain and probe follow the API, so on these
+// differs from the API's semantics (ENGINE-006, ENGINE-007, ENGINE-008).
+// All were found by the differential test (test/e2e/differential_test.go)
+// and reproduced by hand; explain and probe follow the API, so on these
 // policies probe reports mismatches.
 func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
 	if !hasEngine(engines, "kube-router") {
@@ -27,28 +28,34 @@ func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
 	for i := range s.Policies {
 		np := &s.Policies[i]
 		subject := np.Namespace + "/" + np.Name
-		if pairs := sharedChainPairs(s, np); len(pairs) > 0 {
-			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: subject,
-				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of the pods it selects, yet its ingress rules let them reach each other (%s) even where no egress rule allows it",
-					np.Name, strings.Join(pairs, ", ")),
-				Fix: "split the policy: one with policyTypes [Egress] and the egress rules, one with the ingress rules (kube-router then enforces both)"})
+		for _, f := range sharedChainFindings(s, np) {
+			f.Subject = subject + " " + f.Subject
+			out = append(out, f)
 		}
 		for _, where := range mergedIPBlocks(np) {
 			out = append(out, Finding{ID: "ENGINE-007", Severity: Warn, Subject: subject + " " + where,
 				Message: fmt.Sprintf("kube-router applies every except of %s to all of that rule's ipBlocks (one ipset, longest prefix wins), so addresses another ipBlock of the rule includes are denied", where),
 				Fix:     "put each ipBlock that has an except in a rule of its own (peers of different rules are not merged)"})
 		}
+		for i, r := range np.Spec.Egress {
+			if namedPortsWithIPBlocks(r) {
+				out = append(out, Finding{ID: "ENGINE-008", Severity: Warn, Subject: fmt.Sprintf("%s egress[%d]", subject, i),
+					Message: fmt.Sprintf("egress[%d] combines named ports with ipBlock peers: kube-router resolves named ports only on the pods a rule's selectors pick, so pods reached through the ipBlock are denied on those ports", i),
+					Fix:     "use port numbers for the ipBlock peers, or select those pods with pod/namespace selectors"})
+			}
+		}
 	}
 	return out
 }
 
-// sharedChainPairs lists "a -> b" for pods a, b both selected by an
-// egress-isolating policy whose own ingress rules admit a into b.
-func sharedChainPairs(s *Snapshot, np *networkingv1.NetworkPolicy) []string {
-	_, egress := policy.PolicyTypes(np)
-	if !egress || len(np.Spec.Ingress) == 0 {
-		return nil
-	}
+// sharedChainFindings: kube-router keeps a policy's ingress and egress
+// rules in one chain, so while checking the egress of the pods a policy
+// isolates it also accepts on the policy's ingress rules that match them
+// as the source (to any destination), and while checking their ingress on
+// its egress rules that match them as the destination (from any source),
+// whatever policyTypes says.
+func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding {
+	ingress, egress := policy.PolicyTypes(np)
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
 	if err != nil {
 		return nil
@@ -63,30 +70,74 @@ func sharedChainPairs(s *Snapshot, np *networkingv1.NetworkPolicy) []string {
 	for _, ns := range s.Namespaces {
 		nsLabels[ns.Name] = labels.Set(ns.Labels)
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range selected {
-		for _, b := range selected {
-			if a.Name == b.Name {
-				continue
+	matching := func(peers []networkingv1.NetworkPolicyPeer) []string {
+		var names []string
+		for _, p := range selected {
+			if peersAdmit(peers, p, np.Namespace, nsLabels) {
+				names = append(names, p.Name)
 			}
-			for _, rule := range np.Spec.Ingress {
-				if peersAdmit(rule.From, a, np.Namespace, nsLabels) {
-					pair := fmt.Sprintf("%s -> %s", a.Name, b.Name)
-					if !seen[pair] {
-						seen[pair] = true
-						out = append(out, pair)
-					}
-					break
-				}
+		}
+		sort.Strings(names)
+		if len(names) > 3 {
+			names = append(names[:3], fmt.Sprintf("%d more", len(names)-3))
+		}
+		return names
+	}
+	var out []Finding
+	if egress {
+		for i, r := range np.Spec.Ingress {
+			if pods := matching(r.From); len(pods) > 0 {
+				out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("ingress[%d]", i),
+					Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of %s, yet its ingress[%d] matches them as the source, so their egress on %s is accepted to any destination",
+						np.Name, strings.Join(pods, ", "), i, portList(r.Ports)),
+					Fix: "split the policy: one with policyTypes [Egress] and only egress rules, one with the ingress rules"})
 			}
 		}
 	}
-	sort.Strings(out)
-	if len(out) > 3 {
-		out = append(out[:3], fmt.Sprintf("%d more", len(out)-3))
+	if ingress {
+		for i, r := range np.Spec.Egress {
+			if pods := matching(r.To); len(pods) > 0 {
+				out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("egress[%d]", i),
+					Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the ingress of %s, yet its egress[%d] matches them as the destination, so their ingress on %s is accepted from any source",
+						np.Name, strings.Join(pods, ", "), i, portList(r.Ports)),
+					Fix: "split the policy: one with policyTypes [Ingress] and only ingress rules, one with the egress rules"})
+			}
+		}
 	}
 	return out
+}
+
+func portList(ports []networkingv1.NetworkPolicyPort) string {
+	if len(ports) == 0 {
+		return "every port"
+	}
+	var out []string
+	for _, p := range ports {
+		proto := "TCP"
+		if p.Protocol != nil {
+			proto = string(*p.Protocol)
+		}
+		switch {
+		case p.Port == nil:
+			out = append(out, "every "+proto+" port")
+		case p.EndPort != nil:
+			out = append(out, fmt.Sprintf("%s-%d/%s", p.Port.String(), *p.EndPort, proto))
+		default:
+			out = append(out, p.Port.String()+"/"+proto)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func namedPortsWithIPBlocks(r networkingv1.NetworkPolicyEgressRule) bool {
+	blocks, named := false, false
+	for _, p := range r.To {
+		blocks = blocks || p.IPBlock != nil
+	}
+	for _, p := range r.Ports {
+		named = named || (p.Port != nil && p.Port.Type == intstr.String)
+	}
+	return blocks && named
 }
 
 // peersAdmit: an empty peer list admits everyone; otherwise some peer

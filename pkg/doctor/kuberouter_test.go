@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func TestKubeRouterDeviations(t *testing.T) {
@@ -28,13 +29,13 @@ func TestKubeRouterDeviations(t *testing.T) {
 		want []string
 	}{
 		{"egress isolated, ingress from the namespace's pods: shared chain", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &all}}}}}), []string{"ENGINE-006 ns/p"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &all}}}}}), []string{"ENGINE-006 ns/p ingress[0]"}},
 		{"ingress only: nothing to bypass", np("p", networkingv1.NetworkPolicySpec{PodSelector: all,
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &all}}}}}), nil},
-		{"egress isolated but the ingress rule admits only b, and b is the only other... a reaches nothing", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
+		{"egress isolated, the ingress rule admits none of its pods", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "c"}}}}}}}), nil},
 		{"ipBlock peer holding a's IP", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.2/32")}}}}), []string{"ENGINE-006 ns/p"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.2/32")}}}}), []string{"ENGINE-006 ns/p ingress[0]"}},
 		{"two ipBlocks, an except of one inside the other", np("p", networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"role": "b"}},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.0/16"), ipb("198.18.0.0/30", "198.18.0.2/32")}}}}), []string{"ENGINE-007 ns/p ingress[0]"}},
 		{"the same ipBlocks in two rules", np("p", networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"role": "b"}},
@@ -42,6 +43,19 @@ func TestKubeRouterDeviations(t *testing.T) {
 		{"excepts inside their own ipBlock only", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipb("10.0.0.0/8", "10.1.0.0/16"), ipb("192.168.0.0/16")}}}}), nil},
 	}
+	http := intstr.FromString("http")
+	cases = append(cases, []struct {
+		name string
+		np   networkingv1.NetworkPolicy
+		want []string
+	}{
+		{"policyTypes [Egress] with a leftover ingress rule {}: all egress accepted", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}), []string{"ENGINE-006 ns/p ingress[0]"}},
+		{"ingress isolated, an egress rule to its own pods", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "b"}}}}}}}), []string{"ENGINE-006 ns/p egress[0]"}},
+		{"named port towards an ipBlock", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.0/16")}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), []string{"ENGINE-008 ns/p egress[0]"}},
+	}...)
 	kr := []Engine{{Name: "kube-router"}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,113 +79,6 @@ type flowResult struct {
 	Deviation string `json:",omitempty"`
 }
 
-// sharedChainDeviation: kube-router evaluates each NetworkPolicy in one
-// iptables chain holding both its ingress and its egress rules, and jumps
-// to it from the source's egress check as well as from the destination's
-// ingress check. So when a policy isolates one side of a flow and its rule
-// for the OTHER direction matches the same (source, destination, port) —
-// it selects both pods and admits the source into the destination, or
-// lets the destination's pods reach the source's... — that side is
-// accepted although no rule of its own direction allows it. Reproduced by
-// hand: pods a, b in one namespace, one policy {podSelector: {},
-// policyTypes: [Ingress, Egress], ingress: [{from: [{podSelector: {}}]}]}:
-// a -> b connects although a's egress is isolated with no egress rule;
-// with the egress isolation in a separate policy it is dropped.
-const sharedChainDeviation = "kube-router-shared-policy-chain"
-
-// mergedIPBlockDeviation: kube-router puts every ipBlock of one rule into
-// one ipset, the excepts as "nomatch" entries, and the most specific entry
-// wins: an except of one ipBlock also removes those addresses from the
-// other ipBlocks of the rule, although peers are ORed. Reproduced by hand:
-// from [{ipBlock: {cidr: 198.18.0.0/16}}, {ipBlock: {cidr: A/30, except:
-// [A/32]}}] drops A; the same ipBlocks in two rules or two policies admit it.
-const mergedIPBlockDeviation = "kube-router-merged-ipblock-except"
-
-// kubeRouterIPBlocks rewrites the policies as kube-router reads them: each
-// ipBlock of a rule also excepts every narrower except of the rule's other
-// ipBlocks (longest prefix wins, as in its ipsets).
-func kubeRouterIPBlocks(m *cluster.Model) *cluster.Model {
-	merge := func(peers []networkingv1.NetworkPolicyPeer) []networkingv1.NetworkPolicyPeer {
-		var excepts []netip.Prefix
-		for _, p := range peers {
-			if p.IPBlock != nil {
-				for _, e := range p.IPBlock.Except {
-					if pr, err := netip.ParsePrefix(e); err == nil {
-						excepts = append(excepts, pr.Masked())
-					}
-				}
-			}
-		}
-		out := make([]networkingv1.NetworkPolicyPeer, len(peers))
-		for i, p := range peers {
-			out[i] = p
-			if p.IPBlock == nil {
-				continue
-			}
-			cidr, err := netip.ParsePrefix(p.IPBlock.CIDR)
-			if err != nil {
-				continue
-			}
-			cidr = cidr.Masked()
-			b := p.IPBlock.DeepCopy()
-			seen := map[string]bool{}
-			for _, e := range b.Except {
-				seen[e] = true
-			}
-			for _, e := range excepts {
-				if e.Bits() > cidr.Bits() && cidr.Contains(e.Addr()) && !seen[e.String()] {
-					b.Except = append(b.Except, e.String())
-					seen[e.String()] = true
-				}
-			}
-			out[i].IPBlock = b
-		}
-		return out
-	}
-	next := *m
-	next.Policies = nil
-	for _, np := range m.Policies {
-		c := np.DeepCopy()
-		for i := range c.Spec.Ingress {
-			c.Spec.Ingress[i].From = merge(c.Spec.Ingress[i].From)
-		}
-		for i := range c.Spec.Egress {
-			c.Spec.Egress[i].To = merge(c.Spec.Egress[i].To)
-		}
-		next.Policies = append(next.Policies, c)
-	}
-	return &next
-}
-
-// explainDeviation checks whether a disagreement is the documented
-// deviation: the side the engine denies is isolated by a policy that
-// allows the flow in the other direction.
-func explainDeviation(engine *policy.Engine, flow policy.Flow, srcNS, dstNS string) string {
-	r := engine.Evaluate(flow, true)
-	if r.Verdict != policy.Denied || r.Egress == nil || r.Ingress == nil {
-		return ""
-	}
-	coveredBy := func(denied, other *policy.Side, ns string) bool {
-		if denied.Allows() {
-			return true
-		}
-		for _, ref := range other.AllowedBy {
-			for _, name := range denied.IsolatedBy {
-				if ref.Namespace == ns && ref.Name == name {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	// Each denied side must be accepted by the shared chain, and a side
-	// the engine allows is allowed anyway.
-	if coveredBy(r.Egress, r.Ingress, srcNS) && coveredBy(r.Ingress, r.Egress, dstNS) && r.Ingress.Allows() != r.Egress.Allows() {
-		return sharedChainDeviation
-	}
-	return ""
-}
-
 type caseRecord struct {
 	Seed            uint64
 	Case            int
@@ -400,7 +293,7 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 		t.Fatal(err)
 	}
 	engine := policy.New(model)
-	emulated := policy.New(kubeRouterIPBlocks(model))
+	kr := newKubeRouterModel(model)
 	results := probeFleet(t, ctx, engine, model, fleet)
 	rec.Pairs = len(results)
 	var disagreeing []flowResult
@@ -426,20 +319,11 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 			}
 			src := podOf(model, fr.From)
 			to := policy.IPEndpoint(netip.MustParseAddr(externalIP()))
-			dstNS := ""
 			if fr.To != externalIP() {
-				dst := podOf(model, fr.To)
-				to, dstNS = policy.PodEndpoint(dst), dst.Namespace
+				to = policy.PodEndpoint(podOf(model, fr.To))
 			}
 			flow := policy.Flow{From: policy.PodEndpoint(src), To: to, Port: fr.Port, Protocol: fr.Protocol}
-			d := ""
-			switch {
-			case fr.Observed == "allowed" && dstNS != "":
-				d = explainDeviation(engine, flow, src.Namespace, dstNS)
-			case fr.Observed == "denied" && emulated.Evaluate(flow, false).Verdict == policy.Denied:
-				d = mergedIPBlockDeviation
-			}
-			if d != "" {
+			if d := kr.explain(flow, fr.Observed); d != "" {
 				fr.Deviation = d
 				rec.Deviations[d]++
 				rec.Explained = append(rec.Explained, fr)
