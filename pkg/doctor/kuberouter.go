@@ -49,13 +49,15 @@ func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
 }
 
 // sharedChainFindings: kube-router keeps a policy's ingress and egress
-// rules in one chain, so while checking the egress of the pods a policy
-// isolates it also accepts on the policy's ingress rules that match them
-// as the source (to any destination), and while checking their ingress on
-// its egress rules that match them as the destination (from any source),
-// whatever policyTypes says.
+// rules in one chain, so a policy isolating both directions also accepts,
+// during the egress check of its pods, on its ingress rules (source in the
+// peers, destination among its pods), and during their ingress check on
+// its egress rules (source among its pods, destination in the peers).
 func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding {
 	ingress, egress := policy.PolicyTypes(np)
+	if !ingress || !egress {
+		return nil
+	}
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
 	if err != nil {
 		return nil
@@ -65,6 +67,9 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 		if p.Namespace == np.Namespace && !p.Spec.HostNetwork && sel.Matches(labels.Set(p.Labels)) {
 			selected = append(selected, p)
 		}
+	}
+	if len(selected) < 2 {
+		return nil // a pod reaching itself is always allowed
 	}
 	nsLabels := map[string]labels.Set{}
 	for _, ns := range s.Namespaces {
@@ -84,24 +89,20 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 		return names
 	}
 	var out []Finding
-	if egress {
-		for i, r := range np.Spec.Ingress {
-			if pods := matching(r.From); len(pods) > 0 {
-				out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("ingress[%d]", i),
-					Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of %s, yet its ingress[%d] matches them as the source, so their egress on %s is accepted to any destination",
-						np.Name, strings.Join(pods, ", "), i, portList(r.Ports)),
-					Fix: "split the policy: one with policyTypes [Egress] and only egress rules, one with the ingress rules"})
-			}
+	for i, r := range np.Spec.Ingress {
+		if pods := matching(r.From); len(pods) > 0 {
+			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("ingress[%d]", i),
+				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of its pods, yet its ingress[%d] admits %s, so their egress to the policy's pods on %s is accepted even where no egress rule allows it",
+					np.Name, i, strings.Join(pods, ", "), portList(r.Ports)),
+				Fix: "split the policy: one with policyTypes [Egress] and the egress rules, one with policyTypes [Ingress] and the ingress rules"})
 		}
 	}
-	if ingress {
-		for i, r := range np.Spec.Egress {
-			if pods := matching(r.To); len(pods) > 0 {
-				out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("egress[%d]", i),
-					Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the ingress of %s, yet its egress[%d] matches them as the destination, so their ingress on %s is accepted from any source",
-						np.Name, strings.Join(pods, ", "), i, portList(r.Ports)),
-					Fix: "split the policy: one with policyTypes [Ingress] and only ingress rules, one with the egress rules"})
-			}
+	for i, r := range np.Spec.Egress {
+		if pods := matching(r.To); len(pods) > 0 {
+			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("egress[%d]", i),
+				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the ingress of its pods, yet its egress[%d] lets them reach %s, so that ingress from the policy's pods on %s is accepted even where no ingress rule allows it",
+					np.Name, i, strings.Join(pods, ", "), portList(r.Ports)),
+				Fix: "split the policy: one with policyTypes [Egress] and the egress rules, one with policyTypes [Ingress] and the ingress rules"})
 		}
 	}
 	return out

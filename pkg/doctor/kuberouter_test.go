@@ -49,9 +49,9 @@ func TestKubeRouterDeviations(t *testing.T) {
 		np   networkingv1.NetworkPolicy
 		want []string
 	}{
-		{"policyTypes [Egress] with a leftover ingress rule {}: all egress accepted", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}), []string{"ENGINE-006 ns/p ingress[0]"}},
-		{"ingress isolated, an egress rule to its own pods", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		{"policyTypes [Egress] with a leftover ingress rule: ignored, as the API says", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}), nil},
+		{"both directions, an egress rule to its own pods", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "b"}}}}}}}), []string{"ENGINE-006 ns/p egress[0]"}},
 		{"named port towards an ipBlock", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.0/16")}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), []string{"ENGINE-008 ns/p egress[0]"}},

@@ -22,18 +22,22 @@ import (
 // reported as that deviation rather than as an engine bug. Anything it
 // does not account for fails the test.
 const (
-	// Each NetworkPolicy is one iptables chain holding its ingress AND
-	// egress rules, jumped to from the egress check of the pods it selects
-	// for egress and from the ingress check of those it selects for
-	// ingress. A rule of the other direction therefore also accepts:
-	// during the source's egress check an ingress rule whose peers match
-	// the source (ingress rules match on the source address), during the
-	// destination's ingress check an egress rule whose peers match the
-	// destination — whatever policyTypes says. By hand: pods a, b and one
-	// policy {podSelector: {}, policyTypes: [Ingress, Egress], ingress:
-	// [{from: [{podSelector: {}}]}]}: a -> b connects although a's egress
-	// is isolated with no egress rule; with the egress isolation in a
-	// separate policy it is dropped.
+	// Each NetworkPolicy is one iptables chain holding its ingress rules
+	// (source in the peers, destination among the policy's pods) and its
+	// egress rules (source among its pods, destination in the peers), for
+	// the directions in its policyTypes; a pod's egress check jumps to the
+	// chains of the policies isolating its egress, its ingress check to
+	// those isolating its ingress, and any rule in a chain accepts. So a
+	// policy isolating both directions lets its ingress rules accept during
+	// the egress check of its own pods, and its egress rules during the
+	// ingress check. By hand: pods a, b, one policy {podSelector: {},
+	// policyTypes: [Ingress, Egress], ingress: [{from: [{podSelector: {}}]}]}:
+	// a -> b connects although a's egress is isolated with no egress rule
+	// (with the egress isolation in a separate policy it is dropped); and
+	// {podSelector: {}, policyTypes: [Ingress, Egress], egress: [{to:
+	// [{podSelector: {role: b}}]}]}: a -> b connects although b's ingress is
+	// isolated with no ingress rule. With only one direction in policyTypes
+	// the other direction's rules are ignored, as the API says.
 	sharedChainDeviation = "kube-router-shared-policy-chain"
 	// The ipBlocks of one rule share one ipset with their excepts as
 	// "nomatch" entries, longest prefix winning: an except of one ipBlock
@@ -93,17 +97,22 @@ func (k *kubeRouterModel) explain(f policy.Flow, observed string) string {
 }
 
 // sharedChain is the verdict with the other direction's rules of each
-// isolating policy also accepting.
+// policy isolating both directions also accepting.
 func (k *kubeRouterModel) sharedChain(e *policy.Engine, f policy.Flow) policy.Verdict {
 	r := e.Evaluate(f, true)
 	egressOK := r.Egress == nil || r.Egress.Allows()
 	if !egressOK {
 		for _, name := range r.Egress.IsolatedBy {
-			if np := k.policy(f.From.Pod.Namespace, name); np != nil {
-				for _, rule := range np.Spec.Ingress {
-					if k.peersMatch(rule.From, np.Namespace, f.From) && portsMatch(rule.Ports, f) {
-						egressOK = true
-					}
+			np := k.policy(f.From.Pod.Namespace, name)
+			if np == nil || f.To.Pod == nil || !k.targets(np, f.To.Pod) {
+				continue
+			}
+			if in, _ := policy.PolicyTypes(np); !in {
+				continue
+			}
+			for _, rule := range np.Spec.Ingress {
+				if k.peersMatch(rule.From, np.Namespace, f.From) && portsMatch(rule.Ports, f) {
+					egressOK = true
 				}
 			}
 		}
@@ -111,11 +120,16 @@ func (k *kubeRouterModel) sharedChain(e *policy.Engine, f policy.Flow) policy.Ve
 	ingressOK := r.Ingress == nil || r.Ingress.Allows()
 	if !ingressOK {
 		for _, name := range r.Ingress.IsolatedBy {
-			if np := k.policy(f.To.Pod.Namespace, name); np != nil {
-				for _, rule := range np.Spec.Egress {
-					if k.peersMatch(rule.To, np.Namespace, f.To) && portsMatch(rule.Ports, f) {
-						ingressOK = true
-					}
+			np := k.policy(f.To.Pod.Namespace, name)
+			if np == nil || !k.targets(np, f.From.Pod) {
+				continue
+			}
+			if _, eg := policy.PolicyTypes(np); !eg {
+				continue
+			}
+			for _, rule := range np.Spec.Egress {
+				if k.peersMatch(rule.To, np.Namespace, f.To) && portsMatch(rule.Ports, f) {
+					ingressOK = true
 				}
 			}
 		}
@@ -124,6 +138,11 @@ func (k *kubeRouterModel) sharedChain(e *policy.Engine, f policy.Flow) policy.Ve
 		return policy.Allowed
 	}
 	return policy.Denied
+}
+
+// targets: the policy selects the pod.
+func (k *kubeRouterModel) targets(np *networkingv1.NetworkPolicy, p *cluster.Pod) bool {
+	return p.Namespace == np.Namespace && selects(&np.Spec.PodSelector, p.Labels)
 }
 
 func (k *kubeRouterModel) policy(ns, name string) *networkingv1.NetworkPolicy {
