@@ -38,7 +38,15 @@ func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
 				Fix:     "put each ipBlock that has an except in a rule of its own (peers of different rules are not merged)"})
 		}
 		for i, r := range np.Spec.Egress {
-			if namedPortsWithIPBlocks(r) {
+			if !hasNamedPort(r.Ports) {
+				continue
+			}
+			switch {
+			case len(r.To) == 0:
+				out = append(out, Finding{ID: "ENGINE-008", Severity: Warn, Subject: fmt.Sprintf("%s egress[%d]", subject, i),
+					Message: fmt.Sprintf("egress[%d] allows named ports to every destination: kube-router turns each name into the numbers the namespace's pods give it and allows those numbers to every destination, outside the cluster too, not only to pods that declare the name", i),
+					Fix:     "list the destination pods with selectors, or use port numbers"})
+			case hasIPBlock(r.To):
 				out = append(out, Finding{ID: "ENGINE-008", Severity: Warn, Subject: fmt.Sprintf("%s egress[%d]", subject, i),
 					Message: fmt.Sprintf("egress[%d] combines named ports with ipBlock peers: kube-router resolves named ports only on the pods a rule's selectors pick, so pods reached through the ipBlock are denied on those ports", i),
 					Fix:     "use port numbers for the ipBlock peers, or select those pods with pod/namespace selectors"})
@@ -130,15 +138,22 @@ func portList(ports []networkingv1.NetworkPolicyPort) string {
 	return strings.Join(out, ", ")
 }
 
-func namedPortsWithIPBlocks(r networkingv1.NetworkPolicyEgressRule) bool {
-	blocks, named := false, false
-	for _, p := range r.To {
-		blocks = blocks || p.IPBlock != nil
+func hasNamedPort(ports []networkingv1.NetworkPolicyPort) bool {
+	for _, p := range ports {
+		if p.Port != nil && p.Port.Type == intstr.String {
+			return true
+		}
 	}
-	for _, p := range r.Ports {
-		named = named || (p.Port != nil && p.Port.Type == intstr.String)
+	return false
+}
+
+func hasIPBlock(peers []networkingv1.NetworkPolicyPeer) bool {
+	for _, p := range peers {
+		if p.IPBlock != nil {
+			return true
+		}
 	}
-	return blocks && named
+	return false
 }
 
 // peersAdmit: an empty peer list admits everyone; otherwise some peer

@@ -53,6 +53,10 @@ func TestKubeRouterDeviations(t *testing.T) {
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}), nil},
 		{"both directions, an egress rule to its own pods", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: both,
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "b"}}}}}}}), []string{"ENGINE-006 ns/p egress[0]"}},
+		{"named port to every destination", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), []string{"ENGINE-008 ns/p egress[0]"}},
+		{"named port to selected pods: fine", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &all}}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), nil},
 		{"named port towards an ipBlock", np("p", networkingv1.NetworkPolicySpec{PodSelector: all, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.0/16")}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), []string{"ENGINE-008 ns/p egress[0]"}},
 	}...)

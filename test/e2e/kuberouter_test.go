@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
@@ -49,21 +51,33 @@ const (
 	// selectors pick: a pod reached through an ipBlock peer never matches
 	// a named port, although the API resolves it on the destination pod.
 	namedPortIPBlockDeviation = "kube-router-named-port-ipblock"
+	// Named ports of an egress rule without peers (every destination) are
+	// turned into the numbers they name on the policy namespace's pods,
+	// and those numbers are allowed to every destination, outside the
+	// cluster too, whereas the API resolves the name on each destination
+	// pod (and never on an outside address). By hand: egress [{ports:
+	// [{port: metrics}]}] from a pod declaring metrics=8080 reaches another
+	// pod's 8080 that is not named metrics.
+	namedPortAnywhereDeviation = "kube-router-named-port-any-destination"
 )
 
 type kubeRouterModel struct {
 	m           *cluster.Model
 	api         *policy.Engine
-	merged      *policy.Engine // mergedIPBlockDeviation alone
-	named       *policy.Engine // namedPortIPBlockDeviation alone
-	transformed *policy.Engine // both
+	alone       map[string]*policy.Engine // each rewrite on its own
+	transformed *policy.Engine            // all of them
 }
+
+type rewrite struct{ merge, namedIPBlock, namedAnywhere bool }
 
 func newKubeRouterModel(m *cluster.Model) *kubeRouterModel {
 	return &kubeRouterModel{m: m, api: policy.New(m),
-		merged:      policy.New(rewritePolicies(m, true, false)),
-		named:       policy.New(rewritePolicies(m, false, true)),
-		transformed: policy.New(rewritePolicies(m, true, true)),
+		alone: map[string]*policy.Engine{
+			mergedIPBlockDeviation:     policy.New(rewritePolicies(m, rewrite{merge: true})),
+			namedPortIPBlockDeviation:  policy.New(rewritePolicies(m, rewrite{namedIPBlock: true})),
+			namedPortAnywhereDeviation: policy.New(rewritePolicies(m, rewrite{namedAnywhere: true})),
+		},
+		transformed: policy.New(rewritePolicies(m, rewrite{true, true, true})),
 	}
 }
 
@@ -75,17 +89,16 @@ func (k *kubeRouterModel) explain(f policy.Flow, observed string) string {
 		return ""
 	}
 	var names []string
-	if k.merged.Evaluate(f, false).Verdict == want {
-		names = append(names, mergedIPBlockDeviation)
-	}
-	if k.named.Evaluate(f, false).Verdict == want {
-		names = append(names, namedPortIPBlockDeviation)
+	for _, name := range []string{mergedIPBlockDeviation, namedPortIPBlockDeviation, namedPortAnywhereDeviation} {
+		if k.alone[name].Evaluate(f, false).Verdict == want {
+			names = append(names, name)
+		}
 	}
 	if len(names) > 0 {
 		return strings.Join(names, "+")
 	}
 	if k.transformed.Evaluate(f, false).Verdict == want {
-		return mergedIPBlockDeviation + "+" + namedPortIPBlockDeviation
+		return "kube-router-rewrites-combined"
 	}
 	if k.sharedChain(k.api, f) == want {
 		return sharedChainDeviation
@@ -239,7 +252,7 @@ func portsMatch(ports []networkingv1.NetworkPolicyPort, f policy.Flow) bool {
 // ipBlocks (longest prefix wins); named drops named ports for an egress
 // rule's ipBlock peers. policyTypes are made explicit so that dropping a
 // rule never changes which pods are isolated.
-func rewritePolicies(m *cluster.Model, merge, named bool) *cluster.Model {
+func rewritePolicies(m *cluster.Model, rw rewrite) *cluster.Model {
 	next := *m
 	next.Policies = nil
 	for _, np := range m.Policies {
@@ -252,7 +265,7 @@ func rewritePolicies(m *cluster.Model, merge, named bool) *cluster.Model {
 		if eg {
 			c.Spec.PolicyTypes = append(c.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
 		}
-		if merge {
+		if rw.merge {
 			for i := range c.Spec.Ingress {
 				c.Spec.Ingress[i].From = mergeIPBlocks(c.Spec.Ingress[i].From)
 			}
@@ -260,10 +273,19 @@ func rewritePolicies(m *cluster.Model, merge, named bool) *cluster.Model {
 				c.Spec.Egress[i].To = mergeIPBlocks(c.Spec.Egress[i].To)
 			}
 		}
-		if named {
+		if rw.namedIPBlock {
 			var rules []networkingv1.NetworkPolicyEgressRule
 			for _, r := range c.Spec.Egress {
 				rules = append(rules, splitNamedPorts(r)...)
+			}
+			c.Spec.Egress = rules
+		}
+		if rw.namedAnywhere {
+			var rules []networkingv1.NetworkPolicyEgressRule
+			for _, r := range c.Spec.Egress {
+				if r, ok := numberNamedPorts(r, m.PodsIn(np.Namespace)); ok {
+					rules = append(rules, r)
+				}
 			}
 			c.Spec.Egress = rules
 		}
@@ -342,4 +364,37 @@ func splitNamedPorts(r networkingv1.NetworkPolicyEgressRule) []networkingv1.Netw
 		out = append(out, networkingv1.NetworkPolicyEgressRule{To: blocks, Ports: numbered})
 	}
 	return out
+}
+
+// numberNamedPorts: a rule to every destination gets, for each named port,
+// the numbers the policy namespace's pods give that name; a rule left with
+// only unresolvable names matches nothing (ok false).
+func numberNamedPorts(r networkingv1.NetworkPolicyEgressRule, pods []*cluster.Pod) (networkingv1.NetworkPolicyEgressRule, bool) {
+	if len(r.To) > 0 || len(r.Ports) == 0 {
+		return r, true
+	}
+	var ports []networkingv1.NetworkPolicyPort
+	seen := map[string]bool{}
+	for _, p := range r.Ports {
+		if p.Port == nil || p.Port.IntValue() != 0 {
+			ports = append(ports, p)
+			continue
+		}
+		proto := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		for _, pod := range pods {
+			if n, ok := pod.NamedPort(p.Port.String(), proto); ok && !seen[fmt.Sprint(n, proto)] {
+				seen[fmt.Sprint(n, proto)] = true
+				num, pr := intstr.FromInt32(n), proto
+				ports = append(ports, networkingv1.NetworkPolicyPort{Port: &num, Protocol: &pr})
+			}
+		}
+	}
+	if len(ports) == 0 {
+		return r, false
+	}
+	r.Ports = ports
+	return r, true
 }
