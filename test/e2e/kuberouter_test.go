@@ -66,19 +66,22 @@ type kubeRouterModel struct {
 	api         *policy.Engine
 	alone       map[string]*policy.Engine // each rewrite on its own
 	transformed *policy.Engine            // all of them
+	tm          *cluster.Model            // the model with all of them
 }
 
 type rewrite struct{ merge, namedIPBlock, namedAnywhere bool }
 
 func newKubeRouterModel(m *cluster.Model) *kubeRouterModel {
-	return &kubeRouterModel{m: m, api: policy.New(m),
+	k := &kubeRouterModel{m: m, api: policy.New(m),
 		alone: map[string]*policy.Engine{
 			mergedIPBlockDeviation:     policy.New(rewritePolicies(m, rewrite{merge: true})),
 			namedPortIPBlockDeviation:  policy.New(rewritePolicies(m, rewrite{namedIPBlock: true})),
 			namedPortAnywhereDeviation: policy.New(rewritePolicies(m, rewrite{namedAnywhere: true})),
 		},
-		transformed: policy.New(rewritePolicies(m, rewrite{true, true, true})),
 	}
+	k.tm = rewritePolicies(m, rewrite{true, true, true})
+	k.transformed = policy.New(k.tm)
+	return k
 }
 
 // explain names the deviation that makes kube-router's verdict the
@@ -100,10 +103,10 @@ func (k *kubeRouterModel) explain(f policy.Flow, observed string) string {
 	if k.transformed.Evaluate(f, false).Verdict == want {
 		return "kube-router-rewrites-combined"
 	}
-	if k.sharedChain(k.api, f) == want {
+	if k.sharedChain(k.api, k.m, f) == want {
 		return sharedChainDeviation
 	}
-	if k.sharedChain(k.transformed, f) == want {
+	if k.sharedChain(k.transformed, k.tm, f) == want {
 		return sharedChainDeviation + "+rewrites"
 	}
 	return ""
@@ -111,12 +114,12 @@ func (k *kubeRouterModel) explain(f policy.Flow, observed string) string {
 
 // sharedChain is the verdict with the other direction's rules of each
 // policy isolating both directions also accepting.
-func (k *kubeRouterModel) sharedChain(e *policy.Engine, f policy.Flow) policy.Verdict {
+func (k *kubeRouterModel) sharedChain(e *policy.Engine, m *cluster.Model, f policy.Flow) policy.Verdict {
 	r := e.Evaluate(f, true)
 	egressOK := r.Egress == nil || r.Egress.Allows()
 	if !egressOK {
 		for _, name := range r.Egress.IsolatedBy {
-			np := k.policy(f.From.Pod.Namespace, name)
+			np := policyNamed(m, f.From.Pod.Namespace, name)
 			if np == nil || f.To.Pod == nil || !k.targets(np, f.To.Pod) {
 				continue
 			}
@@ -133,7 +136,7 @@ func (k *kubeRouterModel) sharedChain(e *policy.Engine, f policy.Flow) policy.Ve
 	ingressOK := r.Ingress == nil || r.Ingress.Allows()
 	if !ingressOK {
 		for _, name := range r.Ingress.IsolatedBy {
-			np := k.policy(f.To.Pod.Namespace, name)
+			np := policyNamed(m, f.To.Pod.Namespace, name)
 			if np == nil || !k.targets(np, f.From.Pod) {
 				continue
 			}
@@ -158,8 +161,8 @@ func (k *kubeRouterModel) targets(np *networkingv1.NetworkPolicy, p *cluster.Pod
 	return p.Namespace == np.Namespace && selects(&np.Spec.PodSelector, p.Labels)
 }
 
-func (k *kubeRouterModel) policy(ns, name string) *networkingv1.NetworkPolicy {
-	for _, np := range k.m.Policies {
+func policyNamed(m *cluster.Model, ns, name string) *networkingv1.NetworkPolicy {
+	for _, np := range m.Policies {
 		if np.Namespace == ns && np.Name == name {
 			return np
 		}
