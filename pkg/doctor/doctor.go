@@ -87,7 +87,7 @@ func Run(s *Snapshot, cfg *config.Config, probeImage string) Report {
 	out = append(out, CheckPorts(s, cfg)...)
 	out = append(out, CheckRollout(s, cfg)...)
 	out = append(out, CheckAWS(s, cfg, engines)...)
-	out = append(out, CheckKubeRouterDeviations(s, engines)...)
+	out = append(out, CheckKubeRouterDeviations(s, cfg, engines)...)
 	out = append(out, CheckKyverno(s, cfg, probeImage)...)
 	out = append(out, CheckArgoCD(s, cfg)...)
 	out = append(out, CheckDNS(s, cfg)...)

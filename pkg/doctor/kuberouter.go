@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 )
 
@@ -20,13 +21,16 @@ import (
 // All were found by the differential test (test/e2e/differential_test.go)
 // and reproduced by hand; explain and probe follow the API, so on these
 // policies probe reports mismatches.
-func CheckKubeRouterDeviations(s *Snapshot, engines []Engine) []Finding {
+func CheckKubeRouterDeviations(s *Snapshot, cfg *config.Config, engines []Engine) []Finding {
 	if !hasEngine(engines, "kube-router") {
 		return nil
 	}
 	var out []Finding
 	for i := range s.Policies {
 		np := &s.Policies[i]
+		if cfg.FindNamespace(np.Namespace) == nil {
+			continue // doctor checks the app namespaces, like its other checks
+		}
 		subject := np.Namespace + "/" + np.Name
 		for _, f := range sharedChainFindings(s, np) {
 			f.Subject = subject + " " + f.Subject

@@ -8,6 +8,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
 )
 
 func TestKubeRouterDeviations(t *testing.T) {
@@ -61,17 +63,19 @@ func TestKubeRouterDeviations(t *testing.T) {
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipb("198.18.0.0/16")}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}}}}), []string{"ENGINE-008 ns/p egress[0]"}},
 	}...)
 	kr := []Engine{{Name: "kube-router"}}
+	cfg := config.Default()
+	cfg.Namespaces = append(cfg.Namespaces, config.Namespace{Name: "ns"})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Snapshot{Pods: pods, Policies: []networkingv1.NetworkPolicy{tc.np}}
 			var got []string
-			for _, f := range CheckKubeRouterDeviations(s, kr) {
+			for _, f := range CheckKubeRouterDeviations(s, cfg, kr) {
 				got = append(got, f.ID+" "+f.Subject)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if fs := CheckKubeRouterDeviations(s, []Engine{{Name: "Calico"}}); len(fs) != 0 {
+			if fs := CheckKubeRouterDeviations(s, cfg, []Engine{{Name: "Calico"}}); len(fs) != 0 {
 				t.Errorf("only kube-router deviates: %+v", fs)
 			}
 		})
