@@ -207,6 +207,19 @@ func TestRunbookEndToEnd(t *testing.T) {
 	if rec.ProbeCounts["ok"] < 15 || rec.ProbeCounts["mismatch"] != 0 {
 		t.Errorf("report probe counts: %v", rec.ProbeCounts)
 	}
+	// A fresh probe of the group matrix, made by report itself.
+	stdout, code, stderr = pluginRun(t, "report", "--config", config, "-o", "json", "--probe", "--deny-mode", mode, "--image-pull-policy", "Never")
+	var fresh struct {
+		ProbeSource string
+		ProbeCounts map[string]int
+		Probe       struct{ Observations []observation }
+	}
+	if err := json.Unmarshal([]byte(stdout), &fresh); err != nil || code != 0 {
+		t.Fatalf("report --probe: exit %d %v\n%s", code, err, stderr)
+	}
+	if fresh.ProbeSource != "a fresh probe" || fresh.ProbeCounts["ok"] < 10 || len(fresh.ProbeCounts) != 1 {
+		t.Errorf("report --probe: %v\n%v", fresh.ProbeCounts, results(fresh.Probe.Observations))
+	}
 	// The Markdown record, as it goes into observability.md.
 	md, code, _ := pluginRun(t, "report", "--config", config)
 	for _, want := range []string{"| kube-router |", "`app=backend`", "kubectl netbaseline rollback -n backend-dev", "| 30 | allow-egress-external | kubectl-netbaseline |"} {
