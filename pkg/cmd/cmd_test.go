@@ -310,9 +310,11 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("completion %s: exit %d, %d bytes", shell, r.code, len(r.stdout))
 		}
 	}
-	r := run(t, "__complete", "render", "-n", "")
-	if !strings.Contains(r.stdout, "backend-dev\nfrontend-dev\n") && !strings.Contains(r.stdout, "frontend-dev\nbackend-dev\n") {
-		t.Errorf("-n completion: %q", r.stdout)
+	for _, command := range []string{"render", "doctor", "report", "rollback"} {
+		r := run(t, "__complete", command, "-n", "")
+		if !strings.Contains(r.stdout, "backend-dev\nfrontend-dev\n") && !strings.Contains(r.stdout, "frontend-dev\nbackend-dev\n") {
+			t.Errorf("%s -n completion: %q", command, r.stdout)
+		}
 	}
 }
 

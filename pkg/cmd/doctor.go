@@ -74,6 +74,7 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		},
 	}
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
 	c.Flags().StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctorFormats, "|"))
 	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")

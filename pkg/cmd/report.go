@@ -81,6 +81,7 @@ func NewCmdReport(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 	}
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to record (repeatable); default the config's")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
 	f.StringVarP(&o.Output, "output", "o", "md", "Output format: "+strings.Join(reportFormats, "|"))
 	f.StringArrayVar(&o.ProbeResults, "probe-results", nil, "A file written by probe --save (repeatable)")
 	f.BoolVar(&o.Probe, "probe", false, "Probe now: every group of the namespaces, the ingress controller and Prometheus to every declared port of the namespaces' groups, and DNS")

@@ -61,6 +61,7 @@ func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra
 		},
 	}
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to roll back (repeatable); default the kubeconfig's namespace")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+apply.ParentName+" ConfigMap")
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")

@@ -99,3 +99,19 @@ func completeOverlayNamespaces(g *GlobalOptions, f *baselineFlags) func(*cobra.C
 		return src.Namespaces(), cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeConfigNamespaces completes -n with the config's app namespaces
+// (the sample app's without a config).
+func completeConfigNamespaces(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, _, err := g.LoadConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []string
+		for _, ns := range cfg.Namespaces {
+			names = append(names, ns.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
