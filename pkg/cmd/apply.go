@@ -87,6 +87,7 @@ type ApplyOptions struct {
 	Canary          bool
 	VerifySettle    time.Duration
 	VerifyMaxChecks int
+	Save            string
 	probeSettings
 
 	source     *baseline.Source
@@ -129,6 +130,7 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
 	f.DurationVar(&o.VerifySettle, "verify-settle", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
 	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
+	f.StringVar(&o.Save, "save", "", "With --verify: save its probe results as JSON to this file, as probe --save does (read by report)")
 	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
@@ -205,8 +207,8 @@ func (o *ApplyOptions) Validate() error {
 		if err := o.probeSettings.validate("probe-timeout"); err != nil {
 			return err
 		}
-	} else if o.Canary {
-		return usageErrorf("--canary goes with --verify (for the canary alone: kubectl netbaseline doctor --canary)")
+	} else if o.Canary || o.Save != "" {
+		return usageErrorf("--canary and --save go with --verify (for the canary alone: kubectl netbaseline doctor --canary)")
 	}
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")

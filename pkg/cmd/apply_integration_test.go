@@ -372,7 +372,7 @@ func TestIntegrationApplyVerifyRefusesWithoutEngine(t *testing.T) {
 	if left := resourceVersions(t, cs, "backend-dev"); len(left) != 0 {
 		t.Errorf("--verify refused but wrote %v", left)
 	}
-	for _, bad := range [][]string{{"--verify", "--dry-run=server"}, {"--canary"}, {"--verify", "--deny-mode", "sometimes"}} {
+	for _, bad := range [][]string{{"--verify", "--dry-run=server"}, {"--canary"}, {"--save", "verify.json"}, {"--verify", "--deny-mode", "sometimes"}} {
 		if r := run(t, append([]string{"apply", kc, "-n", "backend-dev"}, bad...)...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d %s", bad, r.code, r.stderr)
 		}

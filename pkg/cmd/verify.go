@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/probe"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/report"
 )
 
 // verifyError stops apply --verify after a phase whose probes did not
@@ -117,6 +120,11 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients cluster.Clients,
 	}
 	applier.AfterPhase = v.afterPhase
 	applyErr := o.applyAll(ctx, applier, rendered)
+	if o.Save != "" {
+		if err := v.save(o.Save); err != nil {
+			fmt.Fprintf(o.ErrOut, "Warning: --save: %v\n", err)
+		}
+	}
 	var verr *verifyError
 	if applyErr == nil {
 		fmt.Fprintf(o.ErrOut, "Verified: %s\n", summarize(v.observations))
@@ -228,6 +236,17 @@ func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply
 		return &verifyError{Namespace: namespace, Phase: phase.Number, Bad: errored, CouldNotRun: true}
 	}
 	return nil
+}
+
+// save writes the probe results, passed or not, in probe --save's format.
+func (v *verifier) save(path string) error {
+	res := report.NewProbeResult(v.mode, v.o.Image, v.observations)
+	res.ProbedAt = time.Now().UTC().Format(time.RFC3339)
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 const clusterDomain = "cluster.local"

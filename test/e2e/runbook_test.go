@@ -114,7 +114,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 
 	// NPOL-002…008: apply, each phase probed.
 	stdout, code, stderr = pluginRun(t, "apply", "--config", config, "-n", "frontend-dev", "-n", "backend-dev", "--verify",
-		"--image-pull-policy", "Never", "--deny-mode", mode, "-o", "name")
+		"--image-pull-policy", "Never", "--deny-mode", mode, "-o", "name", "--save", filepath.Join(dir, "verify.json"))
 	if code != 0 || strings.Count(stdout, "networkpolicy.networking.k8s.io/") != 11 || !strings.Contains(stderr, "Verified:") {
 		t.Fatalf("apply --verify: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -165,7 +165,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 
 	// OBS-DOCS-001, ROLLBACK-READY-001: the record.
 	args := []string{"report", "--config", config, "-o", "json", "--deny-mode", mode}
-	for _, f := range []string{"internal", "ingress", "monitoring", "backend", "frontend"} {
+	for _, f := range []string{"verify", "internal", "ingress", "monitoring", "backend", "frontend"} {
 		args = append(args, "--probe-results", filepath.Join(dir, f+".json"))
 	}
 	stdout, code, stderr = pluginRun(t, args...)
@@ -204,7 +204,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 	if phases["backend-dev/allow-egress-external"] != "30" || phases["frontend-dev/deny-all"] != "00" || phases["backend-dev/allow-from-frontend"] != "10" {
 		t.Errorf("report phases: %v", phases)
 	}
-	if rec.ProbeCounts["ok"] < 15 || rec.ProbeCounts["mismatch"] != 0 {
+	if rec.ProbeCounts["ok"] < 35 || rec.ProbeCounts["mismatch"] != 0 { // apply --verify's checks included
 		t.Errorf("report probe counts: %v", rec.ProbeCounts)
 	}
 	// A fresh probe of the group matrix, made by report itself.
