@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
@@ -82,12 +82,17 @@ func (s *probeSettings) denyMode(ctx context.Context, c cluster.Clients, log io.
 	if s.DenyMode != "auto" {
 		return probe.DenyMode(s.DenyMode)
 	}
-	list, err := c.Kube.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+	snap, err := doctor.ReadEngines(ctx, c)
+	if err == nil {
+		if why, unreadable := snap.Unreadable["daemonsets"]; unreadable {
+			err = errors.New(why)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(log, "Warning: cannot detect the enforcer (%v); assuming denied packets are dropped (set --deny-mode)\n", err)
 		return probe.Drop
 	}
-	engines, _ := doctor.CheckEngines(&doctor.Snapshot{DaemonSets: list.Items})
+	engines, _ := doctor.CheckEngines(snap)
 	return denyModeOf(s.DenyMode, engines)
 }
 

@@ -63,7 +63,7 @@ type verifier struct {
 // the probes would pass or fail for reasons that have nothing to do with
 // the policies. --canary measures enforcement instead of trusting doctor.
 func (o *ApplyOptions) checkEnforcement(ctx context.Context, clients cluster.Clients) ([]doctor.Engine, error) {
-	snap, err := doctor.ReadSnapshot(ctx, clients, "")
+	snap, err := doctor.ReadEngines(ctx, clients)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func externalPairs(before, after *policy.Engine, m *cluster.Model, namespace str
 		}
 		var sources []*cluster.Pod
 		for _, p := range m.PodsIn(namespace) {
-			if sel.Matches(labels.Set(p.Labels)) && p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork {
+			if sel.Matches(labels.Set(p.Labels)) && probe.Probeable(p) {
 				sources = append(sources, p)
 			}
 		}

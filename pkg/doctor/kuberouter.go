@@ -105,7 +105,7 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 		if pods := matching(r.From); len(pods) > 0 {
 			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("ingress[%d]", i),
 				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of its pods, yet its ingress[%d] admits %s, so their egress to the policy's pods on %s is accepted even where no egress rule allows it",
-					np.Name, i, strings.Join(pods, ", "), portList(r.Ports)),
+					np.Name, i, strings.Join(pods, ", "), policy.DescribePorts(r.Ports)),
 				Fix: "split the policy: one with policyTypes [Egress] and the egress rules, one with policyTypes [Ingress] and the ingress rules"})
 		}
 	}
@@ -113,33 +113,11 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 		if pods := matching(r.To); len(pods) > 0 {
 			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("egress[%d]", i),
 				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the ingress of its pods, yet its egress[%d] lets them reach %s, so that ingress from the policy's pods on %s is accepted even where no ingress rule allows it",
-					np.Name, i, strings.Join(pods, ", "), portList(r.Ports)),
+					np.Name, i, strings.Join(pods, ", "), policy.DescribePorts(r.Ports)),
 				Fix: "split the policy: one with policyTypes [Egress] and the egress rules, one with policyTypes [Ingress] and the ingress rules"})
 		}
 	}
 	return out
-}
-
-func portList(ports []networkingv1.NetworkPolicyPort) string {
-	if len(ports) == 0 {
-		return "every port"
-	}
-	var out []string
-	for _, p := range ports {
-		proto := "TCP"
-		if p.Protocol != nil {
-			proto = string(*p.Protocol)
-		}
-		switch {
-		case p.Port == nil:
-			out = append(out, "every "+proto+" port")
-		case p.EndPort != nil:
-			out = append(out, fmt.Sprintf("%s-%d/%s", p.Port.String(), *p.EndPort, proto))
-		default:
-			out = append(out, p.Port.String()+"/"+proto)
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 func hasNamedPort(ports []networkingv1.NetworkPolicyPort) bool {

@@ -21,16 +21,17 @@ var (
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// ReadSnapshot lists what the checks need, once each. Forbidden lists are
-// recorded in Unreadable; other errors (an unreachable cluster) are
-// returned.
-func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) (*Snapshot, error) {
-	s := &Snapshot{Unreadable: map[string]string{}}
+// readStep lists one resource into the snapshot.
+type readStep struct {
+	resource string
+	list     func() error
+}
+
+// engineSteps read what CheckEngines needs: the DaemonSets, the
+// Deployments and kube-system's ConfigMaps.
+func engineSteps(ctx context.Context, c cluster.Clients, s *Snapshot) []readStep {
 	all := metav1.ListOptions{}
-	steps := []struct {
-		resource string
-		list     func() error
-	}{
+	return []readStep{
 		{"daemonsets", func() error {
 			l, err := c.Kube.AppsV1().DaemonSets("").List(ctx, all)
 			if err == nil {
@@ -45,17 +46,34 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 			}
 			return err
 		}},
-		{"pods", func() error {
-			l, err := c.Kube.CoreV1().Pods("").List(ctx, all)
-			if err == nil {
-				s.Pods = l.Items
-			}
-			return err
-		}},
 		{"configmaps", func() error {
 			l, err := c.Kube.CoreV1().ConfigMaps("kube-system").List(ctx, all)
 			if err == nil {
 				s.ConfigMaps = l.Items
+			}
+			return err
+		}},
+	}
+}
+
+// ReadEngines reads only what engine detection needs (probe's deny mode,
+// apply --verify's enforcement check).
+func ReadEngines(ctx context.Context, c cluster.Clients) (*Snapshot, error) {
+	s := &Snapshot{Unreadable: map[string]string{}}
+	return s, runSteps(s, engineSteps(ctx, c, s))
+}
+
+// ReadSnapshot lists what the checks need, once each. Forbidden lists are
+// recorded in Unreadable; other errors (an unreachable cluster) are
+// returned.
+func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) (*Snapshot, error) {
+	s := &Snapshot{Unreadable: map[string]string{}}
+	all := metav1.ListOptions{}
+	steps := append(engineSteps(ctx, c, s), []readStep{
+		{"pods", func() error {
+			l, err := c.Kube.CoreV1().Pods("").List(ctx, all)
+			if err == nil {
+				s.Pods = l.Items
 			}
 			return err
 		}},
@@ -94,12 +112,9 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 			}
 			return err
 		}},
-	}
+	}...)
 	if c.Dynamic != nil {
-		steps = append(steps, struct {
-			resource string
-			list     func() error
-		}{"customresourcedefinitions", func() error {
+		steps = append(steps, readStep{"customresourcedefinitions", func() error {
 			l, err := c.Dynamic.Resource(crdResource).List(ctx, all)
 			if err == nil {
 				for _, item := range l.Items {
@@ -110,10 +125,7 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 		}})
 	}
 	if c.Dynamic != nil {
-		steps = append(steps, struct {
-			resource string
-			list     func() error
-		}{"policyendpoints", func() error {
+		steps = append(steps, readStep{"policyendpoints", func() error {
 			l, err := c.Dynamic.Resource(policyEndpointResource).List(ctx, all)
 			if apierrors.IsNotFound(err) {
 				return nil // no AWS agent: nothing to count
@@ -128,10 +140,7 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 		}})
 	}
 	if c.Dynamic != nil {
-		steps = append(steps, struct {
-			resource string
-			list     func() error
-		}{"clusterpolicies", func() error {
+		steps = append(steps, readStep{"clusterpolicies", func() error {
 			l, err := c.Dynamic.Resource(kyvernoResource).List(ctx, all)
 			if apierrors.IsNotFound(err) {
 				return nil // Kyverno is not installed
@@ -140,10 +149,7 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 				s.KyvernoPolicies = append([]unstructured.Unstructured{}, l.Items...)
 			}
 			return err
-		}}, struct {
-			resource string
-			list     func() error
-		}{"applications", func() error {
+		}}, readStep{"applications", func() error {
 			l, err := c.Dynamic.Resource(argoResource).Namespace(argoNamespace).List(ctx, all)
 			if apierrors.IsNotFound(err) {
 				return nil // Argo CD is not installed
@@ -155,10 +161,7 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 		}})
 	}
 	if c.Metadata != nil {
-		steps = append(steps, struct {
-			resource string
-			list     func() error
-		}{"secrets", func() error {
+		steps = append(steps, readStep{"secrets", func() error {
 			l, err := c.Metadata.Resource(secretResource).Namespace(argoNamespace).List(ctx, all)
 			if err == nil {
 				s.SecretNames = map[string][]string{}
@@ -169,14 +172,21 @@ func ReadSnapshot(ctx context.Context, c cluster.Clients, argoNamespace string) 
 			return err
 		}})
 	}
+	if err := runSteps(s, steps); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func runSteps(s *Snapshot, steps []readStep) error {
 	for _, step := range steps {
 		if err := step.list(); err != nil {
 			if apierrors.IsForbidden(err) {
 				s.Unreadable[step.resource] = "RBAC does not allow list " + step.resource
 				continue
 			}
-			return nil, &cluster.APIError{Verb: "list", Resource: step.resource, Err: err}
+			return &cluster.APIError{Verb: "list", Resource: step.resource, Err: err}
 		}
 	}
-	return s, nil
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/endpoint"
@@ -390,4 +391,28 @@ func (e *Engine) Matrix(pods []*cluster.Pod, ports []PortSpec) []Explanation {
 // means two replicas of the workload talking to each other.
 func standsForReplicas(src, dst *cluster.Pod) bool {
 	return src != nil && src == dst && src.FromTemplate
+}
+
+// DescribePorts reads a rule's ports for people: "all ports", "all UDP",
+// "3001/TCP", "metrics/TCP", "8000-8100/TCP".
+func DescribePorts(ports []networkingv1.NetworkPolicyPort) string {
+	if len(ports) == 0 {
+		return "all ports"
+	}
+	var out []string
+	for _, p := range ports {
+		proto := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		switch {
+		case p.Port == nil:
+			out = append(out, "all "+string(proto))
+		case p.EndPort != nil:
+			out = append(out, fmt.Sprintf("%s-%d/%s", p.Port.String(), *p.EndPort, proto))
+		default:
+			out = append(out, p.Port.String()+"/"+string(proto))
+		}
+	}
+	return strings.Join(out, ", ")
 }

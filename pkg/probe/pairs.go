@@ -49,7 +49,7 @@ func PlanPairs(e *policy.Engine, pairs []Pair, dnsNames []string, timeout time.D
 			}
 			to, target, toKey = policy.PodEndpoint(dst), dst.IPs[0].String(), dst.Key()
 		}
-		if src == nil || !probeable(src) || !(p.To != nil || p.ToIP.IsValid()) || p.Protocol == corev1.ProtocolSCTP || p.Protocol == corev1.ProtocolUDP {
+		if src == nil || !Probeable(src) || !(p.To != nil || p.ToIP.IsValid()) || p.Protocol == corev1.ProtocolSCTP || p.Protocol == corev1.ProtocolUDP {
 			skipped = append(skipped, p)
 			continue
 		}
@@ -128,14 +128,16 @@ func podByKey(m *cluster.Model, key string) *cluster.Pod {
 	return nil
 }
 
-func probeable(p *cluster.Pod) bool {
+// Probeable: a pod that can run a probe, Running and Ready, not on the
+// host network (its traffic would be the node's).
+func Probeable(p *cluster.Pod) bool {
 	return p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork
 }
 
 func runningPods(pods []*cluster.Pod) []*cluster.Pod {
 	var out []*cluster.Pod
 	for _, p := range pods {
-		if probeable(p) {
+		if Probeable(p) {
 			out = append(out, p)
 		}
 	}

@@ -70,7 +70,7 @@ func BuildPlans(e *policy.Engine, req Request) ([]SourcePlan, error) {
 	for _, src := range req.Sources {
 		var running []*cluster.Pod
 		for _, p := range src.Pods {
-			if p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork {
+			if Probeable(p) {
 				running = append(running, p)
 			}
 		}

@@ -225,7 +225,7 @@ func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
 	if ingress {
 		pr.PolicyTypes = append(pr.PolicyTypes, "Ingress")
 		for _, rule := range np.Spec.Ingress {
-			pr.Ingress = append(pr.Ingress, "from "+peersString(rule.From)+" on "+portsString(rule.Ports))
+			pr.Ingress = append(pr.Ingress, "from "+peersString(rule.From)+" on "+policy.DescribePorts(rule.Ports))
 		}
 		if len(np.Spec.Ingress) == 0 {
 			pr.Ingress = []string{"nothing (deny)"}
@@ -234,7 +234,7 @@ func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
 	if egress {
 		pr.PolicyTypes = append(pr.PolicyTypes, "Egress")
 		for _, rule := range np.Spec.Egress {
-			pr.Egress = append(pr.Egress, "to "+peersString(rule.To)+" on "+portsString(rule.Ports))
+			pr.Egress = append(pr.Egress, "to "+peersString(rule.To)+" on "+policy.DescribePorts(rule.Ports))
 		}
 		if len(np.Spec.Egress) == 0 {
 			pr.Egress = []string{"nothing (deny)"}
@@ -276,26 +276,4 @@ func peersString(peers []networkingv1.NetworkPolicyPeer) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-func portsString(ports []networkingv1.NetworkPolicyPort) string {
-	if len(ports) == 0 {
-		return "all ports"
-	}
-	var out []string
-	for _, p := range ports {
-		proto := corev1.ProtocolTCP
-		if p.Protocol != nil {
-			proto = *p.Protocol
-		}
-		switch {
-		case p.Port == nil:
-			out = append(out, "all "+string(proto))
-		case p.EndPort != nil:
-			out = append(out, fmt.Sprintf("%s-%d/%s", p.Port.String(), *p.EndPort, proto))
-		default:
-			out = append(out, p.Port.String()+"/"+string(proto))
-		}
-	}
-	return strings.Join(out, ", ")
 }
