@@ -10,17 +10,17 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 )
 
 // DryRun is kubectl's --dry-run.
@@ -53,12 +53,23 @@ type Options struct {
 	Order          Order
 	// Tooling is the ApplySet tooling annotation, "kubectl-netbaseline/v0.1.0".
 	Tooling string
-	// Progress receives one line per phase (stderr in the CLI).
+	// Progress receives one line per step (stderr in the CLI).
 	Progress io.Writer
-	// AfterPhase, when set, runs after each phase has landed (never in a
-	// dry run); an error stops the apply there, as a PartialError. apply
-	// --verify probes through it.
-	AfterPhase func(ctx context.Context, namespace string, phase Phase, landed []*networkingv1.NetworkPolicy) error
+	// Verify, when set, runs after a namespace's new state has taken
+	// effect (never in a dry run); an error undoes the whole run, as
+	// after any other failure. apply --verify probes through it.
+	Verify func(ctx context.Context, plan *NamespacePlan) error
+	// RestoreTimeout bounds the undo after a failure (default 2m).
+	RestoreTimeout time.Duration
+	// Holder names this run in the lease ("user@host pid 123").
+	Holder string
+	// Pods lists a namespace's pods (the transition plan needs their
+	// labels); nil reads them with Client.
+	Pods func(ctx context.Context, namespace string) ([]*cluster.Pod, error)
+	// Sleep waits between retries; nil uses a timer (tests inject it).
+	Sleep func(ctx context.Context, d time.Duration)
+	// Now is the clock of the lease; nil is time.Now.
+	Now func() time.Time
 }
 
 // Applier applies baselines to one cluster.
@@ -99,141 +110,14 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("namespace %s already has NetworkPolicies of these names that kubectl netbaseline did not create:\n  %s\nnothing was changed; rerun with --force-conflicts to take them over (they are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
+	return fmt.Sprintf("namespace %s has NetworkPolicies of these names that kubectl netbaseline did not write:\n  %s\nrerun with --force-conflicts to take them over (foreign ones are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
 		e.Namespace, strings.Join(e.Foreign, "\n  "), BackupName)
 }
-
-// PartialError: the apply stopped part-way (an API error, Ctrl-C). Results
-// say what landed; a rerun or a rollback converges.
-type PartialError struct {
-	Namespace string
-	Landed    []Result
-	Pending   []string
-	Err       error
-}
-
-func (e *PartialError) Error() string {
-	var landed []string
-	for _, r := range e.Landed {
-		landed = append(landed, fmt.Sprintf("%s (phase %s, %s)", r.Name, baseline.FormatPhase(r.Phase), r.Op))
-	}
-	if len(landed) == 0 {
-		landed = []string{"nothing"}
-	}
-	return fmt.Sprintf("apply to %s stopped: %v\n  landed: %s\n  not applied: %s\nrerun kubectl netbaseline apply -n %s to finish, or kubectl netbaseline rollback -n %s to undo",
-		e.Namespace, e.Err, strings.Join(landed, ", "), strings.Join(e.Pending, ", "), e.Namespace, e.Namespace)
-}
-
-func (e *PartialError) Unwrap() error { return e.Err }
 
 // desired is a rendered policy ready to send.
 type desired struct {
 	obj baseline.Object
 	np  *networkingv1.NetworkPolicy
-}
-
-// Apply applies one namespace's rendered objects. A server dry-run of
-// every object comes first, so nothing is written if any would fail.
-func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.Object) (*Report, error) {
-	if a.DryRun == "" {
-		a.DryRun = DryRunNone
-	}
-	if a.Order == "" {
-		a.Order = AllowsFirst
-	}
-	if _, err := a.Client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &NamespaceMissingError{Namespace: namespace}
-		}
-		return nil, apiError(err, "get", "namespaces", namespace)
-	}
-	want, err := a.desired(namespace, objs)
-	if err != nil {
-		return nil, err
-	}
-	live, err := a.livePolicies(ctx, namespace)
-	if err != nil {
-		return nil, err
-	}
-	report := &Report{Namespace: namespace}
-	foreign, err := a.checkOwnership(namespace, want, live, report)
-	if err != nil {
-		return nil, err
-	}
-
-	// Pass 1: the server dry-run of everything (client dry-run stays local).
-	preview := map[string]*networkingv1.NetworkPolicy{}
-	if a.DryRun != DryRunClient {
-		for _, d := range want {
-			out, err := a.ssa(ctx, d.np, true)
-			if err != nil {
-				return nil, fmt.Errorf("server dry-run of networkpolicy %s/%s failed, nothing was applied: %w", namespace, d.np.Name, apiError(err, "patch", "networkpolicies", namespace))
-			}
-			preview[d.np.Name] = out
-		}
-	}
-	if a.DryRun != DryRunNone {
-		for _, phase := range Phases(toObjects(want), a.Order) {
-			a.progress("phase %s: %s (%s dry run)", baseline.FormatPhase(phase.Number), names(phase.Objects), a.DryRun)
-			for _, o := range phase.Objects {
-				result := preview[o.GetName()]
-				if a.DryRun == DryRunClient {
-					result = findDesired(want, o.GetName())
-				}
-				report.Results = append(report.Results, Result{Namespace: namespace, Name: o.GetName(), Phase: o.Phase, Op: classify(live[o.GetName()], result), Object: result})
-			}
-		}
-		report.Results = append(report.Results, a.pruneCandidates(namespace, want, live)...)
-		return report, nil
-	}
-
-	// Pass 2: for real. The parent first, so members never dangle; foreign
-	// policies saved before they are overwritten.
-	if err := a.applyParent(ctx, namespace); err != nil {
-		return nil, err
-	}
-	if len(foreign) > 0 {
-		if err := a.backup(ctx, namespace, foreign); err != nil {
-			return nil, err
-		}
-	}
-	var pending []string
-	for _, d := range want {
-		pending = append(pending, d.np.Name)
-	}
-	for _, phase := range Phases(toObjects(want), a.Order) {
-		a.progress("phase %s: %s", baseline.FormatPhase(phase.Number), names(phase.Objects))
-		var landed []*networkingv1.NetworkPolicy
-		for _, o := range phase.Objects {
-			if err := ctx.Err(); err != nil {
-				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: err}
-			}
-			d := findDesired(want, o.GetName())
-			out, err := a.ssa(ctx, d, false)
-			if err != nil {
-				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: apiError(err, "patch", "networkpolicies", namespace)}
-			}
-			pending = remove(pending, o.GetName())
-			landed = append(landed, out)
-			report.Results = append(report.Results, Result{Namespace: namespace, Name: o.GetName(), Phase: o.Phase, Op: classify(live[o.GetName()], out), Object: out})
-		}
-		if a.AfterPhase != nil {
-			if err := a.AfterPhase(ctx, namespace, phase, landed); err != nil {
-				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: pending, Err: err}
-			}
-		}
-	}
-	if a.Prune {
-		for _, r := range a.pruneCandidates(namespace, want, live) {
-			a.progress("prune: %s", r.Name)
-			err := a.Client.NetworkingV1().NetworkPolicies(namespace).Delete(ctx, r.Name, metav1.DeleteOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				return report, &PartialError{Namespace: namespace, Landed: report.Results, Pending: []string{"prune " + r.Name}, Err: apiError(err, "delete", "networkpolicies", namespace)}
-			}
-			report.Results = append(report.Results, r)
-		}
-	}
-	return report, nil
 }
 
 func (a *Applier) progress(format string, args ...any) {
@@ -293,6 +177,9 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 			if owner != "" {
 				report.Warnings = append(report.Warnings, fmt.Sprintf("networkpolicy %s/%s is also managed by %s, which may revert this apply; commit the init tree to its source instead", namespace, cur.Name, owner))
 			}
+			if others := ChangedBy(cur, a.manager()); len(others) > 0 {
+				described = append(described, fmt.Sprintf("%s (ours, but since changed by %s)", cur.Name, strings.Join(others, ", ")))
+			}
 			continue
 		}
 		foreign = append(foreign, cur)
@@ -308,17 +195,17 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 		}
 	}
 	sort.Strings(report.Warnings)
-	if len(foreign) > 0 && !a.ForceConflicts {
+	if len(described) > 0 && !a.ForceConflicts {
 		return nil, &ConflictError{Namespace: namespace, Foreign: described}
 	}
-	for _, d := range described {
-		report.Warnings = append(report.Warnings, "taking over "+d+"; saved in ConfigMap "+BackupName)
+	for _, np := range foreign {
+		report.Warnings = append(report.Warnings, "taking over "+np.Name+" (written by "+fieldManagers(np)+"); saved in ConfigMap "+BackupName)
 	}
 	return foreign, nil
 }
 
 // ssa sends one server-side apply.
-func (a *Applier) ssa(ctx context.Context, np *networkingv1.NetworkPolicy, dryRun bool) (*networkingv1.NetworkPolicy, error) {
+func (a *Applier) ssa(ctx context.Context, np *networkingv1.NetworkPolicy, dryRun, force bool) (*networkingv1.NetworkPolicy, error) {
 	raw, err := json.Marshal(np)
 	if err != nil {
 		return nil, err
@@ -327,7 +214,7 @@ func (a *Applier) ssa(ctx context.Context, np *networkingv1.NetworkPolicy, dryRu
 	if err := json.Unmarshal(raw, ac); err != nil {
 		return nil, err
 	}
-	opts := metav1.ApplyOptions{FieldManager: a.manager(), Force: a.ForceConflicts}
+	opts := metav1.ApplyOptions{FieldManager: a.manager(), Force: force}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
@@ -341,39 +228,11 @@ func (a *Applier) manager() string {
 	return a.FieldManager
 }
 
-func (a *Applier) applyParent(ctx context.Context, namespace string) error {
-	p := parent(namespace, a.Tooling)
-	ac := corev1ac.ConfigMap(p.Name, namespace).WithLabels(p.Labels).WithAnnotations(p.Annotations)
-	_, err := a.Client.CoreV1().ConfigMaps(namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: a.manager(), Force: true})
-	if err != nil {
-		return apiError(err, "patch", "configmaps", namespace)
-	}
-	return nil
-}
-
-// backup saves foreign policies (without server-set fields) before they
-// are overwritten; rollback restores them.
-func (a *Applier) backup(ctx context.Context, namespace string, foreign []*networkingv1.NetworkPolicy) error {
-	data := map[string]string{}
-	for _, np := range foreign {
-		b, err := yaml.Marshal(cleanForRestore(np))
-		if err != nil {
-			return err
-		}
-		data[backupKey(np.Name)] = string(b)
-	}
-	ac := corev1ac.ConfigMap(BackupName, namespace).
-		WithLabels(map[string]string{ManagedByLabel: ManagedByValue}).
-		WithData(data)
-	if _, err := a.Client.CoreV1().ConfigMaps(namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: a.manager(), Force: true}); err != nil {
-		return apiError(err, "patch", "configmaps", namespace)
-	}
-	return nil
-}
-
 func backupKey(name string) string { return "networkpolicy." + name + ".yaml" }
 
-// cleanForRestore keeps what a re-create needs.
+// cleanForRestore keeps what a re-create needs: identity, labels and
+// annotations (last-applied-configuration included, so the owner's next
+// kubectl apply still computes the right patch) and the spec.
 func cleanForRestore(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
 	out := &networkingv1.NetworkPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
@@ -383,7 +242,6 @@ func cleanForRestore(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy
 		},
 		Spec: np.Spec,
 	}
-	delete(out.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
 	return out
 }
 
@@ -449,16 +307,6 @@ func names(objs []baseline.Object) string {
 		out = append(out, o.GetName())
 	}
 	return strings.Join(out, ", ")
-}
-
-func remove(xs []string, s string) []string {
-	out := xs[:0]
-	for _, x := range xs {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 var deniedVerb = regexp.MustCompile(`cannot (\w+) resource`)

@@ -83,8 +83,16 @@ func recordCalls(cs *fake.Clientset) *[]call {
 			}
 		case k8stesting.DeleteAction:
 			c.name = act.GetName()
+		case k8stesting.CreateAction:
+			if m, ok := act.GetObject().(metav1.Object); ok {
+				c.name = m.GetName()
+			}
+		case k8stesting.UpdateAction:
+			if m, ok := act.GetObject().(metav1.Object); ok {
+				c.name = m.GetName()
+			}
 		}
-		if c.verb == "patch" || c.verb == "delete" {
+		if c.verb == "patch" || c.verb == "delete" || c.verb == "create" || c.verb == "update" {
 			calls = append(calls, c)
 		}
 		return false, nil, nil
@@ -93,7 +101,11 @@ func recordCalls(cs *fake.Clientset) *[]call {
 }
 
 func newFake(objs ...runtime.Object) *fake.Clientset {
-	return fake.NewClientset(append([]runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backend-dev"}}}, objs...)...)
+	backend := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "backend-1", Namespace: "backend-dev", Labels: map[string]string{"app": "backend"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 3001}}}}}}
+	cs := fake.NewClientset(append([]runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backend-dev"}}, backend}, objs...)...)
+	answerDryRuns(cs)
+	return cs
 }
 
 func TestApplyDryRunPassPrecedesWrites(t *testing.T) {
@@ -106,12 +118,15 @@ func TestApplyDryRunPassPrecedesWrites(t *testing.T) {
 	}
 	var got []string
 	for _, c := range *calls {
-		got = append(got, strings.TrimSpace(c.dryRun+" "+c.resource+"/"+c.name))
+		got = append(got, strings.TrimSpace(c.dryRun+" "+c.verb+" "+c.resource+"/"+c.name))
 	}
 	want := []string{
-		"dry networkpolicies/deny-all", "dry networkpolicies/allow-dns", "dry networkpolicies/allow-from-frontend", "dry networkpolicies/allow-from-ingress", "dry networkpolicies/allow-from-monitoring",
-		"configmaps/netbaseline-applyset",
-		"networkpolicies/allow-dns", "networkpolicies/allow-from-frontend", "networkpolicies/allow-from-ingress", "networkpolicies/allow-from-monitoring", "networkpolicies/deny-all",
+		"dry patch networkpolicies/deny-all", "dry patch networkpolicies/allow-dns", "dry patch networkpolicies/allow-from-frontend", "dry patch networkpolicies/allow-from-ingress", "dry patch networkpolicies/allow-from-monitoring",
+		"create configmaps/netbaseline-applyset",
+		"create networkpolicies/netbaseline-bridge",
+		"patch networkpolicies/allow-dns", "patch networkpolicies/allow-from-frontend", "patch networkpolicies/allow-from-ingress", "patch networkpolicies/allow-from-monitoring", "patch networkpolicies/deny-all",
+		"delete networkpolicies/netbaseline-bridge",
+		"update configmaps/netbaseline-applyset",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
@@ -142,7 +157,7 @@ func TestApplyStopsBeforeWritingWhenADryRunFails(t *testing.T) {
 	}
 }
 
-func TestApplyInterruptedReportsWhatLanded(t *testing.T) {
+func TestApplyInterruptedReportsWhatLandedAndUndoes(t *testing.T) {
 	cs := newFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	cs.PrependReactor("patch", "networkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -151,17 +166,27 @@ func TestApplyInterruptedReportsWhatLanded(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	a := &Applier{Client: cs, Options: Options{Order: AllowsFirst}}
+	var progress strings.Builder
+	a := &Applier{Client: cs, Options: Options{Order: AllowsFirst, Progress: &progress}}
 	_, err := a.Apply(ctx, "backend-dev", sample(t, "backend-dev"))
-	var partial *PartialError
-	if !errors.As(err, &partial) {
+	t.Log(progress.String())
+	var failed *FailedError
+	if !errors.As(err, &failed) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if len(partial.Landed) != 2 || partial.Landed[1].Name != "allow-from-frontend" || !cmp.Equal(partial.Pending, []string{"deny-all", "allow-from-ingress", "allow-from-monitoring"}) {
-		t.Errorf("landed %+v pending %v", partial.Landed, partial.Pending)
+	if !cmp.Equal(failed.Landed, []string{"allow-dns", "allow-from-frontend"}) || !cmp.Equal(failed.Undone, []string{"backend-dev"}) {
+		t.Errorf("landed %v undone %v", failed.Landed, failed.Undone)
 	}
-	if !strings.Contains(err.Error(), "rollback -n backend-dev") {
-		t.Errorf("no advice: %v", err)
+	if !strings.Contains(err.Error(), "undone: backend-dev is as before the run") {
+		t.Errorf("message: %v", err)
+	}
+	left, _ := cs.NetworkingV1().NetworkPolicies("backend-dev").List(context.Background(), metav1.ListOptions{})
+	cms, _ := cs.CoreV1().ConfigMaps("backend-dev").List(context.Background(), metav1.ListOptions{})
+	for _, x := range left.Items {
+		t.Logf("left %s %v", x.Name, x.Labels)
+	}
+	if len(left.Items) != 0 || len(cms.Items) != 0 {
+		t.Errorf("left %d policies and %d ConfigMaps", len(left.Items), len(cms.Items))
 	}
 }
 

@@ -34,7 +34,7 @@ func (a *Applier) Diff(ctx context.Context, namespace string, objs []baseline.Ob
 	}
 	var out []DiffEntry
 	for _, d := range want {
-		merged, err := a.ssa(ctx, d.np, true)
+		merged, err := a.ssa(ctx, d.np, true, true)
 		if err != nil {
 			return nil, fmt.Errorf("server dry-run of networkpolicy %s/%s: %w", namespace, d.np.Name, apiError(err, "patch", "networkpolicies", namespace))
 		}

@@ -49,3 +49,22 @@ func fieldManagers(np *networkingv1.NetworkPolicy) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// ChangedBy lists the field managers other than ours that own part of a
+// policy's spec or labels: someone edited a member after we wrote it.
+func ChangedBy(np *networkingv1.NetworkPolicy, ours string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, mf := range np.ManagedFields {
+		if mf.Manager == ours || mf.Manager == "" || mf.FieldsV1 == nil || seen[mf.Manager] {
+			continue
+		}
+		raw := string(mf.FieldsV1.Raw)
+		if strings.Contains(raw, `"f:spec"`) {
+			seen[mf.Manager] = true
+			out = append(out, fmt.Sprintf("%s (%s)", mf.Manager, mf.Operation))
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/pkg/transition"
 )
 
 // RollbackPlan is what a rollback deletes and restores.
@@ -23,6 +26,9 @@ type RollbackPlan struct {
 	Restore []*networkingv1.NetworkPolicy
 	// HasBackup: the ConfigMap netbaseline-backup exists.
 	HasBackup bool
+
+	members []*networkingv1.NetworkPolicy
+	live    map[string]*networkingv1.NetworkPolicy
 }
 
 // Empty reports whether there is nothing to roll back.
@@ -31,17 +37,20 @@ func (p *RollbackPlan) Empty() bool {
 }
 
 // PlanRollback finds the ApplySet's members (by label, never by name) and
-// the saved foreign policies.
+// the saved foreign policies. It only reads.
 func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*RollbackPlan, error) {
 	plan := &RollbackPlan{Namespace: namespace}
-	list, err := a.Client.NetworkingV1().NetworkPolicies(namespace).List(ctx, metav1.ListOptions{LabelSelector: ApplySetPartOf + "=" + ApplySetID(namespace)})
+	live, err := a.livePolicies(ctx, namespace)
 	if err != nil {
-		return nil, apiError(err, "list", "networkpolicies", namespace)
+		return nil, err
 	}
-	for _, np := range list.Items {
-		plan.Members = append(plan.Members, np.Name)
+	plan.live = live
+	for _, name := range sortedNames(live) {
+		if IsMember(live[name]) {
+			plan.Members = append(plan.Members, name)
+			plan.members = append(plan.members, live[name])
+		}
 	}
-	sort.Strings(plan.Members)
 	if _, err := a.Client.CoreV1().ConfigMaps(namespace).Get(ctx, ParentName, metav1.GetOptions{}); err == nil {
 		plan.HasParent = true
 	} else if !apierrors.IsNotFound(err) {
@@ -71,56 +80,140 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 	return plan, nil
 }
 
-// Rollback deletes exactly the plan's members and parent, restores the
-// saved policies and removes the backup. It deletes nothing else.
-func (a *Applier) Rollback(ctx context.Context, plan *RollbackPlan) ([]Result, error) {
-	ns := plan.Namespace
-	var del metav1.DeleteOptions
-	var create metav1.CreateOptions
-	if a.DryRun == DryRunServer {
-		del.DryRun = []string{metav1.DryRunAll}
-		create.DryRun = []string{metav1.DryRunAll}
+// MemberConflictError: members were changed by someone else since the
+// plugin wrote them; rollback deletes them only with --force-conflicts.
+type MemberConflictError struct {
+	Namespace string
+	Changed   []string
+}
+
+func (e *MemberConflictError) Error() string {
+	return fmt.Sprintf("namespace %s: these NetworkPolicies of the plugin were changed by someone else since it wrote them:\n  %s\nnothing was changed; rerun with --force-conflicts to roll them back anyway", e.Namespace, strings.Join(e.Changed, "\n  "))
+}
+
+// PlanRollbackTransition turns a rollback plan into writes: members go
+// (or, where they took over a foreign policy, become that policy again in
+// place), saved policies that are gone come back, and a bridge keeps
+// every connection allowed before and after while it happens.
+func (a *Applier) PlanRollbackTransition(ctx context.Context, rp *RollbackPlan) (*NamespacePlan, error) {
+	a.defaults()
+	p, err := a.readState(ctx, rp.Namespace)
+	if err != nil {
+		return nil, err
 	}
-	var results []Result
-	for _, name := range plan.Members {
-		if err := ctx.Err(); err != nil {
-			return results, err
+	p.Rollback = true
+	var changed []string
+	for _, m := range rp.members {
+		if others := ChangedBy(m, a.manager()); len(others) > 0 {
+			changed = append(changed, fmt.Sprintf("%s (by %s)", m.Name, strings.Join(others, ", ")))
 		}
-		if a.DryRun != DryRunClient {
-			err := a.Client.NetworkingV1().NetworkPolicies(ns).Delete(ctx, name, del)
-			if err != nil && !apierrors.IsNotFound(err) {
-				return results, apiError(err, "delete", "networkpolicies", ns)
-			}
-		}
-		results = append(results, Result{Namespace: ns, Name: name, Op: Deleted})
 	}
-	for _, np := range plan.Restore {
-		if a.DryRun != DryRunClient {
-			restored := np.DeepCopy()
-			restored.ResourceVersion = ""
-			if _, err := a.Client.NetworkingV1().NetworkPolicies(ns).Create(ctx, restored, create); err != nil {
-				if apierrors.IsAlreadyExists(err) && a.DryRun == DryRunServer && contains(plan.Members, np.Name) {
-					// In a dry run the member still exists; the real run deletes it first.
-				} else {
-					return results, apiError(err, "create", "networkpolicies", ns)
-				}
-			}
-		}
-		results = append(results, Result{Namespace: ns, Name: np.Name, Op: Restored, Object: np})
+	if len(changed) > 0 && !a.ForceConflicts {
+		return nil, &MemberConflictError{Namespace: rp.Namespace, Changed: changed}
 	}
-	for _, cm := range []struct {
-		name   string
-		exists bool
-	}{{BackupName, plan.HasBackup}, {ParentName, plan.HasParent}} {
-		if !cm.exists || a.DryRun == DryRunClient {
+	saved := map[string]*networkingv1.NetworkPolicy{}
+	for _, np := range rp.Restore {
+		saved[np.Name] = np
+	}
+	var writes []transition.Write
+	for _, m := range rp.members {
+		cur := p.Live[m.Name]
+		if cur == nil {
 			continue
 		}
-		err := a.Client.CoreV1().ConfigMaps(ns).Delete(ctx, cm.name, del)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return results, apiError(err, "delete", "configmaps", ns)
+		if orig := saved[m.Name]; orig != nil {
+			writes = append(writes, transition.Write{Op: transition.Replace, Object: restoreInPlace(cur, orig), Before: cur})
+			p.Results = append(p.Results, Result{Namespace: rp.Namespace, Name: m.Name, Op: Restored, Object: orig})
+			continue
+		}
+		writes = append(writes, transition.Write{Op: transition.Delete, Before: cur})
+		p.Results = append(p.Results, Result{Namespace: rp.Namespace, Name: m.Name, Op: Deleted, Object: cur})
+	}
+	for _, orig := range rp.Restore {
+		cur := p.Live[orig.Name]
+		switch {
+		case cur == nil:
+			writes = append(writes, transition.Write{Op: transition.Create, Object: cleanForRestore(orig)})
+			p.Results = append(p.Results, Result{Namespace: rp.Namespace, Name: orig.Name, Op: Restored, Object: orig})
+		case !IsMember(cur):
+			p.RestoreSkipped = append(p.RestoreSkipped, fmt.Sprintf("%s: the live policy of that name is not the plugin's (never taken over, or replaced since); left as it is", orig.Name))
 		}
 	}
-	return results, nil
+	if err := a.planTransition(ctx, p, writes, false, "netbaseline-rollback-bridge"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Rollback plans the transition and carries it out: it deletes exactly
+// the members, restores the saved policies, and removes the plugin's
+// ConfigMaps. It deletes nothing else.
+func (a *Applier) Rollback(ctx context.Context, rp *RollbackPlan) ([]Result, error) {
+	p, err := a.PlanRollbackTransition(ctx, rp)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range p.RestoreSkipped {
+		a.progress("note: %s", s)
+	}
+	reports, err := a.Execute(ctx, []*NamespacePlan{p})
+	if len(reports) == 0 {
+		return nil, err
+	}
+	return reports[0].Results, err
+}
+
+// finishRollback removes the backup and the parent once every member is
+// gone.
+func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journal) error {
+	cms := a.Client.CoreV1().ConfigMaps(p.Namespace)
+	if p.Backup != nil {
+		if err := a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
+			err := cms.Delete(ctx, BackupName, metav1.DeleteOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}); err != nil {
+			return apiError(err, "delete", "configmaps", p.Namespace)
+		}
+	}
+	rv := j.cm(ParentName, nil).rv
+	return a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
+		opts := metav1.DeleteOptions{}
+		if rv != "" {
+			opts.Preconditions = &metav1.Preconditions{ResourceVersion: &rv}
+		}
+		err := cms.Delete(ctx, ParentName, opts)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return apiError(err, "delete", "configmaps", p.Namespace)
+		}
+		return nil
+	})
+}
+
+// dryRunRollback sends the rollback's own writes as server dry runs.
+func (a *Applier) dryRunRollback(ctx context.Context, p *NamespacePlan) error {
+	nps := a.Client.NetworkingV1().NetworkPolicies(p.Namespace)
+	dry := []string{metav1.DryRunAll}
+	for _, w := range p.Input.Writes {
+		var err error
+		switch w.Op {
+		case transition.Delete:
+			err = nps.Delete(ctx, w.Name(), metav1.DeleteOptions{DryRun: dry})
+			if apierrors.IsNotFound(err) {
+				err = nil
+			}
+		case transition.Replace:
+			_, err = nps.Update(ctx, w.Object, metav1.UpdateOptions{DryRun: dry, FieldManager: a.manager()})
+		case transition.Create:
+			_, err = nps.Create(ctx, w.Object, metav1.CreateOptions{DryRun: dry, FieldManager: a.manager()})
+		}
+		if err != nil {
+			return fmt.Errorf("server dry-run of the rollback of %s failed at %s %s: %w", p.Namespace, w.Op, w.Name(), apiError(err, string(w.Op), "networkpolicies", p.Namespace))
+		}
+	}
+	return nil
 }
 
 // RollbackCommand is the plain kubectl equivalent of a rollback, for the
@@ -149,11 +242,3 @@ func RollbackCommand(plan *RollbackPlan) string {
 	return strings.Join(lines, "\n")
 }
 
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -25,16 +26,19 @@ var applyLong = templates.LongDesc(`
 	kubectl-netbaseline), phase by phase, and record what was applied so that
 	rollback removes exactly that.
 
-	First every object is dry-run on the server: if any would fail, nothing is
-	written. Then the phases follow in this order (--order allows-first, the
-	default): 05 allow-dns, 10 the app's relations, 15 allow-from-ingress,
-	20 allow-from-monitoring, 30 external egress, and 00 deny-all last. While the
-	allows land, each pod is isolated only by policies that also allow its
-	expected traffic, so deny-all changes nothing that was meant to work, and an
-	apply that stops half-way leaves the app working. No order is fail-open: any
-	policy that selects every pod for egress (allow-dns) isolates egress as much as
-	deny-all does. --order runbook applies 00 deny-all first, as the runbook's
-	NPOL-008 writes it.
+	First every namespace is planned: the objects are dry-run on the server,
+	ownership and the lease are checked, and the pods' labels are read. If any
+	namespace would be refused, nothing is written anywhere.
+
+	Then, per namespace, the change lands under a bridge: a temporary policy
+	(netbaseline-bridge) that allows all traffic of exactly the pods that are not
+	isolated today or will not be after, plus a temporary copy of any policy about
+	to change. The baseline lands under it in phase order, and deleting the bridge
+	is the single write that switches to the new state. Every intermediate state is
+	checked with the engine before the first write: no connection allowed before
+	and after is cut at any point. --dry-run shows the steps. --order runbook
+	writes the phases alone, deny-all first, as the runbook does, and warns about
+	the connections that are cut while it runs.
 
 	Ownership: the applied policies are members of an ApplySet whose parent is
 	the ConfigMap netbaseline-applyset in the namespace. A same-named
@@ -44,12 +48,18 @@ var applyLong = templates.LongDesc(`
 	-A applies every namespace that has an overlay, except kube-system,
 	kube-public and kube-node-lease unless named with -n.
 
-	--verify probes, after each phase, the connections the engine says that phase
-	changes (one pod per group, every declared port, the phase's external
-	ipBlocks, DNS), retries a mismatch for --verify-settle, and on one that persists
-	restores every namespace of the run to its state from before the apply (exit
-	3). It refuses to start when no engine enforces NetworkPolicy, unless --canary
-	measures that enforcement is real.`)
+	--verify probes, once a namespace's new state has taken effect, the
+	connections the engine says it changes (one pod per group, every declared
+	port, the external ipBlocks, DNS), retries a mismatch for --verify-settle, and
+	on one that persists undoes the whole run (exit 3). It refuses to start when no
+	engine enforces NetworkPolicy, unless --canary measures that enforcement is
+	real.
+
+	Any failure after the first write (an API error, an admission denial, a
+	timeout, Ctrl-C) undoes what this run wrote, in every namespace, the same
+	way, and says what it left; objects someone else changed in the meantime are
+	reported, never reverted. A second Ctrl-C ends the process at once. One run at
+	a time: a lease on the parent ConfigMap refuses a second, naming the first.`)
 
 var applyExample = templates.Examples(`
 	# See what the server would do, without writing anything
@@ -88,6 +98,7 @@ type ApplyOptions struct {
 	VerifySettle    time.Duration
 	VerifyMaxChecks int
 	Save            string
+	RestoreTimeout  time.Duration
 	probeSettings
 
 	source     *baseline.Source
@@ -130,6 +141,7 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
 	f.DurationVar(&o.VerifySettle, "verify-settle", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
 	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
+	f.DurationVar(&o.RestoreTimeout, "restore-timeout", 2*time.Minute, "After a failure or Ctrl-C, how long to keep retrying to put back what this run wrote")
 	f.StringVar(&o.Save, "save", "", "With --verify: save its probe results as JSON to this file, as probe --save does (read by report)")
 	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
@@ -213,6 +225,9 @@ func (o *ApplyOptions) Validate() error {
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")
 	}
+	if o.RestoreTimeout <= 0 {
+		return usageErrorf("--restore-timeout must be positive")
+	}
 	return o.source.CheckNamespaces(o.namespaces)
 }
 
@@ -230,6 +245,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
 		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
+		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(),
 	}}
 	if o.Verify {
 		o.probeSettings.complete(o.GlobalOptions)
@@ -245,26 +261,33 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// applyAll applies namespace by namespace, printing each result.
+// applyAll plans every namespace first (nothing is written if any would
+// be refused), then applies them in turn, printing each result.
 func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, rendered map[string][]baseline.Object) error {
-	for _, ns := range o.namespaces {
-		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s)\n", ns, o.order)
-		report, err := applier.Apply(ctx, ns, rendered[ns])
-		if report != nil {
-			for _, w := range report.Warnings {
-				fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	plans, err := applier.Plan(ctx, o.namespaces, rendered)
+	if err != nil {
+		return applyError(err)
+	}
+	for _, p := range plans {
+		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s): %d write(s)\n", p.Namespace, o.order, len(p.Transition.Steps))
+		for _, w := range p.Warnings {
+			fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+		}
+	}
+	reports, err := applier.Execute(ctx, plans)
+	for _, report := range reports {
+		for _, r := range report.Results {
+			if o.printer == nil {
+				fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
+				continue
 			}
-			for _, r := range report.Results {
-				if o.printer == nil {
-					fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
-					continue
-				}
+			if r.Object != nil {
 				o.printed = append(o.printed, withKind(r.Object))
 			}
 		}
-		if err != nil {
-			return applyError(err)
-		}
+	}
+	if err != nil {
+		return applyError(err)
 	}
 	return nil
 }
@@ -283,10 +306,24 @@ func dryRunSuffix(d apply.DryRun) string {
 // input; conflicts and API failures could not be done.
 func applyError(err error) error {
 	var missing *apply.NamespaceMissingError
-	if errors.As(err, &missing) {
+	var verr *verifyError
+	switch {
+	case errors.As(err, &missing):
 		return &ExitError{Code: ExitUsage, Err: err}
+	case errors.As(err, &verr) && !verr.CouldNotRun:
+		return &ExitError{Code: ExitUnmet, Err: err}
 	}
 	return err
+}
+
+// leaseHolder names this run in the namespace lease.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "someone"
+	}
+	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
 }
 
 func withKind(np *networkingv1.NetworkPolicy) runtime.Object {

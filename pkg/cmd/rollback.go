@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
@@ -18,7 +19,12 @@ var rollbackLong = templates.LongDesc(`
 	Undo apply: delete exactly the NetworkPolicies of the namespace's ApplySet
 	(found by its label, never by name) and its parent ConfigMap
 	netbaseline-applyset, restore the foreign policies that --force-conflicts took
-	over (saved in the ConfigMap netbaseline-backup), and delete nothing else.
+	over (saved in the ConfigMap netbaseline-backup) in place, and delete nothing
+	else. A temporary bridge policy keeps every connection that is allowed now and
+	after the rollback open while the policies go, so the namespace never goes
+	dark. Policies of the plugin that someone else changed since are refused
+	unless --force-conflicts; a second rollback or apply running at the same time
+	is refused by the lease on the parent ConfigMap.
 
 	--print-command prints the equivalent kubectl line for the runbook's task log
 	(ROLLBACK-READY-001) without changing anything. A namespace where nothing was
@@ -39,8 +45,9 @@ type RollbackOptions struct {
 	*GlobalOptions
 	Namespaces    []string
 	AllNamespaces bool
-	DryRun        string
-	PrintCommand  bool
+	DryRun         string
+	PrintCommand   bool
+	ForceConflicts bool
 	genericiooptions.IOStreams
 }
 
@@ -65,6 +72,7 @@ func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+apply.ParentName+" ConfigMap")
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
+	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
 	return c
 }
 
@@ -86,19 +94,15 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		return err
 	}
 	dryRun, _ := parseDryRun(o.DryRun)
-	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: dryRun}}
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: dryRun, ForceConflicts: o.ForceConflicts,
+		Progress: prefixed{o.ErrOut}, Holder: leaseHolder()}}
 	namespaces := dedupe(o.Namespaces)
 	if o.AllNamespaces {
-		list, err := clients.Kube.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", apply.ParentName).String()})
-		if err != nil {
-			return &apply.APIError{Verb: "list", Resource: "configmaps", Namespace: "all namespaces", Err: err}
+		if namespaces, err = appliedNamespaces(ctx, clients.Kube); err != nil {
+			return err
 		}
-		for _, cm := range list.Items {
-			namespaces = append(namespaces, cm.Namespace)
-		}
-		sort.Strings(namespaces)
 		if len(namespaces) == 0 {
-			fmt.Fprintln(o.ErrOut, "Nothing to roll back: no namespace has a "+apply.ParentName+" ConfigMap")
+			fmt.Fprintln(o.ErrOut, "Nothing to roll back: no namespace has a "+apply.ParentName+" ConfigMap or a NetworkPolicy of the plugin")
 			return nil
 		}
 	}
@@ -118,12 +122,13 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.Out, apply.RollbackCommand(plan))
 			continue
 		}
+		fmt.Fprintf(o.ErrOut, "Rolling back namespace %s\n", ns)
 		results, err := applier.Rollback(ctx, plan)
 		for _, r := range results {
 			fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(dryRun))
 		}
 		if err != nil {
-			return fmt.Errorf("rollback of %s stopped: %w; rerun kubectl netbaseline rollback -n %s to finish", ns, err, ns)
+			return err
 		}
 		for _, name := range []string{apply.BackupName, apply.ParentName} {
 			if (name == apply.ParentName && plan.HasParent) || (name == apply.BackupName && plan.HasBackup) {
@@ -132,4 +137,32 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appliedNamespaces are the namespaces with a parent ConfigMap or a
+// member of the plugin (a parent may have been deleted by hand).
+func appliedNamespaces(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
+	seen := map[string]bool{}
+	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", apply.ParentName).String()})
+	if err != nil {
+		return nil, &apply.APIError{Verb: "list", Resource: "configmaps", Namespace: "all namespaces", Err: err}
+	}
+	for _, cm := range list.Items {
+		seen[cm.Namespace] = true
+	}
+	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: apply.ManagedByLabel + "=" + apply.ManagedByValue})
+	if err != nil {
+		return nil, &apply.APIError{Verb: "list", Resource: "networkpolicies", Namespace: "all namespaces", Err: err}
+	}
+	for i := range nps.Items {
+		if apply.IsMember(&nps.Items[i]) {
+			seen[nps.Items[i].Namespace] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for ns := range seen {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out, nil
 }

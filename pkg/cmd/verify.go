@@ -29,7 +29,6 @@ import (
 // show what the engine predicted (or could not run).
 type verifyError struct {
 	Namespace string
-	Phase     int
 	Bad       []probe.Observation
 	// CouldNotRun: the probes themselves failed, so nothing was verified.
 	CouldNotRun bool
@@ -44,7 +43,7 @@ func (e *verifyError) Error() string {
 	if e.CouldNotRun {
 		what = "could not be probed"
 	}
-	return fmt.Sprintf("phase %s of %s %s:\n  %s", baseline.FormatPhase(e.Phase), e.Namespace, what, strings.Join(rows, "\n  "))
+	return fmt.Sprintf("the new state of %s %s:\n  %s", e.Namespace, what, strings.Join(rows, "\n  "))
 }
 
 // verifier probes, after each phase, the connections the engine says that
@@ -93,9 +92,8 @@ func (o *ApplyOptions) checkEnforcement(ctx context.Context, clients cluster.Cli
 	return engines, nil
 }
 
-// runVerified applies namespace by namespace with a probe after each phase;
-// on the first mismatch it restores every namespace of this run to its
-// state from before the apply.
+// runVerified applies namespace by namespace and probes each once its new
+// state has taken effect; a mismatch makes the apply undo the whole run.
 func (o *ApplyOptions) runVerified(ctx context.Context, clients cluster.Clients, applier *apply.Applier, rendered map[string][]baseline.Object) error {
 	engines, err := o.checkEnforcement(ctx, clients)
 	if err != nil {
@@ -109,68 +107,28 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients cluster.Clients,
 		return &ExitError{Code: ExitFailed, Err: errors.New("--verify refused, nothing was applied: the cluster's NetworkPolicies could not all be read, so the engine cannot predict what each phase changes (grant list on networkpolicies cluster-wide)")}
 	}
 	v := &verifier{o: o, clients: clients, mode: denyModeOf(o.DenyMode, engines), current: model}
-	fmt.Fprintf(o.ErrOut, "Verifying each phase with probes (deny mode %s, image %s)\n", v.mode, o.Image)
-	var states []*apply.State
-	for _, ns := range o.namespaces {
-		st, err := applier.Capture(ctx, ns)
-		if err != nil {
-			return err
-		}
-		states = append(states, st)
-	}
-	applier.AfterPhase = v.afterPhase
+	fmt.Fprintf(o.ErrOut, "Verifying each namespace with probes (deny mode %s, image %s)\n", v.mode, o.Image)
+	applier.Verify = v.verifyNamespace
 	applyErr := o.applyAll(ctx, applier, rendered)
 	if o.Save != "" {
 		if err := v.save(o.Save); err != nil {
 			fmt.Fprintf(o.ErrOut, "Warning: --save: %v\n", err)
 		}
 	}
-	var verr *verifyError
 	if applyErr == nil {
 		fmt.Fprintf(o.ErrOut, "Verified: %s\n", summarize(v.observations))
-		return nil
 	}
-	if !errors.As(applyErr, &verr) && ctx.Err() == nil {
-		return applyErr
-	}
-	// Restore even after Ctrl-C: a half-verified baseline is what --verify
-	// promises never to leave behind. Namespaces after the failing one
-	// were not touched.
-	restoreCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	last := len(states) - 1
-	if verr != nil {
-		for i, st := range states {
-			if st.Namespace == verr.Namespace {
-				last = i
-			}
-		}
-	}
-	for i := last; i >= 0; i-- {
-		fmt.Fprintf(o.ErrOut, "Restoring namespace %s to its state from before the apply\n", states[i].Namespace)
-		results, err := applier.Restore(restoreCtx, states[i])
-		for _, r := range results {
-			fmt.Fprintf(o.ErrOut, "  networkpolicy %s %s\n", r.Name, r.Op)
-		}
-		if err != nil {
-			return fmt.Errorf("%v\nand restoring %s failed: %w; run kubectl netbaseline rollback -n %s", applyErr, states[i].Namespace, err, states[i].Namespace)
-		}
-	}
-	switch {
-	case verr == nil:
-		return fmt.Errorf("%w; restored the state from before the apply", applyErr)
-	case verr.CouldNotRun:
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("apply --verify: %v\nrestored the state from before the apply", verr)}
-	}
-	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("apply --verify: %v\nrestored the state from before the apply", verr)}
+	return applyErr
 }
 
-// afterPhase predicts what the phase changed, probes exactly that, and
-// retries mismatches until --verify-settle passes (policies take a moment
-// to reach every node).
-func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply.Phase, landed []*networkingv1.NetworkPolicy) error {
+// verifyNamespace predicts what the namespace's new state changed, probes
+// exactly that, and retries mismatches until --verify-settle passes
+// (policies take a moment to reach every node).
+func (v *verifier) verifyNamespace(ctx context.Context, p *apply.NamespacePlan) error {
+	namespace := p.Namespace
+	landed := p.Transition.After
 	before := v.current
-	after := withPolicies(before, landed)
+	after := withNamespacePolicies(before, namespace, landed)
 	v.current = after
 	eb, ea := policy.New(before), policy.New(after)
 	changes := policy.FlowChanges(eb, ea, map[string]bool{namespace: true})
@@ -188,10 +146,10 @@ func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply
 	plans, skipped := probe.PlanPairs(ea, pairs, dnsNames, v.o.Timeout)
 	log := prefixed{v.o.ErrOut}
 	if len(plans) == 0 {
-		fmt.Fprintf(log, "  verify phase %s: no connection that can be probed changes (%d changed, %d not probeable)\n", baseline.FormatPhase(phase.Number), len(changes), len(skipped))
+		fmt.Fprintf(log, "  verify %s: no connection that can be probed changes (%d changed, %d not probeable)\n", namespace, len(changes), len(skipped))
 		return nil
 	}
-	fmt.Fprintf(log, "  verify phase %s: probing %d of %d changed connection(s) from %d pod(s)\n", baseline.FormatPhase(phase.Number), len(pairs)-len(skipped), total, len(plans))
+	fmt.Fprintf(log, "  verify %s: probing %d of %d changed connection(s) from %d pod(s)\n", namespace, len(pairs)-len(skipped), total, len(plans))
 	deadline := time.Now().Add(v.o.VerifySettle)
 	final := map[string]probe.Observation{}
 	var order []string
@@ -230,10 +188,10 @@ func (v *verifier) afterPhase(ctx context.Context, namespace string, phase apply
 		}
 	}
 	if len(bad) > 0 {
-		return &verifyError{Namespace: namespace, Phase: phase.Number, Bad: bad}
+		return &verifyError{Namespace: namespace, Bad: bad}
 	}
 	if len(errored) > 0 {
-		return &verifyError{Namespace: namespace, Phase: phase.Number, Bad: errored, CouldNotRun: true}
+		return &verifyError{Namespace: namespace, Bad: errored, CouldNotRun: true}
 	}
 	return nil
 }
@@ -295,21 +253,24 @@ func keepChecks(plans []probe.SourcePlan, keys []string) []probe.SourcePlan {
 	return out
 }
 
-// withPolicies is the model with the landed policies in place of any
-// same-named ones.
-func withPolicies(m *cluster.Model, landed []*networkingv1.NetworkPolicy) *cluster.Model {
+// withNamespacePolicies is the model with the namespace's policies
+// replaced by the given ones.
+func withNamespacePolicies(m *cluster.Model, namespace string, policies []*networkingv1.NetworkPolicy) *cluster.Model {
 	next := *m
-	replaced := map[string]bool{}
-	for _, np := range landed {
-		replaced[np.Namespace+"/"+np.Name] = true
-	}
 	next.Policies = nil
 	for _, np := range m.Policies {
-		if !replaced[np.Namespace+"/"+np.Name] {
+		if np.Namespace != namespace {
 			next.Policies = append(next.Policies, np)
 		}
 	}
-	next.Policies = append(next.Policies, landed...)
+	for _, np := range policies {
+		c := np
+		if c.Namespace == "" {
+			c = np.DeepCopy()
+			c.Namespace = namespace
+		}
+		next.Policies = append(next.Policies, c)
+	}
 	next.Normalize()
 	return &next
 }

@@ -34,9 +34,9 @@ func TestVerifyPhaseChanges(t *testing.T) {
 	before := verifyModel()
 	denyEgress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "deny-all"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
-	isolated := withPolicies(before, []*networkingv1.NetworkPolicy{denyEgress})
+	isolated := withNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress})
 	if len(before.Policies) != 0 || len(isolated.Policies) != 1 {
-		t.Fatalf("withPolicies must not touch its input: %d %d", len(before.Policies), len(isolated.Policies))
+		t.Fatalf("withNamespacePolicies must not touch its input: %d %d", len(before.Policies), len(isolated.Policies))
 	}
 	port80, tcp := intstr.FromInt32(80), corev1.ProtocolTCP
 	external := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "allow-egress-external"},
@@ -46,7 +46,7 @@ func TestVerifyPhaseChanges(t *testing.T) {
 				To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "198.51.100.0/24"}}},
 				Ports: []networkingv1.NetworkPolicyPort{{Port: &port80, Protocol: &tcp}, {Protocol: &tcp}}, // no port: not probed
 			}}}}
-	after := withPolicies(isolated, []*networkingv1.NetworkPolicy{external})
+	after := withNamespacePolicies(isolated, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress, external})
 	pairs := externalPairs(policy.New(isolated), policy.New(after), after, "backend-dev", []*networkingv1.NetworkPolicy{external})
 	var got []string
 	for _, p := range pairs {
@@ -55,13 +55,13 @@ func TestVerifyPhaseChanges(t *testing.T) {
 	if diff := cmp.Diff([]string{"backend-dev/backend-1 -> 198.51.100.1:80"}, got); diff != "" {
 		t.Errorf("external pairs (-want +got):\n%s", diff)
 	}
-	// Replaced in place: the same name twice keeps one policy.
-	again := withPolicies(after, []*networkingv1.NetworkPolicy{external.DeepCopy()})
-	if len(again.Policies) != 2 {
-		t.Errorf("same-named policy duplicated: %d", len(again.Policies))
+	// The namespace's policies are replaced as a whole (a pruned one goes).
+	again := withNamespacePolicies(after, "backend-dev", []*networkingv1.NetworkPolicy{external.DeepCopy()})
+	if len(again.Policies) != 1 {
+		t.Errorf("policies after replacing the namespace's: %d", len(again.Policies))
 	}
 	// Already allowed before the phase: nothing to probe.
-	if p := externalPairs(policy.New(before), policy.New(withPolicies(before, []*networkingv1.NetworkPolicy{external})), after, "backend-dev", nil); len(p) != 0 {
+	if p := externalPairs(policy.New(before), policy.New(withNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{external})), after, "backend-dev", nil); len(p) != 0 {
 		t.Errorf("no landed policy, no pairs: %v", p)
 	}
 
