@@ -17,8 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	k8stypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
@@ -311,8 +311,10 @@ var faults = map[string]func() error{
 	"admission denial": func() error {
 		return apierrors.NewForbidden(npGVR.GroupResource(), "x", errors.New(`admission webhook "policy.example.com" denied the request`))
 	},
-	"conflict": func() error { return apierrors.NewConflict(npGVR.GroupResource(), "x", errors.New("the object has been modified")) },
-	"timeout":  func() error { return apierrors.NewTimeoutError("request timed out", 1) },
+	"conflict": func() error {
+		return apierrors.NewConflict(npGVR.GroupResource(), "x", errors.New("the object has been modified"))
+	},
+	"timeout": func() error { return apierrors.NewTimeoutError("request timed out", 1) },
 	"webhook timeout": func() error {
 		return apierrors.NewInternalError(errors.New(`failed calling webhook "validate.example.com": context deadline exceeded`))
 	},
@@ -404,7 +406,6 @@ func foreignDNS(ns string) *networkingv1.NetworkPolicy {
 			Egress:      []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &port}}}},
 		}}
 }
-
 
 // A refused namespace means nothing is written anywhere, whichever comes
 // first in the arguments.

@@ -241,4 +241,3 @@ func RollbackCommand(plan *RollbackPlan) string {
 	}
 	return strings.Join(lines, "\n")
 }
-

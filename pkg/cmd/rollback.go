@@ -43,8 +43,8 @@ var rollbackExample = templates.Examples(`
 // RollbackOptions holds the state of `rollback`.
 type RollbackOptions struct {
 	*GlobalOptions
-	Namespaces    []string
-	AllNamespaces bool
+	Namespaces     []string
+	AllNamespaces  bool
 	DryRun         string
 	PrintCommand   bool
 	ForceConflicts bool
