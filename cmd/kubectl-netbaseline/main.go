@@ -18,8 +18,7 @@ func main() {
 }
 
 func run() int {
-	// Ctrl-C cancels the context; commands clean up what they started.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
@@ -30,4 +29,34 @@ func run() int {
 		}
 	}
 	return cmd.ExitCode(err)
+}
+
+// interruptible: the first Ctrl-C (or SIGTERM) cancels the context, and
+// commands stop cleanly, undoing what they started; the second ends the
+// process at once, whatever a hung call is doing.
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-signals:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(os.Stderr, "Interrupted: stopping and undoing what this run started; press Ctrl-C again to exit at once")
+		cancel()
+		select {
+		case <-signals:
+			fmt.Fprintln(os.Stderr, "Interrupted again: exiting now; what had landed stays (kubectl netbaseline rollback removes it)")
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
+	}
 }

@@ -110,7 +110,7 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("namespace %s has NetworkPolicies of these names that kubectl netbaseline did not write:\n  %s\nrerun with --force-conflicts to take them over (foreign ones are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
+	return fmt.Sprintf("namespace %s has NetworkPolicies of these names that kubectl netbaseline did not create, or that others changed since:\n  %s\nrerun with --force-conflicts to take them over (foreign ones are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
 		e.Namespace, strings.Join(e.Foreign, "\n  "), BackupName)
 }
 

@@ -165,6 +165,9 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Repor
 }
 
 func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *journal) ([]Result, error) {
+	if p.Transition.Empty() && !p.Rollback && len(p.Takeovers) == 0 && p.Parent != nil {
+		return p.Results, nil // everything is as wanted: write nothing
+	}
 	if err := a.acquire(ctx, p, j); err != nil {
 		return nil, err
 	}
@@ -187,7 +190,11 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 		if err != nil {
 			return results, err
 		}
-		a.progress("%s %s", s.Op, s.Name())
+		if s.Role == transition.RoleBaseline && s.Phase >= 0 && !p.Rollback {
+			a.progress("%s %s (phase %s)", s.Op, s.Name(), baseline.FormatPhase(s.Phase))
+		} else {
+			a.progress("%s %s", s.Op, s.Name())
+		}
 		if s.Role == transition.RoleBaseline {
 			j.landed = append(j.landed, s.Name())
 			r, ok := byName[s.Name()]
@@ -294,12 +301,8 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 }
 
 func desiredFor(p *NamespacePlan, name string) *networkingv1.NetworkPolicy {
-	for _, w := range p.Input.Writes {
-		if w.Name() == name && w.Op == transition.Apply {
-			d := w.Object.DeepCopy()
-			d.ResourceVersion, d.UID, d.ManagedFields, d.CreationTimestamp, d.Generation = "", "", nil, metav1.Time{}, 0
-			return d
-		}
+	if d := p.desired[name]; d != nil {
+		return d.DeepCopy()
 	}
 	return nil
 }

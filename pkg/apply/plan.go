@@ -41,7 +41,8 @@ type NamespacePlan struct {
 	Rollback bool
 	// RestoreSkipped are saved policies a rollback leaves alone, and why.
 	RestoreSkipped []string
-	phases         map[string]int
+	// desired are the objects the Apply writes send, by name.
+	desired map[string]*networkingv1.NetworkPolicy
 }
 
 // PlanError: at least one namespace would be refused; nothing was
@@ -155,7 +156,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	}
 
 	var writes []transition.Write
-	p.phases = map[string]int{}
+	p.desired = map[string]*networkingv1.NetworkPolicy{}
 	for _, phase := range Phases(toObjects(want), a.Order) {
 		for _, o := range phase.Objects {
 			d := findDesired(want, o.GetName())
@@ -164,7 +165,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 			if result == nil {
 				result = d
 			}
-			p.phases[d.Name] = phase.Number
+			p.desired[d.Name] = d
 			p.Results = append(p.Results, Result{Namespace: ns, Name: d.Name, Phase: phase.Number, Op: classify(live, result), Object: result})
 			w := transition.Write{Op: transition.Apply, Object: result, Before: live, Phase: phase.Number}
 			if isForeign[d.Name] {

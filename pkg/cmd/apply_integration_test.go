@@ -110,7 +110,7 @@ func TestIntegrationApplyDryRunAndRollback(t *testing.T) {
 	if got := lines(r.stdout); r.code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "phase 05: allow-dns") {
+	if !strings.Contains(r.stderr, "apply allow-dns (phase 05)") {
 		t.Errorf("no progress on stderr: %q", r.stderr)
 	}
 	np, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(context.Background(), "deny-all", metav1.GetOptions{})
@@ -290,6 +290,7 @@ func TestIntegrationApplyForbidden(t *testing.T) {
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},
 			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps", "pods"}, Verbs: []string{"get", "list"}},
 		},
 	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)

@@ -3,6 +3,8 @@
 package cmd
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,6 +90,22 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 			return usageErrorf("%s", msg)
 		},
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+		// Every command reads the Config, so a broken one is refused
+		// before any API call (exit 2) rather than silently replaced by
+		// the defaults.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
+				return nil
+			}
+			if _, _, err := g.LoadConfig(); err != nil {
+				var exit *ExitError
+				if errors.As(err, &exit) {
+					return err
+				}
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--config: %w", err)}
+			}
+			return nil
+		},
 	}
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
