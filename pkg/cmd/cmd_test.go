@@ -112,6 +112,10 @@ current-context: ctx
 
 func TestBadInputIsUsageError(t *testing.T) {
 	dir := t.TempDir()
+	goodConfig := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(goodConfig, []byte("apiVersion: netbaseline.io/v1alpha1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badConfig := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(badConfig, []byte("apiVersion: netbaseline.io/v1alpha1\nkind: Config\nnamespaces:\n- name: Bad\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -136,7 +140,9 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"invalid config", []string{"render", "-n", "backend-dev", "--config", badConfig}, "namespaces[0].name"},
 		{"missing config", []string{"render", "-n", "backend-dev", "--config", filepath.Join(dir, "none.yaml")}, "file does not exist"},
 		{"-A with -n", []string{"render", "-A", "-n", "backend-dev"}, "cannot be combined"},
-		{"--dir with --config", []string{"render", "-A", "--dir", brokenTree, "--config", badConfig}, "give one"},
+		{"--dir with --config", []string{"render", "-A", "--dir", brokenTree, "--config", goodConfig}, "give one"},
+		{"invalid config before any API call", []string{"rollback", "-n", "backend-dev", "--config", badConfig}, "namespaces[0].name"},
+		{"invalid config for explain", []string{"explain", "frontend-dev", "backend-dev:3001", "--config", badConfig}, "namespaces[0].name"},
 		{"--dir with --namespace-label", []string{"render", "-A", "--dir", brokenTree, "--namespace-label", "name"}, "--namespace-label"},
 		{"bad --namespace-label", []string{"render", "-A", "--namespace-label", "not a label"}, "namespaceLabel"},
 		{"unknown flag", []string{"render", "--frobnicate"}, "unknown flag: --frobnicate"},
