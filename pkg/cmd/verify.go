@@ -131,8 +131,16 @@ func (v *verifier) verifyNamespace(ctx context.Context, p *apply.NamespacePlan) 
 	after := withNamespacePolicies(before, namespace, landed)
 	v.current = after
 	eb, ea := policy.New(before), policy.New(after)
-	changes := policy.FlowChanges(eb, ea, map[string]bool{namespace: true})
-	pairs := probe.ChangePairs(after, changes)
+	focus := map[string]bool{namespace: true}
+	changes := policy.FlowChanges(eb, ea, focus)
+	// The connections the new policies allow are probed too, changed or
+	// not: the bridge keeps them working during the apply, and this proves
+	// they still work once it is gone. They are what the new state allows
+	// and a namespace-wide deny-all would not.
+	denyAll := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "netbaseline-verify-deny-all"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
+	allowedByNew := policy.FlowChanges(policy.New(withNamespacePolicies(before, namespace, []*networkingv1.NetworkPolicy{denyAll})), ea, focus)
+	pairs := probe.ChangePairs(after, uniqueChanges(changes, allowedByNew))
 	pairs = append(pairs, externalPairs(eb, ea, after, namespace, landed)...)
 	var dnsNames []string
 	if touchesDNS(changes, landed) {
@@ -355,4 +363,20 @@ func summarize(obs []probe.Observation) string {
 		}
 	}
 	return fmt.Sprintf("%d check(s): %s", len(obs), strings.Join(parts, ", "))
+}
+
+// uniqueChanges merges lists of flows, each flow once.
+func uniqueChanges(lists ...[]policy.FlowChange) []policy.FlowChange {
+	seen := map[string]bool{}
+	var out []policy.FlowChange
+	for _, l := range lists {
+		for _, c := range l {
+			key := fmt.Sprintf("%s|%s|%d|%s", c.From, c.To, c.Port, c.Protocol)
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

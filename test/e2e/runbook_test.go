@@ -246,8 +246,8 @@ func TestRunbookEndToEnd(t *testing.T) {
 
 // apply --verify on a network that does not do what the policies say: a
 // raw-table DROP (a stand-in for a broken enforcer or a node firewall)
-// between the frontend and the backend makes phase 10's probe fail, and
-// the namespaces are restored to their state from before the apply.
+// between the frontend and the backend makes the frontend's probe fail
+// once its new state has taken effect, and the run is undone.
 func TestApplyVerifyRestoresOnMismatch(t *testing.T) {
 	deploySampleApp(t)
 	fe := podIP(t, "frontend-dev", "app=frontend")
@@ -270,8 +270,8 @@ spec:
 
 	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--verify-settle", "4s",
 		"--image-pull-policy", "Never", "--deny-mode", denyMode())
-	if code != 3 || !strings.Contains(stderr, "phase 10 of frontend-dev did not do what the policies say") ||
-		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "restored the state from before the apply") {
+	if code != 3 || !strings.Contains(stderr, "the new state of frontend-dev did not do what the policies say") ||
+		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: frontend-dev is as before the run") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if left := strings.TrimSpace(kube(t, "-n", "frontend-dev", "get", "networkpolicy,configmap", "-o", "name")); left != "configmap/kube-root-ca.crt" {
