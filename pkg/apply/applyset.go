@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Names and labels of the ownership model (DESIGN.md, frozen).
+// Names and labels of the ownership model (docs/design.md, frozen).
 const (
 	ParentName        = "netbaseline-applyset"
 	BackupName        = "netbaseline-backup"

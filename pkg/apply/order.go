@@ -42,7 +42,7 @@ type Phase struct {
 }
 
 // Phases groups objects by phase in the order's sequence. Neither order
-// is fail-open (DESIGN.md): any policy selecting all pods for egress, such
+// is fail-open (docs/design.md): any policy selecting all pods for egress, such
 // as allow-dns, isolates egress as much as deny-all does.
 func Phases(objs []baseline.Object, order Order) []Phase {
 	byNumber := map[int][]baseline.Object{}

@@ -130,7 +130,7 @@ func TestSampleAppPoliciesInPhaseOrder(t *testing.T) {
 	}
 }
 
-// The policies mean what the runbook and DESIGN.md say, checked on the
+// The policies mean what the runbook and docs/design.md say, checked on the
 // typed objects rather than on their text.
 func TestSampleAppPolicySemantics(t *testing.T) {
 	src, err := EmbeddedSource()

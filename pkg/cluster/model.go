@@ -214,7 +214,7 @@ func (m *Model) PodsIn(namespace string) []*Pod {
 }
 
 // groupIgnoredLabels vary between pods of one workload and say nothing
-// about policy (DESIGN.md's grouping key).
+// about policy (docs/design.md's grouping key).
 var groupIgnoredLabels = map[string]bool{
 	"pod-template-hash":                  true,
 	"controller-revision-hash":           true,
@@ -222,7 +222,7 @@ var groupIgnoredLabels = map[string]bool{
 	"apps.kubernetes.io/pod-index":       true,
 }
 
-// GroupKey is the grouping key of DESIGN.md: pods with equal keys get the
+// GroupKey is the grouping key of docs/design.md: pods with equal keys get the
 // same verdicts unless an ipBlock tells their IPs apart.
 func (p *Pod) GroupKey() string {
 	var b strings.Builder

@@ -11,7 +11,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
 )
 
-// Exit codes, shared by every command (DESIGN.md). diff follows kubectl
+// Exit codes, shared by every command (docs/design.md). diff follows kubectl
 // diff instead: 0 no differences, 1 differences, >1 error.
 const (
 	ExitOK = 0

@@ -1,5 +1,5 @@
 // Package endpoint is the one parser of the SOURCE/DEST grammar shared by
-// explain, probe and completion (DESIGN.md), and resolves endpoints
+// explain, probe and completion (docs/design.md), and resolves endpoints
 // against the read model.
 package endpoint
 

@@ -14,7 +14,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/pkg/endpoint"
 )
 
-// Explanation is one verdict in explain's frozen JSON shape (DESIGN.md).
+// Explanation is one verdict in explain's frozen JSON shape (docs/design.md).
 type Explanation struct {
 	From          string          `json:"from"`
 	To            string          `json:"to"`
@@ -41,7 +41,7 @@ func (p PortSpec) String() string {
 	return p.Port + "/" + string(p.Protocol)
 }
 
-// Group is a set of pods that get the same verdicts (DESIGN.md's grouping
+// Group is a set of pods that get the same verdicts (docs/design.md's grouping
 // key, split where an ipBlock tells members apart).
 type Group struct {
 	Name string

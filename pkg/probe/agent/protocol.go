@@ -1,7 +1,7 @@
 // Package probe proves NetworkPolicy with real connections: it plans the
 // checks each source pod makes, runs them through the netbaseline-probe
 // agent in an ephemeral container, and compares what happened with the
-// engine's verdicts. The agent protocol is frozen in DESIGN.md.
+// engine's verdicts. The agent protocol is frozen in docs/design.md.
 package agent
 
 import (
@@ -22,7 +22,7 @@ const (
 	KindUDP  = "udp"
 )
 
-// Outcomes the agent reports (DESIGN.md). Interpretation belongs to the CLI.
+// Outcomes the agent reports (docs/design.md). Interpretation belongs to the CLI.
 const (
 	Connected  = "connected"   // TCP established, or HTTP answered with the expected status
 	HTTPStatus = "http-status" // answered, with another status
