@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -265,8 +264,7 @@ func classify(before, after *networkingv1.NetworkPolicy) Op {
 	switch {
 	case before == nil:
 		return Created
-	case after != nil && reflect.DeepEqual(before.Spec, after.Spec) &&
-		equalMaps(before.Labels, after.Labels) && equalMaps(before.Annotations, after.Annotations):
+	case after != nil && samePolicy(before, after):
 		return Unchanged
 	}
 	return Configured

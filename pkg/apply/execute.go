@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -97,26 +96,36 @@ type entry struct {
 
 func newJournal(ns string) *journal { return &journal{ns: ns, entries: map[string]*entry{}} }
 
-func (j *journal) np(name string, before *networkingv1.NetworkPolicy) *entry {
-	key := "networkpolicy/" + name
+// entry is the journal's record of an object, made on its first write
+// with the object as it was before (nil: absent).
+func (j *journal) entry(kind, name string, np *networkingv1.NetworkPolicy, cm *corev1.ConfigMap) *entry {
+	key := kind + "/" + name
 	if e, ok := j.entries[key]; ok {
 		return e
 	}
-	e := &entry{kind: "networkpolicy", name: name, originalNP: before}
+	e := &entry{kind: kind, name: name, originalNP: np, originalCM: cm}
 	j.entries[key] = e
 	j.order = append(j.order, key)
 	return e
 }
 
+func (j *journal) np(name string, before *networkingv1.NetworkPolicy) *entry {
+	return j.entry("networkpolicy", name, before, nil)
+}
+
 func (j *journal) cm(name string, before *corev1.ConfigMap) *entry {
-	key := "configmap/" + name
-	if e, ok := j.entries[key]; ok {
-		return e
+	return j.entry("configmap", name, nil, before)
+}
+
+// wrote records a write of a policy: its resourceVersion after, or its
+// deletion (out nil).
+func (j *journal) wrote(name string, before, out *networkingv1.NetworkPolicy) {
+	e := j.np(name, before)
+	if out == nil {
+		e.rv, e.deleted = "", true
+		return
 	}
-	e := &entry{kind: "configmap", name: name, originalCM: before}
-	j.entries[key] = e
-	j.order = append(j.order, key)
-	return e
+	e.rv, e.deleted = out.ResourceVersion, false
 }
 
 // currentRV is the resourceVersion a guarded write of name expects.
@@ -176,43 +185,27 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 			return nil, err
 		}
 	}
-	var results []Result
-	byName := map[string]Result{}
-	for _, r := range p.Results {
-		byName[r.Name] = r
-	}
+	written := map[string]*networkingv1.NetworkPolicy{}
 	for _, s := range p.Transition.Steps {
 		if err := ctx.Err(); err != nil {
-			return results, fmt.Errorf("interrupted: %w", err)
+			return landedResults(p, written), fmt.Errorf("interrupted: %w", err)
 		}
 		a.renew(ctx, j)
 		out, err := a.step(ctx, p, j, s, 3)
 		if err != nil {
-			return results, err
+			return landedResults(p, written), err
 		}
-		if s.Role == transition.RoleBaseline && s.Phase >= 0 && !p.Rollback {
+		if s.Role == transition.RoleBaseline && !p.Rollback {
 			a.progress("%s %s (phase %s)", s.Op, s.Name(), baseline.FormatPhase(s.Phase))
 		} else {
 			a.progress("%s %s", s.Op, s.Name())
 		}
 		if s.Role == transition.RoleBaseline {
 			j.landed = append(j.landed, s.Name())
-			r, ok := byName[s.Name()]
-			if !ok {
-				r = Result{Namespace: p.Namespace, Name: s.Name(), Op: Deleted}
-			}
-			if out != nil {
-				r.Object = out
-			}
-			results = append(results, r)
+			written[s.Name()] = out
 		}
 	}
-	for _, r := range p.Results {
-		if r.Op == Unchanged {
-			results = append(results, r)
-		}
-	}
-	sort.SliceStable(results, func(i, k int) bool { return phaseRank(p, results[i]) < phaseRank(p, results[k]) })
+	results := landedResults(p, written)
 	if p.Rollback {
 		if err := a.finishRollback(ctx, p, j); err != nil {
 			return results, err
@@ -227,13 +220,19 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 	return results, a.release(ctx, j)
 }
 
-func phaseRank(p *NamespacePlan, r Result) int {
-	for i, x := range p.Results {
-		if x.Name == r.Name {
-			return i
+// landedResults are the plan's results, in its order, for what has landed
+// (with the server's answer) and what needed no write.
+func landedResults(p *NamespacePlan, written map[string]*networkingv1.NetworkPolicy) []Result {
+	var out []Result
+	for _, r := range p.Results {
+		if obj := written[r.Name]; obj != nil {
+			r.Object = obj
+		}
+		if _, ok := written[r.Name]; ok || r.Op == Unchanged {
+			out = append(out, r)
 		}
 	}
-	return len(p.Results)
+	return out
 }
 
 // step makes one write, retrying transient errors.
@@ -258,8 +257,7 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 		if err != nil {
 			return nil, apiError(err, "create", "networkpolicies", p.Namespace)
 		}
-		e := j.np(name, s.Before)
-		e.rv, e.deleted = out.ResourceVersion, false
+		j.wrote(name, s.Before, out)
 		return out, nil
 	case transition.Apply:
 		d := desiredFor(p, name)
@@ -270,8 +268,7 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 		if err != nil {
 			return nil, apiError(err, "patch", "networkpolicies", p.Namespace)
 		}
-		e := j.np(name, s.Before)
-		e.rv, e.deleted = out.ResourceVersion, false
+		j.wrote(name, s.Before, out)
 		return out, nil
 	case transition.Replace:
 		obj := s.Object.DeepCopy()
@@ -280,8 +277,7 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 		if err != nil {
 			return nil, apiError(err, "update", "networkpolicies", p.Namespace)
 		}
-		e := j.np(name, s.Before)
-		e.rv, e.deleted = out.ResourceVersion, false
+		j.wrote(name, s.Before, out)
 		return out, nil
 	case transition.Delete:
 		rv := j.currentRV(name, s.Before)
@@ -293,8 +289,7 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, apiError(err, "delete", "networkpolicies", p.Namespace)
 		}
-		e := j.np(name, s.Before)
-		e.rv, e.deleted = "", true
+		j.wrote(name, s.Before, nil)
 		return nil, nil
 	}
 	return nil, fmt.Errorf("internal: unknown step %q", s.Op)
@@ -505,7 +500,7 @@ func (a *Applier) undo(ctx context.Context, j *journal) []string {
 	undoJournal := newJournal(j.ns)
 	for _, s := range p.Transition.Steps {
 		if _, err := a.retried(ctx, p, undoJournal, s); err != nil {
-			if apierrors.IsConflict(errors.Unwrap(err)) || apierrors.IsConflict(err) {
+			if apierrors.IsConflict(err) {
 				left = append(left, fmt.Sprintf("networkpolicy %s/%s changed while being put back; left as it is", j.ns, s.Name()))
 				continue
 			}

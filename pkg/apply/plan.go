@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,9 +67,7 @@ func (e *PlanError) Error() string {
 		}
 		fmt.Fprintf(&b, "%v", e.Errs[ns])
 	}
-	if len(nss) > 1 || len(e.Errs) > 0 {
-		fmt.Fprintf(&b, "\nnothing was changed in any namespace (%s refused)", strings.Join(nss, ", "))
-	}
+	fmt.Fprintf(&b, "\nnothing was changed in any namespace (%s refused)", strings.Join(nss, ", "))
 	return b.String()
 }
 
@@ -128,7 +129,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 		}
 		return nil, apiError(err, "get", "namespaces", ns)
 	}
-	p, err := a.readState(ctx, ns)
+	p, err := a.readState(ctx, ns, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +184,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 		writes = append(writes, transition.Write{Op: transition.Delete, Before: r.Object})
 	}
 	// Temporary objects a killed run left behind go in any case.
-	for _, name := range sortedNames(p.Live) {
+	for _, name := range slices.Sorted(maps.Keys(p.Live)) {
 		np := p.Live[name]
 		if IsMember(np) && np.Labels[transition.TransitionLabel] != "" && findDesired(want, name) == nil && !hasWrite(writes, name) {
 			writes = append(writes, transition.Write{Op: transition.Delete, Before: np})
@@ -196,12 +197,14 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	return p, nil
 }
 
-// readState reads the namespace's policies and the plugin's ConfigMaps,
-// and checks the parent and its lease.
-func (a *Applier) readState(ctx context.Context, ns string) (*NamespacePlan, error) {
-	live, err := a.livePolicies(ctx, ns)
-	if err != nil {
-		return nil, err
+// readState reads the namespace's policies (unless given, as listed just
+// before) and the plugin's ConfigMaps, and checks the parent and its lease.
+func (a *Applier) readState(ctx context.Context, ns string, live map[string]*networkingv1.NetworkPolicy) (*NamespacePlan, error) {
+	if live == nil {
+		var err error
+		if live, err = a.livePolicies(ctx, ns); err != nil {
+			return nil, err
+		}
 	}
 	p := &NamespacePlan{Namespace: ns, Live: live}
 	for _, cm := range []struct {
@@ -305,18 +308,9 @@ func memberLabels(ns string) map[string]string {
 	return map[string]string{ApplySetPartOf: ApplySetID(ns), ManagedByLabel: ManagedByValue}
 }
 
-func sortedNames(m map[string]*networkingv1.NetworkPolicy) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func sortedPolicies(m map[string]*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
 	out := make([]*networkingv1.NetworkPolicy, 0, len(m))
-	for _, n := range sortedNames(m) {
+	for _, n := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[n])
 	}
 	return out
@@ -335,8 +329,10 @@ func samePolicy(a, b *networkingv1.NetworkPolicy) bool {
 	return equalSpec(a, b) && equalMaps(a.Labels, b.Labels) && equalMaps(a.Annotations, b.Annotations)
 }
 
+// equalSpec compares specs as the API serialises them, so that an empty
+// list and an absent one (the server's answer and our rendering) agree.
 func equalSpec(a, b *networkingv1.NetworkPolicy) bool {
-	ra, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(&a.Spec)
-	rb, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(&b.Spec)
-	return fmt.Sprint(ra) == fmt.Sprint(rb)
+	ra, errA := runtime.DefaultUnstructuredConverter.ToUnstructured(&a.Spec)
+	rb, errB := runtime.DefaultUnstructuredConverter.ToUnstructured(&b.Spec)
+	return errA == nil && errB == nil && reflect.DeepEqual(ra, rb)
 }

@@ -3,6 +3,8 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,7 +47,7 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 		return nil, err
 	}
 	plan.live = live
-	for _, name := range sortedNames(live) {
+	for _, name := range slices.Sorted(maps.Keys(live)) {
 		if IsMember(live[name]) {
 			plan.Members = append(plan.Members, name)
 			plan.members = append(plan.members, live[name])
@@ -97,7 +99,7 @@ func (e *MemberConflictError) Error() string {
 // every connection allowed before and after while it happens.
 func (a *Applier) PlanRollbackTransition(ctx context.Context, rp *RollbackPlan) (*NamespacePlan, error) {
 	a.defaults()
-	p, err := a.readState(ctx, rp.Namespace)
+	p, err := a.readState(ctx, rp.Namespace, rp.live)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ package transition
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -297,7 +298,7 @@ func selectorsFor(open, closed []*cluster.Pod, total int) []metav1.LabelSelector
 			}
 			// c has every label of p, and one more (equal label sets are
 			// isolated alike): that key tells them apart.
-			for _, k := range sortedKeys(c.Labels) {
+			for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 				if _, in := p.Labels[k]; !in {
 					if !excluded[k] {
 						excluded[k] = true
@@ -407,7 +408,7 @@ func applyWrites(state []*networkingv1.NetworkPolicy, writes []Write) ([]*networ
 		}
 	}
 	out := make([]*networkingv1.NetworkPolicy, 0, len(byName))
-	for _, name := range sortedKeysNP(byName) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		out = append(out, byName[name])
 	}
 	return out, nil
@@ -432,24 +433,6 @@ func copyMap(in map[string]string) map[string]string {
 	for k, v := range in {
 		out[k] = v
 	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeysNP(m map[string]*networkingv1.NetworkPolicy) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
