@@ -145,12 +145,16 @@ func (l *liveLoader) each(resource string, list func(ns string) error) error {
 				return wrapAPI(err, "list", resource)
 			}
 			denied = append(denied, ns)
+			l.m.markUnreadable(resource, ns)
 		} else if resource == "networkpolicies" {
 			l.m.PoliciesRead = append(l.m.PoliciesRead, ns)
 		}
 	}
 	if resource == "networkpolicies" {
 		l.m.PoliciesPartial = true
+	}
+	if len(l.opts.Namespaces) == 0 {
+		l.m.markUnreadable(resource, "") // only the cluster-wide list was tried
 	}
 	msg := fmt.Sprintf("cannot list %s in all namespaces (RBAC: list %s, cluster-wide)", resource, resource)
 	if len(l.opts.Namespaces) > 0 {

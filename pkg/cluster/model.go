@@ -104,6 +104,38 @@ type Model struct {
 	PoliciesRead    []string
 	// Warnings say what could not be read (forbidden lists, unknown kinds).
 	Warnings []string
+	// Unreadable lists, per resource ("pods", "services",
+	// "networkpolicies"), the namespaces whose objects could not be read
+	// ("" for every namespace), so that nobody mistakes "could not read"
+	// for "there are none".
+	Unreadable map[string][]string
+}
+
+// CouldNotRead reports whether the resource's objects in the namespace
+// were unreadable.
+func (m *Model) CouldNotRead(resource, namespace string) bool {
+	for _, ns := range m.Unreadable[resource] {
+		if ns == "" || ns == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// UnreadableError: the answer depends on objects the user may not read.
+type UnreadableError struct {
+	Verb, Resource, Namespace string
+}
+
+func (e *UnreadableError) Error() string {
+	return fmt.Sprintf("forbidden: cannot %s %s in namespace %s (RBAC needs verb %q on resource %q there), so the answer is unknown", e.Verb, e.Resource, e.Namespace, e.Verb, e.Resource)
+}
+
+func (m *Model) markUnreadable(resource, namespace string) {
+	if m.Unreadable == nil {
+		m.Unreadable = map[string][]string{}
+	}
+	m.Unreadable[resource] = append(m.Unreadable[resource], namespace)
 }
 
 // PoliciesReadable reports whether the namespace's policies were read.

@@ -135,6 +135,9 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}
+	if doctor.CheckedNothing(rep.Findings) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("doctor could check nothing: every read it needs was refused (see each finding); grant hack/rbac/read.yaml and rerun")}
+	}
 	if doctor.Worst(rep.Findings) == doctor.Fail {
 		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("doctor found failures")}
 	}

@@ -213,6 +213,16 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 }
 
 func (o *ExplainOptions) resolveError(what string, err error) error {
+	return resolveError(what, err)
+}
+
+// resolveError: an endpoint that does not exist is bad input (exit 2);
+// one whose pods could not be read is a permission problem (exit 1).
+func resolveError(what string, err error) error {
+	var unreadable *cluster.UnreadableError
+	if errors.As(err, &unreadable) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", what, err)}
+	}
 	return usageErrorf("%s: %v", what, err)
 }
 

@@ -203,7 +203,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	req := probe.Request{Ports: o.ports, DNSNames: o.DNSNames, HTTPPath: o.HTTPPath, HTTPStatus: o.HTTPStatus, AllPods: o.AllPods, Timeout: o.Timeout}
 	src, err := endpoint.Resolve(model, o.source)
 	if err != nil {
-		return usageErrorf("SOURCE: %v", err)
+		return resolveError("SOURCE", err)
 	}
 	if len(src.Pods) == 0 {
 		return usageErrorf("SOURCE %s: probe needs pods to run in", o.source.Raw)
@@ -213,7 +213,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		t, err := endpoint.Resolve(model, d)
 		var noPods *endpoint.NoPodsError
 		if err != nil && !errors.As(err, &noPods) {
-			return usageErrorf("DEST: %v", err)
+			return resolveError("DEST", err)
 		}
 		req.Dests = append(req.Dests, t)
 	}

@@ -174,3 +174,28 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 		}
 	}
 }
+
+// A user without rights never gets a false answer: doctor and report exit
+// 1 instead of a clean bill of health, report's cells say unknown, and
+// explain names the permission it lacks (exit 1, not "no pods", exit 2).
+func TestIntegrationNoRightsIsNeverAFact(t *testing.T) {
+	env := testenv.Require(t)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	sampleNamespaces(t, cs)
+	nobody := as(t, env, "nobody")
+	always := func(result) bool { return true }
+
+	r := runUntil(t, nobody, always, "doctor")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "doctor could check nothing") {
+		t.Errorf("doctor: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runUntil(t, nobody, always, "report")
+	if r.code != ExitFailed || strings.Contains(r.stdout, "No NetworkPolicy engine found") || strings.Contains(r.stdout, "every pod of") ||
+		!strings.Contains(r.stdout, "unknown (not readable)") {
+		t.Errorf("report: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runUntil(t, nobody, always, "explain", "frontend-dev", "backend-dev:3001")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, `cannot list pods in namespace frontend-dev (RBAC needs verb "list" on resource "pods" there)`) {
+		t.Errorf("explain: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -151,6 +151,9 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 	if err := o.write(report.BuildRecord(in)); err != nil {
 		return err
 	}
+	if doctor.CheckedNothing(doc.Findings) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("report could read nothing it records: every read was refused, so its cells say unknown; grant hack/rbac/read.yaml and rerun")}
+	}
 	return probeErr
 }
 

@@ -185,7 +185,7 @@ func TestIntegrationReport(t *testing.T) {
 		t.Fatalf("exit %d %v\n%s\n%s", r.code, err, r.stdout, r.stderr)
 	}
 	for _, ns := range rec.Namespaces {
-		if len(ns.Policies) != 0 || ns.Rollback.Command != "" || !ns.Exists {
+		if len(ns.Policies) != 0 || ns.Rollback.Command != "" || ns.Exists == nil || !*ns.Exists {
 			t.Errorf("before apply: %+v", ns)
 		}
 	}

@@ -35,6 +35,8 @@ type Finding struct {
 	Subject  string   `json:"subject,omitempty"`
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix,omitempty"`
+	// Unchecked: the check could not run (a read was refused).
+	Unchecked bool `json:"unchecked,omitempty"`
 }
 
 // Snapshot is what doctor reads. Unreadable names the resources that
@@ -111,5 +113,16 @@ func Worst(fs []Finding) Severity {
 }
 
 func couldNotCheck(id, subject, why string) Finding {
-	return Finding{ID: id, Severity: Info, Subject: subject, Message: "could not check: " + why, Fix: "grant read access (see the README's RBAC section) and rerun"}
+	return Finding{ID: id, Severity: Info, Subject: subject, Message: "could not check: " + why, Fix: "grant read access (see the README's RBAC section) and rerun", Unchecked: true}
+}
+
+// CheckedNothing reports whether no check could run at all: such a run
+// must not read as a clean bill of health.
+func CheckedNothing(fs []Finding) bool {
+	for _, f := range fs {
+		if !f.Unchecked {
+			return false
+		}
+	}
+	return true
 }

@@ -307,3 +307,13 @@ func TestRolloutStates(t *testing.T) {
 		t.Errorf("unreadable deployments: %+v", fs)
 	}
 }
+
+func TestCheckedNothing(t *testing.T) {
+	none := []Finding{couldNotCheck("A", "x", "RBAC"), couldNotCheck("B", "y", "RBAC")}
+	if !CheckedNothing(none) {
+		t.Error("only could-not-check findings: checked nothing")
+	}
+	if CheckedNothing(append(none, Finding{ID: "C", Severity: Pass})) {
+		t.Error("one real check ran")
+	}
+}

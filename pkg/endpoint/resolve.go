@@ -67,6 +67,12 @@ func Resolve(m *cluster.Model, ep Endpoint) (Target, error) {
 		}
 		return t, &NotFoundError{What: "namespace", Name: ep.Namespace, Suggestions: closest(ep.Namespace, names)}
 	}
+	if m.CouldNotRead("pods", ep.Namespace) {
+		return t, &cluster.UnreadableError{Verb: "list", Resource: "pods", Namespace: ep.Namespace}
+	}
+	if ep.Kind == Service && m.CouldNotRead("services", ep.Namespace) {
+		return t, &cluster.UnreadableError{Verb: "list", Resource: "services", Namespace: ep.Namespace}
+	}
 	pods := m.PodsIn(ep.Namespace)
 	names := func(f func(*cluster.Pod) string) []string {
 		seen := map[string]bool{}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/doctor"
@@ -26,9 +27,12 @@ func WriteMarkdown(w io.Writer, r Record) error {
 
 	p("### Enforcement engine")
 	p("")
-	if len(r.Engines) == 0 {
+	switch {
+	case len(r.Engines) == 0 && r.Unknown("daemonsets"):
+		p("**Unknown**: the engine could not be detected (%s).", r.Unreadable["daemonsets"])
+	case len(r.Engines) == 0:
 		p("**No NetworkPolicy engine found**: policies are accepted by the API but nothing enforces them (see doctor's ENGINE findings).")
-	} else {
+	default:
 		p("| engine | version | namespace | agents ready | denied packets |")
 		p("| --- | --- | --- | --- | --- |")
 		for _, e := range r.Engines {
@@ -48,14 +52,14 @@ func WriteMarkdown(w io.Writer, r Record) error {
 	for _, ns := range r.Namespaces {
 		nsLabels := labelList(ns.Labels)
 		if len(ns.Apps) == 0 {
-			p("| %s | %s | %s | - | - | - | - |", cell(ns.Name), yesNo(ns.Exists), cell(nsLabels))
+			p("| %s | %s | %s | - | - | - | - |", cell(ns.Name), known(ns.Exists, yesNo), cell(nsLabels))
 		}
 		for _, app := range ns.Apps {
 			var images []string
 			for _, d := range app.Deployments {
 				images = append(images, fmt.Sprintf("%s: %s (%s)", d.Name, strings.Join(d.Images, ", "), dash(string(d.Rollout))))
 			}
-			p("| %s | %s | %s | %s | `%s` | %d | %s |", cell(ns.Name), yesNo(ns.Exists), cell(nsLabels), cell(app.Name), cell(app.Selector), app.Pods, cell(dash(strings.Join(images, "; "))))
+			p("| %s | %s | %s | %s | `%s` | %s | %s |", cell(ns.Name), known(ns.Exists, yesNo), cell(nsLabels), cell(app.Name), cell(app.Selector), known(app.Pods, strconv.Itoa), cell(dash(strings.Join(images, "; "))))
 		}
 	}
 	p("")
@@ -65,7 +69,11 @@ func WriteMarkdown(w io.Writer, r Record) error {
 	for _, ns := range r.Namespaces {
 		p("#### %s", ns.Name)
 		p("")
-		if len(ns.Policies) == 0 {
+		if len(ns.Policies) == 0 && r.Unknown("networkpolicies") {
+			p("Unknown: its NetworkPolicies could not be read (%s).", r.Unreadable["networkpolicies"])
+			p("")
+			continue
+		} else if len(ns.Policies) == 0 {
 			p("No NetworkPolicy: every pod of %s is open.", ns.Name)
 			p("")
 			continue
@@ -219,4 +227,12 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "**no**"
+}
+
+// known renders a value that may be unknown (nil: it could not be read).
+func known[T any](v *T, show func(T) string) string {
+	if v == nil {
+		return "unknown (not readable)"
+	}
+	return show(*v)
 }

@@ -42,12 +42,22 @@ type Record struct {
 	Probe       *ProbeResult   `json:"probe,omitempty"`
 	ProbeSource string         `json:"probeSource,omitempty"`
 	ProbeCounts map[string]int `json:"probeCounts,omitempty"`
+	// Unreadable names what could not be read and why (RBAC): the parts
+	// of the record that depend on it say "unknown", never "none".
+	Unreadable map[string]string `json:"unreadable,omitempty"`
+}
+
+// Unknown reports whether a resource could not be read.
+func (r *Record) Unknown(resource string) bool {
+	_, ok := r.Unreadable[resource]
+	return ok
 }
 
 // NamespaceRecord is one app namespace.
 type NamespaceRecord struct {
 	Name     string            `json:"name"`
-	Exists   bool              `json:"exists"`
+	// Exists is null when the namespaces could not be read.
+	Exists   *bool             `json:"exists"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Apps     []AppRecord       `json:"apps"`
 	Policies []PolicyRecord    `json:"policies"`
@@ -58,7 +68,8 @@ type NamespaceRecord struct {
 type AppRecord struct {
 	Name        string             `json:"name"`
 	Selector    string             `json:"selector"`
-	Pods        int                `json:"pods"`
+	// Pods is null when the pods could not be read.
+	Pods        *int               `json:"pods"`
 	Deployments []DeploymentRecord `json:"deployments,omitempty"`
 }
 
@@ -116,6 +127,9 @@ func BuildRecord(in Inputs) Record {
 		Findings:          in.Doctor.Findings, FindingCounts: map[doctor.Severity]int{},
 		Probe: in.Probe, ProbeSource: in.ProbeSource,
 	}
+	if in.Snapshot != nil && len(in.Snapshot.Unreadable) > 0 {
+		r.Unreadable = in.Snapshot.Unreadable
+	}
 	if r.Engines == nil {
 		r.Engines = []doctor.Engine{}
 	}
@@ -140,13 +154,21 @@ func BuildRecord(in Inputs) Record {
 	s := in.Snapshot
 	for _, ns := range cfg.Namespaces {
 		nr := NamespaceRecord{Name: ns.Name, Apps: []AppRecord{}, Policies: []PolicyRecord{}}
-		for _, n := range s.Namespaces {
-			if n.Name == ns.Name {
-				nr.Exists, nr.Labels = true, n.Labels
+		if !r.Unknown("namespaces") {
+			exists := false
+			for _, n := range s.Namespaces {
+				if n.Name == ns.Name {
+					exists, nr.Labels = true, n.Labels
+				}
 			}
+			nr.Exists = &exists
 		}
 		for _, app := range ns.Apps {
-			ar := AppRecord{Name: app.Name, Selector: labels.Set(app.Labels).String(), Pods: countPods(s.Pods, ns.Name, app.Labels)}
+			ar := AppRecord{Name: app.Name, Selector: labels.Set(app.Labels).String()}
+			if !r.Unknown("pods") {
+				n := countPods(s.Pods, ns.Name, app.Labels)
+				ar.Pods = &n
+			}
 			sel := labels.SelectorFromSet(app.Labels)
 			for _, d := range s.Deployments {
 				if d.Namespace != ns.Name || len(app.Labels) == 0 || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {

@@ -153,10 +153,10 @@ func TestRecordContents(t *testing.T) {
 	if strings.Contains(be.Rollback.Kubectl, "legacy") || !strings.Contains(be.Rollback.Kubectl, "kubectl delete networkpolicy -n backend-dev") || be.Rollback.Command != "kubectl netbaseline rollback -n backend-dev" {
 		t.Errorf("rollback: %+v", be.Rollback)
 	}
-	if be.Apps[0].Pods != 2 || be.Apps[0].Deployments[0].Rollout != doctor.Warn {
+	if be.Apps[0].Pods == nil || *be.Apps[0].Pods != 2 || be.Apps[0].Deployments[0].Rollout != doctor.Warn {
 		t.Errorf("backend app: %+v", be.Apps[0])
 	}
-	if !byNS["frontend-dev"].Exists || rec.Engines[0].Name != "kube-router" || rec.ProbeCounts[probe.ResultMismatch] != 1 {
+	if e := byNS["frontend-dev"].Exists; e == nil || !*e || rec.Engines[0].Name != "kube-router" || rec.ProbeCounts[probe.ResultMismatch] != 1 {
 		t.Errorf("record: %+v", rec)
 	}
 }
@@ -177,6 +177,35 @@ func TestRecordWithoutAnything(t *testing.T) {
 	js, _ := json.Marshal(rec)
 	if !strings.Contains(string(js), `"engines":[]`) || !strings.Contains(string(js), `"findings":[]`) {
 		t.Errorf("empty lists should be [] in JSON: %s", js)
+	}
+}
+
+// What could not be read is recorded as unknown, never as "none": no
+// "no engine", no "namespace does not exist", no "every pod is open".
+func TestRecordOfUnreadableCluster(t *testing.T) {
+	cfg := config.Default()
+	snap := &doctor.Snapshot{Unreadable: map[string]string{}}
+	for _, r := range []string{"daemonsets", "namespaces", "pods", "networkpolicies", "deployments"} {
+		snap.Unreadable[r] = "RBAC does not allow list " + r
+	}
+	rec := BuildRecord(Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: snap, DenyMode: "drop", Rollback: map[string]*apply.RollbackPlan{}})
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"No NetworkPolicy engine found", "**no**", "every pod of", "| 0 |"} {
+		if strings.Contains(md.String(), bad) {
+			t.Errorf("the record of an unreadable cluster says %q:\n%s", bad, md.String())
+		}
+	}
+	for _, want := range []string{"**Unknown**: the engine could not be detected (RBAC does not allow list daemonsets)", "unknown (not readable)", "Unknown: its NetworkPolicies could not be read"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, md.String())
+		}
+	}
+	js, _ := json.Marshal(rec)
+	if !strings.Contains(string(js), `"exists":null`) || !strings.Contains(string(js), `"pods":null`) || !strings.Contains(string(js), `"unreadable":{`) {
+		t.Errorf("JSON does not say unknown: %s", js)
 	}
 }
 
