@@ -55,7 +55,7 @@ func (r *Record) Unknown(resource string) bool {
 
 // NamespaceRecord is one app namespace.
 type NamespaceRecord struct {
-	Name     string            `json:"name"`
+	Name string `json:"name"`
 	// Exists is null when the namespaces could not be read.
 	Exists   *bool             `json:"exists"`
 	Labels   map[string]string `json:"labels,omitempty"`
@@ -66,8 +66,8 @@ type NamespaceRecord struct {
 
 // AppRecord is an app, the selector its policies use, and what runs.
 type AppRecord struct {
-	Name        string             `json:"name"`
-	Selector    string             `json:"selector"`
+	Name     string `json:"name"`
+	Selector string `json:"selector"`
 	// Pods is null when the pods could not be read.
 	Pods        *int               `json:"pods"`
 	Deployments []DeploymentRecord `json:"deployments,omitempty"`
