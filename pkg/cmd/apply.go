@@ -18,6 +18,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/pkg/verify"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/version"
 )
 
@@ -306,7 +307,7 @@ func dryRunSuffix(d apply.DryRun) string {
 // input; conflicts and API failures could not be done.
 func applyError(err error) error {
 	var missing *apply.NamespaceMissingError
-	var verr *verifyError
+	var verr *verify.MismatchError
 	switch {
 	case errors.As(err, &missing):
 		return &ExitError{Code: ExitUsage, Err: err}

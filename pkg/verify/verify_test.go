@@ -1,4 +1,4 @@
-package cmd
+package verify
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ func TestVerifyPhaseChanges(t *testing.T) {
 	before := verifyModel()
 	denyEgress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "deny-all"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
-	isolated := withNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress})
+	isolated := WithNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress})
 	if len(before.Policies) != 0 || len(isolated.Policies) != 1 {
 		t.Fatalf("withNamespacePolicies must not touch its input: %d %d", len(before.Policies), len(isolated.Policies))
 	}
@@ -46,7 +46,7 @@ func TestVerifyPhaseChanges(t *testing.T) {
 				To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "198.51.100.0/24"}}},
 				Ports: []networkingv1.NetworkPolicyPort{{Port: &port80, Protocol: &tcp}, {Protocol: &tcp}}, // no port: not probed
 			}}}}
-	after := withNamespacePolicies(isolated, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress, external})
+	after := WithNamespacePolicies(isolated, "backend-dev", []*networkingv1.NetworkPolicy{denyEgress, external})
 	pairs := externalPairs(policy.New(isolated), policy.New(after), after, "backend-dev", []*networkingv1.NetworkPolicy{external})
 	var got []string
 	for _, p := range pairs {
@@ -56,12 +56,12 @@ func TestVerifyPhaseChanges(t *testing.T) {
 		t.Errorf("external pairs (-want +got):\n%s", diff)
 	}
 	// The namespace's policies are replaced as a whole (a pruned one goes).
-	again := withNamespacePolicies(after, "backend-dev", []*networkingv1.NetworkPolicy{external.DeepCopy()})
+	again := WithNamespacePolicies(after, "backend-dev", []*networkingv1.NetworkPolicy{external.DeepCopy()})
 	if len(again.Policies) != 1 {
 		t.Errorf("policies after replacing the namespace's: %d", len(again.Policies))
 	}
 	// Already allowed before the phase: nothing to probe.
-	if p := externalPairs(policy.New(before), policy.New(withNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{external})), after, "backend-dev", nil); len(p) != 0 {
+	if p := externalPairs(policy.New(before), policy.New(WithNamespacePolicies(before, "backend-dev", []*networkingv1.NetworkPolicy{external})), after, "backend-dev", nil); len(p) != 0 {
 		t.Errorf("no landed policy, no pairs: %v", p)
 	}
 
