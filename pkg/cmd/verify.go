@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/netbaseline/kubectl-netbaseline/pkg/apply"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
@@ -97,7 +96,6 @@ func saveObservations(path string, mode probe.DenyMode, image string, obs []prob
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
-
 
 // clusterProber runs plans through ephemeral containers (or pods), as
 // probe does.

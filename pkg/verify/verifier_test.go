@@ -38,7 +38,7 @@ func (f *fakeProber) Run(_ context.Context, plans []probe.SourcePlan, _ probe.De
 // fakeClock advances only when the verifier sleeps.
 type fakeClock struct{ now time.Time }
 
-func (c *fakeClock) Now() time.Time                          { return c.now }
+func (c *fakeClock) Now() time.Time                           { return c.now }
 func (c *fakeClock) Sleep(_ context.Context, d time.Duration) { c.now = c.now.Add(d) }
 
 func backendBaseline() []*networkingv1.NetworkPolicy {
