@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
 	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
@@ -80,16 +81,66 @@ func Cuts(in Input, p *Plan) []Cut {
 	w := newWorld(in, p)
 	e0, e1 := w.engine(p.Before), w.engine(p.After)
 	flows := w.flows(e0, e1)
+	// Each step changes one policy, so only the flows of the pods it
+	// selects (in its directions) can change verdict: re-evaluate those,
+	// carry the rest over from the state before.
+	allowed := make([]bool, len(flows))
+	for i := range allowed {
+		allowed[i] = true
+	}
 	var cuts []Cut
+	prev := p.Before
 	for i, st := range p.States[:len(p.States)-1] {
 		ei := w.engine(st)
-		for _, f := range flows {
-			if ei.Evaluate(f.flow, false).Verdict == policy.Denied {
+		in, out := w.affected(prev, st)
+		for fi, f := range flows {
+			if (f.flow.From.Pod != nil && out[f.flow.From.Pod]) || (f.flow.To.Pod != nil && in[f.flow.To.Pod]) {
+				allowed[fi] = ei.Evaluate(f.flow, false).Verdict != policy.Denied
+			}
+			if !allowed[fi] {
 				cuts = append(cuts, Cut{Step: i, From: f.from, To: f.to, Port: f.flow.Port, Protocol: f.flow.Protocol})
 			}
 		}
+		prev = st
 	}
 	return cuts
+}
+
+// affected are the namespace's pods whose ingress or egress side may
+// differ between two states: those selected by a policy that is in one
+// state and not the other, or differs between them.
+func (w *world) affected(a, b []*networkingv1.NetworkPolicy) (ingress, egress map[*cluster.Pod]bool) {
+	ingress, egress = map[*cluster.Pod]bool{}, map[*cluster.Pod]bool{}
+	byName := map[string]*networkingv1.NetworkPolicy{}
+	for _, np := range a {
+		byName[np.Name] = np
+	}
+	var changed []*networkingv1.NetworkPolicy
+	seen := map[string]bool{}
+	for _, np := range b {
+		seen[np.Name] = true
+		if old := byName[np.Name]; old != np {
+			changed = append(changed, np)
+			if old != nil {
+				changed = append(changed, old)
+			}
+		}
+	}
+	for _, np := range a {
+		if !seen[np.Name] {
+			changed = append(changed, np)
+		}
+	}
+	for _, np := range changed {
+		ing, eg := policy.PolicyTypes(np)
+		for _, pod := range w.pods[:w.own] {
+			if selects(np, pod) {
+				ingress[pod] = ingress[pod] || ing
+				egress[pod] = egress[pod] || eg
+			}
+		}
+	}
+	return ingress, egress
 }
 
 // world is the cluster the check evaluates: the namespace's pods, peers
@@ -123,14 +174,28 @@ func newWorld(in Input, p *Plan) *world {
 		addNS(ns.Name, ns.Labels)
 	}
 	addNS(in.Namespace, nil)
-	w.pods = append(w.pods, realPods(in.Pods)...)
-	w.own = len(w.pods)
+	var peers []*cluster.Pod
 	for _, peer := range realPods(in.Peers) {
 		if peer.Namespace != in.Namespace {
 			addNS(peer.Namespace, nil)
-			w.pods = append(w.pods, peer)
+			peers = append(peers, peer)
 		}
 	}
+	// Pods alike in every state get alike verdicts: two of each kind
+	// stand for all (two, for the connections between replicas).
+	all := allPolicies(p)
+	labelsOf := map[string]map[string]string{}
+	for _, ns := range w.namespaces {
+		l := copyMap(ns.Labels)
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[cluster.MetadataNameLabel] = ns.Name
+		labelsOf[ns.Name] = l
+	}
+	w.pods = representatives(realPods(in.Pods), all, labelsOf)
+	w.own = len(w.pods)
+	w.pods = append(w.pods, representatives(peers, all, labelsOf)...)
 	seenAddr := map[netip.Addr]bool{externalTestAddr: true}
 	w.addrs = []netip.Addr{externalTestAddr}
 	seenPort := map[portProto]bool{}
@@ -148,12 +213,6 @@ func newWorld(in Input, p *Plan) *world {
 		}
 	}
 	synth := 0
-	var all []*networkingv1.NetworkPolicy
-	all = append(all, p.Before...)
-	all = append(all, p.After...)
-	for _, st := range p.States {
-		all = append(all, st...)
-	}
 	for _, np := range all {
 		for _, peers := range rulePeers(np) {
 			for _, peer := range peers.peers {
@@ -197,6 +256,110 @@ func newWorld(in Input, p *Plan) *world {
 	return w
 }
 
+// allPolicies are every policy any state of the plan holds.
+func allPolicies(p *Plan) []*networkingv1.NetworkPolicy {
+	var all []*networkingv1.NetworkPolicy
+	all = append(all, p.Before...)
+	all = append(all, p.After...)
+	for _, st := range p.States {
+		all = append(all, st...)
+	}
+	return all
+}
+
+// representatives keeps at most two pods per class: pods that every
+// selector, ipBlock and port of every state's policies treats alike get
+// alike verdicts in every state (two, for the connections between them).
+func representatives(pods []*cluster.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string) []*cluster.Pod {
+	unique := map[*networkingv1.NetworkPolicy]bool{}
+	var distinct []*networkingv1.NetworkPolicy
+	for _, np := range policies {
+		if !unique[np] {
+			unique[np] = true
+			distinct = append(distinct, np)
+		}
+	}
+	count := map[string]int{}
+	var out []*cluster.Pod
+	for _, pod := range pods {
+		key := classKey(pod, distinct, nsLabels)
+		if count[key] < 2 {
+			count[key]++
+			out = append(out, pod)
+		}
+	}
+	return out
+}
+
+func classKey(pod *cluster.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string) string {
+	var b strings.Builder
+	b.WriteString(pod.Namespace)
+	b.WriteByte('|')
+	for _, cp := range pod.Ports {
+		fmt.Fprintf(&b, "%s:%d/%s,", cp.Name, cp.Port, cp.Protocol)
+	}
+	b.WriteByte('|')
+	bit := func(v bool) {
+		if v {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	for _, np := range policies {
+		bit((np.Namespace == "" || np.Namespace == pod.Namespace) && selects(np, pod))
+		for _, rule := range rulePeers(np) {
+			for i := range rule.peers {
+				bit(peerMatches(np.Namespace, &rule.peers[i], pod, nsLabels))
+			}
+		}
+	}
+	return b.String()
+}
+
+func peerMatches(policyNS string, peer *networkingv1.NetworkPolicyPeer, pod *cluster.Pod, nsLabels map[string]map[string]string) bool {
+	if peer.IPBlock != nil {
+		prefix, err := netip.ParsePrefix(peer.IPBlock.CIDR)
+		if err != nil {
+			return false
+		}
+		for _, ip := range pod.IPs {
+			if prefix.Contains(ip) && !excepted(peer.IPBlock.Except, ip) {
+				return true
+			}
+		}
+		return false
+	}
+	if peer.NamespaceSelector == nil {
+		if policyNS != "" && pod.Namespace != policyNS {
+			return false
+		}
+	} else {
+		sel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+		nl := nsLabels[pod.Namespace]
+		if nl == nil {
+			nl = map[string]string{cluster.MetadataNameLabel: pod.Namespace}
+		}
+		if err != nil || !sel.Matches(labels.Set(nl)) {
+			return false
+		}
+	}
+	if peer.PodSelector == nil {
+		return true
+	}
+	sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+	return err == nil && sel.Matches(labels.Set(pod.Labels))
+}
+
+func excepted(except []string, ip netip.Addr) bool {
+	for _, e := range except {
+		if p, err := netip.ParsePrefix(e); err == nil && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 func (w *world) engine(policies []*networkingv1.NetworkPolicy) *policy.Engine {
 	// Normalize sorts and extends the model's slices: give it copies.
 	m := &cluster.Model{Namespaces: append([]*cluster.Namespace(nil), w.namespaces...), Pods: append([]*cluster.Pod(nil), w.pods...)}
@@ -232,7 +395,7 @@ func (w *world) flows(e0, e1 *policy.Engine) []checkedFlow {
 			if src == dst {
 				continue
 			}
-			for _, pp := range w.ports {
+			for _, pp := range declared(dst) {
 				consider(policy.Flow{From: policy.PodEndpoint(src), To: policy.PodEndpoint(dst), Port: pp.port, Protocol: pp.proto}, src.Key(), dst.Key())
 			}
 		}
@@ -244,7 +407,7 @@ func (w *world) flows(e0, e1 *policy.Engine) []checkedFlow {
 	}
 	for _, dst := range own {
 		for _, src := range w.pods[w.own:] {
-			for _, pp := range w.ports {
+			for _, pp := range declared(dst) {
 				consider(policy.Flow{From: policy.PodEndpoint(src), To: policy.PodEndpoint(dst), Port: pp.port, Protocol: pp.proto}, src.Key(), dst.Key())
 			}
 		}
@@ -253,6 +416,16 @@ func (w *world) flows(e0, e1 *policy.Engine) []checkedFlow {
 				consider(policy.Flow{From: policy.IPEndpoint(a), To: policy.PodEndpoint(dst), Port: pp.port, Protocol: pp.proto}, a.String(), dst.Key())
 			}
 		}
+	}
+	return out
+}
+
+// declared are the ports a pod serves: the connections to it that exist
+// (as the engine's flow changes count them).
+func declared(p *cluster.Pod) []portProto {
+	out := make([]portProto, 0, len(p.Ports))
+	for _, cp := range p.Ports {
+		out = append(out, portProto{cp.Port, protoOr(cp.Protocol)})
 	}
 	return out
 }

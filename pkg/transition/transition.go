@@ -273,14 +273,19 @@ func protects(namespace string, np *networkingv1.NetworkPolicy, closedIn, closed
 }
 
 // selectorsFor returns label selectors that together select every open
-// pod and no closed one: {} when every pod is open, else one per distinct
-// label set, excluding closed pods whose labels are a superset.
+// pod and no closed one. Usually one: {} when every pod is open, else {}
+// narrowed by NotIn terms that each shut out closed pods and no open one.
+// When some closed pod cannot be told apart that way, one selector per
+// open label set, excluding closed pods whose labels are a superset.
 func selectorsFor(open, closed []*cluster.Pod, total int) []metav1.LabelSelector {
 	if len(open) == 0 {
 		return nil
 	}
-	if len(open) == total {
+	if len(open) == total || len(closed) == 0 {
 		return []metav1.LabelSelector{{}}
+	}
+	if sel, ok := exclusionSelector(open, closed); ok {
+		return []metav1.LabelSelector{sel}
 	}
 	seen := map[string]bool{}
 	var out []metav1.LabelSelector
@@ -314,6 +319,46 @@ func selectorsFor(open, closed []*cluster.Pod, total int) []metav1.LabelSelector
 		out = append(out, sel)
 	}
 	return out
+}
+
+// exclusionSelector is {} with "key NotIn (values)" terms: for each closed
+// pod a label of it that no open pod carries with that value.
+func exclusionSelector(open, closed []*cluster.Pod) (metav1.LabelSelector, bool) {
+	openHas := map[string]bool{}
+	for _, p := range open {
+		for k, v := range p.Labels {
+			openHas[k+"="+v] = true
+		}
+	}
+	notIn := map[string][]string{}
+	for _, c := range closed {
+		excluded := false
+		for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+			if slices.Contains(notIn[k], c.Labels[k]) {
+				excluded = true
+				break
+			}
+		}
+		if excluded {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+			if !openHas[k+"="+c.Labels[k]] {
+				notIn[k] = append(notIn[k], c.Labels[k])
+				excluded = true
+				break
+			}
+		}
+		if !excluded {
+			return metav1.LabelSelector{}, false
+		}
+	}
+	var sel metav1.LabelSelector
+	for _, k := range slices.Sorted(maps.Keys(notIn)) {
+		values := slices.Sorted(slices.Values(notIn[k]))
+		sel.MatchExpressions = append(sel.MatchExpressions, metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpNotIn, Values: values})
+	}
+	return sel, true
 }
 
 func sameSelectors(a, b []metav1.LabelSelector) bool {
