@@ -69,6 +69,10 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration)
 	// Now is the clock of the lease; nil is time.Now.
 	Now func() time.Time
+	// CheckAccess, when set, is asked during planning whether RBAC allows
+	// every write a namespace's plan makes (SelfAccessCheck); a refusal
+	// refuses the whole run before any write.
+	CheckAccess func(ctx context.Context, p *NamespacePlan) error
 }
 
 // Applier applies baselines to one cluster.

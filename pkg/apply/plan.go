@@ -194,6 +194,11 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	if err := a.planTransition(ctx, p, writes, a.Order == Runbook, "netbaseline-bridge"); err != nil {
 		return nil, err
 	}
+	if a.CheckAccess != nil && a.DryRun != DryRunClient && !p.Transition.Empty() {
+		if err := a.CheckAccess(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

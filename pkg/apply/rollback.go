@@ -144,6 +144,11 @@ func (a *Applier) PlanRollbackTransition(ctx context.Context, rp *RollbackPlan) 
 	if err := a.planTransition(ctx, p, writes, false, "netbaseline-rollback-bridge"); err != nil {
 		return nil, err
 	}
+	if a.CheckAccess != nil && a.DryRun == DryRunNone {
+		if err := a.CheckAccess(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

@@ -246,7 +246,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
 		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
-		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(),
+		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
 	if o.Verify {
 		o.probeSettings.complete(o.GlobalOptions)

@@ -95,7 +95,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	}
 	dryRun, _ := parseDryRun(o.DryRun)
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: dryRun, ForceConflicts: o.ForceConflicts,
-		Progress: prefixed{o.ErrOut}, Holder: leaseHolder()}}
+		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
 	namespaces := dedupe(o.Namespaces)
 	if o.AllNamespaces {
 		if namespaces, err = appliedNamespaces(ctx, clients.Kube); err != nil {

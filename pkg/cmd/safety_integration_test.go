@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -164,5 +166,39 @@ func TestIntegrationSafetyCore(t *testing.T) {
 	after, _ := cs.NetworkingV1().NetworkPolicies("backend-dev").List(ctx, metav1.ListOptions{})
 	if len(after.Items) != 0 {
 		t.Errorf("a refused plan wrote in backend-dev: %d policies", len(after.Items))
+	}
+}
+
+// RBAC that allows every NetworkPolicy write (the server dry-run passes)
+// but not the lease's update of the parent ConfigMap is refused before any
+// write, naming what is missing.
+func TestIntegrationAccessCheckedBeforeAnyWrite(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	sampleNamespaces(t, cs)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: "backend-dev", Labels: map[string]string{"app": "backend"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}}}
+	if _, err := cs.CoreV1().Pods("backend-dev").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "netbaseline-no-create"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "create", "patch", "update", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	bind(t, cs, "erin", "netbaseline-no-create", "backend-dev")
+	r := runUntil(t, as(t, env, "erin"), func(r result) bool { return strings.Contains(r.stderr, "update configmaps") }, "apply", "-n", "backend-dev")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "RBAC does not allow [update configmaps] in namespace backend-dev") || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	if got := resourceVersions(t, cs, "backend-dev"); len(got) != 0 {
+		t.Errorf("wrote %v", got)
 	}
 }
