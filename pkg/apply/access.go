@@ -24,6 +24,11 @@ func (e *AccessDeniedError) Error() string {
 	return fmt.Sprintf("forbidden: RBAC does not allow %v in namespace %s, which this change needs (grant them in a Role: see hack/rbac/apply.yaml); nothing was changed", e.Missing, e.Namespace)
 }
 
+// verbOf is the RBAC verb of each kind of write (a server-side apply is a
+// patch; the server also asks create for a new object, which the dry run
+// covers).
+var verbOf = map[transition.Op]string{transition.Create: "create", transition.Apply: "patch", transition.Replace: "update", transition.Delete: "delete"}
+
 // SelfAccessCheck asks the API server, before anything is written,
 // whether the caller may make each kind of write the plan makes
 // (SelfSubjectAccessReview, as kubectl auth can-i does).
@@ -31,8 +36,7 @@ func SelfAccessCheck(cs kubernetes.Interface) func(ctx context.Context, p *Names
 	return func(ctx context.Context, p *NamespacePlan) error {
 		need := map[[3]string]bool{} // group, resource, verb
 		for _, s := range p.Transition.Steps {
-			verb := map[transition.Op]string{transition.Create: "create", transition.Apply: "patch", transition.Replace: "update", transition.Delete: "delete"}[s.Op]
-			need[[3]string{"networking.k8s.io", "networkpolicies", verb}] = true
+			need[[3]string{"networking.k8s.io", "networkpolicies", verbOf[s.Op]}] = true
 		}
 		if p.Parent == nil || len(p.Takeovers) > 0 {
 			need[[3]string{"", "configmaps", "create"}] = true // the parent, the backup
