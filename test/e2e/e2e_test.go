@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -53,7 +54,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: build the plugin:", err)
 		os.Exit(1)
 	}
+	purgeDrops()
 	code := m.Run()
+	purgeDrops()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -363,4 +366,36 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// insertDrop adds a raw-table DROP rule (a stand-in for a broken network)
+// and returns its removal, which also runs at the end of the test. -w
+// waits for the xtables lock, which kube-router holds often.
+func insertDrop(t *testing.T, rule []string) func() {
+	t.Helper()
+	if o := runCmd(context.Background(), "", "iptables", append([]string{"-w", "5", "-t", "raw", "-I"}, rule...)...); o.err != nil {
+		t.Fatalf("iptables: %v %s", o.err, o.stderr)
+	}
+	var once sync.Once
+	remove := func() {
+		once.Do(func() {
+			if o := runCmd(context.Background(), "", "iptables", append([]string{"-w", "5", "-t", "raw", "-D"}, rule...)...); o.err != nil {
+				t.Errorf("iptables: removing %v: %v %s", rule, o.err, o.stderr)
+			}
+		})
+	}
+	t.Cleanup(remove)
+	return remove
+}
+
+// purgeDrops removes raw-table rules an earlier, killed run left behind:
+// they outlive the cluster, and the next one reuses the pod addresses.
+func purgeDrops() {
+	o := runCmd(context.Background(), "", "iptables", "-w", "5", "-t", "raw", "-S", "PREROUTING")
+	for _, line := range strings.Split(o.stdout, "\n") {
+		if strings.HasPrefix(line, "-A PREROUTING") && strings.Contains(line, "netbaseline-e2e") {
+			args := append([]string{"-w", "5", "-t", "raw", "-D"}, strings.Fields(strings.TrimPrefix(line, "-A "))...)
+			runCmd(context.Background(), "", "iptables", args...)
+		}
+	}
 }

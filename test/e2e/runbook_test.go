@@ -253,11 +253,7 @@ func TestApplyVerifyRestoresOnMismatch(t *testing.T) {
 	fe := podIP(t, "frontend-dev", "app=frontend")
 	be := podIP(t, "backend-dev", "app=backend")
 	rule := []string{"PREROUTING", "-s", fe, "-d", be, "-p", "tcp", "--dport", "3001", "-j", "DROP", "-m", "comment", "--comment", "netbaseline-e2e"}
-	ctx := context.Background()
-	if o := runCmd(ctx, "", "iptables", append([]string{"-t", "raw", "-I"}, rule...)...); o.err != nil {
-		t.Fatalf("iptables: %v %s", o.err, o.stderr)
-	}
-	t.Cleanup(func() { runCmd(context.Background(), "", "iptables", append([]string{"-t", "raw", "-D"}, rule...)...) })
+	insertDrop(t, rule)
 	// A foreign policy that must survive untouched.
 	kube(t, "-n", "backend-dev", "create", "-f", writeFile(t, t.TempDir(), "np.yaml", `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

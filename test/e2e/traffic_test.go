@@ -198,11 +198,9 @@ func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	// uses is translated later, so it is untouched) makes the probe
 	// disagree with the policies; the run is undone.
 	rule := []string{"PREROUTING", "-s", fe, "-d", be, "-p", "tcp", "--dport", "3001", "-j", "DROP", "-m", "comment", "--comment", "netbaseline-e2e-live"}
-	if o := runCmd(context.Background(), "", "iptables", append([]string{"-t", "raw", "-I"}, rule...)...); o.err != nil {
-		t.Fatalf("iptables: %v %s", o.err, o.stderr)
-	}
+	remove := insertDrop(t, rule)
 	step("apply --verify with a mismatch", 3, append(append([]string{"apply"}, both...), verify...)...)
-	runCmd(context.Background(), "", "iptables", append([]string{"-t", "raw", "-D"}, rule...)...)
+	remove()
 
 	step("apply --verify", 0, append(append([]string{"apply"}, both...), verify...)...)
 	step("rollback after verify", 0, append([]string{"rollback"}, both...)...)
