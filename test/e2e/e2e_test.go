@@ -114,9 +114,13 @@ func deploySampleApp(t *testing.T) {
 	t.Cleanup(func() { clearPolicies(t) })
 }
 
+// clearPolicies removes every NetworkPolicy of the app namespaces and the
+// plugin's ConfigMaps, so that a test that failed half-way does not leave
+// an ApplySet parent that the next one would take as the state before.
 func clearPolicies(t *testing.T) {
 	for _, ns := range appNamespaces {
 		kube(t, "-n", ns, "delete", "networkpolicy", "--all", "--wait=true")
+		kube(t, "-n", ns, "delete", "configmap", "netbaseline-applyset", "netbaseline-backup", "--ignore-not-found", "--wait=true")
 	}
 }
 
