@@ -8,7 +8,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "== engine (go test -bench, 1,000 policies over 50 namespaces)"
-go test ./pkg/policy/ -run '^$' -bench 'Compile|Matrix' -benchmem -benchtime 5x | grep -E '^Benchmark'
+go test ./internal/policy/ -run '^$' -bench 'Compile|Matrix' -benchmem -benchtime 5x | grep -E '^Benchmark'
 
 go build -o "$out/kubectl-netbaseline" ./cmd/kubectl-netbaseline
 for pods in 500 2000 5000; do

@@ -10,7 +10,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/cmd"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/probe/agent"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
 )
 
 func main() {

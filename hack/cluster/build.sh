@@ -88,7 +88,7 @@ done
 
 # ---------------------------------------------------------------- the plugin's probe agent (from this repository)
 REPO="$(cd "$LAB/../.." && pwd)"
-AGENT_IN=("$REPO/go.mod" "$REPO/go.sum" $(ls "$REPO"/cmd/netbaseline-probe/*.go "$REPO"/pkg/probe/agent/*.go | grep -v _test.go))
+AGENT_IN=("$REPO/go.mod" "$REPO/go.sum" $(ls "$REPO"/cmd/netbaseline-probe/*.go "$REPO"/internal/probe/agent/*.go | grep -v _test.go))
 if need netbaseline-probe "${AGENT_IN[@]}"; then
   (cd "$REPO" && timed netbaseline-probe go build -trimpath -ldflags "-s -w" -o "$BIN/netbaseline-probe" ./cmd/netbaseline-probe)
   stamp netbaseline-probe "${AGENT_IN[@]}"

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/baseline"
-	"github.com/netbaseline/kubectl-netbaseline/pkg/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 )
 
 func main() {

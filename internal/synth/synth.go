@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // Options size the cluster.
@@ -41,13 +41,13 @@ var (
 )
 
 // Model builds a normalized cluster model.
-func Model(o Options) *cluster.Model {
+func Model(o Options) *model.Model {
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
-	m := &cluster.Model{}
+	m := &model.Model{}
 	ip := netip.MustParseAddr("10.0.0.1")
 	workload := 0
 	for n := 0; n < o.Namespaces; n++ {
-		ns := &cluster.Namespace{Name: fmt.Sprintf("ns-%d", n), Labels: map[string]string{}}
+		ns := &model.Namespace{Name: fmt.Sprintf("ns-%d", n), Labels: map[string]string{}}
 		if r.IntN(4) > 0 {
 			ns.Labels["env"] = pick(r, envs)
 		}
@@ -68,7 +68,7 @@ func Model(o Options) *cluster.Model {
 			if r.IntN(4) == 0 {
 				labels["version"] = fmt.Sprintf("v%d", r.IntN(3))
 			}
-			var ports []cluster.ContainerPort
+			var ports []model.ContainerPort
 			used := map[string]bool{}
 			for k := r.IntN(3); k > 0; k-- {
 				pn := pick(r, portNames)
@@ -76,7 +76,7 @@ func Model(o Options) *cluster.Model {
 					continue
 				}
 				used[pn] = true
-				ports = append(ports, cluster.ContainerPort{Name: pn, Port: pick(r, portNums), Protocol: pick(r, protocols)})
+				ports = append(ports, model.ContainerPort{Name: pn, Port: pick(r, portNums), Protocol: pick(r, protocols)})
 			}
 			hostNet := o.HostNetworkEvery > 0 && workload%o.HostNetworkEvery == 0
 			noIP := o.NoIPEvery > 0 && workload%o.NoIPEvery == 0
@@ -85,10 +85,10 @@ func Model(o Options) *cluster.Model {
 				replicas += r.IntN(o.MaxReplicas)
 			}
 			for p := 0; p < replicas; p++ {
-				pod := &cluster.Pod{
+				pod := &model.Pod{
 					Namespace: ns.Name, Name: fmt.Sprintf("%s-%d", name, p),
 					Labels: copyMap(labels), Ports: ports, HostNetwork: hostNet,
-					Owner: &cluster.Owner{Kind: "Deployment", Name: name},
+					Owner: &model.Owner{Kind: "Deployment", Name: name},
 					Phase: corev1.PodRunning, Ready: true,
 				}
 				pod.Labels["pod-template-hash"] = "abc123"
@@ -159,7 +159,7 @@ func namespaceSelector(r *rand.Rand) *metav1.LabelSelector {
 	case 2:
 		s.MatchExpressions = []metav1.LabelSelectorRequirement{requirement(r, "team", teams)}
 	default:
-		s.MatchLabels = map[string]string{cluster.MetadataNameLabel: fmt.Sprintf("ns-%d", r.IntN(6))}
+		s.MatchLabels = map[string]string{model.MetadataNameLabel: fmt.Sprintf("ns-%d", r.IntN(6))}
 	}
 	return s
 }

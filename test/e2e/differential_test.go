@@ -29,9 +29,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
-	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
-	"github.com/netbaseline/kubectl-netbaseline/pkg/probe/agent"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 // The differential test: random valid cases (namespace labels, pod labels,
@@ -94,7 +95,7 @@ type caseRecord struct {
 	Late       int
 }
 
-func podOf(m *cluster.Model, key string) *cluster.Pod {
+func podOf(m *model.Model, key string) *model.Pod {
 	ns, name, _ := strings.Cut(key, "/")
 	return m.Pod(ns, name)
 }
@@ -288,13 +289,13 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 	for n := 0; n < fleetNamespaces; n++ {
 		namespaces = append(namespaces, fmt.Sprintf("%s%d", diffPrefix, n))
 	}
-	model, err := cluster.LoadLive(ctx, cluster.Clients{Kube: cs, Discovery: cs.Discovery()}, cluster.LiveOptions{Namespaces: namespaces})
+	snapshot, err := read.LoadLive(ctx, read.Clients{Kube: cs, Discovery: cs.Discovery()}, read.LiveOptions{Namespaces: namespaces})
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := policy.New(model)
-	kr := newKubeRouterModel(model)
-	results := probeFleet(t, ctx, engine, model, fleet)
+	engine := policy.New(snapshot)
+	kr := newKubeRouterModel(snapshot)
+	results := probeFleet(t, ctx, engine, snapshot, fleet)
 	rec.Pairs = len(results)
 	var disagreeing []flowResult
 	for _, fr := range results {
@@ -309,7 +310,7 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 		// Rule out enforcer lag before calling it a disagreement.
 		time.Sleep(3 * time.Second)
 		again := map[string]flowResult{}
-		for _, fr := range probeFleet(t, ctx, engine, model, fleet) {
+		for _, fr := range probeFleet(t, ctx, engine, snapshot, fleet) {
 			again[flowKey(fr)] = fr
 		}
 		for _, fr := range disagreeing {
@@ -317,10 +318,10 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 				rec.Late++
 				continue
 			}
-			src := podOf(model, fr.From)
+			src := podOf(snapshot, fr.From)
 			to := policy.IPEndpoint(netip.MustParseAddr(externalIP()))
 			if fr.To != externalIP() {
-				to = policy.PodEndpoint(podOf(model, fr.To))
+				to = policy.PodEndpoint(podOf(snapshot, fr.To))
 			}
 			flow := policy.Flow{From: policy.PodEndpoint(src), To: to, Port: fr.Port, Protocol: fr.Protocol}
 			if d := kr.explain(flow, fr.Observed); d != "" {
@@ -365,7 +366,7 @@ func patchLabels(t *testing.T, ctx context.Context, patch func([]byte) error, la
 // new container), a plan to every other pod on every served port and to
 // the external host, and judges the outcomes: every probed port is served,
 // so a refusal or a timeout can only be the enforcer.
-func probeFleet(t *testing.T, ctx context.Context, engine *policy.Engine, model *cluster.Model, fleet []fleetPod) []flowResult {
+func probeFleet(t *testing.T, ctx context.Context, engine *policy.Engine, snapshot *model.Model, fleet []fleetPod) []flowResult {
 	t.Helper()
 	external := netip.MustParseAddr(externalIP())
 	type target struct {
@@ -379,13 +380,13 @@ func probeFleet(t *testing.T, ctx context.Context, engine *policy.Engine, model 
 	var out []flowResult
 	var wg sync.WaitGroup
 	for _, src := range fleet {
-		srcPod := model.Pod(src.Namespace, src.Name)
+		srcPod := snapshot.Pod(src.Namespace, src.Name)
 		var targets []target
 		for _, dst := range fleet {
 			if dst == src {
 				continue
 			}
-			dstPod := model.Pod(dst.Namespace, dst.Name)
+			dstPod := snapshot.Pod(dst.Namespace, dst.Name)
 			for _, p := range fleetTCP {
 				targets = append(targets, target{dst.key(), policy.PodEndpoint(dstPod), dst.IP.String(), p, corev1.ProtocolTCP})
 			}

@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/netbaseline/kubectl-netbaseline/pkg/cluster"
-	"github.com/netbaseline/kubectl-netbaseline/pkg/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
 // kube-router's departures from the NetworkPolicy API that the
@@ -62,16 +62,16 @@ const (
 )
 
 type kubeRouterModel struct {
-	m           *cluster.Model
+	m           *model.Model
 	api         *policy.Engine
 	alone       map[string]*policy.Engine // each rewrite on its own
 	transformed *policy.Engine            // all of them
-	tm          *cluster.Model            // the model with all of them
+	tm          *model.Model              // the model with all of them
 }
 
 type rewrite struct{ merge, namedIPBlock, namedAnywhere bool }
 
-func newKubeRouterModel(m *cluster.Model) *kubeRouterModel {
+func newKubeRouterModel(m *model.Model) *kubeRouterModel {
 	k := &kubeRouterModel{m: m, api: policy.New(m),
 		alone: map[string]*policy.Engine{
 			mergedIPBlockDeviation:     policy.New(rewritePolicies(m, rewrite{merge: true})),
@@ -114,7 +114,7 @@ func (k *kubeRouterModel) explain(f policy.Flow, observed string) string {
 
 // sharedChain is the verdict with the other direction's rules of each
 // policy isolating both directions also accepting.
-func (k *kubeRouterModel) sharedChain(e *policy.Engine, m *cluster.Model, f policy.Flow) policy.Verdict {
+func (k *kubeRouterModel) sharedChain(e *policy.Engine, m *model.Model, f policy.Flow) policy.Verdict {
 	r := e.Evaluate(f, true)
 	egressOK := r.Egress == nil || r.Egress.Allows()
 	if !egressOK {
@@ -157,11 +157,11 @@ func (k *kubeRouterModel) sharedChain(e *policy.Engine, m *cluster.Model, f poli
 }
 
 // targets: the policy selects the pod.
-func (k *kubeRouterModel) targets(np *networkingv1.NetworkPolicy, p *cluster.Pod) bool {
+func (k *kubeRouterModel) targets(np *networkingv1.NetworkPolicy, p *model.Pod) bool {
 	return p.Namespace == np.Namespace && selects(&np.Spec.PodSelector, p.Labels)
 }
 
-func policyNamed(m *cluster.Model, ns, name string) *networkingv1.NetworkPolicy {
+func policyNamed(m *model.Model, ns, name string) *networkingv1.NetworkPolicy {
 	for _, np := range m.Policies {
 		if np.Namespace == ns && np.Name == name {
 			return np
@@ -255,7 +255,7 @@ func portsMatch(ports []networkingv1.NetworkPolicyPort, f policy.Flow) bool {
 // ipBlocks (longest prefix wins); named drops named ports for an egress
 // rule's ipBlock peers. policyTypes are made explicit so that dropping a
 // rule never changes which pods are isolated.
-func rewritePolicies(m *cluster.Model, rw rewrite) *cluster.Model {
+func rewritePolicies(m *model.Model, rw rewrite) *model.Model {
 	next := *m
 	next.Policies = nil
 	for _, np := range m.Policies {
@@ -372,7 +372,7 @@ func splitNamedPorts(r networkingv1.NetworkPolicyEgressRule) []networkingv1.Netw
 // numberNamedPorts: a rule to every destination gets, for each named port,
 // the numbers the policy namespace's pods give that name; a rule left with
 // only unresolvable names matches nothing (ok false).
-func numberNamedPorts(r networkingv1.NetworkPolicyEgressRule, pods []*cluster.Pod) (networkingv1.NetworkPolicyEgressRule, bool) {
+func numberNamedPorts(r networkingv1.NetworkPolicyEgressRule, pods []*model.Pod) (networkingv1.NetworkPolicyEgressRule, bool) {
 	if len(r.To) > 0 || len(r.Ports) == 0 {
 		return r, true
 	}

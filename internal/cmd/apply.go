@@ -1,0 +1,365 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
+	"github.com/netbaseline/kubectl-netbaseline/internal/version"
+)
+
+var applyLong = templates.LongDesc(`
+	Apply the baseline of namespaces with server-side apply (field manager
+	kubectl-netbaseline), phase by phase, and record what was applied so that
+	rollback removes exactly that.
+
+	First every namespace is planned: the objects are dry-run on the server,
+	ownership and the lease are checked, and the pods' labels are read. If any
+	namespace would be refused, nothing is written anywhere.
+
+	Then, per namespace, the change lands under a bridge: a temporary policy
+	(netbaseline-bridge) that allows all traffic of exactly the pods that are not
+	isolated today or will not be after, plus a temporary copy of any policy about
+	to change. The baseline lands under it in phase order, and deleting the bridge
+	is the single write that switches to the new state. Every intermediate state is
+	checked with the engine before the first write: no connection allowed before
+	and after is cut at any point. --dry-run shows the steps. --order runbook
+	writes the phases alone, deny-all first, as the runbook does, and warns about
+	the connections that are cut while it runs.
+
+	Ownership: the applied policies are members of an ApplySet whose parent is
+	the ConfigMap netbaseline-applyset in the namespace. A same-named
+	NetworkPolicy that the plugin did not create is never overwritten unless
+	--force-conflicts, and then it is saved in the ConfigMap netbaseline-backup
+	first, so rollback restores it. --prune deletes members no longer rendered.
+	-A applies every namespace that has an overlay, except kube-system,
+	kube-public and kube-node-lease unless named with -n.
+
+	--verify probes, once a namespace's new state has taken effect, the
+	connections the engine says it changes (one pod per group, every declared
+	port, the external ipBlocks, DNS), retries a mismatch for --verify-settle, and
+	on one that persists undoes the whole run (exit 3). It refuses to start when no
+	engine enforces NetworkPolicy, unless --canary measures that enforcement is
+	real.
+
+	Any failure after the first write (an API error, an admission denial, a
+	timeout, Ctrl-C) undoes what this run wrote, in every namespace, the same
+	way, and says what it left; objects someone else changed in the meantime are
+	reported, never reverted. A second Ctrl-C ends the process at once. One run at
+	a time: a lease on the parent ConfigMap refuses a second, naming the first.`)
+
+var applyExample = templates.Examples(`
+	# See what the server would do, without writing anything
+	kubectl netbaseline apply -n frontend-dev --dry-run=server
+
+	# Apply both sample namespaces
+	kubectl netbaseline apply -n frontend-dev -n backend-dev
+
+	# Your own tree, removing members that are no longer in it
+	kubectl netbaseline apply --dir infra/manifests/network-policies -A --prune
+
+	# The runbook's order: deny-all first
+	kubectl netbaseline apply -n backend-dev --order runbook
+
+	# Probe what each phase changes; on a mismatch, restore the state from before (exit 3)
+	kubectl netbaseline apply -n frontend-dev -n backend-dev --verify`)
+
+var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// ApplyOptions holds the state of `apply`.
+type ApplyOptions struct {
+	*GlobalOptions
+	baselineFlags
+
+	Namespaces     []string
+	AllNamespaces  bool
+	DryRun         string
+	FieldManager   string
+	ForceConflicts bool
+	Prune          bool
+	Order          string
+	PrintFlags     *genericclioptions.PrintFlags
+
+	Verify          bool
+	Canary          bool
+	VerifySettle    time.Duration
+	VerifyMaxChecks int
+	Save            string
+	RestoreTimeout  time.Duration
+	probeSettings
+
+	source     *baseline.Source
+	namespaces []string
+	order      apply.Order
+	printer    printers.ResourcePrinter
+	printed    []runtime.Object
+	dryRun     apply.DryRun
+	genericiooptions.IOStreams
+}
+
+// NewCmdApply builds `apply`.
+func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ApplyOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: genericclioptions.NewPrintFlags("")}
+	c := &cobra.Command{
+		Use:     "apply -n NAMESPACE... | -A [--dry-run=none|client|server] [--prune] [--force-conflicts]",
+		Short:   "Apply the baseline in a safe order, tracked for one-command rollback",
+		Long:    applyLong,
+		Example: applyExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to apply (repeatable); default the kubeconfig's namespace")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named with -n)")
+	addDryRunFlag(c, &o.DryRun)
+	f.StringVar(&o.FieldManager, "field-manager", apply.DefaultManager, "Field manager for server-side apply")
+	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+apply.BackupName+")")
+	f.BoolVar(&o.Prune, "prune", false, "Delete NetworkPolicies of the ApplySet that are no longer rendered")
+	f.StringVar(&o.Order, "order", string(apply.AllowsFirst), "Phase order: allows-first (deny-all last) or runbook (deny-all first)")
+	f.BoolVar(&o.Verify, "verify", false, "After each phase, probe the connections the engine says it changes; on the first mismatch restore every namespace to its state from before the apply (exit 3)")
+	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
+	f.DurationVar(&o.VerifySettle, "verify-settle", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
+	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
+	f.DurationVar(&o.RestoreTimeout, "restore-timeout", 2*time.Minute, "After a failure or Ctrl-C, how long to keep retrying to put back what this run wrote")
+	f.StringVar(&o.Save, "save", "", "With --verify: save its probe results as JSON to this file, as probe --save does (read by report)")
+	o.probeSettings.addFlags(c, "probe-timeout")
+	o.baselineFlags.addFlags(c, true)
+	o.PrintFlags.AddFlags(c)
+	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
+	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"allows-first", "runbook"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func addDryRunFlag(c *cobra.Command, target *string) {
+	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
+	c.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func parseDryRun(s string) (apply.DryRun, error) {
+	switch apply.DryRun(s) {
+	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
+		return apply.DryRun(s), nil
+	}
+	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
+}
+
+// Complete resolves the tree, namespaces, order and printer.
+func (o *ApplyOptions) Complete() error {
+	var err error
+	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
+		return err
+	}
+	if o.namespaces, err = targetNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces, o.ErrOut); err != nil {
+		return err
+	}
+	if o.order, err = apply.ParseOrder(o.Order); err != nil {
+		return usageErrorf("--order: %v", err)
+	}
+	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
+		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
+}
+
+// targetNamespaces is resolveNamespaces without the system namespaces
+// under -A.
+func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, all bool, errOut interface{ Write([]byte) (int, error) }) ([]string, error) {
+	namespaces, err := resolveNamespaces(g, src, named, all)
+	if err != nil || !all {
+		return namespaces, err
+	}
+	var out []string
+	for _, ns := range namespaces {
+		if systemNamespaces[ns] {
+			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
+			continue
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// Validate checks flags and that every namespace has an overlay.
+func (o *ApplyOptions) Validate() error {
+	dryRun, err := parseDryRun(o.DryRun)
+	if err != nil {
+		return err
+	}
+	if o.Verify {
+		if dryRun != apply.DryRunNone {
+			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
+		}
+		if o.VerifySettle < 0 || o.VerifyMaxChecks < 1 {
+			return usageErrorf("--verify-settle cannot be negative and --verify-max-checks must be at least 1")
+		}
+		if err := o.probeSettings.validate("probe-timeout"); err != nil {
+			return err
+		}
+	} else if o.Canary || o.Save != "" {
+		return usageErrorf("--canary and --save go with --verify (for the canary alone: kubectl netbaseline doctor --canary)")
+	}
+	if o.FieldManager == "" {
+		return usageErrorf("--field-manager cannot be empty")
+	}
+	if o.RestoreTimeout <= 0 {
+		return usageErrorf("--restore-timeout must be positive")
+	}
+	return o.source.CheckNamespaces(o.namespaces)
+}
+
+// Run renders everything first, then applies namespace by namespace.
+func (o *ApplyOptions) Run(ctx context.Context) error {
+	rendered, err := o.source.RenderAll(o.namespaces)
+	if err != nil {
+		return err
+	}
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return err
+	}
+	o.dryRun, _ = parseDryRun(o.DryRun)
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
+		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
+		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
+		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
+	}}
+	if o.Verify {
+		o.probeSettings.complete(o.GlobalOptions)
+		err = o.runVerified(ctx, clients, applier, rendered)
+	} else {
+		err = o.applyAll(ctx, applier, rendered)
+	}
+	if o.printer != nil && len(o.printed) > 0 {
+		if perr := printObjects(o.printer, o.PrintFlags, o.printed, o.Out); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+// applyAll plans every namespace first (nothing is written if any would
+// be refused), then applies them in turn, printing each result.
+func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, rendered map[string][]baseline.Object) error {
+	plans, err := applier.Plan(ctx, o.namespaces, rendered)
+	if err != nil {
+		return applyError(err)
+	}
+	for _, p := range plans {
+		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s): %d write(s)\n", p.Namespace, o.order, len(p.Transition.Steps))
+		for _, w := range p.Warnings {
+			fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+		}
+	}
+	reports, err := applier.Execute(ctx, plans)
+	for _, report := range reports {
+		for _, r := range report.Results {
+			if o.printer == nil {
+				fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
+				continue
+			}
+			if r.Object != nil {
+				o.printed = append(o.printed, withKind(r.Object))
+			}
+		}
+	}
+	if err != nil {
+		return applyError(err)
+	}
+	return nil
+}
+
+func dryRunSuffix(d apply.DryRun) string {
+	switch d {
+	case apply.DryRunServer:
+		return " (server dry run)"
+	case apply.DryRunClient:
+		return " (dry run)"
+	}
+	return ""
+}
+
+// applyError maps apply's errors to exit codes: a missing namespace is bad
+// input; conflicts and API failures could not be done.
+func applyError(err error) error {
+	var missing *apply.NamespaceMissingError
+	var verr *verify.MismatchError
+	switch {
+	case errors.As(err, &missing):
+		return &ExitError{Code: ExitUsage, Err: err}
+	case errors.As(err, &verr) && !verr.CouldNotRun:
+		return &ExitError{Code: ExitUnmet, Err: err}
+	}
+	return err
+}
+
+// leaseHolder names this run in the namespace lease.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "someone"
+	}
+	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
+}
+
+func withKind(np *networkingv1.NetworkPolicy) runtime.Object {
+	c := np.DeepCopy()
+	c.APIVersion, c.Kind = "networking.k8s.io/v1", "NetworkPolicy"
+	c.ManagedFields = nil
+	return c
+}
+
+// printObjects prints one List for JSON (valid JSON), else object by object.
+func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, objs []runtime.Object, out interface{ Write([]byte) (int, error) }) error {
+	if f.OutputFormat != nil && *f.OutputFormat == "json" && len(objs) != 1 {
+		list := &networkingv1.NetworkPolicyList{}
+		list.APIVersion, list.Kind = "v1", "List"
+		for _, obj := range objs {
+			list.Items = append(list.Items, *obj.(*networkingv1.NetworkPolicy))
+		}
+		return p.PrintObj(list, out)
+	}
+	for _, obj := range objs {
+		if err := p.PrintObj(obj, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixed indents progress lines under the namespace heading.
+type prefixed struct {
+	w interface{ Write([]byte) (int, error) }
+}
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if _, err := p.w.Write([]byte("  " + strings.TrimRight(string(b), "\n") + "\n")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

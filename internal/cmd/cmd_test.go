@@ -1,0 +1,352 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+)
+
+type result struct {
+	stdout, stderr string
+	code           int
+	err            error
+}
+
+// run executes the root command as main does, with test streams and no
+// kubeconfig, and returns what main would print and exit with.
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	t.Setenv(config.EnvConfig, "")
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := NewCmdNetBaseline(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil {
+		if msg := Message(err); msg != "" {
+			errOut.WriteString(msg + "\n")
+		}
+	}
+	return result{stdout: out.String(), stderr: errOut.String(), code: ExitCode(err), err: err}
+}
+
+func lines(s string) []string {
+	return strings.Split(strings.TrimSpace(s), "\n")
+}
+
+func TestRenderNames(t *testing.T) {
+	tests := map[string][]string{
+		"backend-dev": {
+			"networkpolicy.networking.k8s.io/deny-all",
+			"networkpolicy.networking.k8s.io/allow-dns",
+			"networkpolicy.networking.k8s.io/allow-from-frontend",
+			"networkpolicy.networking.k8s.io/allow-from-ingress",
+			"networkpolicy.networking.k8s.io/allow-from-monitoring",
+		},
+		"frontend-dev": {
+			"networkpolicy.networking.k8s.io/deny-all",
+			"networkpolicy.networking.k8s.io/allow-dns",
+			"networkpolicy.networking.k8s.io/allow-to-backend",
+			"networkpolicy.networking.k8s.io/allow-from-ingress",
+			"networkpolicy.networking.k8s.io/allow-from-monitoring",
+		},
+	}
+	for ns, want := range tests {
+		r := run(t, "render", "-n", ns, "-o", "name")
+		if r.code != 0 {
+			t.Fatalf("render -n %s: exit %d: %s", ns, r.code, r.stderr)
+		}
+		if got := lines(r.stdout); !cmp.Equal(got, want) {
+			t.Errorf("render -n %s -o name:\n%v\nwant\n%v", ns, got, want)
+		}
+	}
+}
+
+func TestRenderOutputs(t *testing.T) {
+	for _, format := range []string{"yaml", "json"} {
+		r := run(t, "render", "-A", "-o", format)
+		if r.code != 0 {
+			t.Fatalf("-o %s: exit %d: %s", format, r.code, r.stderr)
+		}
+		golden.Assert(t, "render-all."+format, []byte(r.stdout))
+	}
+	r := run(t, "render", "-n", "backend-dev", "-o", "jsonpath={.metadata.name} ")
+	if want := "deny-all allow-dns allow-from-frontend allow-from-ingress allow-from-monitoring "; r.stdout != want {
+		t.Errorf("jsonpath output = %q, want %q", r.stdout, want)
+	}
+	// Repeated -n keeps the order given.
+	r = run(t, "render", "-n", "backend-dev", "-n", "frontend-dev", "-o", "jsonpath={.metadata.namespace} ")
+	if !strings.HasPrefix(r.stdout, "backend-dev ") || !strings.HasSuffix(r.stdout, "frontend-dev ") {
+		t.Errorf("namespaces out of order: %q", r.stdout)
+	}
+}
+
+func TestRenderDefaultsToKubeconfigNamespace(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "config")
+	err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {}}]
+contexts: [{name: ctx, context: {cluster: c, user: u, namespace: frontend-dev}}]
+current-context: ctx
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "render", "--kubeconfig", kubeconfig, "-o", "name")
+	if r.code != 0 || !strings.Contains(r.stdout, "allow-to-backend") {
+		t.Errorf("render with the context's namespace frontend-dev: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestBadInputIsUsageError(t *testing.T) {
+	dir := t.TempDir()
+	goodConfig := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(goodConfig, []byte("apiVersion: netbaseline.io/v1alpha1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badConfig := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("apiVersion: netbaseline.io/v1alpha1\nkind: Config\nnamespaces:\n- name: Bad\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	brokenTree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(filepath.Join(brokenTree, "team"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(brokenTree, "team", "kustomization.yaml"), []byte("resources:\n- gone.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown output format", []string{"render", "-n", "backend-dev", "-o", "table"}, `output format "table"`},
+		{"dir does not exist", []string{"render", "--dir", filepath.Join(dir, "nope"), "-A"}, "no such directory"},
+		{"namespace without overlay", []string{"render", "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"namespace without folder under --dir", []string{"render", "--dir", brokenTree, "-n", "backend-dev"}, `no overlay for namespace "backend-dev"`},
+		{"invalid kustomization", []string{"render", "--dir", brokenTree, "-n", "team"}, "gone.yaml"},
+		{"invalid config", []string{"render", "-n", "backend-dev", "--config", badConfig}, "namespaces[0].name"},
+		{"missing config", []string{"render", "-n", "backend-dev", "--config", filepath.Join(dir, "none.yaml")}, "file does not exist"},
+		{"-A with -n", []string{"render", "-A", "-n", "backend-dev"}, "cannot be combined"},
+		{"--dir with --config", []string{"render", "-A", "--dir", brokenTree, "--config", goodConfig}, "give one"},
+		{"invalid config before any API call", []string{"rollback", "-n", "backend-dev", "--config", badConfig}, "namespaces[0].name"},
+		{"invalid config for explain", []string{"explain", "frontend-dev", "backend-dev:3001", "--config", badConfig}, "namespaces[0].name"},
+		{"--dir with --namespace-label", []string{"render", "-A", "--dir", brokenTree, "--namespace-label", "name"}, "--namespace-label"},
+		{"bad --namespace-label", []string{"render", "-A", "--namespace-label", "not a label"}, "namespaceLabel"},
+		{"unknown flag", []string{"render", "--frobnicate"}, "unknown flag: --frobnicate"},
+		{"positional argument", []string{"render", "backend-dev"}, "takes no arguments"},
+		{"unknown command", []string{"rendr"}, `did you mean render`},
+		{"init without --dir", []string{"init"}, "--dir is required"},
+		{"init unknown namespace", []string{"init", "--dir", filepath.Join(dir, "out"), "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"version bad output", []string{"version", "-o", "xml"}, `unknown output format "xml"`},
+		{"apply bad dry-run", []string{"apply", "-n", "backend-dev", "--dry-run=maybe"}, `--dry-run must be "none", "server", or "client"`},
+		{"apply bad order", []string{"apply", "-n", "backend-dev", "--order", "random"}, `unknown order "random"`},
+		{"apply -A with -n", []string{"apply", "-A", "-n", "backend-dev"}, "cannot be combined"},
+		{"apply unknown namespace", []string{"apply", "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"apply bad output", []string{"apply", "-n", "backend-dev", "-o", "table"}, `output format "table"`},
+		{"diff output without flows", []string{"diff", "-n", "backend-dev", "-o", "json"}, "only --flows"},
+		{"diff unknown namespace", []string{"diff", "-n", "payments"}, `no overlay for namespace "payments"`},
+		{"rollback -A with -n", []string{"rollback", "-A", "-n", "x"}, "cannot be combined"},
+		{"rollback bad dry-run", []string{"rollback", "-n", "x", "--dry-run=later"}, "--dry-run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.args...)
+			if r.code != ExitUsage {
+				t.Errorf("exit %d, want %d (err %v)", r.code, ExitUsage, r.err)
+			}
+			if r.stdout != "" {
+				t.Errorf("printed to stdout on error: %q", r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.want) || !strings.HasPrefix(r.stderr, "error: ") {
+				t.Errorf("stderr %q does not say %q", r.stderr, tt.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
+		t.Errorf("a failed init wrote %s", filepath.Join(dir, "out"))
+	}
+}
+
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+func TestInitWritesTheRunbookLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "infra", "manifests", "network-policies")
+	r := run(t, "init", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	want := []string{
+		"backend-dev/00-deny-all.yaml", "backend-dev/10-allow-from-frontend.yaml", "backend-dev/15-allow-from-ingress.yaml",
+		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/allow-dns.yaml", "backend-dev/kustomization.yaml",
+		"frontend-dev/00-deny-all.yaml", "frontend-dev/10-allow-to-backend.yaml", "frontend-dev/15-allow-from-ingress.yaml",
+		"frontend-dev/20-allow-from-monitoring.yaml", "frontend-dev/allow-dns.yaml", "frontend-dev/kustomization.yaml",
+	}
+	if diff := cmp.Diff(want, listFiles(t, dir)); diff != "" {
+		t.Errorf("layout (-want +got):\n%s", diff)
+	}
+	if len(lines(r.stdout)) != len(want) {
+		t.Errorf("stdout should list the %d written files: %q", len(want), r.stdout)
+	}
+	// No reference back into the binary or the embedded tree.
+	for _, f := range want {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		if strings.Contains(string(b), "../") {
+			t.Errorf("%s refers outside its folder:\n%s", f, b)
+		}
+	}
+
+	// render --dir on the written tree = render of the embedded baseline.
+	for _, ns := range []string{"backend-dev", "frontend-dev"} {
+		fromTree := run(t, "render", "--dir", dir, "-n", ns)
+		embedded := run(t, "render", "-n", ns)
+		if fromTree.code != 0 || fromTree.stdout != embedded.stdout {
+			t.Errorf("%s: render --dir differs from render (exit %d, %s):\n%s", ns, fromTree.code, fromTree.stderr, cmp.Diff(embedded.stdout, fromTree.stdout))
+		}
+	}
+
+	// A second init refuses, names the files and changes nothing.
+	marker := filepath.Join(dir, "backend-dev", "00-deny-all.yaml")
+	if err := os.WriteFile(marker, []byte("# edited by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again := run(t, "init", "--dir", dir)
+	if again.code != ExitUsage || !strings.Contains(again.stderr, "without --force") || !strings.Contains(again.stderr, marker) {
+		t.Errorf("second init: exit %d, stderr %q", again.code, again.stderr)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "# edited by hand\n" {
+		t.Error("init overwrote a file without --force")
+	}
+
+	forced := run(t, "init", "--dir", dir, "-n", "backend-dev", "--force")
+	if forced.code != 0 {
+		t.Fatalf("init --force: exit %d: %s", forced.code, forced.stderr)
+	}
+	if b, _ := os.ReadFile(marker); !strings.Contains(string(b), "name: deny-all") {
+		t.Error("init --force did not rewrite the file")
+	}
+}
+
+func TestInitWithConfigAddsExternalEgress(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "netbaseline.yaml")
+	cfg := `apiVersion: netbaseline.io/v1alpha1
+kind: Config
+namespaces:
+- name: frontend-dev
+  apps:
+  - name: frontend
+    ports: [{name: http, port: 3000}]
+    ingress: true
+    talksTo: [{namespace: backend-dev, app: backend}]
+- name: backend-dev
+  apps:
+  - name: backend
+    ports: [{name: http, port: 3001}]
+    ingress: true
+  egressExternal:
+    to:
+    - cidr: 203.0.113.0/24
+      ports: [{port: 443}]
+`
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "tree")
+	r := run(t, "init", "--dir", out, "--config", cfgFile)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	files := listFiles(t, out)
+	if !cmp.Equal(files[:6], []string{
+		"backend-dev/00-deny-all.yaml", "backend-dev/10-allow-from-frontend.yaml", "backend-dev/15-allow-from-ingress.yaml",
+		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/30-allow-egress-external.yaml", "backend-dev/allow-dns.yaml",
+	}) {
+		t.Errorf("backend-dev files: %v", files)
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f, "frontend-dev/30-") {
+			t.Errorf("frontend-dev got external egress it was not configured for: %s", f)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "kubectl-netbaseline ") {
+		t.Errorf("version: exit %d %q", r.code, r.stdout)
+	}
+	r = run(t, "version", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"goVersion":`) {
+		t.Errorf("version -o json: %q", r.stdout)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := run(t, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, "kubectl-netbaseline") {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, r.code, len(r.stdout))
+		}
+	}
+	for _, command := range []string{"render", "doctor", "report", "rollback"} {
+		r := run(t, "__complete", command, "-n", "")
+		if !strings.Contains(r.stdout, "backend-dev\nfrontend-dev\n") && !strings.Contains(r.stdout, "frontend-dev\nbackend-dev\n") {
+			t.Errorf("%s -n completion: %q", command, r.stdout)
+		}
+	}
+}
+
+func TestHelpShowsKubectlStyle(t *testing.T) {
+	var buf bytes.Buffer
+	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &buf, ErrOut: &buf}
+	root := NewCmdNetBaseline(streams)
+	root.SetArgs([]string{"render", "--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	help := buf.String()
+	for _, want := range []string{"kubectl netbaseline render", "--kubeconfig", "--context", "--config", "-o, --output", "Examples:"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("render --help lacks %q", want)
+		}
+	}
+}
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

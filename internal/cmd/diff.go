@@ -1,0 +1,263 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+var diffLong = templates.LongDesc(`
+	Show what apply would change. By default a unified diff of the live
+	NetworkPolicies against a server-side dry-run of the baseline (without
+	managedFields), through "diff -u -N" or the program in KUBECTL_EXTERNAL_DIFF,
+	as kubectl diff does.
+
+	--flows answers the question to ask before a default-deny lands: using the
+	live pods and the policy engine, which connections between groups would
+	change from allowed to denied (or back) if this apply went through.
+
+	Exit status as kubectl diff: 0 no differences, 1 differences, >1 an error.`)
+
+var diffExample = templates.Examples(`
+	# Object diff for one namespace
+	kubectl netbaseline diff -n frontend-dev
+
+	# Which connections change, as JSON
+	kubectl netbaseline diff -n frontend-dev -n backend-dev --flows -o json
+
+	# With your own diff program
+	KUBECTL_EXTERNAL_DIFF="diff -u --color=always" kubectl netbaseline diff -A`)
+
+// DiffOptions holds the state of `diff`.
+type DiffOptions struct {
+	*GlobalOptions
+	baselineFlags
+	Namespaces     []string
+	AllNamespaces  bool
+	Flows          bool
+	Prune          bool
+	ForceConflicts bool
+	Output         string
+
+	source     *baseline.Source
+	namespaces []string
+	genericiooptions.IOStreams
+}
+
+// NewCmdDiff builds `diff`.
+func NewCmdDiff(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DiffOptions{GlobalOptions: g, IOStreams: streams}
+	c := &cobra.Command{
+		Use:     "diff -n NAMESPACE... | -A [--flows] [--prune]",
+		Short:   "Show what apply would change: objects, or connections with --flows",
+		Long:    diffLong,
+		Example: diffExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			err := o.Complete()
+			if err == nil {
+				err = o.Run(c.Context())
+			}
+			return diffExit(err)
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to diff (repeatable); default the kubeconfig's namespace")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named)")
+	f.BoolVar(&o.Flows, "flows", false, "Show the connections between groups whose verdict would change")
+	f.BoolVar(&o.Prune, "prune", false, "Include the deletions apply --prune would make")
+	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Diff as if apply --force-conflicts took over same-named foreign policies")
+	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output")
+	o.baselineFlags.addFlags(c, true)
+	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
+	return c
+}
+
+// diffExit maps errors to kubectl diff's statuses: differences are 1
+// (already an ExitError), every failure is 2.
+func diffExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var exitErr *ExitError
+	if errors.As(err, &exitErr) && exitErr.Code == 1 && exitErr.Silent {
+		return err
+	}
+	return &ExitError{Code: 2, Err: err}
+}
+
+// Complete resolves the tree and the namespaces.
+func (o *DiffOptions) Complete() error {
+	var err error
+	if o.Output != "" && (o.Output != "json" || !o.Flows) {
+		return usageErrorf("-o %s: only --flows has a machine-readable output (-o json)", o.Output)
+	}
+	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
+		return err
+	}
+	if o.namespaces, err = targetNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces, o.ErrOut); err != nil {
+		return err
+	}
+	return o.source.CheckNamespaces(o.namespaces)
+}
+
+// Run computes the diff.
+func (o *DiffOptions) Run(ctx context.Context) error {
+	rendered, err := o.source.RenderAll(o.namespaces)
+	if err != nil {
+		return err
+	}
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return err
+	}
+	if o.Flows {
+		return o.runFlows(ctx, clients, rendered)
+	}
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{Prune: o.Prune, ForceConflicts: o.ForceConflicts}}
+	dir, err := os.MkdirTemp("", "netbaseline-diff-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	liveDir, mergedDir := filepath.Join(dir, "LIVE"), filepath.Join(dir, "MERGED")
+	for _, d := range []string{liveDir, mergedDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	for _, ns := range o.namespaces {
+		entries, err := applier.Diff(ctx, ns, rendered[ns])
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := fmt.Sprintf("networking.k8s.io.v1.NetworkPolicy.%s.%s", ns, e.Name)
+			for d, content := range map[string][]byte{liveDir: e.Live, mergedDir: e.Merged} {
+				if content == nil {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(d, name), content, 0o600); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return o.runDiffProgram(liveDir, mergedDir)
+}
+
+// runDiffProgram runs KUBECTL_EXTERNAL_DIFF or "diff -u -N" on the two
+// folders, as kubectl diff does.
+func (o *DiffOptions) runDiffProgram(live, merged string) error {
+	program, args := "diff", []string{"-u", "-N"}
+	if ext := strings.Fields(os.Getenv("KUBECTL_EXTERNAL_DIFF")); len(ext) > 0 {
+		program, args = ext[0], ext[1:]
+	}
+	cmd := exec.Command(program, append(args, live, merged)...)
+	cmd.Stdout, cmd.Stderr = o.Out, o.ErrOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exitErr) && exitErr.ExitCode() == 1:
+		return &ExitError{Code: 1, Silent: true, Err: errors.New("differences found")}
+	case errors.As(err, &exitErr):
+		return fmt.Errorf("%s failed with exit status %d", program, exitErr.ExitCode())
+	}
+	return fmt.Errorf("run %s: %w (set KUBECTL_EXTERNAL_DIFF to another diff program)", program, err)
+}
+
+// runFlows compares the engine's verdicts on the live cluster with the
+// same cluster after this apply.
+func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, rendered map[string][]baseline.Object) error {
+	before, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.namespaces})
+	if err != nil {
+		return err
+	}
+	for _, w := range before.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	after := *before
+	after.Policies = nil
+	focus := map[string]bool{}
+	for _, ns := range o.namespaces {
+		focus[ns] = true
+	}
+	for _, np := range before.Policies {
+		replaced := false
+		if focus[np.Namespace] {
+			replaced = apply.IsMember(np) && o.Prune
+			for _, obj := range rendered[np.Namespace] {
+				if obj.GetName() == np.Name && (apply.IsMember(np) || o.ForceConflicts) {
+					replaced = true
+				}
+			}
+		}
+		if !replaced {
+			after.Policies = append(after.Policies, np)
+		}
+	}
+	for ns, objs := range rendered {
+		for _, obj := range objs {
+			np := &networkingv1.NetworkPolicy{}
+			if err := fromUnstructured(obj.Object, np); err != nil {
+				return err
+			}
+			np.Namespace = ns
+			after.Policies = append(after.Policies, np)
+		}
+	}
+	after.Normalize()
+	changes := policy.FlowChanges(policy.New(before), policy.New(&after), focus)
+	if o.Output == "json" {
+		if changes == nil {
+			changes = []policy.FlowChange{}
+		}
+		b, err := json.MarshalIndent(map[string]any{"apiVersion": "netbaseline.io/v1alpha1", "kind": "FlowDiff", "changes": changes}, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s\n", b)
+	} else if len(changes) == 0 {
+		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
+	} else {
+		tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "FROM\tTO\tPORT\tNOW\tAFTER APPLY")
+		for _, c := range changes {
+			port := fmt.Sprintf("%d/%s", c.Port, c.Protocol)
+			if c.PortName != "" {
+				port = c.PortName + " (" + port + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.FromGroup, c.ToGroup, port, c.Before, c.After)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(changes) > 0 {
+		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
+	}
+	return nil
+}
+
+func fromUnstructured(obj map[string]any, into *networkingv1.NetworkPolicy) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into)
+}

@@ -1,0 +1,350 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+var explainLong = templates.LongDesc(`
+	Explain why traffic from SOURCE to DEST is allowed or denied by NetworkPolicy,
+	naming the policy, rule, peer and port that allowed it, the policies that
+	isolate each side, and near misses (a rule open on the Service port instead of
+	the pod port, a namespace label that is missing, a named port the pod does not
+	declare, ...).
+
+	SOURCE and DEST: NS (one pod per group, or every pod with --all-pods), NS/POD,
+	NS/KIND/NAME (deploy, sts, ds, rs, job, cronjob, svc), an IP or CIDR
+	(IPv6 in brackets). DEST may end in :PORT and /PROTO (tcp, udp, sctp). For a
+	Service, PORT is the Service port and is translated to each pod's targetPort.
+	Without a port, every port the destination pods declare is evaluated.
+
+	Live by default (namespaces, pods, services and policies are listed once);
+	offline with -f on manifests (multi-document YAML, Lists, kustomize build or
+	helm template output; workloads stand for their pods).
+
+	Verdicts: allowed, denied, or unspecified when NetworkPolicy alone cannot decide
+	(host network pods, other policy layers such as AdminNetworkPolicy or Cilium,
+	policies that could not be read). Exit status 3 when --expect is not met.`)
+
+var explainExample = templates.Examples(`
+	# Why can (or can't) the frontend reach the backend on 3001?
+	kubectl netbaseline explain frontend-dev backend-dev:3001
+
+	# Through the Service port: 80 is translated to the pods' targetPort
+	kubectl netbaseline explain frontend-dev backend-dev/svc/backend:80
+
+	# DNS from a pod, both protocols
+	kubectl netbaseline explain frontend-dev/frontend-7c9d kube-system/svc/kube-dns --port 53/udp --port 53/tcp
+
+	# Offline, on rendered manifests; fail a CI job unless the flow is denied
+	kubectl netbaseline explain -f manifests/ monitoring backend-dev:3001 --expect denied
+
+	# Every group of two namespaces against each other, as a Mermaid graph
+	kubectl netbaseline explain --matrix frontend-dev backend-dev -o mermaid`)
+
+// ExplainOptions holds the state of `explain`.
+type ExplainOptions struct {
+	*GlobalOptions
+
+	Filenames     []string
+	Ports         []string
+	AllPods       bool
+	Matrix        bool
+	AllNamespaces bool
+	Expect        string
+	Output        string
+
+	args  []string
+	from  endpoint.Endpoint
+	to    endpoint.Endpoint
+	ports []policy.PortSpec
+	genericiooptions.IOStreams
+}
+
+var explainFormats = []string{"table", "wide", "json", "yaml", "md", "mermaid", "dot"}
+
+// NewCmdExplain builds `explain`.
+func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ExplainOptions{GlobalOptions: g, IOStreams: streams}
+	c := &cobra.Command{
+		Use:     "explain SOURCE DEST[:PORT][/PROTO] | --matrix [NAMESPACE...]",
+		Short:   "Explain why traffic between two endpoints is allowed or denied",
+		Long:    explainLong,
+		Example: explainExample,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+		ValidArgsFunction: completeEndpoints(g),
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "Manifests to read instead of the cluster: file, directory or - for stdin (repeatable)")
+	f.StringArrayVar(&o.Ports, "port", nil, "Destination port as PORT[/PROTO], a number or a name (repeatable); cannot be combined with DEST:PORT")
+	f.BoolVar(&o.AllPods, "all-pods", false, "Evaluate every pod instead of one per group")
+	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
+	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
+	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(explainFormats, "|"))
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(explainFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
+	return c
+}
+
+// Complete parses the endpoints and ports.
+func (o *ExplainOptions) Complete(args []string) error {
+	o.args = args
+	if o.Matrix {
+		return nil
+	}
+	if len(args) != 2 {
+		return usageErrorf("explain needs SOURCE and DEST (got %d argument(s)); see 'kubectl netbaseline explain --help'", len(args))
+	}
+	var err error
+	if o.from, err = endpoint.Parse(args[0], endpoint.Source); err != nil {
+		return usageErrorf("SOURCE %v", err)
+	}
+	if o.from.Kind == endpoint.Local || o.from.Kind == endpoint.DNSName {
+		return usageErrorf("SOURCE %q: explain needs pods or IP addresses", args[0])
+	}
+	if o.to, err = endpoint.Parse(args[1], endpoint.Destination); err != nil {
+		return usageErrorf("DEST %v", err)
+	}
+	if o.to.Kind == endpoint.URL {
+		return usageErrorf("DEST %q: a URL is for probe local", args[1])
+	}
+	if o.to.HasPort() {
+		o.ports = append(o.ports, policy.PortSpec{Port: o.to.Port, Protocol: o.to.EffectiveProtocol()})
+	}
+	return nil
+}
+
+// Validate checks flag combinations.
+func (o *ExplainOptions) Validate() error {
+	if !contains(explainFormats, o.Output) {
+		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(explainFormats, ", "))
+	}
+	switch o.Expect {
+	case "", "allowed", "denied":
+	default:
+		return usageErrorf("--expect %q: use allowed or denied", o.Expect)
+	}
+	if len(o.Ports) > 0 && o.to.HasPort() {
+		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
+	}
+	ports, err := parsePortFlags(o.Ports)
+	if err != nil {
+		return err
+	}
+	o.ports = append(o.ports, ports...)
+	if o.Matrix {
+		if o.AllNamespaces && len(o.args) > 0 {
+			return usageErrorf("--all-namespaces and namespace arguments cannot be combined")
+		}
+		return nil
+	}
+	if o.AllNamespaces {
+		return usageErrorf("--all-namespaces (-A) is for --matrix")
+	}
+	return nil
+}
+
+// Run reads the model once and answers.
+func (o *ExplainOptions) Run(ctx context.Context) error {
+	snapshot, err := o.load(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range snapshot.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	engine := policy.New(snapshot)
+	for _, p := range engine.Problems {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", p)
+	}
+
+	var xs []policy.Explanation
+	if o.Matrix {
+		pods, err := o.matrixPods(snapshot)
+		if err != nil {
+			return err
+		}
+		xs = engine.Matrix(pods, o.ports)
+	} else {
+		from, err := endpoint.Resolve(snapshot, o.from)
+		if err != nil {
+			return o.resolveError("SOURCE", err)
+		}
+		to, err := endpoint.Resolve(snapshot, o.to)
+		if err != nil {
+			return o.resolveError("DEST", err)
+		}
+		xs, err = engine.Explain(policy.Query{From: from, To: to, Ports: o.ports, AllPods: o.AllPods})
+		if err != nil {
+			var qe *policy.QueryError
+			if errors.As(err, &qe) {
+				return usageErrorf("%v", err)
+			}
+			return err
+		}
+	}
+	if err := o.print(xs, snapshot.Warnings); err != nil {
+		return err
+	}
+	return o.checkExpectation(xs)
+}
+
+func (o *ExplainOptions) resolveError(what string, err error) error {
+	return resolveError(what, err)
+}
+
+// resolveError: an endpoint that does not exist is bad input (exit 2);
+// one whose pods could not be read is a permission problem (exit 1).
+func resolveError(what string, err error) error {
+	var unreadable *model.UnreadableError
+	if errors.As(err, &unreadable) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return usageErrorf("%s: %v", what, err)
+}
+
+func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
+	if len(o.Filenames) > 0 {
+		ns, _, _ := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+			ns = *o.ConfigFlags.Namespace
+		}
+		m, err := read.LoadFiles(o.Filenames, o.In, ns)
+		if err != nil {
+			return nil, &ExitError{Code: ExitUsage, Err: err}
+		}
+		return m, nil
+	}
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return nil, err
+	}
+	return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.questionNamespaces()})
+}
+
+// questionNamespaces are the namespaces to read one by one when
+// cluster-wide lists are forbidden.
+func (o *ExplainOptions) questionNamespaces() []string {
+	if o.Matrix {
+		if len(o.args) == 0 && o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+			return []string{*o.ConfigFlags.Namespace}
+		}
+		return o.args
+	}
+	var out []string
+	for _, ep := range []endpoint.Endpoint{o.from, o.to} {
+		if ep.Namespace != "" {
+			out = append(out, ep.Namespace)
+		}
+	}
+	return dedupe(out)
+}
+
+func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
+	namespaces := o.args
+	if len(namespaces) == 0 && !o.AllNamespaces {
+		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+			namespaces = []string{*o.ConfigFlags.Namespace}
+		} else {
+			return nil, usageErrorf("--matrix needs namespaces: give them as arguments, with -n, or -A for all")
+		}
+	}
+	if o.AllNamespaces {
+		return m.Pods, nil
+	}
+	var pods []*model.Pod
+	for _, ns := range namespaces {
+		if _, err := endpoint.Resolve(m, endpoint.Endpoint{Kind: endpoint.Namespace, Namespace: ns, Raw: ns}); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		pods = append(pods, m.PodsIn(ns)...)
+	}
+	return pods, nil
+}
+
+func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {
+	switch o.Output {
+	case "json":
+		return output.WriteExplainJSON(o.Out, output.NewExplainResult(xs, warnings))
+	case "yaml":
+		b, err := yaml.Marshal(output.NewExplainResult(xs, warnings))
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	case "md":
+		return output.ExplainMarkdown(o.Out, xs)
+	case "mermaid":
+		return output.ExplainMermaid(o.Out, xs, o.Matrix)
+	case "dot":
+		return output.ExplainDot(o.Out, xs, o.Matrix)
+	}
+	return output.ExplainTable(o.Out, xs, o.Output == "wide")
+}
+
+// checkExpectation turns --expect into exit status 3.
+func (o *ExplainOptions) checkExpectation(xs []policy.Explanation) error {
+	if o.Expect == "" {
+		return nil
+	}
+	var unmet []string
+	for _, x := range xs {
+		if string(x.Verdict) != o.Expect {
+			unmet = append(unmet, fmt.Sprintf("%s -> %s %s is %s", x.From, x.To, output.PortLabel(x), x.Verdict))
+		}
+	}
+	if len(unmet) == 0 {
+		return nil
+	}
+	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", o.Expect, len(unmet), len(xs), strings.Join(unmet, "\n  "))}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
+func parsePortFlags(values []string) ([]policy.PortSpec, error) {
+	var out []policy.PortSpec
+	for _, v := range values {
+		port, proto, err := endpoint.ParsePortFlag(v)
+		if err != nil {
+			return nil, usageErrorf("--port %s: %v", v, err)
+		}
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		out = append(out, policy.PortSpec{Port: port, Protocol: proto})
+	}
+	return out, nil
+}

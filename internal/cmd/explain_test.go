@@ -1,0 +1,191 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+// sampleFiles writes the rendered baseline next to the sample app's
+// workloads and returns the -f arguments.
+func sampleFiles(t *testing.T) []string {
+	t.Helper()
+	r := run(t, "render", "-A")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	p := filepath.Join(t.TempDir(), "policies.yaml")
+	if err := os.WriteFile(p, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-f", filepath.Join("..", "..", "testdata", "sample-app.yaml"), "-f", p}
+}
+
+func TestExplainOutputs(t *testing.T) {
+	files := sampleFiles(t)
+	cases := []struct {
+		golden string
+		args   []string
+	}{
+		{"explain/frontend-to-backend-svc.txt", []string{"frontend-dev", "backend-dev/svc/backend:80"}},
+		{"explain/frontend-to-backend-svc.json", []string{"frontend-dev", "backend-dev/svc/backend:80", "-o", "json"}},
+		{"explain/monitoring-to-backend.txt", []string{"monitoring", "backend-dev"}},
+		{"explain/monitoring-to-backend.wide", []string{"monitoring", "backend-dev", "-o", "wide"}},
+		{"explain/monitoring-to-backend.yaml", []string{"monitoring", "backend-dev", "-o", "yaml"}},
+		{"explain/monitoring-to-backend.md", []string{"monitoring", "backend-dev", "-o", "md"}},
+		{"explain/dns.txt", []string{"frontend-dev/deploy/frontend", "kube-system/svc/kube-dns:53/udp"}},
+		{"explain/external.txt", []string{"backend-dev", "203.0.113.0/24:443"}},
+		{"explain/matrix.mermaid", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring", "-o", "mermaid"}},
+		{"explain/matrix.dot", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "-o", "dot"}},
+		{"explain/matrix.txt", []string{"--matrix", "frontend-dev", "backend-dev", "ingress"}},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			r := run(t, append(append([]string{"explain"}, files...), c.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			golden.Assert(t, c.golden, []byte(r.stdout))
+		})
+	}
+}
+
+func TestExplainJSONSchema(t *testing.T) {
+	r := run(t, append(append([]string{"explain"}, sampleFiles(t)...), "frontend-dev", "backend-dev/svc/backend:80", "-o", "json")...)
+	var doc output.ExplainResult
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.APIVersion != "netbaseline.io/v1alpha1" || doc.Kind != "ExplainResult" || len(doc.Verdicts) != 1 {
+		t.Fatalf("document = %+v", doc)
+	}
+	v := doc.Verdicts[0]
+	if v.From != "frontend-dev/frontend" || v.To != "backend-dev/backend" || v.FromGroup != "frontend-dev/deploy/frontend" ||
+		v.Port != 3001 || v.PortName != "http" || v.Protocol != "TCP" || v.RequestedPort != "svc/backend:80" ||
+		v.Allowed == nil || !*v.Allowed || v.Verdict != "allowed" {
+		t.Errorf("verdict = %+v", v)
+	}
+	if len(v.Egress.AllowedBy) != 1 || v.Egress.AllowedBy[0].Name != "allow-to-backend" || *v.Egress.AllowedBy[0].Peer != 0 || *v.Egress.AllowedBy[0].Port != 0 {
+		t.Errorf("egress = %+v", v.Egress)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal([]byte(r.stdout), &raw)
+	first := raw["verdicts"].([]any)[0].(map[string]any)
+	for _, key := range []string{"from", "to", "fromGroup", "toGroup", "port", "protocol", "requestedPort", "allowed", "verdict", "egress", "ingress", "hints"} {
+		if _, ok := first[key]; !ok {
+			t.Errorf("JSON lacks %q", key)
+		}
+	}
+}
+
+func TestExplainExpect(t *testing.T) {
+	files := sampleFiles(t)
+	ok := run(t, append(append([]string{"explain"}, files...), "frontend-dev", "backend-dev:3001", "--expect", "allowed")...)
+	if ok.code != 0 {
+		t.Errorf("expect allowed: exit %d %s", ok.code, ok.stderr)
+	}
+	denied := run(t, append(append([]string{"explain"}, files...), "monitoring", "backend-dev:3001", "--expect", "denied")...)
+	if denied.code != 0 {
+		t.Errorf("expect denied: exit %d %s", denied.code, denied.stderr)
+	}
+	unmet := run(t, append(append([]string{"explain"}, files...), "monitoring", "backend-dev:3001", "--expect", "allowed", "-o", "json")...)
+	if unmet.code != ExitUnmet || !strings.Contains(unmet.stderr, "expected allowed, but 1 of 1 verdict(s) differ") || !strings.Contains(unmet.stdout, `"verdict": "denied"`) {
+		t.Errorf("unmet: exit %d\n%s\n%s", unmet.code, unmet.stdout, unmet.stderr)
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	files := sampleFiles(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frontend-dev"}, "needs SOURCE and DEST"},
+		{[]string{"frontend-dev", "backend-dev:3001", "--port", "80"}, "not both"},
+		{[]string{"frontend-dev", "backend-dev", "--port", "80/icmp"}, `protocol "icmp"`},
+		{[]string{"frontend-dev", "backend-dev", "-o", "html"}, `unknown output format "html"`},
+		{[]string{"frontend-dev", "backend-dev", "--expect", "maybe"}, "--expect"},
+		{[]string{"frontend-dv", "backend-dev"}, `namespace "frontend-dv" not found; did you mean frontend-dev?`},
+		{[]string{"frontend-dev", "backend-dev/deploy/backnd"}, `did you mean backend-dev/deploy/backend?`},
+		{[]string{"frontend-dev", "backend-dev/svc/backend:8080"}, "has no port 8080/TCP; its ports: http 80/TCP"},
+		{[]string{"frontend-dev", "backend-dev:grpc"}, "no pod of backend-dev:grpc declares port grpc/TCP"},
+		{[]string{"frontend-dev", "203.0.113.7"}, "declares no ports: give one"},
+		{[]string{"frontend-dev", "203.0.113.7:https"}, `port name "https" can only be resolved on pods`},
+		{[]string{"frontend-dev:80", "backend-dev"}, "a SOURCE takes no port"},
+		{[]string{"--matrix"}, "--matrix needs namespaces"},
+		{[]string{"-A", "a", "b"}, "for --matrix"},
+	}
+	for _, tt := range tests {
+		r := run(t, append(append([]string{"explain"}, files...), tt.args...)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("explain %v: exit %d, stderr %q; want 2 and %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+	r := run(t, "explain", "-f", filepath.Join(t.TempDir(), "nope.yaml"), "a", "b")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("missing file: exit %d %q", r.code, r.stderr)
+	}
+}
+
+type fakeFactory struct{ clients read.Clients }
+
+func (f fakeFactory) Clients() (read.Clients, error) { return f.clients, nil }
+
+func runWithClients(t *testing.T, clients read.Clients, args ...string) result {
+	t.Helper()
+	t.Setenv(config.EnvConfig, "")
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := NewCmdNetBaselineWith(&GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true), Factory: fakeFactory{clients}}, streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if msg := Message(err); err != nil && msg != "" {
+		errOut.WriteString(msg + "\n")
+	}
+	return result{stdout: out.String(), stderr: errOut.String(), code: ExitCode(err), err: err}
+}
+
+func TestExplainLive(t *testing.T) {
+	objs := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "client", Namespace: "a", Labels: map[string]string{"app": "client"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "server", Namespace: "b", Labels: map[string]string{"app": "server"}},
+			Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.1.1"}},
+	}
+	cs := fake.NewClientset(objs...)
+	r := runWithClients(t, read.Clients{Kube: cs}, "explain", "a", "b:http", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"verdict": "allowed"`) || !strings.Contains(r.stdout, `"port": 8080`) {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	forbidPolicies(cs)
+	r = runWithClients(t, read.Clients{Kube: cs}, "explain", "a", "b:http")
+	if r.code != 0 || !strings.Contains(r.stdout, "unspecified") || !strings.Contains(r.stderr, "Warning: cannot list networkpolicies in all namespaces") {
+		t.Errorf("forbidden policies: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func forbidPolicies(cs *fake.Clientset) {
+	cs.PrependReactor("list", "networkpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}, "", errors.New("denied"))
+	})
+}

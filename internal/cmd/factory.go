@@ -1,0 +1,43 @@
+package cmd
+
+import (
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+// Factory hands out cluster clients. Commands take it from GlobalOptions,
+// so tests can inject fake or envtest-backed clients.
+type Factory interface {
+	Clients() (read.Clients, error)
+}
+
+// configFlagsFactory builds clients from kubectl's global flags.
+type configFlagsFactory struct {
+	flags *genericclioptions.ConfigFlags
+}
+
+func (f *configFlagsFactory) Clients() (read.Clients, error) {
+	cfg, err := f.flags.ToRESTConfig()
+	if err != nil {
+		return read.Clients{}, usageErrorf("kubeconfig: %v", err)
+	}
+	// A read-heavy tool: the defaults (5 QPS) would throttle a fan-out.
+	cfg.QPS, cfg.Burst = 50, 100
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return read.Clients{}, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return read.Clients{}, err
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return read.Clients{}, err
+	}
+	return read.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta}, nil
+}

@@ -1,0 +1,168 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+)
+
+var rollbackLong = templates.LongDesc(`
+	Undo apply: delete exactly the NetworkPolicies of the namespace's ApplySet
+	(found by its label, never by name) and its parent ConfigMap
+	netbaseline-applyset, restore the foreign policies that --force-conflicts took
+	over (saved in the ConfigMap netbaseline-backup) in place, and delete nothing
+	else. A temporary bridge policy keeps every connection that is allowed now and
+	after the rollback open while the policies go, so the namespace never goes
+	dark. Policies of the plugin that someone else changed since are refused
+	unless --force-conflicts; a second rollback or apply running at the same time
+	is refused by the lease on the parent ConfigMap.
+
+	--print-command prints the equivalent kubectl line for the runbook's task log
+	(ROLLBACK-READY-001) without changing anything. A namespace where nothing was
+	applied is left alone.`)
+
+var rollbackExample = templates.Examples(`
+	# What would be deleted and restored
+	kubectl netbaseline rollback -n frontend-dev --dry-run=server
+
+	# The one-liner for the task log
+	kubectl netbaseline rollback -n frontend-dev --print-command
+
+	# Every namespace the plugin applied to
+	kubectl netbaseline rollback -A`)
+
+// RollbackOptions holds the state of `rollback`.
+type RollbackOptions struct {
+	*GlobalOptions
+	Namespaces     []string
+	AllNamespaces  bool
+	DryRun         string
+	PrintCommand   bool
+	ForceConflicts bool
+	genericiooptions.IOStreams
+}
+
+// NewCmdRollback builds `rollback`.
+func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams}
+	c := &cobra.Command{
+		Use:     "rollback -n NAMESPACE... | -A [--dry-run=none|client|server] [--print-command]",
+		Short:   "Remove exactly what apply applied, and restore what it took over",
+		Long:    rollbackLong,
+		Example: rollbackExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to roll back (repeatable); default the kubeconfig's namespace")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
+	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+apply.ParentName+" ConfigMap")
+	addDryRunFlag(c, &o.DryRun)
+	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
+	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
+	return c
+}
+
+// Validate checks the flags.
+func (o *RollbackOptions) Validate() error {
+	if _, err := parseDryRun(o.DryRun); err != nil {
+		return err
+	}
+	if o.AllNamespaces && len(o.Namespaces) > 0 {
+		return usageErrorf("--all-namespaces (-A) and --namespace (-n) cannot be combined")
+	}
+	return nil
+}
+
+// Run plans every namespace, then rolls each back.
+func (o *RollbackOptions) Run(ctx context.Context) error {
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return err
+	}
+	dryRun, _ := parseDryRun(o.DryRun)
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: dryRun, ForceConflicts: o.ForceConflicts,
+		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
+	namespaces := dedupe(o.Namespaces)
+	if o.AllNamespaces {
+		if namespaces, err = appliedNamespaces(ctx, clients.Kube); err != nil {
+			return err
+		}
+		if len(namespaces) == 0 {
+			fmt.Fprintln(o.ErrOut, "Nothing to roll back: no namespace has a "+apply.ParentName+" ConfigMap or a NetworkPolicy of the plugin")
+			return nil
+		}
+	}
+	if len(namespaces) == 0 {
+		namespaces = []string{o.DefaultNamespace()}
+	}
+	for _, ns := range namespaces {
+		plan, err := applier.PlanRollback(ctx, ns)
+		if err != nil {
+			return err
+		}
+		if plan.Empty() {
+			fmt.Fprintf(o.ErrOut, "Nothing to roll back in %s: kubectl netbaseline applied nothing there\n", ns)
+			continue
+		}
+		if o.PrintCommand {
+			fmt.Fprintln(o.Out, apply.RollbackCommand(plan))
+			continue
+		}
+		fmt.Fprintf(o.ErrOut, "Rolling back namespace %s\n", ns)
+		results, err := applier.Rollback(ctx, plan)
+		for _, r := range results {
+			fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(dryRun))
+		}
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{apply.BackupName, apply.ParentName} {
+			if (name == apply.ParentName && plan.HasParent) || (name == apply.BackupName && plan.HasBackup) {
+				fmt.Fprintf(o.Out, "configmap/%s deleted%s\n", name, dryRunSuffix(dryRun))
+			}
+		}
+	}
+	return nil
+}
+
+// appliedNamespaces are the namespaces with a parent ConfigMap or a
+// member of the plugin (a parent may have been deleted by hand).
+func appliedNamespaces(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
+	seen := map[string]bool{}
+	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", apply.ParentName).String()})
+	if err != nil {
+		return nil, &apply.APIError{Verb: "list", Resource: "configmaps", Namespace: "all namespaces", Err: err}
+	}
+	for _, cm := range list.Items {
+		seen[cm.Namespace] = true
+	}
+	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: apply.ManagedByLabel + "=" + apply.ManagedByValue})
+	if err != nil {
+		return nil, &apply.APIError{Verb: "list", Resource: "networkpolicies", Namespace: "all namespaces", Err: err}
+	}
+	for i := range nps.Items {
+		if apply.IsMember(&nps.Items[i]) {
+			seen[nps.Items[i].Namespace] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for ns := range seen {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out, nil
+}

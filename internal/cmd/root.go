@@ -1,0 +1,141 @@
+// Package cmd wires the kubectl netbaseline commands: one file per
+// subcommand, each with Options{AddFlags, Complete, Validate, Run}.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+)
+
+// GlobalOptions are the root's persistent flags: every kubectl global flag
+// from cli-runtime, plus --config.
+type GlobalOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	ConfigFile  string
+	// Factory gives cluster clients; built from ConfigFlags unless a test
+	// sets it.
+	Factory Factory
+}
+
+// LoadConfig returns the Config from --config, $NETBASELINE_CONFIG or the
+// runbook's defaults; explicit reports whether a file was read.
+func (g *GlobalOptions) LoadConfig() (cfg *config.Config, explicit bool, err error) {
+	return config.Resolve(g.ConfigFile)
+}
+
+// DefaultNamespace is the namespace of the current kubeconfig context, as
+// kubectl picks it; "default" when there is no kubeconfig.
+func (g *GlobalOptions) DefaultNamespace() string {
+	ns, _, err := g.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil || ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+var rootLong = templates.LongDesc(`
+	Give Kubernetes namespaces a least-privilege NetworkPolicy baseline and prove it works.
+
+	The baseline is a kustomize overlay per namespace: deny-all, allow-dns, the app's
+	own relations (allow-from-<app>, allow-to-<app>), allow-from-ingress,
+	allow-from-monitoring and, when configured, allow-egress-external. It is embedded
+	for the runbook's sample app (frontend-dev, backend-dev) and generated from
+	--config for yours.`)
+
+var rootExample = templates.Examples(`
+	# Print the baseline of a namespace (no cluster needed)
+	kubectl netbaseline render -n backend-dev
+
+	# Write the overlays out as a GitOps tree
+	kubectl netbaseline init --dir infra/manifests/network-policies`)
+
+// NewCmdNetBaseline builds the root command.
+func NewCmdNetBaseline(streams genericiooptions.IOStreams) *cobra.Command {
+	return NewCmdNetBaselineWith(&GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}, streams)
+}
+
+// NewCmdNetBaselineWith builds the root command around given global
+// options (tests inject a Factory).
+func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	if g.Factory == nil {
+		g.Factory = &configFlagsFactory{flags: g.ConfigFlags}
+	}
+	root := &cobra.Command{
+		Use:     "kubectl-netbaseline",
+		Short:   "Least-privilege NetworkPolicy baselines for namespaces, proven",
+		Long:    rootLong,
+		Example: rootExample,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl netbaseline",
+		},
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		SuggestionsMinimumDistance: 2,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := "unknown command " + `"` + args[0] + `" for "kubectl netbaseline"`
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageErrorf("%s", msg)
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+		// Every command reads the Config, so a broken one is refused
+		// before any API call (exit 2) rather than silently replaced by
+		// the defaults.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
+				return nil
+			}
+			if _, _, err := g.LoadConfig(); err != nil {
+				var exit *ExitError
+				if errors.As(err, &exit) {
+					return err
+				}
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--config: %w", err)}
+			}
+			return nil
+		},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+
+	g.ConfigFlags.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().StringVar(&g.ConfigFile, "config", "",
+		"Config file (kind: Config, apiVersion: "+config.APIVersion+"); default $"+config.EnvConfig+", else the runbook's sample app")
+	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
+
+	root.AddCommand(
+		NewCmdRender(g, streams),
+		NewCmdInit(g, streams),
+		NewCmdExplain(g, streams),
+		NewCmdProbe(g, streams),
+		NewCmdDoctor(g, streams),
+		NewCmdDiff(g, streams),
+		NewCmdApply(g, streams),
+		NewCmdRollback(g, streams),
+		NewCmdReport(g, streams),
+		NewCmdVersion(streams),
+	)
+	return root
+}
+
+// noArgs reports positional arguments as a usage error.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments, got %q; see '%s --help'", c.DisplayName(), args, c.DisplayName())
+	}
+	return nil
+}

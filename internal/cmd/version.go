@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/version"
+)
+
+// VersionOptions holds the state of `version`.
+type VersionOptions struct {
+	Output string
+	genericiooptions.IOStreams
+}
+
+// NewCmdVersion builds `version`.
+func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &VersionOptions{IOStreams: streams}
+	c := &cobra.Command{
+		Use:     "version [-o json|yaml]",
+		Short:   "Print the plugin's version",
+		Example: "  kubectl netbaseline version\n  kubectl netbaseline version -o json",
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	c.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// Validate checks the output format.
+func (o *VersionOptions) Validate() error {
+	switch o.Output {
+	case "", "json", "yaml":
+		return nil
+	}
+	return usageErrorf("unknown output format %q for version: use json or yaml", o.Output)
+}
+
+// Run prints the version.
+func (o *VersionOptions) Run() error {
+	info := version.Get()
+	switch o.Output {
+	case "json":
+		b, err := yaml.Marshal(info)
+		if err != nil {
+			return err
+		}
+		j, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.Out, "%s\n", j)
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(info)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	_, err := fmt.Fprintf(o.Out, "kubectl-netbaseline %s (commit %s, %s, %s)\n", info.Version, info.Commit, info.GoVersion, info.Platform)
+	return err
+}

@@ -1,0 +1,312 @@
+package doctor
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+)
+
+// CheckLabels: the Config's namespaces exist with the runbook's name=<ns>
+// label, the apps' pods carry the labels the policies select, and the
+// ingress controller and Prometheus are where the policies expect them
+// (LABEL-*).
+func CheckLabels(s *Snapshot, cfg *config.Config) []Finding {
+	var out []Finding
+	if why, ok := s.unreadable("namespaces"); ok {
+		out = append(out, couldNotCheck("LABEL-001", "namespaces", why))
+	} else {
+		for _, ns := range cfg.Namespaces {
+			out = append(out, namespaceFinding(s, ns.Name, cfg))
+		}
+	}
+	if why, ok := s.unreadable("pods"); ok {
+		return append(out, couldNotCheck("LABEL-002", "pods", why))
+	}
+	for _, ns := range cfg.Namespaces {
+		for _, app := range ns.Apps {
+			out = append(out, podsFinding(s, "LABEL-002", ns.Name, app.Labels, fmt.Sprintf("app %s", app.Name),
+				fmt.Sprintf("label the %s pods %s (the policies select them by it)", app.Name, labels.Set(app.Labels)), Fail))
+		}
+	}
+	out = append(out, podsFinding(s, "LABEL-003", cfg.IngressController.Namespace, cfg.IngressController.PodLabels, "ingress controller",
+		"allow-from-ingress admits pods "+labels.Set(cfg.IngressController.PodLabels).String()+" in namespace "+cfg.IngressController.Namespace+"; set ingressController in the config to where yours runs", Warn))
+	out = append(out, podsFinding(s, "LABEL-004", cfg.Monitoring.Namespace, cfg.Monitoring.PodLabels, "Prometheus",
+		"allow-from-monitoring admits namespace "+cfg.Monitoring.Namespace+"; set monitoring in the config to where Prometheus runs (monitoring is optional)", Info))
+	return out
+}
+
+func namespaceFinding(s *Snapshot, name string, cfg *config.Config) Finding {
+	for _, ns := range s.Namespaces {
+		if ns.Name != name {
+			continue
+		}
+		if ns.Labels["name"] != name {
+			sev := Warn
+			msg := fmt.Sprintf("namespace %s lacks the runbook's label name=%s", name, name)
+			if cfg.NamespaceLabel == "name" {
+				sev = Fail
+				msg += ": the policies select namespaces by it (namespaceLabel: name), so they match nothing"
+			} else {
+				msg += " (the policies use kubernetes.io/metadata.name, which cannot be forged; the label documents the convention)"
+			}
+			return Finding{ID: "LABEL-001", Severity: sev, Subject: name, Message: msg, Fix: fmt.Sprintf("kubectl label namespace %s name=%s", name, name)}
+		}
+		return Finding{ID: "LABEL-001", Severity: Pass, Subject: name, Message: fmt.Sprintf("namespace %s exists with name=%s", name, name)}
+	}
+	return Finding{ID: "LABEL-001", Severity: Fail, Subject: name, Message: fmt.Sprintf("namespace %s does not exist", name),
+		Fix: fmt.Sprintf("kubectl create namespace %s && kubectl label namespace %s name=%s", name, name, name)}
+}
+
+// podsFinding passes when some pod of the namespace carries the labels.
+func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what, fix string, missing Severity) Finding {
+	selector := labels.Set(want).String()
+	subject := strings.TrimSpace(namespace + " " + selector)
+	if selector == "" {
+		selector = "any labels"
+	}
+	if pods := podsMatching(s, namespace, want); len(pods) > 0 {
+		return Finding{ID: id, Severity: Pass, Subject: subject, Message: fmt.Sprintf("%s: %d pod(s) in %s with %s", what, len(pods), namespace, selector)}
+	}
+	return Finding{ID: id, Severity: missing, Subject: subject, Message: fmt.Sprintf("%s: no pod in namespace %s with %s", what, namespace, selector), Fix: fix}
+}
+
+// CheckPorts: each Service's targetPort resolves on its pods and has
+// endpoints; policies name pod ports, not Service ports (PORT-*).
+func CheckPorts(s *Snapshot, cfg *config.Config) []Finding {
+	if why, ok := s.unreadable("services", "pods"); ok {
+		return []Finding{couldNotCheck("PORT-001", "services", why)}
+	}
+	var out []Finding
+	for _, ns := range cfg.Namespaces {
+		for _, svc := range s.Services {
+			if svc.Namespace != ns.Name || len(svc.Spec.Selector) == 0 {
+				continue
+			}
+			pods := podsMatching(s, svc.Namespace, svc.Spec.Selector)
+			for _, sp := range svc.Spec.Ports {
+				out = append(out, servicePortFinding(s, svc, sp, pods))
+			}
+		}
+		out = append(out, policyPortFindings(s, ns.Name)...)
+		out = append(out, selectorFindings(s, ns.Name)...)
+	}
+	return out
+}
+
+func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, pods []corev1.Pod) Finding {
+	subject := fmt.Sprintf("%s/svc/%s:%d", svc.Namespace, svc.Name, sp.Port)
+	if len(pods) == 0 {
+		return Finding{ID: "PORT-001", Severity: Warn, Subject: subject, Message: fmt.Sprintf("service %s/%s selects no pod (selector %s)", svc.Namespace, svc.Name, labels.Set(svc.Spec.Selector)),
+			Fix: "match the Service's selector to the Deployment's pod labels"}
+	}
+	target := sp.TargetPort
+	if target.Type == intstr.Int && target.IntVal == 0 {
+		target = intstr.FromInt32(sp.Port)
+	}
+	var resolved []string
+	for _, p := range pods {
+		n, ok := containerPort(p, target, sp.Protocol)
+		if !ok {
+			return Finding{ID: "PORT-001", Severity: Fail, Subject: subject,
+				Message: fmt.Sprintf("service %s/%s port %d targets %s, which pod %s does not declare", svc.Namespace, svc.Name, sp.Port, target.String(), p.Name),
+				Fix:     "declare the containerPort (with that name) in the pod template, or point targetPort at the port the app listens on"}
+		}
+		resolved = append(resolved, fmt.Sprint(n))
+	}
+	f := Finding{ID: "PORT-001", Severity: Pass, Subject: subject,
+		Message: fmt.Sprintf("service %s/%s port %d -> targetPort %s -> %s on its pods", svc.Namespace, svc.Name, sp.Port, target.String(), strings.Join(dedupe(resolved), ","))}
+	if ready, ok := readyEndpoints(s, svc); ok && ready == 0 {
+		f.ID, f.Severity = "PORT-002", Warn
+		f.Message = fmt.Sprintf("service %s/%s has no ready endpoint", svc.Namespace, svc.Name)
+		f.Fix = fmt.Sprintf("kubectl -n %s get endpointslices -l kubernetes.io/service-name=%s; check the pods' readiness", svc.Namespace, svc.Name)
+	}
+	return f
+}
+
+// selectorFindings flags managed policies whose podSelector selects no
+// pod: a typo that leaves the pods it meant isolated by deny-all alone.
+func selectorFindings(s *Snapshot, namespace string) []Finding {
+	var out []Finding
+	for _, np := range s.Policies {
+		if np.Namespace != namespace || np.Labels["app.kubernetes.io/managed-by"] != "kubectl-netbaseline" {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		if len(podsMatching(s, namespace, nil)) > 0 && !anyMatches(s, namespace, sel) {
+			out = append(out, Finding{ID: "LABEL-005", Severity: Warn, Subject: namespace + "/" + np.Name,
+				Message: fmt.Sprintf("%s selects no pod (podSelector %s)", np.Name, sel), Fix: "label the workload's pods as the config's app labels say, or fix the config"})
+		}
+	}
+	return out
+}
+
+func anyMatches(s *Snapshot, namespace string, sel labels.Selector) bool {
+	for _, p := range s.Pods {
+		if p.Namespace == namespace && sel.Matches(labels.Set(p.Labels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// policyPortFindings flags numeric policy ports that no selected pod
+// declares but a Service maps (the Service port instead of the pod port),
+// and named ports no selected pod declares.
+func policyPortFindings(s *Snapshot, namespace string) []Finding {
+	var out []Finding
+	for _, np := range s.Policies {
+		if np.Namespace != namespace {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			continue
+		}
+		var selected []corev1.Pod
+		for _, p := range s.Pods {
+			if p.Namespace == namespace && sel.Matches(labels.Set(p.Labels)) {
+				selected = append(selected, p)
+			}
+		}
+		if len(selected) == 0 {
+			continue
+		}
+		for ri, rule := range np.Spec.Ingress {
+			for _, port := range rule.Ports {
+				if port.Port == nil {
+					continue
+				}
+				proto := corev1.ProtocolTCP
+				if port.Protocol != nil {
+					proto = *port.Protocol
+				}
+				if anyDeclares(selected, *port.Port, proto) {
+					continue
+				}
+				subject := fmt.Sprintf("%s/%s ingress[%d]", namespace, np.Name, ri)
+				if port.Port.Type == intstr.String {
+					out = append(out, Finding{ID: "PORT-004", Severity: Warn, Subject: subject,
+						Message: fmt.Sprintf("%s allows the named port %s, which none of its %d pod(s) declare", np.Name, port.Port.StrVal, len(selected)),
+						Fix:     "name the containerPort so in the pod template, or use the port number"})
+					continue
+				}
+				if svc := serviceWithPort(s, namespace, port.Port.IntVal, selected); svc != "" {
+					out = append(out, Finding{ID: "PORT-003", Severity: Fail, Subject: subject,
+						Message: fmt.Sprintf("%s allows port %d, the port of %s, but its pods listen elsewhere: NetworkPolicy sees the pod port (the targetPort)", np.Name, port.Port.IntVal, svc),
+						Fix:     "use the pod's port (the Service's targetPort) in the policy"})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func podsMatching(s *Snapshot, namespace string, want map[string]string) []corev1.Pod {
+	sel := labels.SelectorFromSet(want)
+	var out []corev1.Pod
+	for _, p := range s.Pods {
+		if p.Namespace == namespace && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func containerPort(p corev1.Pod, target intstr.IntOrString, proto corev1.Protocol) (int32, bool) {
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			cpProto := cp.Protocol
+			if cpProto == "" {
+				cpProto = corev1.ProtocolTCP
+			}
+			if cpProto != proto {
+				continue
+			}
+			if (target.Type == intstr.String && cp.Name == target.StrVal) || (target.Type == intstr.Int && cp.ContainerPort == target.IntVal) {
+				return cp.ContainerPort, true
+			}
+		}
+	}
+	if target.Type == intstr.Int {
+		// A numeric targetPort works without a declared containerPort.
+		return target.IntVal, true
+	}
+	return 0, false
+}
+
+func anyDeclares(pods []corev1.Pod, port intstr.IntOrString, proto corev1.Protocol) bool {
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				cpProto := cp.Protocol
+				if cpProto == "" {
+					cpProto = corev1.ProtocolTCP
+				}
+				if cpProto == proto && ((port.Type == intstr.String && cp.Name == port.StrVal) || (port.Type == intstr.Int && cp.ContainerPort == port.IntVal)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func serviceWithPort(s *Snapshot, namespace string, port int32, pods []corev1.Pod) string {
+	for _, svc := range s.Services {
+		if svc.Namespace != namespace || len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		if !sel.Matches(labels.Set(pods[0].Labels)) {
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			if sp.Port == port && sp.TargetPort.String() != fmt.Sprint(port) {
+				return "svc/" + svc.Name
+			}
+		}
+	}
+	return ""
+}
+
+func readyEndpoints(s *Snapshot, svc corev1.Service) (int, bool) {
+	if _, unreadable := s.unreadable("endpointslices"); unreadable {
+		return 0, false
+	}
+	ready := 0
+	for _, es := range s.EndpointSlices {
+		if es.Namespace != svc.Namespace || es.Labels["kubernetes.io/service-name"] != svc.Name {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				ready++
+			}
+		}
+	}
+	return ready, true
+}
+
+func dedupe(in []string) []string {
+	sort.Strings(in)
+	out := in[:0]
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

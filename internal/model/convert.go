@@ -1,0 +1,76 @@
+package model
+
+import (
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PodFromAPI converts a Pod; the owner comes from its ownerReferences
+// (a ReplicaSet named <deployment>-<pod-template-hash> stands for its
+// Deployment).
+func PodFromAPI(pod *corev1.Pod, namespace string) *Pod {
+	p := &Pod{
+		Namespace:   namespace,
+		Name:        pod.Name,
+		Labels:      pod.Labels,
+		HostNetwork: pod.Spec.HostNetwork,
+		Phase:       pod.Status.Phase,
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, cp := range c.Ports {
+			proto := cp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			p.Ports = append(p.Ports, ContainerPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
+		}
+	}
+	ips := pod.Status.PodIPs
+	if len(ips) == 0 && pod.Status.PodIP != "" {
+		ips = []corev1.PodIP{{IP: pod.Status.PodIP}}
+	}
+	for _, ip := range ips {
+		if a, err := netip.ParseAddr(ip.IP); err == nil {
+			p.IPs = append(p.IPs, a)
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			p.Ready = true
+		}
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil {
+		p.Controller = &Owner{Kind: strings.ToLower(ref.Kind), Name: ref.Name}
+		p.Owner = p.Controller
+		hash := pod.Labels["pod-template-hash"]
+		if ref.Kind == "ReplicaSet" && hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
+			p.Owner = &Owner{Kind: "deployment", Name: strings.TrimSuffix(ref.Name, "-"+hash)}
+		}
+	}
+	return p
+}
+
+// ServiceFromAPI converts a Service.
+func ServiceFromAPI(svc *corev1.Service, namespace string) *Service {
+	s := &Service{Namespace: namespace, Name: svc.Name, Selector: svc.Spec.Selector}
+	for _, sp := range svc.Spec.Ports {
+		proto := sp.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		s.Ports = append(s.Ports, ServicePort{Name: sp.Name, Port: sp.Port, TargetPort: sp.TargetPort, Protocol: proto})
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	for _, ip := range ips {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			s.ClusterIPs = append(s.ClusterIPs, a)
+		}
+	}
+	return s
+}

@@ -1,0 +1,308 @@
+// Package model is the read model the engine and the commands share:
+// namespaces, pods, services and NetworkPolicies, read once from a live
+// cluster or from manifest files.
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Namespace is a namespace and its labels. Labels always include
+// kubernetes.io/metadata.name, which the control plane sets.
+type Namespace struct {
+	Name   string
+	Labels map[string]string
+}
+
+// ContainerPort is a port a pod's container declares.
+type ContainerPort struct {
+	Name     string
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// Owner names the workload a pod belongs to ("deploy", "frontend").
+type Owner struct {
+	Kind string // deployment, statefulset, daemonset, replicaset, job, cronjob
+	Name string
+}
+
+// Pod is what the engine needs to know about a pod.
+type Pod struct {
+	Namespace   string
+	Name        string
+	Labels      map[string]string
+	IPs         []netip.Addr
+	HostNetwork bool
+	Ports       []ContainerPort
+	// Owner is the top workload (a Deployment rather than its ReplicaSet);
+	// nil for a bare pod. Controller is the direct controller.
+	Owner      *Owner
+	Controller *Owner
+	// Phase and Ready matter to probe; files leave them empty.
+	Phase corev1.PodPhase
+	Ready bool
+	// FromTemplate marks a pod that stands for a workload's pod template
+	// (offline mode); it has no IP.
+	FromTemplate bool
+}
+
+// Key is "namespace/name".
+func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
+
+// NamedPort resolves a port name on the pod: the declared number for that
+// name and protocol.
+func (p *Pod) NamedPort(name string, protocol corev1.Protocol) (int32, bool) {
+	for _, cp := range p.Ports {
+		if cp.Name == name && cp.Protocol == protocol {
+			return cp.Port, true
+		}
+	}
+	return 0, false
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Name       string
+	Port       int32
+	TargetPort intstr.IntOrString
+	Protocol   corev1.Protocol
+}
+
+// Service is a Service and how it maps ports to pods.
+type Service struct {
+	Namespace  string
+	Name       string
+	Selector   map[string]string
+	Ports      []ServicePort
+	ClusterIPs []netip.Addr
+}
+
+// Key is "namespace/name".
+func (s *Service) Key() string { return s.Namespace + "/" + s.Name }
+
+// Model is everything read, in stable order.
+type Model struct {
+	Namespaces []*Namespace
+	Pods       []*Pod
+	Services   []*Service
+	Policies   []*networkingv1.NetworkPolicy
+	// OtherLayers names policy layers besides NetworkPolicy that were found
+	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):
+	// with them present no verdict from NetworkPolicy alone is certain.
+	OtherLayers []string
+	// PoliciesPartial: the NetworkPolicies of only the namespaces in
+	// PoliciesRead could be read; pods elsewhere get no confident verdict.
+	PoliciesPartial bool
+	PoliciesRead    []string
+	// Warnings say what could not be read (forbidden lists, unknown kinds).
+	Warnings []string
+	// Unreadable lists, per resource ("pods", "services",
+	// "networkpolicies"), the namespaces whose objects could not be read
+	// ("" for every namespace), so that nobody mistakes "could not read"
+	// for "there are none".
+	Unreadable map[string][]string
+}
+
+// CouldNotRead reports whether the resource's objects in the namespace
+// were unreadable.
+func (m *Model) CouldNotRead(resource, namespace string) bool {
+	for _, ns := range m.Unreadable[resource] {
+		if ns == "" || ns == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// UnreadableError: the answer depends on objects the user may not read.
+type UnreadableError struct {
+	Verb, Resource, Namespace string
+}
+
+func (e *UnreadableError) Error() string {
+	return fmt.Sprintf("forbidden: cannot %s %s in namespace %s (RBAC needs verb %q on resource %q there), so the answer is unknown", e.Verb, e.Resource, e.Namespace, e.Verb, e.Resource)
+}
+
+func (m *Model) MarkUnreadable(resource, namespace string) {
+	if m.Unreadable == nil {
+		m.Unreadable = map[string][]string{}
+	}
+	m.Unreadable[resource] = append(m.Unreadable[resource], namespace)
+}
+
+// PoliciesReadable reports whether the namespace's policies were read.
+func (m *Model) PoliciesReadable(namespace string) bool {
+	if !m.PoliciesPartial {
+		return true
+	}
+	for _, ns := range m.PoliciesRead {
+		if ns == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// MetadataNameLabel is set on every namespace by the control plane.
+const MetadataNameLabel = "kubernetes.io/metadata.name"
+
+// Namespace returns the namespace by name, or nil.
+func (m *Model) Namespace(name string) *Namespace {
+	for _, ns := range m.Namespaces {
+		if ns.Name == name {
+			return ns
+		}
+	}
+	return nil
+}
+
+// EnsureNamespace adds a namespace with only its automatic name label if
+// none of that name exists, and returns it.
+func (m *Model) EnsureNamespace(name string) *Namespace {
+	if ns := m.Namespace(name); ns != nil {
+		return ns
+	}
+	ns := &Namespace{Name: name, Labels: map[string]string{MetadataNameLabel: name}}
+	m.Namespaces = append(m.Namespaces, ns)
+	return ns
+}
+
+// Normalize fills the automatic namespace label, adds namespaces that pods,
+// services and policies refer to, and sorts everything.
+func (m *Model) Normalize() {
+	for _, ns := range m.Namespaces {
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		ns.Labels[MetadataNameLabel] = ns.Name
+	}
+	for _, p := range m.Pods {
+		m.EnsureNamespace(p.Namespace)
+	}
+	for _, s := range m.Services {
+		m.EnsureNamespace(s.Namespace)
+	}
+	for _, np := range m.Policies {
+		m.EnsureNamespace(np.Namespace)
+	}
+	sort.Slice(m.Namespaces, func(i, j int) bool { return m.Namespaces[i].Name < m.Namespaces[j].Name })
+	sort.SliceStable(m.Pods, func(i, j int) bool { return m.Pods[i].Key() < m.Pods[j].Key() })
+	sort.SliceStable(m.Services, func(i, j int) bool { return m.Services[i].Key() < m.Services[j].Key() })
+	sort.SliceStable(m.Policies, func(i, j int) bool {
+		a, b := m.Policies[i], m.Policies[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	sort.Strings(m.OtherLayers)
+	m.OtherLayers = dedupeSorted(m.OtherLayers)
+}
+
+func dedupeSorted(in []string) []string {
+	out := in[:0]
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Pod returns a pod by namespace and name, or nil.
+func (m *Model) Pod(namespace, name string) *Pod {
+	for _, p := range m.Pods {
+		if p.Namespace == namespace && p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Service returns a service by namespace and name, or nil.
+func (m *Model) Service(namespace, name string) *Service {
+	for _, s := range m.Services {
+		if s.Namespace == namespace && s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// PodsIn lists the pods of a namespace.
+func (m *Model) PodsIn(namespace string) []*Pod {
+	var out []*Pod
+	for _, p := range m.Pods {
+		if p.Namespace == namespace {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// groupIgnoredLabels vary between pods of one workload and say nothing
+// about policy (docs/design.md's grouping key).
+var groupIgnoredLabels = map[string]bool{
+	"pod-template-hash":                  true,
+	"controller-revision-hash":           true,
+	"statefulset.kubernetes.io/pod-name": true,
+	"apps.kubernetes.io/pod-index":       true,
+}
+
+// GroupKey is the grouping key of docs/design.md: pods with equal keys get the
+// same verdicts unless an ipBlock tells their IPs apart.
+func (p *Pod) GroupKey() string {
+	var b strings.Builder
+	b.WriteString(p.Namespace)
+	b.WriteString("|")
+	keys := make([]string, 0, len(p.Labels))
+	for k := range p.Labels {
+		if !groupIgnoredLabels[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + "=" + p.Labels[k] + ",")
+	}
+	b.WriteString("|")
+	ports := make([]string, 0, len(p.Ports))
+	for _, cp := range p.Ports {
+		ports = append(ports, fmt.Sprintf("%s:%d/%s", cp.Name, cp.Port, cp.Protocol))
+	}
+	sort.Strings(ports)
+	b.WriteString(strings.Join(ports, ","))
+	if p.HostNetwork {
+		b.WriteString("|hostNetwork")
+	}
+	return b.String()
+}
+
+// GroupName is the human name of a pod's group: its workload
+// (ns/deploy/frontend) or, for a bare pod, the pod itself.
+func (p *Pod) GroupName() string {
+	if p.Owner != nil {
+		return p.Namespace + "/" + ShortKind(p.Owner.Kind) + "/" + p.Owner.Name
+	}
+	return p.Key()
+}
+
+// ShortKind abbreviates a workload kind as kubectl users write it.
+func ShortKind(kind string) string {
+	switch strings.ToLower(kind) {
+	case "deployment":
+		return "deploy"
+	case "statefulset":
+		return "sts"
+	case "daemonset":
+		return "ds"
+	case "replicaset":
+		return "rs"
+	}
+	return strings.ToLower(kind)
+}

@@ -1,0 +1,82 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/record"
+)
+
+// The record package's golden record, rendered as the Markdown section.
+func TestRecordMarkdownGolden(t *testing.T) {
+	b, err := os.ReadFile("../record/testdata/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec record.Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "report.md", md.Bytes())
+}
+
+func TestRecordWithoutAnything(t *testing.T) {
+	cfg := config.Default()
+	empty := map[string]*apply.RollbackPlan{"frontend-dev": {Namespace: "frontend-dev"}, "backend-dev": {Namespace: "backend-dev"}}
+	rec := record.BuildRecord(record.Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: &doctor.Snapshot{}, DenyMode: "drop", Rollback: empty})
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"No NetworkPolicy engine found", "| frontend-dev | **no** | - | frontend |", "No NetworkPolicy: every pod of backend-dev is open.", "nothing to roll back", "No probe results"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, md.String())
+		}
+	}
+	js, _ := json.Marshal(rec)
+	if !strings.Contains(string(js), `"engines":[]`) || !strings.Contains(string(js), `"findings":[]`) {
+		t.Errorf("empty lists should be [] in JSON: %s", js)
+	}
+}
+
+// What could not be read is recorded as unknown, never as "none": no
+// "no engine", no "namespace does not exist", no "every pod is open".
+func TestRecordOfUnreadableCluster(t *testing.T) {
+	cfg := config.Default()
+	snap := &doctor.Snapshot{Unreadable: map[string]string{}}
+	for _, r := range []string{"daemonsets", "namespaces", "pods", "networkpolicies", "deployments"} {
+		snap.Unreadable[r] = "RBAC does not allow list " + r
+	}
+	rec := record.BuildRecord(record.Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: snap, DenyMode: "drop", Rollback: map[string]*apply.RollbackPlan{}})
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"No NetworkPolicy engine found", "**no**", "every pod of", "| 0 |"} {
+		if strings.Contains(md.String(), bad) {
+			t.Errorf("the record of an unreadable cluster says %q:\n%s", bad, md.String())
+		}
+	}
+	for _, want := range []string{"**Unknown**: the engine could not be detected (RBAC does not allow list daemonsets)", "unknown (not readable)", "Unknown: its NetworkPolicies could not be read"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, md.String())
+		}
+	}
+	js, _ := json.Marshal(rec)
+	if !strings.Contains(string(js), `"exists":null`) || !strings.Contains(string(js), `"pods":null`) || !strings.Contains(string(js), `"unreadable":{`) {
+		t.Errorf("JSON does not say unknown: %s", js)
+	}
+}

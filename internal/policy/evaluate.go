@@ -1,0 +1,266 @@
+package policy
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+)
+
+// Verdict is the engine's three-state answer.
+type Verdict string
+
+const (
+	Allowed Verdict = "allowed"
+	Denied  Verdict = "denied"
+	// Unspecified: NetworkPolicy alone cannot decide (host network pods,
+	// other policy layers, a DNS name).
+	Unspecified Verdict = "unspecified"
+)
+
+// Endpoint is one end of a flow: a pod of the model, or an address
+// outside it.
+type Endpoint struct {
+	Pod *model.Pod
+	IP  netip.Addr
+}
+
+// PodEndpoint and IPEndpoint build endpoints.
+func PodEndpoint(p *model.Pod) Endpoint { return Endpoint{Pod: p} }
+func IPEndpoint(a netip.Addr) Endpoint  { return Endpoint{IP: a} }
+func (ep Endpoint) inCluster() bool     { return ep.Pod != nil }
+func (ep Endpoint) String() string {
+	if ep.Pod != nil {
+		return ep.Pod.Key()
+	}
+	return ep.IP.String()
+}
+
+// Flow is one connection attempt: Port is the destination port number
+// (a named port already resolved on the destination pod).
+type Flow struct {
+	From, To Endpoint
+	Port     int32
+	Protocol corev1.Protocol
+	// Replicas: From and To are the same pod object standing for two
+	// replicas of a workload (a pod template read from files), not a pod
+	// talking to itself.
+	Replicas bool
+}
+
+// RuleRef names what allowed a side: a policy, its rule, the peer and the
+// port entry within the rule. Peer and Port are nil when the rule lists
+// no peers (everyone) or no ports (every port).
+type RuleRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Rule      int    `json:"rule"`
+	Peer      *int   `json:"peer"`
+	Port      *int   `json:"port"`
+}
+
+// Side is the verdict of one direction: the source's egress or the
+// destination's ingress.
+type Side struct {
+	// Isolated: some policy selects the pod for this direction, so only
+	// what a rule allows gets through.
+	Isolated bool `json:"isolated"`
+	// AllowedBy lists every policy, rule, peer and port that allowed it.
+	AllowedBy []RuleRef `json:"allowedBy"`
+	// IsolatedBy names the policies that select the pod for this direction.
+	IsolatedBy []string `json:"isolatedBy"`
+}
+
+// Allows reports whether the side lets the flow through.
+func (s *Side) Allows() bool { return s == nil || !s.Isolated || len(s.AllowedBy) > 0 }
+
+// Result is the engine's answer for one flow.
+type Result struct {
+	Verdict Verdict
+	// Egress is the source's side and Ingress the destination's; nil for
+	// an end outside the cluster.
+	Egress, Ingress *Side
+	Hints           []Hint
+}
+
+// Evaluate decides one flow. With explain set it also collects hints,
+// which costs more; matrices leave it off.
+func (e *Engine) Evaluate(f Flow, explain bool) Result {
+	if f.Protocol == "" {
+		f.Protocol = corev1.ProtocolTCP
+	}
+	var r Result
+	if f.From.inCluster() {
+		r.Egress = e.side(f, f.From.Pod, false)
+	}
+	if f.To.inCluster() {
+		r.Ingress = e.side(f, f.To.Pod, true)
+	}
+	r.Verdict = Denied
+	if r.Egress.Allows() && r.Ingress.Allows() {
+		r.Verdict = Allowed
+	}
+
+	self := f.From.inCluster() && f.From.Pod == f.To.Pod && !f.Replicas
+	switch {
+	case self:
+		// A pod can always reach itself, whatever the policies say.
+		r.Verdict = Allowed
+	case f.From.inCluster() && f.From.Pod.HostNetwork, f.To.inCluster() && f.To.Pod.HostNetwork:
+		r.Verdict = Unspecified
+	case len(e.model.OtherLayers) > 0:
+		r.Verdict = Unspecified
+	case !e.readable(f.From) || !e.readable(f.To):
+		r.Verdict = Unspecified
+	}
+	if explain {
+		r.Hints = e.hints(f, &r, self)
+	}
+	return r
+}
+
+// readable reports whether the endpoint's namespace policies were read.
+func (e *Engine) readable(ep Endpoint) bool {
+	return ep.Pod == nil || e.model.PoliciesReadable(ep.Pod.Namespace)
+}
+
+// side evaluates the egress rules of the source (ingress=false) or the
+// ingress rules of the destination (ingress=true). It is the hot path of
+// matrices: it allocates only for what it reports.
+func (e *Engine) side(f Flow, pod *model.Pod, ingress bool) *Side {
+	idx := e.podIndex[pod]
+	policies, names := e.egressOf[idx], e.egressNames[idx]
+	if ingress {
+		policies, names = e.ingressOf[idx], e.ingressNames[idx]
+	}
+	s := &Side{Isolated: len(policies) > 0, AllowedBy: []RuleRef{}, IsolatedBy: names}
+	for _, pi := range policies {
+		cp := e.policies[pi]
+		rules := cp.egressRules
+		peerEnd := f.To
+		if ingress {
+			rules = cp.ingressRules
+			peerEnd = f.From
+		}
+		for ri := range rules {
+			rule := &rules[ri]
+			if !rule.allPeers && !e.anyPeerMatches(rule, peerEnd) {
+				continue
+			}
+			if len(rule.ports) > 0 && !anyPortMatches(rule.ports, f.To, f.Port, f.Protocol) {
+				continue
+			}
+			for _, pe := range e.matchingPeers(rule, peerEnd) {
+				for _, po := range matchingPorts(rule.ports, f.To, f.Port, f.Protocol) {
+					s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: cp.np.Namespace, Name: cp.np.Name, Rule: ri, Peer: pe, Port: po})
+				}
+			}
+		}
+	}
+	return s
+}
+
+func (e *Engine) anyPeerMatches(rule *compiledRule, ep Endpoint) bool {
+	for j := range rule.peers {
+		if e.peerMatches(&rule.peers[j], ep) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyPortMatches(ports []networkingv1.NetworkPolicyPort, dst Endpoint, port int32, proto corev1.Protocol) bool {
+	for k := range ports {
+		if portMatches(&ports[k], dst, port, proto) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchingPeers returns the indices of the rule's peers that match the
+// endpoint, [nil] for a rule without peers, or none.
+func (e *Engine) matchingPeers(rule *compiledRule, ep Endpoint) []*int {
+	if rule.allPeers {
+		return []*int{nil}
+	}
+	var out []*int
+	for j := range rule.peers {
+		if e.peerMatches(&rule.peers[j], ep) {
+			out = append(out, intPtr(j))
+		}
+	}
+	return out
+}
+
+func (e *Engine) peerMatches(p *compiledPeer, ep Endpoint) bool {
+	switch {
+	case p.invalid != "":
+		return false
+	case p.ipBlock != nil:
+		if ep.Pod == nil {
+			return p.ipBlock.contains(ep.IP)
+		}
+		// ipBlock also matches pod IPs (upstream conformance); the hints
+		// note that implementations differ.
+		for _, a := range ep.Pod.IPs {
+			if p.ipBlock.contains(a) {
+				return true
+			}
+		}
+		return false
+	case ep.Pod == nil:
+		return false // selectors never match addresses outside the cluster
+	}
+	return p.pods.has(e.podIndex[ep.Pod])
+}
+
+// matchingPorts returns the indices of the port entries that match, [nil]
+// when the rule lists no ports, or none. Named ports are resolved on the
+// destination pod, name AND protocol; they never match an external address.
+func matchingPorts(ports []networkingv1.NetworkPolicyPort, dst Endpoint, port int32, proto corev1.Protocol) []*int {
+	if len(ports) == 0 {
+		return []*int{nil}
+	}
+	var out []*int
+	for k := range ports {
+		if portMatches(&ports[k], dst, port, proto) {
+			out = append(out, intPtr(k))
+		}
+	}
+	return out
+}
+
+func portMatches(p *networkingv1.NetworkPolicyPort, dst Endpoint, port int32, proto corev1.Protocol) bool {
+	if protocolOf(p) != proto {
+		return false
+	}
+	if p.Port == nil {
+		return true // a protocol alone: every port of it
+	}
+	if p.Port.Type == intstr.String {
+		if dst.Pod == nil {
+			return false
+		}
+		n, ok := dst.Pod.NamedPort(p.Port.StrVal, proto)
+		return ok && n == port
+	}
+	lo := p.Port.IntVal
+	hi := lo
+	if p.EndPort != nil && *p.EndPort >= lo {
+		hi = *p.EndPort
+	}
+	return port >= lo && port <= hi
+}
+
+func protocolOf(p *networkingv1.NetworkPolicyPort) corev1.Protocol {
+	if p.Protocol == nil || *p.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return *p.Protocol
+}
+
+func intPtr(i int) *int { return &i }

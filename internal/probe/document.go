@@ -1,0 +1,21 @@
+package probe
+
+// Document is the document probe prints with -o json|yaml and writes
+// with --save (report reads it).
+type Document struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	DenyMode   DenyMode `json:"denyMode"`
+	Image      string   `json:"image,omitempty"`
+	// ProbedAt is when the probes ran (RFC 3339, UTC).
+	ProbedAt     string        `json:"probedAt,omitempty"`
+	Observations []Observation `json:"observations"`
+}
+
+// NewDocument wraps observations in the versioned document.
+func NewDocument(mode DenyMode, image string, obs []Observation) Document {
+	if obs == nil {
+		obs = []Observation{}
+	}
+	return Document{APIVersion: "netbaseline.io/v1alpha1", Kind: "ProbeResult", DenyMode: mode, Image: image, Observations: obs}
+}

@@ -1,0 +1,299 @@
+package read
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FileError is bad input in a manifest file: which file, which line.
+type FileError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// otherLayerKinds are policy kinds evaluated besides NetworkPolicy.
+var otherLayerKinds = map[string]bool{
+	"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true,
+	"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true,
+	"GlobalNetworkPolicy": true, "StagedGlobalNetworkPolicy": true, "StagedNetworkPolicy": true,
+	"ApplicationNetworkPolicy": true,
+}
+
+// calicoGroups distinguish Calico's namespaced NetworkPolicy from the
+// networking.k8s.io one.
+var calicoGroups = []string{"crd.projectcalico.org/", "projectcalico.org/"}
+
+// FileLoader reads manifests: multi-document YAML or JSON, Lists,
+// kustomize build and helm template output. Workloads stand for pods
+// through their pod templates.
+type FileLoader struct {
+	model *model.Model
+	// defaultNamespace is used for namespaced objects without one, as
+	// kubectl apply -f would.
+	defaultNamespace string
+}
+
+// LoadFiles reads every path (a file, a directory of *.yaml|*.yml|*.json,
+// or "-" for stdin) into a normalized model.
+func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model.Model, error) {
+	if defaultNamespace == "" {
+		defaultNamespace = "default"
+	}
+	l := &FileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace}
+	for _, p := range paths {
+		if p == "-" {
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, &FileError{File: "stdin", Err: err}
+			}
+			if err := l.load("stdin", data); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		files, err := manifestFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, &FileError{File: f, Err: err}
+			}
+			if err := l.load(f, data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	l.model.Normalize()
+	return l.model, nil
+}
+
+func manifestFiles(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &FileError{File: p, Err: errors.New("no such file or directory")}
+		}
+		return nil, &FileError{File: p, Err: err}
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &FileError{File: p, Err: err}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// load decodes a stream of documents. YAML is read as YAML 1.2 (yaml.v3),
+// so a namespace named y or on stays a string rather than a boolean.
+func (l *FileLoader) load(file string, data []byte) error {
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yamlv3.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return &FileError{File: file, Err: fmt.Errorf("not valid YAML: %w", err)}
+		}
+		line := doc.Line
+		if len(doc.Content) > 0 {
+			line = doc.Content[0].Line // past the --- marker
+		}
+		var v any
+		if err := doc.Decode(&v); err != nil {
+			return &FileError{File: file, Line: line, Err: err}
+		}
+		if v == nil {
+			continue // an empty document
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
+		}
+		if err := l.object(obj); err != nil {
+			return &FileError{File: file, Line: line, Err: err}
+		}
+	}
+}
+
+func (l *FileLoader) object(obj map[string]any) error {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(raw, &tm); err != nil {
+		return err
+	}
+	if tm.Kind == "" {
+		return errors.New("missing kind")
+	}
+	if strings.HasSuffix(tm.Kind, "List") {
+		items, _ := obj["items"].([]any)
+		for i, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				return fmt.Errorf("items[%d]: not an object", i)
+			}
+			if err := l.object(m); err != nil {
+				return fmt.Errorf("items[%d]: %w", i, err)
+			}
+		}
+		return nil
+	}
+	if otherLayerKinds[tm.Kind] || (tm.Kind == "NetworkPolicy" && hasPrefixAny(tm.APIVersion, calicoGroups)) {
+		l.model.OtherLayers = append(l.model.OtherLayers, tm.Kind)
+		return nil
+	}
+	decode := func(into any) error {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		if err := d.Decode(into); err != nil {
+			return fmt.Errorf("%s: %w", tm.Kind, err)
+		}
+		return nil
+	}
+	switch tm.Kind {
+	case "Namespace":
+		var ns corev1.Namespace
+		if err := decode(&ns); err != nil {
+			return err
+		}
+		l.model.Namespaces = append(l.model.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
+	case "Pod":
+		var pod corev1.Pod
+		if err := decode(&pod); err != nil {
+			return err
+		}
+		l.model.Pods = append(l.model.Pods, model.PodFromAPI(&pod, l.ns(pod.Namespace)))
+	case "Service":
+		var svc corev1.Service
+		if err := decode(&svc); err != nil {
+			return err
+		}
+		l.model.Services = append(l.model.Services, model.ServiceFromAPI(&svc, l.ns(svc.Namespace)))
+	case "NetworkPolicy":
+		var np networkingv1.NetworkPolicy
+		if err := decode(&np); err != nil {
+			return err
+		}
+		np.Namespace = l.ns(np.Namespace)
+		l.model.Policies = append(l.model.Policies, &np)
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
+		return l.workload(tm.Kind, decode)
+	}
+	return nil
+}
+
+func (l *FileLoader) ns(namespace string) string {
+	if namespace == "" {
+		return l.defaultNamespace
+	}
+	return namespace
+}
+
+// workload adds one pod that stands for the workload's pod template.
+func (l *FileLoader) workload(kind string, decode func(any) error) error {
+	var meta metav1.ObjectMeta
+	var tmpl corev1.PodTemplateSpec
+	switch kind {
+	case "Deployment":
+		var w appsv1.Deployment
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.Template
+	case "StatefulSet":
+		var w appsv1.StatefulSet
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.Template
+	case "DaemonSet":
+		var w appsv1.DaemonSet
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.Template
+	case "ReplicaSet":
+		var w appsv1.ReplicaSet
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.Template
+	case "Job":
+		var w batchv1.Job
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.Template
+	case "CronJob":
+		var w batchv1.CronJob
+		if err := decode(&w); err != nil {
+			return err
+		}
+		meta, tmpl = w.ObjectMeta, w.Spec.JobTemplate.Spec.Template
+	}
+	pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
+	pod.Name = meta.Name
+	pod.Namespace = l.ns(meta.Namespace)
+	p := model.PodFromAPI(pod, pod.Namespace)
+	p.Owner = &model.Owner{Kind: strings.ToLower(kind), Name: meta.Name}
+	p.Controller = p.Owner
+	p.FromTemplate = true
+	l.model.Pods = append(l.model.Pods, p)
+	return nil
+}
+
+func hasPrefixAny(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

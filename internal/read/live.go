@@ -1,0 +1,266 @@
+package read
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+)
+
+// Clients are what the live loader talks to; tests pass fakes.
+type Clients struct {
+	Kube      kubernetes.Interface
+	Discovery discovery.DiscoveryInterface
+	Dynamic   dynamic.Interface
+	// Metadata lists objects without their content (secrets: never
+	// their data).
+	Metadata metadata.Interface
+}
+
+// LiveOptions scope a live read.
+type LiveOptions struct {
+	// Namespaces the question involves: when cluster-wide lists are
+	// forbidden, these are read one by one.
+	Namespaces []string
+}
+
+// otherLayerResources are the API resources of policy layers besides
+// NetworkPolicy, by group.
+var otherLayerResources = map[string][]string{
+	"policy.networking.k8s.io": {"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"},
+	"cilium.io":                {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies"},
+	"crd.projectcalico.org":    {"globalnetworkpolicies", "networkpolicies", "stagedglobalnetworkpolicies", "stagednetworkpolicies"},
+	"projectcalico.org":        {"globalnetworkpolicies", "networkpolicies", "stagedglobalnetworkpolicies", "stagednetworkpolicies"},
+	"networking.k8s.aws":       {"clusternetworkpolicies", "applicationnetworkpolicies"},
+}
+
+// LoadLive lists namespaces, pods, services and NetworkPolicies once. A
+// forbidden cluster-wide list falls back to the namespaces of the question;
+// what stays unreadable is recorded in Warnings (and, for policies, in
+// PoliciesPartial/PoliciesRead), never guessed. Other errors (an unreachable
+// cluster) are returned.
+func LoadLive(ctx context.Context, c Clients, opts LiveOptions) (*model.Model, error) {
+	l, err := listCore(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.m, nil
+}
+
+// listCore is the one listing of the objects the read model is made of;
+// it keeps the API objects too, for doctor.
+func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, error) {
+	m := &model.Model{}
+	l := &liveLoader{ctx: ctx, c: c, m: m, opts: opts, refused: map[string]bool{}}
+
+	nsList, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	switch {
+	case err == nil:
+		l.namespaces = nsList.Items
+	case apierrors.IsForbidden(err):
+		l.refused["namespaces"] = true
+		m.Warnings = append(m.Warnings, "cannot list namespaces (RBAC: list namespaces): namespace labels other than kubernetes.io/metadata.name are unknown, so namespaceSelectors on other labels do not match")
+		for _, name := range opts.Namespaces {
+			ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				if !apierrors.IsForbidden(err) && !apierrors.IsNotFound(err) {
+					return nil, wrapAPI(err, "get", "namespaces")
+				}
+				m.EnsureNamespace(name)
+				continue
+			}
+			l.namespaces = append(l.namespaces, *ns)
+		}
+	default:
+		return nil, wrapAPI(err, "list", "namespaces")
+	}
+	for _, ns := range l.namespaces {
+		m.Namespaces = append(m.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
+	}
+
+	if err := l.each("pods", func(ns string) error {
+		list, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		l.pods = append(l.pods, list.Items...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range l.pods {
+		pod := &l.pods[i]
+		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue // finished pods have no connections
+		}
+		m.Pods = append(m.Pods, model.PodFromAPI(pod, pod.Namespace))
+	}
+	if err := l.each("services", func(ns string) error {
+		list, err := c.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		l.services = append(l.services, list.Items...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range l.services {
+		m.Services = append(m.Services, model.ServiceFromAPI(&l.services[i], l.services[i].Namespace))
+	}
+	if err := l.each("networkpolicies", func(ns string) error {
+		list, err := c.Kube.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		l.policies = append(l.policies, list.Items...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range l.policies {
+		m.Policies = append(m.Policies, &l.policies[i])
+	}
+	if c.Discovery != nil && c.Dynamic != nil {
+		l.otherLayers()
+	}
+	m.Normalize()
+	return l, nil
+}
+
+type liveLoader struct {
+	ctx  context.Context
+	c    Clients
+	m    *model.Model
+	opts LiveOptions
+	// The API objects as listed, and the resources whose cluster-wide
+	// list was refused.
+	namespaces []corev1.Namespace
+	pods       []corev1.Pod
+	services   []corev1.Service
+	policies   []networkingv1.NetworkPolicy
+	refused    map[string]bool
+}
+
+// each runs list for all namespaces, or namespace by namespace when the
+// cluster-wide list is forbidden.
+func (l *liveLoader) each(resource string, list func(ns string) error) error {
+	err := list(metav1.NamespaceAll)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsForbidden(err) {
+		return wrapAPI(err, "list", resource)
+	}
+	l.refused[resource] = true
+	var denied []string
+	for _, ns := range l.opts.Namespaces {
+		if err := list(ns); err != nil {
+			if !apierrors.IsForbidden(err) {
+				return wrapAPI(err, "list", resource)
+			}
+			denied = append(denied, ns)
+			l.m.MarkUnreadable(resource, ns)
+		} else if resource == "networkpolicies" {
+			l.m.PoliciesRead = append(l.m.PoliciesRead, ns)
+		}
+	}
+	if resource == "networkpolicies" {
+		l.m.PoliciesPartial = true
+	}
+	if len(l.opts.Namespaces) == 0 {
+		l.m.MarkUnreadable(resource, "") // only the cluster-wide list was tried
+	}
+	msg := fmt.Sprintf("cannot list %s in all namespaces (RBAC: list %s, cluster-wide)", resource, resource)
+	if len(l.opts.Namespaces) > 0 {
+		msg += "; read " + strings.Join(l.opts.Namespaces, ", ") + " one by one"
+	}
+	if len(denied) > 0 {
+		msg += "; forbidden in " + strings.Join(denied, ", ")
+	}
+	l.m.Warnings = append(l.m.Warnings, msg)
+	return nil
+}
+
+// otherLayers records policy kinds besides NetworkPolicy that have objects.
+func (l *liveLoader) otherLayers() {
+	groups := make([]string, 0, len(otherLayerResources))
+	for g := range otherLayerResources {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	_, lists, err := l.c.Discovery.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
+		l.m.Warnings = append(l.m.Warnings, "could not check for other policy layers (API discovery failed): "+err.Error())
+		return
+	}
+	for _, rl := range lists {
+		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
+		if err != nil {
+			continue
+		}
+		wanted, ok := otherLayerResources[gv.Group]
+		if !ok {
+			continue
+		}
+		for _, r := range rl.APIResources {
+			if strings.Contains(r.Name, "/") || !contains(wanted, r.Name) {
+				continue
+			}
+			list, err := l.c.Dynamic.Resource(gv.WithResource(r.Name)).List(l.ctx, metav1.ListOptions{Limit: 1})
+			switch {
+			case apierrors.IsForbidden(err):
+				l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not check for %s (RBAC: list %s.%s); verdicts assume there are none", r.Kind, r.Name, gv.Group))
+			case err != nil:
+				l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not list %s: %v", r.Kind, err))
+			case len(list.Items) > 0:
+				l.m.OtherLayers = append(l.m.OtherLayers, r.Kind)
+			}
+		}
+	}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// APIError is an error from the API server or the connection to it, with
+// what was being done.
+type APIError struct {
+	Verb, Resource string
+	Err            error
+}
+
+func (e *APIError) Error() string {
+	switch {
+	case apierrors.IsForbidden(e.Err):
+		return fmt.Sprintf("forbidden: cannot %s %s (RBAC needs verb %q on resource %q): %v", e.Verb, e.Resource, e.Verb, e.Resource, e.Err)
+	case apierrors.IsUnauthorized(e.Err):
+		return fmt.Sprintf("unauthorized: the cluster rejected the credentials while trying to %s %s: %v", e.Verb, e.Resource, e.Err)
+	}
+	return fmt.Sprintf("cannot %s %s: %v", e.Verb, e.Resource, e.Err)
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+func wrapAPI(err error, verb, resource string) error {
+	return &APIError{Verb: verb, Resource: resource, Err: err}
+}

@@ -1,0 +1,143 @@
+package read
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func objects() []runtime.Object {
+	return []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"team": "x"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a", Labels: map[string]string{"app": "web"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "done", Namespace: "a"}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "b"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "a"}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "b"}},
+	}
+}
+
+func TestLoadLive(t *testing.T) {
+	cs := fake.NewClientset(objects()...)
+	m, err := LoadLive(context.Background(), Clients{Kube: cs}, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Namespaces) != 2 || m.Namespace("a").Labels[model.MetadataNameLabel] != "a" || m.Namespace("a").Labels["team"] != "x" {
+		t.Errorf("namespaces = %+v", m.Namespaces)
+	}
+	if len(m.Pods) != 2 || m.Pod("a", "done") != nil {
+		t.Errorf("pods = %d (finished pods must be skipped)", len(m.Pods))
+	}
+	if len(m.Services) != 1 || len(m.Policies) != 2 || m.PoliciesPartial || len(m.Warnings) != 0 {
+		t.Errorf("services %d policies %d partial %v warnings %v", len(m.Services), len(m.Policies), m.PoliciesPartial, m.Warnings)
+	}
+}
+
+func forbidClusterWide(cs *fake.Clientset, resource string, alsoIn ...string) {
+	cs.PrependReactor("list", resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.GetNamespace()
+		if ns == "" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("no cluster-wide list"))
+		}
+		for _, denied := range alsoIn {
+			if ns == denied {
+				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("not here"))
+			}
+		}
+		return false, nil, nil
+	})
+}
+
+// A user confined to some namespaces gets answers for those and is told
+// what could not be read.
+func TestLoadLiveDegradesWhenForbidden(t *testing.T) {
+	cs := fake.NewClientset(objects()...)
+	forbidClusterWide(cs, "namespaces")
+	forbidClusterWide(cs, "pods")
+	forbidClusterWide(cs, "networkpolicies", "b")
+	m, err := LoadLive(context.Background(), Clients{Kube: cs}, LiveOptions{Namespaces: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pods) != 2 {
+		t.Errorf("pods read one by one: %d", len(m.Pods))
+	}
+	if m.Namespace("a").Labels["team"] != "x" {
+		t.Error("namespace a should have been read with get")
+	}
+	if !m.PoliciesPartial || !m.PoliciesReadable("a") || m.PoliciesReadable("b") || m.PoliciesReadable("c") {
+		t.Errorf("partial=%v read=%v", m.PoliciesPartial, m.PoliciesRead)
+	}
+	all := strings.Join(m.Warnings, "\n")
+	for _, want := range []string{"RBAC: list namespaces", "RBAC: list pods, cluster-wide", "forbidden in b"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestLoadLiveReportsOtherErrors(t *testing.T) {
+	cs := fake.NewClientset()
+	cs.PrependReactor("list", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+	})
+	_, err := LoadLive(context.Background(), Clients{Kube: cs}, LiveOptions{})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !strings.Contains(err.Error(), "cannot list namespaces: dial tcp") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadLiveFindsOtherPolicyLayers(t *testing.T) {
+	cs := fake.NewClientset(objects()...)
+	disc := cs.Discovery().(*fakediscovery.FakeDiscovery)
+	disc.Resources = []*metav1.APIResourceList{
+		{GroupVersion: "policy.networking.k8s.io/v1alpha1", APIResources: []metav1.APIResource{
+			{Name: "adminnetworkpolicies", Kind: "AdminNetworkPolicy"},
+			{Name: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy"},
+		}},
+		{GroupVersion: "cilium.io/v2", APIResources: []metav1.APIResource{{Name: "ciliumnetworkpolicies", Kind: "CiliumNetworkPolicy", Namespaced: true}}},
+	}
+	anp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}
+	banp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "baselineadminnetworkpolicies"}
+	cnp := schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}
+	obj := &unstructured.Unstructured{}
+	obj.SetAPIVersion("policy.networking.k8s.io/v1alpha1")
+	obj.SetKind("AdminNetworkPolicy")
+	obj.SetName("deny-all")
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		anp: "AdminNetworkPolicyList", banp: "BaselineAdminNetworkPolicyList", cnp: "CiliumNetworkPolicyList",
+	}, obj)
+	dyn.PrependReactor("list", "ciliumnetworkpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "cilium.io", Resource: "ciliumnetworkpolicies"}, "", errors.New("no"))
+	})
+	m, err := LoadLive(context.Background(), Clients{Kube: cs, Discovery: disc, Dynamic: dyn}, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.OtherLayers) != 1 || m.OtherLayers[0] != "AdminNetworkPolicy" {
+		t.Errorf("other layers = %v (BANP has no objects)", m.OtherLayers)
+	}
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), "could not check for CiliumNetworkPolicy (RBAC: list ciliumnetworkpolicies.cilium.io)") {
+		t.Errorf("warnings = %v", m.Warnings)
+	}
+}

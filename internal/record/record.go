@@ -1,0 +1,302 @@
+package record
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+)
+
+// Record is report's document: the runbook's record of the engine, the
+// selectors, the applied policies, how to roll them back, and the latest
+// doctor findings and probe results (OBS-DOCS-001, ROLLBACK-READY-001).
+type Record struct {
+	APIVersion  string `json:"apiVersion"`
+	Kind        string `json:"kind"`
+	GeneratedAt string `json:"generatedAt"`
+	Context     string `json:"context,omitempty"`
+	// Engines found by doctor, and the deny mode probes were read with.
+	Engines  []doctor.Engine `json:"engines"`
+	DenyMode string          `json:"denyMode"`
+	// NamespaceLabel is the label key the policies select namespaces by.
+	NamespaceLabel string            `json:"namespaceLabel"`
+	Namespaces     []NamespaceRecord `json:"namespaces"`
+	// Peers: where the ingress controller and Prometheus run.
+	IngressController string                  `json:"ingressController"`
+	Monitoring        string                  `json:"monitoring"`
+	Findings          []doctor.Finding        `json:"findings"`
+	FindingCounts     map[doctor.Severity]int `json:"findingCounts"`
+	// Probe holds the latest probe results, from ProbeSource (a file
+	// written by probe --save, or "fresh" for report --probe).
+	Probe       *probe.Document `json:"probe,omitempty"`
+	ProbeSource string          `json:"probeSource,omitempty"`
+	ProbeCounts map[string]int  `json:"probeCounts,omitempty"`
+	// Unreadable names what could not be read and why (RBAC): the parts
+	// of the record that depend on it say "unknown", never "none".
+	Unreadable map[string]string `json:"unreadable,omitempty"`
+}
+
+// Unknown reports whether a resource could not be read.
+func (r *Record) Unknown(resource string) bool {
+	_, ok := r.Unreadable[resource]
+	return ok
+}
+
+// NamespaceRecord is one app namespace.
+type NamespaceRecord struct {
+	Name string `json:"name"`
+	// Exists is null when the namespaces could not be read.
+	Exists   *bool             `json:"exists"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Apps     []AppRecord       `json:"apps"`
+	Policies []PolicyRecord    `json:"policies"`
+	Rollback RollbackRecord    `json:"rollback"`
+}
+
+// AppRecord is an app, the selector its policies use, and what runs.
+type AppRecord struct {
+	Name     string `json:"name"`
+	Selector string `json:"selector"`
+	// Pods is null when the pods could not be read.
+	Pods        *int               `json:"pods"`
+	Deployments []DeploymentRecord `json:"deployments,omitempty"`
+}
+
+// DeploymentRecord is an app's Deployment as doctor's rollout check saw it.
+type DeploymentRecord struct {
+	Name    string          `json:"name"`
+	Images  []string        `json:"images"`
+	Rollout doctor.Severity `json:"rollout"`
+	Detail  string          `json:"detail"`
+}
+
+// PolicyRecord is one NetworkPolicy of the namespace, ours or not.
+type PolicyRecord struct {
+	Name string `json:"name"`
+	// Phase is the netbaseline.io/phase annotation ("" for foreign policies).
+	Phase string `json:"phase,omitempty"`
+	// Managed: a member of the plugin's ApplySet.
+	Managed     bool     `json:"managed"`
+	PodSelector string   `json:"podSelector"`
+	PolicyTypes []string `json:"policyTypes"`
+	Ingress     []string `json:"ingress,omitempty"`
+	Egress      []string `json:"egress,omitempty"`
+}
+
+// RollbackRecord is the one-command rollback, and its kubectl equivalent.
+type RollbackRecord struct {
+	Command string   `json:"command"`
+	Kubectl string   `json:"kubectl,omitempty"`
+	Members []string `json:"members"`
+}
+
+// Inputs are what BuildRecord combines; the command reads them.
+type Inputs struct {
+	Now      time.Time
+	Context  string
+	Config   *config.Config
+	Snapshot *doctor.Snapshot
+	Doctor   doctor.Report
+	DenyMode string
+	// Rollback plans by namespace (absent: could not be read).
+	Rollback    map[string]*apply.RollbackPlan
+	Probe       *probe.Document
+	ProbeSource string
+}
+
+// BuildRecord assembles the record; it makes no API calls.
+func BuildRecord(in Inputs) Record {
+	cfg := in.Config
+	r := Record{
+		APIVersion: "netbaseline.io/v1alpha1", Kind: "Report",
+		GeneratedAt: in.Now.UTC().Format(time.RFC3339), Context: in.Context,
+		Engines: in.Doctor.Engines, DenyMode: in.DenyMode, NamespaceLabel: cfg.NamespaceLabel,
+		IngressController: peerString(cfg.IngressController.Namespace, cfg.IngressController.PodLabels),
+		Monitoring:        peerString(cfg.Monitoring.Namespace, cfg.Monitoring.PodLabels),
+		Findings:          in.Doctor.Findings, FindingCounts: map[doctor.Severity]int{},
+		Probe: in.Probe, ProbeSource: in.ProbeSource,
+	}
+	if in.Snapshot != nil && len(in.Snapshot.Unreadable) > 0 {
+		r.Unreadable = in.Snapshot.Unreadable
+	}
+	if r.Engines == nil {
+		r.Engines = []doctor.Engine{}
+	}
+	if r.Findings == nil {
+		r.Findings = []doctor.Finding{}
+	}
+	for _, f := range r.Findings {
+		r.FindingCounts[f.Severity]++
+	}
+	if in.Probe != nil {
+		r.ProbeCounts = map[string]int{}
+		for _, o := range in.Probe.Observations {
+			r.ProbeCounts[o.Result]++
+		}
+	}
+	rollouts := map[string]doctor.Finding{}
+	for _, f := range in.Doctor.Findings {
+		if f.ID == "ROLLOUT-001" {
+			rollouts[f.Subject] = f
+		}
+	}
+	s := in.Snapshot
+	for _, ns := range cfg.Namespaces {
+		nr := NamespaceRecord{Name: ns.Name, Apps: []AppRecord{}, Policies: []PolicyRecord{}}
+		if !r.Unknown("namespaces") {
+			exists := false
+			for _, n := range s.Namespaces {
+				if n.Name == ns.Name {
+					exists, nr.Labels = true, n.Labels
+				}
+			}
+			nr.Exists = &exists
+		}
+		for _, app := range ns.Apps {
+			ar := AppRecord{Name: app.Name, Selector: labels.Set(app.Labels).String()}
+			if !r.Unknown("pods") {
+				n := countPods(s.Pods, ns.Name, app.Labels)
+				ar.Pods = &n
+			}
+			sel := labels.SelectorFromSet(app.Labels)
+			for _, d := range s.Deployments {
+				if d.Namespace != ns.Name || len(app.Labels) == 0 || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+					continue
+				}
+				dr := DeploymentRecord{Name: d.Name}
+				for _, c := range d.Spec.Template.Spec.Containers {
+					dr.Images = append(dr.Images, c.Image)
+				}
+				if f, ok := rollouts[ns.Name+"/deploy/"+d.Name]; ok {
+					dr.Rollout, dr.Detail = f.Severity, f.Message
+				}
+				ar.Deployments = append(ar.Deployments, dr)
+			}
+			sort.Slice(ar.Deployments, func(i, j int) bool { return ar.Deployments[i].Name < ar.Deployments[j].Name })
+			nr.Apps = append(nr.Apps, ar)
+		}
+		for i := range s.Policies {
+			np := &s.Policies[i]
+			if np.Namespace == ns.Name {
+				nr.Policies = append(nr.Policies, policyRecord(np))
+			}
+		}
+		sort.SliceStable(nr.Policies, func(i, j int) bool {
+			a, b := nr.Policies[i], nr.Policies[j]
+			if a.Managed != b.Managed {
+				return a.Managed
+			}
+			if a.Phase != b.Phase {
+				return a.Phase < b.Phase
+			}
+			return a.Name < b.Name
+		})
+		nr.Rollback = RollbackRecord{Command: "kubectl netbaseline rollback -n " + ns.Name, Members: []string{}}
+		if plan, ok := in.Rollback[ns.Name]; ok && plan != nil {
+			nr.Rollback.Kubectl = apply.RollbackCommand(plan)
+			if plan.Members != nil {
+				nr.Rollback.Members = plan.Members
+			}
+			if plan.Empty() {
+				nr.Rollback.Command = ""
+			}
+		}
+		r.Namespaces = append(r.Namespaces, nr)
+	}
+	if r.Namespaces == nil {
+		r.Namespaces = []NamespaceRecord{}
+	}
+	return r
+}
+
+func peerString(namespace string, podLabels map[string]string) string {
+	if len(podLabels) == 0 {
+		return "namespace " + namespace
+	}
+	return fmt.Sprintf("namespace %s, pods %s", namespace, labels.Set(podLabels))
+}
+
+func countPods(pods []corev1.Pod, namespace string, want map[string]string) int {
+	sel := labels.SelectorFromSet(want)
+	n := 0
+	for _, p := range pods {
+		if p.Namespace == namespace && len(want) > 0 && sel.Matches(labels.Set(p.Labels)) && p.Status.Phase == corev1.PodRunning {
+			n++
+		}
+	}
+	return n
+}
+
+func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
+	pr := PolicyRecord{Name: np.Name, Managed: apply.IsMember(np), PodSelector: selectorString(&np.Spec.PodSelector, "every pod")}
+	if pr.Managed {
+		pr.Phase = np.Annotations[baseline.PhaseAnnotation]
+	}
+	ingress, egress := policy.PolicyTypes(np)
+	if ingress {
+		pr.PolicyTypes = append(pr.PolicyTypes, "Ingress")
+		for _, rule := range np.Spec.Ingress {
+			pr.Ingress = append(pr.Ingress, "from "+peersString(rule.From)+" on "+policy.DescribePorts(rule.Ports))
+		}
+		if len(np.Spec.Ingress) == 0 {
+			pr.Ingress = []string{"nothing (deny)"}
+		}
+	}
+	if egress {
+		pr.PolicyTypes = append(pr.PolicyTypes, "Egress")
+		for _, rule := range np.Spec.Egress {
+			pr.Egress = append(pr.Egress, "to "+peersString(rule.To)+" on "+policy.DescribePorts(rule.Ports))
+		}
+		if len(np.Spec.Egress) == 0 {
+			pr.Egress = []string{"nothing (deny)"}
+		}
+	}
+	return pr
+}
+
+func selectorString(ls *metav1.LabelSelector, empty string) string {
+	if ls == nil {
+		return empty
+	}
+	s := metav1.FormatLabelSelector(ls)
+	if s == "<none>" || s == "" {
+		return empty
+	}
+	return s
+}
+
+func peersString(peers []networkingv1.NetworkPolicyPeer) string {
+	if len(peers) == 0 {
+		return "anywhere"
+	}
+	var out []string
+	for _, p := range peers {
+		switch {
+		case p.IPBlock != nil:
+			s := p.IPBlock.CIDR
+			if len(p.IPBlock.Except) > 0 {
+				s += " except " + strings.Join(p.IPBlock.Except, ",")
+			}
+			out = append(out, s)
+		case p.NamespaceSelector != nil && p.PodSelector != nil:
+			out = append(out, fmt.Sprintf("pods %s in namespaces %s", selectorString(p.PodSelector, "(all)"), selectorString(p.NamespaceSelector, "(all)")))
+		case p.NamespaceSelector != nil:
+			out = append(out, "namespaces "+selectorString(p.NamespaceSelector, "(all)"))
+		case p.PodSelector != nil:
+			out = append(out, "pods "+selectorString(p.PodSelector, "(all)")+" of this namespace")
+		}
+	}
+	return strings.Join(out, "; ")
+}

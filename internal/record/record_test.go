@@ -1,0 +1,159 @@
+package record
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+)
+
+// appliedBaseline renders the embedded baseline of a namespace as apply
+// leaves it: members of the namespace's ApplySet.
+func appliedBaseline(t *testing.T, namespace string) []networkingv1.NetworkPolicy {
+	t.Helper()
+	src, err := baseline.EmbeddedSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := src.Render(namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []networkingv1.NetworkPolicy
+	for _, o := range objs {
+		var np networkingv1.NetworkPolicy
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+			t.Fatal(err)
+		}
+		np.Labels[apply.ApplySetPartOf] = apply.ApplySetID(namespace)
+		out = append(out, np)
+	}
+	return out
+}
+
+func sampleInputs(t *testing.T) Inputs {
+	t.Helper()
+	replicas := int32(1)
+	deploy := func(ns, app, image string, st appsv1.DeploymentStatus) appsv1.Deployment {
+		d := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns, Generation: 2}}
+		d.Spec.Replicas = &replicas
+		d.Spec.Template.Labels = map[string]string{"app": app}
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: app, Image: image}}
+		st.ObservedGeneration = 2
+		d.Status = st
+		return d
+	}
+	pod := func(ns, name, app string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	}
+	tcp := corev1.ProtocolTCP
+	foreign := networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "legacy-allow-office", Namespace: "backend-dev"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"api", "web"}}}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"10.1.0.0/16"}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptrIntOrString(8000), EndPort: ptrInt32(8080)}},
+			}},
+		}}
+	snap := &doctor.Snapshot{
+		Namespaces: []corev1.Namespace{
+			{ObjectMeta: metav1.ObjectMeta{Name: "frontend-dev", Labels: map[string]string{"kubernetes.io/metadata.name": "frontend-dev", "name": "frontend-dev"}}},
+			{ObjectMeta: metav1.ObjectMeta{Name: "backend-dev", Labels: map[string]string{"kubernetes.io/metadata.name": "backend-dev"}}},
+		},
+		Pods: []corev1.Pod{pod("frontend-dev", "frontend-1", "frontend"), pod("backend-dev", "backend-1", "backend"), pod("backend-dev", "backend-2", "backend")},
+		Deployments: []appsv1.Deployment{
+			deploy("frontend-dev", "frontend", "lab.local/sampleapp:1", appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}),
+			deploy("backend-dev", "backend", "lab.local/sampleapp:latest", appsv1.DeploymentStatus{Replicas: 2, UpdatedReplicas: 1, AvailableReplicas: 1}),
+		},
+		DaemonSets: []appsv1.DaemonSet{{ObjectMeta: metav1.ObjectMeta{Name: "kube-router", Namespace: "kube-system"},
+			Spec:   appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-router", Image: "lab.local/kube-router:v2.6.2", Args: []string{"--run-firewall=true"}}}}}},
+			Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 1, NumberReady: 1}}},
+		Policies:   append(append(appliedBaseline(t, "frontend-dev"), appliedBaseline(t, "backend-dev")...), foreign),
+		Unreadable: map[string]string{},
+	}
+	cfg := config.Default()
+	doc := doctor.Run(snap, cfg, "lab.local/netbaseline-probe:1")
+	plans := map[string]*apply.RollbackPlan{}
+	for _, ns := range []string{"frontend-dev", "backend-dev"} {
+		plan := &apply.RollbackPlan{Namespace: ns, HasParent: true}
+		for _, np := range snap.Policies {
+			if np.Namespace == ns && apply.IsMember(&np) {
+				plan.Members = append(plan.Members, np.Name)
+			}
+		}
+		plans[ns] = plan
+	}
+	obs := []probe.Observation{
+		{From: "frontend-dev/frontend-1", To: "svc/backend (backend-dev, DNS)", Port: "svc 80/TCP", Kind: probe.KindHTTP, Expected: policy.Allowed, Outcome: probe.Connected, Observed: probe.ObservedAllowed, Result: probe.ResultOK, MS: 4},
+		{From: "monitoring/prometheus-1", To: "backend-dev/backend-1", Port: "http (3001/TCP)", Kind: probe.KindTCP, Expected: policy.Denied, Outcome: probe.Timeout, Observed: probe.ObservedDenied, Result: probe.ResultOK, MS: 2000},
+		{From: "frontend-dev/frontend-1", To: "198.51.100.10", Port: "80/TCP", Kind: probe.KindTCP, Expected: policy.Denied, Outcome: probe.Connected, Observed: probe.ObservedAllowed, Result: probe.ResultMismatch, MS: 1},
+	}
+	pr := probe.NewDocument(probe.Drop, "lab.local/netbaseline-probe:1", obs)
+	pr.ProbedAt = "2026-11-25T10:00:00Z"
+	return Inputs{Now: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC), Context: "lab", Config: cfg, Snapshot: snap, Doctor: doc, DenyMode: "drop",
+		Rollback: plans, Probe: &pr, ProbeSource: "probe.json"}
+}
+
+func ptrInt32(v int32) *int32 { return &v }
+
+func TestRecordGolden(t *testing.T) {
+	rec := BuildRecord(sampleInputs(t))
+	// testdata/report.json is also the input of output's Markdown golden.
+	js, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "report.json", append(js, '\n'))
+}
+
+func TestRecordContents(t *testing.T) {
+	rec := BuildRecord(sampleInputs(t))
+	byNS := map[string]NamespaceRecord{}
+	for _, ns := range rec.Namespaces {
+		byNS[ns.Name] = ns
+	}
+	be := byNS["backend-dev"]
+	// Ours first, in phase order; the foreign policy last and unmarked.
+	var names, phases []string
+	for _, p := range be.Policies {
+		names, phases = append(names, p.Name), append(phases, p.Phase)
+	}
+	if names[0] != "deny-all" || phases[0] != "00" || names[len(names)-1] != "legacy-allow-office" || phases[len(phases)-1] != "" {
+		t.Errorf("policy order: %v %v", names, phases)
+	}
+	for _, p := range be.Policies {
+		if p.Managed == (p.Name == "legacy-allow-office") {
+			t.Errorf("%s: managed=%v", p.Name, p.Managed)
+		}
+		if p.Name == "legacy-allow-office" && (p.PodSelector != "tier in (api,web)" || p.Ingress[0] != "from 10.0.0.0/8 except 10.1.0.0/16 on 8000-8080/TCP") {
+			t.Errorf("foreign policy summary: %+v", p)
+		}
+	}
+	// The rollback lists members, never the foreign policy.
+	if strings.Contains(be.Rollback.Kubectl, "legacy") || !strings.Contains(be.Rollback.Kubectl, "kubectl delete networkpolicy -n backend-dev") || be.Rollback.Command != "kubectl netbaseline rollback -n backend-dev" {
+		t.Errorf("rollback: %+v", be.Rollback)
+	}
+	if be.Apps[0].Pods == nil || *be.Apps[0].Pods != 2 || be.Apps[0].Deployments[0].Rollout != doctor.Warn {
+		t.Errorf("backend app: %+v", be.Apps[0])
+	}
+	if e := byNS["frontend-dev"].Exists; e == nil || !*e || rec.Engines[0].Name != "kube-router" || rec.ProbeCounts[probe.ResultMismatch] != 1 {
+		t.Errorf("record: %+v", rec)
+	}
+}
+
+func ptrIntOrString(v int) *intstr.IntOrString { p := intstr.FromInt(v); return &p }

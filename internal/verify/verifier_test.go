@@ -1,0 +1,113 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+)
+
+// fakeProber answers each planned check with what observe says, and
+// counts its rounds.
+type fakeProber struct {
+	rounds  int
+	checked []string
+	observe func(round int, c probe.Planned) string
+}
+
+func (f *fakeProber) Run(_ context.Context, plans []probe.SourcePlan, _ probe.DenyMode, _ io.Writer) []probe.Observation {
+	f.rounds++
+	var out []probe.Observation
+	for _, p := range plans {
+		for _, c := range p.Checks {
+			f.checked = append(f.checked, c.From+" -> "+c.To+" "+c.PortLabel)
+			out = append(out, probe.Observation{From: c.From, To: c.To, Port: c.PortLabel, Kind: c.Kind, Expected: c.Expected, Result: f.observe(f.rounds, c)})
+		}
+	}
+	return out
+}
+
+// fakeClock advances only when the verifier sleeps.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time                           { return c.now }
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) { c.now = c.now.Add(d) }
+
+func backendBaseline() []*networkingv1.NetworkPolicy {
+	port := intstr.FromInt32(3001)
+	return []*networkingv1.NetworkPolicy{{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "allow-from-frontend"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "frontend-dev"}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: &port}},
+			}},
+		}}}
+}
+
+func newVerifier(p *fakeProber) (*Verifier, *fakeClock) {
+	clock := &fakeClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	v := New(verifyModel(), p)
+	v.Settle, v.Now, v.Sleep, v.Mode = 10*time.Second, clock.Now, clock.Sleep, probe.Drop
+	return v, clock
+}
+
+// The connection the new rule allows is probed although its verdict does
+// not change (open before, allowed after); connections the policies do not
+// touch are not.
+func TestVerifierProbesWhatTheNewPoliciesAllow(t *testing.T) {
+	p := &fakeProber{observe: func(int, probe.Planned) string { return probe.ResultOK }}
+	v, _ := newVerifier(p)
+	if err := v.Namespace(context.Background(), "backend-dev", backendBaseline()); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(p.checked, "\n")
+	if got != "frontend-dev/frontend-1 -> backend-dev/backend-1 http (3001/TCP)" {
+		t.Errorf("probed, want only the connection the new rule allows:\n%s", got)
+	}
+	if p.rounds != 1 || len(v.Observations) == 0 || Summarize(v.Observations) == "" {
+		t.Errorf("rounds %d, observations %v", p.rounds, v.Observations)
+	}
+}
+
+// A mismatch is retried until Settle has passed, then it counts; one that
+// clears within Settle does not.
+func TestVerifierRetriesUntilSettled(t *testing.T) {
+	persistent := &fakeProber{observe: func(int, probe.Planned) string { return probe.ResultMismatch }}
+	v, clock := newVerifier(persistent)
+	start := clock.now
+	err := v.Namespace(context.Background(), "backend-dev", backendBaseline())
+	var mm *MismatchError
+	if !errors.As(err, &mm) || mm.CouldNotRun || mm.Namespace != "backend-dev" {
+		t.Fatalf("err = %v", err)
+	}
+	if persistent.rounds < 2 || clock.now.Sub(start) < v.Settle-2*time.Second {
+		t.Errorf("gave up after %d rounds and %s", persistent.rounds, clock.now.Sub(start))
+	}
+
+	clears := &fakeProber{observe: func(round int, _ probe.Planned) string {
+		if round < 3 {
+			return probe.ResultMismatch
+		}
+		return probe.ResultOK
+	}}
+	v, _ = newVerifier(clears)
+	if err := v.Namespace(context.Background(), "backend-dev", backendBaseline()); err != nil || clears.rounds != 3 {
+		t.Fatalf("a mismatch that settles: %v after %d rounds", err, clears.rounds)
+	}
+
+	broken := &fakeProber{observe: func(int, probe.Planned) string { return probe.ResultError }}
+	v, _ = newVerifier(broken)
+	if err := v.Namespace(context.Background(), "backend-dev", backendBaseline()); !errors.As(err, &mm) || !mm.CouldNotRun {
+		t.Fatalf("probes that cannot run: %v", err)
+	}
+}

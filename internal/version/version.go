@@ -1,0 +1,59 @@
+// Package version reports the build's version, set with -ldflags -X by the
+// Makefile and goreleaser.
+package version
+
+import (
+	"runtime"
+	"runtime/debug"
+)
+
+// Set at link time: -X github.com/netbaseline/kubectl-netbaseline/internal/version.Version=v0.1.0 …
+var (
+	Version = ""
+	Commit  = ""
+	Date    = ""
+)
+
+// Info is what `kubectl netbaseline version` prints.
+type Info struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	Date      string `json:"date,omitempty"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+}
+
+// Get returns the linked-in version, falling back to what `go install`
+// records in the binary.
+func Get() Info {
+	info := Info{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if info.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			info.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && info.Commit == "":
+				info.Commit = s.Value
+			case s.Key == "vcs.time" && info.Date == "":
+				info.Date = s.Value
+			}
+		}
+	}
+	if info.Version == "" {
+		info.Version = "v0.0.0-dev"
+	}
+	if info.Commit == "" {
+		info.Commit = "unknown"
+	}
+	return info
+}
+
+// ProbeImage is the agent image released with this version of the plugin.
+func ProbeImage() string {
+	v := Get().Version
+	if v == "v0.0.0-dev" || v == "" {
+		v = "latest"
+	}
+	return "netbaseline/netbaseline-probe:" + v
+}
