@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,7 +116,7 @@ type ConflictError struct {
 
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("namespace %s has NetworkPolicies of these names that kubectl netbaseline did not create, or that others changed since:\n  %s\nrerun with --force-conflicts to take them over (foreign ones are saved in ConfigMap %s first, and rollback restores them), or rename or remove them",
-		e.Namespace, strings.Join(e.Foreign, "\n  "), BackupName)
+		e.Namespace, strings.Join(e.Foreign, "\n  "), ownership.BackupName)
 }
 
 // desired is a rendered policy ready to send.
@@ -145,8 +147,8 @@ func (a *Applier) desired(namespace string, objs []baseline.Object) ([]desired, 
 		if np.Labels == nil {
 			np.Labels = map[string]string{}
 		}
-		np.Labels[ApplySetPartOf] = ApplySetID(namespace)
-		np.Labels[ManagedByLabel] = ManagedByValue
+		np.Labels[ownership.ApplySetPartOf] = ownership.ApplySetID(namespace)
+		np.Labels[ownership.ManagedByLabel] = ownership.ManagedByValue
 		np.TypeMeta = metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"}
 		out = append(out, desired{obj: o, np: np})
 	}
@@ -176,7 +178,7 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 			continue
 		}
 		owner := OtherOwner(cur)
-		if IsMember(cur) {
+		if ownership.IsMember(cur) {
 			if owner != "" {
 				report.Warnings = append(report.Warnings, fmt.Sprintf("networkpolicy %s/%s is also managed by %s, which may revert this apply; commit the init tree to its source instead", namespace, cur.Name, owner))
 			}
@@ -193,7 +195,7 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 		described = append(described, desc)
 	}
 	for _, np := range live {
-		if owner := OtherOwner(np); owner != "" && !IsMember(np) && findDesired(want, np.Name) == nil {
+		if owner := OtherOwner(np); owner != "" && !ownership.IsMember(np) && findDesired(want, np.Name) == nil {
 			report.Warnings = append(report.Warnings, fmt.Sprintf("namespace %s has NetworkPolicy %s managed by %s; policies there are under another tool's control, so prefer committing the init tree to it", namespace, np.Name, owner))
 		}
 	}
@@ -202,7 +204,7 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 		return nil, &ConflictError{Namespace: namespace, Foreign: described}
 	}
 	for _, np := range foreign {
-		report.Warnings = append(report.Warnings, "taking over "+np.Name+" (written by "+fieldManagers(np)+"); saved in ConfigMap "+BackupName)
+		report.Warnings = append(report.Warnings, "taking over "+np.Name+" (written by "+fieldManagers(np)+"); saved in ConfigMap "+ownership.BackupName)
 	}
 	return foreign, nil
 }
@@ -226,7 +228,7 @@ func (a *Applier) ssa(ctx context.Context, np *networkingv1.NetworkPolicy, dryRu
 
 func (a *Applier) manager() string {
 	if a.FieldManager == "" {
-		return DefaultManager
+		return ownership.FieldManager
 	}
 	return a.FieldManager
 }
@@ -255,7 +257,7 @@ func (a *Applier) pruneCandidates(namespace string, want []desired, live map[str
 	}
 	var out []Result
 	for name, np := range live {
-		if IsMember(np) && findDesired(want, name) == nil {
+		if ownership.IsMember(np) && findDesired(want, name) == nil {
 			out = append(out, Result{Namespace: namespace, Name: name, Op: Pruned, Object: np})
 		}
 	}

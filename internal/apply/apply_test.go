@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -60,10 +62,10 @@ func TestPhases(t *testing.T) {
 // can find the members.
 func TestApplySetIDMatchesKubectl(t *testing.T) {
 	for _, ns := range []string{"backend-dev", "frontend-dev", "y"} {
-		ref := &kubectlapply.ApplySetParentRef{Name: ParentName, Namespace: ns,
+		ref := &kubectlapply.ApplySetParentRef{Name: ownership.ParentName, Namespace: ns,
 			RESTMapping: &meta.RESTMapping{GroupVersionKind: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Scope: meta.RESTScopeNamespace}}
 		want := kubectlapply.NewApplySet(ref, kubectlapply.ApplySetTooling{Name: "kubectl-netbaseline"}, nil, nil).ID()
-		if got := ApplySetID(ns); got != want {
+		if got := ownership.ApplySetID(ns); got != want {
 			t.Errorf("ApplySetID(%s) = %s, kubectl says %s", ns, got, want)
 		}
 	}
@@ -226,11 +228,11 @@ func TestOtherOwner(t *testing.T) {
 		want string
 	}{
 		{metav1.ObjectMeta{}, ""},
-		{metav1.ObjectMeta{Labels: map[string]string{ManagedByLabel: ManagedByValue}}, ""},
+		{metav1.ObjectMeta{Labels: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}}, ""},
 		{metav1.ObjectMeta{Annotations: map[string]string{"argocd.argoproj.io/tracking-id": "app:x"}}, "Argo CD (tracking-id app:x)"},
 		{metav1.ObjectMeta{Labels: map[string]string{"app.kubernetes.io/instance": "web"}}, "Argo CD or Helm (app.kubernetes.io/instance=web)"},
-		{metav1.ObjectMeta{Labels: map[string]string{ManagedByLabel: "kyverno"}}, "Kyverno"},
-		{metav1.ObjectMeta{Labels: map[string]string{ManagedByLabel: "Helm"}}, "Helm (app.kubernetes.io/managed-by=Helm)"},
+		{metav1.ObjectMeta{Labels: map[string]string{ownership.ManagedByLabel: "kyverno"}}, "Kyverno"},
+		{metav1.ObjectMeta{Labels: map[string]string{ownership.ManagedByLabel: "Helm"}}, "Helm (app.kubernetes.io/managed-by=Helm)"},
 		{metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "Tenant", Name: "acme"}}}, "Tenant acme (ownerReference)"},
 	}
 	for _, tt := range tests {
@@ -244,7 +246,7 @@ func TestRollbackCommand(t *testing.T) {
 	plan := &RollbackPlan{Namespace: "ns", Members: []string{"allow-dns", "deny-all"}, HasParent: true, HasBackup: true,
 		Restore: []*networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "theirs"}}}}
 	want := "kubectl delete networkpolicy -n ns allow-dns deny-all\n# restoring the saved foreign policies (theirs) needs: kubectl netbaseline rollback -n ns\nkubectl delete configmap -n ns netbaseline-applyset"
-	if got := RollbackCommand(plan); got != want {
+	if got := plan.KubectlCommand(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 	if !(&RollbackPlan{Namespace: "ns"}).Empty() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -307,7 +309,7 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 	cms := a.Client.CoreV1().ConfigMaps(p.Namespace)
 	cur := p.Parent
 	for attempt := 0; ; attempt++ {
-		e := j.cm(ParentName, p.Parent)
+		e := j.cm(ownership.ParentName, p.Parent)
 		if cur == nil {
 			out, err := cms.Create(ctx, a.withLease(parent(p.Namespace, a.Tooling)), metav1.CreateOptions{FieldManager: a.manager()})
 			if err == nil {
@@ -319,8 +321,8 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 			}
 		} else {
 			next := a.withLease(cur)
-			if next.Annotations[ApplySetTooling] == "" && a.Tooling != "" {
-				next.Annotations[ApplySetTooling] = a.Tooling
+			if next.Annotations[ownership.ApplySetTooling] == "" && a.Tooling != "" {
+				next.Annotations[ownership.ApplySetTooling] = a.Tooling
 			}
 			out, err := cms.Update(ctx, next, metav1.UpdateOptions{FieldManager: a.manager()})
 			if err == nil {
@@ -332,7 +334,7 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 			}
 		}
 		// Someone wrote the parent since we planned: read it again.
-		got, err := cms.Get(ctx, ParentName, metav1.GetOptions{})
+		got, err := cms.Get(ctx, ownership.ParentName, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			cur = nil
@@ -357,11 +359,11 @@ func (a *Applier) renew(ctx context.Context, j *journal) {
 	}
 	out, err := a.Client.CoreV1().ConfigMaps(j.ns).Update(ctx, a.withLease(j.parent), metav1.UpdateOptions{FieldManager: a.manager()})
 	if err != nil {
-		a.progress("warning: could not renew the lease on %s/%s: %v", j.ns, ParentName, err)
+		a.progress("warning: could not renew the lease on %s/%s: %v", j.ns, ownership.ParentName, err)
 		return
 	}
 	j.parent, j.renewed = out, a.now()
-	j.cm(ParentName, nil).rv = out.ResourceVersion
+	j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
 }
 
 // release gives the lease back.
@@ -372,11 +374,11 @@ func (a *Applier) release(ctx context.Context, j *journal) error {
 	out, err := a.Client.CoreV1().ConfigMaps(j.ns).Update(ctx, withoutLease(j.parent), metav1.UpdateOptions{FieldManager: a.manager()})
 	if err != nil {
 		// The baseline has landed; a lease left behind only expires.
-		a.progress("warning: could not release the lease on %s/%s (it expires by itself): %v", j.ns, ParentName, err)
+		a.progress("warning: could not release the lease on %s/%s (it expires by itself): %v", j.ns, ownership.ParentName, err)
 		return nil
 	}
 	j.parent = out
-	j.cm(ParentName, nil).rv = out.ResourceVersion
+	j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
 	return nil
 }
 
@@ -394,17 +396,17 @@ func (a *Applier) saveBackup(ctx context.Context, p *NamespacePlan, j *journal) 
 		add[backupKey(np.Name)] = string(b)
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := cms.Get(ctx, BackupName, metav1.GetOptions{})
+		cur, err := cms.Get(ctx, ownership.BackupName, metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return apiError(err, "get", "configmaps", p.Namespace)
 		}
 		if apierrors.IsNotFound(err) {
 			cur = nil
 		}
-		e := j.cm(BackupName, cur)
+		e := j.cm(ownership.BackupName, cur)
 		var out *corev1.ConfigMap
 		if cur == nil {
-			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: BackupName, Namespace: p.Namespace, Labels: map[string]string{ManagedByLabel: ManagedByValue}}, Data: add}
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ownership.BackupName, Namespace: p.Namespace, Labels: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}}, Data: add}
 			out, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: a.manager()})
 		} else {
 			next := cur.DeepCopy()
@@ -528,7 +530,7 @@ func (a *Applier) retried(ctx context.Context, p *NamespacePlan, j *journal, s t
 func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, membersLeft bool) []string {
 	var left []string
 	cms := a.Client.CoreV1().ConfigMaps(j.ns)
-	for _, name := range []string{BackupName, ParentName} {
+	for _, name := range []string{ownership.BackupName, ownership.ParentName} {
 		e, ok := j.entries["configmap/"+name]
 		if !ok {
 			continue
@@ -541,11 +543,11 @@ func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, membersLeft bo
 			if err != nil {
 				return err
 			}
-			if name == ParentName && e.originalCM == nil && membersLeft {
+			if name == ownership.ParentName && e.originalCM == nil && membersLeft {
 				_, err := cms.Update(ctx, withoutLease(cur), metav1.UpdateOptions{FieldManager: a.manager()})
 				return err
 			}
-			if name == BackupName && cur.ResourceVersion != e.rv {
+			if name == ownership.BackupName && cur.ResourceVersion != e.rv {
 				left = append(left, fmt.Sprintf("configmap %s/%s was changed by someone else; left as it is", j.ns, name))
 				return nil
 			}
@@ -555,7 +557,7 @@ func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, membersLeft bo
 			}
 			back := cur.DeepCopy()
 			back.Data, back.Labels, back.Annotations = e.originalCM.Data, e.originalCM.Labels, e.originalCM.Annotations
-			if name == ParentName {
+			if name == ownership.ParentName {
 				back = withoutLease(back)
 			}
 			_, err = cms.Update(ctx, back, metav1.UpdateOptions{FieldManager: a.manager()})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -453,7 +455,7 @@ func TestDoubleTakeoverThenRollbackRestoresBoth(t *testing.T) {
 	if _, err := a.Apply(ctx, "backend-dev", sample(t, "backend-dev")); err != nil {
 		t.Fatal(err)
 	}
-	cm, err := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, BackupName, metav1.GetOptions{})
+	cm, err := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, ownership.BackupName, metav1.GetOptions{})
 	if err != nil || len(cm.Data) != 2 {
 		t.Fatalf("backup after two takeovers: %v %v", err, cm)
 	}
@@ -576,7 +578,7 @@ func TestLease(t *testing.T) {
 	if _, err := third.Apply(context.Background(), "backend-dev", sample(t, "backend-dev")); err != nil {
 		t.Fatalf("expired lease: %v", err)
 	}
-	got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ParentName, metav1.GetOptions{})
+	got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ownership.ParentName, metav1.GetOptions{})
 	if got.Annotations[LeaseHolderAnnotation] != "" {
 		t.Errorf("lease not released: %v", got.Annotations)
 	}

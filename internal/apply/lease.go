@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -27,7 +29,7 @@ type LeaseHeldError struct {
 
 func (e *LeaseHeldError) Error() string {
 	return fmt.Sprintf("namespace %s is being changed by another kubectl netbaseline run (%s) until %s at the latest; wait for it, or, if that run is dead, wait for the lease to expire (kubectl annotate configmap -n %s %s %s- removes it now)",
-		e.Namespace, e.Holder, e.Expires.UTC().Format(time.RFC3339), e.Namespace, ParentName, LeaseHolderAnnotation)
+		e.Namespace, e.Holder, e.Expires.UTC().Format(time.RFC3339), e.Namespace, ownership.ParentName, LeaseHolderAnnotation)
 }
 
 // ParentError: a ConfigMap of the parent's name exists that is not our
@@ -37,7 +39,7 @@ type ParentError struct {
 }
 
 func (e *ParentError) Error() string {
-	return fmt.Sprintf("ConfigMap %s/%s is not the ApplySet parent of kubectl netbaseline: %s; nothing was changed (rename or remove that ConfigMap)", e.Namespace, ParentName, e.Why)
+	return fmt.Sprintf("ConfigMap %s/%s is not the ApplySet parent of kubectl netbaseline: %s; nothing was changed (rename or remove that ConfigMap)", e.Namespace, ownership.ParentName, e.Why)
 }
 
 // validateParent checks an existing parent as kubectl checks an ApplySet
@@ -47,14 +49,14 @@ func validateParent(cm *corev1.ConfigMap) error {
 	if cm == nil {
 		return nil
 	}
-	id, ok := cm.Labels[ApplySetIDLabel]
+	id, ok := cm.Labels[ownership.ApplySetIDLabel]
 	switch {
 	case !ok:
-		return &ParentError{Namespace: cm.Namespace, Why: "it has no " + ApplySetIDLabel + " label"}
-	case id != ApplySetID(cm.Namespace):
-		return &ParentError{Namespace: cm.Namespace, Why: fmt.Sprintf("its %s is %q, not %q", ApplySetIDLabel, id, ApplySetID(cm.Namespace))}
+		return &ParentError{Namespace: cm.Namespace, Why: "it has no " + ownership.ApplySetIDLabel + " label"}
+	case id != ownership.ApplySetID(cm.Namespace):
+		return &ParentError{Namespace: cm.Namespace, Why: fmt.Sprintf("its %s is %q, not %q", ownership.ApplySetIDLabel, id, ownership.ApplySetID(cm.Namespace))}
 	}
-	if tooling, ok := cm.Annotations[ApplySetTooling]; ok && !strings.HasPrefix(tooling, ManagedByValue+"/") && tooling != ManagedByValue {
+	if tooling, ok := cm.Annotations[ownership.ApplySetTooling]; ok && !strings.HasPrefix(tooling, ownership.ManagedByValue+"/") && tooling != ownership.ManagedByValue {
 		return &ParentError{Namespace: cm.Namespace, Why: fmt.Sprintf("its tooling is %q", tooling)}
 	}
 	return nil
@@ -85,7 +87,7 @@ func (a *Applier) checkLease(cm *corev1.ConfigMap) error {
 
 func (a *Applier) holder() string {
 	if a.Holder == "" {
-		return ManagedByValue
+		return ownership.ManagedByValue
 	}
 	return a.Holder
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -16,16 +18,16 @@ func OtherOwner(meta metav1.Object) string {
 	var owners []string
 	if id, ok := annotations["argocd.argoproj.io/tracking-id"]; ok {
 		owners = append(owners, fmt.Sprintf("Argo CD (tracking-id %s)", id))
-	} else if app, ok := labels["app.kubernetes.io/instance"]; ok && labels[ManagedByLabel] != ManagedByValue {
+	} else if app, ok := labels["app.kubernetes.io/instance"]; ok && labels[ownership.ManagedByLabel] != ownership.ManagedByValue {
 		owners = append(owners, fmt.Sprintf("Argo CD or Helm (app.kubernetes.io/instance=%s)", app))
 	}
 	if p, ok := labels["generate.kyverno.io/policy-name"]; ok {
 		owners = append(owners, fmt.Sprintf("a Kyverno generate rule (policy %s)", p))
-	} else if labels[ManagedByLabel] == "kyverno" {
+	} else if labels[ownership.ManagedByLabel] == "kyverno" {
 		owners = append(owners, "Kyverno")
 	}
-	if m := labels[ManagedByLabel]; m != "" && m != ManagedByValue && m != "kyverno" {
-		owners = append(owners, fmt.Sprintf("%s (%s=%s)", m, ManagedByLabel, m))
+	if m := labels[ownership.ManagedByLabel]; m != "" && m != ownership.ManagedByValue && m != "kyverno" {
+		owners = append(owners, fmt.Sprintf("%s (%s=%s)", m, ownership.ManagedByLabel, m))
 	}
 	for _, ref := range meta.GetOwnerReferences() {
 		owners = append(owners, fmt.Sprintf("%s %s (ownerReference)", ref.Kind, ref.Name))

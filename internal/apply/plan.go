@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -186,7 +188,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	// Temporary objects a killed run left behind go in any case.
 	for _, name := range slices.Sorted(maps.Keys(p.Live)) {
 		np := p.Live[name]
-		if IsMember(np) && np.Labels[transition.TransitionLabel] != "" && findDesired(want, name) == nil && !hasWrite(writes, name) {
+		if ownership.IsMember(np) && np.Labels[ownership.TransitionLabel] != "" && findDesired(want, name) == nil && !hasWrite(writes, name) {
 			writes = append(writes, transition.Write{Op: transition.Delete, Before: np})
 			p.Warnings = append(p.Warnings, fmt.Sprintf("removing %s, left behind by an interrupted run", name))
 		}
@@ -215,7 +217,7 @@ func (a *Applier) readState(ctx context.Context, ns string, live map[string]*net
 	for _, cm := range []struct {
 		name string
 		into **corev1.ConfigMap
-	}{{ParentName, &p.Parent}, {BackupName, &p.Backup}} {
+	}{{ownership.ParentName, &p.Parent}, {ownership.BackupName, &p.Backup}} {
 		got, err := a.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
@@ -310,7 +312,7 @@ func takeoverObject(live *networkingv1.NetworkPolicy, d *networkingv1.NetworkPol
 }
 
 func memberLabels(ns string) map[string]string {
-	return map[string]string{ApplySetPartOf: ApplySetID(ns), ManagedByLabel: ManagedByValue}
+	return map[string]string{ownership.ApplySetPartOf: ownership.ApplySetID(ns), ownership.ManagedByLabel: ownership.ManagedByValue}
 }
 
 func sortedPolicies(m map[string]*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {

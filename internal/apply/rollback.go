@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +35,9 @@ type RollbackPlan struct {
 	live    map[string]*networkingv1.NetworkPolicy
 }
 
+// MemberNames are the ApplySet's NetworkPolicies, by name.
+func (plan *RollbackPlan) MemberNames() []string { return plan.Members }
+
 // Empty reports whether there is nothing to roll back.
 func (p *RollbackPlan) Empty() bool {
 	return len(p.Members) == 0 && !p.HasParent && len(p.Restore) == 0 && !p.HasBackup
@@ -48,17 +53,17 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 	}
 	plan.live = live
 	for _, name := range slices.Sorted(maps.Keys(live)) {
-		if IsMember(live[name]) {
+		if ownership.IsMember(live[name]) {
 			plan.Members = append(plan.Members, name)
 			plan.members = append(plan.members, live[name])
 		}
 	}
-	if _, err := a.Client.CoreV1().ConfigMaps(namespace).Get(ctx, ParentName, metav1.GetOptions{}); err == nil {
+	if _, err := a.Client.CoreV1().ConfigMaps(namespace).Get(ctx, ownership.ParentName, metav1.GetOptions{}); err == nil {
 		plan.HasParent = true
 	} else if !apierrors.IsNotFound(err) {
 		return nil, apiError(err, "get", "configmaps", namespace)
 	}
-	cm, err := a.Client.CoreV1().ConfigMaps(namespace).Get(ctx, BackupName, metav1.GetOptions{})
+	cm, err := a.Client.CoreV1().ConfigMaps(namespace).Get(ctx, ownership.BackupName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
@@ -73,7 +78,7 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 		for _, k := range keys {
 			np := &networkingv1.NetworkPolicy{}
 			if err := yaml.UnmarshalStrict([]byte(cm.Data[k]), np); err != nil {
-				return nil, fmt.Errorf("ConfigMap %s/%s key %s is not a NetworkPolicy: %w", namespace, BackupName, k, err)
+				return nil, fmt.Errorf("ConfigMap %s/%s key %s is not a NetworkPolicy: %w", namespace, ownership.BackupName, k, err)
 			}
 			np.Namespace = namespace
 			plan.Restore = append(plan.Restore, np)
@@ -137,7 +142,7 @@ func (a *Applier) PlanRollbackTransition(ctx context.Context, rp *RollbackPlan) 
 		case cur == nil:
 			writes = append(writes, transition.Write{Op: transition.Create, Object: cleanForRestore(orig)})
 			p.Results = append(p.Results, Result{Namespace: rp.Namespace, Name: orig.Name, Op: Restored, Object: orig})
-		case !IsMember(cur):
+		case !ownership.IsMember(cur):
 			p.RestoreSkipped = append(p.RestoreSkipped, fmt.Sprintf("%s: the live policy of that name is not the plugin's (never taken over, or replaced since); left as it is", orig.Name))
 		}
 	}
@@ -176,7 +181,7 @@ func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journ
 	cms := a.Client.CoreV1().ConfigMaps(p.Namespace)
 	if p.Backup != nil {
 		if err := a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
-			err := cms.Delete(ctx, BackupName, metav1.DeleteOptions{})
+			err := cms.Delete(ctx, ownership.BackupName, metav1.DeleteOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
@@ -185,13 +190,13 @@ func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journ
 			return apiError(err, "delete", "configmaps", p.Namespace)
 		}
 	}
-	rv := j.cm(ParentName, nil).rv
+	rv := j.cm(ownership.ParentName, nil).rv
 	return a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
 		opts := metav1.DeleteOptions{}
 		if rv != "" {
 			opts.Preconditions = &metav1.Preconditions{ResourceVersion: &rv}
 		}
-		err := cms.Delete(ctx, ParentName, opts)
+		err := cms.Delete(ctx, ownership.ParentName, opts)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return apiError(err, "delete", "configmaps", p.Namespace)
 		}
@@ -223,16 +228,16 @@ func (a *Applier) dryRunRollback(ctx context.Context, p *NamespacePlan) error {
 	return nil
 }
 
-// RollbackCommand is the plain kubectl equivalent of a rollback, for the
+// KubectlCommand is the plain kubectl equivalent of a rollback, for the
 // runbook's task log.
-func RollbackCommand(plan *RollbackPlan) string {
+func (plan *RollbackPlan) KubectlCommand() string {
 	var lines []string
 	if len(plan.Members) > 0 {
 		lines = append(lines, fmt.Sprintf("kubectl delete networkpolicy -n %s %s", plan.Namespace, strings.Join(plan.Members, " ")))
 	}
 	var cms []string
 	if plan.HasParent {
-		cms = append(cms, ParentName)
+		cms = append(cms, ownership.ParentName)
 	}
 	if len(plan.Restore) > 0 {
 		var saved []string
@@ -241,7 +246,7 @@ func RollbackCommand(plan *RollbackPlan) string {
 		}
 		lines = append(lines, fmt.Sprintf("# restoring the saved foreign policies (%s) needs: kubectl netbaseline rollback -n %s", strings.Join(saved, ", "), plan.Namespace))
 	} else if plan.HasBackup {
-		cms = append(cms, BackupName)
+		cms = append(cms, ownership.BackupName)
 	}
 	if len(cms) > 0 {
 		lines = append(lines, fmt.Sprintf("kubectl delete configmap -n %s %s", plan.Namespace, strings.Join(cms, " ")))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/google/go-cmp/cmp"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -117,11 +119,11 @@ func TestSampleAppPoliciesInPhaseOrder(t *testing.T) {
 			if o.GetNamespace() != ns {
 				t.Errorf("%s/%s: namespace %q", ns, o.GetName(), o.GetNamespace())
 			}
-			if o.GetLabels()[ManagedByLabel] != ManagedByValue {
-				t.Errorf("%s/%s: missing %s=%s", ns, o.GetName(), ManagedByLabel, ManagedByValue)
+			if o.GetLabels()[ownership.ManagedByLabel] != ownership.ManagedByValue {
+				t.Errorf("%s/%s: missing %s=%s", ns, o.GetName(), ownership.ManagedByLabel, ownership.ManagedByValue)
 			}
-			if _, ok := o.GetAnnotations()[PhaseAnnotation]; !ok {
-				t.Errorf("%s/%s: missing %s", ns, o.GetName(), PhaseAnnotation)
+			if _, ok := o.GetAnnotations()[ownership.PhaseAnnotation]; !ok {
+				t.Errorf("%s/%s: missing %s", ns, o.GetName(), ownership.PhaseAnnotation)
 			}
 			if i > 0 && objs[i-1].Phase > o.Phase {
 				t.Errorf("%s: %s (phase %d) after %s (phase %d)", ns, o.GetName(), o.Phase, objs[i-1].GetName(), objs[i-1].Phase)
@@ -212,8 +214,8 @@ func TestManagedByLabelNeverInSelectors(t *testing.T) {
 	for _, ns := range src.Namespaces() {
 		for _, o := range renderAll(t, src, ns) {
 			spec, _ := yaml.Marshal(o.Object["spec"])
-			if strings.Contains(string(spec), ManagedByLabel) {
-				t.Errorf("%s/%s: %s appears in the spec:\n%s", ns, o.GetName(), ManagedByLabel, spec)
+			if strings.Contains(string(spec), ownership.ManagedByLabel) {
+				t.Errorf("%s/%s: %s appears in the spec:\n%s", ns, o.GetName(), ownership.ManagedByLabel, spec)
 			}
 		}
 	}
@@ -474,10 +476,10 @@ func TestPhaseOf(t *testing.T) {
 		{"allow-to-db", nil, PhaseRelations, false},
 		{"allow-from-ingress", nil, PhaseIngress, false},
 		{"custom", nil, PhaseUnknown, false},
-		{"custom", map[string]string{PhaseAnnotation: "07"}, 7, false},
-		{"deny-all", map[string]string{PhaseAnnotation: "40"}, 40, false},
-		{"custom", map[string]string{PhaseAnnotation: "7"}, 0, true},
-		{"custom", map[string]string{PhaseAnnotation: "-1"}, 0, true},
+		{"custom", map[string]string{ownership.PhaseAnnotation: "07"}, 7, false},
+		{"deny-all", map[string]string{ownership.PhaseAnnotation: "40"}, 40, false},
+		{"custom", map[string]string{ownership.PhaseAnnotation: "7"}, 0, true},
+		{"custom", map[string]string{ownership.PhaseAnnotation: "-1"}, 0, true},
 	}
 	for _, tt := range tests {
 		got, err := PhaseOf(tt.name, tt.annotations)

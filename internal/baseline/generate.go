@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -68,7 +70,7 @@ func Tree(cfg *config.Config) (map[string][]byte, error) {
 		k := kustomization{
 			APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization",
 			Namespace: ns.Name,
-			Labels:    []kustomizeLabels{{Pairs: map[string]string{ManagedByLabel: ManagedByValue}, IncludeSelectors: false}},
+			Labels:    []kustomizeLabels{{Pairs: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}, IncludeSelectors: false}},
 			Resources: []string{"../../base"},
 		}
 		for _, np := range namespacePolicies(cfg, ns) {
@@ -239,7 +241,7 @@ func newPolicy(name string, phase int, podLabels map[string]string, types ...net
 		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
-			Annotations: map[string]string{PhaseAnnotation: FormatPhase(phase)},
+			Annotations: map[string]string{ownership.PhaseAnnotation: FormatPhase(phase)},
 		},
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: copyLabels(podLabels)},

@@ -10,15 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-)
 
-const (
-	// PhaseAnnotation orders the apply: lower phases first.
-	PhaseAnnotation = "netbaseline.io/phase"
-	// ManagedByLabel marks the policies the plugin renders.
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	// ManagedByValue is the ManagedByLabel value (and the field manager).
-	ManagedByValue = "kubectl-netbaseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // Policy names are part of the interface: doctor, report and users refer
@@ -65,7 +58,7 @@ func FormatPhase(p int) string { return fmt.Sprintf("%02d", p) }
 // ParsePhase reads an annotation value; it must be two digits.
 func ParsePhase(v string) (int, error) {
 	if !phaseValue.MatchString(v) {
-		return 0, fmt.Errorf("annotation %s=%q: must be two digits such as \"05\"", PhaseAnnotation, v)
+		return 0, fmt.Errorf("annotation %s=%q: must be two digits such as \"05\"", ownership.PhaseAnnotation, v)
 	}
 	return strconv.Atoi(v)
 }
@@ -73,7 +66,7 @@ func ParsePhase(v string) (int, error) {
 // PhaseOf returns an object's phase: its annotation, else the phase of a
 // known policy name, else PhaseUnknown. Never the file name.
 func PhaseOf(name string, annotations map[string]string) (int, error) {
-	if v, ok := annotations[PhaseAnnotation]; ok {
+	if v, ok := annotations[ownership.PhaseAnnotation]; ok {
 		return ParsePhase(v)
 	}
 	if p, ok := knownPhases[name]; ok {

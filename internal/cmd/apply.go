@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -134,8 +136,8 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to apply (repeatable); default the kubeconfig's namespace")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named with -n)")
 	addDryRunFlag(c, &o.DryRun)
-	f.StringVar(&o.FieldManager, "field-manager", apply.DefaultManager, "Field manager for server-side apply")
-	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+apply.BackupName+")")
+	f.StringVar(&o.FieldManager, "field-manager", ownership.FieldManager, "Field manager for server-side apply")
+	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+ownership.BackupName+")")
 	f.BoolVar(&o.Prune, "prune", false, "Delete NetworkPolicies of the ApplySet that are no longer rendered")
 	f.StringVar(&o.Order, "order", string(apply.AllowsFirst), "Phase order: allows-first (deny-all last) or runbook (deny-all first)")
 	f.BoolVar(&o.Verify, "verify", false, "After each phase, probe the connections the engine says it changes; on the first mismatch restore every namespace to its state from before the apply (exit 3)")

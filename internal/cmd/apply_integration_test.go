@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -17,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
 )
 
@@ -117,7 +118,7 @@ func TestIntegrationApplyDryRunAndRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if np.Labels[apply.ApplySetPartOf] != apply.ApplySetID("backend-dev") || np.ManagedFields[0].Manager != "kubectl-netbaseline" {
+	if np.Labels[ownership.ApplySetPartOf] != ownership.ApplySetID("backend-dev") || np.ManagedFields[0].Manager != "kubectl-netbaseline" {
 		t.Errorf("member labels %v, managers %v", np.Labels, np.ManagedFields)
 	}
 	before := resourceVersions(t, cs, "backend-dev")
@@ -219,7 +220,7 @@ func TestIntegrationApplyForeignPolicy(t *testing.T) {
 		t.Fatalf("forced: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	taken, _ := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(ctx, "allow-from-ingress", metav1.GetOptions{})
-	if !apply.IsMember(taken) || len(taken.Spec.Ingress[0].From) == 0 {
+	if !ownership.IsMember(taken) || len(taken.Spec.Ingress[0].From) == 0 {
 		t.Errorf("taken over policy: %+v", taken)
 	}
 	r = run(t, "rollback", kc, "-n", "backend-dev")
@@ -227,10 +228,10 @@ func TestIntegrationApplyForeignPolicy(t *testing.T) {
 		t.Fatalf("rollback: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	restored, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(ctx, "allow-from-ingress", metav1.GetOptions{})
-	if err != nil || apply.IsMember(restored) || restored.Labels["team"] != "web" || len(restored.Spec.Ingress) != 1 || len(restored.Spec.Ingress[0].From) != 0 {
+	if err != nil || ownership.IsMember(restored) || restored.Labels["team"] != "web" || len(restored.Spec.Ingress) != 1 || len(restored.Spec.Ingress[0].From) != 0 {
 		t.Errorf("restored: %v %+v", err, restored)
 	}
-	if _, err := cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, apply.BackupName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, ownership.BackupName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("backup ConfigMap left behind: %v", err)
 	}
 }

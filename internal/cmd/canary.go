@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +26,7 @@ func (o *DoctorOptions) canary(ctx context.Context, cs kubernetes.Interface) doc
 	f := doctor.Finding{ID: "CANARY-001", Subject: "canary"}
 	ns := "netbaseline-canary-" + utilrand.String(5)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-netbaseline"}}}, metav1.CreateOptions{}); err != nil {
+		Labels: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}}}, metav1.CreateOptions{}); err != nil {
 		f.Severity, f.Message, f.Fix = doctor.Info, "could not run the canary: "+err.Error(), "it needs create on namespaces, pods and networkpolicies"
 		return f
 	}
@@ -59,7 +62,7 @@ func (o *DoctorOptions) canary(ctx context.Context, cs kubernetes.Interface) doc
 		f.Severity, f.Message = doctor.Info, "could not run the canary: the server pod did not start: "+err.Error()
 		return f
 	}
-	runner := &probe.Runner{Client: cs, Image: o.Image, PullPolicy: pull, Wait: o.Wait, Log: o.ErrOut}
+	runner := &launch.Runner{Client: cs, Image: o.Image, PullPolicy: pull, Wait: o.Wait, Log: o.ErrOut}
 	check := func() (probe.Result, error) {
 		plan := probe.Plan{DeadlineMS: 6000, StartDelayMS: 1000, Checks: []probe.Check{{ID: "0", Kind: probe.KindTCP, Target: ip, Port: 8080, TimeoutMS: 3000}}}
 		res, err := runner.RunStandalone(ctx, ns, map[string]string{"app": "canary-client"}, plan)

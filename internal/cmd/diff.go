@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -204,9 +206,9 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	for _, np := range before.Policies {
 		replaced := false
 		if focus[np.Namespace] {
-			replaced = apply.IsMember(np) && o.Prune
+			replaced = ownership.IsMember(np) && o.Prune
 			for _, obj := range rendered[np.Namespace] {
-				if obj.GetName() == np.Name && (apply.IsMember(np) || o.ForceConflicts) {
+				if obj.GetName() == np.Name && (ownership.IsMember(np) || o.ForceConflicts) {
 					replaced = true
 				}
 			}

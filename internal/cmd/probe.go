@@ -244,7 +244,7 @@ func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
 			return err
 		}
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: plan.Pod.Name, Namespace: plan.Pod.Namespace}}
-		ec := probe.BuildContainer(pod, o.Image, corev1.PullPolicy(o.PullPolicy), encoded)
+		ec := probe.BuildContainer(probe.ContainerName(pod, probe.RandomSuffix), o.Image, corev1.PullPolicy(o.PullPolicy), encoded)
 		b, err := yaml.Marshal(map[string]any{"pod": plan.Pod.Key(), "ephemeralContainer": ec, "checks": agentPlan.Checks})
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
@@ -107,7 +108,7 @@ func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode
 // runPlans runs every source's plan (Parallel at once) and interprets the
 // results; a source that could not run yields error observations.
 func (s *probeSettings) runPlans(ctx context.Context, c read.Clients, plans []probe.SourcePlan, mode probe.DenyMode, log io.Writer) []probe.Observation {
-	runner := &probe.Runner{Client: c.Kube, Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Wait: s.WaitTimeout, Mode: s.Mode, Log: log}
+	runner := &launch.Runner{Client: c.Kube, Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Wait: s.WaitTimeout, Mode: s.Mode, Log: log}
 	results := make([][]probe.Observation, len(plans))
 	sem := make(chan struct{}, s.Parallel)
 	var wg sync.WaitGroup

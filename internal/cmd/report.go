@@ -131,7 +131,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 	doc := doctor.Run(snap, cfg, o.Image)
 	mode := denyModeOf(o.DenyMode, doc.Engines)
 	in := record.Inputs{Now: o.now(), Context: o.contextName(), Config: cfg, Snapshot: snap, Doctor: doc, DenyMode: string(mode),
-		Rollback: map[string]*apply.RollbackPlan{}, Probe: saved, ProbeSource: strings.Join(o.ProbeResults, ", ")}
+		Rollback: map[string]record.RollbackPlan{}, Probe: saved, ProbeSource: strings.Join(o.ProbeResults, ", ")}
 	applier := &apply.Applier{Client: clients.Kube}
 	for _, ns := range cfg.Namespaces {
 		plan, err := applier.PlanRollback(ctx, ns.Name)

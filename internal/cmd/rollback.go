@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -69,7 +71,7 @@ func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra
 	}
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to roll back (repeatable); default the kubeconfig's namespace")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
-	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+apply.ParentName+" ConfigMap")
+	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+ownership.ParentName+" ConfigMap")
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
 	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
@@ -102,7 +104,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if len(namespaces) == 0 {
-			fmt.Fprintln(o.ErrOut, "Nothing to roll back: no namespace has a "+apply.ParentName+" ConfigMap or a NetworkPolicy of the plugin")
+			fmt.Fprintln(o.ErrOut, "Nothing to roll back: no namespace has a "+ownership.ParentName+" ConfigMap or a NetworkPolicy of the plugin")
 			return nil
 		}
 	}
@@ -119,7 +121,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 			continue
 		}
 		if o.PrintCommand {
-			fmt.Fprintln(o.Out, apply.RollbackCommand(plan))
+			fmt.Fprintln(o.Out, plan.KubectlCommand())
 			continue
 		}
 		fmt.Fprintf(o.ErrOut, "Rolling back namespace %s\n", ns)
@@ -130,8 +132,8 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, name := range []string{apply.BackupName, apply.ParentName} {
-			if (name == apply.ParentName && plan.HasParent) || (name == apply.BackupName && plan.HasBackup) {
+		for _, name := range []string{ownership.BackupName, ownership.ParentName} {
+			if (name == ownership.ParentName && plan.HasParent) || (name == ownership.BackupName && plan.HasBackup) {
 				fmt.Fprintf(o.Out, "configmap/%s deleted%s\n", name, dryRunSuffix(dryRun))
 			}
 		}
@@ -143,19 +145,19 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 // member of the plugin (a parent may have been deleted by hand).
 func appliedNamespaces(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
 	seen := map[string]bool{}
-	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", apply.ParentName).String()})
+	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ownership.ParentName).String()})
 	if err != nil {
 		return nil, &apply.APIError{Verb: "list", Resource: "configmaps", Namespace: "all namespaces", Err: err}
 	}
 	for _, cm := range list.Items {
 		seen[cm.Namespace] = true
 	}
-	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: apply.ManagedByLabel + "=" + apply.ManagedByValue})
+	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ownership.ManagedByLabel + "=" + ownership.ManagedByValue})
 	if err != nil {
 		return nil, &apply.APIError{Verb: "list", Resource: "networkpolicies", Namespace: "all namespaces", Err: err}
 	}
 	for i := range nps.Items {
-		if apply.IsMember(&nps.Items[i]) {
+		if ownership.IsMember(&nps.Items[i]) {
 			seen[nps.Items[i].Namespace] = true
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -91,7 +93,7 @@ func TestIntegrationSafetyCore(t *testing.T) {
 	if _, err := applier.Apply(ctx, "backend-dev", renderedSample(t, "backend-dev")["backend-dev"]); err != nil {
 		t.Fatal(err)
 	}
-	backup, err := cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, apply.BackupName, metav1.GetOptions{})
+	backup, err := cs.CoreV1().ConfigMaps("backend-dev").Get(ctx, ownership.BackupName, metav1.GetOptions{})
 	if err != nil || len(backup.Data) != 2 {
 		t.Fatalf("backup after two take-overs: %v %v", err, backup.Data)
 	}
@@ -138,7 +140,7 @@ func TestIntegrationSafetyCore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.UID != want.UID || specYAML(t, got) != specYAML(t, want) || got.Labels["team"] != want.Labels["team"] || apply.IsMember(got) ||
+		if got.UID != want.UID || specYAML(t, got) != specYAML(t, want) || got.Labels["team"] != want.Labels["team"] || ownership.IsMember(got) ||
 			got.Annotations["kubectl.kubernetes.io/last-applied-configuration"] != want.Annotations["kubectl.kubernetes.io/last-applied-configuration"] {
 			t.Errorf("%s not restored:\n%+v\nwant\n%+v", want.Name, got, want)
 		}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -135,7 +137,7 @@ func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, 
 func selectorFindings(s *Snapshot, namespace string) []Finding {
 	var out []Finding
 	for _, np := range s.Policies {
-		if np.Namespace != namespace || np.Labels["app.kubernetes.io/managed-by"] != "kubectl-netbaseline" {
+		if np.Namespace != namespace || np.Labels[ownership.ManagedByLabel] != ownership.ManagedByValue {
 			continue
 		}
 		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)

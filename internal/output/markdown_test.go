@@ -35,7 +35,7 @@ func TestRecordMarkdownGolden(t *testing.T) {
 
 func TestRecordWithoutAnything(t *testing.T) {
 	cfg := config.Default()
-	empty := map[string]*apply.RollbackPlan{"frontend-dev": {Namespace: "frontend-dev"}, "backend-dev": {Namespace: "backend-dev"}}
+	empty := map[string]record.RollbackPlan{"frontend-dev": &apply.RollbackPlan{Namespace: "frontend-dev"}, "backend-dev": &apply.RollbackPlan{Namespace: "backend-dev"}}
 	rec := record.BuildRecord(record.Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: &doctor.Snapshot{}, DenyMode: "drop", Rollback: empty})
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, rec); err != nil {
@@ -60,7 +60,7 @@ func TestRecordOfUnreadableCluster(t *testing.T) {
 	for _, r := range []string{"daemonsets", "namespaces", "pods", "networkpolicies", "deployments"} {
 		snap.Unreadable[r] = "RBAC does not allow list " + r
 	}
-	rec := record.BuildRecord(record.Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: snap, DenyMode: "drop", Rollback: map[string]*apply.RollbackPlan{}})
+	rec := record.BuildRecord(record.Inputs{Now: time.Unix(0, 0), Config: cfg, Snapshot: snap, DenyMode: "drop", Rollback: map[string]record.RollbackPlan{}})
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, rec); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"strconv"
@@ -12,10 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -37,18 +33,17 @@ func TestParseResults(t *testing.T) {
 }
 
 func TestBuildContainer(t *testing.T) {
-	NameSuffix = func() string { return "abcde" }
 	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}},
 		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "netbaseline-probe-abcde"}}}}}
 	calls := 0
-	NameSuffix = func() string {
+	suffix := func() string {
 		calls++
 		if calls == 1 {
 			return "abcde" // taken by an earlier probe
 		}
 		return "fghij"
 	}
-	ec := BuildContainer(pod, "img:1", corev1.PullNever, "PLAN")
+	ec := BuildContainer(ContainerName(pod, suffix), "img:1", corev1.PullNever, "PLAN")
 	yes, no, uid := true, false, int64(65534)
 	want := &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 		Name: "netbaseline-probe-fghij", Image: "img:1", ImagePullPolicy: corev1.PullNever, Args: []string{"--plan=PLAN"},
@@ -188,56 +183,6 @@ func TestBuildPlans(t *testing.T) {
 	req = Request{Sources: []endpoint.Target{target(t, m, "a/pending", endpoint.Source)}, Dests: []endpoint.Target{target(t, m, "b:3001", endpoint.Destination)}}
 	if _, err := BuildPlans(e, req); err == nil || !strings.Contains(err.Error(), "no Running and Ready pod") {
 		t.Errorf("pending source: %v", err)
-	}
-}
-
-func TestRunnerErrors(t *testing.T) {
-	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
-	plan := Plan{DeadlineMS: 1000, Checks: []Check{{ID: "0", Kind: KindTCP, Target: "x", Port: 1, TimeoutMS: 100}}}
-
-	mirror := running.DeepCopy()
-	mirror.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
-	r := &Runner{Client: fake.NewClientset(mirror), Image: "i", Wait: time.Second}
-	if _, err := r.Run(context.Background(), "a", "web", plan); err == nil || !strings.Contains(err.Error(), "static (mirror) pod") {
-		t.Errorf("mirror pod: %v", err)
-	}
-
-	// The image cannot be pulled: an error naming the reason, never a verdict.
-	cs := fake.NewClientset(running)
-	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "ephemeralcontainers" {
-			return false, nil, nil
-		}
-		pod := running.DeepCopy()
-		pod.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: ContainerPrefix + "zzzzz",
-			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "pull access denied"}}}}
-		_ = cs.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, "a")
-		return true, pod, nil
-	})
-	NameSuffix = func() string { return "zzzzz" }
-	r = &Runner{Client: cs, Image: "missing:1", Wait: 5 * time.Second}
-	_, err := r.Run(context.Background(), "a", "web", plan)
-	if err == nil || !strings.Contains(err.Error(), "ErrImagePull: pull access denied (image missing:1") {
-		t.Errorf("image pull: %v", err)
-	}
-	patched := false
-	for _, a := range cs.Actions() {
-		if a.GetVerb() == "patch" && a.GetSubresource() == "ephemeralcontainers" {
-			patched = true
-		}
-	}
-	if !patched {
-		t.Error("no patch of pods/ephemeralcontainers")
-	}
-
-	// A cluster without the subresource.
-	cs = fake.NewClientset(running)
-	cs.PrependReactor("patch", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, notFoundWithoutName()
-	})
-	r = &Runner{Client: cs, Image: "i", Wait: time.Second}
-	if _, err := r.Run(context.Background(), "a", "web", plan); err == nil || !strings.Contains(err.Error(), "ephemeral containers are not supported") {
-		t.Errorf("unsupported: %v", err)
 	}
 }
 

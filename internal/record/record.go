@@ -6,13 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
-	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -95,6 +95,15 @@ type PolicyRecord struct {
 	Egress      []string `json:"egress,omitempty"`
 }
 
+// RollbackPlan is what rollback would do in a namespace
+// (apply.RollbackPlan, read by the caller).
+type RollbackPlan interface {
+	Empty() bool
+	MemberNames() []string
+	// KubectlCommand is the same undo written as kubectl commands.
+	KubectlCommand() string
+}
+
 // RollbackRecord is the one-command rollback, and its kubectl equivalent.
 type RollbackRecord struct {
 	Command string   `json:"command"`
@@ -111,7 +120,7 @@ type Inputs struct {
 	Doctor   doctor.Report
 	DenyMode string
 	// Rollback plans by namespace (absent: could not be read).
-	Rollback    map[string]*apply.RollbackPlan
+	Rollback    map[string]RollbackPlan
 	Probe       *probe.Document
 	ProbeSource string
 }
@@ -205,9 +214,9 @@ func BuildRecord(in Inputs) Record {
 		})
 		nr.Rollback = RollbackRecord{Command: "kubectl netbaseline rollback -n " + ns.Name, Members: []string{}}
 		if plan, ok := in.Rollback[ns.Name]; ok && plan != nil {
-			nr.Rollback.Kubectl = apply.RollbackCommand(plan)
-			if plan.Members != nil {
-				nr.Rollback.Members = plan.Members
+			nr.Rollback.Kubectl = plan.KubectlCommand()
+			if m := plan.MemberNames(); m != nil {
+				nr.Rollback.Members = m
 			}
 			if plan.Empty() {
 				nr.Rollback.Command = ""
@@ -240,9 +249,9 @@ func countPods(pods []corev1.Pod, namespace string, want map[string]string) int 
 }
 
 func policyRecord(np *networkingv1.NetworkPolicy) PolicyRecord {
-	pr := PolicyRecord{Name: np.Name, Managed: apply.IsMember(np), PodSelector: selectorString(&np.Spec.PodSelector, "every pod")}
+	pr := PolicyRecord{Name: np.Name, Managed: ownership.IsMember(np), PodSelector: selectorString(&np.Spec.PodSelector, "every pod")}
 	if pr.Managed {
-		pr.Phase = np.Annotations[baseline.PhaseAnnotation]
+		pr.Phase = np.Annotations[ownership.PhaseAnnotation]
 	}
 	ingress, egress := policy.PolicyTypes(np)
 	if ingress {

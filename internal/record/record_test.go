@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -40,7 +42,7 @@ func appliedBaseline(t *testing.T, namespace string) []networkingv1.NetworkPolic
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
 			t.Fatal(err)
 		}
-		np.Labels[apply.ApplySetPartOf] = apply.ApplySetID(namespace)
+		np.Labels[ownership.ApplySetPartOf] = ownership.ApplySetID(namespace)
 		out = append(out, np)
 	}
 	return out
@@ -88,11 +90,11 @@ func sampleInputs(t *testing.T) Inputs {
 	}
 	cfg := config.Default()
 	doc := doctor.Run(snap, cfg, "lab.local/netbaseline-probe:1")
-	plans := map[string]*apply.RollbackPlan{}
+	plans := map[string]RollbackPlan{}
 	for _, ns := range []string{"frontend-dev", "backend-dev"} {
 		plan := &apply.RollbackPlan{Namespace: ns, HasParent: true}
 		for _, np := range snap.Policies {
-			if np.Namespace == ns && apply.IsMember(&np) {
+			if np.Namespace == ns && ownership.IsMember(&np) {
 				plan.Members = append(plan.Members, np.Name)
 			}
 		}

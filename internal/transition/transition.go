@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -51,10 +53,6 @@ const (
 	RoleCutover  Role = "cut-over" // the deletion of the last bridge
 	RoleCleanup  Role = "cleanup"  // the deletion of a copy or of another bridge
 )
-
-// TransitionLabel marks the temporary objects, so leftovers of a killed
-// run are recognisable (its value is the role).
-const TransitionLabel = "netbaseline.io/transition"
 
 // Write is one requested change. Object is the policy as it will be (nil
 // for a delete); Before is the live object it replaces or deletes (nil for
@@ -417,7 +415,7 @@ func transitionLabels(base map[string]string, role Role) map[string]string {
 	if out == nil {
 		out = map[string]string{}
 	}
-	out[TransitionLabel] = string(role)
+	out[ownership.TransitionLabel] = string(role)
 	return out
 }
 

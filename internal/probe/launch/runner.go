@@ -1,7 +1,10 @@
-package probe
+// Package launch runs the probe agent in the cluster: in an ephemeral
+// container added to each source pod, or in a short-lived pod that carries
+// the source's labels (--mode=pod). What the agent reports is read from
+// its log; interpreting it is package probe's.
+package launch
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,67 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
-
-// ContainerPrefix names every probe container, so they are recognisable
-// in pod specs.
-const ContainerPrefix = "netbaseline-probe-"
-
-// ProbeUID is the numeric non-root user the agent runs as.
-const ProbeUID = 65534
-
-// NameSuffix makes container names unique; tests replace it.
-var NameSuffix = func() string { return utilrand.String(5) }
-
-// BuildContainer is the ephemeral container for one source pod: kubectl's
-// restricted debug profile (runAsNonRoot, no privilege escalation, every
-// capability dropped, RuntimeDefault seccomp) plus an explicit numeric
-// runAsUser, so it passes Pod Security "restricted" whatever the image.
-func BuildContainer(pod *corev1.Pod, image string, pull corev1.PullPolicy, plan string) *corev1.EphemeralContainer {
-	yes, no := true, false
-	uid := int64(ProbeUID)
-	return &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
-		Name:                     uniqueName(pod),
-		Image:                    image,
-		ImagePullPolicy:          pull,
-		Args:                     []string{"--plan=" + plan},
-		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-		SecurityContext: &corev1.SecurityContext{
-			RunAsNonRoot:             &yes,
-			RunAsUser:                &uid,
-			RunAsGroup:               &uid,
-			AllowPrivilegeEscalation: &no,
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
-	}}
-}
-
-// uniqueName picks a name no container, init container or ephemeral
-// container of the pod has.
-func uniqueName(pod *corev1.Pod) string {
-	used := map[string]bool{}
-	for _, c := range pod.Spec.Containers {
-		used[c.Name] = true
-	}
-	for _, c := range pod.Spec.InitContainers {
-		used[c.Name] = true
-	}
-	for _, c := range pod.Spec.EphemeralContainers {
-		used[c.Name] = true
-	}
-	for {
-		name := ContainerPrefix + NameSuffix()
-		if !used[name] {
-			return name
-		}
-	}
-}
 
 // Runner runs plans in ephemeral containers.
 type Runner struct {
@@ -85,10 +34,12 @@ type Runner struct {
 	PullPolicy corev1.PullPolicy
 	// Wait bounds the whole run of one source (container start included).
 	Wait time.Duration
-	// Mode is ModeEphemeral (default) or ModePod.
+	// Mode is probe.ModeEphemeral (default) or probe.ModePod.
 	Mode string
 	// Log receives warnings (stderr in the CLI); nil discards them.
 	Log io.Writer
+	// Suffix makes probe container names unique (probe.RandomSuffix when nil).
+	Suffix func() string
 }
 
 func (r *Runner) log() io.Writer {
@@ -108,7 +59,7 @@ func (e *RunError) Error() string { return fmt.Sprintf("probe in %s: %s", e.Pod,
 
 // Run adds the container to the pod, waits for it to finish and reads its
 // results from the log.
-func (r *Runner) Run(ctx context.Context, namespace, name string, plan Plan) ([]Result, error) {
+func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Plan) ([]probe.Result, error) {
 	pods := r.Client.CoreV1().Pods(namespace)
 	key := namespace + "/" + name
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
@@ -124,15 +75,15 @@ func (r *Runner) Run(ctx context.Context, namespace, name string, plan Plan) ([]
 	if pod.Status.Phase != corev1.PodRunning {
 		return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the pod is %s, not Running", pod.Status.Phase)}
 	}
-	encoded, err := EncodePlan(plan)
+	encoded, err := probe.EncodePlan(plan)
 	if err != nil {
 		return nil, err
 	}
-	if r.Mode == ModePod {
-		plan.DeadlineMS += PodModeStartDelay.Milliseconds()
+	if r.Mode == probe.ModePod {
+		plan.DeadlineMS += probe.PodModeStartDelay.Milliseconds()
 		return r.runPod(ctx, pod, plan)
 	}
-	ec := BuildContainer(pod, r.Image, r.PullPolicy, encoded)
+	ec := probe.BuildContainer(probe.ContainerName(pod, r.suffix()), r.Image, r.PullPolicy, encoded)
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []any{ec}}})
 	if err != nil {
 		return nil, err
@@ -223,36 +174,73 @@ func (r *Runner) waitTerminated(ctx context.Context, namespace, name, container 
 	return nil
 }
 
-func (r *Runner) readResults(ctx context.Context, namespace, name, container string, plan Plan) ([]Result, error) {
+func (r *Runner) readResults(ctx context.Context, namespace, name, container string, plan probe.Plan) ([]probe.Result, error) {
 	key := namespace + "/" + name
 	stream, err := r.Client.CoreV1().Pods(namespace).GetLogs(name, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
 		return nil, &RunError{Pod: key, Msg: rbacHint(err, "get", "pods/log")}
 	}
 	defer stream.Close()
-	return ParseResults(stream, plan)
+	return probe.ParseResults(stream, plan)
 }
 
-// ParseResults reads the agent's JSON lines; a check the agent did not
-// report becomes an error result, never a verdict.
-func ParseResults(log io.Reader, plan Plan) ([]Result, error) {
-	byID := map[string]Result{}
-	sc := bufio.NewScanner(log)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var res Result
-		if err := json.Unmarshal(sc.Bytes(), &res); err != nil || res.ID == "" {
-			continue // not a result line
-		}
-		byID[res.ID] = res
+func (r *Runner) suffix() func() string {
+	if r.Suffix == nil {
+		return probe.RandomSuffix
 	}
-	out := make([]Result, 0, len(plan.Checks))
-	for _, c := range plan.Checks {
-		res, ok := byID[c.ID]
-		if !ok {
-			res = Result{ID: c.ID, Kind: c.Kind, Target: c.Target, Port: c.Port, Outcome: Error, Detail: "the agent reported nothing for this check"}
-		}
-		out = append(out, res)
+	return r.Suffix
+}
+
+// runPod runs the plan from a pod standing in for src.
+func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan probe.Plan) ([]probe.Result, error) {
+	key := src.Namespace + "/" + src.Name
+	// A brand-new pod can be unenforced for a moment on some enforcers:
+	// the agent waits before its first check.
+	plan.StartDelayMS = probe.PodModeStartDelay.Milliseconds()
+	encoded, err := probe.EncodePlan(plan)
+	if err != nil {
+		return nil, err
 	}
-	return out, sc.Err()
+	return r.runProbePod(ctx, key, probe.BuildPod(src, r.Image, r.PullPolicy, encoded), plan)
+}
+
+// RunStandalone runs a plan from a throw-away pod with these labels in
+// the namespace (doctor's canary), and deletes the pod afterwards.
+func (r *Runner) RunStandalone(ctx context.Context, namespace string, podLabels map[string]string, plan probe.Plan) ([]probe.Result, error) {
+	encoded, err := probe.EncodePlan(plan)
+	if err != nil {
+		return nil, err
+	}
+	src := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Labels: podLabels}}
+	pod := probe.BuildPod(src, r.Image, r.PullPolicy, encoded)
+	pod.OwnerReferences = nil
+	pod.Spec.ReadinessGates = nil
+	return r.runProbePod(ctx, namespace+"/canary", pod, plan)
+}
+
+// runProbePod creates the pod, waits for the agent to finish, reads its
+// log and deletes the pod, also when ctx is cancelled (Ctrl-C).
+func (r *Runner) runProbePod(ctx context.Context, key string, pod *corev1.Pod, plan probe.Plan) ([]probe.Result, error) {
+	pods := r.Client.CoreV1().Pods(pod.Namespace)
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, &RunError{Pod: key, Msg: rbacHint(err, "create", "pods")}
+		}
+		return nil, &RunError{Pod: key, Msg: "creating the probe pod failed: " + err.Error()}
+	}
+	defer func() {
+		// Not the caller's context: it may be the one that was cancelled.
+		cleanup, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := pods.Delete(cleanup, created.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			fmt.Fprintf(r.log(), "Warning: could not delete probe pod %s/%s: %v\n", pod.Namespace, created.Name, err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, r.Wait)
+	defer cancel()
+	if err := r.waitTerminated(ctx, pod.Namespace, created.Name, "probe"); err != nil {
+		return nil, &RunError{Pod: key, Msg: err.Error()}
+	}
+	return r.readResults(ctx, pod.Namespace, created.Name, "probe", plan)
 }

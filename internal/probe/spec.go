@@ -1,14 +1,72 @@
 package probe
 
 import (
-	"context"
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 )
+
+// ContainerPrefix names every probe container, so they are recognisable
+// in pod specs.
+const ContainerPrefix = "netbaseline-probe-"
+
+// ProbeUID is the numeric non-root user the agent runs as.
+const ProbeUID = 65534
+
+// BuildContainer is the ephemeral container for one source pod (name from
+// ContainerName): kubectl's
+// restricted debug profile (runAsNonRoot, no privilege escalation, every
+// capability dropped, RuntimeDefault seccomp) plus an explicit numeric
+// runAsUser, so it passes Pod Security "restricted" whatever the image.
+func BuildContainer(name, image string, pull corev1.PullPolicy, plan string) *corev1.EphemeralContainer {
+	yes, no := true, false
+	uid := int64(ProbeUID)
+	return &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name:                     name,
+		Image:                    image,
+		ImagePullPolicy:          pull,
+		Args:                     []string{"--plan=" + plan},
+		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             &yes,
+			RunAsUser:                &uid,
+			RunAsGroup:               &uid,
+			AllowPrivilegeEscalation: &no,
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}}
+}
+
+// ContainerName picks a name no container, init container or ephemeral
+// container of the pod has; suffix makes the candidates (RandomSuffix).
+func ContainerName(pod *corev1.Pod, suffix func() string) string {
+	used := map[string]bool{}
+	for _, c := range pod.Spec.Containers {
+		used[c.Name] = true
+	}
+	for _, c := range pod.Spec.InitContainers {
+		used[c.Name] = true
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		used[c.Name] = true
+	}
+	for {
+		name := ContainerPrefix + suffix()
+		if !used[name] {
+			return name
+		}
+	}
+}
+
+// RandomSuffix is five random lower-case letters and digits.
+func RandomSuffix() string { return utilrand.String(5) }
 
 // Modes of running the agent.
 const (
@@ -43,7 +101,7 @@ func BuildPod(src *corev1.Pod, image string, pull corev1.PullPolicy, plan string
 		delete(labels, k)
 	}
 	yes, no := true, false
-	ec := BuildContainer(src, image, pull, plan)
+	ec := BuildContainer("probe", image, pull, plan)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: ContainerPrefix,
@@ -72,33 +130,6 @@ func BuildPod(src *corev1.Pod, image string, pull corev1.PullPolicy, plan string
 	}
 }
 
-// runPod runs the plan from a pod standing in for src.
-func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan Plan) ([]Result, error) {
-	key := src.Namespace + "/" + src.Name
-	// A brand-new pod can be unenforced for a moment on some enforcers:
-	// the agent waits before its first check.
-	plan.StartDelayMS = PodModeStartDelay.Milliseconds()
-	encoded, err := EncodePlan(plan)
-	if err != nil {
-		return nil, err
-	}
-	return r.runProbePod(ctx, key, BuildPod(src, r.Image, r.PullPolicy, encoded), plan)
-}
-
-// RunStandalone runs a plan from a throw-away pod with these labels in
-// the namespace (doctor's canary), and deletes the pod afterwards.
-func (r *Runner) RunStandalone(ctx context.Context, namespace string, podLabels map[string]string, plan Plan) ([]Result, error) {
-	encoded, err := EncodePlan(plan)
-	if err != nil {
-		return nil, err
-	}
-	src := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Labels: podLabels}}
-	pod := BuildPod(src, r.Image, r.PullPolicy, encoded)
-	pod.OwnerReferences = nil
-	pod.Spec.ReadinessGates = nil
-	return r.runProbePod(ctx, namespace+"/canary", pod, plan)
-}
-
 // ServerPod answers on port: the canary's target.
 func ServerPod(namespace, image string, pull corev1.PullPolicy, port int32, podLabels map[string]string) *corev1.Pod {
 	src := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Labels: podLabels}}
@@ -109,29 +140,26 @@ func ServerPod(namespace, image string, pull corev1.PullPolicy, port int32, podL
 	return pod
 }
 
-// runProbePod creates the pod, waits for the agent to finish, reads its
-// log and deletes the pod, also when ctx is cancelled (Ctrl-C).
-func (r *Runner) runProbePod(ctx context.Context, key string, pod *corev1.Pod, plan Plan) ([]Result, error) {
-	pods := r.Client.CoreV1().Pods(pod.Namespace)
-	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil {
-		if apierrors.IsForbidden(err) {
-			return nil, &RunError{Pod: key, Msg: rbacHint(err, "create", "pods")}
+// ParseResults reads the agent's JSON lines; a check the agent did not
+// report becomes an error result, never a verdict.
+func ParseResults(log io.Reader, plan Plan) ([]Result, error) {
+	byID := map[string]Result{}
+	sc := bufio.NewScanner(log)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var res Result
+		if err := json.Unmarshal(sc.Bytes(), &res); err != nil || res.ID == "" {
+			continue // not a result line
 		}
-		return nil, &RunError{Pod: key, Msg: "creating the probe pod failed: " + err.Error()}
+		byID[res.ID] = res
 	}
-	defer func() {
-		// Not the caller's context: it may be the one that was cancelled.
-		cleanup, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := pods.Delete(cleanup, created.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			fmt.Fprintf(r.log(), "Warning: could not delete probe pod %s/%s: %v\n", pod.Namespace, created.Name, err)
+	out := make([]Result, 0, len(plan.Checks))
+	for _, c := range plan.Checks {
+		res, ok := byID[c.ID]
+		if !ok {
+			res = Result{ID: c.ID, Kind: c.Kind, Target: c.Target, Port: c.Port, Outcome: Error, Detail: "the agent reported nothing for this check"}
 		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, r.Wait)
-	defer cancel()
-	if err := r.waitTerminated(ctx, pod.Namespace, created.Name, "probe"); err != nil {
-		return nil, &RunError{Pod: key, Msg: err.Error()}
+		out = append(out, res)
 	}
-	return r.readResults(ctx, pod.Namespace, created.Name, "probe", plan)
+	return out, sc.Err()
 }

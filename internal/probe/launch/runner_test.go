@@ -1,0 +1,72 @@
+package launch
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+)
+
+// notFoundWithoutName is what the API server answers when the
+// ephemeralcontainers subresource does not exist.
+func notFoundWithoutName() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 404, Reason: metav1.StatusReasonNotFound, Details: &metav1.StatusDetails{}}}
+}
+
+func TestRunnerErrors(t *testing.T) {
+	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	plan := probe.Plan{DeadlineMS: 1000, Checks: []probe.Check{{ID: "0", Kind: probe.KindTCP, Target: "x", Port: 1, TimeoutMS: 100}}}
+
+	mirror := running.DeepCopy()
+	mirror.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
+	r := &Runner{Client: fake.NewClientset(mirror), Image: "i", Wait: time.Second}
+	if _, err := r.Run(context.Background(), "a", "web", plan); err == nil || !strings.Contains(err.Error(), "static (mirror) pod") {
+		t.Errorf("mirror pod: %v", err)
+	}
+
+	// The image cannot be pulled: an error naming the reason, never a verdict.
+	cs := fake.NewClientset(running)
+	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "ephemeralcontainers" {
+			return false, nil, nil
+		}
+		pod := running.DeepCopy()
+		pod.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: probe.ContainerPrefix + "zzzzz",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "pull access denied"}}}}
+		_ = cs.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, "a")
+		return true, pod, nil
+	})
+	r = &Runner{Client: cs, Image: "missing:1", Wait: 5 * time.Second, Suffix: func() string { return "zzzzz" }}
+	_, err := r.Run(context.Background(), "a", "web", plan)
+	if err == nil || !strings.Contains(err.Error(), "ErrImagePull: pull access denied (image missing:1") {
+		t.Errorf("image pull: %v", err)
+	}
+	patched := false
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "patch" && a.GetSubresource() == "ephemeralcontainers" {
+			patched = true
+		}
+	}
+	if !patched {
+		t.Error("no patch of pods/ephemeralcontainers")
+	}
+
+	// A cluster without the subresource.
+	cs = fake.NewClientset(running)
+	cs.PrependReactor("patch", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, notFoundWithoutName()
+	})
+	r = &Runner{Client: cs, Image: "i", Wait: time.Second}
+	if _, err := r.Run(context.Background(), "a", "web", plan); err == nil || !strings.Contains(err.Error(), "ephemeral containers are not supported") {
+		t.Errorf("unsupported: %v", err)
+	}
+}
