@@ -16,6 +16,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
 // Severity of a finding.
@@ -69,6 +70,21 @@ type Snapshot struct {
 	// the CRD exists).
 	PolicyEndpoints map[string]int
 	Unreadable      map[string]string
+
+	engine *policy.Engine
+}
+
+// policies is the engine over the snapshot's model (built from its lists
+// when the reader did not): every selector doctor matches, it matches
+// through the engine.
+func (s *Snapshot) policies() *policy.Engine {
+	if s.engine == nil {
+		if s.Model == nil {
+			s.Model = model.FromObjects(s.Namespaces, s.Pods, s.Services, s.Policies)
+		}
+		s.engine = policy.New(s.Model)
+	}
+	return s.engine
 }
 
 func (s *Snapshot) unreadable(resources ...string) (string, bool) {

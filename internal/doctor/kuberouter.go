@@ -2,17 +2,14 @@ package doctor
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
@@ -70,27 +67,20 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 	if !ingress || !egress {
 		return nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-	if err != nil {
-		return nil
-	}
-	var selected []corev1.Pod
-	for _, p := range s.Pods {
-		if p.Namespace == np.Namespace && !p.Spec.HostNetwork && sel.Matches(labels.Set(p.Labels)) {
+	e := s.policies()
+	var selected []*model.Pod
+	for _, p := range e.Selected(np) {
+		if !p.HostNetwork {
 			selected = append(selected, p)
 		}
 	}
 	if len(selected) < 2 {
 		return nil // a pod reaching itself is always allowed
 	}
-	nsLabels := map[string]labels.Set{}
-	for _, ns := range s.Namespaces {
-		nsLabels[ns.Name] = labels.Set(ns.Labels)
-	}
-	matching := func(peers []networkingv1.NetworkPolicyPeer) []string {
+	matching := func(ingress bool, rule int) []string {
 		var names []string
 		for _, p := range selected {
-			if peersAdmit(peers, p, np.Namespace, nsLabels) {
+			if e.RuleAdmits(np, ingress, rule, p) {
 				names = append(names, p.Name)
 			}
 		}
@@ -102,7 +92,7 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 	}
 	var out []Finding
 	for i, r := range np.Spec.Ingress {
-		if pods := matching(r.From); len(pods) > 0 {
+		if pods := matching(true, i); len(pods) > 0 {
 			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("ingress[%d]", i),
 				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the egress of its pods, yet its ingress[%d] admits %s, so their egress to the policy's pods on %s is accepted even where no egress rule allows it",
 					np.Name, i, strings.Join(pods, ", "), policy.DescribePorts(r.Ports)),
@@ -110,7 +100,7 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 		}
 	}
 	for i, r := range np.Spec.Egress {
-		if pods := matching(r.To); len(pods) > 0 {
+		if pods := matching(false, i); len(pods) > 0 {
 			out = append(out, Finding{ID: "ENGINE-006", Severity: Warn, Subject: fmt.Sprintf("egress[%d]", i),
 				Message: fmt.Sprintf("kube-router evaluates a policy's ingress and egress rules in one chain: %s isolates the ingress of its pods, yet its egress[%d] lets them reach %s, so that ingress from the policy's pods on %s is accepted even where no ingress rule allows it",
 					np.Name, i, strings.Join(pods, ", "), policy.DescribePorts(r.Ports)),
@@ -138,84 +128,19 @@ func hasIPBlock(peers []networkingv1.NetworkPolicyPeer) bool {
 	return false
 }
 
-// peersAdmit: an empty peer list admits everyone; otherwise some peer
-// matches the pod (selectors, or an ipBlock holding its IP).
-func peersAdmit(peers []networkingv1.NetworkPolicyPeer, pod corev1.Pod, policyNS string, nsLabels map[string]labels.Set) bool {
-	if len(peers) == 0 {
-		return true
-	}
-	for _, peer := range peers {
-		if peer.IPBlock != nil {
-			if ipBlockHolds(peer.IPBlock, pod.Status.PodIP) {
-				return true
-			}
-			continue
-		}
-		nsOK := pod.Namespace == policyNS
-		if peer.NamespaceSelector != nil {
-			sel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-			nsOK = err == nil && sel.Matches(nsLabels[pod.Namespace])
-		}
-		podOK := true
-		if peer.PodSelector != nil {
-			sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
-			podOK = err == nil && sel.Matches(labels.Set(pod.Labels))
-		}
-		if nsOK && podOK {
-			return true
-		}
-	}
-	return false
-}
-
-func ipBlockHolds(b *networkingv1.IPBlock, ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	cidr, err := netip.ParsePrefix(b.CIDR)
-	if err != nil || !cidr.Contains(addr) {
-		return false
-	}
-	for _, e := range b.Except {
-		if ex, err := netip.ParsePrefix(e); err == nil && ex.Contains(addr) {
-			return false
-		}
-	}
-	return true
-}
-
 // mergedIPBlocks names the rules ("ingress[0]") with an except of one
 // ipBlock inside another ipBlock's CIDR.
 func mergedIPBlocks(np *networkingv1.NetworkPolicy) []string {
 	var out []string
-	check := func(where string, peers []networkingv1.NetworkPolicyPeer) {
-		for i, p := range peers {
-			if p.IPBlock == nil {
-				continue
-			}
-			for _, e := range p.IPBlock.Except {
-				ex, err := netip.ParsePrefix(e)
-				if err != nil {
-					continue
-				}
-				for j, q := range peers {
-					if j == i || q.IPBlock == nil {
-						continue
-					}
-					if cidr, err := netip.ParsePrefix(q.IPBlock.CIDR); err == nil && cidr.Masked().Contains(ex.Masked().Addr()) && ex.Bits() > cidr.Bits() {
-						out = append(out, where)
-						return
-					}
-				}
-			}
+	for i, r := range np.Spec.Ingress {
+		if policy.OverlappingExcepts(r.From) {
+			out = append(out, fmt.Sprintf("ingress[%d]", i))
 		}
 	}
-	for i, r := range np.Spec.Ingress {
-		check(fmt.Sprintf("ingress[%d]", i), r.From)
-	}
 	for i, r := range np.Spec.Egress {
-		check(fmt.Sprintf("egress[%d]", i), r.To)
+		if policy.OverlappingExcepts(r.To) {
+			out = append(out, fmt.Sprintf("egress[%d]", i))
+		}
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
 // CheckRollout: the apps' Deployments finished rolling out, with the image
@@ -38,10 +39,9 @@ func CheckRollout(s *Snapshot, cfg *config.Config) []Finding {
 }
 
 func deploymentsFor(s *Snapshot, namespace string, want map[string]string) []appsv1.Deployment {
-	sel := labels.SelectorFromSet(want)
 	var out []appsv1.Deployment
 	for _, d := range s.Deployments {
-		if d.Namespace == namespace && len(want) > 0 && sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+		if d.Namespace == namespace && len(want) > 0 && policy.HasLabels(d.Spec.Template.Labels, want) {
 			out = append(out, d)
 		}
 	}

@@ -5,7 +5,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,7 +104,7 @@ func CheckPorts(s *Snapshot, cfg *config.Config) []Finding {
 	return out
 }
 
-func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, pods []corev1.Pod) Finding {
+func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, pods []*model.Pod) Finding {
 	subject := fmt.Sprintf("%s/svc/%s:%d", svc.Namespace, svc.Name, sp.Port)
 	if len(pods) == 0 {
 		return Finding{ID: "PORT-001", Severity: Warn, Subject: subject, Message: fmt.Sprintf("service %s/%s selects no pod (selector %s)", svc.Namespace, svc.Name, labels.Set(svc.Spec.Selector)),
@@ -136,29 +138,20 @@ func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, 
 // pod: a typo that leaves the pods it meant isolated by deny-all alone.
 func selectorFindings(s *Snapshot, namespace string) []Finding {
 	var out []Finding
-	for _, np := range s.Policies {
+	for i := range s.Policies {
+		np := &s.Policies[i]
 		if np.Namespace != namespace || np.Labels[ownership.ManagedByLabel] != ownership.ManagedByValue {
 			continue
 		}
-		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-		if err != nil || sel.Empty() {
-			continue
+		if sel := np.Spec.PodSelector; len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 {
+			continue // every pod
 		}
-		if len(podsMatching(s, namespace, nil)) > 0 && !anyMatches(s, namespace, sel) {
+		if len(podsMatching(s, namespace, nil)) > 0 && len(s.policies().Selected(np)) == 0 {
 			out = append(out, Finding{ID: "LABEL-005", Severity: Warn, Subject: namespace + "/" + np.Name,
-				Message: fmt.Sprintf("%s selects no pod (podSelector %s)", np.Name, sel), Fix: "label the workload's pods as the config's app labels say, or fix the config"})
+				Message: fmt.Sprintf("%s selects no pod (podSelector %s)", np.Name, metav1.FormatLabelSelector(&np.Spec.PodSelector)), Fix: "label the workload's pods as the config's app labels say, or fix the config"})
 		}
 	}
 	return out
-}
-
-func anyMatches(s *Snapshot, namespace string, sel labels.Selector) bool {
-	for _, p := range s.Pods {
-		if p.Namespace == namespace && sel.Matches(labels.Set(p.Labels)) {
-			return true
-		}
-	}
-	return false
 }
 
 // policyPortFindings flags numeric policy ports that no selected pod
@@ -166,20 +159,12 @@ func anyMatches(s *Snapshot, namespace string, sel labels.Selector) bool {
 // and named ports no selected pod declares.
 func policyPortFindings(s *Snapshot, namespace string) []Finding {
 	var out []Finding
-	for _, np := range s.Policies {
+	for i := range s.Policies {
+		np := &s.Policies[i]
 		if np.Namespace != namespace {
 			continue
 		}
-		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-		if err != nil {
-			continue
-		}
-		var selected []corev1.Pod
-		for _, p := range s.Pods {
-			if p.Namespace == namespace && sel.Matches(labels.Set(p.Labels)) {
-				selected = append(selected, p)
-			}
-		}
+		selected := s.policies().Selected(np)
 		if len(selected) == 0 {
 			continue
 		}
@@ -213,66 +198,34 @@ func policyPortFindings(s *Snapshot, namespace string) []Finding {
 	return out
 }
 
-func podsMatching(s *Snapshot, namespace string, want map[string]string) []corev1.Pod {
-	sel := labels.SelectorFromSet(want)
-	var out []corev1.Pod
-	for _, p := range s.Pods {
-		if p.Namespace == namespace && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && sel.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
-		}
-	}
-	return out
+func podsMatching(s *Snapshot, namespace string, want map[string]string) []*model.Pod {
+	return s.policies().PodsWithLabels(namespace, want)
 }
 
-func containerPort(p corev1.Pod, target intstr.IntOrString, proto corev1.Protocol) (int32, bool) {
+// containerPort resolves a Service's targetPort on a pod: a name must be
+// declared, a number works without a declared containerPort.
+func containerPort(p *model.Pod, target intstr.IntOrString, proto corev1.Protocol) (int32, bool) {
 	if proto == "" {
 		proto = corev1.ProtocolTCP
 	}
-	for _, c := range p.Spec.Containers {
-		for _, cp := range c.Ports {
-			cpProto := cp.Protocol
-			if cpProto == "" {
-				cpProto = corev1.ProtocolTCP
-			}
-			if cpProto != proto {
-				continue
-			}
-			if (target.Type == intstr.String && cp.Name == target.StrVal) || (target.Type == intstr.Int && cp.ContainerPort == target.IntVal) {
-				return cp.ContainerPort, true
-			}
-		}
+	if target.Type == intstr.String {
+		return p.NamedPort(target.StrVal, proto)
 	}
-	if target.Type == intstr.Int {
-		// A numeric targetPort works without a declared containerPort.
-		return target.IntVal, true
-	}
-	return 0, false
+	return target.IntVal, true
 }
 
-func anyDeclares(pods []corev1.Pod, port intstr.IntOrString, proto corev1.Protocol) bool {
+func anyDeclares(pods []*model.Pod, port intstr.IntOrString, proto corev1.Protocol) bool {
 	for _, p := range pods {
-		for _, c := range p.Spec.Containers {
-			for _, cp := range c.Ports {
-				cpProto := cp.Protocol
-				if cpProto == "" {
-					cpProto = corev1.ProtocolTCP
-				}
-				if cpProto == proto && ((port.Type == intstr.String && cp.Name == port.StrVal) || (port.Type == intstr.Int && cp.ContainerPort == port.IntVal)) {
-					return true
-				}
-			}
+		if policy.Declares(p, port, proto) {
+			return true
 		}
 	}
 	return false
 }
 
-func serviceWithPort(s *Snapshot, namespace string, port int32, pods []corev1.Pod) string {
+func serviceWithPort(s *Snapshot, namespace string, port int32, pods []*model.Pod) string {
 	for _, svc := range s.Services {
-		if svc.Namespace != namespace || len(svc.Spec.Selector) == 0 {
-			continue
-		}
-		sel := labels.SelectorFromSet(svc.Spec.Selector)
-		if !sel.Matches(labels.Set(pods[0].Labels)) {
+		if svc.Namespace != namespace || len(svc.Spec.Selector) == 0 || !policy.HasLabels(pods[0].Labels, svc.Spec.Selector) {
 			continue
 		}
 		for _, sp := range svc.Spec.Ports {

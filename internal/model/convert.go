@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -73,4 +75,28 @@ func ServiceFromAPI(svc *corev1.Service, namespace string) *Service {
 		}
 	}
 	return s
+}
+
+// FromObjects builds a normalized model from API objects as listed:
+// finished pods (Succeeded, Failed) are left out, they have no connections.
+func FromObjects(namespaces []corev1.Namespace, pods []corev1.Pod, services []corev1.Service, policies []networkingv1.NetworkPolicy) *Model {
+	m := &Model{}
+	for _, ns := range namespaces {
+		m.Namespaces = append(m.Namespaces, &Namespace{Name: ns.Name, Labels: ns.Labels})
+	}
+	for i := range pods {
+		pod := &pods[i]
+		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		m.Pods = append(m.Pods, PodFromAPI(pod, pod.Namespace))
+	}
+	for i := range services {
+		m.Services = append(m.Services, ServiceFromAPI(&services[i], services[i].Namespace))
+	}
+	for i := range policies {
+		m.Policies = append(m.Policies, &policies[i])
+	}
+	m.Normalize()
+	return m
 }

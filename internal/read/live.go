@@ -87,10 +87,6 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 	default:
 		return nil, wrapAPI(err, "list", "namespaces")
 	}
-	for _, ns := range l.namespaces {
-		m.Namespaces = append(m.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
-	}
-
 	if err := l.each("pods", func(ns string) error {
 		list, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -100,13 +96,6 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 		return nil
 	}); err != nil {
 		return nil, err
-	}
-	for i := range l.pods {
-		pod := &l.pods[i]
-		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-			continue // finished pods have no connections
-		}
-		m.Pods = append(m.Pods, model.PodFromAPI(pod, pod.Namespace))
 	}
 	if err := l.each("services", func(ns string) error {
 		list, err := c.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
@@ -118,9 +107,6 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 	}); err != nil {
 		return nil, err
 	}
-	for i := range l.services {
-		m.Services = append(m.Services, model.ServiceFromAPI(&l.services[i], l.services[i].Namespace))
-	}
 	if err := l.each("networkpolicies", func(ns string) error {
 		list, err := c.Kube.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -131,13 +117,20 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 	}); err != nil {
 		return nil, err
 	}
-	for i := range l.policies {
-		m.Policies = append(m.Policies, &l.policies[i])
+	built := model.FromObjects(l.namespaces, l.pods, l.services, l.policies)
+	// What the listing learnt (warnings, unreadable namespaces, namespaces
+	// known only by name) stays; the objects come from the lists.
+	built.Warnings, built.Unreadable, built.PoliciesPartial, built.PoliciesRead = m.Warnings, m.Unreadable, m.PoliciesPartial, m.PoliciesRead
+	for _, ns := range m.Namespaces {
+		if built.Namespace(ns.Name) == nil {
+			built.Namespaces = append(built.Namespaces, ns)
+		}
 	}
+	l.m = built
 	if c.Discovery != nil && c.Dynamic != nil {
 		l.otherLayers()
 	}
-	m.Normalize()
+	built.Normalize()
 	return l, nil
 }
 
