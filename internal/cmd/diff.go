@@ -197,25 +197,11 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	for _, w := range before.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
-	after := *before
-	after.Policies = nil
 	focus := map[string]bool{}
+	replace := map[string][]*networkingv1.NetworkPolicy{}
 	for _, ns := range o.namespaces {
 		focus[ns] = true
-	}
-	for _, np := range before.Policies {
-		replaced := false
-		if focus[np.Namespace] {
-			replaced = ownership.IsMember(np) && o.Prune
-			for _, obj := range rendered[np.Namespace] {
-				if obj.GetName() == np.Name && (ownership.IsMember(np) || o.ForceConflicts) {
-					replaced = true
-				}
-			}
-		}
-		if !replaced {
-			after.Policies = append(after.Policies, np)
-		}
+		replace[ns] = nil
 	}
 	for ns, objs := range rendered {
 		for _, obj := range objs {
@@ -223,12 +209,24 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 			if err := fromUnstructured(obj.Object, np); err != nil {
 				return err
 			}
-			np.Namespace = ns
-			after.Policies = append(after.Policies, np)
+			replace[ns] = append(replace[ns], np)
 		}
 	}
-	after.Normalize()
-	changes := policy.FlowChanges(policy.New(before), policy.New(&after), focus)
+	// A live policy stays unless this apply replaces it (same name, ours
+	// or taken over) or prunes it (ours, --prune).
+	keep := func(np *networkingv1.NetworkPolicy) bool {
+		if ownership.IsMember(np) && o.Prune {
+			return false
+		}
+		for _, obj := range rendered[np.Namespace] {
+			if obj.GetName() == np.Name && (ownership.IsMember(np) || o.ForceConflicts) {
+				return false
+			}
+		}
+		return true
+	}
+	after := policy.After(before, replace, keep)
+	changes := policy.FlowChanges(policy.New(before), policy.New(after), focus)
 	if o.Output == "json" {
 		if changes == nil {
 			changes = []policy.FlowChange{}

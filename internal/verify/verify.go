@@ -108,7 +108,7 @@ func (e *MismatchError) Error() string {
 // (policies take a moment to reach every node).
 func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*networkingv1.NetworkPolicy) error {
 	before := v.current
-	after := WithNamespacePolicies(before, namespace, landed)
+	after := policy.After(before, map[string][]*networkingv1.NetworkPolicy{namespace: landed}, nil)
 	v.current = after
 	eb, ea := policy.New(before), policy.New(after)
 	focus := map[string]bool{namespace: true}
@@ -117,7 +117,7 @@ func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*ne
 	// changed or not: the bridge keeps them working during the apply, and
 	// this proves they still work once it is gone. They are what the new
 	// state allows and the same policies without their rules would not.
-	allowedByNew := policy.FlowChanges(policy.New(WithNamespacePolicies(before, namespace, withoutRules(landed))), ea, focus)
+	allowedByNew := policy.FlowChanges(policy.New(policy.After(before, map[string][]*networkingv1.NetworkPolicy{namespace: withoutRules(landed)}, nil)), ea, focus)
 	pairs := probe.ChangePairs(after, uniqueChanges(changes, allowedByNew))
 	pairs = append(pairs, externalPairs(eb, ea, after, namespace, landed)...)
 	var dnsNames []string
@@ -223,28 +223,6 @@ func keepChecks(plans []probe.SourcePlan, keys []string) []probe.SourcePlan {
 		}
 	}
 	return out
-}
-
-// WithNamespacePolicies is the model with the namespace's policies
-// replaced by the given ones.
-func WithNamespacePolicies(m *model.Model, namespace string, policies []*networkingv1.NetworkPolicy) *model.Model {
-	next := *m
-	next.Policies = nil
-	for _, np := range m.Policies {
-		if np.Namespace != namespace {
-			next.Policies = append(next.Policies, np)
-		}
-	}
-	for _, np := range policies {
-		c := np
-		if c.Namespace == "" {
-			c = np.DeepCopy()
-			c.Namespace = namespace
-		}
-		next.Policies = append(next.Policies, c)
-	}
-	next.Normalize()
-	return &next
 }
 
 // externalPairs are the egress ipBlocks of the phase's policies, checked
