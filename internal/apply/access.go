@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,12 +17,12 @@ import (
 // written.
 type AccessDeniedError struct {
 	Namespace string
-	// Missing are "verb resource" pairs.
+	// Missing are the refused writes: `"update" on "configmaps"`.
 	Missing []string
 }
 
 func (e *AccessDeniedError) Error() string {
-	return fmt.Sprintf("forbidden: RBAC does not allow %v in namespace %s, which this change needs (grant them in a Role: see hack/rbac/apply.yaml); nothing was changed", e.Missing, e.Namespace)
+	return fmt.Sprintf("forbidden: RBAC does not allow %s in namespace %s, which this change needs (grant them in a Role or ClusterRole, see docs/rbac.md); nothing was changed", strings.Join(e.Missing, ", "), e.Namespace)
 }
 
 // verbOf is the RBAC verb of each kind of write (a server-side apply is a
@@ -54,7 +55,7 @@ func SelfAccessCheck(cs kubernetes.Interface) func(ctx context.Context, p *Names
 				return apiError(err, "create", "selfsubjectaccessreviews", p.Namespace)
 			}
 			if !got.Status.Allowed {
-				missing = append(missing, n[2]+" "+n[1])
+				missing = append(missing, fmt.Sprintf("%q on %q", n[2], n[1]))
 			}
 		}
 		if len(missing) > 0 {

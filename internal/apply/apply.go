@@ -3,18 +3,16 @@ package apply
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -313,36 +311,6 @@ func names(objs []baseline.Object) string {
 	return strings.Join(out, ", ")
 }
 
-var deniedVerb = regexp.MustCompile(`cannot (\w+) resource`)
-
-// APIError names the verb and resource that failed, so an RBAC refusal
-// says what to grant.
-type APIError struct {
-	Verb, Resource, Namespace string
-	Err                       error
-}
-
-func (e *APIError) Error() string {
-	switch {
-	case apierrors.IsForbidden(e.Err):
-		verb := e.Verb
-		// Server-side apply of a new object is authorised as create.
-		if m := deniedVerb.FindStringSubmatch(e.Err.Error()); m != nil {
-			verb = m[1]
-		}
-		return fmt.Sprintf("forbidden: RBAC does not allow %q on %q in namespace %s (grant it in a Role): %v", verb, e.Resource, e.Namespace, e.Err)
-	case apierrors.IsUnauthorized(e.Err):
-		return fmt.Sprintf("unauthorized: the cluster rejected the credentials: %v", e.Err)
-	}
-	return e.Err.Error()
-}
-
-func (e *APIError) Unwrap() error { return e.Err }
-
 func apiError(err error, verb, resource, namespace string) error {
-	var already *APIError
-	if errors.As(err, &already) {
-		return err
-	}
-	return &APIError{Verb: verb, Resource: resource, Namespace: namespace, Err: err}
+	return read.WrapAPI(err, verb, resource, namespace)
 }

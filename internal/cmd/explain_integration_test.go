@@ -163,7 +163,7 @@ func TestIntegrationExplainConfinedUser(t *testing.T) {
 	if got := verdicts(t, r); got["http"] != "allowed" {
 		t.Errorf("confined user: %v", got)
 	}
-	for _, want := range []string{"cannot list namespaces (RBAC: list namespaces)", "cannot list pods in all namespaces"} {
+	for _, want := range []string{`RBAC does not allow "list" on "namespaces" cluster-wide`, `RBAC does not allow "list" on "pods" cluster-wide`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -171,7 +171,7 @@ func TestIntegrationExplainConfinedUser(t *testing.T) {
 
 	// A user with no rights at all is told which verb and resource.
 	r = runWithClients(t, clientsFor(t, as(t, env, "bob")), "explain", nsA, nsB+":http")
-	if r.code == 0 || !strings.Contains(r.stderr, "RBAC: list pods") {
+	if r.code == 0 || !strings.Contains(r.stderr, `RBAC does not allow "list" on "pods"`) {
 		t.Errorf("bob: exit %d\n%s", r.code, r.stderr)
 	}
 }

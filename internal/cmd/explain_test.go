@@ -179,7 +179,7 @@ func TestExplainLive(t *testing.T) {
 	}
 	forbidPolicies(cs)
 	r = runWithClients(t, read.Clients{Kube: cs}, "explain", "a", "b:http")
-	if r.code != 0 || !strings.Contains(r.stdout, "unspecified") || !strings.Contains(r.stderr, "Warning: cannot list networkpolicies in all namespaces") {
+	if r.code != 0 || !strings.Contains(r.stdout, "unspecified") || !strings.Contains(r.stderr, `Warning: RBAC does not allow "list" on "networkpolicies" cluster-wide`) {
 		t.Errorf("forbidden policies: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -195,7 +195,7 @@ func TestIntegrationNoRightsIsNeverAFact(t *testing.T) {
 		t.Errorf("report: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runUntil(t, nobody, always, "explain", "frontend-dev", "backend-dev:3001")
-	if r.code != ExitFailed || !strings.Contains(r.stderr, `cannot list pods in namespace frontend-dev (RBAC needs verb "list" on resource "pods" there)`) {
+	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "list" on "pods" in namespace frontend-dev`) {
 		t.Errorf("explain: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -147,14 +148,14 @@ func appliedNamespaces(ctx context.Context, cs kubernetes.Interface) ([]string, 
 	seen := map[string]bool{}
 	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ownership.ParentName).String()})
 	if err != nil {
-		return nil, &apply.APIError{Verb: "list", Resource: "configmaps", Namespace: "all namespaces", Err: err}
+		return nil, &read.APIError{Verb: "list", Resource: "configmaps", Err: err}
 	}
 	for _, cm := range list.Items {
 		seen[cm.Namespace] = true
 	}
 	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ownership.ManagedByLabel + "=" + ownership.ManagedByValue})
 	if err != nil {
-		return nil, &apply.APIError{Verb: "list", Resource: "networkpolicies", Namespace: "all namespaces", Err: err}
+		return nil, &read.APIError{Verb: "list", Resource: "networkpolicies", Err: err}
 	}
 	for i := range nps.Items {
 		if ownership.IsMember(&nps.Items[i]) {

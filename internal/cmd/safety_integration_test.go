@@ -197,7 +197,7 @@ func TestIntegrationAccessCheckedBeforeAnyWrite(t *testing.T) {
 	}
 	bind(t, cs, "erin", "netbaseline-no-create", "backend-dev")
 	r := runUntil(t, as(t, env, "erin"), func(r result) bool { return strings.Contains(r.stderr, "update configmaps") }, "apply", "-n", "backend-dev")
-	if r.code != ExitFailed || !strings.Contains(r.stderr, "RBAC does not allow [update configmaps] in namespace backend-dev") || !strings.Contains(r.stderr, "nothing was changed") {
+	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "update" on "configmaps" in namespace backend-dev`) || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
 	if got := resourceVersions(t, cs, "backend-dev"); len(got) != 0 {

@@ -134,7 +134,7 @@ func Worst(fs []Finding) Severity {
 }
 
 func couldNotCheck(id, subject, why string) Finding {
-	return Finding{ID: id, Severity: Info, Subject: subject, Message: "could not check: " + why, Fix: "grant read access (see the README's RBAC section) and rerun", Unchecked: true}
+	return Finding{ID: id, Severity: Info, Subject: subject, Message: "could not check: " + why, Fix: "grant read access (docs/rbac.md) and rerun", Unchecked: true}
 }
 
 // CheckedNothing reports whether no check could run at all: such a run

@@ -128,7 +128,18 @@ type UnreadableError struct {
 }
 
 func (e *UnreadableError) Error() string {
-	return fmt.Sprintf("forbidden: cannot %s %s in namespace %s (RBAC needs verb %q on resource %q there), so the answer is unknown", e.Verb, e.Resource, e.Namespace, e.Verb, e.Resource)
+	return "forbidden: " + RBACRefusal(e.Verb, e.Resource, e.Namespace) + ", so the answer is unknown"
+}
+
+// RBACRefusal says what RBAC refused in the words every message of the
+// plugin uses: `RBAC does not allow "list" on "pods" in namespace web`
+// (namespace "" is cluster-wide).
+func RBACRefusal(verb, resource, namespace string) string {
+	where := "cluster-wide"
+	if namespace != "" {
+		where = "in namespace " + namespace
+	}
+	return fmt.Sprintf("RBAC does not allow %q on %q %s", verb, resource, where)
 }
 
 func (m *Model) MarkUnreadable(resource, namespace string) {

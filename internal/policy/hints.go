@@ -59,7 +59,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 	}
 	for _, ep := range []Endpoint{f.From, f.To} {
 		if !e.readable(ep) {
-			h.add(HintPoliciesUnreadable, "the NetworkPolicies of namespace %s could not be read (RBAC: list networkpolicies), so its side is unknown", ep.Pod.Namespace)
+			h.add(HintPoliciesUnreadable, "the NetworkPolicies of namespace %s could not be read (%s), so its side is unknown", ep.Pod.Namespace, model.RBACRefusal("list", "networkpolicies", ep.Pod.Namespace))
 		}
 	}
 	for _, side := range []struct {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 var policyEndpointResource = schema.GroupVersionResource{Group: "networking.k8s.aws", Version: "v1alpha1", Resource: "policyendpoints"}
@@ -75,7 +76,7 @@ func Doctor(ctx context.Context, c Clients, argoNamespace string, opts LiveOptio
 	s := &doctor.Snapshot{Unreadable: map[string]string{}, Model: core.m,
 		Namespaces: core.namespaces, Pods: core.pods, Services: core.services, Policies: core.policies}
 	for resource := range core.refused {
-		s.Unreadable[resource] = "RBAC does not allow list " + resource
+		s.Unreadable[resource] = model.RBACRefusal("list", resource, "")
 	}
 	all := metav1.ListOptions{}
 	steps := append(engineSteps(ctx, c, s), []readStep{
@@ -163,7 +164,7 @@ func runSteps(s *doctor.Snapshot, steps []readStep) error {
 	for _, step := range steps {
 		if err := step.list(); err != nil {
 			if apierrors.IsForbidden(err) {
-				s.Unreadable[step.resource] = "RBAC does not allow list " + step.resource
+				s.Unreadable[step.resource] = model.RBACRefusal("list", step.resource, "")
 				continue
 			}
 			return &APIError{Verb: "list", Resource: step.resource, Err: err}

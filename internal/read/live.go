@@ -72,7 +72,7 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 		l.namespaces = nsList.Items
 	case apierrors.IsForbidden(err):
 		l.refused["namespaces"] = true
-		m.Warnings = append(m.Warnings, "cannot list namespaces (RBAC: list namespaces): namespace labels other than kubernetes.io/metadata.name are unknown, so namespaceSelectors on other labels do not match")
+		m.Warnings = append(m.Warnings, model.RBACRefusal("list", "namespaces", "")+": namespace labels other than kubernetes.io/metadata.name are unknown, so namespaceSelectors on other labels do not match")
 		for _, name := range opts.Namespaces {
 			ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
@@ -177,7 +177,7 @@ func (l *liveLoader) each(resource string, list func(ns string) error) error {
 	if len(l.opts.Namespaces) == 0 {
 		l.m.MarkUnreadable(resource, "") // only the cluster-wide list was tried
 	}
-	msg := fmt.Sprintf("cannot list %s in all namespaces (RBAC: list %s, cluster-wide)", resource, resource)
+	msg := model.RBACRefusal("list", resource, "")
 	if len(l.opts.Namespaces) > 0 {
 		msg += "; read " + strings.Join(l.opts.Namespaces, ", ") + " one by one"
 	}
@@ -216,7 +216,7 @@ func (l *liveLoader) otherLayers() {
 			list, err := l.c.Dynamic.Resource(gv.WithResource(r.Name)).List(l.ctx, metav1.ListOptions{Limit: 1})
 			switch {
 			case apierrors.IsForbidden(err):
-				l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not check for %s (RBAC: list %s.%s); verdicts assume there are none", r.Kind, r.Name, gv.Group))
+				l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not check for %s (%s); verdicts assume there are none", r.Kind, model.RBACRefusal("list", r.Name+"."+gv.Group, "")))
 			case err != nil:
 				l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not list %s: %v", r.Kind, err))
 			case len(list.Items) > 0:
@@ -234,25 +234,6 @@ func contains(xs []string, s string) bool {
 	}
 	return false
 }
-
-// APIError is an error from the API server or the connection to it, with
-// what was being done.
-type APIError struct {
-	Verb, Resource string
-	Err            error
-}
-
-func (e *APIError) Error() string {
-	switch {
-	case apierrors.IsForbidden(e.Err):
-		return fmt.Sprintf("forbidden: cannot %s %s (RBAC needs verb %q on resource %q): %v", e.Verb, e.Resource, e.Verb, e.Resource, e.Err)
-	case apierrors.IsUnauthorized(e.Err):
-		return fmt.Sprintf("unauthorized: the cluster rejected the credentials while trying to %s %s: %v", e.Verb, e.Resource, e.Err)
-	}
-	return fmt.Sprintf("cannot %s %s: %v", e.Verb, e.Resource, e.Err)
-}
-
-func (e *APIError) Unwrap() error { return e.Err }
 
 func wrapAPI(err error, verb, resource string) error {
 	return &APIError{Verb: verb, Resource: resource, Err: err}

@@ -88,7 +88,7 @@ func TestLoadLiveDegradesWhenForbidden(t *testing.T) {
 		t.Errorf("partial=%v read=%v", m.PoliciesPartial, m.PoliciesRead)
 	}
 	all := strings.Join(m.Warnings, "\n")
-	for _, want := range []string{"RBAC: list namespaces", "RBAC: list pods, cluster-wide", "forbidden in b"} {
+	for _, want := range []string{`RBAC does not allow "list" on "namespaces" cluster-wide`, `RBAC does not allow "list" on "pods" cluster-wide; read a, b one by one`, "forbidden in b"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
@@ -137,7 +137,7 @@ func TestLoadLiveFindsOtherPolicyLayers(t *testing.T) {
 	if len(m.OtherLayers) != 1 || m.OtherLayers[0] != "AdminNetworkPolicy" {
 		t.Errorf("other layers = %v (BANP has no objects)", m.OtherLayers)
 	}
-	if !strings.Contains(strings.Join(m.Warnings, "\n"), "could not check for CiliumNetworkPolicy (RBAC: list ciliumnetworkpolicies.cilium.io)") {
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), `could not check for CiliumNetworkPolicy (RBAC does not allow "list" on "ciliumnetworkpolicies.cilium.io" cluster-wide)`) {
 		t.Errorf("warnings = %v", m.Warnings)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 // Runner runs plans in ephemeral containers.
@@ -115,7 +116,7 @@ func launchError(err error) string {
 
 func rbacHint(err error, verb, resource string) string {
 	if apierrors.IsForbidden(err) {
-		return fmt.Sprintf("forbidden: RBAC must allow %q on %q: %v", verb, resource, err)
+		return read.WrapAPI(err, verb, resource, "").Error()
 	}
 	return err.Error()
 }
