@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -188,24 +187,6 @@ func (o *ApplyOptions) Complete() error {
 	return nil
 }
 
-// targetNamespaces is resolveNamespaces without the system namespaces
-// under -A.
-func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, all bool, errOut interface{ Write([]byte) (int, error) }) ([]string, error) {
-	namespaces, err := resolveNamespaces(g, src, named, all)
-	if err != nil || !all {
-		return namespaces, err
-	}
-	var out []string
-	for _, ns := range namespaces {
-		if systemNamespaces[ns] {
-			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
-			continue
-		}
-		out = append(out, ns)
-	}
-	return out, nil
-}
-
 // Validate checks flags and that every namespace has an overlay.
 func (o *ApplyOptions) Validate() error {
 	dryRun, err := parseDryRun(o.DryRun)
@@ -317,16 +298,6 @@ func applyError(err error) error {
 		return &ExitError{Code: ExitUnmet, Err: err}
 	}
 	return err
-}
-
-// leaseHolder names this run in the namespace lease.
-func leaseHolder() string {
-	host, _ := os.Hostname()
-	who := os.Getenv("USER")
-	if who == "" {
-		who = "someone"
-	}
-	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
 }
 
 func withKind(np *networkingv1.NetworkPolicy) runtime.Object {

@@ -3,23 +3,19 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -54,13 +50,20 @@ type DoctorOptions struct {
 	Output     string
 	JUnit      string
 	genericiooptions.IOStreams
+
+	config *config.Config
 }
 
 var doctorFormats = []string{"table", "json", "yaml"}
 
+// NewDoctorOptions returns the defaults of `doctor`.
+func NewDoctorOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *DoctorOptions {
+	return &DoctorOptions{GlobalOptions: g, IOStreams: streams, Output: "table", PullPolicy: string(corev1.PullIfNotPresent), Wait: 90 * time.Second}
+}
+
 // NewCmdDoctor builds `doctor`.
 func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams}
+	o := NewDoctorOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "doctor [-n NAMESPACE]...",
 		Short:   "Check enforcement, labels, ports and DNS before applying",
@@ -68,25 +71,33 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Example: doctorExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if !contains(doctorFormats, o.Output) {
-				return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(doctorFormats, ", "))
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
 			}
 			return o.Run(c.Context())
 		},
 	}
-	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
-	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
-	c.Flags().StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctorFormats, "|"))
-	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
-	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
-	c.Flags().StringVar(&o.Image, "image", "", "Agent image for --canary (default as for probe)")
-	c.Flags().StringVar(&o.PullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent or Never")
-	c.Flags().DurationVar(&o.Wait, "wait-timeout", 90*time.Second, "How long --canary waits for each pod")
+	o.AddFlags(c)
 	return c
 }
 
-// Run reads the cluster once and checks it.
-func (o *DoctorOptions) Run(ctx context.Context) error {
+// AddFlags registers doctor's flags.
+func (o *DoctorOptions) AddFlags(c *cobra.Command) {
+	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
+	addOutputFlag(c, &o.Output, doctorFormats)
+	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
+	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
+	c.Flags().StringVar(&o.Image, "image", "", "Agent image for --canary (default as for probe)")
+	addPullPolicyFlag(c, &o.PullPolicy)
+	c.Flags().DurationVar(&o.Wait, "wait-timeout", o.Wait, "How long --canary waits for each pod")
+}
+
+// Complete reads the Config and picks the canary's image.
+func (o *DoctorOptions) Complete() error {
 	cfg, _, err := o.LoadConfig()
 	if err != nil {
 		return err
@@ -94,6 +105,30 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if len(o.Namespaces) > 0 {
 		cfg = restrictNamespaces(cfg, o.Namespaces)
 	}
+	o.config = cfg
+	if o.Image == "" {
+		o.Image = probeImage(cfg.Probe.Image)
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *DoctorOptions) Validate() error {
+	if err := validateOutput(o.Output, doctorFormats); err != nil {
+		return err
+	}
+	if err := validatePullPolicy(o.PullPolicy); err != nil {
+		return err
+	}
+	if o.Wait <= 0 {
+		return usageErrorf("--wait-timeout must be positive")
+	}
+	return nil
+}
+
+// Run reads the cluster once and checks it.
+func (o *DoctorOptions) Run(ctx context.Context) error {
+	cfg := o.config
 	clients, err := o.Factory.Clients()
 	if err != nil {
 		return err
@@ -102,34 +137,21 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Image == "" {
-		o.Image = probeImage(cfg.Probe.Image)
-	}
 	rep := doctor.Run(snap, cfg, o.Image)
 	if o.Canary {
-		rep.Findings = append(rep.Findings, o.canary(ctx, clients.Kube))
+		rep.Findings = append(rep.Findings, canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.Wait, Log: o.ErrOut}))
 	}
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(map[string]any{"apiVersion": "netbaseline.io/v1alpha1", "kind": "DoctorReport", "engines": rep.Engines, "findings": rep.Findings}, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "%s\n", b)
-	case "yaml":
-		b, err := yaml.Marshal(map[string]any{"apiVersion": "netbaseline.io/v1alpha1", "kind": "DoctorReport", "engines": rep.Engines, "findings": rep.Findings})
-		if err != nil {
-			return err
-		}
-		_, _ = o.Out.Write(b)
-	default:
-		if err := doctorTable(o.Out, rep.Findings); err != nil {
-			return err
-		}
+	if o.Output == "table" {
+		err = output.DoctorTable(o.Out, rep.Findings)
+	} else {
+		err = output.WriteDocument(o.Out, o.Output, output.NewDoctorReport(rep))
+	}
+	if err != nil {
+		return err
 	}
 	if o.JUnit != "" {
 		var buf bytes.Buffer
-		if err := doctorJUnit(&buf, rep.Findings); err != nil {
+		if err := output.DoctorJUnit(&buf, rep.Findings); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.JUnit, buf.Bytes(), 0o644); err != nil {
@@ -143,73 +165,4 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("doctor found failures")}
 	}
 	return nil
-}
-
-// restrictNamespaces keeps the named namespaces (adding bare entries for
-// those the config does not describe).
-func restrictNamespaces(cfg *config.Config, names []string) *config.Config {
-	c := *cfg
-	c.Namespaces = nil
-	for _, n := range names {
-		if ns := cfg.FindNamespace(n); ns != nil {
-			c.Namespaces = append(c.Namespaces, *ns)
-		} else {
-			c.Namespaces = append(c.Namespaces, config.Namespace{Name: n})
-		}
-	}
-	return &c
-}
-
-func doctorTable(w io.Writer, fs []doctor.Finding) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tSUBJECT\tMESSAGE\tFIX")
-	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, f.Severity, dashIfEmpty(f.Subject), f.Message, dashIfEmpty(f.Fix))
-	}
-	return tw.Flush()
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func doctorJUnit(w io.Writer, fs []doctor.Finding) error {
-	type problem struct {
-		Message string `xml:"message,attr"`
-		Text    string `xml:",chardata"`
-	}
-	type testcase struct {
-		Name      string   `xml:"name,attr"`
-		ClassName string   `xml:"classname,attr"`
-		Failure   *problem `xml:"failure,omitempty"`
-		Skipped   *problem `xml:"skipped,omitempty"`
-	}
-	type suite struct {
-		XMLName  xml.Name   `xml:"testsuite"`
-		Name     string     `xml:"name,attr"`
-		Tests    int        `xml:"tests,attr"`
-		Failures int        `xml:"failures,attr"`
-		Cases    []testcase `xml:"testcase"`
-	}
-	s := suite{Name: "kubectl-netbaseline doctor", Tests: len(fs)}
-	for _, f := range fs {
-		c := testcase{Name: f.ID + " " + f.Subject, ClassName: f.ID}
-		switch f.Severity {
-		case doctor.Fail:
-			s.Failures++
-			c.Failure = &problem{Message: f.Message, Text: f.Fix}
-		case doctor.Info:
-			c.Skipped = &problem{Message: f.Message}
-		}
-		s.Cases = append(s.Cases, c)
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	return enc.Encode(s)
 }

@@ -192,11 +192,11 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	} else {
 		from, err := endpoint.Resolve(snapshot, o.from)
 		if err != nil {
-			return o.resolveError("SOURCE", err)
+			return resolveError("SOURCE", err)
 		}
 		to, err := endpoint.Resolve(snapshot, o.to)
 		if err != nil {
-			return o.resolveError("DEST", err)
+			return resolveError("DEST", err)
 		}
 		xs, err = engine.Explain(policy.Query{From: from, To: to, Ports: o.ports, AllPods: o.AllPods})
 		if err != nil {
@@ -211,20 +211,6 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return err
 	}
 	return o.checkExpectation(xs)
-}
-
-func (o *ExplainOptions) resolveError(what string, err error) error {
-	return resolveError(what, err)
-}
-
-// resolveError: an endpoint that does not exist is bad input (exit 2);
-// one whose pods could not be read is a permission problem (exit 1).
-func resolveError(what string, err error) error {
-	var unreadable *model.UnreadableError
-	if errors.As(err, &unreadable) {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", what, err)}
-	}
-	return usageErrorf("%s: %v", what, err)
 }
 
 func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
@@ -322,15 +308,6 @@ func (o *ExplainOptions) checkExpectation(xs []policy.Explanation) error {
 		return nil
 	}
 	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", o.Expect, len(unmet), len(xs), strings.Join(unmet, "\n  "))}
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).

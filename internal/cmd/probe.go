@@ -23,8 +23,8 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
-	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
 var probeLong = templates.LongDesc(`
@@ -238,7 +238,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 
 func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
 	for i, plan := range plans {
-		agentPlan := o.agentPlan(plan)
+		agentPlan := launch.AgentPlan(plan, o.Timeout)
 		encoded, err := probe.EncodePlan(agentPlan)
 		if err != nil {
 			return err
@@ -330,16 +330,4 @@ func (o *ProbeOptions) runLocal(ctx context.Context) error {
 		}
 	}
 	return o.finish(probe.NewDocument("", "", []probe.Observation{ob}))
-}
-
-// probeImage is $NETBASELINE_PROBE_IMAGE, else the config's, else the
-// image released with the plugin (--image overrides all three).
-func probeImage(configured string) string {
-	if env := os.Getenv("NETBASELINE_PROBE_IMAGE"); env != "" {
-		return env
-	}
-	if configured != "" {
-		return configured
-	}
-	return version.ProbeImage()
 }

@@ -241,38 +241,6 @@ func readProbeResults(files []string) (*probe.Document, error) {
 	return merged, nil
 }
 
-// denyModeOf is the flag, else the engines' (reject only when the one
-// engine rejects), as probe decides it.
-func denyModeOf(flag string, engines []doctor.Engine) probe.DenyMode {
-	if flag != "" && flag != "auto" {
-		return probe.DenyMode(flag)
-	}
-	if len(engines) == 1 && engines[0].DenyMode == string(probe.Reject) {
-		return probe.Reject
-	}
-	return probe.Drop
-}
-
-// probeExit is probe's exit status for observations.
-func probeExit(obs []probe.Observation) error {
-	failed, errored := 0, 0
-	for _, ob := range obs {
-		switch {
-		case ob.Failed():
-			failed++
-		case ob.Result == probe.ResultError:
-			errored++
-		}
-	}
-	switch {
-	case failed > 0:
-		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("%d of %d check(s) did not meet expectations", failed, len(obs))}
-	case errored > 0:
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d of %d check(s) could not run", errored, len(obs))}
-	}
-	return nil
-}
-
 // contextName is the kubeconfig context in use, for the record's title.
 func (o *ReportOptions) contextName() string {
 	if o.ConfigFlags == nil {
@@ -286,15 +254,4 @@ func (o *ReportOptions) contextName() string {
 		return ""
 	}
 	return raw.CurrentContext
-}
-
-// configNamespaces are the namespaces a Config's checks look at: its own,
-// and those of the peers it allows (ingress, monitoring, DNS). When
-// cluster-wide lists are refused, these are read one by one.
-func configNamespaces(cfg *config.Config) []string {
-	var out []string
-	for _, ns := range cfg.Namespaces {
-		out = append(out, ns.Name)
-	}
-	return dedupe(append(out, cfg.IngressController.Namespace, cfg.Monitoring.Namespace, cfg.DNS.Namespace, "kube-system"))
 }

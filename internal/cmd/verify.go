@@ -12,10 +12,12 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // checkEnforcement refuses --verify when nothing enforces NetworkPolicy:
@@ -32,8 +34,7 @@ func (o *ApplyOptions) checkEnforcement(ctx context.Context, clients read.Client
 		names = append(names, e.Name)
 	}
 	if o.Canary {
-		d := &DoctorOptions{GlobalOptions: o.GlobalOptions, IOStreams: o.IOStreams, Image: o.Image, PullPolicy: o.PullPolicy, Wait: o.WaitTimeout}
-		f := d.canary(ctx, clients.Kube)
+		f := canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Log: o.ErrOut})
 		if f.Severity != doctor.Pass {
 			return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: the canary did not prove enforcement: %s", f.Message)}
 		}

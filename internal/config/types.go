@@ -4,12 +4,13 @@
 package config
 
 import (
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
 	// APIVersion and Kind identify a Config document.
-	APIVersion = "netbaseline.io/v1alpha1"
+	APIVersion = ownership.APIVersion
 	Kind       = "Config"
 
 	// MetadataNameLabel is set by the control plane on every namespace and

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
@@ -29,7 +31,7 @@ func NewExplainResult(xs []policy.Explanation, warnings []string) ExplainResult 
 	if xs == nil {
 		xs = []policy.Explanation{}
 	}
-	return ExplainResult{APIVersion: "netbaseline.io/v1alpha1", Kind: "ExplainResult", Verdicts: xs, Warnings: warnings}
+	return ExplainResult{APIVersion: ownership.APIVersion, Kind: "ExplainResult", Verdicts: xs, Warnings: warnings}
 }
 
 // PortLabel is "3001/TCP", or "http (3001/TCP)" for a named port.

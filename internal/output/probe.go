@@ -1,7 +1,6 @@
 package output
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -28,53 +27,20 @@ func ProbeTable(w io.Writer, obs []probe.Observation, wide bool) error {
 	return tw.Flush()
 }
 
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // ProbeJUnit writes one test case per observation: mismatches and failed
 // app checks are failures, probes that could not run are errors.
 func ProbeJUnit(w io.Writer, obs []probe.Observation) error {
-	s := junitSuite{Name: "kubectl-netbaseline probe", Tests: len(obs)}
+	cases := make([]JUnitCase, 0, len(obs))
 	for _, o := range obs {
-		c := junitCase{Name: fmt.Sprintf("%s -> %s %s", o.From, o.To, o.Port), ClassName: o.FromGroup, Time: fmt.Sprintf("%.3f", float64(o.MS)/1000)}
+		c := JUnitCase{Name: fmt.Sprintf("%s -> %s %s", o.From, o.To, o.Port), ClassName: o.FromGroup, Seconds: float64(o.MS) / 1000}
 		msg := fmt.Sprintf("expected %s, observed %s (%s)", o.Expected, o.Observed, o.Outcome)
 		switch {
 		case o.Failed():
-			s.Failures++
-			c.Failure = &junitProblem{Message: msg, Text: o.Detail}
+			c.Failure = &JUnitProblem{Message: msg, Text: o.Detail}
 		case o.Result == probe.ResultError:
-			s.Errors++
-			c.Error = &junitProblem{Message: msg, Text: o.Detail}
+			c.Error = &JUnitProblem{Message: msg, Text: o.Detail}
 		}
-		s.Cases = append(s.Cases, c)
+		cases = append(cases, c)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return WriteJUnit(w, "kubectl-netbaseline probe", cases)
 }

@@ -13,6 +13,10 @@ import (
 )
 
 // Names and labels of the ownership model (docs/design.md, frozen).
+// APIVersion is the group and version of every document the plugin
+// reads or writes (Config, ExplainResult, ProbeResult, Report, ...).
+const APIVersion = "netbaseline.io/v1alpha1"
+
 const (
 	ParentName        = "netbaseline-applyset"
 	BackupName        = "netbaseline-backup"

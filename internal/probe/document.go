@@ -1,5 +1,7 @@
 package probe
 
+import "github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+
 // Document is the document probe prints with -o json|yaml and writes
 // with --save (report reads it).
 type Document struct {
@@ -17,5 +19,5 @@ func NewDocument(mode DenyMode, image string, obs []Observation) Document {
 	if obs == nil {
 		obs = []Observation{}
 	}
-	return Document{APIVersion: "netbaseline.io/v1alpha1", Kind: "ProbeResult", DenyMode: mode, Image: image, Observations: obs}
+	return Document{APIVersion: ownership.APIVersion, Kind: "ProbeResult", DenyMode: mode, Image: image, Observations: obs}
 }

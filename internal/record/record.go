@@ -129,7 +129,7 @@ type Inputs struct {
 func BuildRecord(in Inputs) Record {
 	cfg := in.Config
 	r := Record{
-		APIVersion: "netbaseline.io/v1alpha1", Kind: "Report",
+		APIVersion: ownership.APIVersion, Kind: "Report",
 		GeneratedAt: in.Now.UTC().Format(time.RFC3339), Context: in.Context,
 		Engines: in.Doctor.Engines, DenyMode: in.DenyMode, NamespaceLabel: cfg.NamespaceLabel,
 		IngressController: peerString(cfg.IngressController.Namespace, cfg.IngressController.PodLabels),

@@ -1,8 +1,12 @@
-package cmd
+// Package canary measures whether NetworkPolicy enforcement is real: in a
+// scratch namespace a client reaches a server, then, after a deny-all on
+// the server, must not (doctor --canary, apply --verify --canary).
+package canary
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
@@ -19,10 +23,21 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
 
-// canary measures whether enforcement is real: in a scratch namespace a
-// client reaches a server, then, after a deny-all on the server, must not.
-// Everything it creates goes with the namespace, even on Ctrl-C.
-func (o *DoctorOptions) canary(ctx context.Context, cs kubernetes.Interface) doctor.Finding {
+// Options are the probe image and how long to wait for each pod.
+type Options struct {
+	Image      string
+	PullPolicy corev1.PullPolicy
+	Wait       time.Duration
+	// Log receives progress and warnings (stderr in the CLI).
+	Log io.Writer
+}
+
+// Run measures enforcement and reports it as finding CANARY-001.
+// Everything it creates goes with its namespace, even on Ctrl-C.
+func Run(ctx context.Context, cs kubernetes.Interface, o Options) doctor.Finding {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
 	f := doctor.Finding{ID: "CANARY-001", Subject: "canary"}
 	ns := "netbaseline-canary-" + utilrand.String(5)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
@@ -30,15 +45,15 @@ func (o *DoctorOptions) canary(ctx context.Context, cs kubernetes.Interface) doc
 		f.Severity, f.Message, f.Fix = doctor.Info, "could not run the canary: "+err.Error(), "it needs create on namespaces, pods and networkpolicies"
 		return f
 	}
-	fmt.Fprintf(o.ErrOut, "Canary: namespace %s (deleted afterwards)\n", ns)
+	fmt.Fprintf(o.Log, "Canary: namespace %s (deleted afterwards)\n", ns)
 	defer func() {
 		cleanup, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := cs.CoreV1().Namespaces().Delete(cleanup, ns, metav1.DeleteOptions{}); err != nil {
-			fmt.Fprintf(o.ErrOut, "Warning: could not delete canary namespace %s: %v\n", ns, err)
+			fmt.Fprintf(o.Log, "Warning: could not delete canary namespace %s: %v\n", ns, err)
 		}
 	}()
-	pull := corev1.PullPolicy(o.PullPolicy)
+	pull := o.PullPolicy
 	server := probe.ServerPod(ns, o.Image, pull, 8080, map[string]string{"app": "canary-server"})
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, server, metav1.CreateOptions{}); err != nil {
 		f.Severity, f.Message = doctor.Info, "could not run the canary: "+err.Error()
@@ -62,7 +77,7 @@ func (o *DoctorOptions) canary(ctx context.Context, cs kubernetes.Interface) doc
 		f.Severity, f.Message = doctor.Info, "could not run the canary: the server pod did not start: "+err.Error()
 		return f
 	}
-	runner := &launch.Runner{Client: cs, Image: o.Image, PullPolicy: pull, Wait: o.Wait, Log: o.ErrOut}
+	runner := &launch.Runner{Client: cs, Image: o.Image, PullPolicy: pull, Wait: o.Wait, Log: o.Log}
 	check := func() (probe.Result, error) {
 		plan := probe.Plan{DeadlineMS: 6000, StartDelayMS: 1000, Checks: []probe.Check{{ID: "0", Kind: probe.KindTCP, Target: ip, Port: 8080, TimeoutMS: 3000}}}
 		res, err := runner.RunStandalone(ctx, ns, map[string]string{"app": "canary-client"}, plan)

@@ -1,22 +1,105 @@
 package cmd
 
+// The flag groups several commands share, and the checks of their values.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
+
+// baselineFlags choose where the policies come from; render, and later
+// apply and diff, share them.
+type baselineFlags struct {
+	// Dir is the user's own tree (one folder per namespace).
+	Dir string
+	// NamespaceLabel overrides the Config's namespace selector key.
+	NamespaceLabel string
+}
+
+func (f *baselineFlags) addFlags(c *cobra.Command, withDir bool) {
+	if withDir {
+		c.Flags().StringVar(&f.Dir, "dir", "", "Use your own kustomize tree (one folder per namespace, each with a kustomization.yaml) instead of the generated baseline")
+		_ = c.MarkFlagDirname("dir")
+	}
+	c.Flags().StringVar(&f.NamespaceLabel, "namespace-label", "",
+		"Label key namespace selectors match ("+config.MetadataNameLabel+" by default; \""+config.RunbookNameLabel+"\" for the runbook's name=<ns> convention)")
+}
+
+// source resolves the tree: --dir, else the Config (--config or
+// $NETBASELINE_CONFIG) with flag overrides, else the embedded baseline.
+func (f *baselineFlags) source(g *GlobalOptions) (*baseline.Source, error) {
+	if dir := f.Dir; dir != "" {
+		if g.ConfigFile != "" {
+			return nil, usageErrorf("--dir and --config both say which policies to use; give one")
+		}
+		if f.NamespaceLabel != "" {
+			return nil, usageErrorf("--namespace-label shapes the generated baseline and cannot change a --dir tree")
+		}
+		return baseline.DirSource(dir)
+	}
+	cfg, explicit, err := g.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	description := "the embedded baseline"
+	if explicit {
+		description = "the config"
+	}
+	if f.NamespaceLabel != "" && f.NamespaceLabel != cfg.NamespaceLabel {
+		cfg.NamespaceLabel = f.NamespaceLabel
+		if errs := cfg.Validate(); len(errs) > 0 {
+			return nil, usageErrorf("--namespace-label: %v", errs.ToAggregate())
+		}
+		explicit = true
+	}
+	if !explicit {
+		return baseline.EmbeddedSource()
+	}
+	return baseline.ConfigSource(cfg, description)
+}
+
+// completeOverlayNamespaces completes -n with the namespaces that have an
+// overlay in the chosen tree.
+func completeOverlayNamespaces(g *GlobalOptions, f *baselineFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		src, err := f.source(g)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return src.Namespaces(), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeConfigNamespaces completes -n with the config's app namespaces
+// (the sample app's without a config).
+func completeConfigNamespaces(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, _, err := g.LoadConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []string
+		for _, ns := range cfg.Namespaces {
+			names = append(names, ns.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
 
 // probeSettings are how probes run; probe, apply --verify and
 // report --probe share them.
@@ -105,46 +188,35 @@ func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode
 	}
 }
 
-// runPlans runs every source's plan (Parallel at once) and interprets the
-// results; a source that could not run yields error observations.
+// runPlans runs every source's plan, Parallel at once.
 func (s *probeSettings) runPlans(ctx context.Context, c read.Clients, plans []probe.SourcePlan, mode probe.DenyMode, log io.Writer) []probe.Observation {
 	runner := &launch.Runner{Client: c.Kube, Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Wait: s.WaitTimeout, Mode: s.Mode, Log: log}
-	results := make([][]probe.Observation, len(plans))
-	sem := make(chan struct{}, s.Parallel)
-	var wg sync.WaitGroup
-	for i, plan := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			res, err := runner.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, s.agentPlan(plan))
-			for k, pc := range plan.Checks {
-				r := probe.Result{ID: pc.ID, Kind: pc.Kind, Outcome: probe.Error}
-				if err != nil {
-					r.Detail = err.Error()
-				} else {
-					r = res[k]
-				}
-				results[i] = append(results[i], probe.Interpret(pc, r, mode))
-			}
-			if err != nil {
-				fmt.Fprintf(log, "Error: %v\n", err)
-			}
-		}()
-	}
-	wg.Wait()
-	var out []probe.Observation
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out
+	return runner.RunPlans(ctx, plans, mode, s.Parallel, s.Timeout)
 }
 
-func (s *probeSettings) agentPlan(plan probe.SourcePlan) probe.Plan {
-	p := probe.Plan{DeadlineMS: (s.Timeout + 2*time.Second).Milliseconds()}
-	for _, pc := range plan.Checks {
-		p.Checks = append(p.Checks, pc.Check)
+// addOutputFlag registers -o with the formats the command prints.
+func addOutputFlag(c *cobra.Command, target *string, formats []string) {
+	c.Flags().StringVarP(target, "output", "o", *target, "Output format: "+strings.Join(formats, "|"))
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func validateOutput(format string, formats []string) error {
+	if !contains(formats, format) {
+		return usageErrorf("unknown output format %q: use one of %s", format, strings.Join(formats, ", "))
 	}
-	return p
+	return nil
+}
+
+// addPullPolicyFlag registers --image-pull-policy.
+func addPullPolicyFlag(c *cobra.Command, target *string) {
+	c.Flags().StringVar(target, "image-pull-policy", *target, "Always, IfNotPresent or Never")
+	_ = c.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func validatePullPolicy(p string) error {
+	switch corev1.PullPolicy(p) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+		return nil
+	}
+	return usageErrorf("--image-pull-policy %q: use Always, IfNotPresent or Never", p)
 }

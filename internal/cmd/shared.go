@@ -1,0 +1,163 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/version"
+)
+
+// Helpers several commands share: which namespaces, which image, which
+// deny mode, how a failed lookup exits.
+// restrictNamespaces keeps the named namespaces (adding bare entries for
+// those the config does not describe).
+func restrictNamespaces(cfg *config.Config, names []string) *config.Config {
+	c := *cfg
+	c.Namespaces = nil
+	for _, n := range names {
+		if ns := cfg.FindNamespace(n); ns != nil {
+			c.Namespaces = append(c.Namespaces, *ns)
+		} else {
+			c.Namespaces = append(c.Namespaces, config.Namespace{Name: n})
+		}
+	}
+	return &c
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// denyModeOf is the flag, else the engines' (reject only when the one
+// engine rejects), as probe decides it.
+func denyModeOf(flag string, engines []doctor.Engine) probe.DenyMode {
+	if flag != "" && flag != "auto" {
+		return probe.DenyMode(flag)
+	}
+	if len(engines) == 1 && engines[0].DenyMode == string(probe.Reject) {
+		return probe.Reject
+	}
+	return probe.Drop
+}
+
+// probeExit is probe's exit status for observations.
+func probeExit(obs []probe.Observation) error {
+	failed, errored := 0, 0
+	for _, ob := range obs {
+		switch {
+		case ob.Failed():
+			failed++
+		case ob.Result == probe.ResultError:
+			errored++
+		}
+	}
+	switch {
+	case failed > 0:
+		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("%d of %d check(s) did not meet expectations", failed, len(obs))}
+	case errored > 0:
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d of %d check(s) could not run", errored, len(obs))}
+	}
+	return nil
+}
+
+// configNamespaces are the namespaces a Config's checks look at: its own,
+// and those of the peers it allows (ingress, monitoring, DNS). When
+// cluster-wide lists are refused, these are read one by one.
+func configNamespaces(cfg *config.Config) []string {
+	var out []string
+	for _, ns := range cfg.Namespaces {
+		out = append(out, ns.Name)
+	}
+	return dedupe(append(out, cfg.IngressController.Namespace, cfg.Monitoring.Namespace, cfg.DNS.Namespace, "kube-system"))
+}
+
+// probeImage is $NETBASELINE_PROBE_IMAGE, else the config's, else the
+// image released with the plugin (--image overrides all three).
+func probeImage(configured string) string {
+	if env := os.Getenv("NETBASELINE_PROBE_IMAGE"); env != "" {
+		return env
+	}
+	if configured != "" {
+		return configured
+	}
+	return version.ProbeImage()
+}
+
+// targetNamespaces is resolveNamespaces without the system namespaces
+// under -A.
+func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, all bool, errOut interface{ Write([]byte) (int, error) }) ([]string, error) {
+	namespaces, err := resolveNamespaces(g, src, named, all)
+	if err != nil || !all {
+		return namespaces, err
+	}
+	var out []string
+	for _, ns := range namespaces {
+		if systemNamespaces[ns] {
+			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
+			continue
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// leaseHolder names this run in the namespace lease.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "someone"
+	}
+	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
+}
+
+// resolveNamespaces turns -n and -A into the namespaces to work on: -A is
+// every namespace with an overlay, no flag is the kubeconfig's namespace.
+func resolveNamespaces(g *GlobalOptions, src *baseline.Source, namespaces []string, all bool) ([]string, error) {
+	switch {
+	case all && len(namespaces) > 0:
+		return nil, usageErrorf("--all-namespaces (-A) and --namespace (-n) cannot be combined")
+	case all:
+		ns := src.Namespaces()
+		if len(ns) == 0 {
+			return nil, usageErrorf("%s has no namespace folders with a kustomization.yaml", src.Description)
+		}
+		return ns, nil
+	case len(namespaces) > 0:
+		return dedupe(namespaces), nil
+	}
+	return []string{g.DefaultNamespace()}, nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// resolveError: an endpoint that does not exist is bad input (exit 2);
+// one whose pods could not be read is a permission problem (exit 1).
+func resolveError(what string, err error) error {
+	var unreadable *model.UnreadableError
+	if errors.As(err, &unreadable) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return usageErrorf("%s: %v", what, err)
+}

@@ -1,0 +1,57 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+)
+
+// DoctorReport is the document doctor prints with -o json|yaml.
+type DoctorReport struct {
+	APIVersion string           `json:"apiVersion"`
+	Kind       string           `json:"kind"`
+	Engines    []doctor.Engine  `json:"engines"`
+	Findings   []doctor.Finding `json:"findings"`
+}
+
+// NewDoctorReport wraps doctor's result in the versioned document.
+func NewDoctorReport(r doctor.Report) DoctorReport {
+	d := DoctorReport{APIVersion: ownership.APIVersion, Kind: "DoctorReport", Engines: r.Engines, Findings: r.Findings}
+	if d.Engines == nil {
+		d.Engines = []doctor.Engine{}
+	}
+	if d.Findings == nil {
+		d.Findings = []doctor.Finding{}
+	}
+	return d
+}
+
+// DoctorTable prints ID, SEVERITY, SUBJECT, MESSAGE, FIX.
+func DoctorTable(w io.Writer, fs []doctor.Finding) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tSUBJECT\tMESSAGE\tFIX")
+	for _, f := range fs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, f.Severity, dash(f.Subject), f.Message, dash(f.Fix))
+	}
+	return tw.Flush()
+}
+
+// DoctorJUnit writes one test case per finding: failures fail, info
+// findings (including checks that could not run) are skipped.
+func DoctorJUnit(w io.Writer, fs []doctor.Finding) error {
+	cases := make([]JUnitCase, 0, len(fs))
+	for _, f := range fs {
+		c := JUnitCase{Name: f.ID + " " + f.Subject, ClassName: f.ID}
+		switch f.Severity {
+		case doctor.Fail:
+			c.Failure = &JUnitProblem{Message: f.Message, Text: f.Fix}
+		case doctor.Info:
+			c.Skipped = &JUnitProblem{Message: f.Message}
+		}
+		cases = append(cases, c)
+	}
+	return WriteJUnit(w, "kubectl-netbaseline doctor", cases)
+}
