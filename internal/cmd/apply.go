@@ -112,9 +112,14 @@ type ApplyOptions struct {
 	genericiooptions.IOStreams
 }
 
+// NewApplyOptions returns the defaults of `apply`.
+func NewApplyOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ApplyOptions {
+	return &ApplyOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: genericclioptions.NewPrintFlags("")}
+}
+
 // NewCmdApply builds `apply`.
 func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ApplyOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: genericclioptions.NewPrintFlags("")}
+	o := NewApplyOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "apply -n NAMESPACE... | -A [--dry-run=none|client|server] [--prune] [--force-conflicts]",
 		Short:   "Apply the baseline in a safe order, tracked for one-command rollback",
@@ -131,6 +136,12 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 			return o.Run(c.Context())
 		},
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers apply's flags.
+func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to apply (repeatable); default the kubeconfig's namespace")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named with -n)")
@@ -148,28 +159,16 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
-	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
+	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(o.GlobalOptions, &o.baselineFlags))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"allows-first", "runbook"}, cobra.ShellCompDirectiveNoFileComp))
-	return c
-}
-
-func addDryRunFlag(c *cobra.Command, target *string) {
-	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
-	c.Flags().Lookup("dry-run").NoOptDefVal = "client"
-	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
-}
-
-func parseDryRun(s string) (apply.DryRun, error) {
-	switch apply.DryRun(s) {
-	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
-		return apply.DryRun(s), nil
-	}
-	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
 }
 
 // Complete resolves the tree, namespaces, order and printer.
 func (o *ApplyOptions) Complete() error {
 	var err error
+	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+		return err
+	}
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err
 	}
@@ -189,12 +188,8 @@ func (o *ApplyOptions) Complete() error {
 
 // Validate checks flags and that every namespace has an overlay.
 func (o *ApplyOptions) Validate() error {
-	dryRun, err := parseDryRun(o.DryRun)
-	if err != nil {
-		return err
-	}
 	if o.Verify {
-		if dryRun != apply.DryRunNone {
+		if o.dryRun != apply.DryRunNone {
 			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
 		}
 		if o.VerifySettle < 0 || o.VerifyMaxChecks < 1 {
@@ -225,7 +220,6 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.dryRun, _ = parseDryRun(o.DryRun)
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
 		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
@@ -274,16 +268,6 @@ func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, ren
 		return applyError(err)
 	}
 	return nil
-}
-
-func dryRunSuffix(d apply.DryRun) string {
-	switch d {
-	case apply.DryRunServer:
-		return " (server dry run)"
-	case apply.DryRunClient:
-		return " (dry run)"
-	}
-	return ""
 }
 
 // applyError maps apply's errors to exit codes: a missing namespace is bad

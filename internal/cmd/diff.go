@@ -2,15 +2,14 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 
 	"github.com/spf13/cobra"
@@ -63,9 +62,14 @@ type DiffOptions struct {
 	genericiooptions.IOStreams
 }
 
+// NewDiffOptions returns the defaults of `diff`.
+func NewDiffOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *DiffOptions {
+	return &DiffOptions{GlobalOptions: g, IOStreams: streams}
+}
+
 // NewCmdDiff builds `diff`.
 func NewCmdDiff(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DiffOptions{GlobalOptions: g, IOStreams: streams}
+	o := NewDiffOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "diff -n NAMESPACE... | -A [--flows] [--prune]",
 		Short:   "Show what apply would change: objects, or connections with --flows",
@@ -73,13 +77,22 @@ func NewCmdDiff(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Com
 		Example: diffExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			err := o.Complete()
+			err := o.Validate()
+			if err == nil {
+				err = o.Complete()
+			}
 			if err == nil {
 				err = o.Run(c.Context())
 			}
 			return diffExit(err)
 		},
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers diff's flags.
+func (o *DiffOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to diff (repeatable); default the kubeconfig's namespace")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named)")
@@ -87,9 +100,9 @@ func NewCmdDiff(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Com
 	f.BoolVar(&o.Prune, "prune", false, "Include the deletions apply --prune would make")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Diff as if apply --force-conflicts took over same-named foreign policies")
 	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
 	o.baselineFlags.addFlags(c, true)
-	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
-	return c
+	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(o.GlobalOptions, &o.baselineFlags))
 }
 
 // diffExit maps errors to kubectl diff's statuses: differences are 1
@@ -105,12 +118,20 @@ func diffExit(err error) error {
 	return &ExitError{Code: 2, Err: err}
 }
 
-// Complete resolves the tree and the namespaces.
-func (o *DiffOptions) Complete() error {
-	var err error
+// Validate checks the flags; it runs before Complete, which reads the tree.
+func (o *DiffOptions) Validate() error {
 	if o.Output != "" && (o.Output != "json" || !o.Flows) {
 		return usageErrorf("-o %s: only --flows has a machine-readable output (-o json)", o.Output)
 	}
+	if o.AllNamespaces && len(o.Namespaces) > 0 {
+		return usageErrorf("-A and -n cannot be combined")
+	}
+	return nil
+}
+
+// Complete resolves the tree and the namespaces.
+func (o *DiffOptions) Complete() error {
+	var err error
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err
 	}
@@ -227,30 +248,16 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	}
 	after := policy.After(before, replace, keep)
 	changes := policy.FlowChanges(policy.New(before), policy.New(after), focus)
-	if o.Output == "json" {
-		if changes == nil {
-			changes = []policy.FlowChange{}
-		}
-		b, err := json.MarshalIndent(map[string]any{"apiVersion": "netbaseline.io/v1alpha1", "kind": "FlowDiff", "changes": changes}, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "%s\n", b)
-	} else if len(changes) == 0 {
+	switch {
+	case o.Output == "json":
+		err = output.WriteDocument(o.Out, "json", output.NewFlowDiff(changes))
+	case len(changes) == 0:
 		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
-	} else {
-		tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "FROM\tTO\tPORT\tNOW\tAFTER APPLY")
-		for _, c := range changes {
-			port := fmt.Sprintf("%d/%s", c.Port, c.Protocol)
-			if c.PortName != "" {
-				port = c.PortName + " (" + port + ")"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.FromGroup, c.ToGroup, port, c.Before, c.After)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	default:
+		err = output.FlowDiffTable(o.Out, changes)
+	}
+	if err != nil {
+		return err
 	}
 	if len(changes) > 0 {
 		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}

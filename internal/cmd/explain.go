@@ -7,10 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -77,9 +75,14 @@ type ExplainOptions struct {
 
 var explainFormats = []string{"table", "wide", "json", "yaml", "md", "mermaid", "dot"}
 
+// NewExplainOptions returns the defaults of `explain`.
+func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
+	return &ExplainOptions{GlobalOptions: g, IOStreams: streams, Output: "table"}
+}
+
 // NewCmdExplain builds `explain`.
 func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ExplainOptions{GlobalOptions: g, IOStreams: streams}
+	o := NewExplainOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "explain SOURCE DEST[:PORT][/PROTO] | --matrix [NAMESPACE...]",
 		Short:   "Explain why traffic between two endpoints is allowed or denied",
@@ -96,6 +99,12 @@ func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.
 		},
 		ValidArgsFunction: completeEndpoints(g),
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers explain's flags.
+func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "Manifests to read instead of the cluster: file, directory or - for stdin (repeatable)")
 	f.StringArrayVar(&o.Ports, "port", nil, "Destination port as PORT[/PROTO], a number or a name (repeatable); cannot be combined with DEST:PORT")
@@ -103,23 +112,25 @@ func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.
 	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
-	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(explainFormats, "|"))
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(explainFormats, cobra.ShellCompDirectiveNoFileComp))
+	addOutputFlag(c, &o.Output, explainFormats)
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
-	return c
 }
 
 // Complete parses the endpoints and ports.
 func (o *ExplainOptions) Complete(args []string) error {
 	o.args = args
+	ports, err := parsePortFlags(o.Ports)
+	if err != nil {
+		return err
+	}
+	o.ports = ports
 	if o.Matrix {
 		return nil
 	}
 	if len(args) != 2 {
 		return usageErrorf("explain needs SOURCE and DEST (got %d argument(s)); see 'kubectl netbaseline explain --help'", len(args))
 	}
-	var err error
 	if o.from, err = endpoint.Parse(args[0], endpoint.Source); err != nil {
 		return usageErrorf("SOURCE %v", err)
 	}
@@ -140,8 +151,8 @@ func (o *ExplainOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ExplainOptions) Validate() error {
-	if !contains(explainFormats, o.Output) {
-		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(explainFormats, ", "))
+	if err := validateOutput(o.Output, explainFormats); err != nil {
+		return err
 	}
 	switch o.Expect {
 	case "", "allowed", "denied":
@@ -151,11 +162,6 @@ func (o *ExplainOptions) Validate() error {
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
 	}
-	ports, err := parsePortFlags(o.Ports)
-	if err != nil {
-		return err
-	}
-	o.ports = append(o.ports, ports...)
 	if o.Matrix {
 		if o.AllNamespaces && len(o.args) > 0 {
 			return usageErrorf("--all-namespaces and namespace arguments cannot be combined")
@@ -277,12 +283,7 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 	case "json":
 		return output.WriteExplainJSON(o.Out, output.NewExplainResult(xs, warnings))
 	case "yaml":
-		b, err := yaml.Marshal(output.NewExplainResult(xs, warnings))
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+		return output.WriteDocument(o.Out, "yaml", output.NewExplainResult(xs, warnings))
 	case "md":
 		return output.ExplainMarkdown(o.Out, xs)
 	case "mermaid":
@@ -308,20 +309,4 @@ func (o *ExplainOptions) checkExpectation(xs []policy.Explanation) error {
 		return nil
 	}
 	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", o.Expect, len(unmet), len(xs), strings.Join(unmet, "\n  "))}
-}
-
-// parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
-func parsePortFlags(values []string) ([]policy.PortSpec, error) {
-	var out []policy.PortSpec
-	for _, v := range values {
-		port, proto, err := endpoint.ParsePortFlag(v)
-		if err != nil {
-			return nil, usageErrorf("--port %s: %v", v, err)
-		}
-		if proto == "" {
-			proto = corev1.ProtocolTCP
-		}
-		out = append(out, policy.PortSpec{Port: port, Protocol: proto})
-	}
-	return out, nil
 }

@@ -13,9 +13,12 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -121,12 +124,12 @@ func (s *probeSettings) addFlags(c *cobra.Command, timeoutFlag string) {
 	f.DurationVar(&s.Timeout, timeoutFlag, 3*time.Second, "Timeout of each probe check")
 	f.DurationVar(&s.WaitTimeout, "wait-timeout", 90*time.Second, "How long to wait for each probe container, start included")
 	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else "+version.ProbeImage()+")")
-	f.StringVar(&s.PullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent or Never")
+	s.PullPolicy = string(corev1.PullIfNotPresent)
+	addPullPolicyFlag(c, &s.PullPolicy)
 	f.IntVar(&s.Parallel, "parallel", 5, "Source pods probed at once")
 	f.StringVar(&s.Mode, "mode", probe.ModeEphemeral, "ephemeral (a container added to each source pod) or pod (a short-lived pod with the source's labels, deleted afterwards; for clusters that block ephemeral containers)")
 	_ = c.RegisterFlagCompletionFunc("deny-mode", cobra.FixedCompletions([]string{"auto", "drop", "reject"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{probe.ModeEphemeral, probe.ModePod}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // complete fills the image from the environment or the config.
@@ -149,10 +152,8 @@ func (s *probeSettings) validate(timeoutFlag string) error {
 	default:
 		return usageErrorf("--deny-mode %q: use auto, drop or reject", s.DenyMode)
 	}
-	switch corev1.PullPolicy(s.PullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return usageErrorf("--image-pull-policy %q: use Always, IfNotPresent or Never", s.PullPolicy)
+	if err := validatePullPolicy(s.PullPolicy); err != nil {
+		return err
 	}
 	if s.Timeout <= 0 || s.WaitTimeout <= s.Timeout || s.Parallel < 1 {
 		return usageErrorf("--%s must be positive, --wait-timeout longer than it, --parallel at least 1", timeoutFlag)
@@ -210,7 +211,6 @@ func validateOutput(format string, formats []string) error {
 // addPullPolicyFlag registers --image-pull-policy.
 func addPullPolicyFlag(c *cobra.Command, target *string) {
 	c.Flags().StringVar(target, "image-pull-policy", *target, "Always, IfNotPresent or Never")
-	_ = c.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func validatePullPolicy(p string) error {
@@ -219,4 +219,44 @@ func validatePullPolicy(p string) error {
 		return nil
 	}
 	return usageErrorf("--image-pull-policy %q: use Always, IfNotPresent or Never", p)
+}
+
+func addDryRunFlag(c *cobra.Command, target *string) {
+	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
+	c.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func parseDryRun(s string) (apply.DryRun, error) {
+	switch apply.DryRun(s) {
+	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
+		return apply.DryRun(s), nil
+	}
+	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
+}
+
+func dryRunSuffix(d apply.DryRun) string {
+	switch d {
+	case apply.DryRunServer:
+		return " (server dry run)"
+	case apply.DryRunClient:
+		return " (dry run)"
+	}
+	return ""
+}
+
+// parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
+func parsePortFlags(values []string) ([]policy.PortSpec, error) {
+	var out []policy.PortSpec
+	for _, v := range values {
+		port, proto, err := endpoint.ParsePortFlag(v)
+		if err != nil {
+			return nil, usageErrorf("--port %s: %v", v, err)
+		}
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		out = append(out, policy.PortSpec{Port: port, Protocol: proto})
+	}
+	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,9 +93,14 @@ type ProbeOptions struct {
 
 var probeFormats = []string{"table", "wide", "json", "yaml"}
 
+// NewProbeOptions returns the defaults of `probe`.
+func NewProbeOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ProbeOptions {
+	return &ProbeOptions{GlobalOptions: g, IOStreams: streams, Output: "table", HTTPStatus: 200}
+}
+
 // NewCmdProbe builds `probe`.
 func NewCmdProbe(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ProbeOptions{GlobalOptions: g, IOStreams: streams}
+	o := NewProbeOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "probe SOURCE DEST[:PORT][/PROTO]... | probe local URL",
 		Short:   "Make real connections from source pods and compare with the policies",
@@ -113,19 +117,23 @@ func NewCmdProbe(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 		},
 		ValidArgsFunction: completeEndpoints(g),
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers probe's flags.
+func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringArrayVar(&o.Ports, "port", nil, "Destination port PORT[/PROTO] for DESTs without :PORT (repeatable)")
 	f.StringArrayVar(&o.DNSNames, "dns", nil, "Also resolve this name from each source, over UDP and TCP (repeatable)")
 	f.StringVar(&o.HTTPPath, "http", "", "Make HTTP GETs of this path instead of TCP connects, e.g. /api/health")
-	f.IntVar(&o.HTTPStatus, "http-status", 200, "The HTTP status that counts as success")
+	f.IntVar(&o.HTTPStatus, "http-status", o.HTTPStatus, "The HTTP status that counts as success")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Probe from and to every pod instead of one per group")
 	o.probeSettings.addFlags(c, "timeout")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the probe containers (YAML) without adding them")
-	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(probeFormats, "|"))
+	addOutputFlag(c, &o.Output, probeFormats)
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(probeFormats, cobra.ShellCompDirectiveNoFileComp))
-	return c
 }
 
 // Complete parses the endpoints.
@@ -154,8 +162,8 @@ func (o *ProbeOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ProbeOptions) Validate() error {
-	if !contains(probeFormats, o.Output) {
-		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(probeFormats, ", "))
+	if err := validateOutput(o.Output, probeFormats); err != nil {
+		return err
 	}
 	if err := o.probeSettings.validate("timeout"); err != nil {
 		return err
@@ -259,23 +267,14 @@ func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
 
 // finish prints, writes --junit and --save, and sets the exit status.
 func (o *ProbeOptions) finish(res probe.Document) error {
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "%s\n", b)
-	case "yaml":
-		b, err := yaml.Marshal(res)
-		if err != nil {
-			return err
-		}
-		_, _ = o.Out.Write(b)
-	default:
-		if err := output.ProbeTable(o.Out, res.Observations, o.Output == "wide"); err != nil {
-			return err
-		}
+	var err error
+	if o.Output == "json" || o.Output == "yaml" {
+		err = output.WriteDocument(o.Out, o.Output, res)
+	} else {
+		err = output.ProbeTable(o.Out, res.Observations, o.Output == "wide")
+	}
+	if err != nil {
+		return err
 	}
 	if o.JUnit != "" {
 		var buf bytes.Buffer

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
@@ -64,9 +63,14 @@ type ReportOptions struct {
 
 var reportFormats = []string{"md", "json", "yaml"}
 
+// NewReportOptions returns the defaults of `report`.
+func NewReportOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ReportOptions {
+	return &ReportOptions{GlobalOptions: g, IOStreams: streams, Output: "md", now: time.Now}
+}
+
 // NewCmdReport builds `report`.
 func NewCmdReport(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ReportOptions{GlobalOptions: g, IOStreams: streams, now: time.Now}
+	o := NewReportOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "report [-n NAMESPACE]... [-o md|json|yaml] [--probe | --probe-results FILE...]",
 		Short:   "Record engine, selectors, applied policies, rollback commands, doctor and probe results",
@@ -74,29 +78,41 @@ func NewCmdReport(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Example: reportExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			o.probeSettings.complete(o.GlobalOptions)
 			return o.Run(c.Context())
 		},
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers report's flags.
+func (o *ReportOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to record (repeatable); default the config's")
-	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
-	f.StringVarP(&o.Output, "output", "o", "md", "Output format: "+strings.Join(reportFormats, "|"))
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
+	addOutputFlag(c, &o.Output, reportFormats)
 	f.StringArrayVar(&o.ProbeResults, "probe-results", nil, "A file written by probe --save (repeatable)")
 	f.BoolVar(&o.Probe, "probe", false, "Probe now: every group of the namespaces, the ingress controller and Prometheus to every declared port of the namespaces' groups, and DNS")
 	o.probeSettings.addFlags(c, "probe-timeout")
 	_ = c.MarkFlagFilename("probe-results", "json")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(reportFormats, cobra.ShellCompDirectiveNoFileComp))
-	return c
+}
+
+// Complete picks the probe image.
+func (o *ReportOptions) Complete() error {
+	o.probeSettings.complete(o.GlobalOptions)
+	return nil
 }
 
 // Validate checks flags.
 func (o *ReportOptions) Validate() error {
-	if !contains(reportFormats, o.Output) {
-		return usageErrorf("unknown output format %q: use one of %s", o.Output, strings.Join(reportFormats, ", "))
+	if err := validateOutput(o.Output, reportFormats); err != nil {
+		return err
 	}
 	if o.Probe && len(o.ProbeResults) > 0 {
 		return usageErrorf("--probe and --probe-results exclude each other: probe now, or read earlier results")
@@ -160,23 +176,10 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 }
 
 func (o *ReportOptions) write(rec record.Record) error {
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(rec, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(o.Out, "%s\n", b)
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.Output == "md" {
+		return output.WriteMarkdown(o.Out, rec)
 	}
-	return output.WriteMarkdown(o.Out, rec)
+	return output.WriteDocument(o.Out, o.Output, rec)
 }
 
 // probeNow probes the group matrix of the namespaces (sources also the

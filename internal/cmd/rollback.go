@@ -52,11 +52,18 @@ type RollbackOptions struct {
 	PrintCommand   bool
 	ForceConflicts bool
 	genericiooptions.IOStreams
+
+	dryRun apply.DryRun
+}
+
+// NewRollbackOptions returns the defaults of `rollback`.
+func NewRollbackOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *RollbackOptions {
+	return &RollbackOptions{GlobalOptions: g, IOStreams: streams}
 }
 
 // NewCmdRollback builds `rollback`.
 func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams}
+	o := NewRollbackOptions(g, streams)
 	c := &cobra.Command{
 		Use:     "rollback -n NAMESPACE... | -A [--dry-run=none|client|server] [--print-command]",
 		Short:   "Remove exactly what apply applied, and restore what it took over",
@@ -64,26 +71,38 @@ func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra
 		Example: rollbackExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(c.Context())
 		},
 	}
+	o.AddFlags(c)
+	return c
+}
+
+// AddFlags registers rollback's flags.
+func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to roll back (repeatable); default the kubeconfig's namespace")
-	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(g))
+	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+ownership.ParentName+" ConfigMap")
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
 	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
-	return c
+}
+
+// Complete parses --dry-run.
+func (o *RollbackOptions) Complete() error {
+	var err error
+	o.dryRun, err = parseDryRun(o.DryRun)
+	return err
 }
 
 // Validate checks the flags.
 func (o *RollbackOptions) Validate() error {
-	if _, err := parseDryRun(o.DryRun); err != nil {
-		return err
-	}
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("--all-namespaces (-A) and --namespace (-n) cannot be combined")
 	}
@@ -96,8 +115,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dryRun, _ := parseDryRun(o.DryRun)
-	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: dryRun, ForceConflicts: o.ForceConflicts,
+	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: o.dryRun, ForceConflicts: o.ForceConflicts,
 		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
 	namespaces := dedupe(o.Namespaces)
 	if o.AllNamespaces {
@@ -128,14 +146,14 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "Rolling back namespace %s\n", ns)
 		results, err := applier.Rollback(ctx, plan)
 		for _, r := range results {
-			fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(dryRun))
+			fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
 		}
 		if err != nil {
 			return err
 		}
 		for _, name := range []string{ownership.BackupName, ownership.ParentName} {
 			if (name == ownership.ParentName && plan.HasParent) || (name == ownership.BackupName && plan.HasBackup) {
-				fmt.Fprintf(o.Out, "configmap/%s deleted%s\n", name, dryRunSuffix(dryRun))
+				fmt.Fprintf(o.Out, "configmap/%s deleted%s\n", name, dryRunSuffix(o.dryRun))
 			}
 		}
 	}

@@ -16,25 +16,41 @@ type VersionOptions struct {
 	genericiooptions.IOStreams
 }
 
+// NewVersionOptions returns the defaults of `version`.
+func NewVersionOptions(streams genericiooptions.IOStreams) *VersionOptions {
+	return &VersionOptions{IOStreams: streams}
+}
+
 // NewCmdVersion builds `version`.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VersionOptions{IOStreams: streams}
+	o := NewVersionOptions(streams)
 	c := &cobra.Command{
 		Use:     "version [-o json|yaml]",
 		Short:   "Print the plugin's version",
 		Example: "  kubectl netbaseline version\n  kubectl netbaseline version -o json",
 		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run()
 		},
 	}
-	c.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line)")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	o.AddFlags(c)
 	return c
 }
+
+// AddFlags registers version's flags.
+func (o *VersionOptions) AddFlags(c *cobra.Command) {
+	c.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// Complete has nothing to resolve: version needs no cluster and no Config.
+func (o *VersionOptions) Complete() error { return nil }
 
 // Validate checks the output format.
 func (o *VersionOptions) Validate() error {
