@@ -8,6 +8,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
 LDFLAGS := -s -w -X $(MODULE)/pkg/version.Version=$(VERSION) -X $(MODULE)/pkg/version.Commit=$(COMMIT) -X $(MODULE)/pkg/version.Date=$(DATE)
 GO      ?= go
+NB_TOOLS_HOME ?= /var/cache/netbaseline-tools
 BIN     := bin
 
 .PHONY: build
@@ -19,7 +20,11 @@ install: ## go install the plugin (puts kubectl-netbaseline on PATH)
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/kubectl-netbaseline
 
 .PHONY: test
-test: verify test-unit ## Everything CI runs that needs no cluster
+test: verify lint test-unit ## Everything CI runs that needs no cluster
+
+.PHONY: lint
+lint: ## golangci-lint (pinned in hack/tools/lint, built into $(NB_TOOLS_HOME)) with .golangci.yaml
+	hack/tools/lint.sh
 
 .PHONY: test-unit
 test-unit: ## Unit tests (offline, no cluster)

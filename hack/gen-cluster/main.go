@@ -25,7 +25,12 @@ func main() {
 
 	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies})
 	w := bufio.NewWriter(os.Stdout)
-	defer w.Flush()
+	defer func() {
+		if err := w.Flush(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}()
 	emit := func(v any) {
 		b, err := yaml.Marshal(v)
 		if err != nil {

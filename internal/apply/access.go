@@ -13,7 +13,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
 
-// AccessDeniedError: RBAC would refuse a write the plan needs; nothing was
+// AccessDeniedError reports that RBAC would refuse a write the plan needs; nothing was
 // written.
 type AccessDeniedError struct {
 	Namespace string

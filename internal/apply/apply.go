@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-	"github.com/netbaseline/kubectl-netbaseline/internal/read"
-
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,11 +17,14 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 // DryRun is kubectl's --dry-run.
 type DryRun string
 
+// The --dry-run modes, as kubectl names them.
 const (
 	DryRunNone   DryRun = "none"
 	DryRunClient DryRun = "client"
@@ -34,6 +34,7 @@ const (
 // Op is what happened to an object.
 type Op string
 
+// What happened to an object, in kubectl apply's words.
 const (
 	Created    Op = "created"
 	Configured Op = "configured"
@@ -99,14 +100,14 @@ type Report struct {
 	Warnings []string
 }
 
-// NamespaceMissingError: the namespace does not exist.
+// NamespaceMissingError reports that the namespace does not exist.
 type NamespaceMissingError struct{ Namespace string }
 
 func (e *NamespaceMissingError) Error() string {
 	return fmt.Sprintf("namespace %q does not exist; create it first (kubectl create namespace %s, and label it name=%s if your selectors use that label)", e.Namespace, e.Namespace, e.Namespace)
 }
 
-// ConflictError: same-named policies that are not ours; nothing was written.
+// ConflictError reports that same-named policies that are not ours; nothing was written.
 type ConflictError struct {
 	Namespace string
 	Foreign   []string // "name (managers; owner)"
@@ -175,12 +176,12 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 		if !ok {
 			continue
 		}
-		owner := OtherOwner(cur)
+		owner := otherOwner(cur)
 		if ownership.IsMember(cur) {
 			if owner != "" {
 				report.Warnings = append(report.Warnings, fmt.Sprintf("networkpolicy %s/%s is also managed by %s, which may revert this apply; commit the init tree to its source instead", namespace, cur.Name, owner))
 			}
-			if others := ChangedBy(cur, a.manager()); len(others) > 0 {
+			if others := changedBy(cur, a.manager()); len(others) > 0 {
 				described = append(described, fmt.Sprintf("%s (ours, but since changed by %s)", cur.Name, strings.Join(others, ", ")))
 			}
 			continue
@@ -193,7 +194,7 @@ func (a *Applier) checkOwnership(namespace string, want []desired, live map[stri
 		described = append(described, desc)
 	}
 	for _, np := range live {
-		if owner := OtherOwner(np); owner != "" && !ownership.IsMember(np) && findDesired(want, np.Name) == nil {
+		if owner := otherOwner(np); owner != "" && !ownership.IsMember(np) && findDesired(want, np.Name) == nil {
 			report.Warnings = append(report.Warnings, fmt.Sprintf("namespace %s has NetworkPolicy %s managed by %s; policies there are under another tool's control, so prefer committing the init tree to it", namespace, np.Name, owner))
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -21,6 +19,7 @@ import (
 	kubectlapply "k8s.io/kubectl/pkg/cmd/apply"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 func sample(t *testing.T, ns string) []baseline.Object {
@@ -47,10 +46,10 @@ func phaseNames(ps []Phase) []string {
 // The order lives here and only here.
 func TestPhases(t *testing.T) {
 	objs := sample(t, "backend-dev")
-	if got, want := phaseNames(Phases(objs, AllowsFirst)), []string{"05:allow-dns", "10:allow-from-frontend", "15:allow-from-ingress", "20:allow-from-monitoring", "00:deny-all"}; !cmp.Equal(got, want) {
+	if got, want := phaseNames(phases(objs, AllowsFirst)), []string{"05:allow-dns", "10:allow-from-frontend", "15:allow-from-ingress", "20:allow-from-monitoring", "00:deny-all"}; !cmp.Equal(got, want) {
 		t.Errorf("allows-first = %v, want %v", got, want)
 	}
-	if got, want := phaseNames(Phases(objs, Runbook)), []string{"00:deny-all", "05:allow-dns", "10:allow-from-frontend", "15:allow-from-ingress", "20:allow-from-monitoring"}; !cmp.Equal(got, want) {
+	if got, want := phaseNames(phases(objs, Runbook)), []string{"00:deny-all", "05:allow-dns", "10:allow-from-frontend", "15:allow-from-ingress", "20:allow-from-monitoring"}; !cmp.Equal(got, want) {
 		t.Errorf("runbook = %v, want %v", got, want)
 	}
 	if _, err := ParseOrder("random"); err == nil {
@@ -85,11 +84,7 @@ func recordCalls(cs *fake.Clientset) *[]call {
 			}
 		case k8stesting.DeleteAction:
 			c.name = act.GetName()
-		case k8stesting.CreateAction:
-			if m, ok := act.GetObject().(metav1.Object); ok {
-				c.name = m.GetName()
-			}
-		case k8stesting.UpdateAction:
+		case k8stesting.CreateAction: // an UpdateAction too: both carry the object
 			if m, ok := act.GetObject().(metav1.Object); ok {
 				c.name = m.GetName()
 			}
@@ -236,7 +231,7 @@ func TestOtherOwner(t *testing.T) {
 		{metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "Tenant", Name: "acme"}}}, "Tenant acme (ownerReference)"},
 	}
 	for _, tt := range tests {
-		if got := OtherOwner(&tt.meta); got != tt.want {
+		if got := otherOwner(&tt.meta); got != tt.want {
 			t.Errorf("OtherOwner(%+v) = %q, want %q", tt.meta, got, tt.want)
 		}
 	}

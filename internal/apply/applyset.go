@@ -4,10 +4,10 @@
 package apply
 
 import (
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // parent is the ApplySet's parent ConfigMap.

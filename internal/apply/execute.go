@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,10 +16,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
 
-// FailedError: a run stopped after it had written something (an API
+// FailedError reports that a run stopped after it had written something (an API
 // error, an admission denial, a timeout, Ctrl-C, a verification that
 // failed). Everything it wrote was then undone as far as possible; Undone
 // and Left say how far.
@@ -354,7 +353,7 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 
 // renew extends the lease when a third of it has passed.
 func (a *Applier) renew(ctx context.Context, j *journal) {
-	if j.parent == nil || a.now().Sub(j.renewed) < LeaseDuration/3 {
+	if j.parent == nil || a.now().Sub(j.renewed) < leaseDuration/3 {
 		return
 	}
 	out, err := a.Client.CoreV1().ConfigMaps(j.ns).Update(ctx, a.withLease(j.parent), metav1.UpdateOptions{FieldManager: a.manager()})
@@ -591,7 +590,7 @@ func (a *Applier) retry(ctx context.Context, attempts int, until time.Time, f fu
 	wait := time.Second
 	for n := 1; ; n++ {
 		err := f(ctx)
-		if err == nil || !Transient(err) {
+		if err == nil || !transient(err) {
 			return err
 		}
 		if attempts > 0 && n >= attempts {
@@ -624,8 +623,8 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Transient reports whether an API error may go away when retried.
-func Transient(err error) bool {
+// transient reports whether an API error may go away when retried.
+func transient(err error) bool {
 	switch {
 	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
 		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err):

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -348,7 +347,7 @@ func TestEveryFailureIsUndoneWithoutACut(t *testing.T) {
 				} else {
 					tb.failAt, tb.fail = n, faults[kind]
 					if kind == "timeout" || kind == "webhook timeout" {
-						// Transient: it fails five times in a row, more than
+						// transient: it fails five times in a row, more than
 						// apply retries it, fewer than the undo does.
 						tb.failAt = 0
 						failures := 0
@@ -568,8 +567,8 @@ func TestLease(t *testing.T) {
 	}
 	// A lease left by a dead run expires.
 	parentCM := parent("backend-dev", "kubectl-netbaseline/test")
-	parentCM.Annotations[LeaseHolderAnnotation] = "dead@host pid 3"
-	parentCM.Annotations[LeaseExpiresAnnotation] = now.Add(-time.Minute).Format(time.RFC3339)
+	parentCM.Annotations[leaseHolderAnnotation] = "dead@host pid 3"
+	parentCM.Annotations[leaseExpiresAnnotation] = now.Add(-time.Minute).Format(time.RFC3339)
 	if _, err := tb.cs.CoreV1().ConfigMaps("backend-dev").Create(context.Background(), parentCM, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +578,7 @@ func TestLease(t *testing.T) {
 		t.Fatalf("expired lease: %v", err)
 	}
 	got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ownership.ParentName, metav1.GetOptions{})
-	if got.Annotations[LeaseHolderAnnotation] != "" {
+	if got.Annotations[leaseHolderAnnotation] != "" {
 		t.Errorf("lease not released: %v", got.Annotations)
 	}
 }

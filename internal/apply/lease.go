@@ -5,23 +5,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // The lease: one writer at a time per namespace. It lives in the ApplySet
 // parent's annotations and is taken and released with resourceVersion
 // preconditions, so two runs cannot both believe they hold it.
 const (
-	LeaseHolderAnnotation  = "netbaseline.io/lease-holder"
-	LeaseExpiresAnnotation = "netbaseline.io/lease-expires"
-	// LeaseDuration is how long a lease lasts without renewal; a run
+	leaseHolderAnnotation  = "netbaseline.io/lease-holder"
+	leaseExpiresAnnotation = "netbaseline.io/lease-expires"
+	// leaseDuration is how long a lease lasts without renewal; a run
 	// renews it as it goes, so only a run that died leaves one to expire.
-	LeaseDuration = 5 * time.Minute
+	leaseDuration = 5 * time.Minute
 )
 
-// LeaseHeldError: another run is applying or rolling back the namespace.
+// LeaseHeldError reports that another run is applying or rolling back the namespace.
 type LeaseHeldError struct {
 	Namespace, Holder string
 	Expires           time.Time
@@ -29,10 +29,10 @@ type LeaseHeldError struct {
 
 func (e *LeaseHeldError) Error() string {
 	return fmt.Sprintf("namespace %s is being changed by another kubectl netbaseline run (%s) until %s at the latest; wait for it, or, if that run is dead, wait for the lease to expire (kubectl annotate configmap -n %s %s %s- removes it now)",
-		e.Namespace, e.Holder, e.Expires.UTC().Format(time.RFC3339), e.Namespace, ownership.ParentName, LeaseHolderAnnotation)
+		e.Namespace, e.Holder, e.Expires.UTC().Format(time.RFC3339), e.Namespace, ownership.ParentName, leaseHolderAnnotation)
 }
 
-// ParentError: a ConfigMap of the parent's name exists that is not our
+// ParentError reports that a ConfigMap of the parent's name exists that is not our
 // ApplySet parent; kubectl refuses such a parent too.
 type ParentError struct {
 	Namespace, Why string
@@ -74,11 +74,11 @@ func (a *Applier) checkLease(cm *corev1.ConfigMap) error {
 	if cm == nil {
 		return nil
 	}
-	holder := cm.Annotations[LeaseHolderAnnotation]
+	holder := cm.Annotations[leaseHolderAnnotation]
 	if holder == "" || holder == a.holder() {
 		return nil
 	}
-	expires, err := time.Parse(time.RFC3339, cm.Annotations[LeaseExpiresAnnotation])
+	expires, err := time.Parse(time.RFC3339, cm.Annotations[leaseExpiresAnnotation])
 	if err != nil || !a.now().Before(expires) {
 		return nil // expired or unreadable: the holder is gone
 	}
@@ -98,15 +98,15 @@ func (a *Applier) withLease(cm *corev1.ConfigMap) *corev1.ConfigMap {
 	if out.Annotations == nil {
 		out.Annotations = map[string]string{}
 	}
-	out.Annotations[LeaseHolderAnnotation] = a.holder()
-	out.Annotations[LeaseExpiresAnnotation] = a.now().Add(LeaseDuration).UTC().Format(time.RFC3339)
+	out.Annotations[leaseHolderAnnotation] = a.holder()
+	out.Annotations[leaseExpiresAnnotation] = a.now().Add(leaseDuration).UTC().Format(time.RFC3339)
 	return out
 }
 
 // withoutLease is the parent with the lease released.
 func withoutLease(cm *corev1.ConfigMap) *corev1.ConfigMap {
 	out := cm.DeepCopy()
-	delete(out.Annotations, LeaseHolderAnnotation)
-	delete(out.Annotations, LeaseExpiresAnnotation)
+	delete(out.Annotations, leaseHolderAnnotation)
+	delete(out.Annotations, leaseExpiresAnnotation)
 	return out
 }

@@ -22,12 +22,12 @@ const (
 	Runbook Order = "runbook"
 )
 
-// Orders lists the valid orders, default first.
-var Orders = []Order{AllowsFirst, Runbook}
+// orders lists the valid orders, default first.
+var orders = []Order{AllowsFirst, Runbook}
 
 // ParseOrder checks an --order value.
 func ParseOrder(s string) (Order, error) {
-	for _, o := range Orders {
+	for _, o := range orders {
 		if string(o) == s {
 			return o, nil
 		}
@@ -41,10 +41,10 @@ type Phase struct {
 	Objects []baseline.Object
 }
 
-// Phases groups objects by phase in the order's sequence. Neither order
+// phases groups objects by phase in the order's sequence. Neither order
 // is fail-open (docs/design.md): any policy selecting all pods for egress, such
 // as allow-dns, isolates egress as much as deny-all does.
-func Phases(objs []baseline.Object, order Order) []Phase {
+func phases(objs []baseline.Object, order Order) []Phase {
 	byNumber := map[int][]baseline.Object{}
 	for _, o := range objs {
 		byNumber[o.Phase] = append(byNumber[o.Phase], o)

@@ -5,15 +5,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
-// OtherOwner says that something else manages a policy and will fight the
+// otherOwner says that something else manages a policy and will fight the
 // plugin's changes (or revert them).
-func OtherOwner(meta metav1.Object) string {
+func otherOwner(meta metav1.Object) string {
 	labels, annotations := meta.GetLabels(), meta.GetAnnotations()
 	var owners []string
 	if id, ok := annotations["argocd.argoproj.io/tracking-id"]; ok {
@@ -52,16 +52,16 @@ func fieldManagers(np *networkingv1.NetworkPolicy) string {
 	return strings.Join(out, ", ")
 }
 
-// ChangedBy lists the field managers other than ours that own part of a
+// changedBy lists the field managers other than ours that own part of a
 // policy's spec or labels: someone edited a member after we wrote it.
-func ChangedBy(np *networkingv1.NetworkPolicy, ours string) []string {
+func changedBy(np *networkingv1.NetworkPolicy, ours string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, mf := range np.ManagedFields {
 		if mf.Manager == ours || mf.Manager == "" || mf.FieldsV1 == nil || seen[mf.Manager] {
 			continue
 		}
-		raw := string(mf.FieldsV1.Raw)
+		raw := mf.FieldsV1.GetRawString()
 		if strings.Contains(raw, `"f:spec"`) {
 			seen[mf.Manager] = true
 			out = append(out, fmt.Sprintf("%s (%s)", mf.Manager, mf.Operation))

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
 
@@ -50,7 +49,7 @@ type NamespacePlan struct {
 	desired map[string]*networkingv1.NetworkPolicy
 }
 
-// PlanError: at least one namespace would be refused; nothing was
+// PlanError reports that at least one namespace would be refused; nothing was
 // written anywhere.
 type PlanError struct {
 	Errs map[string]error
@@ -160,7 +159,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 
 	var writes []transition.Write
 	p.desired = map[string]*networkingv1.NetworkPolicy{}
-	for _, phase := range Phases(toObjects(want), a.Order) {
+	for _, phase := range phases(toObjects(want), a.Order) {
 		for _, o := range phase.Objects {
 			d := findDesired(want, o.GetName())
 			live := p.Live[d.Name]

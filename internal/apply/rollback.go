@@ -9,13 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
 
@@ -36,7 +35,7 @@ type RollbackPlan struct {
 }
 
 // MemberNames are the ApplySet's NetworkPolicies, by name.
-func (plan *RollbackPlan) MemberNames() []string { return plan.Members }
+func (p *RollbackPlan) MemberNames() []string { return p.Members }
 
 // Empty reports whether there is nothing to roll back.
 func (p *RollbackPlan) Empty() bool {
@@ -87,7 +86,7 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 	return plan, nil
 }
 
-// MemberConflictError: members were changed by someone else since the
+// MemberConflictError reports that members were changed by someone else since the
 // plugin wrote them; rollback deletes them only with --force-conflicts.
 type MemberConflictError struct {
 	Namespace string
@@ -111,7 +110,7 @@ func (a *Applier) PlanRollbackTransition(ctx context.Context, rp *RollbackPlan) 
 	p.Rollback = true
 	var changed []string
 	for _, m := range rp.members {
-		if others := ChangedBy(m, a.manager()); len(others) > 0 {
+		if others := changedBy(m, a.manager()); len(others) > 0 {
 			changed = append(changed, fmt.Sprintf("%s (by %s)", m.Name, strings.Join(others, ", ")))
 		}
 	}
@@ -230,26 +229,26 @@ func (a *Applier) dryRunRollback(ctx context.Context, p *NamespacePlan) error {
 
 // KubectlCommand is the plain kubectl equivalent of a rollback, for the
 // runbook's task log.
-func (plan *RollbackPlan) KubectlCommand() string {
+func (p *RollbackPlan) KubectlCommand() string {
 	var lines []string
-	if len(plan.Members) > 0 {
-		lines = append(lines, fmt.Sprintf("kubectl delete networkpolicy -n %s %s", plan.Namespace, strings.Join(plan.Members, " ")))
+	if len(p.Members) > 0 {
+		lines = append(lines, fmt.Sprintf("kubectl delete networkpolicy -n %s %s", p.Namespace, strings.Join(p.Members, " ")))
 	}
 	var cms []string
-	if plan.HasParent {
+	if p.HasParent {
 		cms = append(cms, ownership.ParentName)
 	}
-	if len(plan.Restore) > 0 {
+	if len(p.Restore) > 0 {
 		var saved []string
-		for _, np := range plan.Restore {
+		for _, np := range p.Restore {
 			saved = append(saved, np.Name)
 		}
-		lines = append(lines, fmt.Sprintf("# restoring the saved foreign policies (%s) needs: kubectl netbaseline rollback -n %s", strings.Join(saved, ", "), plan.Namespace))
-	} else if plan.HasBackup {
+		lines = append(lines, fmt.Sprintf("# restoring the saved foreign policies (%s) needs: kubectl netbaseline rollback -n %s", strings.Join(saved, ", "), p.Namespace))
+	} else if p.HasBackup {
 		cms = append(cms, ownership.BackupName)
 	}
 	if len(cms) > 0 {
-		lines = append(lines, fmt.Sprintf("kubectl delete configmap -n %s %s", plan.Namespace, strings.Join(cms, " ")))
+		lines = append(lines, fmt.Sprintf("kubectl delete configmap -n %s %s", p.Namespace, strings.Join(cms, " ")))
 	}
 	return strings.Join(lines, "\n")
 }

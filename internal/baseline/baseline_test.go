@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	"github.com/google/go-cmp/cmp"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/kustomize"
 )
 
@@ -482,7 +481,7 @@ func TestPhaseOf(t *testing.T) {
 		{"custom", map[string]string{ownership.PhaseAnnotation: "-1"}, 0, true},
 	}
 	for _, tt := range tests {
-		got, err := PhaseOf(tt.name, tt.annotations)
+		got, err := phaseOf(tt.name, tt.annotations)
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("PhaseOf(%s, %v) = %d, %v; want %d, err=%v", tt.name, tt.annotations, got, err, tt.want, tt.wantErr)
 		}

@@ -6,10 +6,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// FileName is the file init writes a policy to, in the runbook's layout:
+// fileName is the file init writes a policy to, in the runbook's layout:
 // "<phase>-<name>.yaml", except allow-dns.yaml, which the runbook names
 // without a number. The order of apply never comes from it.
-func FileName(o Object) string {
+func fileName(o Object) string {
 	if o.GetName() == AllowDNS || o.Phase == PhaseUnknown {
 		return o.GetName() + ".yaml"
 	}
@@ -24,7 +24,7 @@ func InitFiles(objs []Object) (map[string][]byte, error) {
 	files := make(map[string][]byte, len(objs)+1)
 	k := kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"}
 	for _, o := range objs {
-		name := FileName(o)
+		name := fileName(o)
 		if _, dup := files[name]; dup {
 			return nil, fmt.Errorf("two objects would be written to %s", name)
 		}

@@ -7,8 +7,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -17,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // Tree generates the kustomize tree for a Config: base/ (deny-all,

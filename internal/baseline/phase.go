@@ -55,19 +55,19 @@ var knownPhases = map[string]int{
 // FormatPhase renders a phase as the annotation value ("05").
 func FormatPhase(p int) string { return fmt.Sprintf("%02d", p) }
 
-// ParsePhase reads an annotation value; it must be two digits.
-func ParsePhase(v string) (int, error) {
+// parsePhase reads an annotation value; it must be two digits.
+func parsePhase(v string) (int, error) {
 	if !phaseValue.MatchString(v) {
 		return 0, fmt.Errorf("annotation %s=%q: must be two digits such as \"05\"", ownership.PhaseAnnotation, v)
 	}
 	return strconv.Atoi(v)
 }
 
-// PhaseOf returns an object's phase: its annotation, else the phase of a
+// phaseOf returns an object's phase: its annotation, else the phase of a
 // known policy name, else PhaseUnknown. Never the file name.
-func PhaseOf(name string, annotations map[string]string) (int, error) {
+func phaseOf(name string, annotations map[string]string) (int, error) {
 	if v, ok := annotations[ownership.PhaseAnnotation]; ok {
-		return ParsePhase(v)
+		return parsePhase(v)
 	}
 	if p, ok := knownPhases[name]; ok {
 		return p, nil

@@ -235,7 +235,7 @@ func (s *Source) Render(namespace string) ([]Object, error) {
 		default:
 			return nil, inputErrorf("%s: %s is in namespace %q, not %q; set `namespace: %s` in its kustomization", displayPath(dir), id, u.GetNamespace(), namespace, namespace)
 		}
-		phase, err := PhaseOf(u.GetName(), u.GetAnnotations())
+		phase, err := phaseOf(u.GetName(), u.GetAnnotations())
 		if err != nil {
 			return nil, inputErrorf("%s: %s: %v", displayPath(dir), id, err)
 		}

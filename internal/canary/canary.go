@@ -9,9 +9,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +17,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 )
 
 // Options are the probe image and how long to wait for each pod.

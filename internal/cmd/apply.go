@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,8 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
-
-	yamlv3 "go.yaml.in/yaml/v3"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
 )

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-	"github.com/netbaseline/kubectl-netbaseline/internal/read"
-
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -16,6 +13,8 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 var rollbackLong = templates.LongDesc(`

@@ -4,14 +4,16 @@
 package config
 
 import (
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 const (
-	// APIVersion and Kind identify a Config document.
+	// APIVersion identifies a Config document, with Kind.
 	APIVersion = ownership.APIVersion
-	Kind       = "Config"
+	// Kind identifies a Config document, with APIVersion.
+	Kind = "Config"
 
 	// MetadataNameLabel is set by the control plane on every namespace and
 	// cannot be forged, so it is the default namespace selector key.

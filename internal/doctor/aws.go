@@ -7,10 +7,10 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 )
 
-// CheckAWS adds what only the AWS VPC CNI network policy agent needs: one
+// checkAWS adds what only the AWS VPC CNI network policy agent needs: one
 // PolicyEndpoint per policy, and its caveat on Service ports (ENGINE-005,
 // PORT-005).
-func CheckAWS(s *Snapshot, cfg *config.Config, engines []Engine) []Finding {
+func checkAWS(s *Snapshot, cfg *config.Config, engines []Engine) []Finding {
 	aws := false
 	for _, e := range engines {
 		aws = aws || strings.HasPrefix(e.Name, "AWS VPC CNI")

@@ -10,9 +10,9 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 )
 
-// CheckDNS: allow-dns selects the real DNS pods and covers UDP and TCP
+// checkDNS: allow-dns selects the real DNS pods and covers UDP and TCP
 // 53; NodeLocal DNSCache needs its own rule (DNS-*).
-func CheckDNS(s *Snapshot, cfg *config.Config) []Finding {
+func checkDNS(s *Snapshot, cfg *config.Config) []Finding {
 	if why, ok := s.unreadable("pods"); ok {
 		return []Finding{couldNotCheck("DNS-001", "DNS pods", why)}
 	}

@@ -22,6 +22,7 @@ import (
 // Severity of a finding.
 type Severity string
 
+// The severities, mildest first.
 const (
 	Pass Severity = "pass"
 	Info Severity = "info"
@@ -105,15 +106,15 @@ type Report struct {
 // Run applies every check.
 func Run(s *Snapshot, cfg *config.Config, probeImage string) Report {
 	engines, out := CheckEngines(s)
-	out = append(out, CheckNodes(s)...)
-	out = append(out, CheckLabels(s, cfg)...)
-	out = append(out, CheckPorts(s, cfg)...)
-	out = append(out, CheckRollout(s, cfg)...)
-	out = append(out, CheckAWS(s, cfg, engines)...)
-	out = append(out, CheckKubeRouterDeviations(s, cfg, engines)...)
-	out = append(out, CheckKyverno(s, cfg, probeImage)...)
-	out = append(out, CheckArgoCD(s, cfg)...)
-	out = append(out, CheckDNS(s, cfg)...)
+	out = append(out, checkNodes(s)...)
+	out = append(out, checkLabels(s, cfg)...)
+	out = append(out, checkPorts(s, cfg)...)
+	out = append(out, checkRollout(s, cfg)...)
+	out = append(out, checkAWS(s, cfg, engines)...)
+	out = append(out, checkKubeRouterDeviations(s, cfg, engines)...)
+	out = append(out, checkKyverno(s, cfg, probeImage)...)
+	out = append(out, checkArgoCD(s, cfg)...)
+	out = append(out, checkDNS(s, cfg)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if engines == nil {
 		engines = []Engine{}

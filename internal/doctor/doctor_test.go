@@ -154,7 +154,7 @@ func TestEngines(t *testing.T) {
 }
 
 func TestNodes(t *testing.T) {
-	if got := summary(CheckNodes(fixture(t, "eks-agent.yaml")), "NODE"); !cmp.Equal(got, []string{"NODE-001 warn fargate-ip-10-0-1-2"}) {
+	if got := summary(checkNodes(fixture(t, "eks-agent.yaml")), "NODE"); !cmp.Equal(got, []string{"NODE-001 warn fargate-ip-10-0-1-2"}) {
 		t.Errorf("got %v", got)
 	}
 }
@@ -207,7 +207,7 @@ func TestWorkloadChecks(t *testing.T) {
 	// With namespaceLabel: name, the missing label breaks the policies.
 	cfg := config.Default()
 	cfg.NamespaceLabel = "name"
-	for _, f := range CheckLabels(s, cfg) {
+	for _, f := range checkLabels(s, cfg) {
 		if f.ID == "LABEL-001" && f.Subject == "backend-dev" && f.Severity != Fail {
 			t.Errorf("LABEL-001 with namespaceLabel name: %+v", f)
 		}
@@ -217,7 +217,7 @@ func TestWorkloadChecks(t *testing.T) {
 func TestForbiddenReadsAreNotFailures(t *testing.T) {
 	s := fixture(t, "workloads.yaml")
 	s.Unreadable = map[string]string{"daemonsets": "RBAC does not allow list daemonsets", "nodes": "RBAC does not allow list nodes", "namespaces": "RBAC does not allow list namespaces"}
-	for _, f := range append(append(CheckNodes(s), CheckLabels(s, config.Default())...), func() []Finding { _, f := CheckEngines(s); return f }()...) {
+	for _, f := range append(append(checkNodes(s), checkLabels(s, config.Default())...), func() []Finding { _, f := CheckEngines(s); return f }()...) {
 		if f.ID == "ENGINE-001" || f.ID == "NODE-001" || (f.ID == "LABEL-001") {
 			if f.Severity != Info || !strings.HasPrefix(f.Message, "could not check") {
 				t.Errorf("%s: %+v", f.ID, f)
@@ -245,7 +245,7 @@ func TestKyvernoAndArgoCD(t *testing.T) {
 	cfg := config.Default()
 	cfg.Doctor.Kyverno.ClusterPolicies[0].AllowedRegistries = []string{"registry.example/*", "mirror.example/*"}
 	cfg.Doctor.ArgoCD.RepoSecret = "web-hosting-repo-secret"
-	got := summary(append(CheckKyverno(s, cfg, "netbaseline/netbaseline-probe:v0.1.0"), CheckArgoCD(s, cfg)...), "")
+	got := summary(append(checkKyverno(s, cfg, "netbaseline/netbaseline-probe:v0.1.0"), checkArgoCD(s, cfg)...), "")
 	want := []string{
 		"ARGO-001 warn root",
 		"ARGO-002 fail frontend-sample",
@@ -293,7 +293,7 @@ func TestRolloutStates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, f := range CheckRollout(&Snapshot{Deployments: []appsv1.Deployment{tc.d}}, config.Default()) {
+			for _, f := range checkRollout(&Snapshot{Deployments: []appsv1.Deployment{tc.d}}, config.Default()) {
 				if f.Subject == "backend-dev/deploy/backend" {
 					got = append(got, f.ID+" "+string(f.Severity))
 				}
@@ -303,7 +303,7 @@ func TestRolloutStates(t *testing.T) {
 			}
 		})
 	}
-	if fs := CheckRollout(&Snapshot{Unreadable: map[string]string{"deployments": "forbidden"}}, config.Default()); len(fs) != 1 || fs[0].Severity != Info {
+	if fs := checkRollout(&Snapshot{Unreadable: map[string]string{"deployments": "forbidden"}}, config.Default()); len(fs) != 1 || fs[0].Severity != Info {
 		t.Errorf("unreadable deployments: %+v", fs)
 	}
 }

@@ -142,8 +142,8 @@ func vpcCNIConfig(s *Snapshot, key string) string {
 	return ""
 }
 
-// CheckNodes finds nodes where NetworkPolicy is not enforced (NODE-001).
-func CheckNodes(s *Snapshot) []Finding {
+// checkNodes finds nodes where NetworkPolicy is not enforced (NODE-001).
+func checkNodes(s *Snapshot) []Finding {
 	if why, ok := s.unreadable("nodes"); ok {
 		return []Finding{couldNotCheck("NODE-001", "nodes", why)}
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 )
 
-// CheckKyverno compares the ClusterPolicies with the Config's expectations
+// checkKyverno compares the ClusterPolicies with the Config's expectations
 // and finds the rules that fight this plugin (KYVERNO-*).
-func CheckKyverno(s *Snapshot, cfg *config.Config, probeImage string) []Finding {
+func checkKyverno(s *Snapshot, cfg *config.Config, probeImage string) []Finding {
 	if why, ok := s.unreadable("clusterpolicies"); ok {
 		return []Finding{couldNotCheck("KYVERNO-001", "Kyverno", why)}
 	}
@@ -143,8 +143,8 @@ func imageAllowed(image string, patterns []string) bool {
 	return false
 }
 
-// CheckArgoCD checks the Applications against the Config (ARGO-*).
-func CheckArgoCD(s *Snapshot, cfg *config.Config) []Finding {
+// checkArgoCD checks the Applications against the Config (ARGO-*).
+func checkArgoCD(s *Snapshot, cfg *config.Config) []Finding {
 	want := cfg.Doctor.ArgoCD
 	if why, ok := s.unreadable("applications"); ok {
 		return []Finding{couldNotCheck("ARGO-001", "Argo CD", why)}

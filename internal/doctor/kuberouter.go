@@ -13,12 +13,12 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
-// CheckKubeRouterDeviations flags policies whose enforcement by kube-router
+// checkKubeRouterDeviations flags policies whose enforcement by kube-router
 // differs from the API's semantics (ENGINE-006, ENGINE-007, ENGINE-008).
 // All were found by the differential test (test/e2e/differential_test.go)
 // and reproduced by hand; explain and probe follow the API, so on these
 // policies probe reports mismatches.
-func CheckKubeRouterDeviations(s *Snapshot, cfg *config.Config, engines []Engine) []Finding {
+func checkKubeRouterDeviations(s *Snapshot, cfg *config.Config, engines []Engine) []Finding {
 	if !hasEngine(engines, "kube-router") {
 		return nil
 	}

@@ -69,13 +69,13 @@ func TestKubeRouterDeviations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Snapshot{Pods: pods, Policies: []networkingv1.NetworkPolicy{tc.np}}
 			var got []string
-			for _, f := range CheckKubeRouterDeviations(s, cfg, kr) {
+			for _, f := range checkKubeRouterDeviations(s, cfg, kr) {
 				got = append(got, f.ID+" "+f.Subject)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if fs := CheckKubeRouterDeviations(s, cfg, []Engine{{Name: "Calico"}}); len(fs) != 0 {
+			if fs := checkKubeRouterDeviations(s, cfg, []Engine{{Name: "Calico"}}); len(fs) != 0 {
 				t.Errorf("only kube-router deviates: %+v", fs)
 			}
 		})

@@ -13,11 +13,11 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
-// CheckRollout: the apps' Deployments finished rolling out, with the image
+// checkRollout: the apps' Deployments finished rolling out, with the image
 // each runs (APP-NET-002). A Deployment is found by its pod template
 // carrying the app's labels, so the check follows the policies' selectors
 // rather than Deployment names (ROLLOUT-*).
-func CheckRollout(s *Snapshot, cfg *config.Config) []Finding {
+func checkRollout(s *Snapshot, cfg *config.Config) []Finding {
 	if why, ok := s.unreadable("deployments"); ok {
 		return []Finding{couldNotCheck("ROLLOUT-001", "deployments", why)}
 	}

@@ -5,23 +5,22 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
-// CheckLabels: the Config's namespaces exist with the runbook's name=<ns>
+// checkLabels: the Config's namespaces exist with the runbook's name=<ns>
 // label, the apps' pods carry the labels the policies select, and the
 // ingress controller and Prometheus are where the policies expect them
 // (LABEL-*).
-func CheckLabels(s *Snapshot, cfg *config.Config) []Finding {
+func checkLabels(s *Snapshot, cfg *config.Config) []Finding {
 	var out []Finding
 	if why, ok := s.unreadable("namespaces"); ok {
 		out = append(out, couldNotCheck("LABEL-001", "namespaces", why))
@@ -81,9 +80,9 @@ func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what
 	return Finding{ID: id, Severity: missing, Subject: subject, Message: fmt.Sprintf("%s: no pod in namespace %s with %s", what, namespace, selector), Fix: fix}
 }
 
-// CheckPorts: each Service's targetPort resolves on its pods and has
+// checkPorts: each Service's targetPort resolves on its pods and has
 // endpoints; policies name pod ports, not Service ports (PORT-*).
-func CheckPorts(s *Snapshot, cfg *config.Config) []Finding {
+func checkPorts(s *Snapshot, cfg *config.Config) []Finding {
 	if why, ok := s.unreadable("services", "pods"); ok {
 		return []Finding{couldNotCheck("PORT-001", "services", why)}
 	}

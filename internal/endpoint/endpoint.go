@@ -18,6 +18,7 @@ import (
 // Kind says what an endpoint names.
 type Kind string
 
+// The kinds of endpoint the grammar has (docs/design.md, "Endpoints").
 const (
 	Namespace Kind = "namespace" // NS
 	Pod       Kind = "pod"       // NS/POD
@@ -33,6 +34,7 @@ const (
 // Role is where an endpoint appears.
 type Role string
 
+// Which side of a flow an endpoint is on.
 const (
 	Source      Role = "source"
 	Destination Role = "destination"
@@ -87,8 +89,8 @@ var kindAliases = map[string]string{
 	"svc": "service", "service": "service", "services": "service",
 }
 
-// KindNames lists the KIND words NS/KIND/NAME accepts, for completion.
-func KindNames() []string {
+// kindNames lists the KIND words NS/KIND/NAME accepts, for completion.
+func kindNames() []string {
 	return []string{"deploy", "deployment", "sts", "statefulset", "ds", "daemonset", "rs", "replicaset", "job", "cronjob", "svc", "service"}
 }
 
@@ -182,7 +184,7 @@ func Parse(s string, role Role) (Endpoint, error) {
 	case len(parts) == 3:
 		kind, ok := kindAliases[strings.ToLower(parts[1])]
 		if !ok {
-			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", s, parts[1], strings.Join(KindNames(), ", "))
+			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", s, parts[1], strings.Join(kindNames(), ", "))
 		}
 		ep.Namespace, ep.Name = parts[0], parts[2]
 		if kind == "service" {
@@ -202,7 +204,7 @@ func Parse(s string, role Role) (Endpoint, error) {
 	return ep, nil
 }
 
-func (ep *Endpoint) setAddress(host string, bracketed bool) error {
+func (e *Endpoint) setAddress(host string, bracketed bool) error {
 	if strings.Contains(host, "/") {
 		p, err := netip.ParsePrefix(host)
 		if err != nil {
@@ -217,7 +219,7 @@ func (ep *Endpoint) setAddress(host string, bracketed bool) error {
 		if p.Masked() != p {
 			return fmt.Errorf("%q: host bits are set; did you mean %s?", host, p.Masked())
 		}
-		ep.Kind, ep.Prefix = CIDR, p
+		e.Kind, e.Prefix = CIDR, p
 		return nil
 	}
 	a, err := netip.ParseAddr(host)
@@ -233,24 +235,24 @@ func (ep *Endpoint) setAddress(host string, bracketed bool) error {
 	if a.Zone() != "" {
 		return fmt.Errorf("%q: zones are not supported", host)
 	}
-	ep.Kind, ep.Addr = IP, a
+	e.Kind, e.Addr = IP, a
 	return nil
 }
 
-func (ep *Endpoint) setPort(port, proto string, role Role) error {
+func (e *Endpoint) setPort(port, proto string, role Role) error {
 	if role == Source {
-		return fmt.Errorf("%q: a SOURCE takes no port", ep.Raw)
+		return fmt.Errorf("%q: a SOURCE takes no port", e.Raw)
 	}
-	p, pr, err := ParsePort(port, proto)
+	p, pr, err := parsePort(port, proto)
 	if err != nil {
-		return fmt.Errorf("%q: %w", ep.Raw, err)
+		return fmt.Errorf("%q: %w", e.Raw, err)
 	}
-	ep.Port, ep.Protocol = p, pr
+	e.Port, e.Protocol = p, pr
 	return nil
 }
 
-// ParsePort checks a PORT (number or name) and an optional PROTO.
-func ParsePort(port, proto string) (string, corev1.Protocol, error) {
+// parsePort checks a PORT (number or name) and an optional PROTO.
+func parsePort(port, proto string) (string, corev1.Protocol, error) {
 	if n, err := strconv.Atoi(port); err == nil {
 		if n < 1 || n > 65535 {
 			return "", "", fmt.Errorf("port %d: must be between 1 and 65535", n)
@@ -276,5 +278,5 @@ func ParsePort(port, proto string) (string, corev1.Protocol, error) {
 // ParsePortFlag reads a --port value: PORT[/PROTO].
 func ParsePortFlag(s string) (string, corev1.Protocol, error) {
 	port, proto, _ := strings.Cut(s, "/")
-	return ParsePort(port, proto)
+	return parsePort(port, proto)
 }

@@ -136,7 +136,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q) returned no kind", s)
 			}
 			if ep.HasPort() {
-				if _, _, err := ParsePort(ep.Port, string(ep.Protocol)); err != nil {
+				if _, _, err := parsePort(ep.Port, string(ep.Protocol)); err != nil {
 					t.Fatalf("Parse(%q) accepted port %q: %v", s, ep.Port, err)
 				}
 			}

@@ -41,7 +41,7 @@ func (e *NotFoundError) Error() string {
 	return msg
 }
 
-// NoPodsError: a Service selects no pod. The Target is still returned, for
+// NoPodsError reports that a Service selects no pod. The Target is still returned, for
 // probe to show that nothing can answer.
 type NoPodsError struct{ Msg string }
 

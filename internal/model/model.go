@@ -122,7 +122,7 @@ func (m *Model) CouldNotRead(resource, namespace string) bool {
 	return false
 }
 
-// UnreadableError: the answer depends on objects the user may not read.
+// UnreadableError reports that the answer depends on objects the user may not read.
 type UnreadableError struct {
 	Verb, Resource, Namespace string
 }
@@ -142,6 +142,8 @@ func RBACRefusal(verb, resource, namespace string) string {
 	return fmt.Sprintf("RBAC does not allow %q on %q %s", verb, resource, where)
 }
 
+// MarkUnreadable records that the resource could not be read in the
+// namespace ("" for every namespace).
 func (m *Model) MarkUnreadable(resource, namespace string) {
 	if m.Unreadable == nil {
 		m.Unreadable = map[string][]string{}

@@ -42,16 +42,16 @@ func DoctorTable(w io.Writer, fs []doctor.Finding) error {
 // DoctorJUnit writes one test case per finding: failures fail, info
 // findings (including checks that could not run) are skipped.
 func DoctorJUnit(w io.Writer, fs []doctor.Finding) error {
-	cases := make([]JUnitCase, 0, len(fs))
+	cases := make([]testCase, 0, len(fs))
 	for _, f := range fs {
-		c := JUnitCase{Name: f.ID + " " + f.Subject, ClassName: f.ID}
+		c := testCase{Name: f.ID + " " + f.Subject, ClassName: f.ID}
 		switch f.Severity {
 		case doctor.Fail:
-			c.Failure = &JUnitProblem{Message: f.Message, Text: f.Fix}
+			c.Failure = &caseProblem{Message: f.Message, Text: f.Fix}
 		case doctor.Info:
-			c.Skipped = &JUnitProblem{Message: f.Message}
+			c.Skipped = &caseProblem{Message: f.Message}
 		}
 		cases = append(cases, c)
 	}
-	return WriteJUnit(w, "kubectl-netbaseline doctor", cases)
+	return writeJUnit(w, "kubectl-netbaseline doctor", cases)
 }

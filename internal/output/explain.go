@@ -1,5 +1,5 @@
-// Package report renders results for people and machines: tables,
-// Markdown, graphs (Mermaid, Graphviz dot), and later JUnit.
+// Package output renders every document for people and machines: tables,
+// Markdown, graphs (Mermaid, Graphviz dot), JSON and YAML documents, JUnit.
 package output
 
 import (
@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
@@ -46,8 +45,8 @@ func PortLabel(x policy.Explanation) string {
 	return p
 }
 
-// Reason summarizes why, in a few words per side.
-func Reason(x policy.Explanation) string {
+// reason summarizes why, in a few words per side.
+func reason(x policy.Explanation) string {
 	var parts []string
 	if x.Verdict == policy.Unspecified {
 		for _, h := range x.Hints {
@@ -98,9 +97,9 @@ func ExplainTable(w io.Writer, xs []policy.Explanation, wide bool) error {
 	}
 	for _, x := range xs {
 		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), x.Verdict, Reason(x), dash(hintCodes(x.Hints)))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), x.Verdict, reason(x), dash(hintCodes(x.Hints)))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.From, x.To, PortLabel(x), x.Verdict, Reason(x))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.From, x.To, PortLabel(x), x.Verdict, reason(x))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -155,7 +154,7 @@ func ExplainMarkdown(w io.Writer, xs []policy.Explanation) error {
 	fmt.Fprintln(w, "| from | to | port | verdict | why |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
 	for _, x := range xs {
-		fmt.Fprintf(w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(Reason(x)))
+		fmt.Fprintf(w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(reason(x)))
 	}
 	return printHints(w, xs, "- ")
 }

@@ -6,18 +6,18 @@ import (
 	"strconv"
 )
 
-// JUnitCase is one test case of a JUnit report: a finding, a probe.
-type JUnitCase struct {
+// testCase is one test case of a JUnit report: a finding, a probe.
+type testCase struct {
 	Name, ClassName string
 	// Seconds is the time the case took (omitted when zero).
 	Seconds float64
 	// At most one of these is set: a failed expectation, a case that
 	// could not run, a case that was not checked.
-	Failure, Error, Skipped *JUnitProblem
+	Failure, Error, Skipped *caseProblem
 }
 
-// JUnitProblem is why a case failed, errored or was skipped.
-type JUnitProblem struct {
+// caseProblem is why a case failed, errored or was skipped.
+type caseProblem struct {
 	Message, Text string
 }
 
@@ -45,16 +45,16 @@ type junitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
-func (p *JUnitProblem) xml() *junitProblem {
+func (p *caseProblem) xml() *junitProblem {
 	if p == nil {
 		return nil
 	}
 	return &junitProblem{Message: p.Message, Text: p.Text}
 }
 
-// WriteJUnit writes one test suite in the JUnit XML format CI systems
+// writeJUnit writes one test suite in the JUnit XML format CI systems
 // read (the Ant schema: testsuite, testcase, failure, error, skipped).
-func WriteJUnit(w io.Writer, suite string, cases []JUnitCase) error {
+func writeJUnit(w io.Writer, suite string, cases []testCase) error {
 	s := junitSuite{Name: suite, Tests: len(cases)}
 	for _, c := range cases {
 		jc := junitCase{Name: c.Name, ClassName: c.ClassName, Failure: c.Failure.xml(), Error: c.Error.xml(), Skipped: c.Skipped.xml()}

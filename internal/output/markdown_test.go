@@ -11,7 +11,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
-
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
 	"github.com/netbaseline/kubectl-netbaseline/internal/record"
 )

@@ -30,17 +30,17 @@ func ProbeTable(w io.Writer, obs []probe.Observation, wide bool) error {
 // ProbeJUnit writes one test case per observation: mismatches and failed
 // app checks are failures, probes that could not run are errors.
 func ProbeJUnit(w io.Writer, obs []probe.Observation) error {
-	cases := make([]JUnitCase, 0, len(obs))
+	cases := make([]testCase, 0, len(obs))
 	for _, o := range obs {
-		c := JUnitCase{Name: fmt.Sprintf("%s -> %s %s", o.From, o.To, o.Port), ClassName: o.FromGroup, Seconds: float64(o.MS) / 1000}
+		c := testCase{Name: fmt.Sprintf("%s -> %s %s", o.From, o.To, o.Port), ClassName: o.FromGroup, Seconds: float64(o.MS) / 1000}
 		msg := fmt.Sprintf("expected %s, observed %s (%s)", o.Expected, o.Observed, o.Outcome)
 		switch {
 		case o.Failed():
-			c.Failure = &JUnitProblem{Message: msg, Text: o.Detail}
+			c.Failure = &caseProblem{Message: msg, Text: o.Detail}
 		case o.Result == probe.ResultError:
-			c.Error = &JUnitProblem{Message: msg, Text: o.Detail}
+			c.Error = &caseProblem{Message: msg, Text: o.Detail}
 		}
 		cases = append(cases, c)
 	}
-	return WriteJUnit(w, "kubectl-netbaseline probe", cases)
+	return writeJUnit(w, "kubectl-netbaseline probe", cases)
 }

@@ -12,11 +12,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// Names and labels of the ownership model (docs/design.md, frozen).
 // APIVersion is the group and version of every document the plugin
 // reads or writes (Config, ExplainResult, ProbeResult, Report, ...).
 const APIVersion = "netbaseline.io/v1alpha1"
 
+// Names and labels of the ownership model (docs/design.md, frozen).
 const (
 	ParentName        = "netbaseline-applyset"
 	BackupName        = "netbaseline-backup"

@@ -448,14 +448,6 @@ spec:
 	}
 }
 
-func hintCodes(hs []Hint) []string {
-	var out []string
-	for _, h := range hs {
-		out = append(out, h.Code)
-	}
-	return out
-}
-
 func TestHints(t *testing.T) {
 	sample := func(extra ...item) *model.Model {
 		m := newModel(append([]item{

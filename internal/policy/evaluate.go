@@ -13,10 +13,11 @@ import (
 // Verdict is the engine's three-state answer.
 type Verdict string
 
+// The verdicts.
 const (
 	Allowed Verdict = "allowed"
 	Denied  Verdict = "denied"
-	// Unspecified: NetworkPolicy alone cannot decide (host network pods,
+	// Unspecified means NetworkPolicy alone cannot decide (host network pods,
 	// other policy layers, a DNS name).
 	Unspecified Verdict = "unspecified"
 )
@@ -28,10 +29,13 @@ type Endpoint struct {
 	IP  netip.Addr
 }
 
-// PodEndpoint and IPEndpoint build endpoints.
+// PodEndpoint is the endpoint of a pod of the model.
 func PodEndpoint(p *model.Pod) Endpoint { return Endpoint{Pod: p} }
-func IPEndpoint(a netip.Addr) Endpoint  { return Endpoint{IP: a} }
-func (ep Endpoint) inCluster() bool     { return ep.Pod != nil }
+
+// IPEndpoint is an address outside the cluster.
+func IPEndpoint(a netip.Addr) Endpoint { return Endpoint{IP: a} }
+
+func (ep Endpoint) inCluster() bool { return ep.Pod != nil }
 func (ep Endpoint) String() string {
 	if ep.Pod != nil {
 		return ep.Pod.Key()

@@ -10,9 +10,9 @@ import (
 type DenyMode string
 
 const (
-	// Drop: denied connections time out (Calico, Cilium, the AWS agent).
+	// Drop means denied connections time out (Calico, Cilium, the AWS agent).
 	Drop DenyMode = "drop"
-	// Reject: denied connections are refused at once (kube-router), so a
+	// Reject means denied connections are refused at once (kube-router), so a
 	// refusal cannot tell a denial from nothing listening.
 	Reject DenyMode = "reject"
 )

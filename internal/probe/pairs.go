@@ -128,7 +128,7 @@ func podByKey(m *model.Model, key string) *model.Pod {
 	return nil
 }
 
-// Probeable: a pod that can run a probe, Running and Ready, not on the
+// Probeable reports whether a pod can run a probe: Running and Ready, not on the
 // host network (its traffic would be the node's).
 func Probeable(p *model.Pod) bool {
 	return p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork

@@ -202,7 +202,7 @@ func TestBuildPod(t *testing.T) {
 	if len(p.Spec.ReadinessGates) != 1 || p.Spec.RestartPolicy != corev1.RestartPolicyNever || *p.Spec.AutomountServiceAccountToken {
 		t.Errorf("spec %+v", p.Spec)
 	}
-	if p.Spec.ImagePullSecrets[0].Name != "regcred" || p.Spec.Containers[0].Args[0] != "--plan=PLAN" || *p.Spec.Containers[0].SecurityContext.RunAsUser != ProbeUID {
+	if p.Spec.ImagePullSecrets[0].Name != "regcred" || p.Spec.Containers[0].Args[0] != "--plan=PLAN" || *p.Spec.Containers[0].SecurityContext.RunAsUser != probeUID {
 		t.Errorf("container %+v", p.Spec.Containers[0])
 	}
 }

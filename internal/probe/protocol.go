@@ -6,13 +6,16 @@ package probe
 
 import "github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
 
-// The agent's protocol, as the CLI side uses it.
-type (
-	Plan   = agent.Plan
-	Check  = agent.Check
-	Result = agent.Result
-)
+// Plan is what one agent runs (the agent's protocol, as the CLI uses it).
+type Plan = agent.Plan
 
+// Check is one connection or lookup of a plan.
+type Check = agent.Check
+
+// Result is what the agent reports for one check.
+type Result = agent.Result
+
+// The kinds of check the agent makes.
 const (
 	KindTCP    = agent.KindTCP
 	KindHTTP   = agent.KindHTTP

@@ -16,8 +16,8 @@ import (
 // in pod specs.
 const ContainerPrefix = "netbaseline-probe-"
 
-// ProbeUID is the numeric non-root user the agent runs as.
-const ProbeUID = 65534
+// probeUID is the numeric non-root user the agent runs as.
+const probeUID = 65534
 
 // BuildContainer is the ephemeral container for one source pod (name from
 // ContainerName): kubectl's
@@ -26,7 +26,7 @@ const ProbeUID = 65534
 // runAsUser, so it passes Pod Security "restricted" whatever the image.
 func BuildContainer(name, image string, pull corev1.PullPolicy, plan string) *corev1.EphemeralContainer {
 	yes, no := true, false
-	uid := int64(ProbeUID)
+	uid := int64(probeUID)
 	return &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 		Name:                     name,
 		Image:                    image,
@@ -84,9 +84,9 @@ var controllerLabels = []string{"pod-template-hash", "controller-revision-hash",
 // the enforcer to program the new pod's rules.
 var PodModeStartDelay = 2 * time.Second
 
-// NeverReady is the readiness gate that keeps probe pods out of every
+// neverReady is the readiness gate that keeps probe pods out of every
 // Service's endpoints: nothing ever sets the condition.
-const NeverReady corev1.PodConditionType = "netbaseline.io/probe-never-ready"
+const neverReady corev1.PodConditionType = "netbaseline.io/probe-never-ready"
 
 // BuildPod is the short-lived probe pod standing in for src: the same
 // namespace and labels (minus the controller-hash ones), so the policies
@@ -119,7 +119,7 @@ func BuildPod(src *corev1.Pod, image string, pull corev1.PullPolicy, plan string
 			ImagePullSecrets:              src.Spec.ImagePullSecrets,
 			NodeSelector:                  src.Spec.NodeSelector,
 			Tolerations:                   src.Spec.Tolerations,
-			ReadinessGates:                []corev1.PodReadinessGate{{ConditionType: NeverReady}},
+			ReadinessGates:                []corev1.PodReadinessGate{{ConditionType: neverReady}},
 			TerminationGracePeriodSeconds: new(int64),
 			SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: &yes, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{

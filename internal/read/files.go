@@ -12,14 +12,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-
 	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // FileError is bad input in a manifest file: which file, which line.
@@ -50,10 +50,10 @@ var otherLayerKinds = map[string]bool{
 // networking.k8s.io one.
 var calicoGroups = []string{"crd.projectcalico.org/", "projectcalico.org/"}
 
-// FileLoader reads manifests: multi-document YAML or JSON, Lists,
+// fileLoader reads manifests: multi-document YAML or JSON, Lists,
 // kustomize build and helm template output. Workloads stand for pods
 // through their pod templates.
-type FileLoader struct {
+type fileLoader struct {
 	model *model.Model
 	// defaultNamespace is used for namespaced objects without one, as
 	// kubectl apply -f would.
@@ -66,7 +66,7 @@ func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
-	l := &FileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace}
+	l := &fileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace}
 	for _, p := range paths {
 		if p == "-" {
 			data, err := io.ReadAll(stdin)
@@ -129,7 +129,7 @@ func manifestFiles(p string) ([]string, error) {
 
 // load decodes a stream of documents. YAML is read as YAML 1.2 (yaml.v3),
 // so a namespace named y or on stays a string rather than a boolean.
-func (l *FileLoader) load(file string, data []byte) error {
+func (l *fileLoader) load(file string, data []byte) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yamlv3.Node
@@ -161,7 +161,7 @@ func (l *FileLoader) load(file string, data []byte) error {
 	}
 }
 
-func (l *FileLoader) object(obj map[string]any) error {
+func (l *fileLoader) object(obj map[string]any) error {
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func (l *FileLoader) object(obj map[string]any) error {
 	return nil
 }
 
-func (l *FileLoader) ns(namespace string) string {
+func (l *fileLoader) ns(namespace string) string {
 	if namespace == "" {
 		return l.defaultNamespace
 	}
@@ -237,7 +237,7 @@ func (l *FileLoader) ns(namespace string) string {
 }
 
 // workload adds one pod that stands for the workload's pod template.
-func (l *FileLoader) workload(kind string, decode func(any) error) error {
+func (l *fileLoader) workload(kind string, decode func(any) error) error {
 	var meta metav1.ObjectMeta
 	var tmpl corev1.PodTemplateSpec
 	switch kind {

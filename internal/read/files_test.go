@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {

@@ -1,3 +1,8 @@
+// Package read is the one reader of the cluster: it lists namespaces,
+// pods, services and NetworkPolicies once (falling back to the namespaces
+// of the question when cluster-wide lists are refused), loads manifest
+// files into the same model, and reads what doctor's checks need. Every
+// API failure is an APIError naming the verb and resource.
 package read
 
 import (
@@ -8,9 +13,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,6 +20,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // Clients are what the live loader talks to; tests pass fakes.

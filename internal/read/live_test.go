@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +17,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 func objects() []runtime.Object {

@@ -1,3 +1,6 @@
+// Package record builds the report command's record: engine, namespaces
+// and their labels, the applied policies, the rollback commands, doctor's
+// findings and probe results, for the runbook's task log.
 package record
 
 import (
@@ -6,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )

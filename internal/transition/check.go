@@ -31,7 +31,7 @@ func (c Cut) String() string {
 	return fmt.Sprintf("%s -> %s %d/%s", c.From, c.To, c.Port, c.Protocol)
 }
 
-// UnsafeError: a plan would cut connections; nothing should be written.
+// UnsafeError reports that a plan would cut connections; nothing should be written.
 type UnsafeError struct {
 	Namespace string
 	Step      Step

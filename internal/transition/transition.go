@@ -18,13 +18,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
-
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
@@ -46,6 +45,7 @@ const (
 // Role says why a step is there.
 type Role string
 
+// The roles of the objects a transition writes.
 const (
 	RoleBridge   Role = "bridge"   // temporary allow-all for pods open before or after
 	RoleKeep     Role = "keep"     // temporary copy of a policy that is about to change

@@ -82,7 +82,7 @@ func (v *Verifier) log() io.Writer {
 	return v.Log
 }
 
-// MismatchError: the probes did not show what the engine predicted for a
+// MismatchError reports that the probes did not show what the engine predicted for a
 // namespace's new state (or could not run at all: CouldNotRun).
 type MismatchError struct {
 	Namespace string
@@ -290,6 +290,7 @@ func sortPairs(pairs []probe.Pair) {
 	sort.SliceStable(pairs, func(i, j int) bool { return key(pairs[i]) < key(pairs[j]) })
 }
 
+// Summarize counts the observations by result ("12 ok, 1 mismatch").
 func Summarize(obs []probe.Observation) string {
 	counts := map[string]int{}
 	for _, o := range obs {

@@ -34,7 +34,7 @@ func TestVerifyPhaseChanges(t *testing.T) {
 	before := verifyModel()
 	denyEgress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "deny-all"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
-	isolated := policy.After(before, map[string][]*networkingv1.NetworkPolicy{"backend-dev": []*networkingv1.NetworkPolicy{denyEgress}}, nil)
+	isolated := policy.After(before, map[string][]*networkingv1.NetworkPolicy{"backend-dev": {denyEgress}}, nil)
 	if len(before.Policies) != 0 || len(isolated.Policies) != 1 {
 		t.Fatalf("withNamespacePolicies must not touch its input: %d %d", len(before.Policies), len(isolated.Policies))
 	}
@@ -46,7 +46,7 @@ func TestVerifyPhaseChanges(t *testing.T) {
 				To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "198.51.100.0/24"}}},
 				Ports: []networkingv1.NetworkPolicyPort{{Port: &port80, Protocol: &tcp}, {Protocol: &tcp}}, // no port: not probed
 			}}}}
-	after := policy.After(isolated, map[string][]*networkingv1.NetworkPolicy{"backend-dev": []*networkingv1.NetworkPolicy{denyEgress, external}}, nil)
+	after := policy.After(isolated, map[string][]*networkingv1.NetworkPolicy{"backend-dev": {denyEgress, external}}, nil)
 	pairs := externalPairs(policy.New(isolated), policy.New(after), after, "backend-dev", []*networkingv1.NetworkPolicy{external})
 	var got []string
 	for _, p := range pairs {
@@ -56,12 +56,12 @@ func TestVerifyPhaseChanges(t *testing.T) {
 		t.Errorf("external pairs (-want +got):\n%s", diff)
 	}
 	// The namespace's policies are replaced as a whole (a pruned one goes).
-	again := policy.After(after, map[string][]*networkingv1.NetworkPolicy{"backend-dev": []*networkingv1.NetworkPolicy{external.DeepCopy()}}, nil)
+	again := policy.After(after, map[string][]*networkingv1.NetworkPolicy{"backend-dev": {external.DeepCopy()}}, nil)
 	if len(again.Policies) != 1 {
 		t.Errorf("policies after replacing the namespace's: %d", len(again.Policies))
 	}
 	// Already allowed before the phase: nothing to probe.
-	if p := externalPairs(policy.New(before), policy.New(policy.After(before, map[string][]*networkingv1.NetworkPolicy{"backend-dev": []*networkingv1.NetworkPolicy{external}}, nil)), after, "backend-dev", nil); len(p) != 0 {
+	if p := externalPairs(policy.New(before), policy.New(policy.After(before, map[string][]*networkingv1.NetworkPolicy{"backend-dev": {external}}, nil)), after, "backend-dev", nil); len(p) != 0 {
 		t.Errorf("no landed policy, no pairs: %v", p)
 	}
 

@@ -142,7 +142,7 @@ func udpExchange(ctx context.Context, c Check) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -198,7 +198,7 @@ func Summary(results []Result) string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
 	}
-	return fmt.Sprintf("netbaseline-probe v%d: %d checks: %s", ProtocolVersion, len(results), strings.Join(parts, ", "))
+	return fmt.Sprintf("netbaseline-probe v%d: %d checks: %s", protocolVersion, len(results), strings.Join(parts, ", "))
 }
 
 // Serve answers on each address of a comma-separated list until ctx

@@ -22,7 +22,7 @@ func TestPlanRoundTripAndValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := DecodePlan(s)
-	p.Version = ProtocolVersion
+	p.Version = protocolVersion
 	if err != nil || !cmp.Equal(got, p) {
 		t.Errorf("round trip: %v %+v", err, got)
 	}

@@ -1,7 +1,7 @@
-// Package probe proves NetworkPolicy with real connections: it plans the
-// checks each source pod makes, runs them through the netbaseline-probe
-// agent in an ephemeral container, and compares what happened with the
-// engine's verdicts. The agent protocol is frozen in docs/design.md.
+// Package agent is the netbaseline-probe agent that runs inside a source
+// pod's network namespace: it makes the checks of a plan (TCP connects,
+// HTTP GETs, DNS lookups) and prints one JSON result per check. Standard
+// library only; the protocol is frozen in docs/design.md ("Probe agent").
 package agent
 
 import (
@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// ProtocolVersion is the plan format the agent understands.
-const ProtocolVersion = 1
+// protocolVersion is the plan format the agent understands.
+const protocolVersion = 1
 
 // Check kinds.
 const (
@@ -75,7 +75,7 @@ type Result struct {
 
 // EncodePlan renders the plan for the agent's --plan argument.
 func EncodePlan(p Plan) (string, error) {
-	p.Version = ProtocolVersion
+	p.Version = protocolVersion
 	b, err := json.Marshal(p)
 	if err != nil {
 		return "", err
@@ -93,8 +93,8 @@ func DecodePlan(s string) (Plan, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("plan is not JSON: %w", err)
 	}
-	if p.Version != ProtocolVersion {
-		return p, fmt.Errorf("plan version %d; this agent speaks version %d", p.Version, ProtocolVersion)
+	if p.Version != protocolVersion {
+		return p, fmt.Errorf("plan version %d; this agent speaks version %d", p.Version, protocolVersion)
 	}
 	if p.DeadlineMS <= 0 {
 		return p, fmt.Errorf("plan has no deadline")
