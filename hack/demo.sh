@@ -47,16 +47,16 @@ kubectl get pods -A --field-selector metadata.namespace!=kube-system -o wide
 
 DENY=(--deny-mode "$NETBASELINE_DENY_MODE")
 
-say "NPOL-000/001: is NetworkPolicy enforced, are the labels right?"
+say "Is NetworkPolicy enforced, are the labels right?"
 show kubectl netbaseline doctor
 
 say "What the baseline would change, connection by connection"
 OK_CODES=1 show kubectl netbaseline diff -n frontend-dev -n backend-dev --flows
 
-say "NPOL-002…008: apply, probing what each phase changes (progress on stderr)"
+say "Apply, probing what each namespace change does (progress on stderr)"
 show kubectl netbaseline apply -n frontend-dev -n backend-dev --verify "${DENY[@]}"
 
-say "NPOL-VALIDATE-001: real connections from inside the pods"
+say "Real connections from inside the pods"
 show kubectl netbaseline probe frontend-dev backend-dev/svc/backend:80 --http /api/health --dns backend.backend-dev.svc.cluster.local "${DENY[@]}" --save /tmp/netbaseline-demo-probe.json
 show kubectl netbaseline probe monitoring backend-dev:metrics backend-dev:http "${DENY[@]}"
 show kubectl netbaseline probe local http://198.18.0.1:30080/api/health
@@ -64,10 +64,10 @@ show kubectl netbaseline probe local http://198.18.0.1:30080/api/health
 say "Why is a flow denied? (the policy, the rule, the near misses)"
 show kubectl netbaseline explain monitoring backend-dev:http
 
-say "OBS-DOCS-001 / ROLLBACK-READY-001: the record for observability.md"
+say "The record for observability.md"
 show kubectl netbaseline report --probe-results /tmp/netbaseline-demo-probe.json "${DENY[@]}"
 
-say "ROLLBACK-READY-001: one command undoes exactly what was applied"
+say "One command undoes exactly what was applied"
 show kubectl netbaseline rollback -n frontend-dev -n backend-dev
 show kubectl netbaseline probe monitoring backend-dev:http "${DENY[@]}"
 

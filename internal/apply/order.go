@@ -18,7 +18,7 @@ const (
 	// leaves the app working. It is the default.
 	AllowsFirst Order = "allows-first"
 	// Runbook applies in phase order, deny-all first, as the runbook's
-	// NPOL-008 writes it: the namespace goes dark until the allows land.
+	// the runbook writes it: the namespace goes dark until the allows land.
 	Runbook Order = "runbook"
 )
 

@@ -24,8 +24,8 @@ import (
 )
 
 var reportLong = templates.LongDesc(`
-	Write the runbook's record (OBS-DOCS-001, ROLLBACK-READY-001) as a Markdown
-	section for observability.md and the task log, or as JSON: the enforcement
+	Write the record of the baseline as a Markdown section for observability.md
+	and the task log, or as JSON: the enforcement
 	engine, its version and deny mode; the namespaces' labels, the apps' pod
 	selectors and what runs (image, rollout); every NetworkPolicy per namespace
 	with its phase and whether the plugin owns it; the rollback one-liners (the

@@ -28,8 +28,8 @@ var rollbackLong = templates.LongDesc(`
 	unless --force-conflicts; a second rollback or apply running at the same time
 	is refused by the lease on the parent ConfigMap.
 
-	--print-command prints the equivalent kubectl line for the runbook's task log
-	(ROLLBACK-READY-001) without changing anything. A namespace where nothing was
+	--print-command prints the equivalent kubectl commands for the task log
+	without changing anything. A namespace where nothing was
 	applied is left alone.`)
 
 var rollbackExample = templates.Examples(`

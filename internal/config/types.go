@@ -115,7 +115,7 @@ type Namespace struct {
 	APIServer     bool `json:"apiServer,omitempty"`
 	CloudIdentity bool `json:"cloudIdentity,omitempty"`
 
-	// EgressExternal is the only egress leaving the cluster (NPOL-007);
+	// EgressExternal is the only egress leaving the cluster (the controlled egress);
 	// absent means none.
 	EgressExternal *ExternalEgress `json:"egressExternal,omitempty"`
 }

@@ -30,7 +30,7 @@ func checkKyverno(s *Snapshot, cfg *config.Config, probeImage string) []Finding 
 		p, ok := byName[want.Name]
 		if !ok {
 			out = append(out, Finding{ID: "KYVERNO-001", Severity: Warn, Subject: want.Name, Message: fmt.Sprintf("ClusterPolicy %s is not installed", want.Name),
-				Fix: "apply it from the repository's Kyverno policies (KYVERNO-REVERT-001)"})
+				Fix: "apply it from the repository's Kyverno policies"})
 			continue
 		}
 		action := failureAction(p)
@@ -179,7 +179,7 @@ func checkArgoCD(s *Snapshot, cfg *config.Config) []Finding {
 		sync, _, _ := unstructured.NestedString(a.Object, "status", "sync", "status")
 		switch {
 		case server != "" && server != want.DestinationServer:
-			out = append(out, Finding{ID: "ARGO-002", Severity: Fail, Subject: n, Message: fmt.Sprintf("Application %s deploys to %s, not %s", n, server, want.DestinationServer), Fix: "set spec.destination.server (GITOPS-ALIGN-001)"})
+			out = append(out, Finding{ID: "ARGO-002", Severity: Fail, Subject: n, Message: fmt.Sprintf("Application %s deploys to %s, not %s", n, server, want.DestinationServer), Fix: "set spec.destination.server"})
 		case health != "Healthy" || sync != "Synced":
 			out = append(out, Finding{ID: "ARGO-003", Severity: Warn, Subject: n, Message: fmt.Sprintf("Application %s is %s/%s, not Healthy/Synced", n, orUnknown(health), orUnknown(sync)), Fix: "argocd app get " + n})
 		default:

@@ -14,7 +14,7 @@ import (
 )
 
 // checkRollout: the apps' Deployments finished rolling out, with the image
-// each runs (APP-NET-002). A Deployment is found by its pod template
+// each runs. A Deployment is found by its pod template
 // carrying the app's labels, so the check follows the policies' selectors
 // rather than Deployment names (ROLLOUT-*).
 func checkRollout(s *Snapshot, cfg *config.Config) []Finding {

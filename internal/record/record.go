@@ -23,7 +23,7 @@ import (
 
 // Record is report's document: the runbook's record of the engine, the
 // selectors, the applied policies, how to roll them back, and the latest
-// doctor findings and probe results (OBS-DOCS-001, ROLLBACK-READY-001).
+// doctor findings and probe results.
 type Record struct {
 	APIVersion  string `json:"apiVersion"`
 	Kind        string `json:"kind"`
