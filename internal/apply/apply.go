@@ -92,8 +92,8 @@ type Result struct {
 	Object *networkingv1.NetworkPolicy
 }
 
-// Report is what an apply did.
-type Report struct {
+// Outcome is what an apply did.
+type Outcome struct {
 	Namespace string
 	Results   []Result
 	// Warnings: other owners found, foreign policies taken over.
@@ -168,7 +168,7 @@ func (a *Applier) livePolicies(ctx context.Context, namespace string) (map[strin
 
 // checkOwnership refuses same-named policies that are not ours unless
 // forced, and notes other owners (Argo CD, Kyverno, operators).
-func (a *Applier) checkOwnership(namespace string, want []desired, live map[string]*networkingv1.NetworkPolicy, report *Report) ([]*networkingv1.NetworkPolicy, error) {
+func (a *Applier) checkOwnership(namespace string, want []desired, live map[string]*networkingv1.NetworkPolicy, report *Outcome) ([]*networkingv1.NetworkPolicy, error) {
 	var foreign []*networkingv1.NetworkPolicy
 	var described []string
 	for _, d := range want {

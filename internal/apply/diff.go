@@ -29,7 +29,7 @@ func (a *Applier) Diff(ctx context.Context, namespace string, objs []baseline.Ob
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.checkOwnership(namespace, want, live, &Report{}); err != nil {
+	if _, err := a.checkOwnership(namespace, want, live, &Outcome{}); err != nil {
 		return nil, err
 	}
 	var out []DiffEntry

@@ -143,12 +143,12 @@ func (j *journal) currentRV(name string, fallback *networkingv1.NetworkPolicy) s
 // Execute carries out the plans, namespace by namespace. After a failure
 // it undoes every namespace of the run (rollbacks excepted) and returns a
 // *FailedError.
-func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Report, error) {
+func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outcome, error) {
 	a.defaults()
-	var reports []*Report
+	var reports []*Outcome
 	var runs []*journal
 	for _, p := range plans {
-		r := &Report{Namespace: p.Namespace, Warnings: p.Warnings}
+		r := &Outcome{Namespace: p.Namespace, Warnings: p.Warnings}
 		reports = append(reports, r)
 		if a.DryRun != DryRunNone {
 			r.Results = p.Results
@@ -636,7 +636,7 @@ func transient(err error) bool {
 }
 
 // Apply plans and executes one namespace.
-func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.Object) (*Report, error) {
+func (a *Applier) Apply(ctx context.Context, namespace string, objs []baseline.Object) (*Outcome, error) {
 	plans, err := a.Plan(ctx, []string{namespace}, map[string][]baseline.Object{namespace: objs})
 	if err != nil {
 		var pe *PlanError

@@ -134,7 +134,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	if err != nil {
 		return nil, err
 	}
-	report := &Report{Namespace: ns}
+	report := &Outcome{Namespace: ns}
 	foreign, err := a.checkOwnership(ns, want, p.Live, report)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ import (
 )
 
 // installRoles creates the ClusterRoles of hack/rbac/NAME.yaml, as the
-// README tells users to.
+// docs/rbac.md tells users to.
 func installRoles(t *testing.T, cs kubernetes.Interface, file string) []string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "hack", "rbac", file))

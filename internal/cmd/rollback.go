@@ -3,13 +3,9 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
@@ -118,7 +114,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
 	namespaces := dedupe(o.Namespaces)
 	if o.AllNamespaces {
-		if namespaces, err = appliedNamespaces(ctx, clients.Kube); err != nil {
+		if namespaces, err = read.AppliedNamespaces(ctx, clients); err != nil {
 			return err
 		}
 		if len(namespaces) == 0 {
@@ -157,32 +153,4 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// appliedNamespaces are the namespaces with a parent ConfigMap or a
-// member of the plugin (a parent may have been deleted by hand).
-func appliedNamespaces(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
-	seen := map[string]bool{}
-	list, err := cs.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ownership.ParentName).String()})
-	if err != nil {
-		return nil, &read.APIError{Verb: "list", Resource: "configmaps", Err: err}
-	}
-	for _, cm := range list.Items {
-		seen[cm.Namespace] = true
-	}
-	nps, err := cs.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ownership.ManagedByLabel + "=" + ownership.ManagedByValue})
-	if err != nil {
-		return nil, &read.APIError{Verb: "list", Resource: "networkpolicies", Err: err}
-	}
-	for i := range nps.Items {
-		if ownership.IsMember(&nps.Items[i]) {
-			seen[nps.Items[i].Namespace] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for ns := range seen {
-		out = append(out, ns)
-	}
-	sort.Strings(out)
-	return out, nil
 }

@@ -162,26 +162,38 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// The README's complete example must stay a valid Config.
-func TestReadmeExampleIsValid(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
+// The documented examples must stay valid Configs: the complete one in
+// docs/configuration.md and the minimal one in the README.
+func TestDocumentedExamplesAreValid(t *testing.T) {
+	yamlBlock := func(file, after string) string {
+		t.Helper()
+		doc, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, ok := strings.Cut(string(doc), after)
+		if !ok {
+			t.Fatalf("%s has no %q", file, after)
+		}
+		_, block, ok := strings.Cut(section, "```yaml\n")
+		if !ok {
+			t.Fatalf("%s: no yaml block after %q", file, after)
+		}
+		block, _, _ = strings.Cut(block, "```")
+		return block
 	}
-	_, section, ok := strings.Cut(string(readme), "## Configuration")
-	if !ok {
-		t.Fatal("README has no Configuration section")
-	}
-	_, block, ok := strings.Cut(section, "```yaml\n")
-	if !ok {
-		t.Fatal("README's Configuration section has no yaml block")
-	}
-	block, _, _ = strings.Cut(block, "```")
-	cfg, err := Parse("README.md", []byte(block))
+	minimal, err := Parse("README.md", []byte(yamlBlock("README.md", "## A minimal Config")))
 	if err != nil {
 		t.Fatalf("README example: %v", err)
 	}
+	if got := minimal.NamespaceNames(); !cmp.Equal(got, []string{"shop", "payments"}) {
+		t.Errorf("README example namespaces = %v", got)
+	}
+	cfg, err := Parse("docs/configuration.md", []byte(yamlBlock("docs/configuration.md", "# Configuration")))
+	if err != nil {
+		t.Fatalf("docs/configuration.md example: %v", err)
+	}
 	if got := cfg.FindNamespace("backend-dev").EgressExternal.To[0].Ports; len(got) != 3 || got[2].Protocol != "UDP" || got[2].Port != 0 {
-		t.Errorf("README example ports = %+v", got)
+		t.Errorf("docs/configuration.md example ports = %+v", got)
 	}
 }

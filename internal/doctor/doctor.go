@@ -97,14 +97,14 @@ func (s *Snapshot) unreadable(resources ...string) (string, bool) {
 	return "", false
 }
 
-// Report is doctor's result.
-type Report struct {
+// Result is doctor's result.
+type Result struct {
 	Engines  []Engine  `json:"engines"`
 	Findings []Finding `json:"findings"`
 }
 
 // Run applies every check.
-func Run(s *Snapshot, cfg *config.Config, probeImage string) Report {
+func Run(s *Snapshot, cfg *config.Config, probeImage string) Result {
 	engines, out := CheckEngines(s)
 	out = append(out, checkNodes(s)...)
 	out = append(out, checkLabels(s, cfg)...)
@@ -119,7 +119,7 @@ func Run(s *Snapshot, cfg *config.Config, probeImage string) Report {
 	if engines == nil {
 		engines = []Engine{}
 	}
-	return Report{Engines: engines, Findings: out}
+	return Result{Engines: engines, Findings: out}
 }
 
 // Worst is the most severe finding's severity.

@@ -18,7 +18,7 @@ type DoctorReport struct {
 }
 
 // NewDoctorReport wraps doctor's result in the versioned document.
-func NewDoctorReport(r doctor.Report) DoctorReport {
+func NewDoctorReport(r doctor.Result) DoctorReport {
 	d := DoctorReport{APIVersion: ownership.APIVersion, Kind: "DoctorReport", Engines: r.Engines, Findings: r.Findings}
 	if d.Engines == nil {
 		d.Engines = []doctor.Engine{}

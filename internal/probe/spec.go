@@ -82,7 +82,7 @@ var controllerLabels = []string{"pod-template-hash", "controller-revision-hash",
 
 // PodModeStartDelay is how long a probe pod waits before its checks, for
 // the enforcer to program the new pod's rules.
-var PodModeStartDelay = 2 * time.Second
+const PodModeStartDelay = 2 * time.Second
 
 // neverReady is the readiness gate that keeps probe pods out of every
 // Service's endpoints: nothing ever sets the condition.

@@ -119,7 +119,7 @@ type Inputs struct {
 	Context  string
 	Config   *config.Config
 	Snapshot *doctor.Snapshot
-	Doctor   doctor.Report
+	Doctor   doctor.Result
 	DenyMode string
 	// Rollback plans by namespace (absent: could not be read).
 	Rollback    map[string]RollbackPlan
