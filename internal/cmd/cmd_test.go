@@ -350,3 +350,32 @@ func writeTemp(t *testing.T, name, content string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A --context, --cluster or --user the kubeconfig does not define is an
+// error, as in kubectl, never a quiet fallback to the defaults.
+func TestUnknownKubeconfigNamesAreRefused(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {}}]
+contexts: [{name: ctx, context: {cluster: c, user: u, namespace: frontend-dev}}, {name: other, context: {cluster: c, user: u, namespace: backend-dev}}]
+current-context: ctx
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ flag, want string }{
+		{"--context=nosuch", `context "nosuch" does not exist in the kubeconfig (it has ctx, other)`},
+		{"--cluster=nosuch", `cluster "nosuch" does not exist in the kubeconfig (it has c)`},
+		{"--user=nosuch", `user "nosuch" does not exist in the kubeconfig (it has u)`},
+	} {
+		r := run(t, "render", "--kubeconfig", kubeconfig, tt.flag, "-o", "name")
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "error: "+tt.want) || r.stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", tt.flag, r.code, r.stdout, r.stderr)
+		}
+	}
+	r := run(t, "render", "--kubeconfig", kubeconfig, "--context=other", "-o", "name")
+	if r.code != 0 || !strings.Contains(r.stdout, "allow-from-frontend") {
+		t.Errorf("--context=other (namespace backend-dev): exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}

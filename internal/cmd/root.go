@@ -5,6 +5,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,50 @@ type GlobalOptions struct {
 // runbook's defaults; explicit reports whether a file was read.
 func (g *GlobalOptions) LoadConfig() (cfg *config.Config, explicit bool, err error) {
 	return config.Resolve(g.ConfigFile)
+}
+
+// checkKubeconfigNames refuses a --context, --cluster or --user that the
+// kubeconfig does not define, as kubectl does, instead of quietly using
+// the defaults (exit 2, before any API call).
+func (g *GlobalOptions) checkKubeconfigNames() error {
+	f := g.ConfigFlags
+	named := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	context, cluster, user := named(f.Context), named(f.ClusterName), named(f.AuthInfoName)
+	if context == "" && cluster == "" && user == "" {
+		return nil
+	}
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return usageErrorf("kubeconfig: %v", err)
+	}
+	if _, ok := raw.Contexts[context]; context != "" && !ok {
+		return usageErrorf("context %q does not exist in the kubeconfig%s", context, known(raw.Contexts))
+	}
+	if _, ok := raw.Clusters[cluster]; cluster != "" && !ok {
+		return usageErrorf("cluster %q does not exist in the kubeconfig%s", cluster, known(raw.Clusters))
+	}
+	if _, ok := raw.AuthInfos[user]; user != "" && !ok {
+		return usageErrorf("user %q does not exist in the kubeconfig%s", user, known(raw.AuthInfos))
+	}
+	return nil
+}
+
+// known lists the names a kubeconfig map holds, for the error message.
+func known[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return " (it defines none)"
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return " (it has " + strings.Join(names, ", ") + ")"
 }
 
 // DefaultNamespace is the namespace of the current kubeconfig context, as
@@ -104,7 +149,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 				}
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--config: %w", err)}
 			}
-			return nil
+			return g.checkKubeconfigNames()
 		},
 	}
 	root.SetIn(streams.In)

@@ -36,7 +36,7 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 				results[i] = append(results[i], probe.Interpret(pc, r, mode))
 			}
 			if err != nil {
-				fmt.Fprintf(r.log(), "Error: %v\n", err)
+				fmt.Fprintf(r.log(), "error: %v\n", err)
 			}
 		}()
 	}
