@@ -131,13 +131,13 @@ func (o *ExplainOptions) Complete(args []string) error {
 	if len(args) != 2 {
 		return usageErrorf("explain needs SOURCE and DEST (got %d argument(s)); see 'kubectl netbaseline explain --help'", len(args))
 	}
-	if o.from, err = endpoint.Parse(args[0], endpoint.Source); err != nil {
+	if o.from, err = endpoint.ParseIn(args[0], endpoint.Source, o.DefaultNamespace()); err != nil {
 		return usageErrorf("SOURCE %v", err)
 	}
 	if o.from.Kind == endpoint.Local || o.from.Kind == endpoint.DNSName {
 		return usageErrorf("SOURCE %q: explain needs pods or IP addresses", args[0])
 	}
-	if o.to, err = endpoint.Parse(args[1], endpoint.Destination); err != nil {
+	if o.to, err = endpoint.ParseIn(args[1], endpoint.Destination, o.DefaultNamespace()); err != nil {
 		return usageErrorf("DEST %v", err)
 	}
 	if o.to.Kind == endpoint.URL {

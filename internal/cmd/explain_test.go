@@ -189,3 +189,17 @@ func forbidPolicies(cs *fake.Clientset) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}, "", errors.New("denied"))
 	})
 }
+
+// A KIND/NAME without a namespace is in -n's namespace, as kubectl reads it.
+func TestExplainUsesNamespaceFlag(t *testing.T) {
+	files := sampleFiles(t)
+	want := run(t, append(append([]string{"explain"}, files...), "frontend-dev/deploy/frontend", "backend-dev/svc/backend:80")...)
+	got := run(t, append(append([]string{"explain"}, files...), "-n", "frontend-dev", "deploy/frontend", "backend-dev/svc/backend:80")...)
+	if want.code != 0 || got.code != 0 || got.stdout != want.stdout {
+		t.Errorf("-n frontend-dev deploy/frontend: exit %d %q\nwant exit %d %q\n%s", got.code, got.stdout, want.code, want.stdout, got.stderr)
+	}
+	r := run(t, append(append([]string{"explain"}, files...), "-n", "backend-dev", "frontend-dev", "svc/backend:80")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "svc/backend:80 -> http (3001/TCP)") {
+		t.Errorf("-n backend-dev svc/backend:80: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}

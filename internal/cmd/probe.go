@@ -142,12 +142,12 @@ func (o *ProbeOptions) Complete(args []string) error {
 		return usageErrorf("probe needs SOURCE and at least one DEST; see 'kubectl netbaseline probe --help'")
 	}
 	var err error
-	if o.source, err = endpoint.Parse(args[0], endpoint.Source); err != nil {
+	if o.source, err = endpoint.ParseIn(args[0], endpoint.Source, o.DefaultNamespace()); err != nil {
 		return usageErrorf("SOURCE %v", err)
 	}
 	o.local = o.source.Kind == endpoint.Local
 	for _, a := range args[1:] {
-		ep, err := endpoint.Parse(a, endpoint.Destination)
+		ep, err := endpoint.ParseIn(a, endpoint.Destination, o.DefaultNamespace())
 		if err != nil {
 			return usageErrorf("DEST %v", err)
 		}

@@ -89,6 +89,24 @@ var kindAliases = map[string]string{
 	"svc": "service", "service": "service", "services": "service",
 }
 
+// podWords name a pod in NS/pod/NAME and pod/NAME, as kubectl writes it.
+var podWords = map[string]bool{"pod": true, "pods": true, "po": true}
+
+func isKindWord(w string) bool {
+	w = strings.ToLower(w)
+	_, ok := kindAliases[w]
+	return ok || podWords[w]
+}
+
+// clip keeps error messages readable whatever was typed (or pasted).
+func clip(s string) string {
+	const most = 200
+	if len(s) <= most {
+		return s
+	}
+	return s[:most] + "…"
+}
+
 // kindNames lists the KIND words NS/KIND/NAME accepts, for completion.
 func kindNames() []string {
 	return []string{"deploy", "deployment", "sts", "statefulset", "ds", "daemonset", "rs", "replicaset", "job", "cronjob", "svc", "service"}
@@ -96,15 +114,24 @@ func kindNames() []string {
 
 var portSuffix = regexp.MustCompile(`^(.*):([^:/\[\]]+)(?:/([A-Za-z]+))?$`)
 
-// Parse reads one SOURCE or DEST.
+// Parse reads one SOURCE or DEST whose namespace is written out.
 func Parse(s string, role Role) (Endpoint, error) {
+	return ParseIn(s, role, "")
+}
+
+// ParseIn reads one SOURCE or DEST; KIND/NAME without a namespace
+// (deploy/frontend, svc/backend:80, pod/web-1) means that object in
+// defaultNamespace (-n, or the context's namespace), as kubectl resolves
+// names. With defaultNamespace "" such an argument is an error.
+func ParseIn(s string, role Role, defaultNamespace string) (Endpoint, error) {
 	ep := Endpoint{Raw: s}
+	shown := clip(s)
 	if strings.TrimSpace(s) == "" {
 		return ep, fmt.Errorf("empty %s", role)
 	}
 	if s == "local" {
 		if role != Source {
-			return ep, fmt.Errorf("%q is only a SOURCE (checks from this machine)", s)
+			return ep, fmt.Errorf("%q is only a SOURCE (checks from this machine)", shown)
 		}
 		ep.Kind = Local
 		return ep, nil
@@ -112,10 +139,10 @@ func Parse(s string, role Role) (Endpoint, error) {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return ep, fmt.Errorf("%q: a URL must be http:// or https:// with a host", s)
+			return ep, fmt.Errorf("%q: a URL must be http:// or https:// with a host", shown)
 		}
 		if role != Destination {
-			return ep, fmt.Errorf("%q: a URL can only be a DEST", s)
+			return ep, fmt.Errorf("%q: a URL can only be a DEST", shown)
 		}
 		ep.Kind, ep.URL = URL, u
 		return ep, nil
@@ -125,13 +152,13 @@ func Parse(s string, role Role) (Endpoint, error) {
 	if strings.HasPrefix(s, "[") {
 		end := strings.Index(s, "]")
 		if end < 0 {
-			return ep, fmt.Errorf("%q: missing ] after the IPv6 address", s)
+			return ep, fmt.Errorf("%q: missing ] after the IPv6 address", shown)
 		}
 		host, rest := s[1:end], s[end+1:]
 		if rest != "" {
 			m := portSuffix.FindStringSubmatch("x" + rest)
 			if m == nil || m[1] != "x" {
-				return ep, fmt.Errorf("%q: after ] only :PORT[/PROTO] may follow", s)
+				return ep, fmt.Errorf("%q: after ] only :PORT[/PROTO] may follow", shown)
 			}
 			if err := ep.setPort(m[2], m[3], role); err != nil {
 				return ep, err
@@ -146,28 +173,28 @@ func Parse(s string, role Role) (Endpoint, error) {
 	if m := portSuffix.FindStringSubmatch(s); m != nil {
 		host = m[1]
 		if strings.Contains(host, ":") {
-			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [2001:db8::1]:443", s)
+			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [2001:db8::1]:443", shown)
 		}
 		if err := ep.setPort(m[2], m[3], role); err != nil {
 			return ep, err
 		}
 	} else if strings.Contains(s, ":") {
 		if _, err := netip.ParseAddr(s); err == nil {
-			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [%s]", s, s)
+			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [%s]", shown, shown)
 		}
-		return ep, fmt.Errorf("%q: expected NS, NS/POD, NS/KIND/NAME or an IP, then :PORT[/PROTO]", s)
+		return ep, fmt.Errorf("%q: expected NS, NS/POD, NS/KIND/NAME or an IP, then :PORT[/PROTO]", shown)
 	}
 
 	if err := ep.setAddress(host, false); err == nil {
 		return ep, nil
 	} else if _, perr := netip.ParsePrefix(host); perr == nil {
-		return ep, fmt.Errorf("%q: %w", s, err)
+		return ep, fmt.Errorf("%q: %w", shown, err)
 	}
 	parts := strings.Split(host, "/")
 	switch {
 	case len(parts) == 1 && strings.Contains(host, "."):
 		if role != Destination {
-			return ep, fmt.Errorf("%q: a DNS name can only be a DEST", s)
+			return ep, fmt.Errorf("%q: a DNS name can only be a DEST", shown)
 		}
 		if errs := validation.IsDNS1123Subdomain(strings.ToLower(host)); len(errs) > 0 {
 			return ep, fmt.Errorf("%q: not a DNS name: %s", host, errs[0])
@@ -176,15 +203,22 @@ func Parse(s string, role Role) (Endpoint, error) {
 		return ep, nil
 	case len(parts) == 1:
 		ep.Kind, ep.Namespace = Namespace, host
+	case len(parts) == 2 && isKindWord(parts[0]):
+		if defaultNamespace == "" {
+			return ep, fmt.Errorf("%q: %s/NAME needs a namespace: write NS/%s/NAME, or give -n", shown, parts[0], parts[0])
+		}
+		return ParseIn(defaultNamespace+"/"+s, role, "")
 	case len(parts) == 2:
 		ep.Kind, ep.Namespace, ep.Name = Pod, parts[0], parts[1]
 		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
-			return ep, fmt.Errorf("%q: %q is not a pod name: %s", s, ep.Name, errs[0])
+			return ep, fmt.Errorf("%q: %q is not a pod name: %s", shown, ep.Name, errs[0])
 		}
+	case len(parts) == 3 && podWords[strings.ToLower(parts[1])]:
+		return ParseIn(parts[0]+"/"+parts[2]+strings.TrimPrefix(s, host), role, "")
 	case len(parts) == 3:
 		kind, ok := kindAliases[strings.ToLower(parts[1])]
 		if !ok {
-			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", s, parts[1], strings.Join(kindNames(), ", "))
+			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", shown, parts[1], strings.Join(kindNames(), ", "))
 		}
 		ep.Namespace, ep.Name = parts[0], parts[2]
 		if kind == "service" {
@@ -193,13 +227,13 @@ func Parse(s string, role Role) (Endpoint, error) {
 			ep.Kind, ep.WorkloadKind = Workload, kind
 		}
 		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
-			return ep, fmt.Errorf("%q: %q is not a valid name: %s", s, ep.Name, errs[0])
+			return ep, fmt.Errorf("%q: %q is not a valid name: %s", shown, ep.Name, errs[0])
 		}
 	default:
-		return ep, fmt.Errorf("%q: expected NS, NS/POD or NS/KIND/NAME", s)
+		return ep, fmt.Errorf("%q: expected NS, NS/POD or NS/KIND/NAME", shown)
 	}
 	if errs := validation.IsDNS1123Label(ep.Namespace); len(errs) > 0 {
-		return ep, fmt.Errorf("%q: %q is not a namespace name: %s", s, ep.Namespace, errs[0])
+		return ep, fmt.Errorf("%q: %q is not a namespace name: %s", shown, ep.Namespace, errs[0])
 	}
 	return ep, nil
 }
@@ -229,8 +263,11 @@ func (e *Endpoint) setAddress(host string, bracketed bool) error {
 		}
 		return err
 	}
-	if bracketed != (a.Is6() && !a.Is4In6()) {
-		return fmt.Errorf("%q: only IPv6 goes in brackets", host)
+	if a.Is4In6() {
+		return fmt.Errorf("%q is an IPv4 address written as IPv6: write %s", clip(host), a.Unmap())
+	}
+	if bracketed != a.Is6() {
+		return fmt.Errorf("%q: only IPv6 goes in brackets", clip(host))
 	}
 	if a.Zone() != "" {
 		return fmt.Errorf("%q: zones are not supported", host)
@@ -241,24 +278,32 @@ func (e *Endpoint) setAddress(host string, bracketed bool) error {
 
 func (e *Endpoint) setPort(port, proto string, role Role) error {
 	if role == Source {
-		return fmt.Errorf("%q: a SOURCE takes no port", e.Raw)
+		return fmt.Errorf("%q: a SOURCE takes no port", clip(e.Raw))
 	}
 	p, pr, err := parsePort(port, proto)
 	if err != nil {
-		return fmt.Errorf("%q: %w", e.Raw, err)
+		return fmt.Errorf("%q: %w", clip(e.Raw), err)
 	}
 	e.Port, e.Protocol = p, pr
 	return nil
 }
 
+var (
+	signedNumber = regexp.MustCompile(`^[+-]?[0-9]+$`)
+	plainNumber  = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
+)
+
 // parsePort checks a PORT (number or name) and an optional PROTO.
 func parsePort(port, proto string) (string, corev1.Protocol, error) {
-	if n, err := strconv.Atoi(port); err == nil {
-		if n < 1 || n > 65535 {
-			return "", "", fmt.Errorf("port %d: must be between 1 and 65535", n)
+	if signedNumber.MatchString(port) {
+		if !plainNumber.MatchString(port) {
+			return "", "", fmt.Errorf("port %q: write the number without a sign or leading zeros", clip(port))
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", "", fmt.Errorf("port %s: must be between 1 and 65535", clip(port))
 		}
 	} else if errs := validation.IsValidPortName(port); len(errs) > 0 {
-		return "", "", fmt.Errorf("port %q is neither a number nor a port name: %s", port, errs[0])
+		return "", "", fmt.Errorf("port %q is neither a number nor a port name: %s", clip(port), errs[0])
 	}
 	var protocol corev1.Protocol
 	switch strings.ToLower(proto) {
@@ -270,7 +315,7 @@ func parsePort(port, proto string) (string, corev1.Protocol, error) {
 	case "sctp":
 		protocol = corev1.ProtocolSCTP
 	default:
-		return "", "", fmt.Errorf("protocol %q: use tcp, udp or sctp", proto)
+		return "", "", fmt.Errorf("protocol %q: use tcp, udp or sctp", clip(proto))
 	}
 	return port, protocol, nil
 }

@@ -101,6 +101,12 @@ func TestParseRejects(t *testing.T) {
 		{"local", Destination, "only a SOURCE"},
 		{"ftp://example.com", Destination, "http:// or https://"},
 		{"https://example.com", Source, "only be a DEST"},
+		{"backend-dev:+80", Destination, "without a sign or leading zeros"},
+		{"backend-dev:0080", Destination, "without a sign or leading zeros"},
+		{"backend-dev:-1", Destination, "without a sign or leading zeros"},
+		{"[::ffff:10.0.2.20]", Destination, "an IPv4 address written as IPv6: write 10.0.2.20"},
+		{"deploy/frontend", Source, "deploy/NAME needs a namespace: write NS/deploy/NAME, or give -n"},
+		{strings.Repeat("a", 5000) + ":80", Destination, "…"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in, tt.role)
@@ -142,4 +148,39 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// KIND/NAME without a namespace is that object in -n's namespace, as
+// kubectl resolves names; NS/pod/NAME is NS/NAME.
+func TestParseInDefaultNamespace(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		role Role
+		want Endpoint
+	}{
+		{"deploy/frontend", Source, Endpoint{Kind: Workload, WorkloadKind: "deployment", Namespace: "shop", Name: "frontend"}},
+		{"svc/backend:80", Destination, Endpoint{Kind: Service, Namespace: "shop", Name: "backend", Port: "80"}},
+		{"pod/web-1:http/udp", Destination, Endpoint{Kind: Pod, Namespace: "shop", Name: "web-1", Port: "http", Protocol: "UDP"}},
+		{"other/pod/web-1", Source, Endpoint{Kind: Pod, Namespace: "other", Name: "web-1"}},
+		{"other/web-1", Source, Endpoint{Kind: Pod, Namespace: "other", Name: "web-1"}},
+		{"other", Source, Endpoint{Kind: Namespace, Namespace: "other"}},
+	} {
+		got, err := ParseIn(tt.in, tt.role, "shop")
+		if err != nil {
+			t.Errorf("ParseIn(%q): %v", tt.in, err)
+			continue
+		}
+		got.Raw = ""
+		if got != tt.want {
+			t.Errorf("ParseIn(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Error messages quote at most about 200 characters of what was typed.
+func TestErrorsAreClipped(t *testing.T) {
+	_, err := Parse(strings.Repeat("x", 100000)+"/a/b/c", Source)
+	if err == nil || len(err.Error()) > 400 {
+		t.Errorf("error of %d bytes", len(err.Error()))
+	}
 }
