@@ -92,7 +92,10 @@ func TestParseRejects(t *testing.T) {
 		{"empty document", "", []string{"not a Config document"}},
 		{"wrong kind", "apiVersion: netbaseline.io/v1alpha1\nkind: Settings\n", []string{`kind: Unsupported value: "Settings"`}},
 		{"wrong apiVersion", "apiVersion: v1\nkind: Config\n", []string{`apiVersion: Unsupported value: "v1"`}},
-		{"unknown field", header + "namespacesz: []\n", []string{`unknown field "namespacesz"`}},
+		{"unknown field", header + "namespacesz: []\n", []string{`namespacesz: unknown field`}},
+		{"unknown nested field, with its path", header + "namespaces:\n- name: a\n  apps:\n  - name: web\n    Ingress: true\n    talksto: []\n", []string{"2 problems", `namespaces[0].apps[0].Ingress: unknown field (did you mean "ingress"?)`, `namespaces[0].apps[0].talksto: unknown field (did you mean "talksTo"?)`}},
+		{"two documents", header + "---\n" + header, []string{"more than one YAML document"}},
+		{"wrong type", header + "namespaces: {name: a}\n", []string{"namespaces: expected"}},
 		{"not YAML", header + "dns: [\n", []string{"invalid config"}},
 		{"bad namespace label key", header + "namespaceLabel: 'not a key!'\n", []string{"namespaceLabel: Invalid value"}},
 		{"bad namespace name", header + "namespaces:\n- name: Backend_Dev\n", []string{"namespaces[0].name: Invalid value: \"Backend_Dev\""}},
@@ -195,5 +198,29 @@ func TestDocumentedExamplesAreValid(t *testing.T) {
 	}
 	if got := cfg.FindNamespace("backend-dev").EgressExternal.To[0].Ports; len(got) != 3 || got[2].Protocol != "UDP" || got[2].Port != 0 {
 		t.Errorf("docs/configuration.md example ports = %+v", got)
+	}
+}
+
+// YAML 1.2, as the manifest loader reads it: on, yes, no and y stay
+// strings, so a label value yes never turns into "true".
+func TestParseIsYAML12(t *testing.T) {
+	cfg, err := Parse("test.yaml", []byte(`apiVersion: netbaseline.io/v1alpha1
+kind: Config
+ingressController:
+  namespace: on
+  podLabels: {canary: yes, app: y}
+namespaces:
+- name: "no"
+  apps:
+  - name: web
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IngressController.Namespace != "on" || cfg.IngressController.PodLabels["canary"] != "yes" || cfg.IngressController.PodLabels["app"] != "y" {
+		t.Errorf("ingressController = %+v", cfg.IngressController)
+	}
+	if got := cfg.NamespaceNames(); !cmp.Equal(got, []string{"no"}) {
+		t.Errorf("namespaces = %v", got)
 	}
 }

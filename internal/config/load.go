@@ -1,12 +1,17 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"sort"
+	"strings"
 
-	"sigs.k8s.io/yaml"
+	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // InvalidError says why a Config cannot be used. Commands map it to the
@@ -53,12 +58,27 @@ func LoadFile(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes a Config strictly (unknown fields are errors), applies the
-// defaults and validates it.
+// Parse decodes a Config strictly, applies the defaults and validates it.
+// YAML is read as YAML 1.2, as the manifest loader reads it: a namespace
+// called on or a label value yes stays a string, never "true". One
+// document only; every unknown field is reported with its path.
 func Parse(source string, data []byte) (*Config, error) {
-	var cfg Config
-	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+	doc, err := decodeOne(data)
+	if err != nil {
 		return nil, &InvalidError{Source: source, Problems: []string{err.Error()}}
+	}
+	if unknown := unknownFields(doc, reflect.TypeOf(Config{}), ""); len(unknown) > 0 {
+		return nil, &InvalidError{Source: source, Problems: unknown}
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, &InvalidError{Source: source, Problems: []string{err.Error()}}
+	}
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, &InvalidError{Source: source, Problems: []string{typeProblem(err)}}
 	}
 	// An empty document is a mistake, not a request for the defaults.
 	if cfg.APIVersion == "" && cfg.Kind == "" {
@@ -74,4 +94,166 @@ func Parse(source string, data []byte) (*Config, error) {
 		return nil, &InvalidError{Source: source, Problems: problems}
 	}
 	return &cfg, nil
+}
+
+// decodeOne reads the single YAML 1.2 (or JSON) document of a Config file
+// into plain maps, lists and scalars.
+func decodeOne(data []byte) (any, error) {
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	var next any
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	default:
+		return nil, errors.New("more than one YAML document: a Config file holds exactly one")
+	}
+	return normalize(doc)
+}
+
+// normalize turns yaml.v3's values into JSON's: string keys only.
+func normalize(v any) (any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = n
+		}
+		return t, nil
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, fmt.Errorf("key %v: keys must be strings", k)
+			}
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = n
+		}
+		return out, nil
+	case []any:
+		for i, e := range t {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = n
+		}
+		return t, nil
+	}
+	return v, nil
+}
+
+// unknownFields lists the fields of doc that t does not have, with their
+// paths (namespaces[0].apps[1].ingres).
+func unknownFields(doc any, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return nil // the JSON decoder reports the type mismatch
+		}
+		fields := jsonFields(t)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: unknown field%s", join(path, k), suggestion(k, fields)))
+				continue
+			}
+			out = append(out, unknownFields(m[k], ft, join(path, k))...)
+		}
+	case reflect.Slice:
+		if l, ok := doc.([]any); ok {
+			for i, e := range l {
+				out = append(out, unknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+			}
+		}
+	case reflect.Map:
+		if m, ok := doc.(map[string]any); ok {
+			for k, e := range m {
+				out = append(out, unknownFields(e, t.Elem(), join(path, k))...)
+			}
+		}
+	}
+	return out
+}
+
+// jsonFields maps a struct's JSON names to their types, inlined structs
+// included.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && (name == "" || strings.Contains(opts, "inline")) {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, v := range jsonFields(ft) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// suggestion names a known field that differs only in case, the most
+// common typo in hand-written YAML.
+func suggestion(key string, fields map[string]reflect.Type) string {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return fmt.Sprintf(" (did you mean %q?)", name)
+		}
+	}
+	return ""
+}
+
+// typeProblem words a JSON type error with the field path it concerns.
+func typeProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Sprintf("%s: expected %s, got %s", te.Field, te.Type, te.Value)
+	}
+	return err.Error()
 }
