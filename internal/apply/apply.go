@@ -101,9 +101,16 @@ type Outcome struct {
 }
 
 // NamespaceMissingError reports that the namespace does not exist.
-type NamespaceMissingError struct{ Namespace string }
+type NamespaceMissingError struct {
+	Namespace string
+	// Rollback: there is nothing to undo in a namespace that is not there.
+	Rollback bool
+}
 
 func (e *NamespaceMissingError) Error() string {
+	if e.Rollback {
+		return fmt.Sprintf("namespace %q does not exist, so there is nothing to roll back in it (kubectl get namespaces lists them; rollback -A finds every namespace the plugin applied to)", e.Namespace)
+	}
 	return fmt.Sprintf("namespace %q does not exist; create it first (kubectl create namespace %s, and label it name=%s if your selectors use that label)", e.Namespace, e.Namespace, e.Namespace)
 }
 

@@ -248,3 +248,19 @@ func TestRollbackCommand(t *testing.T) {
 		t.Error("empty plan not Empty")
 	}
 }
+
+// Rolling back a namespace that does not exist says so; one that exists
+// but holds nothing of the plugin's is an empty plan.
+func TestPlanRollbackOfMissingNamespace(t *testing.T) {
+	cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
+	a := &Applier{Client: cs}
+	_, err := a.PlanRollback(context.Background(), "nope")
+	var missing *NamespaceMissingError
+	if !errors.As(err, &missing) || !missing.Rollback || !strings.Contains(err.Error(), `namespace "nope" does not exist, so there is nothing to roll back`) {
+		t.Errorf("PlanRollback(nope) = %v", err)
+	}
+	plan, err := a.PlanRollback(context.Background(), "shop")
+	if err != nil || !plan.Empty() {
+		t.Errorf("PlanRollback(shop) = %+v, %v", plan, err)
+	}
+}

@@ -83,6 +83,12 @@ func (a *Applier) PlanRollback(ctx context.Context, namespace string) (*Rollback
 			plan.Restore = append(plan.Restore, np)
 		}
 	}
+	if plan.Empty() {
+		// "Nothing to roll back" would mislead when the name is a typo.
+		if _, err := a.Client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil, &NamespaceMissingError{Namespace: namespace, Rollback: true}
+		}
+	}
 	return plan, nil
 }
 

@@ -158,6 +158,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
+	completePrintFormats(c, o.PrintFlags)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(o.GlobalOptions, &o.baselineFlags))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"allows-first", "runbook"}, cobra.ShellCompDirectiveNoFileComp))
 }

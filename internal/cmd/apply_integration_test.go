@@ -159,6 +159,10 @@ func TestIntegrationApplyDryRunAndRollback(t *testing.T) {
 	if r.stdout != "kubectl delete networkpolicy -n backend-dev allow-dns allow-from-frontend allow-from-ingress allow-from-monitoring deny-all\nkubectl delete configmap -n backend-dev netbaseline-applyset\n" {
 		t.Errorf("--print-command:\n%s", r.stdout)
 	}
+	r = run(t, "rollback", kc, "-n", "nope")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, `namespace "nope" does not exist`) {
+		t.Errorf("rollback -n nope: exit %d %s", r.code, r.stderr)
+	}
 	r = run(t, "rollback", kc, "-n", "backend-dev", "--dry-run=server")
 	if r.code != 0 || len(resourceVersions(t, cs, "backend-dev")) != 7 {
 		t.Errorf("rollback dry run changed something: exit %d %s", r.code, r.stderr)

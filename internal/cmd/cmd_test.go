@@ -156,7 +156,8 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"apply -A with -n", []string{"apply", "-A", "-n", "backend-dev"}, "cannot be combined"},
 		{"apply unknown namespace", []string{"apply", "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"apply bad output", []string{"apply", "-n", "backend-dev", "-o", "table"}, `output format "table"`},
-		{"diff output without flows", []string{"diff", "-n", "backend-dev", "-o", "json"}, "only --flows"},
+		{"diff output without flows", []string{"diff", "-n", "backend-dev", "-o", "json"}, "the object diff is always a unified diff"},
+		{"diff flows bogus output", []string{"diff", "-n", "backend-dev", "--flows", "-o", "bogus"}, "diff --flows prints a table (no -o) or JSON (-o json)"},
 		{"diff unknown namespace", []string{"diff", "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"rollback -A with -n", []string{"rollback", "-A", "-n", "x"}, "cannot be combined"},
 		{"rollback bad dry-run", []string{"rollback", "-n", "x", "--dry-run=later"}, "--dry-run"},
@@ -377,5 +378,39 @@ current-context: ctx
 	r := run(t, "render", "--kubeconfig", kubeconfig, "--context=other", "-o", "name")
 	if r.code != 0 || !strings.Contains(r.stdout, "allow-from-frontend") {
 		t.Errorf("--context=other (namespace backend-dev): exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// -o completes with each command's formats, --context and friends from
+// the kubeconfig, and no command offers file names for its arguments.
+func TestCompletionOfFlagsAndArguments(t *testing.T) {
+	for command, want := range map[string]string{
+		"render": "jsonpath", "apply": "name", "doctor": "yaml", "explain": "mermaid", "probe": "wide", "report": "md", "version": "json", "diff": "json",
+	} {
+		r := run(t, "__complete", command, "-o", "")
+		if !strings.Contains(r.stdout, want+"\n") || !strings.Contains(r.stdout, ":4\n") {
+			t.Errorf("%s -o completion lacks %s: %q", command, want, r.stdout)
+		}
+	}
+	for _, command := range []string{"render", "init", "doctor", "diff", "apply", "rollback", "report", "version"} {
+		if r := run(t, "__complete", command, ""); !strings.HasSuffix(r.stdout, ":4\n") {
+			t.Errorf("%s completes file names for its arguments: %q", command, r.stdout)
+		}
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {}}]
+contexts: [{name: prod, context: {cluster: c, user: u}}, {name: lab, context: {cluster: c, user: u}}]
+current-context: lab
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for flag, want := range map[string]string{"--context": "lab\nprod\n", "--cluster": "c\n", "--user": "u\n"} {
+		r := run(t, "__complete", "doctor", "--kubeconfig", kubeconfig, flag, "")
+		if !strings.HasPrefix(r.stdout, want) {
+			t.Errorf("%s completion: %q", flag, r.stdout)
+		}
 	}
 }

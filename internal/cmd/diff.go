@@ -119,8 +119,11 @@ func diffExit(err error) error {
 
 // Validate checks the flags; it runs before Complete, which reads the tree.
 func (o *DiffOptions) Validate() error {
-	if o.Output != "" && (o.Output != "json" || !o.Flows) {
-		return usageErrorf("-o %s: only --flows has a machine-readable output (-o json)", o.Output)
+	switch {
+	case o.Output != "" && !o.Flows:
+		return usageErrorf("-o %s: the object diff is always a unified diff; --flows prints a table, or JSON with -o json", o.Output)
+	case o.Output != "" && o.Output != "json":
+		return usageErrorf("-o %s: diff --flows prints a table (no -o) or JSON (-o json)", o.Output)
 	}
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("-A and -n cannot be combined")

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
@@ -259,4 +262,39 @@ func parsePortFlags(values []string) ([]policy.PortSpec, error) {
 		out = append(out, policy.PortSpec{Port: port, Protocol: proto})
 	}
 	return out, nil
+}
+
+// completePrintFormats completes -o with the formats cli-runtime's
+// printers accept (yaml, json, name, jsonpath=, go-template=, …).
+func completePrintFormats(c *cobra.Command, f *genericclioptions.PrintFlags) {
+	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return f.AllowedFormats(), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// completeKubeconfigNames completes --context, --cluster and --user from
+// the kubeconfig, as kubectl does.
+func completeKubeconfigNames(root *cobra.Command, g *GlobalOptions) {
+	names := func(pick func(raw clientcmdapi.Config) []string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			raw, err := g.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			out := pick(raw)
+			sort.Strings(out)
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("context", names(func(raw clientcmdapi.Config) []string { return keys(raw.Contexts) }))
+	_ = root.RegisterFlagCompletionFunc("cluster", names(func(raw clientcmdapi.Config) []string { return keys(raw.Clusters) }))
+	_ = root.RegisterFlagCompletionFunc("user", names(func(raw clientcmdapi.Config) []string { return keys(raw.AuthInfos) }))
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

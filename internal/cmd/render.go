@@ -91,6 +91,7 @@ func (o *RenderOptions) AddFlags(c *cobra.Command) {
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Render every namespace that has an overlay")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
+	completePrintFormats(c, o.PrintFlags)
 }
 
 // Complete resolves the tree, the namespaces and the printer.

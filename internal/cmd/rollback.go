@@ -128,7 +128,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	for _, ns := range namespaces {
 		plan, err := applier.PlanRollback(ctx, ns)
 		if err != nil {
-			return err
+			return applyError(err)
 		}
 		if plan.Empty() {
 			fmt.Fprintf(o.ErrOut, "Nothing to roll back in %s: kubectl netbaseline applied nothing there\n", ns)

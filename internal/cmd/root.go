@@ -174,6 +174,12 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdReport(g, streams),
 		NewCmdVersion(streams),
 	)
+	completeKubeconfigNames(root, g)
+	for _, c := range root.Commands() {
+		if c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = cobra.NoFileCompletions // no command takes file arguments
+		}
+	}
 	return root
 }
 
