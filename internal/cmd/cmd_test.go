@@ -80,12 +80,17 @@ func TestRenderOutputs(t *testing.T) {
 		}
 		golden.Assert(t, "render-all."+format, []byte(r.stdout))
 	}
-	r := run(t, "render", "-n", "backend-dev", "-o", "jsonpath={.metadata.name} ")
-	if want := "deny-all allow-dns allow-from-frontend allow-from-ingress allow-from-monitoring "; r.stdout != want {
+	// jsonpath and templates see one List, as with kubectl get.
+	r := run(t, "render", "-n", "backend-dev", "-o", "jsonpath={.items[*].metadata.name}")
+	if want := "deny-all allow-dns allow-from-frontend allow-from-ingress allow-from-monitoring"; r.stdout != want {
 		t.Errorf("jsonpath output = %q, want %q", r.stdout, want)
 	}
+	r = run(t, "render", "-n", "backend-dev", "-o", "go-template={{len .items}}")
+	if r.stdout != "5" {
+		t.Errorf("go-template output = %q, want 5", r.stdout)
+	}
 	// Repeated -n keeps the order given.
-	r = run(t, "render", "-n", "backend-dev", "-n", "frontend-dev", "-o", "jsonpath={.metadata.namespace} ")
+	r = run(t, "render", "-n", "backend-dev", "-n", "frontend-dev", "-o", "jsonpath={range .items[*]}{.metadata.namespace} {end}")
 	if !strings.HasPrefix(r.stdout, "backend-dev ") || !strings.HasSuffix(r.stdout, "frontend-dev ") {
 		t.Errorf("namespaces out of order: %q", r.stdout)
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -126,7 +127,7 @@ func (o *RenderOptions) Run() error {
 	for _, ns := range o.namespaces {
 		objs = append(objs, rendered[ns]...)
 	}
-	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat == "json" {
+	if o.printsList() {
 		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
 		for _, obj := range objs {
 			list.Items = append(list.Items, *obj.Unstructured)
@@ -139,4 +140,20 @@ func (o *RenderOptions) Run() error {
 		}
 	}
 	return nil
+}
+
+// printsList: yaml and name print object by object (a stream kubectl apply
+// -f reads, one name per line); every other format sees one List, as
+// kubectl get -o json|jsonpath|go-template does, so that
+// {.items[*].metadata.name} works.
+func (o *RenderOptions) printsList() bool {
+	format := ""
+	if o.PrintFlags.OutputFormat != nil {
+		format, _, _ = strings.Cut(*o.PrintFlags.OutputFormat, "=")
+	}
+	switch format {
+	case "", "yaml", "kyaml", "name":
+		return false
+	}
+	return true
 }
