@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -79,7 +81,7 @@ type ProbeOptions struct {
 	HTTPStatus int
 	AllPods    bool
 	probeSettings
-	DryRun bool
+	DryRun string
 	Output string
 	JUnit  string
 	Save   string
@@ -88,6 +90,7 @@ type ProbeOptions struct {
 	dests  []endpoint.Endpoint
 	ports  []policy.PortSpec
 	local  bool
+	dryRun apply.DryRun
 	genericiooptions.IOStreams
 }
 
@@ -130,7 +133,8 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	f.IntVar(&o.HTTPStatus, "http-status", o.HTTPStatus, "The HTTP status that counts as success")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Probe from and to every pod instead of one per group")
 	o.probeSettings.addFlags(c, "timeout")
-	f.BoolVar(&o.DryRun, "dry-run", false, "Print the probe containers (YAML) without adding them")
+	addDryRunFlag(c, &o.DryRun)
+	c.Flags().Lookup("dry-run").Usage = `Must be "none", "client" or "server": client prints the probe containers (YAML) without adding them; server submits them as a server dry run, so RBAC and admission (Pod Security, Kyverno) answer and nothing is created`
 	addOutputFlag(c, &o.Output, probeFormats)
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
@@ -154,6 +158,9 @@ func (o *ProbeOptions) Complete(args []string) error {
 		o.dests = append(o.dests, ep)
 	}
 	if o.ports, err = parsePortFlags(o.Ports); err != nil {
+		return err
+	}
+	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
 		return err
 	}
 	o.probeSettings.complete(o.GlobalOptions)
@@ -233,9 +240,13 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	if o.DryRun {
+	switch o.dryRun {
+	case apply.DryRunClient:
 		return o.printContainers(plans)
+	case apply.DryRunServer:
+		return o.serverDryRun(ctx, clients, plans)
 	}
+
 	mode := o.denyMode(ctx, clients, o.ErrOut)
 	o.announce(o.ErrOut, len(plans), mode)
 	observations := o.runPlans(ctx, clients, plans, mode, o.ErrOut)
@@ -261,6 +272,28 @@ func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
 			fmt.Fprintln(o.Out, "---")
 		}
 		fmt.Fprint(o.Out, string(b))
+	}
+	return nil
+}
+
+// serverDryRun submits every source's probe container (or probe pod) as a
+// server dry run and says, per source, whether the API server would take it.
+func (o *ProbeOptions) serverDryRun(ctx context.Context, clients read.Clients, plans []probe.SourcePlan) error {
+	runner := &launch.Runner{Client: clients.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Mode: o.Mode, Log: o.ErrOut}
+	var refused []string
+	what := "ephemeral container"
+	if o.Mode == probe.ModePod {
+		what = "probe pod"
+	}
+	for _, plan := range plans {
+		if err := runner.DryRun(ctx, plan.Pod.Namespace, plan.Pod.Name, launch.AgentPlan(plan, o.Timeout)); err != nil {
+			refused = append(refused, err.Error())
+			continue
+		}
+		fmt.Fprintf(o.Out, "pod/%s: %s accepted (server dry run)\n", plan.Pod.Key(), what)
+	}
+	if len(refused) > 0 {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("the API server would refuse %d of %d probe source(s):\n  %s", len(refused), len(plans), strings.Join(refused, "\n  "))}
 	}
 	return nil
 }

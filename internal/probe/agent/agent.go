@@ -91,8 +91,14 @@ func httpGet(ctx context.Context, c Check) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	// No proxies, no keep-alive: one plain connection per check.
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	// No proxies, no keep-alive: one plain connection per check. No
+	// redirects either: the answer of this target is the result (a
+	// redirect is an answer), and the agent never contacts a host its
+	// plan does not name.
+	client := &http.Client{
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", "", err

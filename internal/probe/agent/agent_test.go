@@ -59,6 +59,10 @@ func TestAgentOnLoopback(t *testing.T) {
 		if r.URL.Path == "/api/health" {
 			return
 		}
+		if r.URL.Path == "/moved" { // to a closed port: never followed
+			http.Redirect(w, r, "http://127.0.0.1:1/elsewhere", http.StatusFound)
+			return
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})}
 	go srv.Serve(ln)
@@ -79,6 +83,8 @@ func TestAgentOnLoopback(t *testing.T) {
 		{ID: "refused", Kind: KindTCP, Target: "127.0.0.1", Port: closedPort, TimeoutMS: 2000},
 		{ID: "health", Kind: KindHTTP, Target: "127.0.0.1", Port: port, Path: "/api/health", TimeoutMS: 2000},
 		{ID: "503", Kind: KindHTTP, Target: "127.0.0.1", Port: port, Path: "/other", ExpectStatus: 200, TimeoutMS: 2000},
+		{ID: "redirect", Kind: KindHTTP, Target: "127.0.0.1", Port: port, Path: "/moved", TimeoutMS: 2000},
+		{ID: "redirect-expected", Kind: KindHTTP, Target: "127.0.0.1", Port: port, Path: "/moved", ExpectStatus: 302, TimeoutMS: 2000},
 		{ID: "udp", Kind: KindUDP, Target: "127.0.0.1", Port: udpPort, TimeoutMS: 300},
 		{ID: "badname", Kind: KindTCP, Target: "no-such-host.invalid", Port: 80, TimeoutMS: 2000},
 	}}
@@ -87,14 +93,18 @@ func TestAgentOnLoopback(t *testing.T) {
 	for _, r := range results {
 		got[r.ID] = r.Outcome
 	}
-	want := map[string]string{"tcp": Connected, "refused": Refused, "health": Connected, "503": HTTPStatus, "udp": Timeout, "badname": DNSError}
+	want := map[string]string{"tcp": Connected, "refused": Refused, "health": Connected, "503": HTTPStatus,
+		"redirect": HTTPStatus, "redirect-expected": Connected, "udp": Timeout, "badname": DNSError}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s\n%+v", diff, results)
 	}
 	if results[3].Detail != "/other 503 (want 200)" {
 		t.Errorf("detail = %q", results[3].Detail)
 	}
-	if !strings.Contains(Summary(results), "6 checks: 2 connected, 1 http-status, 1 refused, 1 timeout, 1 dns-error") {
+	if results[4].Detail != "/moved 302 (want 200)" {
+		t.Errorf("redirect detail = %q", results[4].Detail)
+	}
+	if !strings.Contains(Summary(results), "8 checks: 3 connected, 2 http-status, 1 refused, 1 timeout, 1 dns-error") {
 		t.Errorf("summary = %q", Summary(results))
 	}
 }

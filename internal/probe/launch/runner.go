@@ -61,6 +61,18 @@ func (e *RunError) Error() string { return fmt.Sprintf("probe in %s: %s", e.Pod,
 // Run adds the container to the pod, waits for it to finish and reads its
 // results from the log.
 func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Plan) ([]probe.Result, error) {
+	return r.run(ctx, namespace, name, plan, false)
+}
+
+// DryRun submits what Run would create — the ephemeral-container patch,
+// or the probe pod with --mode=pod — as a server dry run: RBAC and
+// admission (Pod Security, Kyverno, …) answer, and nothing is created.
+func (r *Runner) DryRun(ctx context.Context, namespace, name string, plan probe.Plan) error {
+	_, err := r.run(ctx, namespace, name, plan, true)
+	return err
+}
+
+func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Plan, dryRun bool) ([]probe.Result, error) {
 	pods := r.Client.CoreV1().Pods(namespace)
 	key := namespace + "/" + name
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
@@ -82,6 +94,9 @@ func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Pla
 	}
 	if r.Mode == probe.ModePod {
 		plan.DeadlineMS += probe.PodModeStartDelay.Milliseconds()
+		if dryRun {
+			return nil, r.dryRunPod(ctx, pod, plan)
+		}
 		return r.runPod(ctx, pod, plan)
 	}
 	ec := probe.BuildContainer(probe.ContainerName(pod, r.suffix()), r.Image, r.PullPolicy, encoded)
@@ -89,8 +104,15 @@ func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Pla
 	if err != nil {
 		return nil, err
 	}
-	if _, err := pods.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+	opts := metav1.PatchOptions{}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if _, err := pods.Patch(ctx, name, types.StrategicMergePatchType, patch, opts, "ephemeralcontainers"); err != nil {
 		return nil, &RunError{Pod: key, Msg: launchError(err)}
+	}
+	if dryRun {
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.Wait)
 	defer cancel()
@@ -106,7 +128,7 @@ func launchError(err error) string {
 	case errors.As(err, &status) && apierrors.IsNotFound(err) && (status.ErrStatus.Details == nil || status.ErrStatus.Details.Name == ""):
 		// A 404 without a name: the subresource itself is missing.
 		return "ephemeral containers are not supported by this cluster (no pods/ephemeralcontainers subresource); use --mode=pod"
-	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "admission"):
+	case apierrors.IsForbidden(err) && (strings.Contains(err.Error(), "admission") || strings.Contains(err.Error(), "violates PodSecurity")):
 		return "an admission policy refused the ephemeral container: " + err.Error() + " (use --mode=pod if ephemeral containers are blocked)"
 	case apierrors.IsForbidden(err):
 		return rbacHint(err, "patch", "pods/ephemeralcontainers")
@@ -203,6 +225,24 @@ func (r *Runner) runPod(ctx context.Context, src *corev1.Pod, plan probe.Plan) (
 		return nil, err
 	}
 	return r.runProbePod(ctx, key, probe.BuildPod(src, r.Image, r.PullPolicy, encoded), plan)
+}
+
+// dryRunPod submits the probe pod standing in for src as a server dry run.
+func (r *Runner) dryRunPod(ctx context.Context, src *corev1.Pod, plan probe.Plan) error {
+	plan.StartDelayMS = probe.PodModeStartDelay.Milliseconds()
+	encoded, err := probe.EncodePlan(plan)
+	if err != nil {
+		return err
+	}
+	pod := probe.BuildPod(src, r.Image, r.PullPolicy, encoded)
+	if _, err := r.Client.CoreV1().Pods(src.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		key := src.Namespace + "/" + src.Name
+		if apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "admission") && !strings.Contains(err.Error(), "violates PodSecurity") {
+			return &RunError{Pod: key, Msg: rbacHint(err, "create", "pods")}
+		}
+		return &RunError{Pod: key, Msg: "the probe pod was refused: " + err.Error()}
+	}
+	return nil
 }
 
 // RunStandalone runs a plan from a throw-away pod with these labels in
