@@ -215,7 +215,7 @@ spec:
 	saved := filepath.Join(dir, "probe.json")
 	obs, code, stderr = probe(t, scratchNS+"/deploy/client", "--dns", "kubernetes.default.svc.cluster.local", "--junit", junit, "--save", saved)
 	allOK(t, obs, code, stderr)
-	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `<testsuite name="kubectl-netbaseline probe" tests="2" failures="0" errors="0">`) {
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `<testsuite name="kubectl-netbaseline probe" tests="2" failures="0" errors="0" skipped="0">`) {
 		t.Errorf("--junit: %v\n%s", err, b)
 	}
 	if b, err := os.ReadFile(saved); err != nil || !strings.Contains(string(b), `"kind": "ProbeResult"`) {
