@@ -51,7 +51,7 @@ var applyLong = templates.LongDesc(`
 
 	--verify probes, once a namespace's new state has taken effect, the
 	connections the engine says it changes (one pod per group, every declared
-	port, the external ipBlocks, DNS), retries a mismatch for --verify-settle, and
+	port, the external ipBlocks, DNS), retries a mismatch for --settle-timeout, and
 	on one that persists undoes the whole run (exit 3). It refuses to start when no
 	engine enforces NetworkPolicy, unless --canary measures that enforcement is
 	real.
@@ -151,7 +151,8 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.Order, "order", string(apply.AllowsFirst), "Phase order: allows-first (deny-all last) or runbook (deny-all first)")
 	f.BoolVar(&o.Verify, "verify", false, "After each phase, probe the connections the engine says it changes; on the first mismatch restore every namespace to its state from before the apply (exit 3)")
 	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
-	f.DurationVar(&o.VerifySettle, "verify-settle", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
+	f.DurationVar(&o.VerifySettle, "settle-timeout", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
+	deprecatedAlias(c, "verify-settle", "settle-timeout")
 	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
 	f.DurationVar(&o.RestoreTimeout, "restore-timeout", 2*time.Minute, "After a failure or Ctrl-C, how long to keep retrying to put back what this run wrote")
 	f.StringVar(&o.Save, "save", "", "With --verify: save its probe results as JSON to this file, as probe --save does (read by report)")
@@ -193,9 +194,9 @@ func (o *ApplyOptions) Validate() error {
 			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
 		}
 		if o.VerifySettle < 0 || o.VerifyMaxChecks < 1 {
-			return usageErrorf("--verify-settle cannot be negative and --verify-max-checks must be at least 1")
+			return usageErrorf("--settle-timeout cannot be negative and --verify-max-checks must be at least 1")
 		}
-		if err := o.probeSettings.validate("probe-timeout"); err != nil {
+		if err := o.probeSettings.validate(); err != nil {
 			return err
 		}
 	} else if o.Canary || o.Save != "" {

@@ -419,3 +419,22 @@ current-context: lab
 		}
 	}
 }
+
+// The timeouts of the previous release are deprecated aliases of the new
+// names: the same value, and a warning.
+func TestDeprecatedTimeoutNames(t *testing.T) {
+	for _, tt := range []struct{ args []string }{
+		{[]string{"report", "--probe-timeout=0s"}},
+		{[]string{"apply", "-n", "backend-dev", "--verify", "--probe-timeout=0s"}},
+		{[]string{"probe", "frontend-dev", "backend-dev:3001", "--timeout=0s"}},
+	} {
+		r := run(t, tt.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "has been deprecated, use --check-timeout instead") || !strings.Contains(r.stderr, "--check-timeout must be positive") {
+			t.Errorf("%v: exit %d %q", tt.args, r.code, r.stderr)
+		}
+	}
+	r := run(t, "apply", "-n", "backend-dev", "--verify", "--verify-settle=-1s")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "use --settle-timeout instead") || !strings.Contains(r.stderr, "--settle-timeout cannot be negative") {
+		t.Errorf("--verify-settle: exit %d %q", r.code, r.stderr)
+	}
+}

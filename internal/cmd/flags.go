@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -119,12 +120,16 @@ type probeSettings struct {
 	Mode        string
 }
 
-// addFlags registers the probe flags; timeoutFlag is "timeout" for probe
-// and "probe-timeout" where --timeout would be ambiguous.
-func (s *probeSettings) addFlags(c *cobra.Command, timeoutFlag string) {
+// addFlags registers the probe flags. The timeouts share one vocabulary
+// across commands: --check-timeout (each check), --wait-timeout (each probe
+// container), and for apply --settle-timeout and --restore-timeout.
+// oldTimeout is the flag name of an earlier release ("timeout" for probe,
+// "probe-timeout" for apply and report), kept as a deprecated alias.
+func (s *probeSettings) addFlags(c *cobra.Command, oldTimeout string) {
 	f := c.Flags()
 	f.StringVar(&s.DenyMode, "deny-mode", "auto", "How the enforcer ends denied packets: drop, reject, or auto (reject if kube-router runs in kube-system, else drop)")
-	f.DurationVar(&s.Timeout, timeoutFlag, 3*time.Second, "Timeout of each probe check")
+	f.DurationVar(&s.Timeout, "check-timeout", 3*time.Second, "Timeout of each probe check")
+	deprecatedAlias(c, oldTimeout, "check-timeout")
 	f.DurationVar(&s.WaitTimeout, "wait-timeout", 90*time.Second, "How long to wait for each probe container, start included")
 	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else "+version.ProbeImage()+")")
 	s.PullPolicy = string(corev1.PullIfNotPresent)
@@ -146,7 +151,7 @@ func (s *probeSettings) complete(g *GlobalOptions) {
 	}
 }
 
-func (s *probeSettings) validate(timeoutFlag string) error {
+func (s *probeSettings) validate() error {
 	if s.Mode != probe.ModeEphemeral && s.Mode != probe.ModePod {
 		return usageErrorf("--mode %q: use ephemeral or pod", s.Mode)
 	}
@@ -159,7 +164,7 @@ func (s *probeSettings) validate(timeoutFlag string) error {
 		return err
 	}
 	if s.Timeout <= 0 || s.WaitTimeout <= s.Timeout || s.Parallel < 1 {
-		return usageErrorf("--%s must be positive, --wait-timeout longer than it, --parallel at least 1", timeoutFlag)
+		return usageErrorf("--check-timeout must be positive, --wait-timeout longer than it, --parallel at least 1")
 	}
 	return nil
 }
@@ -297,4 +302,28 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// deprecatedAlias registers old as another name of the flag current (same
+// value), hidden from help and warned about when used, for one release.
+func deprecatedAlias(c *cobra.Command, old, current string) {
+	f := c.Flags().Lookup(current)
+	alias := *f
+	alias.Name, alias.Shorthand = old, ""
+	alias.Usage = "deprecated: use --" + current
+	alias.Hidden = true
+	alias.Annotations = map[string][]string{deprecatedFor: {current}}
+	c.Flags().AddFlag(&alias)
+}
+
+// deprecatedFor marks an alias flag with the name that replaces it.
+const deprecatedFor = "netbaseline.io/deprecated-for"
+
+// warnDeprecated says, on stderr, which deprecated names a command line used.
+func warnDeprecated(c *cobra.Command) {
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if current := f.Annotations[deprecatedFor]; len(current) == 1 {
+			fmt.Fprintf(c.ErrOrStderr(), "Flag --%s has been deprecated, use --%s instead\n", f.Name, current[0])
+		}
+	})
 }

@@ -172,7 +172,7 @@ func (o *ProbeOptions) Validate() error {
 	if err := validateOutput(o.Output, probeFormats); err != nil {
 		return err
 	}
-	if err := o.probeSettings.validate("timeout"); err != nil {
+	if err := o.probeSettings.validate(); err != nil {
 		return err
 	}
 	if o.local {

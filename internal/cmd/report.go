@@ -117,7 +117,7 @@ func (o *ReportOptions) Validate() error {
 	if o.Probe && len(o.ProbeResults) > 0 {
 		return usageErrorf("--probe and --probe-results exclude each other: probe now, or read earlier results")
 	}
-	return o.probeSettings.validate("probe-timeout")
+	return o.probeSettings.validate()
 }
 
 // Run reads the cluster, optionally probes, and writes the record.

@@ -142,6 +142,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
 				return nil
 			}
+			warnDeprecated(c)
 			if _, _, err := g.LoadConfig(); err != nil {
 				var exit *ExitError
 				if errors.As(err, &exit) {

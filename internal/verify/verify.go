@@ -104,7 +104,7 @@ func (e *MismatchError) Error() string {
 }
 
 // Namespace predicts what the namespace's new state changed, probes
-// exactly that, and retries mismatches until --verify-settle passes
+// exactly that, and retries mismatches until --settle-timeout passes
 // (policies take a moment to reach every node).
 func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*networkingv1.NetworkPolicy) error {
 	before := v.current

@@ -264,7 +264,7 @@ spec:
 `))
 	before := kube(t, "-n", "backend-dev", "get", "networkpolicy,configmap", "-o", "name")
 
-	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--verify-settle", "4s",
+	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", "4s",
 		"--image-pull-policy", "Never", "--deny-mode", denyMode())
 	if code != 3 || !strings.Contains(stderr, "the new state of frontend-dev did not do what the policies say") ||
 		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: frontend-dev is as before the run") {
