@@ -9,9 +9,10 @@ import (
 	"os"
 	"reflect"
 	"sort"
-	"strings"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/strict"
 )
 
 // InvalidError says why a Config cannot be used. Commands map it to the
@@ -67,7 +68,7 @@ func Parse(source string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, &InvalidError{Source: source, Problems: []string{err.Error()}}
 	}
-	if unknown := unknownFields(doc, reflect.TypeOf(Config{}), ""); len(unknown) > 0 {
+	if unknown := strict.UnknownFields(doc, reflect.TypeOf(Config{}), ""); len(unknown) > 0 {
 		return nil, &InvalidError{Source: source, Problems: unknown}
 	}
 	raw, err := json.Marshal(doc)
@@ -155,98 +156,6 @@ func normalize(v any) (any, error) {
 		return t, nil
 	}
 	return v, nil
-}
-
-// unknownFields lists the fields of doc that t does not have, with their
-// paths (namespaces[0].apps[1].ingres).
-func unknownFields(doc any, t reflect.Type, path string) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	switch t.Kind() {
-	case reflect.Struct:
-		m, ok := doc.(map[string]any)
-		if !ok {
-			return nil // the JSON decoder reports the type mismatch
-		}
-		fields := jsonFields(t)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			ft, ok := fields[k]
-			if !ok {
-				out = append(out, fmt.Sprintf("%s: unknown field%s", join(path, k), suggestion(k, fields)))
-				continue
-			}
-			out = append(out, unknownFields(m[k], ft, join(path, k))...)
-		}
-	case reflect.Slice:
-		if l, ok := doc.([]any); ok {
-			for i, e := range l {
-				out = append(out, unknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	case reflect.Map:
-		if m, ok := doc.(map[string]any); ok {
-			for k, e := range m {
-				out = append(out, unknownFields(e, t.Elem(), join(path, k))...)
-			}
-		}
-	}
-	return out
-}
-
-// jsonFields maps a struct's JSON names to their types, inlined structs
-// included.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && (name == "" || strings.Contains(opts, "inline")) {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			for k, v := range jsonFields(ft) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// suggestion names a known field that differs only in case, the most
-// common typo in hand-written YAML.
-func suggestion(key string, fields map[string]reflect.Type) string {
-	for name := range fields {
-		if strings.EqualFold(name, key) {
-			return fmt.Sprintf(" (did you mean %q?)", name)
-		}
-	}
-	return ""
 }
 
 // typeProblem words a JSON type error with the field path it concerns.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -20,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/strict"
 )
 
 // FileError is bad input in a manifest file: which file, which line.
@@ -58,6 +61,30 @@ type fileLoader struct {
 	// defaultNamespace is used for namespaced objects without one, as
 	// kubectl apply -f would.
 	defaultNamespace string
+	// entries hold one object per kind/namespace/name, in the order first
+	// seen; a later document of the same object replaces it, as a later
+	// kubectl apply would.
+	entries []*entry
+	byKey   map[string]*entry
+}
+
+// entry is one object of the files and where it was read.
+type entry struct {
+	key, where string
+	add        func(*model.Model)
+}
+
+// put records an object, or replaces the one of the same key with a
+// warning naming both places.
+func (l *fileLoader) put(key, where string, add func(*model.Model)) {
+	if e, ok := l.byKey[key]; ok {
+		l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s is defined again (first at %s); the later one is used", where, key, e.where))
+		e.where, e.add = where, add
+		return
+	}
+	e := &entry{key: key, where: where, add: add}
+	l.entries = append(l.entries, e)
+	l.byKey[key] = e
 }
 
 // LoadFiles reads every path (a file, a directory of *.yaml|*.yml|*.json,
@@ -66,7 +93,7 @@ func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
-	l := &fileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace}
+	l := &fileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace, byKey: map[string]*entry{}}
 	for _, p := range paths {
 		if p == "-" {
 			data, err := io.ReadAll(stdin)
@@ -91,6 +118,9 @@ func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model
 				return nil, err
 			}
 		}
+	}
+	for _, e := range l.entries {
+		e.add(l.model)
 	}
 	l.model.Normalize()
 	return l.model, nil
@@ -155,13 +185,13 @@ func (l *fileLoader) load(file string, data []byte) error {
 		if !ok {
 			return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
 		}
-		if err := l.object(obj); err != nil {
+		if err := l.object(obj, fmt.Sprintf("%s:%d", file, line)); err != nil {
 			return &FileError{File: file, Line: line, Err: err}
 		}
 	}
 }
 
-func (l *fileLoader) object(obj map[string]any) error {
+func (l *fileLoader) object(obj map[string]any, where string) error {
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return err
@@ -180,7 +210,7 @@ func (l *fileLoader) object(obj map[string]any) error {
 			if !ok {
 				return fmt.Errorf("items[%d]: not an object", i)
 			}
-			if err := l.object(m); err != nil {
+			if err := l.object(m, where); err != nil {
 				return fmt.Errorf("items[%d]: %w", i, err)
 			}
 		}
@@ -195,6 +225,11 @@ func (l *fileLoader) object(obj map[string]any) error {
 		if err := d.Decode(into); err != nil {
 			return fmt.Errorf("%s: %w", tm.Kind, err)
 		}
+		// A field the type does not have would be dropped silently (and
+		// refused by kubectl apply's strict field validation): say so.
+		for _, u := range strict.UnknownFields(obj, reflect.TypeOf(into).Elem(), "") {
+			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+		}
 		return nil
 	}
 	switch tm.Kind {
@@ -203,30 +238,85 @@ func (l *fileLoader) object(obj map[string]any) error {
 		if err := decode(&ns); err != nil {
 			return err
 		}
-		l.model.Namespaces = append(l.model.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
+		l.put("Namespace "+ns.Name, where, func(m *model.Model) {
+			m.Namespaces = append(m.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
+		})
 	case "Pod":
 		var pod corev1.Pod
 		if err := decode(&pod); err != nil {
 			return err
 		}
-		l.model.Pods = append(l.model.Pods, model.PodFromAPI(&pod, l.ns(pod.Namespace)))
+		p := model.PodFromAPI(&pod, l.ns(pod.Namespace))
+		l.put("Pod "+p.Namespace+"/"+p.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
 	case "Service":
 		var svc corev1.Service
 		if err := decode(&svc); err != nil {
 			return err
 		}
-		l.model.Services = append(l.model.Services, model.ServiceFromAPI(&svc, l.ns(svc.Namespace)))
+		s := model.ServiceFromAPI(&svc, l.ns(svc.Namespace))
+		l.put("Service "+s.Namespace+"/"+s.Name, where, func(m *model.Model) { m.Services = append(m.Services, s) })
 	case "NetworkPolicy":
-		var np networkingv1.NetworkPolicy
-		if err := decode(&np); err != nil {
+		np := &networkingv1.NetworkPolicy{}
+		if err := decode(np); err != nil {
 			return err
 		}
 		np.Namespace = l.ns(np.Namespace)
-		l.model.Policies = append(l.model.Policies, &np)
+		if errs := policy.Validate(np); len(errs) > 0 {
+			return fmt.Errorf("NetworkPolicy %s/%s would be refused by the API server: %v", np.Namespace, np.Name, errs.ToAggregate())
+		}
+		l.put("NetworkPolicy "+np.Namespace+"/"+np.Name, where, func(m *model.Model) { m.Policies = append(m.Policies, np) })
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
-		return l.workload(tm.Kind, decode)
+		return l.workload(tm.Kind, where, decode)
+	default:
+		if known := nearKind(tm.Kind); known != "" {
+			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: unknown kind %q (did you mean %s?), ignored", where, tm.Kind, known))
+		}
 	}
 	return nil
+}
+
+// objectName is "namespace/name" (or "name") from a document's metadata.
+func objectName(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if ns, _ := meta["namespace"].(string); ns != "" {
+		return ns + "/" + name
+	}
+	return name
+}
+
+// readKinds are the kinds the loader reads; a kind that differs from one
+// only in case or by a letter or two is a typo that would drop the object.
+var readKinds = []string{"Namespace", "Pod", "Service", "NetworkPolicy", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+
+func nearKind(kind string) string {
+	for _, k := range readKinds {
+		if strings.EqualFold(k, kind) || (len(kind) > 4 && editDistance(strings.ToLower(k), strings.ToLower(kind)) <= 2) {
+			return k
+		}
+	}
+	return ""
+}
+
+// editDistance is Levenshtein's distance.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func (l *fileLoader) ns(namespace string) string {
@@ -237,7 +327,7 @@ func (l *fileLoader) ns(namespace string) string {
 }
 
 // workload adds one pod that stands for the workload's pod template.
-func (l *fileLoader) workload(kind string, decode func(any) error) error {
+func (l *fileLoader) workload(kind, where string, decode func(any) error) error {
 	var meta metav1.ObjectMeta
 	var tmpl corev1.PodTemplateSpec
 	switch kind {
@@ -285,7 +375,7 @@ func (l *fileLoader) workload(kind string, decode func(any) error) error {
 	p.Owner = &model.Owner{Kind: strings.ToLower(kind), Name: meta.Name}
 	p.Controller = p.Owner
 	p.FromTemplate = true
-	l.model.Pods = append(l.model.Pods, p)
+	l.put(kind+" "+pod.Namespace+"/"+meta.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
 	return nil
 }
 

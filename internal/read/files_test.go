@@ -162,3 +162,82 @@ func TestLoadFilesErrors(t *testing.T) {
 		t.Errorf("stdin: %v %+v", err, m)
 	}
 }
+
+// Two documents of the same object: the later one is used, with a warning
+// naming both places (kubectl apply -f would apply them in turn).
+func TestLoadFilesLaterDuplicateWins(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: {}, ingress: [{}]}\n")
+	b := write("b.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n")
+	m, err := LoadFiles([]string{a, b}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Policies) != 1 || len(m.Policies[0].Spec.Ingress) != 0 {
+		t.Errorf("policies = %+v, want only the later deny", m.Policies)
+	}
+	if w := strings.Join(m.Warnings, "\n"); !strings.Contains(w, b+":1: NetworkPolicy x/p is defined again (first at "+a+":1); the later one is used") {
+		t.Errorf("warnings = %q", w)
+	}
+}
+
+// A typo in a kind or a field is warned about, never dropped silently.
+func TestLoadFilesWarnsAboutTypos(t *testing.T) {
+	m, err := LoadFiles([]string{"-"}, strings.NewReader(`apiVersion: networking.k8s.io/v1
+kind: Networkpolicy
+metadata: {name: a, namespace: x}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b, namespace: x}
+spec:
+  podSelector: {}
+  ingres: [{}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: x}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(m.Warnings, "\n")
+	for _, want := range []string{`stdin:1: unknown kind "Networkpolicy" (did you mean NetworkPolicy?), ignored`, "stdin:6: NetworkPolicy x/b: spec.ingres: unknown field, ignored"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+	if strings.Contains(w, "ConfigMap") {
+		t.Errorf("a kind the loader does not read is not a typo: %s", w)
+	}
+}
+
+// Policies the API server would refuse are errors naming the file, the
+// object and the field.
+func TestLoadFilesRefusesInvalidPolicies(t *testing.T) {
+	for _, tt := range []struct{ spec, want string }{
+		{"podSelector: {}\negress: [{to: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}]", "spec.egress[0].to[0].ipBlock.except[0]: Invalid value: \"10.1.0.0/24\": must be a strict subset of `cidr`"},
+		{"podSelector: {}\ningress: [{ports: [{port: 9000, endPort: 8000}]}]", "spec.ingress[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to `port`"},
+		{"podSelector: {}\ningress: [{ports: [{port: http, endPort: 8000}]}]", "spec.ingress[0].ports[0].endPort: Invalid value: 8000: may not be specified when port is non-numeric"},
+		{"podSelector: {}\ningress: [{ports: [{port: 0}]}]", "spec.ingress[0].ports[0].port: Invalid value: 0"},
+		{"podSelector: {}\ningress: [{ports: [{port: 80, protocol: tcp}]}]", `spec.ingress[0].ports[0].protocol: Unsupported value: "tcp"`},
+		{"podSelector: {}\npolicyTypes: [Ingress, Outgoing]", `spec.policyTypes[1]: Unsupported value: "Outgoing"`},
+		{"podSelector: {}\ningress: [{from: [{}]}]", "spec.ingress[0].from[0]: Required value: must specify a peer"},
+		{"podSelector: {matchExpressions: [{key: app, operator: Equals, values: [a]}]}", "spec.podSelector.matchExpressions[0].operator"},
+	} {
+		doc := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  " + strings.ReplaceAll(tt.spec, "\n", "\n  ") + "\n"
+		_, err := LoadFiles([]string{"-"}, strings.NewReader(doc), "")
+		var fe *FileError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "stdin:1: NetworkPolicy x/p would be refused by the API server") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s:\n  error %v\n  want %q", tt.spec, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+// Package strict finds what a decoder would drop silently: fields of a
+// document that its Go type does not have.
+package strict
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+var unmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+
+// UnknownFields lists the fields of doc (decoded YAML or JSON: maps, lists,
+// scalars) that the Go type t does not have, with their paths
+// (namespaces[0].apps[1].ingres: unknown field), so that a typo is reported
+// where it is instead of silently dropped.
+func UnknownFields(doc any, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil // decodes itself (IntOrString, Quantity, Time): not a field map
+	}
+	var out []string
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return nil // the JSON decoder reports the type mismatch
+		}
+		fields := jsonFields(t)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: unknown field%s", join(path, k), suggestion(k, fields)))
+				continue
+			}
+			out = append(out, UnknownFields(m[k], ft, join(path, k))...)
+		}
+	case reflect.Slice:
+		if l, ok := doc.([]any); ok {
+			for i, e := range l {
+				out = append(out, UnknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+			}
+		}
+	case reflect.Map:
+		if m, ok := doc.(map[string]any); ok {
+			for k, e := range m {
+				out = append(out, UnknownFields(e, t.Elem(), join(path, k))...)
+			}
+		}
+	}
+	return out
+}
+
+// jsonFields maps a struct's JSON names to their types, inlined structs
+// included.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && (name == "" || strings.Contains(opts, "inline")) {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, v := range jsonFields(ft) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// suggestion names a known field that differs only in case, the most
+// common typo in hand-written YAML.
+func suggestion(key string, fields map[string]reflect.Type) string {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return fmt.Sprintf(" (did you mean %q?)", name)
+		}
+	}
+	return ""
+}
