@@ -339,8 +339,8 @@ func TestInitFileNamesFollowTheRunbook(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"frontend-dev": {"00-deny-all.yaml", "allow-dns.yaml", "10-allow-to-backend.yaml", "15-allow-from-ingress.yaml", "20-allow-from-monitoring.yaml", "kustomization.yaml"},
-		"backend-dev":  {"00-deny-all.yaml", "allow-dns.yaml", "10-allow-from-frontend.yaml", "15-allow-from-ingress.yaml", "20-allow-from-monitoring.yaml", "kustomization.yaml"},
+		"frontend-dev": {"00-deny-all.yaml", "allow-dns.yaml", "10-allow-to-backend.yaml", "15-allow-from-ingress.yaml", "20-allow-from-monitoring.yaml", "Kustomization"},
+		"backend-dev":  {"00-deny-all.yaml", "allow-dns.yaml", "10-allow-from-frontend.yaml", "15-allow-from-ingress.yaml", "20-allow-from-monitoring.yaml", "Kustomization"},
 	}
 	for ns, names := range want {
 		files, err := InitFiles(renderAll(t, src, ns))

@@ -16,10 +16,16 @@ func fileName(o Object) string {
 	return FormatPhase(o.Phase) + "-" + o.GetName() + ".yaml"
 }
 
+// KustomizationFile is the name init gives a folder's kustomization:
+// kustomize reads it (kubectl apply -k), and having no .yaml extension
+// kubectl apply -f and delete -f skip it, so plain -f on the folder works
+// too, as the runbook's rollback does.
+const KustomizationFile = "Kustomization"
+
 // InitFiles returns the self-contained folder init writes for one
-// namespace: one file per rendered object and a kustomization.yaml that
-// lists them in phase order, so `kubectl kustomize` on the folder yields
-// the same objects as render. Keys are file names inside the folder.
+// namespace: one file per rendered object and a Kustomization that lists
+// them in phase order, so `kubectl kustomize` on the folder yields the
+// same objects as render. Keys are file names inside the folder.
 func InitFiles(objs []Object) (map[string][]byte, error) {
 	files := make(map[string][]byte, len(objs)+1)
 	k := kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"}
@@ -39,6 +45,6 @@ func InitFiles(objs []Object) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	files["kustomization.yaml"] = b
+	files[KustomizationFile] = b
 	return files, nil
 }

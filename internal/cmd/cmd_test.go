@@ -211,9 +211,9 @@ func TestInitWritesTheRunbookLayout(t *testing.T) {
 	}
 	want := []string{
 		"backend-dev/00-deny-all.yaml", "backend-dev/10-allow-from-frontend.yaml", "backend-dev/15-allow-from-ingress.yaml",
-		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/allow-dns.yaml", "backend-dev/kustomization.yaml",
+		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/Kustomization", "backend-dev/allow-dns.yaml",
 		"frontend-dev/00-deny-all.yaml", "frontend-dev/10-allow-to-backend.yaml", "frontend-dev/15-allow-from-ingress.yaml",
-		"frontend-dev/20-allow-from-monitoring.yaml", "frontend-dev/allow-dns.yaml", "frontend-dev/kustomization.yaml",
+		"frontend-dev/20-allow-from-monitoring.yaml", "frontend-dev/Kustomization", "frontend-dev/allow-dns.yaml",
 	}
 	if diff := cmp.Diff(want, listFiles(t, dir)); diff != "" {
 		t.Errorf("layout (-want +got):\n%s", diff)
@@ -251,9 +251,18 @@ func TestInitWritesTheRunbookLayout(t *testing.T) {
 		t.Error("init overwrote a file without --force")
 	}
 
+	// The kustomization of an earlier release is replaced, not left beside
+	// the new one (kustomize refuses a folder with two).
+	old := filepath.Join(dir, "backend-dev", "kustomization.yaml")
+	if err := os.WriteFile(old, []byte("resources: [00-deny-all.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	forced := run(t, "init", "--dir", dir, "-n", "backend-dev", "--force")
 	if forced.code != 0 {
 		t.Fatalf("init --force: exit %d: %s", forced.code, forced.stderr)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) || !strings.Contains(forced.stderr, "Removed "+old) {
+		t.Errorf("the old kustomization.yaml is still there (%v): %s", err, forced.stderr)
 	}
 	if b, _ := os.ReadFile(marker); !strings.Contains(string(b), "name: deny-all") {
 		t.Error("init --force did not rewrite the file")
@@ -291,9 +300,9 @@ namespaces:
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	files := listFiles(t, out)
-	if !cmp.Equal(files[:6], []string{
+	if !cmp.Equal(files[:7], []string{
 		"backend-dev/00-deny-all.yaml", "backend-dev/10-allow-from-frontend.yaml", "backend-dev/15-allow-from-ingress.yaml",
-		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/30-allow-egress-external.yaml", "backend-dev/allow-dns.yaml",
+		"backend-dev/20-allow-from-monitoring.yaml", "backend-dev/30-allow-egress-external.yaml", "backend-dev/Kustomization", "backend-dev/allow-dns.yaml",
 	}) {
 		t.Errorf("backend-dev files: %v", files)
 	}

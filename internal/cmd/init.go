@@ -18,7 +18,9 @@ import (
 var initLong = templates.LongDesc(`
 	Write the baseline out as a GitOps tree in the runbook's layout: one folder per
 	namespace with numbered files (00-deny-all.yaml, allow-dns.yaml,
-	10-allow-to-backend.yaml, 15-allow-from-ingress.yaml, ...) and a kustomization.yaml.
+	10-allow-to-backend.yaml, 15-allow-from-ingress.yaml, ...) and a Kustomization
+	file: both kubectl apply -k DIR/NS and kubectl apply -f DIR/NS (or delete -f)
+	work on it.
 
 	The files are self-contained: kubectl kustomize DIR/NAMESPACE and
 	kubectl netbaseline render --dir DIR -n NAMESPACE yield the same objects. Commit
@@ -125,7 +127,7 @@ type initFile struct {
 // Run renders every namespace, checks every target, then writes.
 func (o *InitOptions) Run() error {
 	var files []initFile
-	var existing []string
+	var existing, stale []string
 	var folders []string
 	for _, ns := range o.namespaces {
 		objs, err := o.source.Render(ns)
@@ -143,6 +145,15 @@ func (o *InitOptions) Run() error {
 			names = append(names, name)
 		}
 		sort.Strings(names)
+		// An older kustomization file beside the new one would make
+		// kustomize refuse the folder: it is replaced like any other.
+		for _, old := range []string{"kustomization.yaml", "kustomization.yml"} {
+			p := filepath.Join(folder, old)
+			if _, err := os.Stat(p); err == nil {
+				existing = append(existing, p)
+				stale = append(stale, p)
+			}
+		}
 		for _, name := range names {
 			p := filepath.Join(folder, name)
 			if info, err := os.Stat(p); err == nil {
@@ -166,6 +177,12 @@ func (o *InitOptions) Run() error {
 		}
 		fmt.Fprintln(o.Out, f.path)
 	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+		fmt.Fprintf(o.ErrOut, "Removed %s (replaced by %s)\n", p, baseline.KustomizationFile)
+	}
 	for _, folder := range folders {
 		o.warnUnlisted(folder, files)
 	}
@@ -174,7 +191,7 @@ func (o *InitOptions) Run() error {
 	return nil
 }
 
-// warnUnlisted points at YAML files the new kustomization.yaml does not
+// warnUnlisted points at YAML files the new Kustomization does not
 // list (left from an earlier init or written by hand): kustomize ignores them.
 func (o *InitOptions) warnUnlisted(folder string, written []initFile) {
 	ours := map[string]bool{}
@@ -188,7 +205,7 @@ func (o *InitOptions) warnUnlisted(folder string, written []initFile) {
 	for _, e := range entries {
 		p := filepath.Join(folder, e.Name())
 		if !e.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) && !ours[p] {
-			fmt.Fprintf(o.ErrOut, "Warning: %s is not listed in %s/kustomization.yaml and will not be applied\n", p, folder)
+			fmt.Fprintf(o.ErrOut, "Warning: %s is not listed in %s and will not be applied by kubectl apply -k (kubectl apply -f would apply it)\n", p, filepath.Join(folder, baseline.KustomizationFile))
 		}
 	}
 }
