@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path"
@@ -406,7 +407,7 @@ func TestDirSourceOrdersByPhaseNotFileName(t *testing.T) {
 		"other/kustomization.yaml":      "resources: []\n",
 		"other/ignored-without-ns.yaml": "x: y\n",
 	})
-	src, err := DirSource(dir)
+	src, err := DirSource(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +441,7 @@ func TestDirSourceErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := DirSource(writeTree(t, tt.files))
+			src, err := DirSource(writeTree(t, tt.files), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -457,7 +458,7 @@ func TestDirSourceErrors(t *testing.T) {
 		})
 	}
 
-	if _, err := DirSource(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "no such directory") {
+	if _, err := DirSource(filepath.Join(t.TempDir(), "nope"), false); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("missing --dir: err = %v", err)
 	}
 }
@@ -485,5 +486,34 @@ func TestPhaseOf(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("PhaseOf(%s, %v) = %d, %v; want %d, err=%v", tt.name, tt.annotations, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// A user tree is read from disk only: an alias bomb is refused before
+// kustomize expands it, and remote resources need allowRemote.
+func TestDirSourcePreflight(t *testing.T) {
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\ni: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"alias bomb", map[string]string{"team/kustomization.yaml": "resources: [p.yaml]\n", "team/p.yaml": bomb}, "excessive aliasing"},
+		{"alias bomb in a base", map[string]string{"team/kustomization.yaml": "resources: [../base]\n", "base/kustomization.yaml": "resources: [p.yaml]\n", "base/p.yaml": bomb}, "excessive aliasing"},
+		{"URL", map[string]string{"team/kustomization.yaml": "resources:\n- https://example.com/allow-all.yaml\n"}, `resources entry "https://example.com/allow-all.yaml" fetches from the network`},
+		{"git repository", map[string]string{"team/kustomization.yaml": "resources:\n- github.com/example/policies//base?ref=v1\n"}, "pass --allow-remote"},
+		{"git host path", map[string]string{"team/Kustomization": "components:\n- gitlab.com/example/policies\n"}, `components entry "gitlab.com/example/policies"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := DirSource(writeTree(t, tt.files), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Render("team")
+			var in *InputError
+			if !errors.As(err, &in) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Render = %v, want an InputError with %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -35,6 +35,9 @@ type Source struct {
 	namespaces []string
 	// Description says where the tree comes from, for messages.
 	Description string
+	// userTree: the tree is the user's (--dir), read through preflight.
+	userTree    bool
+	allowRemote bool
 }
 
 // InputError is bad input from the user (a tree, a namespace, a file);
@@ -98,8 +101,9 @@ func memorySource(mem filesys.FileSystem, namespaces []string, description strin
 }
 
 // DirSource is the user's own tree: one folder per namespace, each with a
-// kustomization file.
-func DirSource(dir string) (*Source, error) {
+// kustomization file. Entries that fetch from the network are refused
+// unless allowRemote.
+func DirSource(dir string, allowRemote bool) (*Source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, inputErrorf("--dir %s: %v", dir, err)
@@ -130,6 +134,8 @@ func DirSource(dir string) (*Source, error) {
 		overlayDir:  func(ns string) string { return filepath.Join(abs, ns) },
 		namespaces:  namespaces,
 		Description: dir,
+		userTree:    true,
+		allowRemote: allowRemote,
 	}, nil
 }
 
@@ -202,6 +208,11 @@ func (s *Source) Render(namespace string) ([]Object, error) {
 		return nil, err
 	}
 	dir := s.overlayDir(namespace)
+	if s.userTree {
+		if err := preflight(dir, s.allowRemote); err != nil {
+			return nil, err
+		}
+	}
 
 	krustyMu.Lock()
 	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(s.fs, dir)

@@ -36,12 +36,15 @@ type baselineFlags struct {
 	Dir string
 	// NamespaceLabel overrides the Config's namespace selector key.
 	NamespaceLabel string
+	// AllowRemote lets kustomize fetch remote resources a --dir tree names.
+	AllowRemote bool
 }
 
 func (f *baselineFlags) addFlags(c *cobra.Command, withDir bool) {
 	if withDir {
-		c.Flags().StringVar(&f.Dir, "dir", "", "Use your own kustomize tree (one folder per namespace, each with a kustomization.yaml) instead of the generated baseline")
+		c.Flags().StringVar(&f.Dir, "dir", "", "Use your own kustomize tree (one folder per namespace, each with a kustomization) instead of the generated baseline")
 		_ = c.MarkFlagDirname("dir")
+		c.Flags().BoolVar(&f.AllowRemote, "allow-remote", false, "With --dir: let kustomize fetch the remote resources (URLs, git repositories) the tree names; refused otherwise")
 	}
 	c.Flags().StringVar(&f.NamespaceLabel, "namespace-label", "",
 		"Label key namespace selectors match ("+config.MetadataNameLabel+" by default; \""+config.RunbookNameLabel+"\" for the runbook's name=<ns> convention)")
@@ -57,7 +60,7 @@ func (f *baselineFlags) source(g *GlobalOptions) (*baseline.Source, error) {
 		if f.NamespaceLabel != "" {
 			return nil, usageErrorf("--namespace-label shapes the generated baseline and cannot change a --dir tree")
 		}
-		return baseline.DirSource(dir)
+		return baseline.DirSource(dir, f.AllowRemote)
 	}
 	cfg, explicit, err := g.LoadConfig()
 	if err != nil {
