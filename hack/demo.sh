@@ -45,7 +45,6 @@ done
 kubectl netbaseline rollback -n frontend-dev -n backend-dev >/dev/null 2>&1 || true   # start open
 kubectl get pods -A --field-selector metadata.namespace!=kube-system -o wide
 
-DENY=(--deny-mode "$NETBASELINE_DENY_MODE")
 
 say "Is NetworkPolicy enforced, are the labels right?"
 show kubectl netbaseline doctor
@@ -54,22 +53,22 @@ say "What the baseline would change, connection by connection"
 OK_CODES=1 show kubectl netbaseline diff -n frontend-dev -n backend-dev --flows
 
 say "Apply, probing what each namespace change does (progress on stderr)"
-show kubectl netbaseline apply -n frontend-dev -n backend-dev --verify "${DENY[@]}"
+show kubectl netbaseline apply -n frontend-dev -n backend-dev --verify
 
 say "Real connections from inside the pods"
-show kubectl netbaseline probe frontend-dev backend-dev/svc/backend:80 --http /api/health --dns backend.backend-dev.svc.cluster.local "${DENY[@]}" --save /tmp/netbaseline-demo-probe.json
-show kubectl netbaseline probe monitoring backend-dev:metrics backend-dev:http "${DENY[@]}"
+show kubectl netbaseline probe frontend-dev backend-dev/svc/backend:80 --http /api/health --dns backend.backend-dev.svc.cluster.local --save /tmp/netbaseline-demo-probe.json
+show kubectl netbaseline probe monitoring backend-dev:metrics backend-dev:http
 show kubectl netbaseline probe local http://198.18.0.1:30080/api/health
 
 say "Why is a flow denied? (the policy, the rule, the near misses)"
 show kubectl netbaseline explain monitoring backend-dev:http
 
 say "The record for observability.md"
-show kubectl netbaseline report --probe-results /tmp/netbaseline-demo-probe.json "${DENY[@]}"
+show kubectl netbaseline report --probe-results /tmp/netbaseline-demo-probe.json
 
 say "One command undoes exactly what was applied"
 show kubectl netbaseline rollback -n frontend-dev -n backend-dev
-show kubectl netbaseline probe monitoring backend-dev:http "${DENY[@]}"
+show kubectl netbaseline probe monitoring backend-dev:http
 
 cat <<MSG
 
@@ -77,6 +76,6 @@ The cluster is still running. To try commands yourself:
   source /var/lib/netbaseline-cluster/env
   export PATH="$PWD/bin:\$NETBASELINE_CLUSTER_BIN:\$PATH"
   kubectl netbaseline apply -n backend-dev
-  kubectl netbaseline probe frontend-dev backend-dev:3001 --deny-mode \$NETBASELINE_DENY_MODE
+  kubectl netbaseline probe frontend-dev backend-dev:3001
 Remove it with: make cluster-down
 MSG

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -315,5 +316,29 @@ func TestCheckedNothing(t *testing.T) {
 	}
 	if CheckedNothing(append(none, Finding{ID: "C", Severity: Pass})) {
 		t.Error("one real check ran")
+	}
+}
+
+// kube-router rejects denied packets; an operator whose network swallows
+// the rejections says so with the DaemonSet's annotation, and doctor (and
+// with it probe's --deny-mode=auto) takes that word for it.
+func TestDenyModeAnnotation(t *testing.T) {
+	ds := func(annotations map[string]string) appsv1.DaemonSet {
+		return appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "kube-router", Namespace: "kube-system", Annotations: annotations},
+			Spec:   appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-router", Image: "kube-router:v2.1.0"}}}}},
+			Status: appsv1.DaemonSetStatus{NumberReady: 1, DesiredNumberScheduled: 1}}
+	}
+	for _, tt := range []struct {
+		annotations map[string]string
+		mode, says  string
+	}{
+		{nil, "reject", "denied packets are rejected (refused); 1/1"},
+		{map[string]string{"netbaseline.io/deny-mode": "drop"}, "drop", "denied packets are dropped (time out) (as its DaemonSet's netbaseline.io/deny-mode annotation says)"},
+		{map[string]string{"netbaseline.io/deny-mode": "sometimes"}, "reject", "rejected (refused); 1/1"},
+	} {
+		engines, findings := CheckEngines(&Snapshot{DaemonSets: []appsv1.DaemonSet{ds(tt.annotations)}})
+		if len(engines) != 1 || engines[0].DenyMode != tt.mode || len(findings) != 1 || !strings.Contains(findings[0].Message, tt.says) {
+			t.Errorf("%v: engines %+v, findings %+v", tt.annotations, engines, findings)
+		}
 	}
 }

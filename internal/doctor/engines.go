@@ -6,6 +6,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // Engine is a NetworkPolicy implementation found in the cluster.
@@ -16,6 +18,9 @@ type Engine struct {
 	// Ready and Desired count its node agents.
 	Ready   int32 `json:"ready"`
 	Desired int32 `json:"desired"`
+	// DenyModeSource is where DenyMode comes from when it is not the
+	// engine's known behaviour: the DaemonSet's annotation.
+	DenyModeSource string `json:"denyModeSource,omitempty"`
 	// DenyMode is how it ends denied packets: drop or reject (probe
 	// needs it to read refusals).
 	DenyMode string `json:"denyMode"`
@@ -34,6 +39,17 @@ var engineAgents = []struct {
 	{"kube-network-policies", "kube-network-policies", "drop"},
 }
 
+// denyModeOverride reads the operator's statement of how denied packets
+// end on this cluster, where the network changes what the engine does
+// (an ICMP rejection dropped on the way, as on the local test cluster).
+func denyModeOverride(annotations map[string]string) (string, bool) {
+	switch v := annotations[ownership.DenyModeAnnotation]; v {
+	case "drop", "reject":
+		return v, true
+	}
+	return "", false
+}
+
 // CheckEngines finds the enforcing engines (ENGINE-*).
 func CheckEngines(s *Snapshot) ([]Engine, []Finding) {
 	if why, ok := s.unreadable("daemonsets"); ok {
@@ -48,6 +64,9 @@ func CheckEngines(s *Snapshot) ([]Engine, []Finding) {
 			}
 			e := Engine{Name: a.name, Namespace: ds.Namespace, Version: imageVersion(ds.Spec.Template.Spec.Containers, ds.Name), DenyMode: a.denyMode,
 				Ready: ds.Status.NumberReady, Desired: ds.Status.DesiredNumberScheduled}
+			if mode, ok := denyModeOverride(ds.Annotations); ok {
+				e.DenyMode, e.DenyModeSource = mode, ownership.DenyModeAnnotation
+			}
 			if a.daemonSet == "kube-router" && hasArg(ds.Spec.Template.Spec.Containers, "--run-firewall=false") {
 				continue // kube-router without its firewall enforces nothing
 			}
@@ -72,6 +91,9 @@ func CheckEngines(s *Snapshot) ([]Engine, []Finding) {
 	for _, e := range engines {
 		f := Finding{ID: "ENGINE-001", Severity: Pass, Subject: e.Name,
 			Message: fmt.Sprintf("%s%s enforces NetworkPolicy; denied packets are %s", e.Name, versionSuffix(e.Version), map[string]string{"drop": "dropped (time out)", "reject": "rejected (refused)"}[e.DenyMode])}
+		if e.DenyModeSource != "" {
+			f.Message += " (as its DaemonSet's " + e.DenyModeSource + " annotation says)"
+		}
 		if e.Desired > 0 {
 			f.Message += fmt.Sprintf("; %d/%d agents ready", e.Ready, e.Desired)
 			if e.Ready < e.Desired {

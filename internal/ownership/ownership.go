@@ -34,6 +34,10 @@ const (
 	// TransitionLabel marks the temporary objects of a transition (bridge,
 	// keep copies), so that leftovers of a killed run are recognised.
 	TransitionLabel = "netbaseline.io/transition"
+	// DenyModeAnnotation on an engine's DaemonSet states how denied
+	// packets end ("drop" or "reject") when the network changes what the
+	// engine itself does; doctor and probe's --deny-mode=auto honour it.
+	DenyModeAnnotation = "netbaseline.io/deny-mode"
 )
 
 // ApplySetID is the KEP-3659 id of a namespace's ApplySet, whose parent is

@@ -31,7 +31,9 @@ func TestDoctorOnTheLocalCluster(t *testing.T) {
 	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Engines) != 1 || doc.Engines[0].Name != "kube-router" || doc.Engines[0].Version != "v2.1.0" || doc.Engines[0].Ready != 1 {
+	// The cluster's deny-mode annotation: doctor reports how denied packets
+	// really end here, in both modes.
+	if len(doc.Engines) != 1 || doc.Engines[0].Name != "kube-router" || doc.Engines[0].Version != "v2.1.0" || doc.Engines[0].Ready != 1 || doc.Engines[0].DenyMode != denyMode() {
 		t.Errorf("engines: %+v", doc.Engines)
 	}
 	seen := map[string]string{}

@@ -32,7 +32,8 @@ func probe(t *testing.T, args ...string) ([]observation, int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	args = append([]string{"probe", "-o", "json", "--deny-mode", denyMode(), "--image-pull-policy", "Never"}, args...)
+	// --deny-mode stays auto: the cluster's annotation makes it right.
+	args = append([]string{"probe", "-o", "json", "--image-pull-policy", "Never"}, args...)
 	o := runCmd(ctx, "", plugin, args...)
 	code := 0
 	if o.err != nil {
