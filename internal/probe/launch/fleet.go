@@ -19,13 +19,18 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 	results := make([][]probe.Observation, len(plans))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
+	track := newTracker(r.Progress, len(plans), r.now)
+	defer track.finish()
 	for i, plan := range plans {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			key := plan.Pod.Key()
+			track.started(key)
 			res, err := r.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, AgentPlan(plan, checkTimeout))
+			track.done(key)
 			for k, pc := range plan.Checks {
 				r := probe.Result{ID: pc.ID, Kind: pc.Kind, Outcome: probe.Error}
 				if err != nil {
@@ -56,4 +61,63 @@ func AgentPlan(plan probe.SourcePlan, checkTimeout time.Duration) probe.Plan {
 		p.Checks = append(p.Checks, pc.Check)
 	}
 	return p
+}
+
+// Progress hears how a run of many sources goes: after each source that
+// starts or ends, how many are done, how long the run has taken, and the
+// source waited on longest (empty when none is running). Finish is called
+// once at the end.
+type Progress interface {
+	Update(done, total int, elapsed time.Duration, slowest string)
+	Finish()
+}
+
+// tracker feeds a Progress from the sources' goroutines.
+type tracker struct {
+	mu      sync.Mutex
+	p       Progress
+	total   int
+	n       int
+	start   time.Time
+	now     func() time.Time
+	running map[string]time.Time
+}
+
+func newTracker(p Progress, total int, now func() time.Time) *tracker {
+	return &tracker{p: p, total: total, now: now, start: now(), running: map[string]time.Time{}}
+}
+
+func (t *tracker) started(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.running[key] = t.now()
+	t.report()
+}
+
+func (t *tracker) done(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.running, key)
+	t.n++
+	t.report()
+}
+
+// report must be called with mu held.
+func (t *tracker) report() {
+	if t.p == nil {
+		return
+	}
+	slowest, since := "", time.Time{}
+	for key, at := range t.running {
+		if slowest == "" || at.Before(since) || (at.Equal(since) && key < slowest) {
+			slowest, since = key, at
+		}
+	}
+	t.p.Update(t.n, t.total, t.now().Sub(t.start), slowest)
+}
+
+func (t *tracker) finish() {
+	if t.p != nil {
+		t.p.Finish()
+	}
 }

@@ -41,6 +41,17 @@ type Runner struct {
 	Log io.Writer
 	// Suffix makes probe container names unique (probe.RandomSuffix when nil).
 	Suffix func() string
+	// Progress, when set, hears how RunPlans goes (stderr in the CLI).
+	Progress Progress
+	// Now is the clock of progress reports (time.Now when nil).
+	Now func() time.Time
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 func (r *Runner) log() io.Writer {

@@ -2,10 +2,12 @@ package launch
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
 
@@ -68,5 +71,32 @@ func TestRunnerErrors(t *testing.T) {
 	r = &Runner{Client: cs, Image: "i", Wait: time.Second}
 	if _, err := r.Run(context.Background(), "a", "web", plan); err == nil || !strings.Contains(err.Error(), "ephemeral containers are not supported") {
 		t.Errorf("unsupported: %v", err)
+	}
+}
+
+type recordedProgress struct {
+	updates  []string
+	finished bool
+}
+
+func (p *recordedProgress) Update(done, total int, _ time.Duration, slowest string) {
+	p.updates = append(p.updates, strings.TrimSpace(fmt.Sprintf("%d/%d %s", done, total, slowest)))
+}
+func (p *recordedProgress) Finish() { p.finished = true }
+
+// RunPlans reports progress as sources start and end; a source that cannot
+// run still counts as done, with error observations.
+func TestRunPlansReportsProgress(t *testing.T) {
+	progress := &recordedProgress{}
+	r := &Runner{Client: fake.NewClientset(), Image: "i", Wait: time.Second, Progress: progress}
+	plans := []probe.SourcePlan{
+		{Pod: &model.Pod{Namespace: "a", Name: "gone"}, Checks: []probe.Planned{{Check: probe.Check{ID: "0", Kind: probe.KindTCP, Target: "x", Port: 1}}}},
+	}
+	obs := r.RunPlans(context.Background(), plans, probe.Drop, 1, time.Second)
+	if len(obs) != 1 || obs[0].Result != probe.ResultError {
+		t.Errorf("observations = %+v", obs)
+	}
+	if want := []string{"0/1 a/gone", "1/1"}; !cmp.Equal(progress.updates, want) || !progress.finished {
+		t.Errorf("progress = %v (finished %v), want %v", progress.updates, progress.finished, want)
 	}
 }
