@@ -206,3 +206,38 @@ func TestBuildPod(t *testing.T) {
 		t.Errorf("container %+v", p.Spec.Containers[0])
 	}
 }
+
+// A plan larger than one argument may be is split, checks in order.
+func TestSplitPlan(t *testing.T) {
+	p := Plan{DeadlineMS: 5000}
+	for i := range 3000 {
+		p.Checks = append(p.Checks, Check{ID: strconv.Itoa(i), Kind: KindTCP, Target: "198.18.0.10", Port: int32(1 + i%60000), TimeoutMS: 2000})
+	}
+	parts, err := SplitPlan(p, MaxPlanArg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 2 {
+		t.Fatalf("%d checks in %d part(s)", len(p.Checks), len(parts))
+	}
+	next := 0
+	for _, part := range parts {
+		enc, err := EncodePlan(part)
+		if err != nil || len(enc) > MaxPlanArg || part.DeadlineMS != 5000 {
+			t.Errorf("part of %d bytes (deadline %d): %v", len(enc), part.DeadlineMS, err)
+		}
+		for _, c := range part.Checks {
+			if c.ID != strconv.Itoa(next) {
+				t.Fatalf("check %s where %d was next", c.ID, next)
+			}
+			next++
+		}
+	}
+	if next != len(p.Checks) {
+		t.Errorf("%d of %d checks kept", next, len(p.Checks))
+	}
+	small := Plan{Checks: p.Checks[:3]}
+	if parts, _ := SplitPlan(small, MaxPlanArg); len(parts) != 1 {
+		t.Errorf("a small plan was split in %d", len(parts))
+	}
+}

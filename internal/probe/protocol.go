@@ -31,3 +31,33 @@ const (
 
 // EncodePlan renders a plan for the agent's --plan argument.
 func EncodePlan(p Plan) (string, error) { return agent.EncodePlan(p) }
+
+// MaxPlanArg bounds the encoded plan one agent gets. Linux refuses a
+// single argument over 128 KiB (and etcd an object over 1.5 MiB), so a
+// larger plan is split into several runs of the agent.
+const MaxPlanArg = 96 << 10
+
+// SplitPlan cuts a plan into plans whose encoded form fits in limit bytes,
+// the checks in their order; each keeps the plan's deadline and delay.
+func SplitPlan(p Plan, limit int) ([]Plan, error) {
+	encoded, err := EncodePlan(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(encoded) <= limit || len(p.Checks) <= 1 {
+		return []Plan{p}, nil
+	}
+	half := len(p.Checks) / 2
+	first, second := p, p
+	first.Checks = append([]Check(nil), p.Checks[:half]...)
+	second.Checks = append([]Check(nil), p.Checks[half:]...)
+	a, err := SplitPlan(first, limit)
+	if err != nil {
+		return nil, err
+	}
+	b, err := SplitPlan(second, limit)
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}

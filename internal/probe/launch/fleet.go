@@ -29,7 +29,7 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 			defer func() { <-sem }()
 			key := plan.Pod.Key()
 			track.started(key)
-			res, err := r.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, AgentPlan(plan, checkTimeout))
+			res, err := r.runSplit(ctx, plan, checkTimeout)
 			track.done(key)
 			for k, pc := range plan.Checks {
 				r := probe.Result{ID: pc.ID, Kind: pc.Kind, Outcome: probe.Error}
@@ -51,6 +51,27 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 		out = append(out, r...)
 	}
 	return out
+}
+
+// runSplit runs a source's plan in as many agent runs as its size needs
+// (probe.MaxPlanArg each), one after the other, results in check order.
+func (r *Runner) runSplit(ctx context.Context, plan probe.SourcePlan, checkTimeout time.Duration) ([]probe.Result, error) {
+	parts, err := probe.SplitPlan(AgentPlan(plan, checkTimeout), probe.MaxPlanArg)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) > 1 {
+		fmt.Fprintf(r.log(), "%s: %d checks, run in %d parts (each probe container carries its plan in its arguments)\n", plan.Pod.Key(), len(plan.Checks), len(parts))
+	}
+	var out []probe.Result
+	for _, part := range parts {
+		res, err := r.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
 }
 
 // AgentPlan is what the agent of one source runs: its checks, within a

@@ -28,6 +28,10 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
+// ManyEphemeralContainers is when a pod's ephemeral containers are worth a
+// warning: they cannot be removed, and each one weighs on the pod object.
+const ManyEphemeralContainers = 10
+
 // Runner runs plans in ephemeral containers.
 type Runner struct {
 	Client     kubernetes.Interface
@@ -98,6 +102,9 @@ func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Pla
 	}
 	if pod.Status.Phase != corev1.PodRunning {
 		return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the pod is %s, not Running", pod.Status.Phase)}
+	}
+	if n := len(pod.Spec.EphemeralContainers); n >= ManyEphemeralContainers && r.Mode != probe.ModePod && !dryRun {
+		fmt.Fprintf(r.log(), "Warning: pod %s already holds %d ephemeral containers; each probe adds one and they stay until the pod is replaced (--mode=pod adds none)\n", key, n)
 	}
 	encoded, err := probe.EncodePlan(plan)
 	if err != nil {
