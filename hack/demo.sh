@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:${PATH}"
 
 if [ "$(id -u)" != 0 ]; then
-  echo "make demo starts a real single-node cluster and needs root" >&2
+  echo "make demo starts a real single-node cluster and needs root: run it as root (or with sudo where it exists)" >&2
   exit 1
 fi
 
@@ -25,13 +25,25 @@ show() {
   esac
 }
 
-say "Building the plugin and the local cluster (first run: about 15 minutes; then seconds)"
+say "Building the plugin and the local cluster (first run on 2 cores: 15-30 minutes; then seconds)"
 log=/tmp/netbaseline-demo-build.log
-if ! { make --no-print-directory build && make --no-print-directory cluster-build && make --no-print-directory cluster-up; } >"$log" 2>&1; then
-  tail -n 40 "$log" >&2
-  echo "demo: the build or the cluster start failed; the whole log is in $log" >&2
-  exit 1
-fi
+: >"$log"
+# The stages show as they run (build.sh and up.sh log one line per stage);
+# the full output goes to the log.
+stage() {
+  local what=$1; shift
+  printf '  %s ...\n' "$what"
+  local start=$SECONDS
+  if ! "$@" > >(tee -a "$log" | grep --line-buffered -E '^\[|^[0-9:]{8} \[|built|up:' | sed 's/^/    /') 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "demo: $what failed; the whole log is in $log" >&2
+    exit 1
+  fi
+  printf '  %s: done in %ds\n' "$what" $((SECONDS - start))
+}
+stage "plugin" make --no-print-directory build
+stage "cluster binaries and images (cached after the first run)" make --no-print-directory cluster-build
+stage "cluster start" make --no-print-directory cluster-up
 echo "cluster up (log: $log)"
 # shellcheck disable=SC1091
 source /var/lib/netbaseline-cluster/env
