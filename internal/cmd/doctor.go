@@ -49,12 +49,13 @@ type DoctorOptions struct {
 	Namespaces []string
 	Output     string
 	JUnit      string
+	NoHeaders  bool
 	genericiooptions.IOStreams
 
 	config *config.Config
 }
 
-var doctorFormats = []string{"table", "json", "yaml"}
+var doctorFormats = []string{"table", "wide", "json", "yaml", "custom-columns="}
 
 // NewDoctorOptions returns the defaults of `doctor`.
 func NewDoctorOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *DoctorOptions {
@@ -89,6 +90,7 @@ func (o *DoctorOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
 	addOutputFlag(c, &o.Output, doctorFormats)
+	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
 	c.Flags().StringVar(&o.Image, "image", "", "Agent image for --canary (default as for probe)")
@@ -117,6 +119,9 @@ func (o *DoctorOptions) Validate() error {
 	if err := validateOutput(o.Output, doctorFormats); err != nil {
 		return err
 	}
+	if err := validateCustomColumns(o.Output); err != nil {
+		return err
+	}
 	if err := validatePullPolicy(o.PullPolicy); err != nil {
 		return err
 	}
@@ -141,8 +146,8 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if o.Canary {
 		rep.Findings = append(rep.Findings, canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.Wait, Log: o.ErrOut}))
 	}
-	if o.Output == "table" {
-		err = output.DoctorTable(o.Out, rep.Findings)
+	if opts, table := output.ParseTableFormat(o.Output, o.NoHeaders); table {
+		err = printTable(o.Out, output.DoctorTable(rep.Findings), opts)
 	} else {
 		err = output.WriteDocument(o.Out, o.Output, output.NewDoctorReport(rep))
 	}

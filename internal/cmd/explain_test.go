@@ -203,3 +203,30 @@ func TestExplainUsesNamespaceFlag(t *testing.T) {
 		t.Errorf("-n backend-dev svc/backend:80: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// doctor's table goes through kubectl's printers: -o wide adds FIX,
+// --no-headers drops the header, -o custom-columns picks fields.
+func TestDoctorTableFormats(t *testing.T) {
+	cs := fake.NewClientset()
+	clients := read.Clients{Kube: cs}
+	r := runWithClients(t, clients, "doctor")
+	if !strings.HasPrefix(r.stdout, "ID ") || strings.Contains(strings.SplitN(r.stdout, "\n", 2)[0], "FIX") || !strings.Contains(r.stdout, "ENGINE-001") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	r = runWithClients(t, clients, "doctor", "-o", "wide")
+	if head := strings.SplitN(r.stdout, "\n", 2)[0]; !strings.Contains(head, "FIX") {
+		t.Errorf("wide header: %q", head)
+	}
+	r = runWithClients(t, clients, "doctor", "--no-headers")
+	if strings.HasPrefix(r.stdout, "ID ") || !strings.HasPrefix(r.stdout, "ARGO-001") {
+		t.Errorf("--no-headers:\n%s", r.stdout)
+	}
+	r = runWithClients(t, clients, "doctor", "-o", "custom-columns=ID:.id,SEVERITY:.severity", "--no-headers")
+	if !strings.Contains(r.stdout, "ENGINE-001    fail\n") {
+		t.Errorf("custom-columns:\n%s", r.stdout)
+	}
+	r = runWithClients(t, clients, "doctor", "-o", "custom-columns=ID")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "-o custom-columns") {
+		t.Errorf("bad custom-columns: exit %d %s", r.code, r.stderr)
+	}
+}

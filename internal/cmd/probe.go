@@ -81,10 +81,11 @@ type ProbeOptions struct {
 	HTTPStatus int
 	AllPods    bool
 	probeSettings
-	DryRun string
-	Output string
-	JUnit  string
-	Save   string
+	DryRun    string
+	Output    string
+	JUnit     string
+	Save      string
+	NoHeaders bool
 
 	source endpoint.Endpoint
 	dests  []endpoint.Endpoint
@@ -94,7 +95,7 @@ type ProbeOptions struct {
 	genericiooptions.IOStreams
 }
 
-var probeFormats = []string{"table", "wide", "json", "yaml"}
+var probeFormats = []string{"table", "wide", "json", "yaml", "custom-columns="}
 
 // NewProbeOptions returns the defaults of `probe`.
 func NewProbeOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ProbeOptions {
@@ -136,6 +137,7 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().Lookup("dry-run").Usage = `Must be "none", "client" or "server": client prints the probe containers (YAML) without adding them; server submits them as a server dry run, so RBAC and admission (Pod Security, Kyverno) answer and nothing is created`
 	addOutputFlag(c, &o.Output, probeFormats)
+	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
 }
@@ -170,6 +172,9 @@ func (o *ProbeOptions) Complete(args []string) error {
 // Validate checks flag combinations.
 func (o *ProbeOptions) Validate() error {
 	if err := validateOutput(o.Output, probeFormats); err != nil {
+		return err
+	}
+	if err := validateCustomColumns(o.Output); err != nil {
 		return err
 	}
 	if err := o.probeSettings.validate(); err != nil {
@@ -304,7 +309,8 @@ func (o *ProbeOptions) finish(res probe.Document) error {
 	if o.Output == "json" || o.Output == "yaml" {
 		err = output.WriteDocument(o.Out, o.Output, res)
 	} else {
-		err = output.ProbeTable(o.Out, res.Observations, o.Output == "wide")
+		opts, _ := output.ParseTableFormat(o.Output, o.NoHeaders)
+		err = printTable(o.Out, output.ProbeTable(res.Observations), opts)
 	}
 	if err != nil {
 		return err

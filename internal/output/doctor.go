@@ -1,9 +1,7 @@
 package output
 
 import (
-	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
@@ -29,14 +27,14 @@ func NewDoctorReport(r doctor.Result) DoctorReport {
 	return d
 }
 
-// DoctorTable prints ID, SEVERITY, SUBJECT, MESSAGE, FIX.
-func DoctorTable(w io.Writer, fs []doctor.Finding) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tSUBJECT\tMESSAGE\tFIX")
+// DoctorTable is ID, SEVERITY, SUBJECT, MESSAGE, and with -o wide FIX.
+func DoctorTable(fs []doctor.Finding) Table {
+	t := Table{Columns: []Column{{Name: "ID"}, {Name: "Severity"}, {Name: "Subject"}, {Name: "Message"}, {Name: "Fix", Wide: true}}}
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, f.Severity, dash(f.Subject), f.Message, dash(f.Fix))
+		t.Rows = append(t.Rows, []any{f.ID, string(f.Severity), dash(f.Subject), f.Message, dash(f.Fix)})
+		t.Objects = append(t.Objects, f)
 	}
-	return tw.Flush()
+	return t
 }
 
 // DoctorJUnit writes one test case per finding: failures fail, info

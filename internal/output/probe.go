@@ -3,28 +3,20 @@ package output
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
 
-// ProbeTable prints FROM, TO, PORT, EXPECTED, OBSERVED, RESULT (wide adds
-// the check, the agent's outcome, the time and the detail).
-func ProbeTable(w io.Writer, obs []probe.Observation, wide bool) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if wide {
-		fmt.Fprintln(tw, "FROM\tTO\tPORT\tCHECK\tEXPECTED\tOUTCOME\tOBSERVED\tRESULT\tMS\tDETAIL")
-	} else {
-		fmt.Fprintln(tw, "FROM\tTO\tPORT\tEXPECTED\tOBSERVED\tRESULT")
-	}
+// ProbeTable is FROM, TO, PORT, EXPECTED, OBSERVED, RESULT; -o wide adds
+// the check, the agent's outcome, the time and the detail.
+func ProbeTable(obs []probe.Observation) Table {
+	t := Table{Columns: []Column{{Name: "From"}, {Name: "To"}, {Name: "Port"}, {Name: "Check", Wide: true}, {Name: "Expected"},
+		{Name: "Outcome", Wide: true}, {Name: "Observed"}, {Name: "Result"}, {Name: "MS", Wide: true}, {Name: "Detail", Wide: true}}}
 	for _, o := range obs {
-		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", o.From, o.To, o.Port, o.Kind, o.Expected, o.Outcome, o.Observed, o.Result, o.MS, dash(o.Detail))
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.From, o.To, o.Port, o.Expected, o.Observed, o.Result)
-		}
+		t.Rows = append(t.Rows, []any{o.From, o.To, o.Port, o.Kind, string(o.Expected), o.Outcome, o.Observed, o.Result, fmt.Sprint(o.MS), dash(o.Detail)})
+		t.Objects = append(t.Objects, o)
 	}
-	return tw.Flush()
+	return t
 }
 
 // ProbeJUnit writes one test case per observation: mismatches and failed
