@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
 )
@@ -21,6 +22,7 @@ func main() {
 	planArg := flag.String("plan", "", "the plan: base64 JSON (protocol version 1)")
 	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
 	serve := flag.String("serve", "", "answer on these addresses instead (doctor --canary's target), e.g. :8080 or tcp:80,tcp:8080,udp:5353 (UDP echoes)")
+	keepUntil := flag.String("keep-until", "", "after the plan, stay until this time (RFC 3339), so that later plans run in this container through kubectl exec")
 	flag.Parse()
 	if *serve != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -45,4 +47,20 @@ func main() {
 		_ = enc.Encode(r)
 	}
 	_ = os.WriteFile(*terminationLog, []byte(agent.Summary(results)), 0o644)
+	if *keepUntil != "" {
+		until, err := time.Parse(time.RFC3339, *keepUntil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "netbaseline-probe: --keep-until:", err)
+			os.Exit(2)
+		}
+		// Never longer than an hour, whatever was asked: the container
+		// holds nothing but must not outstay its use.
+		if latest := time.Now().Add(time.Hour); until.After(latest) {
+			until = latest
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(until)):
+		}
+	}
 }

@@ -39,5 +39,5 @@ func (f *configFlagsFactory) Clients() (read.Clients, error) {
 	if err != nil {
 		return read.Clients{}, err
 	}
-	return read.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta}, nil
+	return read.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta, Config: cfg}, nil
 }

@@ -129,6 +129,7 @@ type probeSettings struct {
 	PullPolicy  string
 	Parallel    int
 	Mode        string
+	Keep        time.Duration
 }
 
 // addFlags registers the probe flags. The timeouts share one vocabulary
@@ -146,6 +147,7 @@ func (s *probeSettings) addFlags(c *cobra.Command, oldTimeout string) {
 	s.PullPolicy = string(corev1.PullIfNotPresent)
 	addPullPolicyFlag(c, &s.PullPolicy)
 	f.IntVar(&s.Parallel, "parallel", 5, "Source pods probed at once")
+	f.DurationVar(&s.Keep, "keep", 0, "Keep each new probe container for this long (at most 1h) and run later probes of the same pod in it through pods/exec instead of adding another ephemeral container (needs create on pods/exec)")
 	f.StringVar(&s.Mode, "mode", probe.ModeEphemeral, "ephemeral (a container added to each source pod) or pod (a short-lived pod with the source's labels, deleted afterwards; for clusters that block ephemeral containers)")
 	_ = c.RegisterFlagCompletionFunc("deny-mode", cobra.FixedCompletions([]string{"auto", "drop", "reject"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{probe.ModeEphemeral, probe.ModePod}, cobra.ShellCompDirectiveNoFileComp))
@@ -212,6 +214,9 @@ func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode
 func (s *probeSettings) runPlans(ctx context.Context, c read.Clients, plans []probe.SourcePlan, mode probe.DenyMode, log io.Writer) []probe.Observation {
 	runner := &launch.Runner{Client: c.Kube, Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Wait: s.WaitTimeout, Mode: s.Mode, Log: log,
 		Progress: output.NewProgressLine(log, isTerminal(log), "source pods")}
+	if s.Keep > 0 && c.Config != nil {
+		runner.Keep, runner.Exec = s.Keep, launch.RemoteExec(c.Config, c.Kube)
+	}
 	return runner.RunPlans(ctx, plans, mode, s.Parallel, s.Timeout)
 }
 

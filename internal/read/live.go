@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
@@ -32,6 +33,9 @@ type Clients struct {
 	// Metadata lists objects without their content (secrets: never
 	// their data).
 	Metadata metadata.Interface
+	// Config is the REST config the clients were made from (pods/exec
+	// needs it); nil in tests with fakes.
+	Config *rest.Config
 }
 
 // LiveOptions scope a live read.

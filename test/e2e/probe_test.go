@@ -237,3 +237,27 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return p
 }
+
+// With --keep, the first probe of a pod adds a container that stays, and
+// later probes within that time run in it through pods/exec: the pod gains
+// one ephemeral container for all of them, and the verdicts are the same.
+func TestProbeKeepReusesTheContainer(t *testing.T) {
+	deploySampleApp(t)
+	netbaseline(t, "apply", "-n", "frontend-dev", "-n", "backend-dev")
+	time.Sleep(2 * time.Second)
+	count := func() int {
+		names := kube(t, "-n", "frontend-dev", "get", "pods", "-l", "app=frontend", "-o", "jsonpath={.items[0].spec.ephemeralContainers[*].name}")
+		return strings.Count(names, "netbaseline-probe-")
+	}
+	before := count()
+	for i := range 3 {
+		obs, code, stderr := probe(t, "frontend-dev", "backend-dev:3001", "backend-dev:8080", "--keep", "2m")
+		allOK(t, obs, code, stderr)
+		if len(obs) != 2 {
+			t.Errorf("run %d: observations %v", i, results(obs))
+		}
+	}
+	if added := count() - before; added != 1 {
+		t.Errorf("three probes with --keep added %d ephemeral containers, want 1", added)
+	}
+}

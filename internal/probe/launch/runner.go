@@ -5,6 +5,7 @@
 package launch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,13 @@ type Runner struct {
 	Suffix func() string
 	// Progress, when set, hears how RunPlans goes (stderr in the CLI).
 	Progress Progress
+	// Keep > 0 keeps each new probe container alive that long after its
+	// plan; a later plan for the same pod within that time runs in it
+	// through Exec instead of adding another container.
+	Keep time.Duration
+	// Exec runs a command in a container and returns its stdout
+	// (RemoteExec in the CLI); needed for Keep.
+	Exec func(ctx context.Context, namespace, pod, container string, command []string) ([]byte, error)
 	// Now is the clock of progress reports (time.Now when nil).
 	Now func() time.Time
 }
@@ -117,7 +125,19 @@ func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Pla
 		}
 		return r.runPod(ctx, pod, plan)
 	}
+	if r.Keep > 0 && r.Exec != nil && !dryRun {
+		if kept := r.keptContainer(pod); kept != "" {
+			out, err := r.Exec(ctx, namespace, name, kept, []string{AgentPath, "--plan=" + encoded, "--termination-log=/dev/null"})
+			if err != nil {
+				return nil, &RunError{Pod: key, Msg: fmt.Sprintf("running the plan in the kept probe container %s: %s", kept, rbacHint(err, "create", "pods/exec"))}
+			}
+			return probe.ParseResults(bytes.NewReader(out), plan)
+		}
+	}
 	ec := probe.BuildContainer(probe.ContainerName(pod, r.suffix()), r.Image, r.PullPolicy, encoded)
+	if r.Keep > 0 {
+		ec.Args = append(ec.Args, keepUntilArg+r.now().Add(r.Keep).UTC().Format(time.RFC3339))
+	}
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []any{ec}}})
 	if err != nil {
 		return nil, err
@@ -134,6 +154,10 @@ func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Pla
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.Wait)
 	defer cancel()
+	if r.Keep > 0 {
+		// The container stays: its results are in once every check is.
+		return r.waitResults(ctx, namespace, name, ec.Name, plan)
+	}
 	if err := r.waitTerminated(ctx, namespace, name, ec.Name); err != nil {
 		return nil, &RunError{Pod: key, Msg: err.Error()}
 	}
@@ -193,12 +217,9 @@ func (r *Runner) waitTerminated(ctx context.Context, namespace, name, container 
 			if s.State.Terminated != nil {
 				return true, nil
 			}
-			if w := s.State.Waiting; w != nil {
-				switch w.Reason {
-				case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "ErrImageNeverPull":
-					failure = fmt.Errorf("the probe container cannot start: %s: %s (image %s; set --image or NETBASELINE_PROBE_IMAGE)", w.Reason, w.Message, r.Image)
-					return true, nil
-				}
+			if w := s.State.Waiting; w != nil && cannotStart[w.Reason] {
+				failure = fmt.Errorf("the probe container cannot start: %s: %s (image %s; set --image or NETBASELINE_PROBE_IMAGE)", w.Reason, w.Message, r.Image)
+				return true, nil
 			}
 		}
 		return false, nil
@@ -303,3 +324,83 @@ func (r *Runner) runProbePod(ctx context.Context, key string, pod *corev1.Pod, p
 	}
 	return r.readResults(ctx, pod.Namespace, created.Name, "probe", plan)
 }
+
+// AgentPath is the agent's binary in the probe image.
+const AgentPath = "/netbaseline-probe"
+
+const keepUntilArg = "--keep-until="
+
+// keptContainer is a running probe container of the pod, of this image,
+// kept long enough for one more plan; "" when there is none.
+func (r *Runner) keptContainer(pod *corev1.Pod) string {
+	running := map[string]bool{}
+	for _, s := range pod.Status.EphemeralContainerStatuses {
+		running[s.Name] = s.State.Running != nil
+	}
+	need := r.now().Add(r.Wait)
+	best, bestUntil := "", time.Time{}
+	for _, c := range pod.Spec.EphemeralContainers {
+		if !strings.HasPrefix(c.Name, probe.ContainerPrefix) || c.Image != r.Image || !running[c.Name] {
+			continue
+		}
+		for _, a := range c.Args {
+			v, ok := strings.CutPrefix(a, keepUntilArg)
+			if !ok {
+				continue
+			}
+			if until, err := time.Parse(time.RFC3339, v); err == nil && until.After(need) && until.After(bestUntil) {
+				best, bestUntil = c.Name, until
+			}
+		}
+	}
+	return best
+}
+
+// waitResults polls a kept container's log until every check of the plan
+// is reported (the container keeps running, so it never terminates).
+func (r *Runner) waitResults(ctx context.Context, namespace, name, container string, plan probe.Plan) ([]probe.Result, error) {
+	key := namespace + "/" + name
+	want := map[string]bool{}
+	for _, c := range plan.Checks {
+		want[c.ID] = true
+	}
+	for {
+		if p, err := r.Client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			for _, s := range p.Status.EphemeralContainerStatuses {
+				if w := s.State.Waiting; s.Name == container && w != nil && cannotStart[w.Reason] {
+					return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the probe container cannot start: %s: %s (image %s; set --image or NETBASELINE_PROBE_IMAGE)", w.Reason, w.Message, r.Image)}
+				}
+			}
+		}
+		stream, err := r.Client.CoreV1().Pods(namespace).GetLogs(name, &corev1.PodLogOptions{Container: container}).Stream(ctx)
+		if err == nil {
+			data, readErr := io.ReadAll(stream)
+			_ = stream.Close()
+			if readErr == nil && reportsAll(data, want) {
+				return probe.ParseResults(bytes.NewReader(data), plan)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the probe container did not report every check within %s (--wait-timeout)", r.Wait)}
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// reportsAll: the log holds a result line for every wanted check.
+func reportsAll(log []byte, want map[string]bool) bool {
+	seen := 0
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		var res probe.Result
+		if json.Unmarshal(line, &res) == nil && want[res.ID] {
+			seen++
+		}
+	}
+	return seen >= len(want)
+}
+
+// cannotStart are the waiting reasons of a container that will not start
+// by waiting longer: an error, never a verdict.
+var cannotStart = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "ErrImageNeverPull": true}

@@ -100,3 +100,35 @@ func TestRunPlansReportsProgress(t *testing.T) {
 		t.Errorf("progress = %v (finished %v), want %v", progress.updates, progress.finished, want)
 	}
 }
+
+// A kept container is reused only while it runs, with the same image, and
+// long enough for one more plan.
+func TestKeptContainer(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	r := &Runner{Image: "img:1", Wait: time.Minute, Now: func() time.Time { return now }}
+	c := func(name, image string, until time.Time) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: image,
+			Args: []string{"--plan=x", keepUntilArg + until.Format(time.RFC3339)}}}
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	pod := &corev1.Pod{
+		Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{
+			c(probe.ContainerPrefix+"short", "img:1", now.Add(30*time.Second)), // ends before a plan could finish
+			c(probe.ContainerPrefix+"other", "img:2", now.Add(time.Hour)),      // another image
+			c(probe.ContainerPrefix+"ended", "img:1", now.Add(time.Hour)),      // not running
+			c(probe.ContainerPrefix+"good", "img:1", now.Add(10*time.Minute)),
+		}},
+		Status: corev1.PodStatus{EphemeralContainerStatuses: []corev1.ContainerStatus{
+			{Name: probe.ContainerPrefix + "short", State: running}, {Name: probe.ContainerPrefix + "other", State: running},
+			{Name: probe.ContainerPrefix + "ended", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}},
+			{Name: probe.ContainerPrefix + "good", State: running},
+		}},
+	}
+	if got := r.keptContainer(pod); got != probe.ContainerPrefix+"good" {
+		t.Errorf("keptContainer = %q", got)
+	}
+	pod.Status.EphemeralContainerStatuses = pod.Status.EphemeralContainerStatuses[:3]
+	if got := r.keptContainer(pod); got != "" {
+		t.Errorf("keptContainer without a running fit = %q", got)
+	}
+}
