@@ -61,7 +61,7 @@ type ReportOptions struct {
 	genericiooptions.IOStreams
 }
 
-var reportFormats = []string{"md", "json", "yaml"}
+var reportFormats = []string{"md", "wide", "json", "yaml"}
 
 // NewReportOptions returns the defaults of `report`.
 func NewReportOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ReportOptions {
@@ -176,8 +176,11 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 }
 
 func (o *ReportOptions) write(rec record.Record) error {
-	if o.Output == "md" {
+	switch o.Output {
+	case "md":
 		return output.WriteMarkdown(o.Out, rec)
+	case "wide":
+		return output.WriteMarkdownWide(o.Out, rec)
 	}
 	return output.WriteDocument(o.Out, o.Output, rec)
 }

@@ -14,7 +14,14 @@ import (
 
 // WriteMarkdown writes the record as a section for observability.md and
 // the task log: every table is plain GitHub-flavoured Markdown.
-func WriteMarkdown(w io.Writer, r record.Record) error {
+func WriteMarkdown(w io.Writer, r record.Record) error { return writeMarkdown(w, r, false) }
+
+// WriteMarkdownWide is report -o wide: every doctor finding (not only
+// warnings and failures), and the probe results with the check, the
+// agent's outcome, the time and the detail.
+func WriteMarkdownWide(w io.Writer, r record.Record) error { return writeMarkdown(w, r, true) }
+
+func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 	b := &strings.Builder{}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
 	where := ""
@@ -130,7 +137,7 @@ func WriteMarkdown(w io.Writer, r record.Record) error {
 	p("")
 	var notable []doctor.Finding
 	for _, f := range r.Findings {
-		if f.Severity == doctor.Fail || f.Severity == doctor.Warn {
+		if wide || f.Severity == doctor.Fail || f.Severity == doctor.Warn {
 			notable = append(notable, f)
 		}
 	}
@@ -154,10 +161,18 @@ func WriteMarkdown(w io.Writer, r record.Record) error {
 		}
 		p("From %s%s, deny mode %s: %s.", r.ProbeSource, when, dash(string(r.Probe.DenyMode)), countsLine(r.ProbeCounts, []string{probe.ResultMismatch, probe.ResultFail, probe.ResultError, probe.ResultInconclusive, probe.ResultInfo, probe.ResultOK}))
 		p("")
-		p("| from | to | port | expected | observed | result |")
-		p("| --- | --- | --- | --- | --- | --- |")
-		for _, o := range r.Probe.Observations {
-			p("| %s | %s | %s | %s | %s | %s |", cell(o.From), cell(o.To), cell(o.Port), o.Expected, cell(o.Observed), o.Result)
+		if wide {
+			p("| from | to | port | check | expected | outcome | observed | result | ms | detail |")
+			p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+			for _, o := range r.Probe.Observations {
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |", cell(o.From), cell(o.To), cell(o.Port), o.Kind, o.Expected, cell(o.Outcome), cell(o.Observed), o.Result, o.MS, cell(dash(o.Detail)))
+			}
+		} else {
+			p("| from | to | port | expected | observed | result |")
+			p("| --- | --- | --- | --- | --- | --- |")
+			for _, o := range r.Probe.Observations {
+				p("| %s | %s | %s | %s | %s | %s |", cell(o.From), cell(o.To), cell(o.Port), o.Expected, cell(o.Observed), o.Result)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

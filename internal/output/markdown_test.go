@@ -79,3 +79,27 @@ func TestRecordOfUnreadableCluster(t *testing.T) {
 		t.Errorf("JSON does not say unknown: %s", js)
 	}
 }
+
+// -o wide lists every finding and the probes' check, outcome, time and
+// detail.
+func TestRecordMarkdownWide(t *testing.T) {
+	b, err := os.ReadFile("../record/testdata/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec record.Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	var md, wide bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdownWide(&wide, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(wide.String(), "| from | to | port | check | expected | outcome | observed | result | ms | detail |") ||
+		strings.Count(wide.String(), "| pass |") <= strings.Count(md.String(), "| pass |") {
+		t.Errorf("wide markdown:\n%s", wide.String())
+	}
+}
