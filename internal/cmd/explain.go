@@ -65,6 +65,7 @@ type ExplainOptions struct {
 	AllNamespaces bool
 	Expect        string
 	Output        string
+	NoHeaders     bool
 
 	args  []string
 	from  endpoint.Endpoint
@@ -73,7 +74,7 @@ type ExplainOptions struct {
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "yaml", "md", "mermaid", "dot"}
+var explainFormats = []string{"table", "wide", "json", "yaml", "md", "mermaid", "dot", "custom-columns="}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
@@ -113,6 +114,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
 	addOutputFlag(c, &o.Output, explainFormats)
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
@@ -152,6 +154,9 @@ func (o *ExplainOptions) Complete(args []string) error {
 // Validate checks flag combinations.
 func (o *ExplainOptions) Validate() error {
 	if err := validateOutput(o.Output, explainFormats); err != nil {
+		return err
+	}
+	if err := validateCustomColumns(o.Output); err != nil {
 		return err
 	}
 	switch o.Expect {
@@ -291,7 +296,14 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 	case "dot":
 		return output.ExplainDot(o.Out, xs, o.Matrix)
 	}
-	return output.ExplainTable(o.Out, xs, o.Output == "wide")
+	if spec, ok := strings.CutPrefix(o.Output, "custom-columns="); ok {
+		rows := make([]any, 0, len(xs))
+		for _, x := range xs {
+			rows = append(rows, x)
+		}
+		return printTable(o.Out, output.Table{Objects: rows}, output.TableOptions{CustomColumns: spec, NoHeaders: o.NoHeaders})
+	}
+	return output.ExplainTable(o.Out, xs, o.Output == "wide", o.NoHeaders)
 }
 
 // checkExpectation turns --expect into exit status 3.

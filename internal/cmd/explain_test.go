@@ -230,3 +230,17 @@ func TestDoctorTableFormats(t *testing.T) {
 		t.Errorf("bad custom-columns: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// explain's table takes --no-headers and -o custom-columns over the
+// verdict document's fields.
+func TestExplainTableFlags(t *testing.T) {
+	files := sampleFiles(t)
+	r := run(t, append(append([]string{"explain"}, files...), "frontend-dev", "backend-dev/svc/backend:80", "--no-headers")...)
+	if r.code != 0 || strings.HasPrefix(r.stdout, "FROM") || !strings.HasPrefix(r.stdout, "frontend-dev/frontend") {
+		t.Errorf("--no-headers: exit %d %q", r.code, r.stdout)
+	}
+	r = run(t, append(append([]string{"explain"}, files...), "frontend-dev", "backend-dev/svc/backend:80", "-o", "custom-columns=FROM:.from,PORT:.port,VERDICT:.verdict")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "FROM") || !strings.Contains(r.stdout, "3001   allowed") {
+		t.Errorf("custom-columns: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+}

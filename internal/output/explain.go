@@ -87,12 +87,14 @@ func refs(rs []policy.RuleRef) string {
 }
 
 // ExplainTable prints FROM, TO, PORT, VERDICT, REASON; wide adds the
-// groups and the hint codes.
-func ExplainTable(w io.Writer, xs []policy.Explanation, wide bool) error {
+// groups and the hint codes; noHeaders drops the header line.
+func ExplainTable(w io.Writer, xs []policy.Explanation, wide, noHeaders bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if wide {
+	switch {
+	case noHeaders:
+	case wide:
 		fmt.Fprintln(tw, "FROM\tFROM GROUP\tTO\tTO GROUP\tPORT\tVERDICT\tREASON\tHINTS")
-	} else {
+	default:
 		fmt.Fprintln(tw, "FROM\tTO\tPORT\tVERDICT\tREASON")
 	}
 	for _, x := range xs {
