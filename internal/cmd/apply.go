@@ -125,15 +125,7 @@ func NewCmdApply(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Co
 		Long:    applyLong,
 		Example: applyExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	return c
@@ -165,7 +157,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete resolves the tree, namespaces, order and printer.
-func (o *ApplyOptions) Complete() error {
+func (o *ApplyOptions) Complete(_ []string) error {
 	var err error
 	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
 		return err

@@ -76,14 +76,7 @@ func NewCmdDiff(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Com
 		Example: diffExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			err := o.Validate()
-			if err == nil {
-				err = o.Complete()
-			}
-			if err == nil {
-				err = o.Run(c.Context())
-			}
-			return diffExit(err)
+			return diffExit(runCommand(o)(c, args))
 		},
 	}
 	o.AddFlags(c)
@@ -117,7 +110,7 @@ func diffExit(err error) error {
 	return &ExitError{Code: 2, Err: err}
 }
 
-// Validate checks the flags; it runs before Complete, which reads the tree.
+// Validate checks the flags.
 func (o *DiffOptions) Validate() error {
 	switch {
 	case o.Output != "" && !o.Flows:
@@ -132,7 +125,7 @@ func (o *DiffOptions) Validate() error {
 }
 
 // Complete resolves the tree and the namespaces.
-func (o *DiffOptions) Complete() error {
+func (o *DiffOptions) Complete(_ []string) error {
 	var err error
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err

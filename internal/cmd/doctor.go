@@ -71,15 +71,7 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Long:    doctorLong,
 		Example: doctorExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	return c
@@ -99,7 +91,7 @@ func (o *DoctorOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete reads the Config and picks the canary's image.
-func (o *DoctorOptions) Complete() error {
+func (o *DoctorOptions) Complete(_ []string) error {
 	cfg, _, err := o.LoadConfig()
 	if err != nil {
 		return err

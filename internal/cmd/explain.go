@@ -85,19 +85,11 @@ func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *Ex
 func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewExplainOptions(g, streams)
 	c := &cobra.Command{
-		Use:     "explain SOURCE DEST[:PORT][/PROTO] | --matrix [NAMESPACE...]",
-		Short:   "Explain why traffic between two endpoints is allowed or denied",
-		Long:    explainLong,
-		Example: explainExample,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		Use:               "explain SOURCE DEST[:PORT][/PROTO] | --matrix [NAMESPACE...]",
+		Short:             "Explain why traffic between two endpoints is allowed or denied",
+		Long:              explainLong,
+		Example:           explainExample,
+		RunE:              runCommand(o),
 		ValidArgsFunction: completeEndpoints(g),
 	}
 	o.AddFlags(c)

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -64,15 +65,7 @@ func NewCmdInit(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Com
 		Long:    initLong,
 		Example: initExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
@@ -89,7 +82,7 @@ func (o *InitOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete resolves the tree and the namespaces.
-func (o *InitOptions) Complete() error {
+func (o *InitOptions) Complete(_ []string) error {
 	if o.Output == "" {
 		return usageErrorf("--dir is required: the directory to write the tree into")
 	}
@@ -125,7 +118,7 @@ type initFile struct {
 }
 
 // Run renders every namespace, checks every target, then writes.
-func (o *InitOptions) Run() error {
+func (o *InitOptions) Run(_ context.Context) error {
 	var files []initFile
 	var existing, stale []string
 	var folders []string

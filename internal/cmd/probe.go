@@ -106,19 +106,11 @@ func NewProbeOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *Prob
 func NewCmdProbe(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewProbeOptions(g, streams)
 	c := &cobra.Command{
-		Use:     "probe SOURCE DEST[:PORT][/PROTO]... | probe local URL",
-		Short:   "Make real connections from source pods and compare with the policies",
-		Long:    probeLong,
-		Example: probeExample,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		Use:               "probe SOURCE DEST[:PORT][/PROTO]... | probe local URL",
+		Short:             "Make real connections from source pods and compare with the policies",
+		Long:              probeLong,
+		Example:           probeExample,
+		RunE:              runCommand(o),
 		ValidArgsFunction: completeEndpoints(g),
 	}
 	o.AddFlags(c)

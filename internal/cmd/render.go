@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -70,15 +71,7 @@ func NewCmdRender(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Long:    renderLong,
 		Example: renderExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(g, &o.baselineFlags))
@@ -96,7 +89,7 @@ func (o *RenderOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete resolves the tree, the namespaces and the printer.
-func (o *RenderOptions) Complete() error {
+func (o *RenderOptions) Complete(_ []string) error {
 	var err error
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err
@@ -118,7 +111,7 @@ func (o *RenderOptions) Validate() error {
 
 // Run renders every namespace first, then prints, so that a failure
 // prints nothing.
-func (o *RenderOptions) Run() error {
+func (o *RenderOptions) Run(_ context.Context) error {
 	rendered, err := o.source.RenderAll(o.namespaces)
 	if err != nil {
 		return err

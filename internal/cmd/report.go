@@ -77,15 +77,7 @@ func NewCmdReport(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Long:    reportLong,
 		Example: reportExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	return c
@@ -104,7 +96,7 @@ func (o *ReportOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete picks the probe image.
-func (o *ReportOptions) Complete() error {
+func (o *ReportOptions) Complete(_ []string) error {
 	o.probeSettings.complete(o.GlobalOptions)
 	return nil
 }

@@ -65,15 +65,7 @@ func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra
 		Long:    rollbackLong,
 		Example: rollbackExample,
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	return c
@@ -90,7 +82,7 @@ func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete parses --dry-run.
-func (o *RollbackOptions) Complete() error {
+func (o *RollbackOptions) Complete(_ []string) error {
 	var err error
 	o.dryRun, err = parseDryRun(o.DryRun)
 	return err

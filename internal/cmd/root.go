@@ -3,6 +3,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -182,6 +183,28 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		}
 	}
 	return root
+}
+
+// command is the shape of every command's options, kubectl's pattern:
+// Complete resolves (the Config, names, files; never the cluster),
+// Validate checks without side effects, Run does the work.
+type command interface {
+	Complete(args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runCommand is every command's RunE: complete, validate, run.
+func runCommand(o command) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(c.Context())
+	}
 }
 
 // noArgs reports positional arguments as a usage error.

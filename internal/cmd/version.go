@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -29,15 +30,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Short:   "Print the plugin's version",
 		Example: "  kubectl netbaseline version\n  kubectl netbaseline version -o json",
 		Args:    noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE:    runCommand(o),
 	}
 	o.AddFlags(c)
 	return c
@@ -50,7 +43,7 @@ func (o *VersionOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete has nothing to resolve: version needs no cluster and no Config.
-func (o *VersionOptions) Complete() error { return nil }
+func (o *VersionOptions) Complete(_ []string) error { return nil }
 
 // Validate checks the output format.
 func (o *VersionOptions) Validate() error {
@@ -62,7 +55,7 @@ func (o *VersionOptions) Validate() error {
 }
 
 // Run prints the version.
-func (o *VersionOptions) Run() error {
+func (o *VersionOptions) Run(_ context.Context) error {
 	info := version.Get()
 	switch o.Output {
 	case "json":
