@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 var unmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
@@ -60,9 +61,21 @@ func UnknownFields(doc any, t reflect.Type, path string) []string {
 	return out
 }
 
+// fieldCache holds jsonFields per type: reflection once, not per object.
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
 // jsonFields maps a struct's JSON names to their types, inlined structs
 // included.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := computeFields(t)
+	fieldCache.Store(t, m)
+	return m
+}
+
+func computeFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -78,7 +91,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			for k, v := range jsonFields(ft) {
+			for k, v := range computeFields(ft) {
 				out[k] = v
 			}
 			continue
