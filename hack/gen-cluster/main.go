@@ -5,14 +5,18 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/synth"
 )
 
@@ -21,6 +25,7 @@ func main() {
 	namespaces := flag.Int("namespaces", 50, "namespaces")
 	policies := flag.Int("policies", 1000, "NetworkPolicies")
 	seed := flag.Uint64("seed", 42, "random seed")
+	queries := flag.Int("queries", 0, "instead of the cluster, write this many questions about it for explain --queries (JSON lines)")
 	flag.Parse()
 
 	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies})
@@ -31,6 +36,10 @@ func main() {
 			os.Exit(1)
 		}
 	}()
+	if *queries > 0 {
+		writeQueries(w, m, *queries, *seed)
+		return
+	}
 	emit := func(v any) {
 		b, err := yaml.Marshal(v)
 		if err != nil {
@@ -63,5 +72,24 @@ func main() {
 	}
 	for _, np := range m.Policies {
 		emit(np)
+	}
+}
+
+// writeQueries writes n questions from random pods to random pods on ports
+// they declare (or 8080), half of them with an expectation.
+func writeQueries(w *bufio.Writer, m *model.Model, n int, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	for i := range n {
+		src, dst := m.Pods[r.IntN(len(m.Pods))], m.Pods[r.IntN(len(m.Pods))]
+		port := "8080"
+		if len(dst.Ports) > 0 {
+			port = strconv.Itoa(int(dst.Ports[r.IntN(len(dst.Ports))].Port))
+		}
+		q := map[string]string{"from": src.Key(), "to": dst.Key(), "port": port}
+		if i%2 == 0 {
+			q["expect"] = []string{"allowed", "denied"}[r.IntN(2)]
+		}
+		b, _ := json.Marshal(q)
+		fmt.Fprintf(w, "%s\n", b)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -66,19 +67,21 @@ type ExplainOptions struct {
 	Expect        string
 	Output        string
 	NoHeaders     bool
+	Queries       string
 
-	args  []string
-	from  endpoint.Endpoint
-	to    endpoint.Endpoint
-	ports []policy.PortSpec
+	args      []string
+	from      endpoint.Endpoint
+	to        endpoint.Endpoint
+	ports     []policy.PortSpec
+	questions []queries.Question
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "yaml", "md", "mermaid", "dot", "custom-columns="}
+var explainFormats = []string{"table", "wide", "json", "jsonl", "yaml", "md", "mermaid", "dot", "custom-columns="}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
-	return &ExplainOptions{GlobalOptions: g, IOStreams: streams, Output: "table"}
+	return &ExplainOptions{GlobalOptions: g, IOStreams: streams}
 }
 
 // NewCmdExplain builds `explain`.
@@ -105,6 +108,8 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
+	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
+	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 	addOutputFlag(c, &o.Output, explainFormats)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
@@ -119,6 +124,15 @@ func (o *ExplainOptions) Complete(args []string) error {
 		return err
 	}
 	o.ports = ports
+	if o.Output == "" { // a table for questions on the command line, JSON Lines for a file of them
+		o.Output = "table"
+		if o.Queries != "" {
+			o.Output = "jsonl"
+		}
+	}
+	if o.Queries != "" {
+		return o.readQuestions()
+	}
 	if o.Matrix {
 		return nil
 	}
@@ -159,6 +173,22 @@ func (o *ExplainOptions) Validate() error {
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
 	}
+	if o.Queries != "" {
+		switch {
+		case len(o.args) > 0 || o.Matrix:
+			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments and no --matrix")
+		case o.Expect != "" || len(o.Ports) > 0:
+			return usageErrorf("with --queries, each line says its port and what it expects (\"port\", \"expect\"); --port and --expect do not apply")
+		case o.Queries == "-" && contains(o.Filenames, "-"):
+			return usageErrorf("--queries - and -f - cannot both read stdin")
+		}
+		switch o.Output {
+		case "jsonl", "json", "yaml", "table", "wide":
+		default:
+			return usageErrorf("-o %s: --queries prints jsonl (default), json, yaml, table or wide", o.Output)
+		}
+		return nil
+	}
 	if o.Matrix {
 		if o.AllNamespaces && len(o.args) > 0 {
 			return usageErrorf("--all-namespaces and namespace arguments cannot be combined")
@@ -185,6 +215,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", p)
 	}
 
+	if o.Queries != "" {
+		return o.answer(engine, snapshot)
+	}
 	var xs []policy.Explanation
 	if o.Matrix {
 		pods, err := o.matrixPods(snapshot)
@@ -238,6 +271,9 @@ func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
 // questionNamespaces are the namespaces to read one by one when
 // cluster-wide lists are forbidden.
 func (o *ExplainOptions) questionNamespaces() []string {
+	if o.Queries != "" {
+		return queries.Namespaces(o.questions)
+	}
 	if o.Matrix {
 		if len(o.args) == 0 && o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			return []string{*o.ConfigFlags.Namespace}
@@ -281,6 +317,13 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 		return output.WriteExplainJSON(o.Out, output.NewExplainResult(xs, warnings))
 	case "yaml":
 		return output.WriteDocument(o.Out, "yaml", output.NewExplainResult(xs, warnings))
+	case "jsonl":
+		for _, x := range xs {
+			if err := output.WriteJSONLine(o.Out, output.VerdictLine{Explanation: x}); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "md":
 		return output.ExplainMarkdown(o.Out, xs)
 	case "mermaid":

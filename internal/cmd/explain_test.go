@@ -244,3 +244,62 @@ func TestExplainTableFlags(t *testing.T) {
 		t.Errorf("custom-columns: exit %d %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// explain --queries: every line answered from one model, one verdict per
+// line with the question's line and expectation; exit 3 when one is not
+// met, with the summary on stderr; bad lines and unknown names are exit 2
+// naming the line, before any verdict.
+func TestExplainQueries(t *testing.T) {
+	files := sampleFiles(t)
+	q := filepath.Join("testdata", "explain", "queries.jsonl")
+	r := run(t, append(append([]string{"explain"}, files...), "--queries", q)...)
+	if r.code != ExitUnmet || !strings.Contains(r.stderr, "6 question(s), 6 verdict(s): 1 expectation(s) not met") ||
+		!strings.Contains(r.stderr, "line 6: backend-dev -> 198.51.100.10:443 expected allowed, got 1 denied") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	golden.Assert(t, "explain/queries.out.jsonl", []byte(r.stdout))
+	for i, l := range lines(r.stdout) {
+		var v struct {
+			Query   int    `json:"query"`
+			Verdict string `json:"verdict"`
+			Met     *bool  `json:"met"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Query == 0 || v.Verdict == "" {
+			t.Errorf("line %d is not a verdict: %v %s", i+1, err, l)
+		}
+	}
+	// The same questions as a table, and from stdin.
+	r = runStdin(t, `{"from": "frontend-dev", "to": "backend-dev/svc/backend", "port": "80", "expect": "allowed"}`, append(append([]string{"explain"}, files...), "--queries", "-", "-o", "table")...)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "FROM") || !strings.Contains(r.stdout, "allowed") {
+		t.Errorf("table from stdin: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{`{"from": "frontend-dev", "to": "nope:80"}`, `--queries stdin:1: to: namespace "nope" not found`},
+		{"{\"from\": \"frontend-dev\", \"to\": \"backend-dev:80\"}\n{\"from\": 5}", "--queries stdin:2: not a question"},
+	} {
+		r := runStdin(t, tt.in, append(append([]string{"explain"}, files...), "--queries", "-")...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+			t.Errorf("%s: exit %d %q %q", tt.in, r.code, r.stdout, r.stderr)
+		}
+	}
+	r = run(t, append(append([]string{"explain"}, files...), "--queries", q, "frontend-dev", "backend-dev:80")...)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "no SOURCE/DEST arguments") {
+		t.Errorf("queries with arguments: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// runStdin is run with stdin.
+func runStdin(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	t.Setenv(config.EnvConfig, "")
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
+	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
+	in.WriteString(stdin)
+	root := NewCmdNetBaseline(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if msg := Message(err); msg != "" {
+		errOut.WriteString(msg + "\n")
+	}
+	return result{stdout: out.String(), stderr: errOut.String(), code: ExitCode(err), err: err}
+}

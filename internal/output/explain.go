@@ -292,3 +292,23 @@ func WriteExplainJSON(w io.Writer, r ExplainResult) error {
 	bw.WriteString("\n}\n")
 	return bw.Flush()
 }
+
+// VerdictLine is one line of explain -o jsonl: a verdict in the verdict
+// schema and, for explain --queries, the question's line, what it
+// expected and whether that was met.
+type VerdictLine struct {
+	Query  int            `json:"query,omitempty"`
+	Expect policy.Verdict `json:"expect,omitempty"`
+	Met    *bool          `json:"met,omitempty"`
+	policy.Explanation
+}
+
+// WriteJSONLine writes v as one compact JSON line (JSON Lines).
+func WriteJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
