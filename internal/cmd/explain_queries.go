@@ -21,7 +21,7 @@ func (o *ExplainOptions) readQuestions() error {
 		if err != nil {
 			return usageErrorf("--queries: %v", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		in, source = f, o.Queries
 	}
 	qs, err := queries.Parse(in, source, o.DefaultNamespace())
