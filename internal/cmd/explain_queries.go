@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -15,21 +16,27 @@ import (
 // readQuestions parses every line of --queries before anything is read
 // from the cluster: a bad line is exit 2, naming it.
 func (o *ExplainOptions) readQuestions() error {
-	in, source := o.In, "stdin"
-	if o.Queries != "-" {
-		f, err := os.Open(o.Queries)
+	qs, err := readQuestions(o.Queries, o.In, o.DefaultNamespace())
+	o.questions = qs
+	return err
+}
+
+// readQuestions reads a questions file (explain and probe --queries).
+func readQuestions(path string, stdin io.Reader, defaultNamespace string) ([]queries.Question, error) {
+	in, source := stdin, "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
 		if err != nil {
-			return usageErrorf("--queries: %v", err)
+			return nil, usageErrorf("--queries: %v", err)
 		}
 		defer func() { _ = f.Close() }() // read only
-		in, source = f, o.Queries
+		in, source = f, path
 	}
-	qs, err := queries.Parse(in, source, o.DefaultNamespace())
+	qs, err := queries.Parse(in, source, defaultNamespace)
 	if err != nil {
-		return usageErrorf("--queries %v", err)
+		return nil, usageErrorf("--queries %v", err)
 	}
-	o.questions = qs
-	return nil
+	return qs, nil
 }
 
 // answer resolves every question (an unknown pod or namespace names its
@@ -40,7 +47,7 @@ func (o *ExplainOptions) answer(engine *policy.Engine, snapshot *model.Model) er
 	if source == "-" {
 		source = "stdin"
 	}
-	resolved, err := queries.Resolve(snapshot, source, o.questions)
+	resolved, err := queries.Resolve(snapshot, source, o.questions, false)
 	if err != nil {
 		var unreadable *model.UnreadableError
 		if errors.As(err, &unreadable) {

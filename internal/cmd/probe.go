@@ -25,6 +25,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
+	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -86,12 +87,14 @@ type ProbeOptions struct {
 	JUnit     string
 	Save      string
 	NoHeaders bool
+	Queries   string
 
-	source endpoint.Endpoint
-	dests  []endpoint.Endpoint
-	ports  []policy.PortSpec
-	local  bool
-	dryRun apply.DryRun
+	source    endpoint.Endpoint
+	dests     []endpoint.Endpoint
+	ports     []policy.PortSpec
+	local     bool
+	dryRun    apply.DryRun
+	questions []queries.Question
 	genericiooptions.IOStreams
 }
 
@@ -132,10 +135,29 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
+	f.StringVar(&o.Queries, "queries", "", "Probe the questions of this file (- for stdin), as explain --queries reads them: each becomes a check from its source, and an \"expect\" is compared with what really happens (exit 3 when it differs)")
+	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 }
 
 // Complete parses the endpoints.
 func (o *ProbeOptions) Complete(args []string) error {
+	if o.Queries != "" {
+		if len(args) > 0 {
+			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments")
+		}
+		var err error
+		if o.questions, err = readQuestions(o.Queries, o.In, o.DefaultNamespace()); err != nil {
+			return err
+		}
+		if o.ports, err = parsePortFlags(o.Ports); err != nil {
+			return err
+		}
+		if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+			return err
+		}
+		o.probeSettings.complete(o.GlobalOptions)
+		return nil
+	}
 	if len(args) == 0 {
 		return usageErrorf("probe needs SOURCE and at least one DEST; see 'kubectl netbaseline probe --help'")
 	}
@@ -172,6 +194,12 @@ func (o *ProbeOptions) Validate() error {
 	if err := o.probeSettings.validate(); err != nil {
 		return err
 	}
+	if o.Queries != "" {
+		if len(o.Ports) > 0 || len(o.DNSNames) > 0 {
+			return usageErrorf("with --queries, each line says its port; --port and --dns do not apply")
+		}
+		return nil
+	}
 	if o.local {
 		if len(o.dests) != 1 || o.dests[0].Kind != endpoint.URL {
 			return usageErrorf("probe local takes exactly one URL, e.g. probe local https://example.com/api/health")
@@ -197,6 +225,9 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	clients, err := o.Factory.Clients()
 	if err != nil {
 		return err
+	}
+	if o.Queries != "" {
+		return o.runQueries(ctx, clients)
 	}
 	var namespaces []string
 	for _, ep := range append([]endpoint.Endpoint{o.source}, o.dests...) {

@@ -288,3 +288,30 @@ func firstHost(p netip.Prefix) netip.Addr {
 	}
 	return a
 }
+
+// Merge joins plans of the same source pod (questions asked one by one)
+// into one plan per pod, checks renumbered in order, so that each pod runs
+// one agent for all of them. origin[i] tells, for the i-th check of the
+// merged plans in order, which input plan it came from.
+func Merge(plans []SourcePlan) (merged []SourcePlan, origin []int) {
+	index := map[string]int{}
+	var from [][]int
+	for i, p := range plans {
+		k, ok := index[p.Pod.Key()]
+		if !ok {
+			k = len(merged)
+			index[p.Pod.Key()] = k
+			merged = append(merged, SourcePlan{Pod: p.Pod, Group: p.Group})
+			from = append(from, nil)
+		}
+		for _, c := range p.Checks {
+			c.ID = strconv.Itoa(len(merged[k].Checks))
+			merged[k].Checks = append(merged[k].Checks, c)
+			from[k] = append(from[k], i)
+		}
+	}
+	for _, f := range from {
+		origin = append(origin, f...)
+	}
+	return merged, origin
+}

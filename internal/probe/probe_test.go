@@ -241,3 +241,19 @@ func TestSplitPlan(t *testing.T) {
 		t.Errorf("a small plan was split in %d", len(parts))
 	}
 }
+
+func TestMerge(t *testing.T) {
+	a, b := &model.Pod{Namespace: "x", Name: "a"}, &model.Pod{Namespace: "x", Name: "b"}
+	check := func(to string) Planned { return Planned{Check: Check{ID: "0"}, To: to} }
+	merged, origin := Merge([]SourcePlan{
+		{Pod: a, Checks: []Planned{check("1"), check("2")}},
+		{Pod: b, Checks: []Planned{check("3")}},
+		{Pod: a, Checks: []Planned{check("4")}},
+	})
+	if len(merged) != 2 || len(merged[0].Checks) != 3 || merged[0].Checks[2].To != "4" || merged[0].Checks[2].ID != "2" || merged[1].Checks[0].To != "3" {
+		t.Errorf("merged = %+v", merged)
+	}
+	if !cmp.Equal(origin, []int{0, 0, 2, 1}) {
+		t.Errorf("origin = %v", origin)
+	}
+}

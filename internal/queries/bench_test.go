@@ -31,7 +31,7 @@ func BenchmarkAnswer20000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		resolved, err := Resolve(m, "bench", qs)
+		resolved, err := Resolve(m, "bench", qs, false)
 		if err != nil {
 			b.Fatal(err)
 		}

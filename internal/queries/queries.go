@@ -181,7 +181,9 @@ type Resolved struct {
 
 // Resolve finds every question's endpoints in the model before any is
 // answered; the first that cannot be found is an error naming its line.
-func Resolve(m *model.Model, source string, qs []Question) ([]Resolved, error) {
+// serviceWithoutPods keeps a DEST Service that selects no pod (probe shows
+// that nothing can answer); explain has no verdict for it.
+func Resolve(m *model.Model, source string, qs []Question, serviceWithoutPods bool) ([]Resolved, error) {
 	out := make([]Resolved, 0, len(qs))
 	for _, q := range qs {
 		from, err := endpoint.Resolve(m, q.From)
@@ -189,7 +191,8 @@ func Resolve(m *model.Model, source string, qs []Question) ([]Resolved, error) {
 			return nil, &Error{Source: source, Line: q.Line, Err: fmt.Errorf("from: %w", err)}
 		}
 		to, err := endpoint.Resolve(m, q.To)
-		if err != nil {
+		var noPods *endpoint.NoPodsError
+		if err != nil && !(serviceWithoutPods && errors.As(err, &noPods)) {
 			return nil, &Error{Source: source, Line: q.Line, Err: fmt.Errorf("to: %w", err)}
 		}
 		out = append(out, Resolved{Question: q, From: from, To: to})

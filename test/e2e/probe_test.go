@@ -261,3 +261,34 @@ func TestProbeKeepReusesTheContainer(t *testing.T) {
 		t.Errorf("three probes with --keep added %d ephemeral containers, want 1", added)
 	}
 }
+
+// One questions file serves CI and the cluster: explain --queries answers
+// it from the live model, probe --queries checks it with real connections,
+// and both agree; a wrong expectation fails both (exit 3).
+func TestQueriesFileOfflineAndLive(t *testing.T) {
+	deploySampleApp(t)
+	netbaseline(t, "apply", "-n", "frontend-dev", "-n", "backend-dev")
+	time.Sleep(2 * time.Second)
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.jsonl", `{"from": "frontend-dev/deploy/frontend", "to": "backend-dev:3001", "expect": "allowed"}
+{"from": "frontend-dev/deploy/frontend", "to": "backend-dev", "port": "8080", "expect": "denied"}
+{"from": "monitoring", "to": "backend-dev:metrics", "expect": "allowed"}
+{"from": "backend-dev/deploy/backend", "to": "`+os.Getenv("NETBASELINE_EXTERNAL_IP")+`:80", "expect": "denied"}
+`)
+	if out, code, stderr := pluginRun(t, "explain", "--queries", good); code != 0 || strings.Count(out, `"met":true`) != 4 {
+		t.Errorf("explain --queries: exit %d\n%s\n%s", code, out, stderr)
+	}
+	obs, code, stderr := probe(t, "--queries", good)
+	allOK(t, obs, code, stderr)
+	if len(obs) != 4 || !strings.Contains(stderr, "4 question(s), 4 check(s): 0 expectation(s) not met") {
+		t.Errorf("probe --queries: %v\n%s", results(obs), stderr)
+	}
+	wrong := writeFile(t, dir, "wrong.jsonl", `{"from": "frontend-dev/deploy/frontend", "to": "backend-dev", "port": "8080", "expect": "allowed"}
+`)
+	if _, code, stderr := pluginRun(t, "explain", "--queries", wrong); code != 3 || !strings.Contains(stderr, "line 1:") {
+		t.Errorf("explain, wrong expectation: exit %d %s", code, stderr)
+	}
+	if _, code, stderr := probe(t, "--queries", wrong); code != 3 || !strings.Contains(stderr, "line 1:") || !strings.Contains(stderr, "expected allowed, observed denied") {
+		t.Errorf("probe, wrong expectation: exit %d %s", code, stderr)
+	}
+}
