@@ -72,7 +72,7 @@ func (o *ProbeOptions) runQueries(ctx context.Context, clients read.Clients) err
 			break
 		}
 		q := asked[origin[i]]
-		if q.Expect != "" && ob.Observed != string(q.Expect) {
+		if q.Expect != "" && !observedAs(ob.Observed, q.Expect) {
 			unmet = append(unmet, fmt.Sprintf("line %d: %s -> %s %s: expected %s, observed %s", q.Line, ob.From, ob.To, ob.Port, q.Expect, ob.Observed))
 		}
 	}
@@ -84,4 +84,17 @@ func (o *ProbeOptions) runQueries(ctx context.Context, clients read.Clients) err
 		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("%d check(s) did not show what the questions expect:\n  %s", len(unmet), strings.Join(unmet, "\n  "))}
 	}
 	return err
+}
+
+// observedAs: what the connection showed agrees with the expectation. A
+// refusal where the enforcer rejects can be a denial (probe's reading of
+// it), so it agrees with "denied"; "nothing listening" is not "allowed".
+func observedAs(observed string, expect policy.Verdict) bool {
+	switch expect {
+	case policy.Allowed:
+		return observed == probe.ObservedAllowed
+	case policy.Denied:
+		return observed == probe.ObservedDenied || observed == probe.ObservedRefused
+	}
+	return true
 }
