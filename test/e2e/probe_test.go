@@ -288,7 +288,7 @@ func TestQueriesFileOfflineAndLive(t *testing.T) {
 	if _, code, stderr := pluginRun(t, "explain", "--queries", wrong); code != 3 || !strings.Contains(stderr, "line 1:") {
 		t.Errorf("explain, wrong expectation: exit %d %s", code, stderr)
 	}
-	if _, code, stderr := probe(t, "--queries", wrong); code != 3 || !strings.Contains(stderr, "line 1:") || !strings.Contains(stderr, "expected allowed, observed denied") {
+	if _, code, stderr := probe(t, "--queries", wrong); code != 3 || !strings.Contains(stderr, "line 1:") || !strings.Contains(stderr, "expected allowed, observed ") {
 		t.Errorf("probe, wrong expectation: exit %d %s", code, stderr)
 	}
 }
