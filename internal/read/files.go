@@ -2,7 +2,6 @@ package read
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -174,8 +174,8 @@ func (l *fileLoader) load(file string, data []byte) error {
 		if len(doc.Content) > 0 {
 			line = doc.Content[0].Line // past the --- marker
 		}
-		var v any
-		if err := doc.Decode(&v); err != nil {
+		v, err := nodeValue(&doc)
+		if err != nil {
 			return &FileError{File: file, Line: line, Err: err}
 		}
 		if v == nil {
@@ -192,14 +192,9 @@ func (l *fileLoader) load(file string, data []byte) error {
 }
 
 func (l *fileLoader) object(obj map[string]any, where string) error {
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(raw, &tm); err != nil {
-		return err
-	}
+	kind, _ := obj["kind"].(string)
+	apiVersion, _ := obj["apiVersion"].(string)
+	tm := metav1.TypeMeta{Kind: kind, APIVersion: apiVersion}
 	if tm.Kind == "" {
 		return errors.New("missing kind")
 	}
@@ -221,8 +216,9 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		return nil
 	}
 	decode := func(into any) error {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		if err := d.Decode(into); err != nil {
+		// Straight from the decoded document into the type (json field
+		// names, no JSON bytes in between): only kinds the model reads.
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into); err != nil {
 			return fmt.Errorf("%s: %w", tm.Kind, err)
 		}
 		// A field the type does not have would be dropped silently (and
@@ -386,4 +382,66 @@ func hasPrefixAny(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// nodeValue turns a decoded YAML 1.2 document into JSON's values (maps
+// with string keys, lists, strings, int64, float64, bools, nil) without
+// reflection; aliases are followed, with yaml.v3's own limits applied when
+// the document was decoded.
+func nodeValue(n *yamlv3.Node) (any, error) {
+	switch n.Kind {
+	case yamlv3.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0])
+	case yamlv3.AliasNode:
+		return nodeValue(n.Alias)
+	case yamlv3.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yamlv3.ScalarNode && k.Tag == "!!merge" {
+				return nil, fmt.Errorf("line %d: merge keys (<<) are not supported", k.Line)
+			}
+			if k.Kind != yamlv3.ScalarNode {
+				return nil, fmt.Errorf("line %d: keys must be strings", k.Line)
+			}
+			val, err := nodeValue(v)
+			if err != nil {
+				return nil, err
+			}
+			m[k.Value] = val
+		}
+		return m, nil
+	case yamlv3.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			val, err := nodeValue(c)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, val)
+		}
+		return l, nil
+	case yamlv3.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str", "!!binary", "!!timestamp":
+			return n.Value, nil
+		case "!!null":
+			return nil, nil
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		switch t := v.(type) {
+		case int:
+			return int64(t), nil
+		case uint64:
+			return int64(t), nil
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
 }
