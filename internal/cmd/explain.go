@@ -77,7 +77,7 @@ type ExplainOptions struct {
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "jsonl", "yaml", "md", "mermaid", "dot", "custom-columns="}
+var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "custom-columns="}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
@@ -224,6 +224,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if contains(output.StreamFormats, o.Output) {
+			return o.streamMatrix(engine, pods, snapshot.Warnings)
+		}
 		xs = engine.Matrix(pods, o.ports)
 	} else {
 		from, err := endpoint.Resolve(snapshot, o.from)
@@ -312,18 +315,22 @@ func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
 }
 
 func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {
-	switch o.Output {
-	case "json":
-		return output.WriteExplainJSON(o.Out, output.NewExplainResult(xs, warnings))
-	case "yaml":
-		return output.WriteDocument(o.Out, "yaml", output.NewExplainResult(xs, warnings))
-	case "jsonl":
+	if contains(output.StreamFormats, o.Output) {
+		var widths output.TableWidths
 		for _, x := range xs {
-			if err := output.WriteJSONLine(o.Out, output.VerdictLine{Explanation: x}); err != nil {
+			widths.Measure(x)
+		}
+		vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
+		for _, x := range xs {
+			if err := vw.Write(x); err != nil {
 				return err
 			}
 		}
-		return nil
+		return vw.Close()
+	}
+	switch o.Output {
+	case "yaml":
+		return output.WriteDocument(o.Out, "yaml", output.NewExplainResult(xs, warnings))
 	case "md":
 		return output.ExplainMarkdown(o.Out, xs)
 	case "mermaid":

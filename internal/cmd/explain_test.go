@@ -321,3 +321,34 @@ func TestObservedAs(t *testing.T) {
 		}
 	}
 }
+
+// Matrices stream: jsonl and csv write one verdict per line, the same
+// verdicts as the table.
+func TestExplainMatrixStreams(t *testing.T) {
+	files := sampleFiles(t)
+	args := append(append([]string{"explain"}, files...), "--matrix", "frontend-dev", "backend-dev", "ingress")
+	table := run(t, append(args, "--no-headers")...)
+	jsonl := run(t, append(args, "-o", "jsonl")...)
+	csvOut := run(t, append(args, "-o", "csv")...)
+	if table.code != 0 || jsonl.code != 0 || csvOut.code != 0 {
+		t.Fatalf("exit %d %d %d: %s %s %s", table.code, jsonl.code, csvOut.code, table.stderr, jsonl.stderr, csvOut.stderr)
+	}
+	rows := 0
+	for _, l := range lines(table.stdout) {
+		if l == "" || l == "Hints:" || strings.Contains(l, ": ") && !strings.Contains(l, "/") {
+			break
+		}
+		rows++
+	}
+	if n := len(lines(jsonl.stdout)); n != rows || rows == 0 {
+		t.Errorf("jsonl has %d lines, the table %d rows", n, rows)
+	}
+	csvLines := lines(csvOut.stdout)
+	if csvLines[0] != "from,fromGroup,to,toGroup,port,portName,protocol,requestedPort,verdict,reason" || len(csvLines) != rows+1 {
+		t.Errorf("csv: %d lines (%d rows), header %q", len(csvLines), rows, csvLines[0])
+	}
+	r := run(t, append(args, "-o", "jsonl", "--expect", "allowed")...)
+	if r.code != ExitUnmet || !strings.Contains(r.stderr, "verdict(s) differ") {
+		t.Errorf("--expect on a streamed matrix: exit %d %s", r.code, r.stderr)
+	}
+}

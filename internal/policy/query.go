@@ -342,12 +342,19 @@ func (e *Engine) explainOne(src, dst side, rp resolvedPort, dnsName bool) Explan
 // Matrix evaluates every group of the pods against every group on each
 // port the destination group declares (or the given ports), without hints.
 func (e *Engine) Matrix(pods []*model.Pod, ports []PortSpec) []Explanation {
+	var out []Explanation
+	_ = e.MatrixEach(pods, ports, func(x Explanation) error {
+		out = append(out, x)
+		return nil
+	})
+	return out
+}
+
+// MatrixEach is Matrix as a stream: each verdict goes to yield as soon as
+// it is decided, so memory stays that of the model whatever the number of
+// verdicts; an error from yield stops it.
+func (e *Engine) MatrixEach(pods []*model.Pod, ports []PortSpec, yield func(Explanation) error) error {
 	groups := e.Groups(pods)
-	declared := 0
-	for _, g := range groups {
-		declared += max(len(g.Pods[0].Ports), len(ports))
-	}
-	out := make([]Explanation, 0, declared*len(groups))
 	for _, dg := range groups {
 		dst := dg.Pods[0]
 		var rps []resolvedPort
@@ -380,11 +387,13 @@ func (e *Engine) Matrix(pods []*model.Pod, ports []PortSpec) []Explanation {
 					allowed := r.Verdict == Allowed
 					x.Allowed = &allowed
 				}
-				out = append(out, x)
+				if err := yield(x); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return out
+	return nil
 }
 
 // standsForReplicas: a pod template read from files talking to itself

@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+)
+
+// streamMatrix writes a matrix verdict by verdict: memory is that of the
+// model whatever the number of verdicts. A table is measured in a first
+// pass that keeps only the column widths.
+func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, warnings []string) error {
+	var widths output.TableWidths
+	if o.Output == "table" || o.Output == "wide" {
+		_ = engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+			widths.Measure(x)
+			return nil
+		})
+	}
+	vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
+	expect := newExpectations(o.Expect)
+	if err := engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+		expect.see(x)
+		return vw.Write(x)
+	}); err != nil {
+		return err
+	}
+	if err := vw.Close(); err != nil {
+		return err
+	}
+	return expect.result()
+}
+
+// expectations tracks --expect over a stream, keeping the first misses.
+type expectations struct {
+	want  string
+	seen  int
+	unmet []string
+	more  int
+}
+
+func newExpectations(want string) *expectations { return &expectations{want: want} }
+
+const shownMisses = 20
+
+func (e *expectations) see(x policy.Explanation) {
+	if e.want == "" {
+		return
+	}
+	e.seen++
+	if string(x.Verdict) == e.want {
+		return
+	}
+	if len(e.unmet) < shownMisses {
+		e.unmet = append(e.unmet, fmt.Sprintf("%s -> %s %s is %s", x.From, x.To, output.PortLabel(x), x.Verdict))
+	} else {
+		e.more++
+	}
+}
+
+func (e *expectations) result() error {
+	if e.want == "" || len(e.unmet) == 0 {
+		return nil
+	}
+	msg := strings.Join(e.unmet, "\n  ")
+	if e.more > 0 {
+		msg += fmt.Sprintf("\n  … and %d more", e.more)
+	}
+	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", e.want, len(e.unmet)+e.more, e.seen, msg)}
+}
