@@ -68,6 +68,8 @@ type ExplainOptions struct {
 	Output        string
 	NoHeaders     bool
 	Queries       string
+	Only          string
+	GroupBy       string
 
 	args      []string
 	from      endpoint.Endpoint
@@ -108,6 +110,10 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
+	f.StringVar(&o.Only, "only", "", "Print only the verdicts that are allowed, denied or unspecified")
+	f.StringVar(&o.GroupBy, "group-by", "labels", "With --matrix: labels (one row per group of pods alike), or namespace (per namespace pair and port: how many group pairs are allowed)")
+	_ = c.RegisterFlagCompletionFunc("only", cobra.FixedCompletions([]string{"allowed", "denied", "unspecified"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 	addOutputFlag(c, &o.Output, explainFormats)
@@ -170,6 +176,19 @@ func (o *ExplainOptions) Validate() error {
 	default:
 		return usageErrorf("--expect %q: use allowed or denied", o.Expect)
 	}
+	switch o.Only {
+	case "", "allowed", "denied", "unspecified":
+	default:
+		return usageErrorf("--only %q: use allowed, denied or unspecified", o.Only)
+	}
+	switch {
+	case o.GroupBy != "labels" && o.GroupBy != "namespace":
+		return usageErrorf("--group-by %q: use labels or namespace", o.GroupBy)
+	case o.GroupBy == "namespace" && !o.Matrix:
+		return usageErrorf("--group-by namespace aggregates a --matrix")
+	case o.GroupBy == "namespace" && o.Output != "table" && o.Output != "json" && o.Output != "yaml":
+		return usageErrorf("-o %s: --group-by namespace prints a table, json or yaml", o.Output)
+	}
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
 	}
@@ -223,6 +242,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		pods, err := o.matrixPods(snapshot)
 		if err != nil {
 			return err
+		}
+		if o.GroupBy == "namespace" {
+			return o.namespaceMatrix(engine, pods)
 		}
 		if contains(output.StreamFormats, o.Output) {
 			return o.streamMatrix(engine, pods, snapshot.Warnings)
@@ -315,6 +337,15 @@ func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
 }
 
 func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {
+	if o.Only != "" {
+		kept := xs[:0:0]
+		for _, x := range xs {
+			if string(x.Verdict) == o.Only {
+				kept = append(kept, x)
+			}
+		}
+		xs = kept
+	}
 	if contains(output.StreamFormats, o.Output) {
 		var widths output.TableWidths
 		for _, x := range xs {

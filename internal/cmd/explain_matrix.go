@@ -16,7 +16,9 @@ func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, 
 	var widths output.TableWidths
 	if o.Output == "table" || o.Output == "wide" {
 		_ = engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
-			widths.Measure(x)
+			if o.Only == "" || string(x.Verdict) == o.Only {
+				widths.Measure(x)
+			}
 			return nil
 		})
 	}
@@ -24,6 +26,9 @@ func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, 
 	expect := newExpectations(o.Expect)
 	if err := engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
 		expect.see(x)
+		if o.Only != "" && string(x.Verdict) != o.Only {
+			return nil
+		}
 		return vw.Write(x)
 	}); err != nil {
 		return err
@@ -70,4 +75,31 @@ func (e *expectations) result() error {
 		msg += fmt.Sprintf("\n  … and %d more", e.more)
 	}
 	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", e.want, len(e.unmet)+e.more, e.seen, msg)}
+}
+
+// namespaceMatrix aggregates the matrix per namespace pair and port as the
+// engine streams it.
+func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Pod) error {
+	agg := policy.NewNamespaces()
+	expect := newExpectations(o.Expect)
+	if err := engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+		expect.see(x)
+		if o.Only != "" && string(x.Verdict) != o.Only {
+			return nil
+		}
+		return agg.Add(x)
+	}); err != nil {
+		return err
+	}
+	flows := agg.Flows()
+	var err error
+	if o.Output == "table" {
+		err = output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
+	} else {
+		err = output.WriteDocument(o.Out, o.Output, output.NewNamespaceMatrix(flows))
+	}
+	if err != nil {
+		return err
+	}
+	return expect.result()
 }

@@ -352,3 +352,37 @@ func TestExplainMatrixStreams(t *testing.T) {
 		t.Errorf("--expect on a streamed matrix: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// --group-by namespace sums a matrix per namespace pair and port; --only
+// keeps one verdict.
+func TestExplainNamespaceMatrixAndOnly(t *testing.T) {
+	files := sampleFiles(t)
+	r := run(t, append(append([]string{"explain"}, files...), "--matrix", "-A", "--group-by", "namespace", "-o", "json")...)
+	var doc struct {
+		Kind  string
+		Flows []struct {
+			From, To, Reach string
+			Port            int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 || doc.Kind != "NamespaceMatrix" {
+		t.Fatalf("exit %d %v %s", r.code, err, r.stderr)
+	}
+	found := false
+	for _, f := range doc.Flows {
+		if f.From == "frontend-dev" && f.To == "backend-dev" && f.Port == 3001 {
+			found = f.Reach == "all"
+		}
+	}
+	if !found {
+		t.Errorf("frontend-dev -> backend-dev 3001 is not all allowed: %+v", doc.Flows)
+	}
+	r = run(t, append(append([]string{"explain"}, files...), "--matrix", "frontend-dev", "backend-dev", "--only", "allowed", "-o", "jsonl")...)
+	if r.code != 0 || strings.Contains(r.stdout, `"verdict":"denied"`) || !strings.Contains(r.stdout, `"verdict":"allowed"`) {
+		t.Errorf("--only allowed: exit %d %s", r.code, r.stdout)
+	}
+	r = run(t, append(append([]string{"explain"}, files...), "frontend-dev", "backend-dev", "--group-by", "namespace")...)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--group-by namespace aggregates a --matrix") {
+		t.Errorf("--group-by without --matrix: exit %d %s", r.code, r.stderr)
+	}
+}

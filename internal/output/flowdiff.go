@@ -37,3 +37,37 @@ func FlowDiffTable(w io.Writer, changes []policy.FlowChange) error {
 	}
 	return tw.Flush()
 }
+
+// NamespaceMatrix is the document explain --matrix --group-by namespace
+// prints with -o json|yaml.
+type NamespaceMatrix struct {
+	APIVersion string                 `json:"apiVersion"`
+	Kind       string                 `json:"kind"`
+	Flows      []policy.NamespaceFlow `json:"flows"`
+}
+
+// NewNamespaceMatrix wraps the aggregated flows in the versioned document.
+func NewNamespaceMatrix(flows []policy.NamespaceFlow) NamespaceMatrix {
+	if flows == nil {
+		flows = []policy.NamespaceFlow{}
+	}
+	return NamespaceMatrix{APIVersion: ownership.APIVersion, Kind: "NamespaceMatrix", Flows: flows}
+}
+
+// NamespaceMatrixTable prints FROM, TO, PORT, ALLOWED (all/some/none with
+// counts of group pairs) and an example of an allowed and a denied pair.
+func NamespaceMatrixTable(w io.Writer, flows []policy.NamespaceFlow, noHeaders bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if !noHeaders {
+		fmt.Fprintln(tw, "FROM\tTO\tPORT\tALLOWED\tEXAMPLE ALLOWED\tEXAMPLE DENIED")
+	}
+	for _, f := range flows {
+		total := f.Allowed + f.Denied + f.Unspecified
+		allowed := fmt.Sprintf("%s (%d/%d)", f.Reach, f.Allowed, total)
+		if f.Unspecified > 0 {
+			allowed += fmt.Sprintf(", %d unspecified", f.Unspecified)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%s\t%s\t%s\t%s\n", f.From, f.To, f.Port, f.Protocol, allowed, dash(f.Examples[policy.Allowed]), dash(f.Examples[policy.Denied]))
+	}
+	return tw.Flush()
+}

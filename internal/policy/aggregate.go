@@ -1,0 +1,89 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// NamespaceFlow sums a matrix's group pairs per namespace pair and port:
+// how many are allowed, denied or unspecified, with an example of each.
+type NamespaceFlow struct {
+	From     string          `json:"from"`
+	To       string          `json:"to"`
+	Port     int32           `json:"port"`
+	Protocol corev1.Protocol `json:"protocol"`
+	// Allowed, Denied and Unspecified count group pairs.
+	Allowed     int `json:"allowed"`
+	Denied      int `json:"denied"`
+	Unspecified int `json:"unspecified"`
+	// Reach is "all", "some" or "none" of the pairs allowed.
+	Reach string `json:"reach"`
+	// Examples are one group pair per verdict ("a/deploy/web -> b/sts/db").
+	Examples map[Verdict]string `json:"examples"`
+}
+
+// Namespaces aggregates verdicts (a MatrixEach stream) by namespace pair
+// and port number; memory is that of the pairs, not of the verdicts.
+type Namespaces struct {
+	flows map[string]*NamespaceFlow
+}
+
+// NewNamespaces starts an empty aggregation.
+func NewNamespaces() *Namespaces { return &Namespaces{flows: map[string]*NamespaceFlow{}} }
+
+// Add counts one verdict.
+func (n *Namespaces) Add(x Explanation) error {
+	from, _, _ := strings.Cut(x.From, "/")
+	to, _, _ := strings.Cut(x.To, "/")
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", from, to, x.Protocol, x.Port)
+	f, ok := n.flows[key]
+	if !ok {
+		f = &NamespaceFlow{From: from, To: to, Port: x.Port, Protocol: x.Protocol, Examples: map[Verdict]string{}}
+		n.flows[key] = f
+	}
+	switch x.Verdict {
+	case Allowed:
+		f.Allowed++
+	case Denied:
+		f.Denied++
+	default:
+		f.Unspecified++
+	}
+	if _, seen := f.Examples[x.Verdict]; !seen {
+		f.Examples[x.Verdict] = x.FromGroup + " -> " + x.ToGroup
+	}
+	return nil
+}
+
+// Flows are the aggregated pairs, sorted by namespaces, then port.
+func (n *Namespaces) Flows() []NamespaceFlow {
+	out := make([]NamespaceFlow, 0, len(n.flows))
+	for _, f := range n.flows {
+		switch total := f.Allowed + f.Denied + f.Unspecified; {
+		case f.Allowed == total:
+			f.Reach = "all"
+		case f.Allowed == 0:
+			f.Reach = "none"
+		default:
+			f.Reach = "some"
+		}
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		return a.Protocol < b.Protocol
+	})
+	return out
+}
