@@ -55,6 +55,10 @@ type DiffOptions struct {
 	Prune          bool
 	ForceConflicts bool
 	Output         string
+	// Filenames, Old and New: diff --flows between two policy sets from
+	// files, without a cluster.
+	Filenames []string
+	Old, New  []string
 
 	source     *baseline.Source
 	namespaces []string
@@ -93,6 +97,12 @@ func (o *DiffOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Diff as if apply --force-conflicts took over same-named foreign policies")
 	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "With --old and --new: the workloads (Namespaces, Pods, Services, Deployments, …) to compare on, from files (repeatable)")
+	f.StringArrayVar(&o.Old, "old", nil, "diff --flows without a cluster: the policies before, a file or directory (repeatable)")
+	f.StringArrayVar(&o.New, "new", nil, "diff --flows without a cluster: the policies after, a file or directory (repeatable)")
+	for _, name := range []string{"filename", "old", "new"} {
+		_ = c.MarkFlagFilename(name, "yaml", "yml", "json")
+	}
 	o.baselineFlags.addFlags(c, true)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(o.GlobalOptions, &o.baselineFlags))
 }
@@ -121,11 +131,28 @@ func (o *DiffOptions) Validate() error {
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("-A and -n cannot be combined")
 	}
+	if o.offline() {
+		switch {
+		case len(o.Old) == 0 || len(o.New) == 0:
+			return usageErrorf("--old and --new go together: the policies before and after")
+		case !o.Flows:
+			return usageErrorf("--old and --new compare connections: add --flows")
+		case o.Prune || o.ForceConflicts || o.Dir != "":
+			return usageErrorf("--prune, --force-conflicts and --dir are about applying to a cluster; --old and --new compare files")
+		}
+	} else if len(o.Filenames) > 0 {
+		return usageErrorf("-f gives the workloads of a --old/--new comparison")
+	}
 	return nil
 }
 
+func (o *DiffOptions) offline() bool { return len(o.Old) > 0 || len(o.New) > 0 }
+
 // Complete resolves the tree and the namespaces.
 func (o *DiffOptions) Complete(_ []string) error {
+	if o.offline() {
+		return nil // everything comes from the files
+	}
 	var err error
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err
@@ -138,6 +165,9 @@ func (o *DiffOptions) Complete(_ []string) error {
 
 // Run computes the diff.
 func (o *DiffOptions) Run(ctx context.Context) error {
+	if o.offline() {
+		return o.runOfflineFlows()
+	}
 	rendered, err := o.source.RenderAll(o.namespaces)
 	if err != nil {
 		return err
@@ -249,7 +279,7 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	case len(changes) == 0:
 		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
 	default:
-		err = output.FlowDiffTable(o.Out, changes)
+		err = output.FlowDiffTable(o.Out, changes, "NOW", "AFTER APPLY")
 	}
 	if err != nil {
 		return err

@@ -386,3 +386,35 @@ func TestExplainNamespaceMatrixAndOnly(t *testing.T) {
 		t.Errorf("--group-by without --matrix: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// diff --flows --old --new compares two policy sets from files on the same
+// workloads, without a cluster; exit codes as kubectl diff.
+func TestDiffFlowsOffline(t *testing.T) {
+	files := sampleFiles(t) // -f sample-app.yaml -f policies.yaml
+	app, policies := files[1], files[3]
+	empty := filepath.Join(t.TempDir(), "none.yaml")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "diff", "--flows", "-f", app, "--old", empty, "--new", policies)
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "FROM") || !strings.Contains(r.stdout, "OLD") || !strings.Contains(r.stdout, "allowed  denied") {
+		t.Errorf("old none, new baseline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "diff", "--flows", "-f", app, "--old", policies, "--new", policies, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"changes": []`) {
+		t.Errorf("same policies: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"diff", "--flows", "-f", app, "--old", empty}, "--old and --new go together"},
+		{[]string{"diff", "-f", app, "--old", empty, "--new", policies}, "add --flows"},
+		{[]string{"diff", "--flows", "--old", empty, "--new", empty}, "no pods to compare on"},
+	} {
+		r := run(t, tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d %s", tt.args, r.code, r.stderr)
+		}
+	}
+}

@@ -24,10 +24,11 @@ func NewFlowDiff(changes []policy.FlowChange) FlowDiff {
 	return FlowDiff{APIVersion: ownership.APIVersion, Kind: "FlowDiff", Changes: changes}
 }
 
-// FlowDiffTable prints FROM, TO, PORT, NOW, AFTER APPLY.
-func FlowDiffTable(w io.Writer, changes []policy.FlowChange) error {
+// FlowDiffTable prints FROM, TO, PORT and the verdict before and after
+// (headed before and after: NOW and AFTER APPLY, or OLD and NEW).
+func FlowDiffTable(w io.Writer, changes []policy.FlowChange, before, after string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FROM\tTO\tPORT\tNOW\tAFTER APPLY")
+	fmt.Fprintf(tw, "FROM\tTO\tPORT\t%s\t%s\n", before, after)
 	for _, c := range changes {
 		port := fmt.Sprintf("%d/%s", c.Port, c.Protocol)
 		if c.PortName != "" {
