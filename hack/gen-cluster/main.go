@@ -25,10 +25,11 @@ func main() {
 	namespaces := flag.Int("namespaces", 50, "namespaces")
 	policies := flag.Int("policies", 1000, "NetworkPolicies")
 	seed := flag.Uint64("seed", 42, "random seed")
+	perLabelSet := flag.Int("pods-per-label-set", 0, "give each run of this many replicas its own labels (canary/track), as rollouts do; 0: every replica alike")
 	queries := flag.Int("queries", 0, "instead of the cluster, write this many questions about it for explain --queries (JSON lines)")
 	flag.Parse()
 
-	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies})
+	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies, PodsPerLabelSet: *perLabelSet})
 	w := bufio.NewWriter(os.Stdout)
 	defer func() {
 		if err := w.Flush(); err != nil {

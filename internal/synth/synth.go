@@ -28,6 +28,11 @@ type Options struct {
 	HostNetworkEvery int
 	// NoIPEvery leaves one workload in N without pod IPs (0: none).
 	NoIPEvery int
+	// PodsPerLabelSet > 0 gives each run of that many replicas its own
+	// track label (the first run also canary=true), as canary and version
+	// rollouts do: about replicas/PodsPerLabelSet label sets per workload.
+	// 0 keeps every replica's labels equal.
+	PodsPerLabelSet int
 }
 
 var (
@@ -92,6 +97,12 @@ func Model(o Options) *model.Model {
 					Phase: corev1.PodRunning, Ready: true,
 				}
 				pod.Labels["pod-template-hash"] = "abc123"
+				if o.PodsPerLabelSet > 0 {
+					pod.Labels["track"] = fmt.Sprintf("t%d", p/o.PodsPerLabelSet)
+					if p < o.PodsPerLabelSet {
+						pod.Labels["canary"] = "true"
+					}
+				}
 				if !noIP {
 					pod.IPs = []netip.Addr{ip}
 					ip = ip.Next()
