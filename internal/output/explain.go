@@ -166,8 +166,34 @@ func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // edge is one arrow of a graph: group to group with its ports.
 type edge struct {
 	from, to string
-	allowed  []string
-	denied   []string
+	// allowed by a policy; open: allowed because nothing isolates it.
+	allowed, open []string
+	denied        []string
+}
+
+// namespaceNodes are the nodes of one namespace, for its box.
+type namespaceNodes struct {
+	name  string
+	nodes []string
+}
+
+// byNamespace groups sorted node names ("ns/kind/name") by namespace.
+func byNamespace(nodes []string) []namespaceNodes {
+	var out []namespaceNodes
+	for _, n := range nodes {
+		ns, _, _ := strings.Cut(n, "/")
+		if len(out) == 0 || out[len(out)-1].name != ns {
+			out = append(out, namespaceNodes{name: ns})
+		}
+		out[len(out)-1].nodes = append(out[len(out)-1].nodes, n)
+	}
+	return out
+}
+
+// open: allowed with neither side isolated by any policy.
+func open(x policy.Explanation) bool {
+	isolated := func(s *policy.Side) bool { return s != nil && s.Isolated }
+	return x.Verdict == policy.Allowed && !isolated(x.Egress) && !isolated(x.Ingress)
 }
 
 func edges(xs []policy.Explanation) ([]string, []*edge) {
@@ -185,9 +211,12 @@ func edges(xs []policy.Explanation) ([]string, []*edge) {
 			out = append(out, e)
 		}
 		label := fmt.Sprintf("%d/%s", x.Port, x.Protocol)
-		if x.Verdict == policy.Allowed {
+		switch {
+		case open(x):
+			e.open = append(e.open, label)
+		case x.Verdict == policy.Allowed:
 			e.allowed = append(e.allowed, label)
-		} else {
+		default:
 			e.denied = append(e.denied, label+" "+string(x.Verdict))
 		}
 	}
@@ -206,19 +235,29 @@ func nodeName(group, name string) string {
 	return name
 }
 
-// ExplainMermaid draws a flowchart: allowed connections as arrows; with
-// onlyAllowed false, denied ones as crossed arrows.
+// ExplainMermaid draws a flowchart, one box per namespace: connections a
+// policy allows as arrows, those allowed because nothing isolates them as
+// dotted arrows; with onlyAllowed false, denied ones as crossed arrows.
 func ExplainMermaid(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
 	nodes, es := edges(xs)
 	id := map[string]string{}
 	fmt.Fprintln(w, "flowchart LR")
 	for i, n := range nodes {
 		id[n] = fmt.Sprintf("n%d", i)
-		fmt.Fprintf(w, "  %s[\"%s\"]\n", id[n], n)
+	}
+	for i, ns := range byNamespace(nodes) {
+		fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
+		for _, n := range ns.nodes {
+			fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
+		}
+		fmt.Fprintln(w, "  end")
 	}
 	for _, e := range es {
 		if len(e.allowed) > 0 {
 			fmt.Fprintf(w, "  %s -->|\"%s\"| %s\n", id[e.from], strings.Join(e.allowed, ", "), id[e.to])
+		}
+		if len(e.open) > 0 {
+			fmt.Fprintf(w, "  %s -.->|\"%s (not isolated)\"| %s\n", id[e.from], strings.Join(e.open, ", "), id[e.to])
 		}
 		if len(e.denied) > 0 && !onlyAllowed {
 			fmt.Fprintf(w, "  %s --x|\"%s\"| %s\n", id[e.from], strings.Join(e.denied, ", "), id[e.to])
@@ -227,19 +266,27 @@ func ExplainMermaid(w io.Writer, xs []policy.Explanation, onlyAllowed bool) erro
 	return nil
 }
 
-// ExplainDot draws a Graphviz digraph: allowed edges solid, denied ones
-// red and dashed (unless onlyAllowed).
+// ExplainDot draws a Graphviz digraph, one cluster box per namespace:
+// edges a policy allows solid, those allowed because nothing isolates them
+// dotted, denied ones red and dashed (unless onlyAllowed).
 func ExplainDot(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
 	nodes, es := edges(xs)
 	fmt.Fprintln(w, "digraph netbaseline {")
 	fmt.Fprintln(w, "  rankdir=LR;")
 	fmt.Fprintln(w, "  node [shape=box];")
-	for _, n := range nodes {
-		fmt.Fprintf(w, "  %q;\n", n)
+	for i, ns := range byNamespace(nodes) {
+		fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
+		for _, n := range ns.nodes {
+			fmt.Fprintf(w, "    %q;\n", n)
+		}
+		fmt.Fprintln(w, "  }")
 	}
 	for _, e := range es {
 		if len(e.allowed) > 0 {
 			fmt.Fprintf(w, "  %q -> %q [label=%q];\n", e.from, e.to, strings.Join(e.allowed, ", "))
+		}
+		if len(e.open) > 0 {
+			fmt.Fprintf(w, "  %q -> %q [label=%q, style=dotted];\n", e.from, e.to, strings.Join(e.open, ", ")+" (not isolated)")
 		}
 		if len(e.denied) > 0 && !onlyAllowed {
 			fmt.Fprintf(w, "  %q -> %q [label=%q, color=red, style=dashed];\n", e.from, e.to, strings.Join(e.denied, ", "))
