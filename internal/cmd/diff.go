@@ -272,14 +272,20 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 		return true
 	}
 	after := policy.After(before, replace, keep)
-	changes := policy.FlowChanges(policy.New(before), policy.New(after), focus)
+	return o.printFlowChanges(policy.FlowChanges(policy.New(before), policy.New(after), focus), "NOW", "AFTER APPLY")
+}
+
+// printFlowChanges prints the changes (a table headed before/after, or
+// -o json) and exits as kubectl diff: 1 when something changes.
+func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, after string) error {
+	var err error
 	switch {
 	case o.Output == "json":
 		err = output.WriteDocument(o.Out, "json", output.NewFlowDiff(changes))
 	case len(changes) == 0:
 		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
 	default:
-		err = output.FlowDiffTable(o.Out, changes, "NOW", "AFTER APPLY")
+		err = output.FlowDiffTable(o.Out, changes, before, after)
 	}
 	if err != nil {
 		return err

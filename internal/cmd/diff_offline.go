@@ -1,11 +1,9 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -44,20 +42,5 @@ func (o *DiffOptions) runOfflineFlows() error {
 			focus[n.Name] = true
 		}
 	}
-	changes := policy.FlowChanges(policy.New(before), policy.New(after), focus)
-	switch {
-	case o.Output == "json":
-		err = output.WriteDocument(o.Out, "json", output.NewFlowDiff(changes))
-	case len(changes) == 0:
-		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
-	default:
-		err = output.FlowDiffTable(o.Out, changes, "OLD", "NEW")
-	}
-	if err != nil {
-		return err
-	}
-	if len(changes) > 0 {
-		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
-	}
-	return nil
+	return o.printFlowChanges(policy.FlowChanges(policy.New(before), policy.New(after), focus), "OLD", "NEW")
 }

@@ -65,7 +65,8 @@ func NewVerdictWriter(w io.Writer, format string, widths TableWidths, noHeaders 
 		}
 		return s
 	}
-	s := &tableStream{w: bw, widths: widths, wide: format == "wide", hints: map[string]bool{}}
+	s := &tableStream{w: bw, wide: format == "wide", hints: map[string]bool{}}
+	s.widths = s.columnWidths(widths)
 	if !noHeaders {
 		s.header()
 	}
@@ -73,8 +74,9 @@ func NewVerdictWriter(w io.Writer, format string, widths TableWidths, noHeaders 
 }
 
 type tableStream struct {
-	w      *bufio.Writer
-	widths TableWidths
+	w *bufio.Writer
+	// widths of the columns, the header's included, measured once.
+	widths []int
 	wide   bool
 	hints  map[string]bool
 	order  []string
@@ -82,14 +84,13 @@ type tableStream struct {
 
 // pad writes cells separated by two spaces, each but the last padded to
 // its width (as text/tabwriter would, without holding the table).
-func (s *tableStream) row(cells []string, widths []int) {
+func (s *tableStream) row(cells []string) {
 	for i, c := range cells {
 		s.w.WriteString(c)
 		if i == len(cells)-1 {
 			break
 		}
-		width := max(widths[i], len(headerOf(s.wide)[i]))
-		s.w.WriteString(strings.Repeat(" ", width-utf8.RuneCountInString(c)+2))
+		s.w.WriteString(strings.Repeat(" ", s.widths[i]-utf8.RuneCountInString(c)+2))
 	}
 	s.w.WriteByte('\n')
 }
@@ -101,22 +102,25 @@ func headerOf(wide bool) []string {
 	return []string{"FROM", "TO", "PORT", "VERDICT", "REASON"}
 }
 
-func (s *tableStream) columnWidths() []int {
-	w := s.widths
+func (s *tableStream) columnWidths(w TableWidths) []int {
+	cols := []int{w.From, w.To, w.Port, w.Verdict, 0}
 	if s.wide {
-		return []int{w.From, w.FromGroup, w.To, w.ToGroup, w.Port, w.Verdict, w.Reason, 0}
+		cols = []int{w.From, w.FromGroup, w.To, w.ToGroup, w.Port, w.Verdict, w.Reason, 0}
 	}
-	return []int{w.From, w.To, w.Port, w.Verdict, 0}
+	for i, h := range headerOf(s.wide) {
+		cols[i] = max(cols[i], len(h))
+	}
+	return cols
 }
 
-func (s *tableStream) header() { s.row(headerOf(s.wide), s.columnWidths()) }
+func (s *tableStream) header() { s.row(headerOf(s.wide)) }
 
 func (s *tableStream) Write(x policy.Explanation) error {
 	if s.wide {
-		s.row([]string{x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), string(x.Verdict), reason(x), dash(hintCodes(x.Hints))}, s.columnWidths())
+		s.row([]string{x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), string(x.Verdict), reason(x), dash(hintCodes(x.Hints))})
 		return nil
 	}
-	s.row([]string{x.From, x.To, PortLabel(x), string(x.Verdict), reason(x)}, s.columnWidths())
+	s.row([]string{x.From, x.To, PortLabel(x), string(x.Verdict), reason(x)})
 	for _, h := range x.Hints {
 		line := h.Code + ": " + h.Message
 		if !s.hints[line] {
