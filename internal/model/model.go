@@ -94,6 +94,11 @@ type Model struct {
 	Pods       []*Pod
 	Services   []*Service
 	Policies   []*networkingv1.NetworkPolicy
+	// ClusterPolicies are the AdminNetworkPolicies,
+	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies; Nodes are
+	// read for their "nodes" peers.
+	ClusterPolicies []*ClusterPolicy
+	Nodes           []*Node
 	// OtherLayers names policy layers besides NetworkPolicy that were found
 	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):
 	// with them present no verdict from NetworkPolicy alone is certain.
@@ -149,6 +154,21 @@ func (m *Model) MarkUnreadable(resource, namespace string) {
 		m.Unreadable = map[string][]string{}
 	}
 	m.Unreadable[resource] = append(m.Unreadable[resource], namespace)
+}
+
+// ClusterPolicyResources are the resources of the cluster-scoped tiers.
+var ClusterPolicyResources = []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"}
+
+// ClusterPoliciesUnreadable lists the cluster-scoped policy resources
+// that exist but could not be read: any pod may be their subject.
+func (m *Model) ClusterPoliciesUnreadable() []string {
+	var out []string
+	for _, r := range ClusterPolicyResources {
+		if m.CouldNotRead(r, "") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // PoliciesReadable reports whether the namespace's policies were read.
@@ -213,6 +233,8 @@ func (m *Model) Normalize() {
 		a, b := m.Policies[i], m.Policies[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
+	sort.SliceStable(m.ClusterPolicies, func(i, j int) bool { return m.ClusterPolicies[i].Ref() < m.ClusterPolicies[j].Ref() })
+	sort.SliceStable(m.Nodes, func(i, j int) bool { return m.Nodes[i].Name < m.Nodes[j].Name })
 	sort.Strings(m.OtherLayers)
 	m.OtherLayers = dedupeSorted(m.OtherLayers)
 }

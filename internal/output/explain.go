@@ -51,7 +51,7 @@ func reason(x policy.Explanation) string {
 	if x.Verdict == policy.Unspecified {
 		for _, h := range x.Hints {
 			switch h.Code {
-			case policy.HintHostNetwork, policy.HintOtherPolicyLayers, policy.HintPoliciesUnreadable, "NotAnIP":
+			case policy.HintHostNetwork, policy.HintOtherPolicyLayers, policy.HintPoliciesUnreadable, policy.HintClusterPoliciesUnreadable, "NotAnIP":
 				return h.Message
 			}
 		}
@@ -60,17 +60,39 @@ func reason(x policy.Explanation) string {
 		name string
 		side *policy.Side
 	}{{"egress", x.Egress}, {"ingress", x.Ingress}} {
-		switch {
-		case s.side == nil:
-		case !s.side.Isolated:
-			parts = append(parts, s.name+": not isolated")
-		case len(s.side.AllowedBy) > 0:
-			parts = append(parts, s.name+": allowed by "+refs(s.side.AllowedBy))
-		default:
-			parts = append(parts, s.name+": denied (isolated by "+strings.Join(s.side.IsolatedBy, ", ")+"; no rule matches)")
+		if s.side != nil {
+			parts = append(parts, s.name+": "+SideReason(s.side))
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// SideReason says in a few words which tier and rule decided a side:
+// "admin: deny by guardrails[2] (priority 10)", "pass by guardrails[0]
+// (priority 10) → allowed by allow-dns[0]", "baseline: deny by default[0]".
+func SideReason(s *policy.Side) string {
+	if s.Verdict == policy.Unspecified && s.Undecided != "" {
+		return "unspecified (" + s.Undecided + ")"
+	}
+	prefix := ""
+	if s.Admin != nil && s.Tier != policy.TierAdmin {
+		prefix = s.Admin.String() + " → "
+	}
+	switch s.Tier {
+	case policy.TierAdmin:
+		return "admin: " + s.Admin.String()
+	case policy.TierBaseline:
+		return prefix + "baseline: " + s.Baseline.String()
+	case policy.TierNetworkPolicy:
+		if len(s.AllowedBy) > 0 {
+			return prefix + "allowed by " + refs(s.AllowedBy)
+		}
+		return prefix + "denied (isolated by " + strings.Join(s.IsolatedBy, ", ") + "; no rule matches)"
+	}
+	if s.Baseline != nil {
+		prefix += "baseline: " + s.Baseline.String() + " → "
+	}
+	return prefix + "not isolated"
 }
 
 func refs(rs []policy.RuleRef) string {
@@ -190,10 +212,10 @@ func byNamespace(nodes []string) []namespaceNodes {
 	return out
 }
 
-// open: allowed with neither side isolated by any policy.
+// open: allowed because no tier decides either side.
 func open(x policy.Explanation) bool {
-	isolated := func(s *policy.Side) bool { return s != nil && s.Isolated }
-	return x.Verdict == policy.Allowed && !isolated(x.Egress) && !isolated(x.Ingress)
+	decided := func(s *policy.Side) bool { return s != nil && s.Tier != policy.TierNone }
+	return x.Verdict == policy.Allowed && !decided(x.Egress) && !decided(x.Ingress)
 }
 
 func edges(xs []policy.Explanation) ([]string, []*edge) {

@@ -31,8 +31,15 @@ type Engine struct {
 	// read-only by every Side that reports them.
 	ingressNames [][]string
 	egressNames  [][]string
-	// ipBlocks are every ipBlock peer of every policy.
+	// ipBlocks are every ipBlock peer of every policy, and the networks
+	// and node addresses of the cluster-scoped ones: what tells pod
+	// addresses apart.
 	ipBlocks []*ipBlock
+	// cluster are the cluster-scoped policies; adminOf and baselineOf
+	// index them per pod and direction, in evaluation order.
+	cluster    []*compiledCluster
+	adminOf    tierIndex
+	baselineOf tierIndex
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.
@@ -116,6 +123,7 @@ func New(snapshot *model.Model) *Engine {
 			}
 		}
 	}
+	e.compileClusterPolicies(m)
 	e.ingressNames = policyNames(e.policies, e.ingressOf)
 	e.egressNames = policyNames(e.policies, e.egressOf)
 	return e

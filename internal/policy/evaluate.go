@@ -69,8 +69,19 @@ type RuleRef struct {
 // Side is the verdict of one direction: the source's egress or the
 // destination's ingress.
 type Side struct {
-	// Isolated: some policy selects the pod for this direction, so only
-	// what a rule allows gets through.
+	// Verdict is this side's own answer; Tier says which tier decided it:
+	// admin, networkpolicy, baseline, or none (nothing decides: allowed).
+	Verdict Verdict  `json:"verdict"`
+	Tier    TierName `json:"tier"`
+	// Admin is the admin-tier rule that matched first (Allow, Deny, or a
+	// Pass that handed the side on); Baseline the baseline-tier one.
+	Admin    *TierMatch `json:"admin,omitempty"`
+	Baseline *TierMatch `json:"baseline,omitempty"`
+	// Undecided says why the side is unspecified (the API leaves the order
+	// of two policies open, a rule names a domain).
+	Undecided string `json:"undecided,omitempty"`
+	// Isolated: some NetworkPolicy selects the pod for this direction, so
+	// only what a rule allows gets through.
 	Isolated bool `json:"isolated"`
 	// AllowedBy lists every policy, rule, peer and port that allowed it.
 	AllowedBy []RuleRef `json:"allowedBy"`
@@ -79,7 +90,10 @@ type Side struct {
 }
 
 // Allows reports whether the side lets the flow through.
-func (s *Side) Allows() bool { return s == nil || !s.Isolated || len(s.AllowedBy) > 0 }
+func (s *Side) Allows() bool { return s == nil || s.Verdict == Allowed }
+
+// Denies reports whether the side stops the flow whatever else happens.
+func (s *Side) Denies() bool { return s != nil && s.Verdict == Denied }
 
 // Result is the engine's answer for one flow.
 type Result struct {
@@ -103,9 +117,13 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	if f.To.inCluster() {
 		r.Ingress = e.side(f, f.To.Pod, true)
 	}
-	r.Verdict = Denied
-	if r.Egress.Allows() && r.Ingress.Allows() {
+	switch {
+	case r.Egress.Denies() || r.Ingress.Denies():
+		r.Verdict = Denied
+	case r.Egress.Allows() && r.Ingress.Allows():
 		r.Verdict = Allowed
+	default:
+		r.Verdict = Unspecified
 	}
 
 	self := f.From.inCluster() && f.From.Pod == f.To.Pod && !f.Replicas
@@ -118,6 +136,8 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	case len(e.model.OtherLayers) > 0:
 		r.Verdict = Unspecified
 	case !e.readable(f.From) || !e.readable(f.To):
+		r.Verdict = Unspecified
+	case len(e.model.ClusterPoliciesUnreadable()) > 0:
 		r.Verdict = Unspecified
 	}
 	if explain {
@@ -164,6 +184,7 @@ func (e *Engine) side(f Flow, pod *model.Pod, ingress bool) *Side {
 			}
 		}
 	}
+	e.decideSide(s, f, pod, ingress)
 	return s
 }
 

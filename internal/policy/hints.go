@@ -42,6 +42,13 @@ const (
 	HintServicePortUsed        = "ServicePortUsed"
 	HintInvalidPolicy          = "InvalidPolicy"
 	HintPoliciesUnreadable     = "PoliciesUnreadable"
+	// The cluster-scoped tiers.
+	HintClusterPoliciesUnreadable = "ClusterPoliciesUnreadable"
+	HintUndefinedOrder            = "UndefinedOrder"
+	HintPassToBaseline            = "PassFallsToBaseline"
+	HintAdminOverrides            = "AdminOverridesNetworkPolicy"
+	HintClusterNamedPort          = "NamedPortNotOnSubject"
+	HintClusterPolicyInvalid      = "InvalidClusterPolicy"
 )
 
 func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
@@ -56,6 +63,9 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 	}
 	if len(e.model.OtherLayers) > 0 {
 		h.add(HintOtherPolicyLayers, "other policy layers are present (%s): they are evaluated besides NetworkPolicy, so NetworkPolicy alone does not decide", strings.Join(e.model.OtherLayers, ", "))
+	}
+	if unread := e.model.ClusterPoliciesUnreadable(); len(unread) > 0 {
+		h.add(HintClusterPoliciesUnreadable, "%s could not be read (%s), and they can decide any flow, so the answer is unknown", strings.Join(unread, ", "), model.RBACRefusal("list", unread[0]+".policy.networking.k8s.io", ""))
 	}
 	for _, ep := range []Endpoint{f.From, f.To} {
 		if !e.readable(ep) {
@@ -74,8 +84,12 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		if side.ingress {
 			dir = "ingress"
 		}
-		if !side.s.Isolated {
+		e.tierHints(h, f, side.s, side.pod, dir, side.ingress)
+		if side.s.Tier == TierNone && side.s.Baseline == nil {
 			h.add(HintNotIsolated, "no NetworkPolicy selects %s for %s, so all %s is allowed", side.pod.Key(), dir, dir)
+			continue
+		}
+		if side.s.Tier != TierNetworkPolicy {
 			continue
 		}
 		e.allowedHints(h, f, side.s, side.ingress)
@@ -361,6 +375,72 @@ func selectorString(ls *metav1.LabelSelector) string {
 		return "{} (every pod)"
 	}
 	return "invalid"
+}
+
+// tierHints explain the classic traps of the cluster-scoped tiers.
+func (e *Engine) tierHints(h *hintSet, f Flow, s *Side, pod *model.Pod, dir string, ingress bool) {
+	if s.Undecided != "" {
+		h.add(HintUndefinedOrder, "%s of %s is unknown: %s; the API leaves this open, give the policies distinct priorities (or remove the uncertainty) to decide it", dir, pod.Key(), s.Undecided)
+	}
+	if s.Admin != nil && s.Admin.Action == string(model.ActionPass) && s.Tier == TierBaseline {
+		h.add(HintPassToBaseline, "%s passes %s on to NetworkPolicy, but no NetworkPolicy selects %s for %s, so the baseline tier decides: %s", s.Admin.Name, dir, pod.Key(), dir, s.Baseline)
+	}
+	if s.Tier == TierAdmin && s.Admin != nil && s.Isolated {
+		npAllows := len(s.AllowedBy) > 0
+		switch {
+		case s.Verdict == Allowed && !npAllows:
+			h.add(HintAdminOverrides, "%s allows this %s although the NetworkPolicies of %s (%s) would deny it: the admin tier comes before NetworkPolicy", s.Admin.Name, dir, pod.Namespace, strings.Join(s.IsolatedBy, ", "))
+		case s.Verdict == Denied && npAllows:
+			h.add(HintAdminOverrides, "%s denies this %s although NetworkPolicy %s allows it: the admin tier comes before NetworkPolicy", s.Admin.Name, dir, s.AllowedBy[0].Name)
+		}
+	}
+	for _, tier := range []*tierIndex{&e.adminOf, &e.baselineOf} {
+		if tier.ingress == nil {
+			continue
+		}
+		policies := tier.egress[e.podIndex[pod]]
+		if ingress {
+			policies = tier.ingress[e.podIndex[pod]]
+		}
+		for _, pi := range policies {
+			cp := e.cluster[pi]
+			rules, compiled, other := cp.p.Egress, cp.egress, f.To
+			if ingress {
+				rules, compiled, other = cp.p.Ingress, cp.ingress, f.From
+			}
+			for ri, r := range rules {
+				if !e.anyClusterPeer(&compiled[ri], other) {
+					continue
+				}
+				for _, port := range r.Ports {
+					if port.Name != "" && f.To.Pod != nil && !declaresName(f.To.Pod, port.Name) {
+						h.add(HintClusterNamedPort, "%s rule %d matches the named port %q, which %s does not declare, so the rule never matches it", cp.p.Name, ri, port.Name, f.To)
+					}
+				}
+			}
+			for _, problem := range cp.p.Problems {
+				h.add(HintClusterPolicyInvalid, "%s: %s", cp.p.Ref(), problem)
+			}
+		}
+	}
+}
+
+func (e *Engine) anyClusterPeer(cr *compiledClusterRule, ep Endpoint) bool {
+	for j := range cr.peers {
+		if e.clusterPeerMatch(&cr.peers[j], ep) != matchNo {
+			return true
+		}
+	}
+	return false
+}
+
+func declaresName(p *model.Pod, name string) bool {
+	for _, cp := range p.Ports {
+		if cp.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // dnsHint warns when DNS is allowed over UDP only: answers over 512 bytes

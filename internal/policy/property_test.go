@@ -132,3 +132,60 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// The engine agrees with the tiered reference on random clusters that
+// hold AdminNetworkPolicies, BaselineAdminNetworkPolicies and
+// ClusterNetworkPolicies of both tiers, with priority ties, every peer
+// kind (nodes, networks, domain names, peers that fail closed) and every
+// port form.
+func TestEngineAgreesWithNaiveReferenceOnTiers(t *testing.T) {
+	seeds := 300
+	if testing.Short() {
+		seeds = 60
+	}
+	flows, decided := 0, map[Verdict]int{}
+	nodeAddr := netip.MustParseAddr("172.16.0.1")
+	for seed := 0; seed < seeds; seed++ {
+		m := synth.Model(synth.Options{Seed: uint64(seed), Namespaces: 3, Workloads: 2, MaxReplicas: 2, Policies: 3, HostNetworkEvery: 9, NoIPEvery: 4, ClusterPolicies: 1 + seed%5, Nodes: 2})
+		e := New(m)
+		var endpoints []Endpoint
+		for _, p := range m.Pods {
+			endpoints = append(endpoints, PodEndpoint(p))
+		}
+		for _, a := range append(append([]netip.Addr(nil), externalAddrs...), nodeAddr, netip.MustParseAddr("203.0.113.50")) {
+			endpoints = append(endpoints, IPEndpoint(a))
+		}
+		for _, from := range endpoints {
+			for _, to := range endpoints {
+				if from.Pod == nil && to.Pod == nil {
+					continue
+				}
+				for _, port := range propertyPorts {
+					for _, proto := range propertyProtocols {
+						f := Flow{From: from, To: to, Port: port, Protocol: proto}
+						flows++
+						got := e.Evaluate(f, false)
+						want := naiveTieredVerdict(m, f)
+						if got.Verdict != want {
+							t.Fatalf("seed %d: %s -> %s %d/%s: engine %s, reference %s\negress %+v\ningress %+v\n%s", seed, from, to, port, proto, got.Verdict, want, got.Egress, got.Ingress, dumpClusterPolicies(m))
+						}
+						decided[want]++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d flows over %d random clusters agree: %v", flows, seeds, decided)
+	if decided[Allowed] == 0 || decided[Denied] == 0 || decided[Unspecified] == 0 {
+		t.Fatalf("the random clusters do not reach every verdict: %v", decided)
+	}
+}
+
+func dumpClusterPolicies(m *model.Model) string {
+	out := dumpPolicies(m)
+	for _, p := range m.ClusterPolicies {
+		b, _ := yaml.Marshal(p)
+		out += "--- " + p.Ref() + "\n" + string(b)
+	}
+	return out
+}

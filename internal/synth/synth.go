@@ -33,6 +33,12 @@ type Options struct {
 	// rollouts do: about replicas/PodsPerLabelSet label sets per workload.
 	// 0 keeps every replica's labels equal.
 	PodsPerLabelSet int
+	// ClusterPolicies adds that many AdminNetworkPolicies,
+	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies (both tiers),
+	// with few distinct priorities so that ties occur; Nodes adds nodes
+	// for their "nodes" peers.
+	ClusterPolicies int
+	Nodes           int
 }
 
 var (
@@ -113,6 +119,14 @@ func Model(o Options) *model.Model {
 	}
 	for i := 0; i < o.Policies; i++ {
 		m.Policies = append(m.Policies, policy(r, fmt.Sprintf("np-%d", i), m.Namespaces[r.IntN(len(m.Namespaces))].Name))
+	}
+	node := netip.MustParseAddr("172.16.0.1")
+	for i := 0; i < o.Nodes; i++ {
+		m.Nodes = append(m.Nodes, &model.Node{Name: fmt.Sprintf("node-%d", i), Labels: map[string]string{"zone": pick(r, zones), "role": pick(r, roles)}, Addresses: []netip.Addr{node}})
+		node = node.Next()
+	}
+	for i := 0; i < o.ClusterPolicies; i++ {
+		m.ClusterPolicies = append(m.ClusterPolicies, clusterPolicy(r, i))
 	}
 	m.Normalize()
 	return m

@@ -1,0 +1,649 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+)
+
+// The cluster-scoped tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+// ClusterNetworkPolicy), as the API defines them, per side of a flow:
+//
+//	admin tier, by priority (lower first), rules in order, first match:
+//	  Allow/Accept → allowed, Deny → denied, Pass → skip to NetworkPolicy
+//	NetworkPolicy: a policy isolating the pod decides
+//	baseline tier, same order: Allow → allowed, Deny → denied
+//	otherwise allowed.
+//
+// Where the API leaves the order open (policies of one tier at the same
+// priority, AdminNetworkPolicy against ClusterNetworkPolicy) or the model
+// cannot tell whether a rule matches (a domain name, a pod without an
+// address), the engine follows every possibility: a side is decided only
+// when they all agree.
+
+// TierName names the tier that decided a side in the verdict JSON.
+type TierName string
+
+// The tiers of a side's decision.
+const (
+	TierAdmin         TierName = "admin"
+	TierNetworkPolicy TierName = "networkpolicy"
+	TierBaseline      TierName = "baseline"
+	// TierNone: nothing decides, so the side is allowed.
+	TierNone TierName = "none"
+)
+
+// TierMatch names the cluster-scoped rule that matched first in a tier.
+type TierMatch struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Priority is nil for a BaselineAdminNetworkPolicy, which has none.
+	Priority *int32 `json:"priority,omitempty"`
+	Rule     int    `json:"rule"`
+	RuleName string `json:"ruleName,omitempty"`
+	// Action as written: Allow, Accept, Deny or Pass.
+	Action string `json:"action"`
+	// Peer and Port are the matching entries; Port is nil when the rule
+	// lists no ports. Both are nil for a rule that fails closed.
+	Peer *int `json:"peer"`
+	Port *int `json:"port"`
+}
+
+// String is "deny by cluster-guardrails[2] (priority 10)".
+func (m *TierMatch) String() string {
+	s := fmt.Sprintf("%s by %s[%d]", strings.ToLower(m.Action), m.Name, m.Rule)
+	if m.RuleName != "" {
+		s += fmt.Sprintf(" %q", m.RuleName)
+	}
+	if m.Priority != nil {
+		s += fmt.Sprintf(" (priority %d)", *m.Priority)
+	}
+	return s
+}
+
+// outcomes is a set of what a tier can do with a flow.
+type outcomes uint8
+
+const (
+	outAllow outcomes = 1 << iota
+	outDeny
+	outPass
+	// outNext: no rule matched, evaluation goes on.
+	outNext
+)
+
+func actionOutcome(a model.Action) outcomes {
+	switch a {
+	case model.ActionAllow:
+		return outAllow
+	case model.ActionPass:
+		return outPass
+	}
+	return outDeny
+}
+
+// tierResult is what one tier decides for one side.
+type tierResult struct {
+	set outcomes
+	// match is the first rule found for each decided outcome.
+	matches []*TierMatch
+}
+
+func (r *tierResult) first(o outcomes) *TierMatch {
+	for _, m := range r.matches {
+		if actionOutcome(model.Action(normalAction(m.Action)))&o != 0 {
+			return m
+		}
+	}
+	return nil
+}
+
+func normalAction(written string) string {
+	if written == "Accept" {
+		return string(model.ActionAllow)
+	}
+	if written == "Allow" || written == "Pass" {
+		return written
+	}
+	return string(model.ActionDeny)
+}
+
+type compiledCluster struct {
+	p        *model.ClusterPolicy
+	selected bitset
+	ingress  []compiledClusterRule
+	egress   []compiledClusterRule
+}
+
+type compiledClusterRule struct {
+	rule *model.ClusterRule
+	// denyAll: a peer or port this version cannot read in a Deny or Pass
+	// rule makes the rule deny all traffic (the API's "fail closed").
+	denyAll bool
+	peers   []compiledClusterPeer
+}
+
+type compiledClusterPeer struct {
+	nothing  bool
+	pods     bitset // namespaces and pods peers
+	networks []netip.Prefix
+	nodes    []netip.Addr // addresses of the matching nodes
+	domains  bool
+}
+
+// tierIndex lists, per pod and direction, the cluster policies of a tier
+// whose subject selects the pod and that have rules for the direction,
+// in evaluation order (family, priority, name).
+type tierIndex struct {
+	ingress, egress [][]int32
+}
+
+func (e *Engine) compileClusterPolicies(m *matcher) {
+	snapshot := e.model
+	if len(snapshot.ClusterPolicies) == 0 {
+		return
+	}
+	ordered := append([]*model.ClusterPolicy(nil), snapshot.ClusterPolicies...)
+	sort.SliceStable(ordered, func(i, j int) bool {
+		a, b := ordered[i], ordered[j]
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return a.Name < b.Name
+	})
+	nodeSelectors := map[string][]netip.Addr{}
+	for _, p := range ordered {
+		cp := &compiledCluster{p: p, selected: e.clusterSubject(m, p)}
+		for i := range p.Ingress {
+			cp.ingress = append(cp.ingress, e.compileClusterRule(m, p, &p.Ingress[i], nodeSelectors))
+		}
+		for i := range p.Egress {
+			cp.egress = append(cp.egress, e.compileClusterRule(m, p, &p.Egress[i], nodeSelectors))
+		}
+		for _, problem := range p.Problems {
+			e.Problems = append(e.Problems, p.Ref()+": "+problem)
+		}
+		idx := int32(len(e.cluster))
+		e.cluster = append(e.cluster, cp)
+		index := &e.adminOf
+		if p.Tier == model.TierBaseline {
+			index = &e.baselineOf
+		}
+		if index.ingress == nil {
+			index.ingress = make([][]int32, len(snapshot.Pods))
+			index.egress = make([][]int32, len(snapshot.Pods))
+		}
+		for i, pod := range snapshot.Pods {
+			// Host-network pods are never subjects.
+			if !cp.selected.has(i) || pod.HostNetwork {
+				continue
+			}
+			if len(cp.ingress) > 0 {
+				index.ingress[i] = append(index.ingress[i], idx)
+			}
+			if len(cp.egress) > 0 {
+				index.egress[i] = append(index.egress[i], idx)
+			}
+		}
+	}
+}
+
+func (e *Engine) clusterSubject(m *matcher, p *model.ClusterPolicy) bitset {
+	s := p.Subject
+	switch {
+	case s.Namespaces != nil:
+		return e.selectPods(m, s.Namespaces, nil)
+	case s.Pods != nil:
+		return e.selectPods(m, &s.Pods.NamespaceSelector, &s.Pods.PodSelector)
+	}
+	return newBitset(len(e.model.Pods))
+}
+
+// selectPods is the pods of the namespaces nsSel matches whose labels match
+// podSel (all when nil); an invalid selector selects none.
+func (e *Engine) selectPods(m *matcher, nsSel, podSel *metav1.LabelSelector) bitset {
+	ns, err := metav1.LabelSelectorAsSelector(nsSel)
+	if err != nil {
+		return newBitset(len(e.model.Pods))
+	}
+	var pods labels.Selector
+	if podSel != nil {
+		if pods, err = metav1.LabelSelectorAsSelector(podSel); err != nil {
+			return newBitset(len(e.model.Pods))
+		}
+	}
+	return m.podsMatching("", ns, pods)
+}
+
+func validSelector(sel *metav1.LabelSelector) bool {
+	_, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil
+}
+
+func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
+	cr := compiledClusterRule{rule: r}
+	failClosed := false
+	for _, port := range r.Ports {
+		failClosed = failClosed || port.Unknown
+	}
+	for _, peer := range r.Peers {
+		var cpeer compiledClusterPeer
+		switch {
+		case peer.Unknown:
+			failClosed = true
+			cpeer.nothing = true
+		case peer.Namespaces != nil:
+			if !validSelector(peer.Namespaces) {
+				failClosed, cpeer.nothing = true, true
+				e.Problems = append(e.Problems, fmt.Sprintf("%s: rule %q: namespaces selector is invalid", p.Ref(), r.Name))
+				break
+			}
+			cpeer.pods = e.selectPods(m, peer.Namespaces, nil)
+		case peer.Pods != nil:
+			if !validSelector(&peer.Pods.NamespaceSelector) || !validSelector(&peer.Pods.PodSelector) {
+				failClosed, cpeer.nothing = true, true
+				e.Problems = append(e.Problems, fmt.Sprintf("%s: rule %q: pods selector is invalid", p.Ref(), r.Name))
+				break
+			}
+			cpeer.pods = e.selectPods(m, &peer.Pods.NamespaceSelector, &peer.Pods.PodSelector)
+		case peer.Nodes != nil:
+			sel, err := metav1.LabelSelectorAsSelector(peer.Nodes)
+			if err != nil {
+				failClosed, cpeer.nothing = true, true
+				break
+			}
+			key := sel.String()
+			addrs, ok := nodeSelectors[key]
+			if !ok {
+				for _, n := range e.model.Nodes {
+					if sel.Matches(labels.Set(n.Labels)) {
+						addrs = append(addrs, n.Addresses...)
+					}
+				}
+				nodeSelectors[key] = addrs
+				for _, a := range addrs {
+					e.ipBlocks = append(e.ipBlocks, &ipBlock{cidr: netip.PrefixFrom(a, a.BitLen())})
+				}
+			}
+			cpeer.nodes = addrs
+		case len(peer.Networks) > 0:
+			for _, c := range peer.Networks {
+				prefix, err := netip.ParsePrefix(strings.TrimSpace(c))
+				if err != nil {
+					continue // reported by the model's Problems
+				}
+				cpeer.networks = append(cpeer.networks, prefix.Masked())
+				e.ipBlocks = append(e.ipBlocks, &ipBlock{cidr: prefix.Masked()})
+			}
+		case len(peer.DomainNames) > 0:
+			cpeer.domains = true
+		default:
+			cpeer.nothing = true
+		}
+		cr.peers = append(cr.peers, cpeer)
+	}
+	cr.denyAll = failClosed && r.Action != model.ActionAllow
+	return cr
+}
+
+// match is a three-valued answer: the model may not tell.
+type match uint8
+
+const (
+	matchNo match = iota
+	matchMaybe
+	matchYes
+)
+
+// clusterRuleMatch reports whether a rule matches the flow, with the
+// indices of the first matching peer and port entries.
+func (e *Engine) clusterRuleMatch(cr *compiledClusterRule, peerEnd Endpoint, f Flow) (match, *int, *int) {
+	if cr.denyAll {
+		return matchYes, nil, nil
+	}
+	best, peerIdx := matchNo, -1
+	for j := range cr.peers {
+		if m := e.clusterPeerMatch(&cr.peers[j], peerEnd); m > best {
+			best, peerIdx = m, j
+			if m == matchYes {
+				break
+			}
+		}
+	}
+	if best == matchNo {
+		return matchNo, nil, nil
+	}
+	if cr.rule.Ports == nil {
+		return best, intPtr(peerIdx), nil
+	}
+	for k := range cr.rule.Ports {
+		if clusterPortMatches(&cr.rule.Ports[k], f) {
+			return best, intPtr(peerIdx), intPtr(k)
+		}
+	}
+	return matchNo, nil, nil
+}
+
+func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
+	switch {
+	case p.nothing:
+		return matchNo
+	case p.pods != nil:
+		if ep.Pod != nil && p.pods.has(e.podIndex[ep.Pod]) {
+			return matchYes
+		}
+		return matchNo
+	case p.networks != nil:
+		if ep.Pod != nil {
+			// Networks match pod addresses too; a pod read from a
+			// template has none yet, so the answer is not known.
+			if len(ep.Pod.IPs) == 0 {
+				return matchMaybe
+			}
+			for _, a := range ep.Pod.IPs {
+				if prefixesContain(p.networks, a) {
+					return matchYes
+				}
+			}
+			return matchNo
+		}
+		if prefixesContain(p.networks, ep.IP) {
+			return matchYes
+		}
+		return matchNo
+	case p.domains:
+		// A domain name matches the addresses it resolves to, which the
+		// model does not know; pods are not reached by these names.
+		if ep.Pod == nil {
+			return matchMaybe
+		}
+		return matchNo
+	}
+	// nodes
+	if ep.Pod != nil {
+		return matchNo
+	}
+	for _, a := range p.nodes {
+		if a == ep.IP {
+			return matchYes
+		}
+	}
+	if e.model.CouldNotRead("nodes", "") {
+		return matchMaybe
+	}
+	return matchNo
+}
+
+func prefixesContain(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterPortMatches: a named port is resolved on the destination pod,
+// whatever protocol it declares.
+func clusterPortMatches(p *model.ClusterPort, f Flow) bool {
+	switch {
+	case p.Unknown:
+		return false
+	case p.Name != "":
+		if f.To.Pod == nil {
+			return false
+		}
+		for _, cp := range f.To.Pod.Ports {
+			if cp.Name == p.Name && cp.Protocol == f.Protocol && cp.Port == f.Port {
+				return true
+			}
+		}
+		return false
+	case p.Protocol != f.Protocol:
+		return false
+	case p.Port == 0:
+		return true
+	}
+	return f.Port >= p.Port && f.Port <= p.EndPort
+}
+
+// evaluateTier runs one tier for one side of a flow.
+func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress bool) tierResult {
+	if index.ingress == nil {
+		return tierResult{set: outNext}
+	}
+	policies := index.egress[e.podIndex[pod]]
+	peerEnd := f.To
+	if ingress {
+		policies = index.ingress[e.podIndex[pod]]
+		peerEnd = f.From
+	}
+	if len(policies) == 0 {
+		return tierResult{set: outNext}
+	}
+	var res tierResult
+	combined := outNext // families: unordered against each other
+	family := ""
+	familySet := outNext // within a family: priority groups in order
+	groupPriority := int32(-1)
+	groupSet := outNext // within a priority group: unordered
+	groupDecided := false
+	closeGroup := func() {
+		if familySet&outNext != 0 {
+			familySet = familySet&^outNext | groupSet
+		}
+	}
+	closeFamily := func() {
+		closeGroup()
+		combined = combined&^outNext | familySet&^outNext | (combined & familySet & outNext)
+	}
+	for n, pi := range policies {
+		cp := e.cluster[pi]
+		if n == 0 || cp.p.Family != family {
+			if n > 0 {
+				closeFamily()
+			}
+			family, familySet = cp.p.Family, outNext
+			groupPriority, groupSet, groupDecided = cp.p.Priority, outNext, false
+		} else if cp.p.Priority != groupPriority {
+			closeGroup()
+			groupPriority, groupSet, groupDecided = cp.p.Priority, outNext, false
+		}
+		if familySet&outNext == 0 {
+			continue // an earlier priority decided this family
+		}
+		set := e.policyOutcomes(cp, f, peerEnd, ingress, &res)
+		if !groupDecided {
+			groupSet, groupDecided = set, true
+		} else {
+			groupSet = groupSet&^outNext | set&^outNext | (groupSet & set & outNext)
+		}
+	}
+	closeFamily()
+	res.set = combined
+	return res
+}
+
+// policyOutcomes walks one policy's rules in order: the first that
+// matches decides; a rule that may match adds its action and goes on.
+func (e *Engine) policyOutcomes(cp *compiledCluster, f Flow, peerEnd Endpoint, ingress bool, res *tierResult) outcomes {
+	rules := cp.egress
+	if ingress {
+		rules = cp.ingress
+	}
+	var set outcomes
+	for ri := range rules {
+		cr := &rules[ri]
+		m, peer, port := e.clusterRuleMatch(cr, peerEnd, f)
+		if m == matchNo {
+			continue
+		}
+		o := actionOutcome(cr.rule.Action)
+		if cr.denyAll {
+			o = outDeny
+		}
+		if set&o == 0 {
+			tm := &TierMatch{Kind: cp.p.Kind, Name: cp.p.Name, Rule: ri, RuleName: cr.rule.Name, Action: cr.rule.ActionAsWritten, Peer: peer, Port: port}
+			if cr.denyAll {
+				tm.Action = string(model.ActionDeny)
+			}
+			if cp.p.Kind != model.KindBaselineAdminNetworkPolicy {
+				pr := cp.p.Priority
+				tm.Priority = &pr
+			}
+			res.matches = append(res.matches, tm)
+		}
+		set |= o
+		if m == matchYes {
+			return set
+		}
+	}
+	return set | outNext
+}
+
+// decideSide combines the tiers for one side. np is the NetworkPolicy
+// tier's side (Isolated, AllowedBy), already evaluated.
+func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool) {
+	npVerdict := Allowed
+	if s.Isolated && len(s.AllowedBy) == 0 {
+		npVerdict = Denied
+	}
+	if len(e.cluster) == 0 {
+		s.Verdict, s.Tier = npVerdict, TierNetworkPolicy
+		if !s.Isolated {
+			s.Tier = TierNone
+		}
+		return
+	}
+	admin := e.evaluateTier(&e.adminOf, f, pod, ingress)
+	var possible outcomes // of Allowed/Denied, as outAllow/outDeny
+	possible |= admin.set & (outAllow | outDeny)
+	throughAdmin := admin.set&(outPass|outNext) != 0
+	var baseline tierResult
+	if throughAdmin {
+		switch {
+		case s.Isolated:
+			if npVerdict == Allowed {
+				possible |= outAllow
+			} else {
+				possible |= outDeny
+			}
+		default:
+			baseline = e.evaluateTier(&e.baselineOf, f, pod, ingress)
+			possible |= baseline.set & (outAllow | outDeny)
+			if baseline.set&(outPass|outNext) != 0 {
+				possible |= outAllow
+			}
+		}
+	}
+	switch possible {
+	case outAllow:
+		s.Verdict = Allowed
+	case outDeny:
+		s.Verdict = Denied
+	default:
+		s.Verdict = Unspecified
+	}
+	// Which tier decided, and by which rule. Pass and "no match" lead to
+	// the same place, so only allow and deny set a tier apart.
+	switch {
+	case admin.set&(outAllow|outDeny) == 0:
+		if admin.set == outPass {
+			s.Admin = admin.first(outPass)
+		}
+	case admin.set == outAllow || admin.set == outDeny:
+		s.Tier, s.Admin = TierAdmin, admin.matches[0]
+		return
+	default:
+		s.Tier = TierAdmin
+		s.Admin = admin.first(verdictOutcome(s.Verdict))
+		if s.Verdict == Unspecified {
+			s.Undecided = describeAmbiguity("admin", &admin)
+		}
+		return
+	}
+	switch {
+	case s.Isolated:
+		s.Tier = TierNetworkPolicy
+	case baseline.set&(outAllow|outDeny) == 0:
+		s.Tier = TierNone
+		if baseline.set == outPass {
+			s.Baseline = baseline.first(outPass)
+		}
+	case baseline.set == outAllow || baseline.set == outDeny:
+		s.Tier, s.Baseline = TierBaseline, baseline.matches[0]
+	default:
+		s.Tier = TierBaseline
+		s.Baseline = baseline.first(verdictOutcome(s.Verdict))
+		if s.Verdict == Unspecified {
+			s.Undecided = describeAmbiguity("baseline", &baseline)
+		}
+	}
+}
+
+func verdictOutcome(v Verdict) outcomes {
+	switch v {
+	case Allowed:
+		return outAllow
+	case Denied:
+		return outDeny
+	}
+	return 0
+}
+
+// describeAmbiguity says why a tier has no single answer.
+func describeAmbiguity(tier string, r *tierResult) string {
+	var parts []string
+	for _, m := range r.matches {
+		parts = append(parts, m.String())
+	}
+	if r.set&outNext != 0 {
+		parts = append(parts, "no match")
+	}
+	return fmt.Sprintf("the %s tier may %s: %s", tier, possibleWords(r.set), strings.Join(parts, "; "))
+}
+
+func possibleWords(set outcomes) string {
+	var words []string
+	for _, w := range []struct {
+		o    outcomes
+		word string
+	}{{outAllow, "allow"}, {outDeny, "deny"}, {outPass, "pass"}, {outNext, "not decide"}} {
+		if set&w.o != 0 {
+			words = append(words, w.word)
+		}
+	}
+	return strings.Join(words, " or ")
+}
+
+// clusterDescribePorts reads a cluster rule's ports for people.
+func clusterDescribePorts(ports []model.ClusterPort) string {
+	if ports == nil {
+		return "all ports"
+	}
+	var out []string
+	for _, p := range ports {
+		switch {
+		case p.Unknown:
+			out = append(out, "unknown")
+		case p.Name != "":
+			out = append(out, "named port "+p.Name)
+		case p.Port == 0:
+			out = append(out, "all "+string(p.Protocol))
+		case p.EndPort != p.Port:
+			out = append(out, fmt.Sprintf("%d-%d/%s", p.Port, p.EndPort, p.Protocol))
+		default:
+			out = append(out, fmt.Sprintf("%d/%s", p.Port, p.Protocol))
+		}
+	}
+	return strings.Join(out, ", ")
+}
