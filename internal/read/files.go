@@ -211,6 +211,9 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		}
 		return nil
 	}
+	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
+		return l.clusterPolicy(obj, tm, into, where)
+	}
 	if otherLayerKinds[tm.Kind] || (tm.Kind == "NetworkPolicy" && hasPrefixAny(tm.APIVersion, calicoGroups)) {
 		l.model.OtherLayers = append(l.model.OtherLayers, tm.Kind)
 		return nil
@@ -261,6 +264,13 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 			return fmt.Errorf("NetworkPolicy %s/%s would be refused by the API server: %v", np.Namespace, np.Name, errs.ToAggregate())
 		}
 		l.put("NetworkPolicy "+np.Namespace+"/"+np.Name, where, func(m *model.Model) { m.Policies = append(m.Policies, np) })
+	case "Node":
+		var n corev1.Node
+		if err := decode(&n); err != nil {
+			return err
+		}
+		node := nodeFromDocument(&n)
+		l.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
 		return l.workload(tm.Kind, where, decode)
 	default:
@@ -268,6 +278,31 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: unknown kind %q (did you mean %s?), ignored", where, tm.Kind, known))
 		}
 	}
+	return nil
+}
+
+// clusterPolicy reads an AdminNetworkPolicy, BaselineAdminNetworkPolicy or
+// ClusterNetworkPolicy. What the API server would refuse is an error; a
+// field this version does not know is a warning, and the engine fails
+// closed on it as the API asks.
+func (l *fileLoader) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into any, where string) error {
+	unknown := strict.UnknownFields(obj, reflect.TypeOf(into).Elem(), "")
+	for _, u := range unknown {
+		l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+	}
+	cp, _, err := decodeClusterPolicy(tm.APIVersion, tm.Kind, obj)
+	if err != nil {
+		return err
+	}
+	if len(cp.Problems) > 0 {
+		if len(unknown) == 0 {
+			return fmt.Errorf("%s %s would be refused by the API server: %s", tm.Kind, cp.Name, strings.Join(cp.Problems, "; "))
+		}
+		for _, p := range cp.Problems {
+			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s", where, tm.Kind, cp.Name, p))
+		}
+	}
+	l.put(tm.Kind+" "+cp.Name, where, func(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, cp) })
 	return nil
 }
 
@@ -283,7 +318,8 @@ func objectName(obj map[string]any) string {
 
 // readKinds are the kinds the loader reads; a kind that differs from one
 // only in case or by a letter or two is a typo that would drop the object.
-var readKinds = []string{"Namespace", "Pod", "Service", "NetworkPolicy", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+var readKinds = []string{"Namespace", "Pod", "Service", "NetworkPolicy", "Node", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+	"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}
 
 func nearKind(kind string) string {
 	for _, k := range readKinds {

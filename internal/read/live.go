@@ -208,6 +208,9 @@ func (l *liveLoader) otherLayers() {
 		l.m.Warnings = append(l.m.Warnings, "could not check for other policy layers (API discovery failed): "+err.Error())
 		return
 	}
+	// The cluster-scoped tiers are read (in the versions served); the
+	// others only counted.
+	tiers := map[string][]string{}
 	for _, rl := range lists {
 		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
 		if err != nil {
@@ -221,6 +224,10 @@ func (l *liveLoader) otherLayers() {
 			if strings.Contains(r.Name, "/") || !contains(wanted, r.Name) {
 				continue
 			}
+			if gv.Group == clusterPolicyGroup {
+				tiers[r.Name] = append(tiers[r.Name], gv.Version)
+				continue
+			}
 			list, err := l.c.Dynamic.Resource(gv.WithResource(r.Name)).List(l.ctx, metav1.ListOptions{Limit: 1})
 			switch {
 			case apierrors.IsForbidden(err):
@@ -232,6 +239,7 @@ func (l *liveLoader) otherLayers() {
 			}
 		}
 	}
+	l.clusterPolicies(tiers)
 }
 
 func contains(xs []string, s string) bool {

@@ -3,6 +3,7 @@ package read
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
 func objects() []runtime.Object {
@@ -107,26 +109,38 @@ func TestLoadLiveReportsOtherErrors(t *testing.T) {
 	}
 }
 
-func TestLoadLiveFindsOtherPolicyLayers(t *testing.T) {
-	cs := fake.NewClientset(objects()...)
+func TestLoadLiveReadsClusterTiersAndFindsOtherLayers(t *testing.T) {
+	cs := fake.NewClientset(append(objects(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"zone": "a"}},
+		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "198.51.100.7"}, {Type: corev1.NodeHostName, Address: "n1"}}}})...)
 	disc := cs.Discovery().(*fakediscovery.FakeDiscovery)
 	disc.Resources = []*metav1.APIResourceList{
 		{GroupVersion: "policy.networking.k8s.io/v1alpha1", APIResources: []metav1.APIResource{
 			{Name: "adminnetworkpolicies", Kind: "AdminNetworkPolicy"},
 			{Name: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy"},
 		}},
+		// One object served in two versions is read once, in the newer.
+		{GroupVersion: "policy.networking.k8s.io/v1alpha2", APIResources: []metav1.APIResource{{Name: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy"}}},
+		{GroupVersion: "policy.networking.k8s.io/v1beta1", APIResources: []metav1.APIResource{{Name: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy"}}},
 		{GroupVersion: "cilium.io/v2", APIResources: []metav1.APIResource{{Name: "ciliumnetworkpolicies", Kind: "CiliumNetworkPolicy", Namespaced: true}}},
 	}
 	anp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}
 	banp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "baselineadminnetworkpolicies"}
-	cnp := schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}
-	obj := &unstructured.Unstructured{}
-	obj.SetAPIVersion("policy.networking.k8s.io/v1alpha1")
-	obj.SetKind("AdminNetworkPolicy")
-	obj.SetName("deny-all")
+	cnpAlpha := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha2", Resource: "clusternetworkpolicies"}
+	cnpBeta := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1beta1", Resource: "clusternetworkpolicies"}
+	cilium := schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}
+	anpObj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": map[string]any{"name": "guardrails"},
+		"spec": map[string]any{"priority": int64(10), "subject": map[string]any{"namespaces": map[string]any{}},
+			"egress": []any{map[string]any{"action": "Deny", "to": []any{map[string]any{"nodes": map[string]any{}}}}}},
+	}}
+	cnpObj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "policy.networking.k8s.io/v1beta1", "kind": "ClusterNetworkPolicy", "metadata": map[string]any{"name": "baseline"},
+		"spec": map[string]any{"tier": "Baseline", "priority": int64(5), "subject": map[string]any{"namespaces": map[string]any{}},
+			"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}}}},
+	}}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		anp: "AdminNetworkPolicyList", banp: "BaselineAdminNetworkPolicyList", cnp: "CiliumNetworkPolicyList",
-	}, obj)
+		anp: "AdminNetworkPolicyList", banp: "BaselineAdminNetworkPolicyList", cnpAlpha: "ClusterNetworkPolicyList", cnpBeta: "ClusterNetworkPolicyList", cilium: "CiliumNetworkPolicyList",
+	}, anpObj, cnpObj)
 	dyn.PrependReactor("list", "ciliumnetworkpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "cilium.io", Resource: "ciliumnetworkpolicies"}, "", errors.New("no"))
 	})
@@ -134,10 +148,51 @@ func TestLoadLiveFindsOtherPolicyLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.OtherLayers) != 1 || m.OtherLayers[0] != "AdminNetworkPolicy" {
-		t.Errorf("other layers = %v (BANP has no objects)", m.OtherLayers)
+	if len(m.OtherLayers) != 0 {
+		t.Errorf("other layers = %v, want none (the tiers are read)", m.OtherLayers)
+	}
+	var refs []string
+	for _, p := range m.ClusterPolicies {
+		refs = append(refs, fmt.Sprintf("%s %s %d problems=%v", p.Ref(), p.Tier, p.Priority, p.Problems))
+	}
+	if want := "AdminNetworkPolicy/guardrails admin 10 problems=[]|ClusterNetworkPolicy/baseline baseline 5 problems=[]"; strings.Join(refs, "|") != want {
+		t.Errorf("cluster policies = %q, want %q", strings.Join(refs, "|"), want)
+	}
+	if len(m.Nodes) != 1 || m.Nodes[0].Addresses[0].String() != "198.51.100.7" || len(m.Nodes[0].Addresses) != 1 {
+		t.Errorf("nodes = %+v (read because a policy has a nodes peer; the hostname is no address)", m.Nodes)
 	}
 	if !strings.Contains(strings.Join(m.Warnings, "\n"), `could not check for CiliumNetworkPolicy (RBAC does not allow "list" on "ciliumnetworkpolicies.cilium.io" cluster-wide)`) {
 		t.Errorf("warnings = %v", m.Warnings)
+	}
+}
+
+// A tier that exists but cannot be read leaves every verdict unspecified:
+// any pod may be its subject.
+func TestLoadLiveUnreadableClusterTierMakesVerdictsUnspecified(t *testing.T) {
+	cs := fake.NewClientset(objects()...)
+	disc := cs.Discovery().(*fakediscovery.FakeDiscovery)
+	disc.Resources = []*metav1.APIResourceList{{GroupVersion: "policy.networking.k8s.io/v1alpha1", APIResources: []metav1.APIResource{{Name: "adminnetworkpolicies", Kind: "AdminNetworkPolicy"}}}}
+	anp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{anp: "AdminNetworkPolicyList"})
+	dyn.PrependReactor("list", "adminnetworkpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies"}, "", errors.New("no"))
+	})
+	m, err := LoadLive(context.Background(), Clients{Kube: cs, Discovery: disc, Dynamic: dyn}, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.ClusterPoliciesUnreadable(); len(got) != 1 || got[0] != "adminnetworkpolicies" {
+		t.Fatalf("unreadable = %v", got)
+	}
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), `RBAC does not allow "list" on "adminnetworkpolicies.policy.networking.k8s.io" cluster-wide: they can decide any flow, so verdicts are unspecified`) {
+		t.Errorf("warnings = %v", m.Warnings)
+	}
+	e := policy.New(m)
+	for _, from := range m.Pods {
+		for _, to := range m.Pods {
+			if r := e.Evaluate(policy.Flow{From: policy.PodEndpoint(from), To: policy.PodEndpoint(to), Port: 80}, false); from != to && r.Verdict != policy.Unspecified {
+				t.Fatalf("%s -> %s: %s, want unspecified", from.Key(), to.Key(), r.Verdict)
+			}
+		}
 	}
 }
