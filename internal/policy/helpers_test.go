@@ -9,6 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	npav1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	npav1alpha2 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	npav1beta1 "sigs.k8s.io/network-policy-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -126,9 +129,55 @@ func checkFlows(t *testing.T, m *model.Model, cases []flowCase) {
 			t.Errorf("%s -> %s %d/%s: %s, want %s\n  egress %+v\n  ingress %+v\n  hints %v", c.from, c.to, c.port, proto, got.Verdict, c.want, got.Egress, got.Ingress, got.Hints)
 		}
 		// The naive reference evaluator must agree on every case.
-		if ref := naiveVerdict(m, f); ref != got.Verdict {
+		if ref := naiveTieredVerdict(m, f); ref != got.Verdict {
 			t.Errorf("%s -> %s %d/%s: engine %s, naive reference %s", c.from, c.to, c.port, proto, got.Verdict, ref)
 		}
+	}
+}
+
+type clusterItem struct{ *model.ClusterPolicy }
+type nodeItem struct{ *model.Node }
+
+func (i clusterItem) addTo(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, i.ClusterPolicy) }
+func (i nodeItem) addTo(m *model.Model)    { m.Nodes = append(m.Nodes, i.Node) }
+
+// anp, banp and cnp parse the cluster-scoped kinds from YAML
+// ("metadata: {name: x}\nspec: ..."); cnp is v1beta1, cnpAlpha v1alpha2.
+func anp(doc string) item {
+	var p npav1alpha1.AdminNetworkPolicy
+	mustUnmarshal(doc, &p)
+	return clusterItem{model.FromAdminNetworkPolicy(&p)}
+}
+
+func banp(doc string) item {
+	var p npav1alpha1.BaselineAdminNetworkPolicy
+	mustUnmarshal(doc, &p)
+	return clusterItem{model.FromBaselineAdminNetworkPolicy(&p)}
+}
+
+func cnp(doc string) item {
+	var p npav1beta1.ClusterNetworkPolicy
+	mustUnmarshal(doc, &p)
+	return clusterItem{model.FromClusterNetworkPolicy(&p)}
+}
+
+func cnpAlpha(doc string) item {
+	var p npav1alpha2.ClusterNetworkPolicy
+	mustUnmarshal(doc, &p)
+	return clusterItem{model.FromClusterNetworkPolicyV1alpha2(&p)}
+}
+
+func node(name, labelSpec string, addrs ...string) item {
+	n := &model.Node{Name: name, Labels: parseLabels(labelSpec)}
+	for _, a := range addrs {
+		n.Addresses = append(n.Addresses, netip.MustParseAddr(a))
+	}
+	return nodeItem{n}
+}
+
+func mustUnmarshal(doc string, into any) {
+	if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
+		panic(err)
 	}
 }
 

@@ -234,6 +234,9 @@ func naivePeerMatches(m *model.Model, ep Endpoint, p model.ClusterPeer) string {
 				}
 			}
 		}
+		if m.CouldNotRead("nodes", "") {
+			return "maybe"
+		}
 		return "no"
 	case len(p.Networks) > 0:
 		addrs := []netip.Addr{ep.IP}

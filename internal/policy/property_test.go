@@ -147,6 +147,9 @@ func TestEngineAgreesWithNaiveReferenceOnTiers(t *testing.T) {
 	nodeAddr := netip.MustParseAddr("172.16.0.1")
 	for seed := 0; seed < seeds; seed++ {
 		m := synth.Model(synth.Options{Seed: uint64(seed), Namespaces: 3, Workloads: 2, MaxReplicas: 2, Policies: 3, HostNetworkEvery: 9, NoIPEvery: 4, ClusterPolicies: 1 + seed%5, Nodes: 2})
+		if seed%7 == 0 {
+			m.MarkUnreadable("nodes", "")
+		}
 		e := New(m)
 		var endpoints []Endpoint
 		for _, p := range m.Pods {
