@@ -70,6 +70,42 @@ func TestExplainOutputs(t *testing.T) {
 	}
 }
 
+// The cluster-scoped tiers in every format: the sample app with the
+// platform's guardrails, with and without the baseline NetworkPolicies.
+func TestExplainOutputsWithClusterTiers(t *testing.T) {
+	tiers := []string{"-f", filepath.Join("..", "..", "testdata", "cluster-tiers.yaml")}
+	withBaseline := append(sampleFiles(t), tiers...)
+	appOnly := append([]string{"-f", filepath.Join("..", "..", "testdata", "sample-app.yaml")}, tiers...)
+	cases := []struct {
+		golden string
+		files  []string
+		args   []string
+	}{
+		{"explain/tiers/monitoring-to-backend.txt", appOnly, []string{"monitoring", "backend-dev"}},
+		{"explain/tiers/monitoring-to-backend.wide", appOnly, []string{"monitoring", "backend-dev", "-o", "wide"}},
+		{"explain/tiers/monitoring-to-backend.json", appOnly, []string{"monitoring", "backend-dev", "-o", "json"}},
+		{"explain/tiers/monitoring-to-backend.yaml", appOnly, []string{"monitoring", "backend-dev", "-o", "yaml"}},
+		{"explain/tiers/monitoring-to-backend.md", appOnly, []string{"monitoring", "backend-dev", "-o", "md"}},
+		{"explain/tiers/monitoring-to-backend.jsonl", appOnly, []string{"monitoring", "backend-dev", "-o", "jsonl"}},
+		{"explain/tiers/monitoring-to-backend.csv", appOnly, []string{"monitoring", "backend-dev", "-o", "csv"}},
+		{"explain/tiers/dns-pass.txt", appOnly, []string{"frontend-dev", "kube-system/svc/kube-dns:53/udp"}},
+		{"explain/tiers/metadata-denied.txt", withBaseline, []string{"backend-dev", "169.254.169.254:80"}},
+		{"explain/tiers/with-baseline.txt", withBaseline, []string{"monitoring", "backend-dev"}},
+		{"explain/tiers/matrix.txt", appOnly, []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring"}},
+		{"explain/tiers/matrix.mermaid", appOnly, []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring", "-o", "mermaid"}},
+		{"explain/tiers/matrix.dot", appOnly, []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring", "-o", "dot"}},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			r := run(t, append(append([]string{"explain"}, c.files...), c.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			golden.Assert(t, c.golden, []byte(r.stdout))
+		})
+	}
+}
+
 func TestExplainJSONSchema(t *testing.T) {
 	r := run(t, append(append([]string{"explain"}, sampleFiles(t)...), "frontend-dev", "backend-dev/svc/backend:80", "-o", "json")...)
 	var doc output.ExplainResult

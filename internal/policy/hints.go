@@ -380,7 +380,11 @@ func selectorString(ls *metav1.LabelSelector) string {
 // tierHints explain the classic traps of the cluster-scoped tiers.
 func (e *Engine) tierHints(h *hintSet, f Flow, s *Side, pod *model.Pod, dir string, ingress bool) {
 	if s.Undecided != "" {
-		h.add(HintUndefinedOrder, "%s of %s is unknown: %s; the API leaves this open, give the policies distinct priorities (or remove the uncertainty) to decide it", dir, pod.Key(), s.Undecided)
+		if strings.Contains(s.Undecided, "; unknown whether") {
+			h.add(HintUndefinedOrder, "%s of %s is unknown: %s", dir, pod.Key(), s.Undecided)
+		} else {
+			h.add(HintUndefinedOrder, "%s of %s is unknown: %s; the API leaves the order open (policies at one priority, or AdminNetworkPolicy against ClusterNetworkPolicy): give them distinct priorities to decide it", dir, pod.Key(), s.Undecided)
+		}
 	}
 	if s.Admin != nil && s.Admin.Action == string(model.ActionPass) && s.Tier == TierBaseline {
 		h.add(HintPassToBaseline, "%s passes %s on to NetworkPolicy, but no NetworkPolicy selects %s for %s, so the baseline tier decides: %s", s.Admin.Name, dir, pod.Key(), dir, s.Baseline)

@@ -242,7 +242,13 @@ func naivePeerMatches(m *model.Model, ep Endpoint, p model.ClusterPeer) string {
 		addrs := []netip.Addr{ep.IP}
 		if ep.Pod != nil {
 			if len(ep.Pod.IPs) == 0 {
-				return "maybe"
+				// No address yet: any network a pod can be given may hold it.
+				for _, c := range p.Networks {
+					if prefix, err := netip.ParsePrefix(strings.TrimSpace(c)); err == nil && !naiveReserved(prefix) {
+						return "maybe"
+					}
+				}
+				return "no"
 			}
 			addrs = ep.Pod.IPs
 		}
@@ -264,6 +270,35 @@ func naivePeerMatches(m *model.Model, ep Endpoint, p model.ClusterPeer) string {
 		}
 	}
 	return "no"
+}
+
+// naiveReserved: link-local, loopback, multicast and reserved ranges.
+func naiveReserved(p netip.Prefix) bool {
+	a := p.Masked().Addr()
+	last := a
+	if a.Is4() {
+		b := a.As4()
+		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		n |= uint32(1)<<(32-p.Bits()) - 1
+		if p.Bits() == 0 {
+			n = ^uint32(0)
+		}
+		last = netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	} else {
+		// IPv6: the prefixes the test generates are whole ranges; check the start only.
+		return a.IsLoopback() || a.IsLinkLocalUnicast() && p.Bits() >= 10 || a.IsMulticast() && p.Bits() >= 8
+	}
+	for _, r := range []func(netip.Addr) bool{
+		func(x netip.Addr) bool { return x.As4()[0] == 0 },
+		netip.Addr.IsLoopback,
+		netip.Addr.IsLinkLocalUnicast,
+		func(x netip.Addr) bool { return x.As4()[0] >= 224 },
+	} {
+		if r(a) && r(last) {
+			return true
+		}
+	}
+	return false
 }
 
 func naiveClusterPort(f Flow, p model.ClusterPort) bool {

@@ -93,6 +93,8 @@ type tierResult struct {
 	set outcomes
 	// match is the first rule found for each decided outcome.
 	matches []*TierMatch
+	// unknowns say why a rule may or may not match.
+	unknowns []string
 }
 
 func (r *tierResult) first(o outcomes) *TierMatch {
@@ -133,7 +135,10 @@ type compiledClusterPeer struct {
 	nothing  bool
 	pods     bitset // namespaces and pods peers
 	networks []netip.Prefix
-	nodes    []netip.Addr // addresses of the matching nodes
+	// mayHoldPods: some network is not a range pods never get (link-local,
+	// loopback, multicast).
+	mayHoldPods bool
+	nodes       []netip.Addr // addresses of the matching nodes
 	domains  bool
 }
 
@@ -282,6 +287,7 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, r *model
 					continue // reported by the model's Problems
 				}
 				cpeer.networks = append(cpeer.networks, prefix.Masked())
+				cpeer.mayHoldPods = cpeer.mayHoldPods || !NeverPodAddresses(prefix)
 				e.ipBlocks = append(e.ipBlocks, &ipBlock{cidr: prefix.Masked()})
 			}
 		case len(peer.DomainNames) > 0:
@@ -345,9 +351,13 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 	case p.networks != nil:
 		if ep.Pod != nil {
 			// Networks match pod addresses too; a pod read from a
-			// template has none yet, so the answer is not known.
+			// template has none yet, so the answer is not known unless
+			// the networks are ranges no pod is ever given.
 			if len(ep.Pod.IPs) == 0 {
-				return matchMaybe
+				if p.mayHoldPods {
+					return matchMaybe
+				}
+				return matchNo
 			}
 			for _, a := range ep.Pod.IPs {
 				if prefixesContain(p.networks, a) {
@@ -381,6 +391,24 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 		return matchMaybe
 	}
 	return matchNo
+}
+
+// neverPods are ranges no pod address is ever taken from.
+var neverPods = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/3"), // multicast, reserved, broadcast
+	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
+}
+
+// NeverPodAddresses reports whether the range lies inside one that pods
+// never get addresses from (link-local, loopback, multicast, reserved).
+func NeverPodAddresses(p netip.Prefix) bool {
+	for _, n := range neverPods {
+		if n.Bits() <= p.Bits() && n.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 func prefixesContain(ps []netip.Prefix, a netip.Addr) bool {
@@ -490,6 +518,9 @@ func (e *Engine) policyOutcomes(cp *compiledCluster, f Flow, peerEnd Endpoint, i
 		o := actionOutcome(cr.rule.Action)
 		if cr.denyAll {
 			o = outDeny
+		}
+		if m == matchMaybe {
+			res.unknowns = append(res.unknowns, fmt.Sprintf("whether %s[%d] matches: %s", cp.p.Name, ri, e.whyUnknown(cr, peerEnd)))
 		}
 		if set&o == 0 {
 			tm := &TierMatch{Kind: cp.p.Kind, Name: cp.p.Name, Rule: ri, RuleName: cr.rule.Name, Action: cr.rule.ActionAsWritten, Peer: peer, Port: port}
@@ -609,7 +640,30 @@ func describeAmbiguity(tier string, r *tierResult) string {
 	if r.set&outNext != 0 {
 		parts = append(parts, "no match")
 	}
-	return fmt.Sprintf("the %s tier may %s: %s", tier, possibleWords(r.set), strings.Join(parts, "; "))
+	s := fmt.Sprintf("the %s tier may %s: %s", tier, possibleWords(r.set), strings.Join(parts, "; "))
+	if len(r.unknowns) > 0 {
+		s += "; unknown " + strings.Join(r.unknowns, ", ")
+	}
+	return s
+}
+
+// whyUnknown names what the model cannot tell about a rule's peers.
+func (e *Engine) whyUnknown(cr *compiledClusterRule, ep Endpoint) string {
+	for j := range cr.peers {
+		p := &cr.peers[j]
+		if e.clusterPeerMatch(p, ep) != matchMaybe {
+			continue
+		}
+		switch {
+		case p.domains:
+			return "it names domains, and which addresses they resolve to is not known"
+		case p.networks != nil:
+			return ep.String() + " has no address in the input"
+		default:
+			return "the nodes could not be read"
+		}
+	}
+	return "unknown"
 }
 
 func possibleWords(set outcomes) string {

@@ -205,6 +205,11 @@ spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{net
 			{"a/x", "a/template", 80, tcp, Unspecified},
 			{"a/template", "203.0.113.9", 80, tcp, Denied},
 		})
+		checkFlows(t, newModel(ns("a", ""), pod("a/x", "app=x", "10.0.1.1"), pod("a/template", "app=t"), anp(`metadata: {name: no-metadata}
+spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [169.254.0.0/16, "fe80::/64"]}]}]}`)), []flowCase{
+			{"a/x", "a/template", 80, tcp, Allowed}, // no pod is given a link-local address
+			{"a/template", "169.254.169.254", 80, tcp, Denied},
+		})
 	})
 }
 

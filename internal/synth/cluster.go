@@ -150,7 +150,7 @@ func anpEgressPeers(r *rand.Rand) []npav1alpha1.AdminNetworkPolicyEgressPeer {
 				p.Nodes = &metav1.LabelSelector{}
 			}
 		case 10:
-			p.Networks = []npav1alpha1.CIDR{"0.0.0.0/0"}
+			p.Networks = []npav1alpha1.CIDR{pick(r, []npav1alpha1.CIDR{"0.0.0.0/0", "169.254.0.0/16"})}
 		default:
 			p.DomainNames = []npav1alpha1.DomainName{"*.example.com"}
 		}
