@@ -138,8 +138,10 @@ func checkFlows(t *testing.T, m *model.Model, cases []flowCase) {
 type clusterItem struct{ *model.ClusterPolicy }
 type nodeItem struct{ *model.Node }
 
-func (i clusterItem) addTo(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, i.ClusterPolicy) }
-func (i nodeItem) addTo(m *model.Model)    { m.Nodes = append(m.Nodes, i.Node) }
+func (i clusterItem) addTo(m *model.Model) {
+	m.ClusterPolicies = append(m.ClusterPolicies, i.ClusterPolicy)
+}
+func (i nodeItem) addTo(m *model.Model) { m.Nodes = append(m.Nodes, i.Node) }
 
 // anp, banp and cnp parse the cluster-scoped kinds from YAML
 // ("metadata: {name: x}\nspec: ..."); cnp is v1beta1, cnpAlpha v1alpha2.

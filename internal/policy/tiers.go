@@ -139,7 +139,7 @@ type compiledClusterPeer struct {
 	// loopback, multicast).
 	mayHoldPods bool
 	nodes       []netip.Addr // addresses of the matching nodes
-	domains  bool
+	domains     bool
 }
 
 // tierIndex lists, per pod and direction, the cluster policies of a tier
