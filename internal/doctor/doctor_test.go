@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // fixture reads a multi-document YAML file into a Snapshot.
@@ -340,5 +342,45 @@ func TestDenyModeAnnotation(t *testing.T) {
 		if len(engines) != 1 || engines[0].DenyMode != tt.mode || len(findings) != 1 || !strings.Contains(findings[0].Message, tt.says) {
 			t.Errorf("%v: engines %+v, findings %+v", tt.annotations, engines, findings)
 		}
+	}
+}
+
+func TestClusterTiers(t *testing.T) {
+	anp := &model.ClusterPolicy{Kind: model.KindAdminNetworkPolicy, Name: "guardrails", Tier: model.TierAdmin, Priority: 10}
+	broken := &model.ClusterPolicy{Kind: model.KindClusterNetworkPolicy, Name: "future", Tier: model.TierAdmin, Problems: []string{"egress[0].peers[0]: exactly one field must be set (or it is one this version does not know); the rule denies all traffic"}}
+	withPolicies := func(ps ...*model.ClusterPolicy) *Snapshot {
+		m := &model.Model{ClusterPolicies: ps}
+		return &Snapshot{Model: m, CRDs: []string{"adminnetworkpolicies.policy.networking.k8s.io", "clusternetworkpolicies.policy.networking.k8s.io"}}
+	}
+	kubeRouter := []Engine{{Name: "kube-router"}}
+	calico := []Engine{{Name: "Calico"}}
+	for _, tt := range []struct {
+		name    string
+		s       *Snapshot
+		engines []Engine
+		want    []string
+	}{
+		{"none installed", &Snapshot{Model: &model.Model{}}, kubeRouter, nil},
+		{"CRDs without objects", withPolicies(), kubeRouter, []string{"TIER-001 info cluster-scoped policies"}},
+		{"kube-router does not enforce them", withPolicies(anp), kubeRouter, []string{"TIER-001 warn kube-router"}},
+		{"Calico enforces AdminNetworkPolicy", withPolicies(anp), calico, []string{"TIER-001 pass Calico"}},
+		{"Calico and ClusterNetworkPolicy", withPolicies(anp, broken), calico, []string{"TIER-001 warn Calico", "TIER-002 warn ClusterNetworkPolicy/future"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, f := range checkClusterTiers(tt.s, tt.engines) {
+				got = append(got, fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject))
+			}
+			sort.Strings(got)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	m := &model.Model{}
+	m.MarkUnreadable("adminnetworkpolicies", "")
+	fs := checkClusterTiers(&Snapshot{Model: m}, kubeRouter)
+	if len(fs) != 1 || fs[0].ID != "TIER-003" || !fs[0].Unchecked || !strings.Contains(fs[0].Message, "every verdict is unspecified") {
+		t.Errorf("unreadable: %+v", fs)
 	}
 }

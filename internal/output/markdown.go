@@ -51,6 +51,29 @@ func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 	p("Probe results are read with deny mode **%s**.", r.DenyMode)
 	p("")
 
+	p("### Cluster-scoped policies")
+	p("")
+	switch {
+	case r.ClusterPolicies == nil || r.Unknown("adminnetworkpolicies") || r.Unknown("baselineadminnetworkpolicies") || r.Unknown("clusternetworkpolicies"):
+		p("**Unknown**: the AdminNetworkPolicies, BaselineAdminNetworkPolicies or ClusterNetworkPolicies could not be read (see doctor's TIER findings).")
+	case len(r.ClusterPolicies) == 0:
+		p("None: no AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy; NetworkPolicy alone decides.")
+	default:
+		p("Evaluated before NetworkPolicy (admin tier, lower priority first) and after it for pods no NetworkPolicy isolates (baseline tier).")
+		p("")
+		p("| tier | priority | policy | subject | rules (in order) |")
+		p("| --- | --- | --- | --- | --- |")
+		for _, cp := range r.ClusterPolicies {
+			priority := "-"
+			if cp.Priority != nil {
+				priority = strconv.Itoa(int(*cp.Priority))
+			}
+			rules := append(append([]string{}, prefixAll("ingress ", cp.Ingress)...), prefixAll("egress ", cp.Egress)...)
+			p("| %s | %s | %s/%s | %s | %s |", cp.Tier, priority, cp.Kind, cell(cp.Name), cell(cp.Subject), cell(strings.Join(rules, "<br>")))
+		}
+	}
+	p("")
+
 	p("### Selectors")
 	p("")
 	p("Namespaces are selected by the label `%s` (the namespace's name). The ingress controller is %s; Prometheus is %s.", r.NamespaceLabel, r.IngressController, r.Monitoring)

@@ -679,8 +679,9 @@ func possibleWords(set outcomes) string {
 	return strings.Join(words, " or ")
 }
 
-// clusterDescribePorts reads a cluster rule's ports for people.
-func clusterDescribePorts(ports []model.ClusterPort) string {
+// DescribeClusterPorts reads a cluster-scoped rule's ports for people:
+// "all ports", "53/UDP", "8000-8100/TCP", "all UDP", "named port metrics".
+func DescribeClusterPorts(ports []model.ClusterPort) string {
 	if ports == nil {
 		return "all ports"
 	}

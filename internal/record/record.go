@@ -16,6 +16,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
@@ -36,10 +37,14 @@ type Record struct {
 	NamespaceLabel string            `json:"namespaceLabel"`
 	Namespaces     []NamespaceRecord `json:"namespaces"`
 	// Peers: where the ingress controller and Prometheus run.
-	IngressController string                  `json:"ingressController"`
-	Monitoring        string                  `json:"monitoring"`
-	Findings          []doctor.Finding        `json:"findings"`
-	FindingCounts     map[doctor.Severity]int `json:"findingCounts"`
+	IngressController string `json:"ingressController"`
+	Monitoring        string `json:"monitoring"`
+	// ClusterPolicies are the cluster-scoped tiers (AdminNetworkPolicy,
+	// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) in evaluation
+	// order; null when they could not be read.
+	ClusterPolicies []ClusterPolicyRecord   `json:"clusterPolicies"`
+	Findings        []doctor.Finding        `json:"findings"`
+	FindingCounts   map[doctor.Severity]int `json:"findingCounts"`
 	// Probe holds the latest probe results, from ProbeSource (a file
 	// written by probe --save, or "fresh" for report --probe).
 	Probe       *probe.Document `json:"probe,omitempty"`
@@ -97,6 +102,18 @@ type PolicyRecord struct {
 	Egress      []string `json:"egress,omitempty"`
 }
 
+// ClusterPolicyRecord is one cluster-scoped policy.
+type ClusterPolicyRecord struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	Tier string `json:"tier"`
+	// Priority is null for a BaselineAdminNetworkPolicy.
+	Priority *int32   `json:"priority"`
+	Subject  string   `json:"subject"`
+	Ingress  []string `json:"ingress,omitempty"`
+	Egress   []string `json:"egress,omitempty"`
+}
+
 // RollbackPlan is what rollback would do in a namespace
 // (apply.RollbackPlan, read by the caller).
 type RollbackPlan interface {
@@ -140,7 +157,10 @@ func BuildRecord(in Inputs) Record {
 		Probe: in.Probe, ProbeSource: in.ProbeSource,
 	}
 	if in.Snapshot != nil && len(in.Snapshot.Unreadable) > 0 {
-		r.Unreadable = in.Snapshot.Unreadable
+		r.Unreadable = map[string]string{}
+		for k, v := range in.Snapshot.Unreadable {
+			r.Unreadable[k] = v
+		}
 	}
 	if r.Engines == nil {
 		r.Engines = []doctor.Engine{}
@@ -156,6 +176,17 @@ func BuildRecord(in Inputs) Record {
 		for _, o := range in.Probe.Observations {
 			r.ProbeCounts[o.Result]++
 		}
+	}
+	r.ClusterPolicies = []ClusterPolicyRecord{}
+	if in.Snapshot != nil && in.Snapshot.Model != nil {
+		m := in.Snapshot.Model
+		for _, res := range m.ClusterPoliciesUnreadable() {
+			if r.Unreadable == nil {
+				r.Unreadable = map[string]string{}
+			}
+			r.Unreadable[res] = "could not be listed"
+		}
+		r.ClusterPolicies = clusterPolicyRecords(m)
 	}
 	rollouts := map[string]doctor.Finding{}
 	for _, f := range in.Doctor.Findings {
@@ -230,6 +261,76 @@ func BuildRecord(in Inputs) Record {
 		r.Namespaces = []NamespaceRecord{}
 	}
 	return r
+}
+
+// clusterPolicyRecords lists the tiers in evaluation order: admin by
+// priority, then baseline; nil when some could not be read.
+func clusterPolicyRecords(m *model.Model) []ClusterPolicyRecord {
+	if len(m.ClusterPoliciesUnreadable()) > 0 {
+		return nil
+	}
+	ps := append([]*model.ClusterPolicy(nil), m.ClusterPolicies...)
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Tier != ps[j].Tier {
+			return ps[i].Tier == model.TierAdmin
+		}
+		if ps[i].Priority != ps[j].Priority {
+			return ps[i].Priority < ps[j].Priority
+		}
+		return ps[i].Ref() < ps[j].Ref()
+	})
+	out := []ClusterPolicyRecord{}
+	for _, p := range ps {
+		rec := ClusterPolicyRecord{Kind: p.Kind, Name: p.Name, Tier: string(p.Tier), Subject: clusterSubject(p.Subject)}
+		if p.Kind != model.KindBaselineAdminNetworkPolicy {
+			pr := p.Priority
+			rec.Priority = &pr
+		}
+		for _, rule := range p.Ingress {
+			rec.Ingress = append(rec.Ingress, clusterRule(rule, "from"))
+		}
+		for _, rule := range p.Egress {
+			rec.Egress = append(rec.Egress, clusterRule(rule, "to"))
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func clusterSubject(s model.ClusterSubject) string {
+	switch {
+	case s.Namespaces != nil:
+		return "pods of namespaces " + selectorString(s.Namespaces, "all")
+	case s.Pods != nil:
+		return "pods " + selectorString(&s.Pods.PodSelector, "all") + " of namespaces " + selectorString(&s.Pods.NamespaceSelector, "all")
+	}
+	return "none (invalid subject)"
+}
+
+// clusterRule reads a rule for people: "Deny to networks 169.254.0.0/16 on all ports".
+func clusterRule(r model.ClusterRule, dir string) string {
+	var peers []string
+	for _, p := range r.Peers {
+		switch {
+		case p.Unknown:
+			peers = append(peers, "an unknown peer")
+		case p.Namespaces != nil:
+			peers = append(peers, "namespaces "+selectorString(p.Namespaces, "all"))
+		case p.Pods != nil:
+			peers = append(peers, "pods "+selectorString(&p.Pods.PodSelector, "all")+" of namespaces "+selectorString(&p.Pods.NamespaceSelector, "all"))
+		case p.Nodes != nil:
+			peers = append(peers, "nodes "+selectorString(p.Nodes, "all"))
+		case len(p.Networks) > 0:
+			peers = append(peers, "networks "+strings.Join(p.Networks, ", "))
+		default:
+			peers = append(peers, "domains "+strings.Join(p.DomainNames, ", "))
+		}
+	}
+	s := fmt.Sprintf("%s %s %s on %s", r.ActionAsWritten, dir, strings.Join(peers, " or "), policy.DescribeClusterPorts(r.Ports))
+	if r.Name != "" {
+		s = r.Name + ": " + s
+	}
+	return s
 }
 
 func peerString(namespace string, podLabels map[string]string) string {

@@ -12,12 +12,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	npav1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
@@ -158,3 +160,28 @@ func TestRecordContents(t *testing.T) {
 }
 
 func ptrIntOrString(v int) *intstr.IntOrString { p := intstr.FromInt(v); return &p }
+
+func TestRecordClusterTiers(t *testing.T) {
+	in := sampleInputs(t)
+	name := "metrics"
+	in.Snapshot.Model = &model.Model{ClusterPolicies: []*model.ClusterPolicy{
+		model.FromBaselineAdminNetworkPolicy(&npav1alpha1.BaselineAdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: npav1alpha1.BaselineAdminNetworkPolicySpec{Subject: npav1alpha1.AdminNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+				Ingress: []npav1alpha1.BaselineAdminNetworkPolicyIngressRule{{Name: "default-deny", Action: "Deny", From: []npav1alpha1.AdminNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}}}}),
+		model.FromAdminNetworkPolicy(&npav1alpha1.AdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "guardrails"},
+			Spec: npav1alpha1.AdminNetworkPolicySpec{Priority: 10, Subject: npav1alpha1.AdminNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+				Ingress: []npav1alpha1.AdminNetworkPolicyIngressRule{{Action: "Allow", From: []npav1alpha1.AdminNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "monitoring"}}}},
+					Ports: &[]npav1alpha1.AdminNetworkPolicyPort{{NamedPort: &name}}}}}}),
+	}}
+	rec := BuildRecord(in)
+	got, _ := json.Marshal(rec.ClusterPolicies)
+	want := `[{"kind":"AdminNetworkPolicy","name":"guardrails","tier":"admin","priority":10,"subject":"pods of namespaces all","ingress":["Allow from namespaces kubernetes.io/metadata.name=monitoring on named port metrics"]},` +
+		`{"kind":"BaselineAdminNetworkPolicy","name":"default","tier":"baseline","priority":null,"subject":"pods of namespaces all","ingress":["default-deny: Deny from namespaces all on all ports"]}]`
+	if string(got) != want {
+		t.Errorf("cluster policies\n got %s\nwant %s", got, want)
+	}
+	in.Snapshot.Model.MarkUnreadable("adminnetworkpolicies", "")
+	if rec := BuildRecord(in); rec.ClusterPolicies != nil || !rec.Unknown("adminnetworkpolicies") {
+		t.Errorf("unreadable tiers: %v, unreadable %v", rec.ClusterPolicies, rec.Unreadable)
+	}
+}

@@ -1,0 +1,98 @@
+package doctor
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+)
+
+// tierSupport is what each engine enforces of the cluster-scoped tiers,
+// from their documentation; engines absent here enforce none of them.
+var tierSupport = map[string][]string{
+	"Calico":                {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy},
+	"Antrea":                {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy},
+	"kube-network-policies": {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy, model.KindClusterNetworkPolicy},
+}
+
+// tierCRDs are the CustomResourceDefinitions of the tiers.
+var tierCRDs = []string{
+	"adminnetworkpolicies.policy.networking.k8s.io",
+	"baselineadminnetworkpolicies.policy.networking.k8s.io",
+	"clusternetworkpolicies.policy.networking.k8s.io",
+}
+
+// checkClusterTiers reports the cluster-scoped tiers (TIER-*): which CRDs
+// and objects exist, whether the engines enforce them (explain and probe
+// assume they are enforced, as the API says), what could not be read,
+// and objects the engine can only fail closed on.
+func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
+	m := s.Model
+	if m == nil {
+		return nil
+	}
+	var out []Finding
+	for _, r := range m.ClusterPoliciesUnreadable() {
+		out = append(out, couldNotCheck("TIER-003", r, "could not list "+r+".policy.networking.k8s.io: every verdict is unspecified until they can be read"))
+	}
+	var crds []string
+	for _, c := range tierCRDs {
+		for _, have := range s.CRDs {
+			if have == c {
+				crds = append(crds, c)
+			}
+		}
+	}
+	kinds := map[string]int{}
+	for _, p := range m.ClusterPolicies {
+		kinds[p.Kind]++
+		for _, problem := range p.Problems {
+			out = append(out, Finding{ID: "TIER-002", Severity: Warn, Subject: p.Ref(),
+				Message: problem + " (the API asks implementations to fail closed on what they cannot read, and explain does)",
+				Fix:     "kubectl get " + strings.ToLower(p.Kind) + " " + p.Name + " -o yaml: fix the object, or upgrade the plugin if the field is newer than it"})
+		}
+	}
+	if len(kinds) == 0 {
+		if len(crds) > 0 {
+			out = append(out, Finding{ID: "TIER-001", Severity: Info, Subject: "cluster-scoped policies",
+				Message: fmt.Sprintf("the CRDs %s are installed and hold no objects", strings.Join(crds, ", "))})
+		}
+		return out
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var present []string
+	for _, k := range names {
+		present = append(present, fmt.Sprintf("%d %s", kinds[k], k))
+	}
+	for _, e := range engines {
+		var missing []string
+		for _, k := range names {
+			if !containsString(tierSupport[e.Name], k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 {
+			out = append(out, Finding{ID: "TIER-001", Severity: Pass, Subject: e.Name,
+				Message: fmt.Sprintf("%s enforces the cluster-scoped policies present (%s); explain decides them in tier order", e.Name, strings.Join(present, ", "))})
+			continue
+		}
+		out = append(out, Finding{ID: "TIER-001", Severity: Warn, Subject: e.Name,
+			Message: fmt.Sprintf("%s does not enforce %s, yet the cluster holds %s: explain and probe's expectations assume them enforced, as the API defines, so live traffic will differ", e.Name, strings.Join(missing, ", "), strings.Join(present, ", ")),
+			Fix:     "use an engine that enforces them (Calico, Antrea, kube-network-policies), or remove them and express the guardrails as NetworkPolicies"})
+	}
+	return out
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
