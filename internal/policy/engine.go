@@ -40,6 +40,9 @@ type Engine struct {
 	cluster    []*compiledCluster
 	adminOf    tierIndex
 	baselineOf tierIndex
+	// clusterFamilies: both API generations are present, so neither
+	// decides alone.
+	clusterFamilies bool
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.

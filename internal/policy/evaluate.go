@@ -27,6 +27,9 @@ const (
 type Endpoint struct {
 	Pod *model.Pod
 	IP  netip.Addr
+	// idx is the pod's index in the engine plus one, once Evaluate has
+	// looked it up (0: not yet), so the hot path looks it up once.
+	idx int32
 }
 
 // PodEndpoint is the endpoint of a pod of the model.
@@ -110,12 +113,15 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	if f.Protocol == "" {
 		f.Protocol = corev1.ProtocolTCP
 	}
+	f.From, f.To = e.indexed(f.From), e.indexed(f.To)
 	var r Result
+	// Both sides in one allocation: matrices evaluate millions of flows.
+	sides := new([2]Side)
 	if f.From.inCluster() {
-		r.Egress = e.side(f, f.From.Pod, false)
+		r.Egress = e.side(&sides[0], f, f.From.Pod, false)
 	}
 	if f.To.inCluster() {
-		r.Ingress = e.side(f, f.To.Pod, true)
+		r.Ingress = e.side(&sides[1], f, f.To.Pod, true)
 	}
 	switch {
 	case r.Egress.Denies() || r.Ingress.Denies():
@@ -146,6 +152,24 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	return r
 }
 
+// indexed records the endpoint's pod index.
+func (e *Engine) indexed(ep Endpoint) Endpoint {
+	if ep.Pod != nil && ep.idx == 0 {
+		if i, ok := e.podIndex[ep.Pod]; ok {
+			ep.idx = int32(i) + 1
+		}
+	}
+	return ep
+}
+
+// indexOf is the endpoint's pod index (the pod must be in the model).
+func (e *Engine) indexOf(ep Endpoint) int {
+	if ep.idx > 0 {
+		return int(ep.idx - 1)
+	}
+	return e.podIndex[ep.Pod]
+}
+
 // readable reports whether the endpoint's namespace policies were read.
 func (e *Engine) readable(ep Endpoint) bool {
 	return ep.Pod == nil || e.model.PoliciesReadable(ep.Pod.Namespace)
@@ -154,13 +178,17 @@ func (e *Engine) readable(ep Endpoint) bool {
 // side evaluates the egress rules of the source (ingress=false) or the
 // ingress rules of the destination (ingress=true). It is the hot path of
 // matrices: it allocates only for what it reports.
-func (e *Engine) side(f Flow, pod *model.Pod, ingress bool) *Side {
-	idx := e.podIndex[pod]
+func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
+	ep := f.From
+	if ingress {
+		ep = f.To
+	}
+	idx := e.indexOf(ep)
 	policies, names := e.egressOf[idx], e.egressNames[idx]
 	if ingress {
 		policies, names = e.ingressOf[idx], e.ingressNames[idx]
 	}
-	s := &Side{Isolated: len(policies) > 0, AllowedBy: []RuleRef{}, IsolatedBy: names}
+	*s = Side{Isolated: len(policies) > 0, AllowedBy: []RuleRef{}, IsolatedBy: names}
 	for _, pi := range policies {
 		cp := e.policies[pi]
 		rules := cp.egressRules
@@ -177,9 +205,27 @@ func (e *Engine) side(f Flow, pod *model.Pod, ingress bool) *Side {
 			if len(rule.ports) > 0 && !anyPortMatches(rule.ports, f.To, f.Port, f.Protocol) {
 				continue
 			}
-			for _, pe := range e.matchingPeers(rule, peerEnd) {
-				for _, po := range matchingPorts(rule.ports, f.To, f.Port, f.Protocol) {
-					s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: cp.np.Namespace, Name: cp.np.Name, Rule: ri, Peer: pe, Port: po})
+			// Every matching peer and port entry, without intermediate
+			// slices: this loop runs for every cell of a matrix.
+			for j := -1; j < len(rule.peers); j++ {
+				var pe *int
+				switch {
+				case j == -1 && !rule.allPeers, j >= 0 && rule.allPeers:
+					continue
+				case j >= 0:
+					if !e.peerMatches(&rule.peers[j], peerEnd) {
+						continue
+					}
+					pe = intPtr(j)
+				}
+				if len(rule.ports) == 0 {
+					s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: cp.np.Namespace, Name: cp.np.Name, Rule: ri, Peer: pe})
+					continue
+				}
+				for k := range rule.ports {
+					if portMatches(&rule.ports[k], f.To, f.Port, f.Protocol) {
+						s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: cp.np.Namespace, Name: cp.np.Name, Rule: ri, Peer: pe, Port: intPtr(k)})
+					}
 				}
 			}
 		}
@@ -240,7 +286,7 @@ func (e *Engine) peerMatches(p *compiledPeer, ep Endpoint) bool {
 	case ep.Pod == nil:
 		return false // selectors never match addresses outside the cluster
 	}
-	return p.pods.has(e.podIndex[ep.Pod])
+	return p.pods.has(e.indexOf(ep))
 }
 
 // matchingPorts returns the indices of the port entries that match, [nil]
@@ -288,4 +334,18 @@ func protocolOf(p *networkingv1.NetworkPolicyPort) corev1.Protocol {
 	return *p.Protocol
 }
 
-func intPtr(i int) *int { return &i }
+// smallInts back intPtr for the indices rules have, so that references
+// to them do not allocate; they are never written through.
+var smallInts = func() (out [128]int) {
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}()
+
+func intPtr(i int) *int {
+	if i >= 0 && i < len(smallInts) {
+		return &smallInts[i]
+	}
+	return &i
+}

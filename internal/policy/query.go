@@ -355,6 +355,10 @@ func (e *Engine) Matrix(pods []*model.Pod, ports []PortSpec) []Explanation {
 // verdicts; an error from yield stops it.
 func (e *Engine) MatrixEach(pods []*model.Pod, ports []PortSpec, yield func(Explanation) error) error {
 	groups := e.Groups(pods)
+	keys := make([]string, len(groups))
+	for i, g := range groups {
+		keys[i] = g.Pods[0].Key()
+	}
 	for _, dg := range groups {
 		dst := dg.Pods[0]
 		var rps []resolvedPort
@@ -374,14 +378,15 @@ func (e *Engine) MatrixEach(pods []*model.Pod, ports []PortSpec, yield func(Expl
 				rps = append(rps, resolvedPort{port: n, proto: proto, name: ps.Port})
 			}
 		}
+		dstKey := dst.Key()
 		for _, rp := range rps {
-			for _, sg := range groups {
-				src := sg.Pods[0]
+			for si, sg := range groups {
+				src, srcKey := sg.Pods[0], keys[si]
 				if src == dst && len(sg.Pods) > 1 {
-					src = sg.Pods[1]
+					src, srcKey = sg.Pods[1], sg.Pods[1].Key()
 				}
 				r := e.Evaluate(Flow{From: PodEndpoint(src), To: PodEndpoint(dst), Port: rp.port, Protocol: rp.proto, Replicas: standsForReplicas(src, dst)}, false)
-				x := Explanation{From: src.Key(), To: dst.Key(), FromGroup: sg.Name, ToGroup: dg.Name,
+				x := Explanation{From: srcKey, To: dstKey, FromGroup: sg.Name, ToGroup: dg.Name,
 					Port: rp.port, PortName: rp.name, Protocol: rp.proto, Verdict: r.Verdict, Egress: r.Egress, Ingress: r.Ingress, Hints: []Hint{}}
 				if r.Verdict != Unspecified {
 					allowed := r.Verdict == Allowed

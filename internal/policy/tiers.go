@@ -47,12 +47,9 @@ type TierMatch struct {
 	Priority *int32 `json:"priority,omitempty"`
 	Rule     int    `json:"rule"`
 	RuleName string `json:"ruleName,omitempty"`
-	// Action as written: Allow, Accept, Deny or Pass.
+	// Action as written: Allow, Accept, Deny or Pass (Deny for a rule
+	// that fails closed).
 	Action string `json:"action"`
-	// Peer and Port are the matching entries; Port is nil when the rule
-	// lists no ports. Both are nil for a rule that fails closed.
-	Peer *int `json:"peer"`
-	Port *int `json:"port"`
 }
 
 // String is "deny by cluster-guardrails[2] (priority 10)".
@@ -91,29 +88,49 @@ func actionOutcome(a model.Action) outcomes {
 // tierResult is what one tier decides for one side.
 type tierResult struct {
 	set outcomes
-	// match is the first rule found for each decided outcome.
-	matches []*TierMatch
-	// unknowns say why a rule may or may not match.
-	unknowns []string
+	// hits are the rules that matched (or may have), first per outcome
+	// and policy, in evaluation order; turned into TierMatches only for
+	// what is reported.
+	hits  [6]tierHit
+	nhits int
+	more  []tierHit
 }
 
-func (r *tierResult) first(o outcomes) *TierMatch {
-	for _, m := range r.matches {
-		if actionOutcome(model.Action(normalAction(m.Action)))&o != 0 {
-			return m
+// tierHit is a rule that matched: the policy (index into Engine.cluster),
+// the rule, and whether the model could not tell (maybe).
+type tierHit struct {
+	policy  int32
+	rule    int16
+	outcome outcomes
+	maybe   bool
+}
+
+func (r *tierResult) add(h tierHit) {
+	if r.nhits < len(r.hits) {
+		r.hits[r.nhits] = h
+		r.nhits++
+		return
+	}
+	r.more = append(r.more, h)
+}
+
+func (r *tierResult) all() []tierHit {
+	return append(r.hits[:r.nhits:r.nhits], r.more...)
+}
+
+// first is the first rule found with the outcome, as a TierMatch.
+func (e *Engine) first(r *tierResult, o outcomes, f Flow, ingress bool) *TierMatch {
+	for _, h := range r.all() {
+		if h.outcome&o != 0 {
+			return e.tierMatch(h, f, ingress)
 		}
 	}
 	return nil
 }
 
-func normalAction(written string) string {
-	if written == "Accept" {
-		return string(model.ActionAllow)
-	}
-	if written == "Allow" || written == "Pass" {
-		return written
-	}
-	return string(model.ActionDeny)
+// tierMatch names a hit (shared, read-only: computed once per rule).
+func (e *Engine) tierMatch(h tierHit, _ Flow, ingress bool) *TierMatch {
+	return e.hitRule(h, ingress).match
 }
 
 type compiledCluster struct {
@@ -121,6 +138,25 @@ type compiledCluster struct {
 	selected bitset
 	ingress  []compiledClusterRule
 	egress   []compiledClusterRule
+	// ingressPods and egressPods: every rule of the direction matches
+	// only pods, and these are all it can match (a fast "no match").
+	ingressPods, egressPods bitset
+}
+
+// podsOnly is the union of the rules' pod peers when every rule of the
+// list can match nothing else, or nil.
+func podsOnly(rules []compiledClusterRule, n int) bitset {
+	union := newBitset(n)
+	for i := range rules {
+		r := &rules[i]
+		if !r.onlyPods || r.denyAll {
+			return nil
+		}
+		for w := range union {
+			union[w] |= r.podPeers[w]
+		}
+	}
+	return union
 }
 
 type compiledClusterRule struct {
@@ -129,6 +165,13 @@ type compiledClusterRule struct {
 	// rule makes the rule deny all traffic (the API's "fail closed").
 	denyAll bool
 	peers   []compiledClusterPeer
+	// podPeers is the union of the namespaces and pods peers; onlyPods:
+	// the rule has no other kind of peer, so podPeers alone decides.
+	podPeers bitset
+	onlyPods bool
+	// match names the rule in verdicts; text is its String.
+	match *TierMatch
+	text  string
 }
 
 type compiledClusterPeer struct {
@@ -167,13 +210,17 @@ func (e *Engine) compileClusterPolicies(m *matcher) {
 	})
 	nodeSelectors := map[string][]netip.Addr{}
 	for _, p := range ordered {
+		if p.Family != ordered[0].Family {
+			e.clusterFamilies = true
+		}
 		cp := &compiledCluster{p: p, selected: e.clusterSubject(m, p)}
 		for i := range p.Ingress {
-			cp.ingress = append(cp.ingress, e.compileClusterRule(m, p, &p.Ingress[i], nodeSelectors))
+			cp.ingress = append(cp.ingress, e.compileClusterRule(m, p, i, &p.Ingress[i], nodeSelectors))
 		}
 		for i := range p.Egress {
-			cp.egress = append(cp.egress, e.compileClusterRule(m, p, &p.Egress[i], nodeSelectors))
+			cp.egress = append(cp.egress, e.compileClusterRule(m, p, i, &p.Egress[i], nodeSelectors))
 		}
+		cp.ingressPods, cp.egressPods = podsOnly(cp.ingress, len(snapshot.Pods)), podsOnly(cp.egress, len(snapshot.Pods))
 		for _, problem := range p.Problems {
 			e.Problems = append(e.Problems, p.Ref()+": "+problem)
 		}
@@ -199,6 +246,27 @@ func (e *Engine) compileClusterPolicies(m *matcher) {
 				index.egress[i] = append(index.egress[i], idx)
 			}
 		}
+	}
+	// Pods with the same labels have the same lists: share one, which
+	// also keeps the hot loop's memory small.
+	for _, index := range []*tierIndex{&e.adminOf, &e.baselineOf} {
+		internLists(index.ingress)
+		internLists(index.egress)
+	}
+}
+
+func internLists(lists [][]int32) {
+	seen := map[string][]int32{}
+	for i, l := range lists {
+		if len(l) == 0 {
+			continue
+		}
+		key := fmt.Sprint(l)
+		if shared, ok := seen[key]; ok {
+			lists[i] = shared
+			continue
+		}
+		seen[key] = l
 	}
 }
 
@@ -234,7 +302,15 @@ func validSelector(sel *metav1.LabelSelector) bool {
 	return err == nil
 }
 
-func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
+func priorityOf(p *model.ClusterPolicy) *int32 {
+	if p.Kind == model.KindBaselineAdminNetworkPolicy {
+		return nil
+	}
+	pr := p.Priority
+	return &pr
+}
+
+func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index int, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
 	cr := compiledClusterRule{rule: r}
 	failClosed := false
 	for _, port := range r.Ports {
@@ -298,6 +374,24 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, r *model
 		cr.peers = append(cr.peers, cpeer)
 	}
 	cr.denyAll = failClosed && r.Action != model.ActionAllow
+	cr.match = &TierMatch{Kind: p.Kind, Name: p.Name, Rule: index, RuleName: r.Name, Action: r.ActionAsWritten, Priority: priorityOf(p)}
+	if cr.denyAll {
+		cr.match.Action = string(model.ActionDeny)
+	}
+	cr.text = cr.match.String()
+	cr.podPeers = newBitset(len(e.model.Pods))
+	cr.onlyPods = true
+	for j := range cr.peers {
+		p := &cr.peers[j]
+		switch {
+		case p.pods != nil:
+			for w := range cr.podPeers {
+				cr.podPeers[w] |= p.pods[w]
+			}
+		case !p.nothing:
+			cr.onlyPods = false
+		}
+	}
 	return cr
 }
 
@@ -310,33 +404,32 @@ const (
 	matchYes
 )
 
-// clusterRuleMatch reports whether a rule matches the flow, with the
-// indices of the first matching peer and port entries.
-func (e *Engine) clusterRuleMatch(cr *compiledClusterRule, peerEnd Endpoint, f Flow) (match, *int, *int) {
+// clusterRuleMatch reports whether a rule matches the flow.
+func (e *Engine) clusterRuleMatch(cr *compiledClusterRule, peerEnd Endpoint, f Flow) match {
 	if cr.denyAll {
-		return matchYes, nil, nil
+		return matchYes
 	}
-	best, peerIdx := matchNo, -1
+	if cr.onlyPods && (peerEnd.Pod == nil || !cr.podPeers.has(e.indexOf(peerEnd))) {
+		return matchNo
+	}
+	best := matchNo
 	for j := range cr.peers {
 		if m := e.clusterPeerMatch(&cr.peers[j], peerEnd); m > best {
-			best, peerIdx = m, j
+			best = m
 			if m == matchYes {
 				break
 			}
 		}
 	}
-	if best == matchNo {
-		return matchNo, nil, nil
-	}
-	if cr.rule.Ports == nil {
-		return best, intPtr(peerIdx), nil
+	if best == matchNo || cr.rule.Ports == nil {
+		return best
 	}
 	for k := range cr.rule.Ports {
 		if clusterPortMatches(&cr.rule.Ports[k], f) {
-			return best, intPtr(peerIdx), intPtr(k)
+			return best
 		}
 	}
-	return matchNo, nil, nil
+	return matchNo
 }
 
 func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
@@ -344,7 +437,7 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 	case p.nothing:
 		return matchNo
 	case p.pods != nil:
-		if ep.Pod != nil && p.pods.has(e.podIndex[ep.Pod]) {
+		if ep.Pod != nil && p.pods.has(e.indexOf(ep)) {
 			return matchYes
 		}
 		return matchNo
@@ -449,12 +542,11 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 	if index.ingress == nil {
 		return tierResult{set: outNext}
 	}
-	policies := index.egress[e.podIndex[pod]]
-	peerEnd := f.To
+	byPod, peerEnd, subject := index.egress, f.To, f.From
 	if ingress {
-		policies = index.ingress[e.podIndex[pod]]
-		peerEnd = f.From
+		byPod, peerEnd, subject = index.ingress, f.From, f.To
 	}
+	policies := byPod[e.indexOf(subject)]
 	if len(policies) == 0 {
 		return tierResult{set: outNext}
 	}
@@ -487,9 +579,12 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 			groupPriority, groupSet, groupDecided = cp.p.Priority, outNext, false
 		}
 		if familySet&outNext == 0 {
+			if !e.clusterFamilies {
+				break // decided, and no other family to weigh against
+			}
 			continue // an earlier priority decided this family
 		}
-		set := e.policyOutcomes(cp, f, peerEnd, ingress, &res)
+		set := e.policyOutcomes(pi, cp, f, peerEnd, ingress, &res)
 		if !groupDecided {
 			groupSet, groupDecided = set, true
 		} else {
@@ -503,15 +598,18 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 
 // policyOutcomes walks one policy's rules in order: the first that
 // matches decides; a rule that may match adds its action and goes on.
-func (e *Engine) policyOutcomes(cp *compiledCluster, f Flow, peerEnd Endpoint, ingress bool, res *tierResult) outcomes {
-	rules := cp.egress
+func (e *Engine) policyOutcomes(pi int32, cp *compiledCluster, f Flow, peerEnd Endpoint, ingress bool, res *tierResult) outcomes {
+	rules, only := cp.egress, cp.egressPods
 	if ingress {
-		rules = cp.ingress
+		rules, only = cp.ingress, cp.ingressPods
+	}
+	if only != nil && (peerEnd.Pod == nil || !only.has(e.indexOf(peerEnd))) {
+		return outNext
 	}
 	var set outcomes
 	for ri := range rules {
 		cr := &rules[ri]
-		m, peer, port := e.clusterRuleMatch(cr, peerEnd, f)
+		m := e.clusterRuleMatch(cr, peerEnd, f)
 		if m == matchNo {
 			continue
 		}
@@ -519,19 +617,8 @@ func (e *Engine) policyOutcomes(cp *compiledCluster, f Flow, peerEnd Endpoint, i
 		if cr.denyAll {
 			o = outDeny
 		}
-		if m == matchMaybe {
-			res.unknowns = append(res.unknowns, fmt.Sprintf("whether %s[%d] matches: %s", cp.p.Name, ri, e.whyUnknown(cr, peerEnd)))
-		}
-		if set&o == 0 {
-			tm := &TierMatch{Kind: cp.p.Kind, Name: cp.p.Name, Rule: ri, RuleName: cr.rule.Name, Action: cr.rule.ActionAsWritten, Peer: peer, Port: port}
-			if cr.denyAll {
-				tm.Action = string(model.ActionDeny)
-			}
-			if cp.p.Kind != model.KindBaselineAdminNetworkPolicy {
-				pr := cp.p.Priority
-				tm.Priority = &pr
-			}
-			res.matches = append(res.matches, tm)
+		if set&o == 0 || m == matchMaybe {
+			res.add(tierHit{policy: pi, rule: int16(ri), outcome: o, maybe: m == matchMaybe})
 		}
 		set |= o
 		if m == matchYes {
@@ -589,16 +676,16 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool) {
 	switch {
 	case admin.set&(outAllow|outDeny) == 0:
 		if admin.set == outPass {
-			s.Admin = admin.first(outPass)
+			s.Admin = e.first(&admin, outPass, f, ingress)
 		}
 	case admin.set == outAllow || admin.set == outDeny:
-		s.Tier, s.Admin = TierAdmin, admin.matches[0]
+		s.Tier, s.Admin = TierAdmin, e.first(&admin, admin.set, f, ingress)
 		return
 	default:
 		s.Tier = TierAdmin
-		s.Admin = admin.first(verdictOutcome(s.Verdict))
+		s.Admin = e.first(&admin, verdictOutcome(s.Verdict), f, ingress)
 		if s.Verdict == Unspecified {
-			s.Undecided = describeAmbiguity("admin", &admin)
+			s.Undecided = e.describeAmbiguity("admin", &admin, f, ingress)
 		}
 		return
 	}
@@ -608,15 +695,15 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool) {
 	case baseline.set&(outAllow|outDeny) == 0:
 		s.Tier = TierNone
 		if baseline.set == outPass {
-			s.Baseline = baseline.first(outPass)
+			s.Baseline = e.first(&baseline, outPass, f, ingress)
 		}
 	case baseline.set == outAllow || baseline.set == outDeny:
-		s.Tier, s.Baseline = TierBaseline, baseline.matches[0]
+		s.Tier, s.Baseline = TierBaseline, e.first(&baseline, baseline.set, f, ingress)
 	default:
 		s.Tier = TierBaseline
-		s.Baseline = baseline.first(verdictOutcome(s.Verdict))
+		s.Baseline = e.first(&baseline, verdictOutcome(s.Verdict), f, ingress)
 		if s.Verdict == Unspecified {
-			s.Undecided = describeAmbiguity("baseline", &baseline)
+			s.Undecided = e.describeAmbiguity("baseline", &baseline, f, ingress)
 		}
 	}
 }
@@ -632,19 +719,45 @@ func verdictOutcome(v Verdict) outcomes {
 }
 
 // describeAmbiguity says why a tier has no single answer.
-func describeAmbiguity(tier string, r *tierResult) string {
-	var parts []string
-	for _, m := range r.matches {
-		parts = append(parts, m.String())
+func (e *Engine) describeAmbiguity(tier string, r *tierResult, f Flow, ingress bool) string {
+	var b strings.Builder
+	b.WriteString("the ")
+	b.WriteString(tier)
+	b.WriteString(" tier may ")
+	b.WriteString(possibleWords(r.set))
+	b.WriteString(": ")
+	peerEnd := f.To
+	if ingress {
+		peerEnd = f.From
+	}
+	hits := r.all()
+	for i, h := range hits {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.hitRule(h, ingress).text)
 	}
 	if r.set&outNext != 0 {
-		parts = append(parts, "no match")
+		b.WriteString("; no match")
 	}
-	s := fmt.Sprintf("the %s tier may %s: %s", tier, possibleWords(r.set), strings.Join(parts, "; "))
-	if len(r.unknowns) > 0 {
-		s += "; unknown " + strings.Join(r.unknowns, ", ")
+	sep := "; unknown "
+	for _, h := range hits {
+		if h.maybe {
+			cr := e.hitRule(h, ingress)
+			b.WriteString(sep)
+			sep = ", "
+			fmt.Fprintf(&b, "whether %s[%d] matches: %s", e.cluster[h.policy].p.Name, h.rule, e.whyUnknown(cr, peerEnd))
+		}
 	}
-	return s
+	return b.String()
+}
+
+func (e *Engine) hitRule(h tierHit, ingress bool) *compiledClusterRule {
+	cp := e.cluster[h.policy]
+	if ingress {
+		return &cp.ingress[h.rule]
+	}
+	return &cp.egress[h.rule]
 }
 
 // whyUnknown names what the model cannot tell about a rule's peers.
@@ -666,18 +779,25 @@ func (e *Engine) whyUnknown(cr *compiledClusterRule, ep Endpoint) string {
 	return "unknown"
 }
 
-func possibleWords(set outcomes) string {
-	var words []string
-	for _, w := range []struct {
-		o    outcomes
-		word string
-	}{{outAllow, "allow"}, {outDeny, "deny"}, {outPass, "pass"}, {outNext, "not decide"}} {
-		if set&w.o != 0 {
-			words = append(words, w.word)
+// possibleWords: "allow or deny"; computed once per set.
+var possibleWordsOf = func() [16]string {
+	var out [16]string
+	for set := range out {
+		var words []string
+		for _, w := range []struct {
+			o    outcomes
+			word string
+		}{{outAllow, "allow"}, {outDeny, "deny"}, {outPass, "pass"}, {outNext, "not decide"}} {
+			if outcomes(set)&w.o != 0 {
+				words = append(words, w.word)
+			}
 		}
+		out[set] = strings.Join(words, " or ")
 	}
-	return strings.Join(words, " or ")
-}
+	return out
+}()
+
+func possibleWords(set outcomes) string { return possibleWordsOf[set&15] }
 
 // DescribeClusterPorts reads a cluster-scoped rule's ports for people:
 // "all ports", "53/UDP", "8000-8100/TCP", "all UDP", "named port metrics".

@@ -21,9 +21,16 @@ var (
 // clusterPolicy is a random AdminNetworkPolicy, BaselineAdminNetworkPolicy
 // or ClusterNetworkPolicy, built as the API object and converted as the
 // readers convert it. Priorities come from three values, so ties occur.
-func clusterPolicy(r *rand.Rand, i int) *model.ClusterPolicy {
+func clusterPolicy(r *rand.Rand, i int, api string) *model.ClusterPolicy {
 	priority := int32(1 + r.IntN(3))
-	switch r.IntN(4) {
+	kind := r.IntN(4)
+	switch api {
+	case "anp":
+		kind = kind % 2
+	case "cnp":
+		kind = 2
+	}
+	switch kind {
 	case 0:
 		anp := &npav1alpha1.AdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("anp-%d", i)}}
 		anp.Spec.Priority = priority

@@ -39,6 +39,13 @@ type Options struct {
 	// for their "nodes" peers.
 	ClusterPolicies int
 	Nodes           int
+	// DistinctPriorities gives every cluster-scoped policy its own
+	// priority, as platform teams do to keep the order defined.
+	DistinctPriorities bool
+	// ClusterPolicyAPI limits them to one API generation: "anp"
+	// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) or "cnp"
+	// (ClusterNetworkPolicy); "" mixes both, which the API leaves unordered.
+	ClusterPolicyAPI string
 }
 
 var (
@@ -126,7 +133,11 @@ func Model(o Options) *model.Model {
 		node = node.Next()
 	}
 	for i := 0; i < o.ClusterPolicies; i++ {
-		m.ClusterPolicies = append(m.ClusterPolicies, clusterPolicy(r, i))
+		cp := clusterPolicy(r, i, o.ClusterPolicyAPI)
+		if o.DistinctPriorities && cp.Kind != model.KindBaselineAdminNetworkPolicy {
+			cp.Priority = int32(i + 1)
+		}
+		m.ClusterPolicies = append(m.ClusterPolicies, cp)
 	}
 	m.Normalize()
 	return m
