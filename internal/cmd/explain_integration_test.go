@@ -5,10 +5,14 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -24,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -176,15 +181,17 @@ func TestIntegrationExplainConfinedUser(t *testing.T) {
 	}
 }
 
-// With AdminNetworkPolicies present, NetworkPolicy alone decides nothing.
-func TestIntegrationExplainOtherLayers(t *testing.T) {
+// The cluster-scoped tiers on a real API server: ClusterNetworkPolicy
+// through upstream's own CRD (its validation included), an
+// AdminNetworkPolicy beside it, and a user who may not read them.
+func TestIntegrationExplainClusterTiers(t *testing.T) {
 	env := testenv.Require(t)
 	ctx := context.Background()
 	cs := kubernetes.NewForConfigOrDie(env.Config)
-	nsA, nsB := seed(t, ctx, cs, "layers")
+	nsA, nsB := seed(t, ctx, cs, "tiers")
 	ext := apiextensionsclient.NewForConfigOrDie(env.Config)
 	preserve := true
-	crd := &apiextensionsv1.CustomResourceDefinition{
+	anpCRD := &apiextensionsv1.CustomResourceDefinition{
 		ObjectMeta: metav1.ObjectMeta{Name: "adminnetworkpolicies.policy.networking.k8s.io",
 			// *.k8s.io groups need an approval annotation, as upstream's CRD has.
 			Annotations: map[string]string{"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/network-policy-api/pull/30"}},
@@ -195,25 +202,122 @@ func TestIntegrationExplainOtherLayers(t *testing.T) {
 				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
 		},
 	}
-	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+	for _, crd := range []*apiextensionsv1.CustomResourceDefinition{anpCRD, upstreamCRD(t, "policy.networking.k8s.io_clusternetworkpolicies.yaml")} {
+		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := crd.Name
+		t.Cleanup(func() {
+			_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
+	}
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	create := func(gvr schema.GroupVersionResource, obj map[string]any) {
+		t.Helper()
+		u := &unstructured.Unstructured{Object: obj}
+		var last error
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			_, last = dyn.Resource(gvr).Create(ctx, u, metav1.CreateOptions{})
+			return last == nil, nil
+		}); err != nil {
+			t.Fatalf("create %s: %v (%v)", u.GetName(), err, last)
+		}
+		t.Cleanup(func() { _ = dyn.Resource(gvr).Delete(context.Background(), u.GetName(), metav1.DeleteOptions{}) })
+	}
+	cnp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1beta1", Resource: "clusternetworkpolicies"}
+	create(cnp, map[string]any{"apiVersion": "policy.networking.k8s.io/v1beta1", "kind": "ClusterNetworkPolicy", "metadata": map[string]any{"name": "guard"},
+		"spec": map[string]any{"tier": "Admin", "priority": int64(5),
+			"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": nsB}}},
+			"ingress": []any{map[string]any{"name": "no-http-from-a", "action": "Deny",
+				"from":      []any{map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": nsA}}}},
+				"protocols": []any{map[string]any{"tcp": map[string]any{"destinationPort": map[string]any{"number": int64(3001)}}}}}}}})
+
+	// The admin tier denies what the namespace's NetworkPolicy allows.
+	r := run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB, "-o", "json")
+	var doc output.ExplainResult
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+		t.Fatalf("exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	for _, v := range doc.Verdicts {
+		switch v.PortName {
+		case "http":
+			if v.Verdict != "denied" || v.Ingress.Tier != "admin" || v.Ingress.Admin == nil || v.Ingress.Admin.Name != "guard" || v.Ingress.Admin.RuleName != "no-http-from-a" || !strings.Contains(r.stdout, "AdminOverridesNetworkPolicy") {
+				t.Errorf("http: %+v\ningress %+v", v, v.Ingress)
+			}
+		case "metrics":
+			if v.Verdict != "denied" || v.Ingress.Tier != "networkpolicy" {
+				t.Errorf("metrics: %+v", v.Ingress)
+			}
+		}
+	}
+
+	// doctor: the objects exist, and kube-router does not enforce them.
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "kube-router", Namespace: "kube-system"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-router"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"k8s-app": "kube-router"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-router", Image: "kube-router:v2.1.0"}}}}}}
+	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crd.Name, metav1.DeleteOptions{})
-	})
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	gvr := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}
-	anp := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
-		"metadata": map[string]any{"name": "cluster-guard"}, "spec": map[string]any{"priority": int64(10)}}}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		_, err := dyn.Resource(gvr).Create(ctx, anp, metav1.CreateOptions{})
-		return err == nil, nil
-	}); err != nil {
-		t.Fatalf("create AdminNetworkPolicy: %v", err)
+	t.Cleanup(func() { _ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{}) })
+	dr := run(t, "doctor", "--kubeconfig", env.Kubeconfig, "-o", "json")
+	if !strings.Contains(dr.stdout, `"id": "TIER-001"`) || !strings.Contains(dr.stdout, "kube-router does not enforce ClusterNetworkPolicy") {
+		t.Errorf("doctor: %s", dr.stdout)
 	}
-	r := run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB+":http", "-o", "json")
-	if got := verdicts(t, r); got["http"] != "unspecified" || !strings.Contains(r.stdout, "OtherPolicyLayers") {
-		t.Errorf("with an AdminNetworkPolicy: %v\n%s", got, r.stdout)
+
+	// An AdminNetworkPolicy at the same time: the API does not order the
+	// two generations, so where they disagree nothing is certain.
+	anp := schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}
+	create(anp, map[string]any{"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": map[string]any{"name": "allow-a"},
+		"spec": map[string]any{"priority": int64(1),
+			"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": nsB}}},
+			"ingress": []any{map[string]any{"action": "Allow", "from": []any{map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": nsA}}}}}}}})
+	r = run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB, "-o", "json")
+	if got := verdicts(t, r); got["http"] != "unspecified" || got["metrics"] != "allowed" || !strings.Contains(r.stdout, "UndefinedOrder") {
+		t.Errorf("both generations: %v\n%s", got, r.stdout)
 	}
-	_ = dyn.Resource(gvr).Delete(ctx, "cluster-guard", metav1.DeleteOptions{})
+
+	// A user who may read everything but the tiers gets no false answer.
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "reader-without-tiers"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "services"}, Verbs: []string{"list"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list"}},
+		},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "carol-reader-without-tiers"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "reader-without-tiers"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "carol"}},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	r = runUntil(t, as(t, env, "carol"), func(r result) bool { return r.code == 0 }, "explain", nsA, nsB, "-o", "json")
+	if got := verdicts(t, r); got["http"] != "unspecified" || got["metrics"] != "unspecified" {
+		t.Errorf("without the tiers: %v\n%s", got, r.stdout)
+	}
+	if !strings.Contains(r.stderr, `RBAC does not allow "list" on "adminnetworkpolicies.policy.networking.k8s.io" cluster-wide`) {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// upstreamCRD reads a CRD shipped with sigs.k8s.io/network-policy-api (the
+// module this build uses), so the test runs against its real validation.
+func upstreamCRD(t *testing.T, file string) *apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/network-policy-api").Output()
+	if err != nil {
+		t.Fatalf("go list -m sigs.k8s.io/network-policy-api: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := sigsyaml.Unmarshal(data, &crd); err != nil {
+		t.Fatal(err)
+	}
+	return &crd
 }
