@@ -324,3 +324,37 @@ func hasHint(r Result, code string) bool {
 	}
 	return false
 }
+
+// diff --flows and apply --verify predict with After: the tiers stay, so a
+// NetworkPolicy change shows only where NetworkPolicy decides.
+func TestFlowChangesRespectTheTiers(t *testing.T) {
+	guard := anp(`metadata: {name: guard}
+spec:
+  priority: 1
+  subject: {namespaces: {matchLabels: {team: red}}}
+  ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: server}}}}]}]`)
+	base := banp(`metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {}}]}]`)
+	before := with(guard, base)
+	allowAll, ok := np("b", "metadata: {name: allow-all}\nspec: {podSelector: {}, ingress: [{}]}").(npItem)
+	if !ok {
+		t.Fatal("not a NetworkPolicy")
+	}
+	after := After(before, map[string][]*networkingv1NP{"b": {allowAll.NetworkPolicy}}, nil)
+	changes := FlowChanges(New(before), New(after), map[string]bool{"b": true})
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.From+">"+c.To] = string(c.Before) + ">" + string(c.After)
+	}
+	// Clients in a and b reach b/server once b isolates itself with an
+	// allow-all (the baseline no longer applies); a/server stays denied by
+	// the admin tier whatever b's NetworkPolicy says.
+	if got["a/client>b/server"] != "denied>allowed" || got["b/client>b/server"] != "denied>allowed" {
+		t.Errorf("changes %v", got)
+	}
+	if _, changed := got["a/server>b/server"]; changed {
+		t.Errorf("a/server -> b/server changed although the admin tier decides it: %v", got)
+	}
+}
