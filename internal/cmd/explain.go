@@ -35,9 +35,14 @@ var explainLong = templates.LongDesc(`
 	offline with -f on manifests (multi-document YAML, Lists, kustomize build or
 	helm template output; workloads stand for their pods).
 
-	Verdicts: allowed, denied, or unspecified when NetworkPolicy alone cannot decide
-	(host network pods, other policy layers such as AdminNetworkPolicy or Cilium,
-	policies that could not be read). Exit status 3 when --expect is not met.`)
+	AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are
+	decided in tier order (admin, NetworkPolicy, baseline); each side names the
+	tier and rule that decided it.
+
+	Verdicts: allowed, denied, or unspecified when the answer cannot be known
+	(host network pods, other policy layers such as Cilium or Calico, policies
+	that could not be read, cluster-scoped policies whose order the API leaves
+	open). Exit status 3 when --expect is not met.`)
 
 var explainExample = templates.Examples(`
 	# Why can (or can't) the frontend reach the backend on 3001?
@@ -51,6 +56,9 @@ var explainExample = templates.Examples(`
 
 	# Offline, on rendered manifests; fail a CI job unless the flow is denied
 	kubectl netbaseline explain -f manifests/ monitoring backend-dev:3001 --expect denied
+
+	# With the platform's cluster-wide guardrails (AdminNetworkPolicy & co.)
+	kubectl netbaseline explain -f manifests/ -f guardrails.yaml frontend-dev kube-system/svc/kube-dns:53/udp
 
 	# Every group of two namespaces against each other, as a Mermaid graph
 	kubectl netbaseline explain --matrix frontend-dev backend-dev -o mermaid`)
