@@ -43,6 +43,8 @@ type Engine struct {
 	// clusterFamilies: both API generations are present, so neither
 	// decides alone.
 	clusterFamilies bool
+	// clusterUnreadable: a tier exists that could not be read.
+	clusterUnreadable bool
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.
@@ -127,6 +129,7 @@ func New(snapshot *model.Model) *Engine {
 		}
 	}
 	e.compileClusterPolicies(m)
+	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.ingressNames = policyNames(e.policies, e.ingressOf)
 	e.egressNames = policyNames(e.policies, e.egressOf)
 	return e

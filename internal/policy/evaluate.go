@@ -143,7 +143,7 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 		r.Verdict = Unspecified
 	case !e.readable(f.From) || !e.readable(f.To):
 		r.Verdict = Unspecified
-	case len(e.model.ClusterPoliciesUnreadable()) > 0:
+	case e.clusterUnreadable:
 		r.Verdict = Unspecified
 	}
 	if explain {
