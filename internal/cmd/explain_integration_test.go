@@ -259,7 +259,9 @@ func TestIntegrationExplainClusterTiers(t *testing.T) {
 	if _, err := cs.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{})
+	})
 	dr := run(t, "doctor", "--kubeconfig", env.Kubeconfig, "-o", "json")
 	if severityOf(findingsOf(t, dr), "TIER-001") != "warn" || !strings.Contains(dr.stdout, "kube-router does not enforce ClusterNetworkPolicy") {
 		t.Errorf("doctor: %s", dr.stdout)
