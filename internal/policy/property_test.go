@@ -30,36 +30,19 @@ func TestEngineAgreesWithNaiveReference(t *testing.T) {
 	for seed := 0; seed < seeds; seed++ {
 		m := synth.Model(synth.Options{Seed: uint64(seed), Namespaces: 3, Workloads: 3, MaxReplicas: 2, Policies: 6, HostNetworkEvery: 7, NoIPEvery: 5})
 		e := New(m)
-		var endpoints []Endpoint
-		for _, p := range m.Pods {
-			endpoints = append(endpoints, PodEndpoint(p))
-		}
-		for _, a := range externalAddrs {
-			endpoints = append(endpoints, IPEndpoint(a))
-		}
-		for _, from := range endpoints {
-			for _, to := range endpoints {
-				if from.Pod == nil && to.Pod == nil {
-					continue
-				}
-				for _, port := range propertyPorts {
-					for _, proto := range propertyProtocols {
-						f := Flow{From: from, To: to, Port: port, Protocol: proto}
-						flows++
-						got := e.Evaluate(f, false)
-						if want := naiveVerdict(m, f); got.Verdict != want {
-							t.Fatalf("seed %d: %s -> %s %d/%s: engine %s, reference %s\n%s", seed, from, to, port, proto, got.Verdict, want, dumpPolicies(m))
-						}
-						// A side's verdict is consistent with its reasons.
-						for _, s := range []*Side{got.Egress, got.Ingress} {
-							if s != nil && !s.Isolated && len(s.IsolatedBy) > 0 {
-								t.Fatalf("seed %d: side not isolated but isolatedBy %v", seed, s.IsolatedBy)
-							}
-						}
-					}
+		eachFlow(m, externalAddrs, func(f Flow) {
+			flows++
+			got := e.Evaluate(f, false)
+			if want := naiveVerdict(m, f); got.Verdict != want {
+				t.Fatalf("seed %d: %s -> %s %d/%s: engine %s, reference %s\n%s", seed, f.From, f.To, f.Port, f.Protocol, got.Verdict, want, dumpPolicies(m))
+			}
+			// A side's verdict is consistent with its reasons.
+			for _, s := range []*Side{got.Egress, got.Ingress} {
+				if s != nil && !s.Isolated && len(s.IsolatedBy) > 0 {
+					t.Fatalf("seed %d: side not isolated but isolatedBy %v", seed, s.IsolatedBy)
 				}
 			}
-		}
+		})
 	}
 	t.Logf("%d flows over %d random clusters agree", flows, seeds)
 }
@@ -80,6 +63,30 @@ func TestAddingAnAllowOnlyAllows(t *testing.T) {
 				b, a := before.Evaluate(f, false), after.Evaluate(f, false)
 				if b.Egress.Isolated && b.Ingress.Isolated && b.Verdict == Allowed && a.Verdict != Allowed {
 					t.Fatalf("seed %d: %s -> %s allowed by isolated sides, but an added policy denied it", seed, from.Key(), to.Key())
+				}
+			}
+		}
+	}
+}
+
+// eachFlow calls visit for every flow between the model's pods and the
+// addresses, on every property port and protocol.
+func eachFlow(m *model.Model, addrs []netip.Addr, visit func(Flow)) {
+	var endpoints []Endpoint
+	for _, p := range m.Pods {
+		endpoints = append(endpoints, PodEndpoint(p))
+	}
+	for _, a := range addrs {
+		endpoints = append(endpoints, IPEndpoint(a))
+	}
+	for _, from := range endpoints {
+		for _, to := range endpoints {
+			if from.Pod == nil && to.Pod == nil {
+				continue
+			}
+			for _, port := range propertyPorts {
+				for _, proto := range propertyProtocols {
+					visit(Flow{From: from, To: to, Port: port, Protocol: proto})
 				}
 			}
 		}
@@ -151,32 +158,16 @@ func TestEngineAgreesWithNaiveReferenceOnTiers(t *testing.T) {
 			m.MarkUnreadable("nodes", "")
 		}
 		e := New(m)
-		var endpoints []Endpoint
-		for _, p := range m.Pods {
-			endpoints = append(endpoints, PodEndpoint(p))
-		}
-		for _, a := range append(append([]netip.Addr(nil), externalAddrs...), nodeAddr, netip.MustParseAddr("203.0.113.50")) {
-			endpoints = append(endpoints, IPEndpoint(a))
-		}
-		for _, from := range endpoints {
-			for _, to := range endpoints {
-				if from.Pod == nil && to.Pod == nil {
-					continue
-				}
-				for _, port := range propertyPorts {
-					for _, proto := range propertyProtocols {
-						f := Flow{From: from, To: to, Port: port, Protocol: proto}
-						flows++
-						got := e.Evaluate(f, false)
-						want := naiveTieredVerdict(m, f)
-						if got.Verdict != want {
-							t.Fatalf("seed %d: %s -> %s %d/%s: engine %s, reference %s\negress %+v\ningress %+v\n%s", seed, from, to, port, proto, got.Verdict, want, got.Egress, got.Ingress, dumpClusterPolicies(m))
-						}
-						decided[want]++
-					}
-				}
+		addrs := append(append([]netip.Addr(nil), externalAddrs...), nodeAddr, netip.MustParseAddr("203.0.113.50"))
+		eachFlow(m, addrs, func(f Flow) {
+			flows++
+			got := e.Evaluate(f, false)
+			want := naiveTieredVerdict(m, f)
+			if got.Verdict != want {
+				t.Fatalf("seed %d: %s -> %s %d/%s: engine %s, reference %s\negress %+v\ningress %+v\n%s", seed, f.From, f.To, f.Port, f.Protocol, got.Verdict, want, got.Egress, got.Ingress, dumpClusterPolicies(m))
 			}
-		}
+			decided[want]++
+		})
 	}
 	t.Logf("%d flows over %d random clusters agree: %v", flows, seeds, decided)
 	if decided[Allowed] == 0 || decided[Denied] == 0 || decided[Unspecified] == 0 {
