@@ -118,10 +118,10 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	// Both sides in one allocation: matrices evaluate millions of flows.
 	sides := new([2]Side)
 	if f.From.inCluster() {
-		r.Egress = e.side(&sides[0], f, f.From.Pod, false)
+		r.Egress = e.side(&sides[0], f, f.From.Pod, false, explain)
 	}
 	if f.To.inCluster() {
-		r.Ingress = e.side(&sides[1], f, f.To.Pod, true)
+		r.Ingress = e.side(&sides[1], f, f.To.Pod, true, explain)
 	}
 	switch {
 	case r.Egress.Denies() || r.Ingress.Denies():
@@ -178,7 +178,10 @@ func (e *Engine) readable(ep Endpoint) bool {
 // side evaluates the egress rules of the source (ingress=false) or the
 // ingress rules of the destination (ingress=true). It is the hot path of
 // matrices: it allocates only for what it reports.
-func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
+//
+// The admin tier goes first: when it decides, the NetworkPolicy rules
+// are only read for an explanation (full), since they cannot change it.
+func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress, full bool) *Side {
 	ep := f.From
 	if ingress {
 		ep = f.To
@@ -189,6 +192,13 @@ func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
 		policies, names = e.ingressOf[idx], e.ingressNames[idx]
 	}
 	*s = Side{Isolated: len(policies) > 0, AllowedBy: []RuleRef{}, IsolatedBy: names}
+	var admin tierResult
+	if len(e.cluster) > 0 {
+		admin = e.evaluateTier(&e.adminOf, f, pod, ingress)
+		if !full && (admin.set == outAllow || admin.set == outDeny) {
+			policies = nil
+		}
+	}
 	for _, pi := range policies {
 		cp := e.policies[pi]
 		rules := cp.egressRules
@@ -230,7 +240,7 @@ func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
 			}
 		}
 	}
-	e.decideSide(s, f, pod, ingress)
+	e.decideSide(s, f, pod, ingress, &admin)
 	return s
 }
 

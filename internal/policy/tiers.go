@@ -628,9 +628,9 @@ func (e *Engine) policyOutcomes(pi int32, cp *compiledCluster, f Flow, peerEnd E
 	return set | outNext
 }
 
-// decideSide combines the tiers for one side. np is the NetworkPolicy
-// tier's side (Isolated, AllowedBy), already evaluated.
-func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool) {
+// decideSide combines the tiers for one side: the NetworkPolicy tier
+// (Isolated, AllowedBy) and the admin tier are already evaluated.
+func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, adminResult *tierResult) {
 	npVerdict := Allowed
 	if s.Isolated && len(s.AllowedBy) == 0 {
 		npVerdict = Denied
@@ -642,7 +642,7 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool) {
 		}
 		return
 	}
-	admin := e.evaluateTier(&e.adminOf, f, pod, ingress)
+	admin := *adminResult
 	var possible outcomes // of Allowed/Denied, as outAllow/outDeny
 	possible |= admin.set & (outAllow | outDeny)
 	throughAdmin := admin.set&(outPass|outNext) != 0
