@@ -2,6 +2,7 @@
 # Measures explain on generated clusters: the engine benchmarks (go test
 # -bench) and the CLI on a file (YAML parsing included), with peak RSS.
 #   hack/bench-explain.sh            # 500, 2000 and 5000 pods
+#   TIERS=50 hack/bench-explain.sh   # the same with 50 ClusterNetworkPolicies (both tiers) and 10 nodes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
@@ -12,7 +13,7 @@ go test ./internal/policy/ -run '^$' -bench 'Compile|Matrix' -benchmem -benchtim
 
 go build -o "$out/kubectl-netbaseline" ./cmd/kubectl-netbaseline
 for pods in 500 2000 5000; do
-  go run ./hack/gen-cluster -pods "$pods" > "$out/cluster-$pods.yaml"
+  go run ./hack/gen-cluster -pods "$pods" -cluster-policies "${TIERS:-0}" > "$out/cluster-$pods.yaml"
   size=$(du -h "$out/cluster-$pods.yaml" | cut -f1)
   for format in table json; do
     /usr/bin/time -f "%e s, %M KiB peak RSS" -o "$out/time" \

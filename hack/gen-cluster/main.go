@@ -27,9 +27,20 @@ func main() {
 	seed := flag.Uint64("seed", 42, "random seed")
 	perLabelSet := flag.Int("pods-per-label-set", 0, "give each run of this many replicas its own labels (canary/track), as rollouts do; 0: every replica alike")
 	queries := flag.Int("queries", 0, "instead of the cluster, write this many questions about it for explain --queries (JSON lines)")
+	clusterPolicies := flag.Int("cluster-policies", 0, "also write this many cluster-scoped policies with distinct priorities, and 10 Nodes")
+	clusterAPI := flag.String("cluster-api", "cnp", "which cluster-scoped API: cnp (ClusterNetworkPolicy), anp (AdminNetworkPolicy and the baseline), or mixed")
 	flag.Parse()
 
-	m := synth.Model(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies, PodsPerLabelSet: *perLabelSet})
+	api := *clusterAPI
+	if api == "mixed" {
+		api = ""
+	}
+	nodes := 0
+	if *clusterPolicies > 0 {
+		nodes = 10
+	}
+	m, clusterObjects := synth.ModelAndObjects(synth.Options{Seed: *seed, Namespaces: *namespaces, Workloads: max(1, *pods / *namespaces / 10), MaxReplicas: 19, Policies: *policies, PodsPerLabelSet: *perLabelSet,
+		ClusterPolicies: *clusterPolicies, Nodes: nodes, DistinctPriorities: true, ClusterPolicyAPI: api, ValidOnly: true})
 	w := bufio.NewWriter(os.Stdout)
 	defer func() {
 		if err := w.Flush(); err != nil {
@@ -73,6 +84,16 @@ func main() {
 	}
 	for _, np := range m.Policies {
 		emit(np)
+	}
+	for _, n := range m.Nodes {
+		node := &corev1.Node{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}, ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
+		for _, a := range n.Addresses {
+			node.Status.Addresses = append(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a.String()})
+		}
+		emit(node)
+	}
+	for _, obj := range clusterObjects {
+		emit(obj)
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 // clusterPolicy is a random AdminNetworkPolicy, BaselineAdminNetworkPolicy
 // or ClusterNetworkPolicy, built as the API object and converted as the
 // readers convert it. Priorities come from three values, so ties occur.
-func clusterPolicy(r *rand.Rand, i int, api string) *model.ClusterPolicy {
+func clusterPolicy(r *rand.Rand, i int, api string, valid bool) (*model.ClusterPolicy, any) {
 	priority := int32(1 + r.IntN(3))
 	kind := r.IntN(4)
 	switch api {
@@ -37,35 +37,40 @@ func clusterPolicy(r *rand.Rand, i int, api string) *model.ClusterPolicy {
 		anp.Spec.Subject = anpSubject(r)
 		for k := r.IntN(3); k > 0; k-- {
 			anp.Spec.Ingress = append(anp.Spec.Ingress, npav1alpha1.AdminNetworkPolicyIngressRule{
-				Name: fmt.Sprintf("in-%d", k), Action: pick(r, anpActions), From: anpIngressPeers(r), Ports: anpPorts(r)})
+				Name: fmt.Sprintf("in-%d", k), Action: pick(r, anpActions), From: anpIngressPeers(r, valid), Ports: anpPorts(r, valid)})
 		}
 		for k := r.IntN(3); k > 0; k-- {
 			anp.Spec.Egress = append(anp.Spec.Egress, npav1alpha1.AdminNetworkPolicyEgressRule{
-				Name: fmt.Sprintf("out-%d", k), Action: pick(r, anpActions), To: anpEgressPeers(r), Ports: anpPorts(r)})
+				Name: fmt.Sprintf("out-%d", k), Action: pick(r, anpActions), To: anpEgressPeers(r, valid), Ports: anpPorts(r, valid)})
 		}
-		return model.FromAdminNetworkPolicy(anp)
+		anp.TypeMeta = metav1.TypeMeta{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: model.KindAdminNetworkPolicy}
+		return model.FromAdminNetworkPolicy(anp), anp
 	case 1:
 		banp := &npav1alpha1.BaselineAdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-		if r.IntN(3) == 0 {
+		if r.IntN(3) == 0 && !valid {
 			banp.Name = fmt.Sprintf("default-%d", i) // refused by the API; evaluated all the same
 		}
 		banp.Spec.Subject = anpSubject(r)
 		for k := r.IntN(3); k > 0; k-- {
 			banp.Spec.Ingress = append(banp.Spec.Ingress, npav1alpha1.BaselineAdminNetworkPolicyIngressRule{
-				Action: pick(r, banpActions), From: anpIngressPeers(r), Ports: anpPorts(r)})
+				Action: pick(r, banpActions), From: anpIngressPeers(r, valid), Ports: anpPorts(r, valid)})
 		}
 		for k := r.IntN(3); k > 0; k-- {
 			var to []npav1alpha1.BaselineAdminNetworkPolicyEgressPeer
-			for _, p := range anpEgressPeers(r) {
+			for _, p := range anpEgressPeers(r, valid) {
+				if len(p.DomainNames) > 0 && valid {
+					p.DomainNames, p.Networks = nil, []npav1alpha1.CIDR{"203.0.113.0/24"} // the baseline has no domain names
+				}
 				to = append(to, npav1alpha1.BaselineAdminNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: p.Pods, Nodes: p.Nodes, Networks: p.Networks})
 			}
 			banp.Spec.Egress = append(banp.Spec.Egress, npav1alpha1.BaselineAdminNetworkPolicyEgressRule{
-				Action: pick(r, banpActions), To: to, Ports: anpPorts(r)})
+				Action: pick(r, banpActions), To: to, Ports: anpPorts(r, valid)})
 		}
 		if banp.Name != "default" {
 			banp.Name = fmt.Sprintf("banp-%d", i)
 		}
-		return model.FromBaselineAdminNetworkPolicy(banp)
+		banp.TypeMeta = metav1.TypeMeta{APIVersion: "policy.networking.k8s.io/v1alpha1", Kind: model.KindBaselineAdminNetworkPolicy}
+		return model.FromBaselineAdminNetworkPolicy(banp), banp
 	}
 	cnp := &npav1beta1.ClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cnp-%d", i)}}
 	cnp.Spec.Tier = pick(r, []npav1beta1.Tier{npav1beta1.AdminTier, npav1beta1.BaselineTier})
@@ -76,15 +81,15 @@ func clusterPolicy(r *rand.Rand, i int, api string) *model.ClusterPolicy {
 		cnp.Spec.Subject.Pods = &npav1beta1.NamespacedPod{NamespaceSelector: s.Pods.NamespaceSelector, PodSelector: s.Pods.PodSelector}
 	}
 	for k := r.IntN(3); k > 0; k-- {
-		rule := npav1beta1.ClusterNetworkPolicyIngressRule{Action: pick(r, cnpActions), Protocols: cnpProtocols(r)}
-		for _, p := range anpIngressPeers(r) {
+		rule := npav1beta1.ClusterNetworkPolicyIngressRule{Action: pick(r, cnpActions), Protocols: cnpProtocols(r, valid)}
+		for _, p := range anpIngressPeers(r, valid) {
 			rule.From = append(rule.From, npav1beta1.ClusterNetworkPolicyIngressPeer{Namespaces: p.Namespaces, Pods: betaPods(p.Pods)})
 		}
 		cnp.Spec.Ingress = append(cnp.Spec.Ingress, rule)
 	}
 	for k := r.IntN(3); k > 0; k-- {
-		rule := npav1beta1.ClusterNetworkPolicyEgressRule{Action: pick(r, cnpActions), Protocols: cnpProtocols(r)}
-		for _, p := range anpEgressPeers(r) {
+		rule := npav1beta1.ClusterNetworkPolicyEgressRule{Action: pick(r, cnpActions), Protocols: cnpProtocols(r, valid)}
+		for _, p := range anpEgressPeers(r, valid) {
 			peer := npav1beta1.ClusterNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: betaPods(p.Pods), Nodes: p.Nodes}
 			for _, n := range p.Networks {
 				peer.Networks = append(peer.Networks, npav1beta1.CIDR(n))
@@ -96,7 +101,8 @@ func clusterPolicy(r *rand.Rand, i int, api string) *model.ClusterPolicy {
 		}
 		cnp.Spec.Egress = append(cnp.Spec.Egress, rule)
 	}
-	return model.FromClusterNetworkPolicy(cnp)
+	cnp.TypeMeta = metav1.TypeMeta{APIVersion: "policy.networking.k8s.io/v1beta1", Kind: model.KindClusterNetworkPolicy}
+	return model.FromClusterNetworkPolicy(cnp), cnp
 }
 
 var (
@@ -119,13 +125,13 @@ func anpSubject(r *rand.Rand) npav1alpha1.AdminNetworkPolicySubject {
 	return npav1alpha1.AdminNetworkPolicySubject{Pods: &npav1alpha1.NamespacedPod{NamespaceSelector: *namespaceSelector(r), PodSelector: *podSelector(r)}}
 }
 
-func anpIngressPeers(r *rand.Rand) []npav1alpha1.AdminNetworkPolicyIngressPeer {
+func anpIngressPeers(r *rand.Rand, valid bool) []npav1alpha1.AdminNetworkPolicyIngressPeer {
 	var out []npav1alpha1.AdminNetworkPolicyIngressPeer
 	for k := 1 + r.IntN(2); k > 0; k-- {
-		switch r.IntN(7) {
-		case 0:
+		switch n := r.IntN(7); {
+		case n == 0 && !valid:
 			out = append(out, npav1alpha1.AdminNetworkPolicyIngressPeer{}) // no field: fails closed
-		case 1, 2, 3:
+		case n <= 3:
 			out = append(out, npav1alpha1.AdminNetworkPolicyIngressPeer{Namespaces: namespaceSelector(r)})
 		default:
 			out = append(out, npav1alpha1.AdminNetworkPolicyIngressPeer{Pods: &npav1alpha1.NamespacedPod{NamespaceSelector: *namespaceSelector(r), PodSelector: *podSelector(r)}})
@@ -134,11 +140,15 @@ func anpIngressPeers(r *rand.Rand) []npav1alpha1.AdminNetworkPolicyIngressPeer {
 	return out
 }
 
-func anpEgressPeers(r *rand.Rand) []npav1alpha1.AdminNetworkPolicyEgressPeer {
+func anpEgressPeers(r *rand.Rand, valid bool) []npav1alpha1.AdminNetworkPolicyEgressPeer {
 	var out []npav1alpha1.AdminNetworkPolicyEgressPeer
 	for k := 1 + r.IntN(2); k > 0; k-- {
 		var p npav1alpha1.AdminNetworkPolicyEgressPeer
-		switch r.IntN(12) {
+		n := r.IntN(12)
+		if n == 0 && valid {
+			n = 1
+		}
+		switch n {
 		case 0:
 			// no field: fails closed
 		case 1, 2, 3:
@@ -166,13 +176,17 @@ func anpEgressPeers(r *rand.Rand) []npav1alpha1.AdminNetworkPolicyEgressPeer {
 	return out
 }
 
-func anpPorts(r *rand.Rand) *[]npav1alpha1.AdminNetworkPolicyPort {
+func anpPorts(r *rand.Rand, valid bool) *[]npav1alpha1.AdminNetworkPolicyPort {
 	if r.IntN(3) == 0 {
 		return nil
 	}
 	var out []npav1alpha1.AdminNetworkPolicyPort
 	for k := 1 + r.IntN(2); k > 0; k-- {
-		switch r.IntN(7) {
+		n := r.IntN(7)
+		if n == 0 && valid {
+			n = 1
+		}
+		switch n {
 		case 0:
 			out = append(out, npav1alpha1.AdminNetworkPolicyPort{}) // no field: fails closed
 		case 1, 2:
@@ -188,7 +202,7 @@ func anpPorts(r *rand.Rand) *[]npav1alpha1.AdminNetworkPolicyPort {
 	return &out
 }
 
-func cnpProtocols(r *rand.Rand) []npav1beta1.ClusterNetworkPolicyProtocol {
+func cnpProtocols(r *rand.Rand, valid bool) []npav1beta1.ClusterNetworkPolicyProtocol {
 	if r.IntN(3) == 0 {
 		return nil
 	}
@@ -217,4 +231,14 @@ func cnpProtocols(r *rand.Rand) []npav1beta1.ClusterNetworkPolicyProtocol {
 		}
 	}
 	return out
+}
+
+// setPriority writes a priority back into the API object.
+func setPriority(obj any, priority int32) {
+	switch o := obj.(type) {
+	case *npav1alpha1.AdminNetworkPolicy:
+		o.Spec.Priority = priority
+	case *npav1beta1.ClusterNetworkPolicy:
+		o.Spec.Priority = priority
+	}
 }

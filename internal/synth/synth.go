@@ -46,6 +46,10 @@ type Options struct {
 	// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) or "cnp"
 	// (ClusterNetworkPolicy); "" mixes both, which the API leaves unordered.
 	ClusterPolicyAPI string
+	// ValidOnly leaves out what the API server would refuse (peers and
+	// ports without a field, extra BaselineAdminNetworkPolicies), for
+	// manifests; property tests want those too.
+	ValidOnly bool
 }
 
 var (
@@ -60,6 +64,16 @@ var (
 
 // Model builds a normalized cluster model.
 func Model(o Options) *model.Model {
+	m, _ := ModelAndObjects(o)
+	return m
+}
+
+// ModelAndObjects is Model with the API objects of its cluster-scoped
+// policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+// ClusterNetworkPolicy, in the model's order before sorting), for writing
+// them out as manifests.
+func ModelAndObjects(o Options) (*model.Model, []any) {
+	var objects []any
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	m := &model.Model{}
 	ip := netip.MustParseAddr("10.0.0.1")
@@ -133,14 +147,16 @@ func Model(o Options) *model.Model {
 		node = node.Next()
 	}
 	for i := 0; i < o.ClusterPolicies; i++ {
-		cp := clusterPolicy(r, i, o.ClusterPolicyAPI)
+		cp, obj := clusterPolicy(r, i, o.ClusterPolicyAPI, o.ValidOnly)
 		if o.DistinctPriorities && cp.Kind != model.KindBaselineAdminNetworkPolicy {
 			cp.Priority = int32(i + 1)
+			setPriority(obj, cp.Priority)
 		}
 		m.ClusterPolicies = append(m.ClusterPolicies, cp)
+		objects = append(objects, obj)
 	}
 	m.Normalize()
-	return m
+	return m, objects
 }
 
 func policy(r *rand.Rand, name, namespace string) *networkingv1.NetworkPolicy {
