@@ -242,7 +242,22 @@ func naivePeerMatches(m *model.Model, ep Endpoint, p model.ClusterPeer) string {
 		addrs := []netip.Addr{ep.IP}
 		if ep.Pod != nil {
 			if len(ep.Pod.IPs) == 0 {
-				// No address yet: any network a pod can be given may hold it.
+				// No address yet: networks spanning every address of the
+				// cluster's families hold it; any other a pod can be
+				// given may.
+				v4, v6 := naiveFamilies(m)
+				all4, all6 := false, false
+				for _, c := range p.Networks {
+					switch strings.TrimSpace(c) {
+					case "0.0.0.0/0":
+						all4 = true
+					case "::/0":
+						all6 = true
+					}
+				}
+				if (!v4 || all4) && (!v6 || all6) {
+					return "yes"
+				}
 				for _, c := range p.Networks {
 					if prefix, err := netip.ParsePrefix(strings.TrimSpace(c)); err == nil && !naiveReserved(prefix) {
 						return "maybe"
@@ -270,6 +285,31 @@ func naivePeerMatches(m *model.Model, ep Endpoint, p model.ClusterPeer) string {
 		}
 	}
 	return "no"
+}
+
+// naiveFamilies: the IP families in the model, IPv4 when it has no address.
+func naiveFamilies(m *model.Model) (v4, v6 bool) {
+	var all []netip.Addr
+	for _, p := range m.Pods {
+		all = append(all, p.IPs...)
+	}
+	for _, s := range m.Services {
+		all = append(all, s.ClusterIPs...)
+	}
+	for _, n := range m.Nodes {
+		all = append(all, n.Addresses...)
+	}
+	for _, a := range all {
+		if a.Is4() || a.Is4In6() {
+			v4 = true
+		} else {
+			v6 = true
+		}
+	}
+	if !v4 && !v6 {
+		v4 = true
+	}
+	return v4, v6
 }
 
 // naiveReserved: link-local, loopback, multicast and reserved ranges.

@@ -178,6 +178,10 @@ type compiledClusterPeer struct {
 	nothing  bool
 	pods     bitset // namespaces and pods peers
 	networks []netip.Prefix
+	// holdsEveryPod: the networks cover every address of the cluster's
+	// families (0.0.0.0/0 in an IPv4 cluster), so an address-less pod is
+	// in them for sure.
+	holdsEveryPod bool
 	// mayHoldPods: some network is not a range pods never get (link-local,
 	// loopback, multicast).
 	mayHoldPods bool
@@ -366,6 +370,8 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index in
 				cpeer.mayHoldPods = cpeer.mayHoldPods || !NeverPodAddresses(prefix)
 				e.ipBlocks = append(e.ipBlocks, &ipBlock{cidr: prefix.Masked()})
 			}
+			v4, v6 := e.addressFamilies()
+			cpeer.holdsEveryPod = (!v4 || prefixesContainAll(cpeer.networks, true)) && (!v6 || prefixesContainAll(cpeer.networks, false))
 		case len(peer.DomainNames) > 0:
 			cpeer.domains = true
 		default:
@@ -447,7 +453,10 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 			// template has none yet, so the answer is not known unless
 			// the networks are ranges no pod is ever given.
 			if len(ep.Pod.IPs) == 0 {
-				if p.mayHoldPods {
+				switch {
+				case p.holdsEveryPod:
+					return matchYes
+				case p.mayHoldPods:
 					return matchMaybe
 				}
 				return matchNo
@@ -484,6 +493,52 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 		return matchMaybe
 	}
 	return matchNo
+}
+
+// addressFamilies says which IP families the cluster uses, from every
+// address in the model (pods, Services, nodes); with none at all (manifest
+// files), IPv4, every distribution's default.
+func (e *Engine) addressFamilies() (v4, v6 bool) {
+	if e.families != 0 {
+		return e.families&1 != 0, e.families&2 != 0
+	}
+	note := func(a netip.Addr) {
+		if a.Unmap().Is4() {
+			e.families |= 1
+		} else {
+			e.families |= 2
+		}
+	}
+	for _, p := range e.model.Pods {
+		for _, a := range p.IPs {
+			note(a)
+		}
+	}
+	for _, s := range e.model.Services {
+		for _, a := range s.ClusterIPs {
+			note(a)
+		}
+	}
+	for _, n := range e.model.Nodes {
+		for _, a := range n.Addresses {
+			note(a)
+		}
+	}
+	if e.families == 0 {
+		e.families = 1
+	}
+	return e.families&1 != 0, e.families&2 != 0
+}
+
+// prefixesContainAll reports whether a prefix of length 0 of the family is
+// among ps.
+func prefixesContainAll(ps []netip.Prefix, v4 bool) bool {
+	for _, p := range ps {
+		if p.Bits() == 0 && p.Addr().Is4() == v4 {
+			return true
+		}
+	}
+	return false
 }
 
 // neverPods are ranges no pod address is ever taken from.
