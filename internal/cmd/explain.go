@@ -119,9 +119,9 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
 	f.StringVar(&o.Only, "only", "", "Print only the verdicts that are allowed, denied or unspecified")
-	f.StringVar(&o.GroupBy, "group-by", "labels", "With --matrix: labels (one row per group of pods alike), or namespace (per namespace pair and port: how many group pairs are allowed)")
+	f.StringVar(&o.GroupBy, "group-by", "labels", "With --matrix: labels (one row per group of pods alike), pod (one row per pod), or workload|namespace (per workload or namespace pair and port: how many group pairs are allowed)")
 	_ = c.RegisterFlagCompletionFunc("only", cobra.FixedCompletions([]string{"allowed", "denied", "unspecified"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "pod", "workload", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 	addOutputFlag(c, &o.Output, explainFormats)
@@ -190,12 +190,12 @@ func (o *ExplainOptions) Validate() error {
 		return usageErrorf("--only %q: use allowed, denied or unspecified", o.Only)
 	}
 	switch {
-	case o.GroupBy != "labels" && o.GroupBy != "namespace":
-		return usageErrorf("--group-by %q: use labels or namespace", o.GroupBy)
-	case o.GroupBy == "namespace" && !o.Matrix:
-		return usageErrorf("--group-by namespace aggregates a --matrix")
-	case o.GroupBy == "namespace" && o.Output != "table" && o.Output != "json" && o.Output != "yaml":
-		return usageErrorf("-o %s: --group-by namespace prints a table, json or yaml", o.Output)
+	case o.GroupBy != "labels" && o.GroupBy != "pod" && o.GroupBy != "workload" && o.GroupBy != "namespace":
+		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
+	case o.GroupBy != "labels" && !o.Matrix:
+		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
+	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && o.Output != "table" && o.Output != "json" && o.Output != "yaml":
+		return usageErrorf("-o %s: --group-by %s prints a table, json or yaml", o.Output, o.GroupBy)
 	}
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
@@ -251,13 +251,13 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if o.GroupBy == "namespace" {
+		if o.GroupBy == "namespace" || o.GroupBy == "workload" {
 			return o.namespaceMatrix(engine, pods)
 		}
 		if contains(output.StreamFormats, o.Output) {
 			return o.streamMatrix(engine, pods, snapshot.Warnings)
 		}
-		xs = engine.Matrix(pods, o.ports)
+		xs = engine.MatrixOf(o.groups(engine, pods), o.ports)
 	} else {
 		from, err := endpoint.Resolve(snapshot, o.from)
 		if err != nil {

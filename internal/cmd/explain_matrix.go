@@ -15,7 +15,7 @@ import (
 func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, warnings []string) error {
 	var widths output.TableWidths
 	if o.Output == "table" || o.Output == "wide" {
-		_ = engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+		_ = engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
 			if o.Only == "" || string(x.Verdict) == o.Only {
 				widths.Measure(x)
 			}
@@ -24,7 +24,7 @@ func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, 
 	}
 	vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+	if err := engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
 		expect.see(x)
 		if o.Only != "" && string(x.Verdict) != o.Only {
 			return nil
@@ -81,8 +81,11 @@ func (e *expectations) result() error {
 // engine streams it.
 func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Pod) error {
 	agg := policy.NewNamespaces()
+	if o.GroupBy == "workload" {
+		agg = policy.NewWorkloads()
+	}
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixEach(pods, o.ports, func(x policy.Explanation) error {
+	if err := engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
 		expect.see(x)
 		if o.Only != "" && string(x.Verdict) != o.Only {
 			return nil
@@ -96,10 +99,23 @@ func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Po
 	if o.Output == "table" {
 		err = output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
 	} else {
-		err = output.WriteDocument(o.Out, o.Output, output.NewNamespaceMatrix(flows))
+		doc := output.NewNamespaceMatrix(flows)
+		if o.GroupBy == "workload" {
+			doc.Kind = "WorkloadMatrix"
+		}
+		err = output.WriteDocument(o.Out, o.Output, doc)
 	}
 	if err != nil {
 		return err
 	}
 	return expect.result()
+}
+
+// groups are the matrix's rows: groups of pods alike (labels, workload,
+// namespace), or every pod (pod).
+func (o *ExplainOptions) groups(engine *policy.Engine, pods []*model.Pod) []policy.Group {
+	if o.GroupBy == "pod" {
+		return engine.PodGroups(pods)
+	}
+	return engine.Groups(pods)
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -418,8 +419,72 @@ func TestExplainNamespaceMatrixAndOnly(t *testing.T) {
 		t.Errorf("--only allowed: exit %d %s", r.code, r.stdout)
 	}
 	r = run(t, append(append([]string{"explain"}, files...), "frontend-dev", "backend-dev", "--group-by", "namespace")...)
-	if r.code != ExitUsage || !strings.Contains(r.stderr, "--group-by namespace aggregates a --matrix") {
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--group-by namespace groups a --matrix") {
 		t.Errorf("--group-by without --matrix: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// --group-by workload adds up the label groups of one workload (canary and
+// track replicas); --group-by pod gives every pod its own row.
+func TestExplainWorkloadAndPodMatrix(t *testing.T) {
+	dir := t.TempDir()
+	doc := `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-stable, namespace: shop, labels: {app: web, pod-template-hash: abc}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: u, controller: true}]}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1, phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-canary, namespace: shop, labels: {app: web, track: canary, pod-template-hash: abc}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: u, controller: true}]}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.2, phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop, labels: {app: client}}
+status: {podIP: 10.0.0.3, phase: Running}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-only-from-client, namespace: shop}
+spec:
+  podSelector: {matchLabels: {track: canary}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+`
+	p := filepath.Join(dir, "shop.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "explain", "-f", p, "--matrix", "shop", "--group-by", "workload", "-o", "json")
+	var got struct {
+		Kind  string
+		Flows []struct {
+			From, To, Reach string
+			Allowed, Denied int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Kind != "WorkloadMatrix" {
+		t.Fatalf("exit %d %v %s %s", r.code, err, r.stdout, r.stderr)
+	}
+	reach := map[string]string{}
+	for _, f := range got.Flows {
+		reach[f.From+" -> "+f.To] = fmt.Sprintf("%s %d/%d", f.Reach, f.Allowed, f.Allowed+f.Denied)
+	}
+	// The canary admits only the client: of web's two groups, one.
+	if reach["shop/client -> shop/deploy/web"] != "all 2/2" || reach["shop/deploy/web -> shop/deploy/web"] != "some 3/4" {
+		t.Errorf("workload view: %v", reach)
+	}
+	r = run(t, "explain", "-f", p, "--matrix", "shop", "--group-by", "pod", "-o", "jsonl")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 3*2 { // 3 sources x 2 pods declaring a port
+		t.Errorf("pod view: exit %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, `"fromGroup":"shop/web-canary"`) {
+		t.Errorf("pod view names pods: %s", r.stdout)
 	}
 }
 

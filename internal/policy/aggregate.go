@@ -26,18 +26,39 @@ type NamespaceFlow struct {
 }
 
 // Namespaces aggregates verdicts (a MatrixEach stream) by namespace pair
-// and port number; memory is that of the pairs, not of the verdicts.
+// (or workload pair) and port number; memory is that of the pairs, not of
+// the verdicts.
 type Namespaces struct {
 	flows map[string]*NamespaceFlow
+	// key names the row of an end: its namespace, or its workload.
+	key func(pod, group string) string
 }
 
-// NewNamespaces starts an empty aggregation.
-func NewNamespaces() *Namespaces { return &Namespaces{flows: map[string]*NamespaceFlow{}} }
+// NewNamespaces starts an empty aggregation by namespace.
+func NewNamespaces() *Namespaces {
+	return &Namespaces{flows: map[string]*NamespaceFlow{}, key: func(pod, _ string) string {
+		ns, _, _ := strings.Cut(pod, "/")
+		return ns
+	}}
+}
+
+// NewWorkloads starts an empty aggregation by workload: the groups of one
+// Deployment whose replicas differ in labels (canary, track) add up.
+func NewWorkloads() *Namespaces {
+	return &Namespaces{flows: map[string]*NamespaceFlow{}, key: func(pod, group string) string {
+		if group == "" {
+			return pod
+		}
+		if i := strings.IndexByte(group, '('); i > 0 && strings.HasSuffix(group, ")") {
+			return group[:i] // a workload split into several groups
+		}
+		return group
+	}}
+}
 
 // Add counts one verdict.
 func (n *Namespaces) Add(x Explanation) error {
-	from, _, _ := strings.Cut(x.From, "/")
-	to, _, _ := strings.Cut(x.To, "/")
+	from, to := n.key(x.From, x.FromGroup), n.key(x.To, x.ToGroup)
 	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", from, to, x.Protocol, x.Port)
 	f, ok := n.flows[key]
 	if !ok {

@@ -342,8 +342,13 @@ func (e *Engine) explainOne(src, dst side, rp resolvedPort, dnsName bool) Explan
 // Matrix evaluates every group of the pods against every group on each
 // port the destination group declares (or the given ports), without hints.
 func (e *Engine) Matrix(pods []*model.Pod, ports []PortSpec) []Explanation {
+	return e.MatrixOf(e.Groups(pods), ports)
+}
+
+// MatrixOf is Matrix over given groups.
+func (e *Engine) MatrixOf(groups []Group, ports []PortSpec) []Explanation {
 	var out []Explanation
-	_ = e.MatrixEach(pods, ports, func(x Explanation) error {
+	_ = e.MatrixEachOf(groups, ports, func(x Explanation) error {
 		out = append(out, x)
 		return nil
 	})
@@ -354,7 +359,20 @@ func (e *Engine) Matrix(pods []*model.Pod, ports []PortSpec) []Explanation {
 // it is decided, so memory stays that of the model whatever the number of
 // verdicts; an error from yield stops it.
 func (e *Engine) MatrixEach(pods []*model.Pod, ports []PortSpec, yield func(Explanation) error) error {
-	groups := e.Groups(pods)
+	return e.MatrixEachOf(e.Groups(pods), ports, yield)
+}
+
+// PodGroups makes every pod its own group, for a matrix per pod.
+func (e *Engine) PodGroups(pods []*model.Pod) []Group {
+	out := make([]Group, len(pods))
+	for i, p := range pods {
+		out[i] = Group{Name: p.Key(), Pods: []*model.Pod{p}}
+	}
+	return out
+}
+
+// MatrixEachOf is MatrixEach over given groups (Groups or PodGroups).
+func (e *Engine) MatrixEachOf(groups []Group, ports []PortSpec, yield func(Explanation) error) error {
 	keys := make([]string, len(groups))
 	for i, g := range groups {
 		keys[i] = g.Pods[0].Key()
