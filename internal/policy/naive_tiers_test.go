@@ -315,19 +315,17 @@ func naiveFamilies(m *model.Model) (v4, v6 bool) {
 // naiveReserved: link-local, loopback, multicast and reserved ranges.
 func naiveReserved(p netip.Prefix) bool {
 	a := p.Masked().Addr()
-	last := a
-	if a.Is4() {
-		b := a.As4()
-		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-		n |= uint32(1)<<(32-p.Bits()) - 1
-		if p.Bits() == 0 {
-			n = ^uint32(0)
-		}
-		last = netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-	} else {
+	if !a.Is4() {
 		// IPv6: the prefixes the test generates are whole ranges; check the start only.
 		return a.IsLoopback() || a.IsLinkLocalUnicast() && p.Bits() >= 10 || a.IsMulticast() && p.Bits() >= 8
 	}
+	b := a.As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n |= uint32(1)<<(32-p.Bits()) - 1
+	if p.Bits() == 0 {
+		n = ^uint32(0)
+	}
+	last := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	for _, r := range []func(netip.Addr) bool{
 		func(x netip.Addr) bool { return x.As4()[0] == 0 },
 		netip.Addr.IsLoopback,
