@@ -79,11 +79,13 @@ type ExplainOptions struct {
 	Only          string
 	GroupBy       string
 
-	args      []string
-	from      endpoint.Endpoint
-	to        endpoint.Endpoint
-	ports     []policy.PortSpec
-	questions []queries.Question
+	// groupBySet: --group-by was given, so a large graph is not aggregated.
+	groupBySet bool
+	args       []string
+	from       endpoint.Endpoint
+	to         endpoint.Endpoint
+	ports      []policy.PortSpec
+	questions  []queries.Question
 	genericiooptions.IOStreams
 }
 
@@ -119,7 +121,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
 	f.StringVar(&o.Only, "only", "", "Print only the verdicts that are allowed, denied or unspecified")
-	f.StringVar(&o.GroupBy, "group-by", "labels", "With --matrix: labels (one row per group of pods alike), pod (one row per pod), or workload|namespace (per workload or namespace pair and port: how many group pairs are allowed)")
+	f.StringVar(&o.GroupBy, "group-by", "", "With --matrix: labels (the default: one row per group of pods alike), pod (one row per pod), or workload|namespace (per workload or namespace pair and port: how many group pairs are allowed); graphs of more than 40 groups are drawn per namespace unless it is given")
 	_ = c.RegisterFlagCompletionFunc("only", cobra.FixedCompletions([]string{"allowed", "denied", "unspecified"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "pod", "workload", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
@@ -133,6 +135,10 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 // Complete parses the endpoints and ports.
 func (o *ExplainOptions) Complete(args []string) error {
 	o.args = args
+	o.groupBySet = o.GroupBy != ""
+	if o.GroupBy == "" {
+		o.GroupBy = "labels"
+	}
 	ports, err := parsePortFlags(o.Ports)
 	if err != nil {
 		return err
@@ -194,8 +200,8 @@ func (o *ExplainOptions) Validate() error {
 		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
 	case o.GroupBy != "labels" && !o.Matrix:
 		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
-	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && o.Output != "table" && o.Output != "json" && o.Output != "yaml":
-		return usageErrorf("-o %s: --group-by %s prints a table, json or yaml", o.Output, o.GroupBy)
+	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && !contains([]string{"table", "json", "yaml", "mermaid", "dot"}, o.Output):
+		return usageErrorf("-o %s: --group-by %s prints a table, json, yaml, mermaid or dot", o.Output, o.GroupBy)
 	}
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
@@ -250,6 +256,10 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		pods, err := o.matrixPods(snapshot)
 		if err != nil {
 			return err
+		}
+		if o.autoAggregate(engine, pods) {
+			fmt.Fprintf(o.ErrOut, "%d groups of pods are more than a readable graph holds (%d): drawing one node per namespace (--group-by labels draws every group, --group-by workload one per workload)\n", len(engine.Groups(pods)), graphGroupLimit)
+			o.GroupBy = "namespace"
 		}
 		if o.GroupBy == "namespace" || o.GroupBy == "workload" {
 			return o.namespaceMatrix(engine, pods)

@@ -96,9 +96,12 @@ func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Po
 	}
 	flows := agg.Flows()
 	var err error
-	if o.Output == "table" {
+	switch o.Output {
+	case "table":
 		err = output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
-	} else {
+	case "mermaid", "dot":
+		err = output.NamespaceGraph(o.Out, o.Output, flows)
+	default:
 		doc := output.NewNamespaceMatrix(flows)
 		if o.GroupBy == "workload" {
 			doc.Kind = "WorkloadMatrix"
@@ -118,4 +121,17 @@ func (o *ExplainOptions) groups(engine *policy.Engine, pods []*model.Pod) []poli
 		return engine.PodGroups(pods)
 	}
 	return engine.Groups(pods)
+}
+
+// graphGroupLimit is where a graph of every group stops being readable
+// (Graphviz and Mermaid both give up well before a few hundred nodes).
+const graphGroupLimit = 40
+
+// autoAggregate: a graph of more groups than that, unless --group-by was
+// given, is drawn per namespace.
+func (o *ExplainOptions) autoAggregate(engine *policy.Engine, pods []*model.Pod) bool {
+	if (o.Output != "mermaid" && o.Output != "dot") || o.groupBySet {
+		return false
+	}
+	return len(engine.Groups(pods)) > graphGroupLimit
 }

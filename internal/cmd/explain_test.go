@@ -59,6 +59,8 @@ func TestExplainOutputs(t *testing.T) {
 		{"explain/matrix.mermaid", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring", "-o", "mermaid"}},
 		{"explain/matrix.dot", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "-o", "dot"}},
 		{"explain/matrix.txt", []string{"--matrix", "frontend-dev", "backend-dev", "ingress"}},
+		{"explain/matrix-namespaces.mermaid", []string{"--matrix", "-A", "--group-by", "namespace", "-o", "mermaid"}},
+		{"explain/matrix-workloads.dot", []string{"--matrix", "-A", "--group-by", "workload", "-o", "dot"}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {
@@ -517,5 +519,32 @@ func TestDiffFlowsOffline(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%v: exit %d %s", tt.args, r.code, r.stderr)
 		}
+	}
+}
+
+// A graph of more than 40 groups is drawn per namespace, said on stderr;
+// --group-by keeps what the user asked for.
+func TestExplainLargeGraphAggregates(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 45; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%d, namespace: ns%d, labels: {app: a%d}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\nstatus: {podIP: 10.0.0.%d, phase: Running}\n", i, i%2, i, i+1)
+	}
+	b.WriteString("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: only-a0, namespace: ns1}\nspec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: a0}}}]}]}\n")
+	p := filepath.Join(t.TempDir(), "many.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "explain", "-f", p, "--matrix", "-A", "-o", "dot")
+	if r.code != 0 || !strings.Contains(r.stderr, "45 groups of pods are more than a readable graph holds (40): drawing one node per namespace") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, want := range []string{`"ns0" -> "ns0" [label="80/TCP"];`, `"ns0" -> "ns1" [label="80/TCP 22/506 (some)", style=dashed];`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("namespace graph lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	r = run(t, "explain", "-f", p, "--matrix", "-A", "-o", "dot", "--group-by", "labels")
+	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, `"ns1/p1"`) {
+		t.Errorf("--group-by labels: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

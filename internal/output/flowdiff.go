@@ -3,6 +3,8 @@ package output
 import (
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
@@ -71,4 +73,93 @@ func NamespaceMatrixTable(w io.Writer, flows []policy.NamespaceFlow, noHeaders b
 		fmt.Fprintf(tw, "%s\t%s\t%d/%s\t%s\t%s\t%s\n", f.From, f.To, f.Port, f.Protocol, allowed, dash(f.Examples[policy.Allowed]), dash(f.Examples[policy.Denied]))
 	}
 	return tw.Flush()
+}
+
+// NamespaceGraph draws aggregated flows (per namespace or workload pair) as
+// a Mermaid flowchart or a Graphviz digraph: an edge per pair, labelled
+// with each port and how many of its group pairs are allowed; solid when
+// all are, dashed when some are; pairs with none allowed are left out.
+// Workload nodes ("ns/deploy/web") sit in one box per namespace.
+func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow) error {
+	type pair struct{ from, to string }
+	var order []pair
+	labels := map[pair]map[string][]string{} // pair -> "all"/"some" -> ports
+	nodes := map[string]bool{}
+	for _, f := range flows {
+		nodes[f.From], nodes[f.To] = true, true
+		if f.Reach == "none" {
+			continue
+		}
+		p := pair{f.From, f.To}
+		if labels[p] == nil {
+			labels[p] = map[string][]string{}
+			order = append(order, p)
+		}
+		label := fmt.Sprintf("%d/%s", f.Port, f.Protocol)
+		if f.Reach == "some" {
+			label += fmt.Sprintf(" %d/%d", f.Allowed, f.Allowed+f.Denied+f.Unspecified)
+		}
+		labels[p][f.Reach] = append(labels[p][f.Reach], label)
+	}
+	names := make([]string, 0, len(nodes))
+	for n := range nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	boxed := len(names) > 0 && strings.Contains(names[0], "/")
+	if format == "dot" {
+		fmt.Fprintln(w, "digraph netbaseline {")
+		fmt.Fprintln(w, "  rankdir=LR;")
+		fmt.Fprintln(w, "  node [shape=box];")
+		if boxed {
+			for i, ns := range byNamespace(names) {
+				fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
+				for _, n := range ns.nodes {
+					fmt.Fprintf(w, "    %q;\n", n)
+				}
+				fmt.Fprintln(w, "  }")
+			}
+		} else {
+			for _, n := range names {
+				fmt.Fprintf(w, "  %q;\n", n)
+			}
+		}
+		for _, p := range order {
+			if all := labels[p]["all"]; len(all) > 0 {
+				fmt.Fprintf(w, "  %q -> %q [label=%q];\n", p.from, p.to, strings.Join(all, ", "))
+			}
+			if some := labels[p]["some"]; len(some) > 0 {
+				fmt.Fprintf(w, "  %q -> %q [label=%q, style=dashed];\n", p.from, p.to, strings.Join(some, ", ")+" (some)")
+			}
+		}
+		fmt.Fprintln(w, "}")
+		return nil
+	}
+	id := map[string]string{}
+	fmt.Fprintln(w, "flowchart LR")
+	for i, n := range names {
+		id[n] = fmt.Sprintf("n%d", i)
+	}
+	if boxed {
+		for i, ns := range byNamespace(names) {
+			fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
+			for _, n := range ns.nodes {
+				fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
+			}
+			fmt.Fprintln(w, "  end")
+		}
+	} else {
+		for _, n := range names {
+			fmt.Fprintf(w, "  %s[\"%s\"]\n", id[n], n)
+		}
+	}
+	for _, p := range order {
+		if all := labels[p]["all"]; len(all) > 0 {
+			fmt.Fprintf(w, "  %s -->|\"%s\"| %s\n", id[p.from], strings.Join(all, ", "), id[p.to])
+		}
+		if some := labels[p]["some"]; len(some) > 0 {
+			fmt.Fprintf(w, "  %s -.->|\"%s (some)\"| %s\n", id[p.from], strings.Join(some, ", "), id[p.to])
+		}
+	}
+	return nil
 }
