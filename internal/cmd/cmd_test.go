@@ -162,7 +162,7 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"apply unknown namespace", []string{"apply", "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"apply bad output", []string{"apply", "-n", "backend-dev", "-o", "table"}, `output format "table"`},
 		{"diff output without flows", []string{"diff", "-n", "backend-dev", "-o", "json"}, "the object diff is always a unified diff"},
-		{"diff flows bogus output", []string{"diff", "-n", "backend-dev", "--flows", "-o", "bogus"}, "diff --flows prints a table (no -o) or JSON (-o json)"},
+		{"diff flows bogus output", []string{"diff", "-n", "backend-dev", "--flows", "-o", "bogus"}, "diff --flows prints a table (no -o), JSON (-o json) or a graph of the changes (-o mermaid|dot)"},
 		{"diff unknown namespace", []string{"diff", "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"rollback -A with -n", []string{"rollback", "-A", "-n", "x"}, "cannot be combined"},
 		{"rollback bad dry-run", []string{"rollback", "-n", "x", "--dry-run=later"}, "--dry-run"},

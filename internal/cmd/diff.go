@@ -95,8 +95,8 @@ func (o *DiffOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.Flows, "flows", false, "Show the connections between groups whose verdict would change")
 	f.BoolVar(&o.Prune, "prune", false, "Include the deletions apply --prune would make")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Diff as if apply --force-conflicts took over same-named foreign policies")
-	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output, mermaid or dot for a graph of the changes only")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "mermaid", "dot"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "With --old and --new: the workloads (Namespaces, Pods, Services, Deployments, …) to compare on, from files (repeatable)")
 	f.StringArrayVar(&o.Old, "old", nil, "diff --flows without a cluster: the policies before, a file or directory (repeatable)")
 	f.StringArrayVar(&o.New, "new", nil, "diff --flows without a cluster: the policies after, a file or directory (repeatable)")
@@ -124,9 +124,9 @@ func diffExit(err error) error {
 func (o *DiffOptions) Validate() error {
 	switch {
 	case o.Output != "" && !o.Flows:
-		return usageErrorf("-o %s: the object diff is always a unified diff; --flows prints a table, or JSON with -o json", o.Output)
-	case o.Output != "" && o.Output != "json":
-		return usageErrorf("-o %s: diff --flows prints a table (no -o) or JSON (-o json)", o.Output)
+		return usageErrorf("-o %s: the object diff is always a unified diff; --flows prints a table, or -o json|mermaid|dot", o.Output)
+	case o.Output != "" && o.Output != "json" && o.Output != "mermaid" && o.Output != "dot":
+		return usageErrorf("-o %s: diff --flows prints a table (no -o), JSON (-o json) or a graph of the changes (-o mermaid|dot)", o.Output)
 	}
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("-A and -n cannot be combined")
@@ -282,6 +282,8 @@ func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, afte
 	switch {
 	case o.Output == "json":
 		err = output.WriteDocument(o.Out, "json", output.NewFlowDiff(changes))
+	case o.Output == "mermaid" || o.Output == "dot":
+		err = output.FlowDiffGraph(o.Out, o.Output, changes)
 	case len(changes) == 0:
 		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
 	default:

@@ -503,6 +503,16 @@ func TestDiffFlowsOffline(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.stdout, "FROM") || !strings.Contains(r.stdout, "OLD") || !strings.Contains(r.stdout, "allowed  denied") {
 		t.Errorf("old none, new baseline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Only the changes, as a graph.
+	r = run(t, "diff", "--flows", "-f", app, "--old", empty, "--new", policies, "-o", "mermaid")
+	if r.code != 1 {
+		t.Errorf("-o mermaid: exit %d %s", r.code, r.stderr)
+	}
+	golden.Assert(t, "diff/flows-baseline.mermaid", []byte(r.stdout))
+	r = run(t, "diff", "--flows", "-f", app, "--old", empty, "--new", policies, "-o", "dot")
+	if r.code != 1 || !strings.Contains(r.stdout, `"frontend-dev/deploy/frontend" -> "backend-dev/deploy/backend" [label="8080/TCP allowed→denied", color=red, style=dashed];`) || strings.Contains(r.stdout, `"frontend-dev/deploy/frontend" -> "backend-dev/deploy/backend" [label="3001`) {
+		t.Errorf("-o dot draws the changes only: exit %d\n%s", r.code, r.stdout)
+	}
 	r = run(t, "diff", "--flows", "-f", app, "--old", policies, "--new", policies, "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"changes": []`) {
 		t.Errorf("same policies: exit %d %s %s", r.code, r.stdout, r.stderr)

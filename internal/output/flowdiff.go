@@ -163,3 +163,78 @@ func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow) er
 	}
 	return nil
 }
+
+// FlowDiffGraph draws only the changes as a Mermaid flowchart or a
+// Graphviz digraph, groups boxed by namespace: connections that open as
+// solid (green in dot) arrows, those that close as crossed (red, dashed),
+// others (to or from unspecified) dotted; labels say port and before → after.
+func FlowDiffGraph(w io.Writer, format string, changes []policy.FlowChange) error {
+	type pair struct{ from, to string }
+	var order []pair
+	kinds := map[pair]map[string][]string{} // pair -> opens|closes|other -> labels
+	nodes := map[string]bool{}
+	for _, c := range changes {
+		p := pair{nodeName(c.FromGroup, c.From), nodeName(c.ToGroup, c.To)}
+		nodes[p.from], nodes[p.to] = true, true
+		if kinds[p] == nil {
+			kinds[p] = map[string][]string{}
+			order = append(order, p)
+		}
+		kind := "other"
+		switch {
+		case c.After == policy.Allowed && c.Before == policy.Denied:
+			kind = "opens"
+		case c.After == policy.Denied && c.Before == policy.Allowed:
+			kind = "closes"
+		}
+		kinds[p][kind] = append(kinds[p][kind], fmt.Sprintf("%d/%s %s→%s", c.Port, c.Protocol, c.Before, c.After))
+	}
+	names := make([]string, 0, len(nodes))
+	for n := range nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if format == "dot" {
+		fmt.Fprintln(w, "digraph netbaseline {")
+		fmt.Fprintln(w, "  rankdir=LR;")
+		fmt.Fprintln(w, "  node [shape=box];")
+		for i, ns := range byNamespace(names) {
+			fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
+			for _, n := range ns.nodes {
+				fmt.Fprintf(w, "    %q;\n", n)
+			}
+			fmt.Fprintln(w, "  }")
+		}
+		style := map[string]string{"opens": "color=darkgreen", "closes": "color=red, style=dashed", "other": "color=gray, style=dotted"}
+		for _, p := range order {
+			for _, kind := range []string{"opens", "closes", "other"} {
+				if ls := kinds[p][kind]; len(ls) > 0 {
+					fmt.Fprintf(w, "  %q -> %q [label=%q, %s];\n", p.from, p.to, strings.Join(ls, ", "), style[kind])
+				}
+			}
+		}
+		fmt.Fprintln(w, "}")
+		return nil
+	}
+	id := map[string]string{}
+	fmt.Fprintln(w, "flowchart LR")
+	for i, n := range names {
+		id[n] = fmt.Sprintf("n%d", i)
+	}
+	for i, ns := range byNamespace(names) {
+		fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
+		for _, n := range ns.nodes {
+			fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
+		}
+		fmt.Fprintln(w, "  end")
+	}
+	arrow := map[string]string{"opens": "-->", "closes": "--x", "other": "-.->"}
+	for _, p := range order {
+		for _, kind := range []string{"opens", "closes", "other"} {
+			if ls := kinds[p][kind]; len(ls) > 0 {
+				fmt.Fprintf(w, "  %s %s|\"%s\"| %s\n", id[p.from], arrow[kind], strings.Join(ls, ", "), id[p.to])
+			}
+		}
+	}
+	return nil
+}
