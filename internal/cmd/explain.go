@@ -89,7 +89,7 @@ type ExplainOptions struct {
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "custom-columns="}
+var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "grid", "custom-columns="}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
@@ -200,6 +200,10 @@ func (o *ExplainOptions) Validate() error {
 		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
 	case o.GroupBy != "labels" && !o.Matrix:
 		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
+	case o.Output == "grid" && !o.Matrix:
+		return usageErrorf("-o grid draws a --matrix")
+	case o.Output == "grid" && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
+		return usageErrorf("-o grid has one row per group or pod: use --group-by labels or pod")
 	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && !contains([]string{"table", "json", "yaml", "mermaid", "dot"}, o.Output):
 		return usageErrorf("-o %s: --group-by %s prints a table, json, yaml, mermaid or dot", o.Output, o.GroupBy)
 	}
@@ -263,6 +267,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		}
 		if o.GroupBy == "namespace" || o.GroupBy == "workload" {
 			return o.namespaceMatrix(engine, pods)
+		}
+		if o.Output == "grid" {
+			return o.gridMatrix(engine, pods)
 		}
 		if contains(output.StreamFormats, o.Output) {
 			return o.streamMatrix(engine, pods, snapshot.Warnings)

@@ -135,3 +135,37 @@ func (o *ExplainOptions) autoAggregate(engine *policy.Engine, pods []*model.Pod)
 	}
 	return len(engine.Groups(pods)) > graphGroupLimit
 }
+
+// gridColumns is as wide as a terminal grid stays readable.
+const gridColumns = 60
+
+// gridMatrix prints the matrix as a truth table (-o grid).
+func (o *ExplainOptions) gridMatrix(engine *policy.Engine, pods []*model.Pod) error {
+	groups := o.groups(engine, pods)
+	grid := output.NewGrid(groups)
+	if grid.Columns() > gridColumns {
+		fmt.Fprintf(o.ErrOut, "Warning: %d columns are wider than a terminal reads well (%d): --group-by namespace or workload summarises, fewer namespaces narrow it\n", grid.Columns(), gridColumns)
+	}
+	expect := newExpectations(o.Expect)
+	if err := engine.MatrixEachOf(groups, o.ports, func(x policy.Explanation) error {
+		expect.see(x)
+		if o.Only != "" && string(x.Verdict) != o.Only {
+			return nil
+		}
+		return grid.Add(x)
+	}); err != nil {
+		return err
+	}
+	what := "each cell over every port the destination declares"
+	if len(o.ports) > 0 {
+		var ps []string
+		for _, p := range o.ports {
+			ps = append(ps, p.String())
+		}
+		what = "each cell on " + strings.Join(ps, ", ")
+	}
+	if err := grid.Write(o.Out, what); err != nil {
+		return err
+	}
+	return expect.result()
+}

@@ -59,6 +59,8 @@ func TestExplainOutputs(t *testing.T) {
 		{"explain/matrix.mermaid", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "monitoring", "-o", "mermaid"}},
 		{"explain/matrix.dot", []string{"--matrix", "frontend-dev", "backend-dev", "ingress", "-o", "dot"}},
 		{"explain/matrix.txt", []string{"--matrix", "frontend-dev", "backend-dev", "ingress"}},
+		{"explain/matrix.grid", []string{"--matrix", "-A", "-o", "grid"}},
+		{"explain/matrix-3001.grid", []string{"--matrix", "-A", "-o", "grid", "--port", "3001"}},
 		{"explain/matrix-namespaces.mermaid", []string{"--matrix", "-A", "--group-by", "namespace", "-o", "mermaid"}},
 		{"explain/matrix-workloads.dot", []string{"--matrix", "-A", "--group-by", "workload", "-o", "dot"}},
 	}
