@@ -22,7 +22,7 @@ func run() int {
 	defer stop()
 
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := cmd.NewCmdNetBaseline(streams).ExecuteContext(ctx)
+	err := cmd.Execute(ctx, streams, os.Args[1:])
 	if err != nil {
 		if msg := cmd.Message(err); msg != "" {
 			fmt.Fprintln(os.Stderr, msg)

@@ -25,6 +25,8 @@ type GlobalOptions struct {
 	// Factory gives cluster clients; built from ConfigFlags unless a test
 	// sets it.
 	Factory Factory
+
+	profiling profiling
 }
 
 // LoadConfig returns the Config from --config, $NETBASELINE_CONFIG or the
@@ -103,6 +105,19 @@ var rootExample = templates.Examples(`
 	# Write the overlays out as a GitOps tree
 	kubectl netbaseline init --dir infra/manifests/network-policies`)
 
+// Execute runs the command line args (without the program name) and
+// writes a --profile when the command ends, whatever its outcome.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) error {
+	g := &GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	root := NewCmdNetBaselineWith(g, streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if ferr := g.profiling.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	return err
+}
+
 // NewCmdNetBaseline builds the root command.
 func NewCmdNetBaseline(streams genericiooptions.IOStreams) *cobra.Command {
 	return NewCmdNetBaselineWith(&GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}, streams)
@@ -140,6 +155,9 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		// before any API call (exit 2) rather than silently replaced by
 		// the defaults.
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if err := g.profiling.start(); err != nil {
+				return err
+			}
 			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
 				return nil
 			}
@@ -163,6 +181,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 	root.PersistentFlags().StringVar(&g.ConfigFile, "config", "",
 		"Config file (kind: Config, apiVersion: "+config.APIVersion+"); default $"+config.EnvConfig+", else the runbook's sample app")
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
+	g.profiling.addFlags(root.PersistentFlags())
 
 	root.AddCommand(
 		NewCmdRender(g, streams),

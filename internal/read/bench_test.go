@@ -15,7 +15,7 @@ import (
 
 // clusterFile writes a generated cluster (replicas with canary/version
 // labels, as hack/gen-cluster writes it) and returns its path.
-func clusterFile(b *testing.B, namespaces, policies int) string {
+func clusterFile(b testing.TB, namespaces, policies int) string {
 	b.Helper()
 	m := synth.Model(synth.Options{Seed: 42, Namespaces: namespaces, Workloads: 10, MaxReplicas: 19, Policies: policies})
 	var sb strings.Builder

@@ -9,8 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -157,9 +161,108 @@ func manifestFiles(p string) ([]string, error) {
 	return files, nil
 }
 
-// load decodes a stream of documents. YAML is read as YAML 1.2 (yaml.v3),
-// so a namespace named y or on stays a string rather than a boolean.
+// load decodes a stream of documents: by the block parser where it can
+// (blockyaml.go), else by yaml.v3, whose errors are the ones reported.
+// Documents are parsed and converted on every core, then recorded in
+// their order.
 func (l *fileLoader) load(file string, data []byte) error {
+	docs, ok := splitDocuments(string(data))
+	if !ok {
+		return l.loadFull(file, data)
+	}
+	sinks := make([]*docSink, len(docs))
+	read := func(i int) {
+		d := &docSink{defaultNamespace: l.defaultNamespace}
+		sinks[i] = d
+		v, line, err := parseDocument(docs[i])
+		if err != nil {
+			d.parseErr = err
+			return
+		}
+		d.err = d.document(file, line, v)
+	}
+	eachParallel(len(docs), read)
+	for _, d := range sinks {
+		if d.parseErr != nil {
+			// Nothing is recorded yet: the full parser starts from nothing.
+			return l.loadFull(file, data)
+		}
+	}
+	for _, d := range sinks {
+		if d.err != nil {
+			return d.err
+		}
+		d.replay(l)
+	}
+	return nil
+}
+
+// eachParallel calls f for 0..n-1 on every core; small inputs stay on one.
+func eachParallel(n int, f func(int)) {
+	workers := min(goruntime.GOMAXPROCS(0), n/32)
+	if workers < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// docSink collects what one document adds (objects, warnings, other
+// policy layers) so that documents can be read concurrently and recorded
+// in their order.
+type docSink struct {
+	defaultNamespace string
+	ops              []func(*fileLoader)
+	parseErr, err    error
+}
+
+func (d *docSink) warn(msg string) {
+	d.ops = append(d.ops, func(l *fileLoader) { l.model.Warnings = append(l.model.Warnings, msg) })
+}
+
+func (d *docSink) otherLayer(kind string) {
+	d.ops = append(d.ops, func(l *fileLoader) { l.model.OtherLayers = append(l.model.OtherLayers, kind) })
+}
+
+func (d *docSink) put(key, where string, add func(*model.Model)) {
+	d.ops = append(d.ops, func(l *fileLoader) { l.put(key, where, add) })
+}
+
+func (d *docSink) replay(l *fileLoader) {
+	for _, op := range d.ops {
+		op(l)
+	}
+}
+
+// document reads one decoded document (nil when empty).
+func (d *docSink) document(file string, line int, v any) error {
+	if v == nil {
+		return nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
+	}
+	if err := d.object(obj, file+":"+strconv.Itoa(line)); err != nil {
+		return &FileError{File: file, Line: line, Err: err}
+	}
+	return nil
+}
+
+// loadFull decodes a stream of documents with yaml.v3. YAML is read as
+// YAML 1.2, so a namespace named y or on stays a string, not a boolean.
+func (l *fileLoader) loadFull(file string, data []byte) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yamlv3.Node
@@ -178,20 +281,15 @@ func (l *fileLoader) load(file string, data []byte) error {
 		if err != nil {
 			return &FileError{File: file, Line: line, Err: err}
 		}
-		if v == nil {
-			continue // an empty document
+		d := &docSink{defaultNamespace: l.defaultNamespace}
+		if err := d.document(file, line, v); err != nil {
+			return err
 		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
-		}
-		if err := l.object(obj, fmt.Sprintf("%s:%d", file, line)); err != nil {
-			return &FileError{File: file, Line: line, Err: err}
-		}
+		d.replay(l)
 	}
 }
 
-func (l *fileLoader) object(obj map[string]any, where string) error {
+func (d *docSink) object(obj map[string]any, where string) error {
 	kind, _ := obj["kind"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
 	tm := metav1.TypeMeta{Kind: kind, APIVersion: apiVersion}
@@ -199,23 +297,35 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		return errors.New("missing kind")
 	}
 	if strings.HasSuffix(tm.Kind, "List") {
+		// kubectl get -o yaml gives one List of every object: its items
+		// are read on every core too, and recorded in their order.
 		items, _ := obj["items"].([]any)
-		for i, it := range items {
-			m, ok := it.(map[string]any)
+		sinks := make([]*docSink, len(items))
+		eachParallel(len(items), func(i int) {
+			item := &docSink{defaultNamespace: d.defaultNamespace}
+			sinks[i] = item
+			m, ok := items[i].(map[string]any)
 			if !ok {
-				return fmt.Errorf("items[%d]: not an object", i)
+				item.err = fmt.Errorf("items[%d]: not an object", i)
+				return
 			}
-			if err := l.object(m, where); err != nil {
-				return fmt.Errorf("items[%d]: %w", i, err)
+			if err := item.object(m, where); err != nil {
+				item.err = fmt.Errorf("items[%d]: %w", i, err)
 			}
+		})
+		for _, item := range sinks {
+			if item.err != nil {
+				return item.err
+			}
+			d.ops = append(d.ops, item.ops...)
 		}
 		return nil
 	}
 	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
-		return l.clusterPolicy(obj, tm, into, where)
+		return d.clusterPolicy(obj, tm, into, where)
 	}
 	if otherLayerKinds[tm.Kind] || (tm.Kind == "NetworkPolicy" && hasPrefixAny(tm.APIVersion, calicoGroups)) {
-		l.model.OtherLayers = append(l.model.OtherLayers, tm.Kind)
+		d.otherLayer(tm.Kind)
 		return nil
 	}
 	decode := func(into any) error {
@@ -227,7 +337,7 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		// A field the type does not have would be dropped silently (and
 		// refused by kubectl apply's strict field validation): say so.
 		for _, u := range strict.UnknownFields(obj, reflect.TypeOf(into).Elem(), "") {
-			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+			d.warn(fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
 		}
 		return nil
 	}
@@ -237,7 +347,7 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		if err := decode(&ns); err != nil {
 			return err
 		}
-		l.put("Namespace "+ns.Name, where, func(m *model.Model) {
+		d.put("Namespace "+ns.Name, where, func(m *model.Model) {
 			m.Namespaces = append(m.Namespaces, &model.Namespace{Name: ns.Name, Labels: ns.Labels})
 		})
 	case "Pod":
@@ -245,37 +355,37 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 		if err := decode(&pod); err != nil {
 			return err
 		}
-		p := model.PodFromAPI(&pod, l.ns(pod.Namespace))
-		l.put("Pod "+p.Namespace+"/"+p.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
+		p := model.PodFromAPI(&pod, d.ns(pod.Namespace))
+		d.put("Pod "+p.Namespace+"/"+p.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
 	case "Service":
 		var svc corev1.Service
 		if err := decode(&svc); err != nil {
 			return err
 		}
-		s := model.ServiceFromAPI(&svc, l.ns(svc.Namespace))
-		l.put("Service "+s.Namespace+"/"+s.Name, where, func(m *model.Model) { m.Services = append(m.Services, s) })
+		s := model.ServiceFromAPI(&svc, d.ns(svc.Namespace))
+		d.put("Service "+s.Namespace+"/"+s.Name, where, func(m *model.Model) { m.Services = append(m.Services, s) })
 	case "NetworkPolicy":
 		np := &networkingv1.NetworkPolicy{}
 		if err := decode(np); err != nil {
 			return err
 		}
-		np.Namespace = l.ns(np.Namespace)
+		np.Namespace = d.ns(np.Namespace)
 		if errs := policy.Validate(np); len(errs) > 0 {
 			return fmt.Errorf("NetworkPolicy %s/%s would be refused by the API server: %v", np.Namespace, np.Name, errs.ToAggregate())
 		}
-		l.put("NetworkPolicy "+np.Namespace+"/"+np.Name, where, func(m *model.Model) { m.Policies = append(m.Policies, np) })
+		d.put("NetworkPolicy "+np.Namespace+"/"+np.Name, where, func(m *model.Model) { m.Policies = append(m.Policies, np) })
 	case "Node":
 		var n corev1.Node
 		if err := decode(&n); err != nil {
 			return err
 		}
 		node := nodeFromDocument(&n)
-		l.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
+		d.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
-		return l.workload(tm.Kind, where, decode)
+		return d.workload(tm.Kind, where, decode)
 	default:
 		if known := nearKind(tm.Kind); known != "" {
-			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: unknown kind %q (did you mean %s?), ignored", where, tm.Kind, known))
+			d.warn(fmt.Sprintf("%s: unknown kind %q (did you mean %s?), ignored", where, tm.Kind, known))
 		}
 	}
 	return nil
@@ -285,10 +395,10 @@ func (l *fileLoader) object(obj map[string]any, where string) error {
 // ClusterNetworkPolicy. What the API server would refuse is an error; a
 // field this version does not know is a warning, and the engine fails
 // closed on it as the API asks.
-func (l *fileLoader) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into any, where string) error {
+func (d *docSink) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into any, where string) error {
 	unknown := strict.UnknownFields(obj, reflect.TypeOf(into).Elem(), "")
 	for _, u := range unknown {
-		l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+		d.warn(fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
 	}
 	cp, _, err := decodeClusterPolicy(tm.APIVersion, tm.Kind, obj)
 	if err != nil {
@@ -299,10 +409,10 @@ func (l *fileLoader) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into 
 			return fmt.Errorf("%s %s would be refused by the API server: %s", tm.Kind, cp.Name, strings.Join(cp.Problems, "; "))
 		}
 		for _, p := range cp.Problems {
-			l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%s: %s %s: %s", where, tm.Kind, cp.Name, p))
+			d.warn(fmt.Sprintf("%s: %s %s: %s", where, tm.Kind, cp.Name, p))
 		}
 	}
-	l.put(tm.Kind+" "+cp.Name, where, func(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, cp) })
+	d.put(tm.Kind+" "+cp.Name, where, func(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, cp) })
 	return nil
 }
 
@@ -351,15 +461,15 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func (l *fileLoader) ns(namespace string) string {
+func (d *docSink) ns(namespace string) string {
 	if namespace == "" {
-		return l.defaultNamespace
+		return d.defaultNamespace
 	}
 	return namespace
 }
 
 // workload adds one pod that stands for the workload's pod template.
-func (l *fileLoader) workload(kind, where string, decode func(any) error) error {
+func (d *docSink) workload(kind, where string, decode func(any) error) error {
 	var meta metav1.ObjectMeta
 	var tmpl corev1.PodTemplateSpec
 	switch kind {
@@ -402,12 +512,12 @@ func (l *fileLoader) workload(kind, where string, decode func(any) error) error 
 	}
 	pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
 	pod.Name = meta.Name
-	pod.Namespace = l.ns(meta.Namespace)
+	pod.Namespace = d.ns(meta.Namespace)
 	p := model.PodFromAPI(pod, pod.Namespace)
 	p.Owner = &model.Owner{Kind: strings.ToLower(kind), Name: meta.Name}
 	p.Controller = p.Owner
 	p.FromTemplate = true
-	l.put(kind+" "+pod.Namespace+"/"+meta.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
+	d.put(kind+" "+pod.Namespace+"/"+meta.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
 	return nil
 }
 
@@ -461,23 +571,28 @@ func nodeValue(n *yamlv3.Node) (any, error) {
 		}
 		return l, nil
 	case yamlv3.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str", "!!binary", "!!timestamp":
-			return n.Value, nil
-		case "!!null":
-			return nil, nil
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		switch t := v.(type) {
-		case int:
-			return int64(t), nil
-		case uint64:
-			return int64(t), nil
-		}
-		return v, nil
+		return scalarValue(n)
 	}
 	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+}
+
+// scalarValue is a scalar's JSON value by its (resolved) tag.
+func scalarValue(n *yamlv3.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!binary", "!!timestamp":
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	switch t := v.(type) {
+	case int:
+		return int64(t), nil
+	case uint64:
+		return int64(t), nil
+	}
+	return v, nil
 }

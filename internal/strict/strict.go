@@ -18,10 +18,68 @@ var unmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 // (namespaces[0].apps[1].ingres: unknown field), so that a typo is reported
 // where it is instead of silently dropped.
 func UnknownFields(doc any, t reflect.Type, path string) []string {
+	if !hasUnknown(doc, t) {
+		return nil // the common case, checked without building any path
+	}
+	return unknownFields(doc, t, path)
+}
+
+// hasUnknown reports whether doc has a field t does not, allocating
+// nothing.
+func hasUnknown(doc any, t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(unmarshaler) {
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := doc.(map[string]any)
+		if !ok || decodesItself(t) {
+			return false
+		}
+		fields := jsonFields(t)
+		for k, v := range m {
+			ft, ok := fields[k]
+			if !ok || hasUnknown(v, ft) {
+				return true
+			}
+		}
+	case reflect.Slice:
+		if l, ok := doc.([]any); ok {
+			for _, e := range l {
+				if hasUnknown(e, t.Elem()) {
+					return true
+				}
+			}
+		}
+	case reflect.Map:
+		if m, ok := doc.(map[string]any); ok {
+			for _, e := range m {
+				if hasUnknown(e, t.Elem()) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// implementsCache holds, per type, whether it decodes itself.
+var implementsCache sync.Map // reflect.Type -> bool
+
+func decodesItself(t reflect.Type) bool {
+	if v, ok := implementsCache.Load(t); ok {
+		return v.(bool)
+	}
+	v := reflect.PointerTo(t).Implements(unmarshaler)
+	implementsCache.Store(t, v)
+	return v
+}
+
+func unknownFields(doc any, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if decodesItself(t) {
 		return nil // decodes itself (IntOrString, Quantity, Time): not a field map
 	}
 	var out []string
@@ -43,18 +101,23 @@ func UnknownFields(doc any, t reflect.Type, path string) []string {
 				out = append(out, fmt.Sprintf("%s: unknown field%s", join(path, k), suggestion(k, fields)))
 				continue
 			}
-			out = append(out, UnknownFields(m[k], ft, join(path, k))...)
+			out = append(out, unknownFields(m[k], ft, join(path, k))...)
 		}
 	case reflect.Slice:
 		if l, ok := doc.([]any); ok {
 			for i, e := range l {
-				out = append(out, UnknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+				out = append(out, unknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
 			}
 		}
 	case reflect.Map:
 		if m, ok := doc.(map[string]any); ok {
-			for k, e := range m {
-				out = append(out, UnknownFields(e, t.Elem(), join(path, k))...)
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys) // the same order on every run
+			for _, k := range keys {
+				out = append(out, unknownFields(m[k], t.Elem(), join(path, k))...)
 			}
 		}
 	}
