@@ -12,10 +12,6 @@ import (
 	"os"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
-
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/synth"
 )
@@ -52,48 +48,9 @@ func main() {
 		writeQueries(w, m, *queries, *seed)
 		return
 	}
-	emit := func(v any) {
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		fmt.Fprintf(w, "---\n%s", b)
-	}
-	for _, ns := range m.Namespaces {
-		emit(&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns.Name, Labels: ns.Labels}})
-	}
-	for _, p := range m.Pods {
-		pod := &corev1.Pod{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels},
-			Spec:       corev1.PodSpec{HostNetwork: p.HostNetwork, Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
-			Status:     corev1.PodStatus{Phase: corev1.PodRunning},
-		}
-		if p.Owner != nil {
-			yes := true
-			pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: p.Owner.Name + "-" + p.Labels["pod-template-hash"], UID: "u", Controller: &yes}}
-		}
-		for _, cp := range p.Ports {
-			pod.Spec.Containers[0].Ports = append(pod.Spec.Containers[0].Ports, corev1.ContainerPort{Name: cp.Name, ContainerPort: cp.Port, Protocol: cp.Protocol})
-		}
-		for _, ip := range p.IPs {
-			pod.Status.PodIPs = append(pod.Status.PodIPs, corev1.PodIP{IP: ip.String()})
-		}
-		emit(pod)
-	}
-	for _, np := range m.Policies {
-		emit(np)
-	}
-	for _, n := range m.Nodes {
-		node := &corev1.Node{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}, ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
-		for _, a := range n.Addresses {
-			node.Status.Addresses = append(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a.String()})
-		}
-		emit(node)
-	}
-	for _, obj := range clusterObjects {
-		emit(obj)
+	if err := synth.WriteManifests(w, m, clusterObjects); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 }
 

@@ -328,17 +328,26 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		d.otherLayer(tm.Kind)
 		return nil
 	}
-	decode := func(into any) error {
+	// A field the type does not have would be dropped silently (and
+	// refused by kubectl apply's strict field validation): say so.
+	warnUnknown := func(t reflect.Type) {
+		for _, u := range strict.UnknownFields(obj, t, "") {
+			d.warn(fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+		}
+	}
+	convert := func(into any) error {
 		// Straight from the decoded document into the type (json field
 		// names, no JSON bytes in between): only kinds the model reads.
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into); err != nil {
 			return fmt.Errorf("%s: %w", tm.Kind, err)
 		}
-		// A field the type does not have would be dropped silently (and
-		// refused by kubectl apply's strict field validation): say so.
-		for _, u := range strict.UnknownFields(obj, reflect.TypeOf(into).Elem(), "") {
-			d.warn(fmt.Sprintf("%s: %s %s: %s, ignored", where, tm.Kind, objectName(obj), u))
+		return nil
+	}
+	decode := func(into any) error {
+		if err := convert(into); err != nil {
+			return err
 		}
+		warnUnknown(reflect.TypeOf(into).Elem())
 		return nil
 	}
 	switch tm.Kind {
@@ -352,9 +361,13 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		})
 	case "Pod":
 		var pod corev1.Pod
-		if err := decode(&pod); err != nil {
-			return err
+		if !podFields(obj, &pod) {
+			pod = corev1.Pod{}
+			if err := convert(&pod); err != nil {
+				return err
+			}
 		}
+		warnUnknown(reflect.TypeFor[corev1.Pod]())
 		p := model.PodFromAPI(&pod, d.ns(pod.Namespace))
 		d.put("Pod "+p.Namespace+"/"+p.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
 	case "Service":
@@ -382,7 +395,7 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		node := nodeFromDocument(&n)
 		d.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
-		return d.workload(tm.Kind, where, decode)
+		return d.workload(tm.Kind, obj, where, convert, warnUnknown)
 	default:
 		if known := nearKind(tm.Kind); known != "" {
 			d.warn(fmt.Sprintf("%s: unknown kind %q (did you mean %s?), ignored", where, tm.Kind, known))
@@ -469,56 +482,60 @@ func (d *docSink) ns(namespace string) string {
 }
 
 // workload adds one pod that stands for the workload's pod template.
-func (d *docSink) workload(kind, where string, decode func(any) error) error {
-	var meta metav1.ObjectMeta
-	var tmpl corev1.PodTemplateSpec
+func (d *docSink) workload(kind string, obj map[string]any, where string, convert func(any) error, warnUnknown func(reflect.Type)) error {
+	var typed any
 	switch kind {
 	case "Deployment":
-		var w appsv1.Deployment
-		if err := decode(&w); err != nil {
-			return err
-		}
-		meta, tmpl = w.ObjectMeta, w.Spec.Template
+		typed = &appsv1.Deployment{}
 	case "StatefulSet":
-		var w appsv1.StatefulSet
-		if err := decode(&w); err != nil {
-			return err
-		}
-		meta, tmpl = w.ObjectMeta, w.Spec.Template
+		typed = &appsv1.StatefulSet{}
 	case "DaemonSet":
-		var w appsv1.DaemonSet
-		if err := decode(&w); err != nil {
-			return err
-		}
-		meta, tmpl = w.ObjectMeta, w.Spec.Template
+		typed = &appsv1.DaemonSet{}
 	case "ReplicaSet":
-		var w appsv1.ReplicaSet
-		if err := decode(&w); err != nil {
-			return err
-		}
-		meta, tmpl = w.ObjectMeta, w.Spec.Template
+		typed = &appsv1.ReplicaSet{}
 	case "Job":
-		var w batchv1.Job
-		if err := decode(&w); err != nil {
-			return err
-		}
-		meta, tmpl = w.ObjectMeta, w.Spec.Template
+		typed = &batchv1.Job{}
 	case "CronJob":
-		var w batchv1.CronJob
-		if err := decode(&w); err != nil {
+		typed = &batchv1.CronJob{}
+	}
+	var meta metav1.ObjectMeta
+	var tmpl corev1.PodTemplateSpec
+	if !workloadFields(kind, obj, &meta, &tmpl) {
+		if err := convert(typed); err != nil {
 			return err
 		}
-		meta, tmpl = w.ObjectMeta, w.Spec.JobTemplate.Spec.Template
+		switch w := typed.(type) {
+		case *appsv1.Deployment:
+			meta, tmpl = w.ObjectMeta, w.Spec.Template
+		case *appsv1.StatefulSet:
+			meta, tmpl = w.ObjectMeta, w.Spec.Template
+		case *appsv1.DaemonSet:
+			meta, tmpl = w.ObjectMeta, w.Spec.Template
+		case *appsv1.ReplicaSet:
+			meta, tmpl = w.ObjectMeta, w.Spec.Template
+		case *batchv1.Job:
+			meta, tmpl = w.ObjectMeta, w.Spec.Template
+		case *batchv1.CronJob:
+			meta, tmpl = w.ObjectMeta, w.Spec.JobTemplate.Spec.Template
+		}
 	}
+	warnUnknown(reflect.TypeOf(typed).Elem())
+	p := templatePod(kind, &meta, &tmpl, d.ns(meta.Namespace))
+	d.put(kind+" "+p.Namespace+"/"+meta.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
+	return nil
+}
+
+// templatePod is the pod that stands for a workload: its template, named
+// and owned by the workload.
+func templatePod(kind string, meta *metav1.ObjectMeta, tmpl *corev1.PodTemplateSpec, namespace string) *model.Pod {
 	pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
 	pod.Name = meta.Name
-	pod.Namespace = d.ns(meta.Namespace)
+	pod.Namespace = namespace
 	p := model.PodFromAPI(pod, pod.Namespace)
 	p.Owner = &model.Owner{Kind: strings.ToLower(kind), Name: meta.Name}
 	p.Controller = p.Owner
 	p.FromTemplate = true
-	d.put(kind+" "+pod.Namespace+"/"+meta.Name, where, func(m *model.Model) { m.Pods = append(m.Pods, p) })
-	return nil
+	return p
 }
 
 func hasPrefixAny(s string, prefixes []string) bool {
