@@ -36,7 +36,7 @@ func (p *profiling) start() error {
 			return fmt.Errorf("--profile-output: %w", err)
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
+			_ = f.Close()
 			return fmt.Errorf("--profile=cpu: %w", err)
 		}
 		p.cpuFile = f
@@ -77,7 +77,7 @@ func (p *profiling) flush() error {
 		return fmt.Errorf("--profile-output: %w", err)
 	}
 	if err := prof.WriteTo(f, 0); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()
