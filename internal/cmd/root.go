@@ -182,6 +182,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		"Config file (kind: Config, apiVersion: "+config.APIVersion+"); default $"+config.EnvConfig+", else the runbook's sample app")
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 	g.profiling.addFlags(root.PersistentFlags())
+	_ = root.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profileNames, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
 		NewCmdRender(g, streams),

@@ -5,7 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Pods are most of a cluster file, and the reflection of the generic
@@ -67,10 +66,7 @@ func workloadFields(kind string, obj map[string]any, meta *metav1.ObjectMeta, tm
 
 func objectMeta(m map[string]any, out *metav1.ObjectMeta) bool {
 	var ok bool
-	if out.Name, ok = optionalString(m, "name"); !ok {
-		return false
-	}
-	if out.Namespace, ok = optionalString(m, "namespace"); !ok {
+	if !stringField(m, "name", &out.Name) || !stringField(m, "namespace", &out.Namespace) {
 		return false
 	}
 	if out.Labels, ok = stringMap(m, "labels"); !ok {
@@ -86,20 +82,10 @@ func objectMeta(m map[string]any, out *metav1.ObjectMeta) bool {
 			return false
 		}
 		var ref metav1.OwnerReference
-		var uid string
-		if ref.APIVersion, ok = optionalString(rm, "apiVersion"); !ok {
+		if !stringField(rm, "apiVersion", &ref.APIVersion) || !stringField(rm, "kind", &ref.Kind) ||
+			!stringField(rm, "name", &ref.Name) || !stringField(rm, "uid", &ref.UID) {
 			return false
 		}
-		if ref.Kind, ok = optionalString(rm, "kind"); !ok {
-			return false
-		}
-		if ref.Name, ok = optionalString(rm, "name"); !ok {
-			return false
-		}
-		if uid, ok = optionalString(rm, "uid"); !ok {
-			return false
-		}
-		ref.UID = types.UID(uid)
 		if ref.Controller, ok = optionalBool(rm, "controller"); !ok {
 			return false
 		}
@@ -136,17 +122,12 @@ func podSpec(m map[string]any, out *corev1.PodSpec) bool {
 				return false
 			}
 			var port corev1.ContainerPort
-			var proto string
-			if port.Name, ok = optionalString(pm, "name"); !ok {
+			if !stringField(pm, "name", &port.Name) || !stringField(pm, "protocol", &port.Protocol) {
 				return false
 			}
 			if port.ContainerPort, ok = optionalInt32(pm, "containerPort"); !ok {
 				return false
 			}
-			if proto, ok = optionalString(pm, "protocol"); !ok {
-				return false
-			}
-			port.Protocol = corev1.Protocol(proto)
 			container.Ports = append(container.Ports, port)
 		}
 		out.Containers = append(out.Containers, container)
@@ -155,12 +136,7 @@ func podSpec(m map[string]any, out *corev1.PodSpec) bool {
 }
 
 func podStatus(m map[string]any, out *corev1.PodStatus) bool {
-	phase, ok := optionalString(m, "phase")
-	if !ok {
-		return false
-	}
-	out.Phase = corev1.PodPhase(phase)
-	if out.PodIP, ok = optionalString(m, "podIP"); !ok {
+	if !stringField(m, "phase", &out.Phase) || !stringField(m, "podIP", &out.PodIP) {
 		return false
 	}
 	ips, ok := optionalList(m, "podIPs")
@@ -169,14 +145,11 @@ func podStatus(m map[string]any, out *corev1.PodStatus) bool {
 	}
 	for _, ip := range ips {
 		im, isMap := ip.(map[string]any)
-		if !isMap {
+		var podIP corev1.PodIP
+		if !isMap || !stringField(im, "ip", &podIP.IP) {
 			return false
 		}
-		a, ok := optionalString(im, "ip")
-		if !ok {
-			return false
-		}
-		out.PodIPs = append(out.PodIPs, corev1.PodIP{IP: a})
+		out.PodIPs = append(out.PodIPs, podIP)
 	}
 	conditions, ok := optionalList(m, "conditions")
 	if !ok {
@@ -184,21 +157,17 @@ func podStatus(m map[string]any, out *corev1.PodStatus) bool {
 	}
 	for _, c := range conditions {
 		cm, isMap := c.(map[string]any)
-		if !isMap {
+		var cond corev1.PodCondition
+		if !isMap || !stringField(cm, "type", &cond.Type) || !stringField(cm, "status", &cond.Status) {
 			return false
 		}
-		t, ok1 := optionalString(cm, "type")
-		s, ok2 := optionalString(cm, "status")
-		if !ok1 || !ok2 {
-			return false
-		}
-		out.Conditions = append(out.Conditions, corev1.PodCondition{Type: corev1.PodConditionType(t), Status: corev1.ConditionStatus(s)})
+		out.Conditions = append(out.Conditions, cond)
 	}
 	return true
 }
 
-// The optional* helpers read a field that may be absent or null; ok is
-// false when it has another JSON type than the API's.
+// The field helpers read a field that may be absent or null; ok is false
+// when it has another JSON type than the API's.
 
 func optionalMap(m map[string]any, key string) (map[string]any, bool) {
 	v, present := m[key]
@@ -218,13 +187,16 @@ func optionalList(m map[string]any, key string) ([]any, bool) {
 	return out, ok
 }
 
-func optionalString(m map[string]any, key string) (string, bool) {
+// stringField sets *dst from a string field (of any string type: names,
+// UIDs, protocols, phases).
+func stringField[S ~string](m map[string]any, key string, dst *S) bool {
 	v, present := m[key]
 	if !present || v == nil {
-		return "", true
+		return true
 	}
-	out, ok := v.(string)
-	return out, ok
+	s, ok := v.(string)
+	*dst = S(s)
+	return ok
 }
 
 func optionalBool(m map[string]any, key string) (*bool, bool) {
