@@ -28,7 +28,7 @@ func TestClusterTiersOnKubeRouter(t *testing.T) {
 		kube(t, "delete", "clusternetworkpolicies.policy.networking.k8s.io", "--all", "--ignore-not-found")
 		kube(t, "delete", "-f", crd, "--ignore-not-found")
 	})
-	kube(t, "wait", "--for=condition=Established", "crd/clusternetworkpolicies.policy.networking.k8s.io", "--timeout=60s")
+	waitEstablished(t, "clusternetworkpolicies.policy.networking.k8s.io")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	policy := `apiVersion: policy.networking.k8s.io/v1beta1
@@ -80,4 +80,24 @@ spec:
 	}
 	// kube-router does not enforce it: the connection still succeeds.
 	expectReach(t, "frontend-dev", "frontend", "tcp", podIP(t, "backend-dev", "app=backend")+":3001")
+}
+
+// waitEstablished polls a CRD until it is Established. kubectl wait
+// --for=condition fails at once, instead of waiting, while a new CRD has
+// no status conditions yet.
+func waitEstablished(t *testing.T, crd string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		o := runCmd(ctx, "", kubectl, "get", "crd", crd, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		cancel()
+		if o.err == nil && strings.TrimSpace(o.stdout) == "True" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CRD %s not Established within a minute (last: %q, %v %s)", crd, o.stdout, o.err, o.stderr)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
