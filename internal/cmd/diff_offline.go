@@ -11,6 +11,7 @@ import (
 // runOfflineFlows compares two policy sets from files on the same
 // workloads, without a cluster: which connections between groups change.
 func (o *DiffOptions) runOfflineFlows() error {
+	defer roomyGC()()
 	ns := o.DefaultNamespace()
 	load := func(policies []string) (*model.Model, error) {
 		m, err := read.LoadFiles(append(append([]string{}, o.Filenames...), policies...), o.In, ns)

@@ -240,14 +240,13 @@ func (o *ExplainOptions) Validate() error {
 
 // Run reads the model once and answers.
 func (o *ExplainOptions) Run(ctx context.Context) error {
-	snapshot, err := o.load(ctx)
+	snapshot, engine, err := o.build(ctx)
 	if err != nil {
 		return err
 	}
 	for _, w := range snapshot.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
-	engine := policy.New(snapshot)
 	for _, p := range engine.Problems {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", p)
 	}
@@ -297,6 +296,17 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return err
 	}
 	return o.checkExpectation(xs)
+}
+
+// build reads the model and compiles the engine, with the collector tuned
+// for that burst of short-lived allocations (roomyGC).
+func (o *ExplainOptions) build(ctx context.Context) (*model.Model, *policy.Engine, error) {
+	defer roomyGC()()
+	snapshot, err := o.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snapshot, policy.New(snapshot), nil
 }
 
 func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {

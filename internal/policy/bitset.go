@@ -17,3 +17,13 @@ func (b bitset) count() int {
 	}
 	return n
 }
+
+// each calls f with every index in the set, in increasing order.
+func (b bitset) each(f func(i int)) {
+	for wi, w := range b {
+		for w != 0 {
+			f(wi*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+		}
+	}
+}

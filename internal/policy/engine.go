@@ -6,7 +6,10 @@ package policy
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +19,8 @@ import (
 )
 
 // Engine answers questions about one read model. Build it once with New;
-// it precomputes which pods every policy selects and every peer matches,
-// so a question never rescans all policies.
+// it precomputes which pods every policy selects, so a question never
+// rescans all policies; the pods a peer matches are computed on first use.
 type Engine struct {
 	model    *model.Model
 	podIndex map[*model.Pod]int
@@ -73,8 +76,9 @@ type compiledRule struct {
 
 type compiledPeer struct {
 	raw networkingv1.NetworkPolicyPeer
-	// pods matched by the selectors (nil for an ipBlock peer).
-	pods    bitset
+	// pods matched by the selectors (nil for an ipBlock peer), computed
+	// on first use: one question touches the peers of a few policies.
+	pods    *peerPods
 	ipBlock *ipBlock
 	// nsSelector and podSelector are nil when absent (for hints).
 	nsSelector, podSelector labels.Selector
@@ -119,17 +123,14 @@ func New(snapshot *model.Model) *Engine {
 		cp := e.compile(m, np)
 		idx := int32(len(e.policies))
 		e.policies = append(e.policies, cp)
-		for i := range snapshot.Pods {
-			if !cp.selected.has(i) {
-				continue
-			}
+		cp.selected.each(func(i int) {
 			if cp.ingress {
 				e.ingressOf[i] = append(e.ingressOf[i], idx)
 			}
 			if cp.egress {
 				e.egressOf[i] = append(e.egressOf[i], idx)
 			}
-		}
+		})
 	}
 	e.compileClusterPolicies(m)
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
@@ -148,7 +149,7 @@ func policyNames(policies []*compiledPolicy, of [][]int32) [][]string {
 			out[i] = empty
 			continue
 		}
-		key := fmt.Sprint(idx)
+		key := policyListKey(idx)
 		names, ok := interned[key]
 		if !ok {
 			names = make([]string, len(idx))
@@ -160,6 +161,15 @@ func policyNames(policies []*compiledPolicy, of [][]int32) [][]string {
 		out[i] = names
 	}
 	return out
+}
+
+func policyListKey(idx []int32) string {
+	b := make([]byte, 0, 4*len(idx))
+	for _, i := range idx {
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ',')
+	}
+	return string(b)
 }
 
 // Model returns the model the engine was built on.
@@ -234,7 +244,7 @@ func (e *Engine) compileRule(m *matcher, where, policyNS string, peers []network
 				}
 			}
 			if cpeer.invalid == "" {
-				cpeer.pods = m.podsMatching(policyNS, cpeer.nsSelector, cpeer.podSelector)
+				cpeer.pods = &peerPods{matcher: m, policyNS: policyNS, nsSel: cpeer.nsSelector, podSel: cpeer.podSelector}
 			}
 		}
 		if cpeer.ipBlock != nil && cpeer.invalid == "" {
@@ -266,6 +276,24 @@ func parseIPBlock(b *networkingv1.IPBlock) (*ipBlock, error) {
 	return block, nil
 }
 
+// peerPods is the set of pods a peer's selectors match, computed once,
+// when first asked (safe for concurrent use).
+type peerPods struct {
+	once          sync.Once
+	matcher       *matcher
+	policyNS      string
+	nsSel, podSel labels.Selector
+	set           bitset
+}
+
+func (p *peerPods) pods() bitset {
+	p.once.Do(func() {
+		p.set = p.matcher.podsMatching(p.policyNS, p.nsSel, p.podSel)
+		p.matcher = nil
+	})
+	return p.set
+}
+
 // matcher evaluates selectors once per distinct (namespace, labels) class
 // of pods rather than once per pod: replicas share their labels.
 type matcher struct {
@@ -273,7 +301,9 @@ type matcher struct {
 	classes []podClass
 	// byNamespace lists class indices per namespace.
 	byNamespace map[string][]int
-	cache       map[string]bitset
+	// mu guards cache: peers are resolved lazily, maybe concurrently.
+	mu    sync.Mutex
+	cache map[string]bitset
 }
 
 type podClass struct {
@@ -285,12 +315,13 @@ type podClass struct {
 func newMatcher(snapshot *model.Model) *matcher {
 	m := &matcher{model: snapshot, byNamespace: map[string][]int{}, cache: map[string]bitset{}}
 	index := map[string]int{}
+	var key []byte
 	for i, p := range snapshot.Pods {
-		key := p.Namespace + "\x00" + labels.Set(p.Labels).String()
-		c, ok := index[key]
+		key = classKey(key[:0], p)
+		c, ok := index[string(key)]
 		if !ok {
 			c = len(m.classes)
-			index[key] = c
+			index[string(key)] = c
 			m.classes = append(m.classes, podClass{namespace: p.Namespace, labels: labels.Set(p.Labels)})
 			m.byNamespace[p.Namespace] = append(m.byNamespace[p.Namespace], c)
 		}
@@ -299,9 +330,31 @@ func newMatcher(snapshot *model.Model) *matcher {
 	return m
 }
 
+// classKey appends the namespace and the sorted labels of p to key, each
+// string length-prefixed so that no two classes share a key.
+func classKey(key []byte, p *model.Pod) []byte {
+	key = appendString(key, p.Namespace)
+	names := make([]string, 0, len(p.Labels))
+	for k := range p.Labels {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		key = appendString(appendString(key, k), p.Labels[k])
+	}
+	return key
+}
+
+func appendString(b []byte, s string) []byte {
+	b = append(strconv.AppendInt(b, int64(len(s)), 10), ':')
+	return append(b, s...)
+}
+
 // podsMatching returns the pods in namespaces matched by nsSel (or in
 // policyNS when nsSel is nil) whose labels match podSel (all when nil).
 func (m *matcher) podsMatching(policyNS string, nsSel, podSel labels.Selector) bitset {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	key := "ns=" + policyNS
 	if nsSel != nil {
 		key = "nsSel=" + nsSel.String()

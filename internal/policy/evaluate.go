@@ -296,7 +296,7 @@ func (e *Engine) peerMatches(p *compiledPeer, ep Endpoint) bool {
 	case ep.Pod == nil:
 		return false // selectors never match addresses outside the cluster
 	}
-	return p.pods.has(e.indexOf(ep))
+	return p.pods.pods().has(e.indexOf(ep))
 }
 
 // matchingPorts returns the indices of the port entries that match, [nil]

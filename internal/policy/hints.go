@@ -346,7 +346,7 @@ func (e *Engine) peerMiss(h *hintSet, f Flow, np *networkingv1.NetworkPolicy, ri
 		case !podOK && (p.nsSelector == nil && other.Pod.Namespace == np.Namespace || p.nsSelector != nil && p.nsSelector.Matches(labels.Set(ns.Labels))):
 			h.add(HintPodLabelMismatch, "%s wants pods matching %s; %s has labels %s", where, p.podSelector, other, labels.Set(other.Pod.Labels))
 		}
-		if p.pods != nil && p.pods.count() == 0 {
+		if p.pods != nil && p.pods.pods().count() == 0 {
 			h.add(HintSelectorMatchesNothing, "%s matches no pod in the input", where)
 		}
 	}

@@ -183,3 +183,36 @@ func dumpClusterPolicies(m *model.Model) string {
 	}
 	return out
 }
+
+// Peers are resolved on first use; questions asked from many goroutines
+// at once (the matrix workers, probe) get the answers one goroutine gets.
+func TestConcurrentQuestionsAgreeWithSequential(t *testing.T) {
+	m := synth.Model(synth.Options{Seed: 7, Namespaces: 3, Workloads: 3, MaxReplicas: 2, Policies: 10, PodsPerLabelSet: 2})
+	var flows []Flow
+	eachFlow(m, externalAddrs, func(f Flow) { flows = append(flows, f) })
+	want := make([]Verdict, len(flows))
+	sequential := New(m)
+	for i, f := range flows {
+		want[i] = sequential.Evaluate(f, true).Verdict
+	}
+	concurrent := New(m)
+	const workers = 8
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			for k := range flows {
+				i := (k + w*len(flows)/workers) % len(flows)
+				if got := concurrent.Evaluate(flows[i], true).Verdict; got != want[i] {
+					errs <- fmt.Errorf("%s -> %s %d/%s: %s concurrently, %s alone", flows[i].From, flows[i].To, flows[i].Port, flows[i].Protocol, got, want[i])
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
