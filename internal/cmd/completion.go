@@ -18,6 +18,13 @@ func completeEndpoints(g *GlobalOptions) func(*cobra.Command, []string, string) 
 		if len(args) >= 2 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
+		return completeEndpointFlag(g)(c, args, toComplete)
+	}
+}
+
+// completeEndpointFlag completes a flag whose value is an endpoint.
+func completeEndpointFlag(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		clients, err := g.Factory.Clients()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError

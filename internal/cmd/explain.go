@@ -61,7 +61,10 @@ var explainExample = templates.Examples(`
 	kubectl netbaseline explain -f manifests/ -f guardrails.yaml frontend-dev kube-system/svc/kube-dns:53/udp
 
 	# Every group of two namespaces against each other, as a Mermaid graph
-	kubectl netbaseline explain --matrix frontend-dev backend-dev -o mermaid`)
+	kubectl netbaseline explain --matrix frontend-dev backend-dev -o mermaid
+
+	# Who, in any namespace, can reach the backend (one column per group)
+	kubectl netbaseline explain --matrix --to backend-dev/deploy/backend --only allowed`)
 
 // ExplainOptions holds the state of `explain`.
 type ExplainOptions struct {
@@ -78,6 +81,9 @@ type ExplainOptions struct {
 	Queries       string
 	Only          string
 	GroupBy       string
+	// Sources and Destinations focus a matrix (--from, --to).
+	Sources      []string
+	Destinations []string
 
 	// groupBySet: --group-by was given, so a large graph is not aggregated.
 	groupBySet bool
@@ -86,6 +92,8 @@ type ExplainOptions struct {
 	to         endpoint.Endpoint
 	ports      []policy.PortSpec
 	questions  []queries.Question
+	// fromFocus and toFocus are the parsed --from and --to.
+	fromFocus, toFocus []endpoint.Endpoint
 	genericiooptions.IOStreams
 }
 
@@ -122,6 +130,10 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
 	f.StringVar(&o.Only, "only", "", "Print only the verdicts that are allowed, denied or unspecified")
 	f.StringVar(&o.GroupBy, "group-by", "", "With --matrix: labels (the default: one row per group of pods alike), pod (one row per pod), or workload|namespace (per workload or namespace pair and port: how many group pairs are allowed); graphs of more than 40 groups are drawn per namespace unless it is given")
+	f.StringArrayVar(&o.Sources, "from", nil, "With --matrix: only the rows of these sources, NS, NS/POD or NS/KIND/NAME (repeatable); the destinations stay those of the namespaces given, all when none is")
+	f.StringArrayVar(&o.Destinations, "to", nil, "With --matrix: only the columns of these destinations, NS, NS/POD, NS/KIND/NAME or NS/svc/NAME (repeatable); the sources stay those of the namespaces given, all when none is")
+	_ = c.RegisterFlagCompletionFunc("from", completeEndpointFlag(o.GlobalOptions))
+	_ = c.RegisterFlagCompletionFunc("to", completeEndpointFlag(o.GlobalOptions))
 	_ = c.RegisterFlagCompletionFunc("only", cobra.FixedCompletions([]string{"allowed", "denied", "unspecified"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "pod", "workload", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
@@ -154,7 +166,10 @@ func (o *ExplainOptions) Complete(args []string) error {
 		return o.readQuestions()
 	}
 	if o.Matrix {
-		return nil
+		return o.parseFocus()
+	}
+	if len(o.Sources) > 0 || len(o.Destinations) > 0 {
+		return usageErrorf("--from and --to focus a --matrix; a single question takes SOURCE and DEST as arguments")
 	}
 	if len(args) != 2 {
 		return usageErrorf("explain needs SOURCE and DEST (got %d argument(s)); see 'kubectl netbaseline explain --help'", len(args))
@@ -256,24 +271,27 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	}
 	var xs []policy.Explanation
 	if o.Matrix {
-		pods, err := o.matrixPods(snapshot)
+		m, err := o.matrixGroups(engine, snapshot)
 		if err != nil {
 			return err
 		}
-		if o.autoAggregate(engine, pods) {
-			fmt.Fprintf(o.ErrOut, "%d groups of pods are more than a readable graph holds (%d): drawing one node per namespace (--group-by labels draws every group, --group-by workload one per workload)\n", len(engine.Groups(pods)), graphGroupLimit)
+		if n := m.distinct(); o.autoAggregate(n) {
+			fmt.Fprintf(o.ErrOut, "%d groups of pods are more than a readable graph holds (%d): drawing one node per namespace (--group-by labels draws every group, --group-by workload one per workload)\n", n, graphGroupLimit)
 			o.GroupBy = "namespace"
 		}
 		if o.GroupBy == "namespace" || o.GroupBy == "workload" {
-			return o.namespaceMatrix(engine, pods)
+			return o.namespaceMatrix(engine, m)
 		}
 		if o.Output == "grid" {
-			return o.gridMatrix(engine, pods)
+			return o.gridMatrix(engine, m)
 		}
 		if contains(output.StreamFormats, o.Output) {
-			return o.streamMatrix(engine, pods, snapshot.Warnings)
+			return o.streamMatrix(engine, m, snapshot.Warnings)
 		}
-		xs = engine.MatrixOf(o.groups(engine, pods), o.ports)
+		_ = engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
+			xs = append(xs, x)
+			return nil
+		})
 	} else {
 		from, err := endpoint.Resolve(snapshot, o.from)
 		if err != nil {
@@ -351,6 +369,9 @@ func (o *ExplainOptions) questionNamespaces() []string {
 
 func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
 	namespaces := o.args
+	if len(namespaces) == 0 && !o.AllNamespaces && len(o.fromFocus)+len(o.toFocus) > 0 {
+		return m.Pods, nil // a focused matrix looks at every namespace unless told
+	}
 	if len(namespaces) == 0 && !o.AllNamespaces {
 		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			namespaces = []string{*o.ConfigFlags.Namespace}

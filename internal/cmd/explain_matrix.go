@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -12,10 +13,10 @@ import (
 // streamMatrix writes a matrix verdict by verdict: memory is that of the
 // model whatever the number of verdicts. A table is measured in a first
 // pass that keeps only the column widths.
-func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, warnings []string) error {
+func (o *ExplainOptions) streamMatrix(engine *policy.Engine, m matrixGroups, warnings []string) error {
 	var widths output.TableWidths
 	if o.Output == "table" || o.Output == "wide" {
-		_ = engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
+		_ = engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 			if o.Only == "" || string(x.Verdict) == o.Only {
 				widths.Measure(x)
 			}
@@ -24,7 +25,7 @@ func (o *ExplainOptions) streamMatrix(engine *policy.Engine, pods []*model.Pod, 
 	}
 	vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
+	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 		expect.see(x)
 		if o.Only != "" && string(x.Verdict) != o.Only {
 			return nil
@@ -79,13 +80,13 @@ func (e *expectations) result() error {
 
 // namespaceMatrix aggregates the matrix per namespace pair and port as the
 // engine streams it.
-func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Pod) error {
+func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, m matrixGroups) error {
 	agg := policy.NewNamespaces()
 	if o.GroupBy == "workload" {
 		agg = policy.NewWorkloads()
 	}
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixEachOf(o.groups(engine, pods), o.ports, func(x policy.Explanation) error {
+	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 		expect.see(x)
 		if o.Only != "" && string(x.Verdict) != o.Only {
 			return nil
@@ -114,13 +115,126 @@ func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, pods []*model.Po
 	return expect.result()
 }
 
-// groups are the matrix's rows: groups of pods alike (labels, workload,
-// namespace), or every pod (pod).
-func (o *ExplainOptions) groups(engine *policy.Engine, pods []*model.Pod) []policy.Group {
-	if o.GroupBy == "pod" {
-		return engine.PodGroups(pods)
+// matrixGroups are a matrix's rows (sources) and columns (destinations).
+type matrixGroups struct {
+	sources, destinations []policy.Group
+}
+
+// distinct counts the groups that appear as a row or a column.
+func (m matrixGroups) distinct() int {
+	seen := map[string]bool{}
+	for _, gs := range [][]policy.Group{m.sources, m.destinations} {
+		for _, g := range gs {
+			seen[g.Name] = true
+		}
 	}
-	return engine.Groups(pods)
+	return len(seen)
+}
+
+// matrixGroups groups the pods of the namespaces asked (labels, or one per
+// pod with --group-by pod); --from keeps as rows only the groups holding
+// one of its pods, --to does the same for the columns. Groups are made
+// over every pod involved at once, so a group has one name in both.
+func (o *ExplainOptions) matrixGroups(engine *policy.Engine, snapshot *model.Model) (matrixGroups, error) {
+	pods, err := o.matrixPods(snapshot)
+	if err != nil {
+		return matrixGroups{}, err
+	}
+	fromPods, err := focusPods(snapshot, "--from", o.fromFocus)
+	if err != nil {
+		return matrixGroups{}, err
+	}
+	toPods, err := focusPods(snapshot, "--to", o.toFocus)
+	if err != nil {
+		return matrixGroups{}, err
+	}
+	inNamespaces := podSet(pods)
+	all := pods
+	for _, p := range append(append([]*model.Pod{}, fromPods...), toPods...) {
+		if !inNamespaces[p] {
+			inNamespaces[p] = true
+			all = append(all, p)
+		}
+	}
+	var groups []policy.Group
+	if o.GroupBy == "pod" {
+		groups = engine.PodGroups(all)
+	} else {
+		groups = engine.Groups(all)
+	}
+	asked := podSet(pods)
+	rows, columns := asked, asked
+	if o.fromFocus != nil {
+		rows = podSet(fromPods)
+	}
+	if o.toFocus != nil {
+		columns = podSet(toPods)
+	}
+	return matrixGroups{sources: groupsHolding(groups, rows), destinations: groupsHolding(groups, columns)}, nil
+}
+
+// focusPods resolves --from or --to to their pods.
+func focusPods(snapshot *model.Model, flag string, eps []endpoint.Endpoint) ([]*model.Pod, error) {
+	var pods []*model.Pod
+	for _, ep := range eps {
+		t, err := endpoint.Resolve(snapshot, ep)
+		if err != nil {
+			return nil, resolveError(flag+" "+ep.Raw, err)
+		}
+		pods = append(pods, t.Pods...)
+	}
+	return pods, nil
+}
+
+func podSet(pods []*model.Pod) map[*model.Pod]bool {
+	set := make(map[*model.Pod]bool, len(pods))
+	for _, p := range pods {
+		set[p] = true
+	}
+	return set
+}
+
+func groupsHolding(groups []policy.Group, pods map[*model.Pod]bool) []policy.Group {
+	var out []policy.Group
+	for _, g := range groups {
+		for _, p := range g.Pods {
+			if pods[p] {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// parseFocus parses --from and --to: names of pods, never addresses or
+// ports (a matrix evaluates every port the destinations declare, or --port).
+func (o *ExplainOptions) parseFocus() error {
+	parse := func(flag string, values []string, role endpoint.Role) ([]endpoint.Endpoint, error) {
+		var out []endpoint.Endpoint
+		for _, v := range values {
+			ep, err := endpoint.ParseIn(v, role, o.DefaultNamespace())
+			if err != nil {
+				return nil, usageErrorf("%s %v", flag, err)
+			}
+			switch {
+			case ep.HasPort():
+				return nil, usageErrorf("%s %q: give ports with --port", flag, v)
+			case ep.Kind == endpoint.Service && role == endpoint.Source:
+				return nil, usageErrorf("%s %q: a Service is a destination; name its pods' workload", flag, v)
+			case ep.Kind != endpoint.Namespace && ep.Kind != endpoint.Pod && ep.Kind != endpoint.Workload && ep.Kind != endpoint.Service:
+				return nil, usageErrorf("%s %q: a matrix focuses on pods: NS, NS/POD or NS/KIND/NAME", flag, v)
+			}
+			out = append(out, ep)
+		}
+		return out, nil
+	}
+	var err error
+	if o.fromFocus, err = parse("--from", o.Sources, endpoint.Source); err != nil {
+		return err
+	}
+	o.toFocus, err = parse("--to", o.Destinations, endpoint.Destination)
+	return err
 }
 
 // graphGroupLimit is where a graph of every group stops being readable
@@ -129,25 +243,24 @@ const graphGroupLimit = 40
 
 // autoAggregate: a graph of more groups than that, unless --group-by was
 // given, is drawn per namespace.
-func (o *ExplainOptions) autoAggregate(engine *policy.Engine, pods []*model.Pod) bool {
+func (o *ExplainOptions) autoAggregate(groups int) bool {
 	if (o.Output != "mermaid" && o.Output != "dot") || o.groupBySet {
 		return false
 	}
-	return len(engine.Groups(pods)) > graphGroupLimit
+	return groups > graphGroupLimit
 }
 
 // gridColumns is as wide as a terminal grid stays readable.
 const gridColumns = 60
 
 // gridMatrix prints the matrix as a truth table (-o grid).
-func (o *ExplainOptions) gridMatrix(engine *policy.Engine, pods []*model.Pod) error {
-	groups := o.groups(engine, pods)
-	grid := output.NewGrid(groups)
+func (o *ExplainOptions) gridMatrix(engine *policy.Engine, m matrixGroups) error {
+	grid := output.NewGrid(m.sources, m.destinations)
 	if grid.Columns() > gridColumns {
 		fmt.Fprintf(o.ErrOut, "Warning: %d columns are wider than a terminal reads well (%d): --group-by namespace or workload summarises, fewer namespaces narrow it\n", grid.Columns(), gridColumns)
 	}
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixEachOf(groups, o.ports, func(x policy.Explanation) error {
+	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 		expect.see(x)
 		if o.Only != "" && string(x.Verdict) != o.Only {
 			return nil

@@ -63,6 +63,8 @@ func TestExplainOutputs(t *testing.T) {
 		{"explain/matrix-3001.grid", []string{"--matrix", "-A", "-o", "grid", "--port", "3001"}},
 		{"explain/matrix-namespaces.mermaid", []string{"--matrix", "-A", "--group-by", "namespace", "-o", "mermaid"}},
 		{"explain/matrix-workloads.dot", []string{"--matrix", "-A", "--group-by", "workload", "-o", "dot"}},
+		{"explain/matrix-from-ingress.grid", []string{"--matrix", "frontend-dev", "backend-dev", "--from", "ingress", "-o", "grid"}},
+		{"explain/matrix-to-backend.txt", []string{"--matrix", "--to", "backend-dev/svc/backend", "--port", "3001"}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {
@@ -175,6 +177,11 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"frontend-dev:80", "backend-dev"}, "a SOURCE takes no port"},
 		{[]string{"--matrix"}, "--matrix needs namespaces"},
 		{[]string{"-A", "a", "b"}, "for --matrix"},
+		{[]string{"--to", "backend-dev"}, "--from and --to focus a --matrix"},
+		{[]string{"--matrix", "--from", "203.0.113.7"}, `--from "203.0.113.7": a matrix focuses on pods`},
+		{[]string{"--matrix", "--from", "backend-dev/svc/backend"}, "a Service is a destination"},
+		{[]string{"--matrix", "--to", "backend-dev:3001"}, "give ports with --port"},
+		{[]string{"--matrix", "--to", "backend-dv"}, `--to backend-dv: namespace "backend-dv" not found; did you mean backend-dev?`},
 	}
 	for _, tt := range tests {
 		r := run(t, append(append([]string{"explain"}, files...), tt.args...)...)
@@ -558,5 +565,48 @@ func TestExplainLargeGraphAggregates(t *testing.T) {
 	r = run(t, "explain", "-f", p, "--matrix", "-A", "-o", "dot", "--group-by", "labels")
 	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, `"ns1/p1"`) {
 		t.Errorf("--group-by labels: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// --from and --to keep the rows or columns of some pods: the other side
+// spans the namespaces given, every namespace when none is.
+func TestExplainMatrixFocus(t *testing.T) {
+	files := sampleFiles(t)
+	r := run(t, append(append([]string{"explain"}, files...), "--matrix", "--to", "backend-dev/deploy/backend", "-o", "jsonl")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	sources := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var x struct{ FromGroup, ToGroup string }
+		if err := json.Unmarshal([]byte(line), &x); err != nil {
+			t.Fatal(err)
+		}
+		if x.ToGroup != "backend-dev/deploy/backend" {
+			t.Errorf("--to backend: a verdict to %s", x.ToGroup)
+		}
+		sources[x.FromGroup] = true
+	}
+	all := run(t, append(append([]string{"explain"}, files...), "--matrix", "-A", "-o", "jsonl")...)
+	everySource := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(all.stdout), "\n") {
+		var x struct{ FromGroup string }
+		_ = json.Unmarshal([]byte(line), &x)
+		everySource[x.FromGroup] = true
+	}
+	if len(sources) != len(everySource) {
+		t.Errorf("--to without namespaces: sources %v, want every group %v", sources, everySource)
+	}
+
+	// Rows narrowed to one pod (--group-by pod), columns to a namespace.
+	r = run(t, append(append([]string{"explain"}, files...), "--matrix", "--group-by", "pod", "--from", "monitoring", "--to", "backend-dev", "-o", "csv", "--no-headers")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		f := strings.Split(line, ",")
+		if !strings.HasPrefix(f[1], "monitoring/") || !strings.HasPrefix(f[3], "backend-dev/") {
+			t.Errorf("focused pod matrix: %s", line)
+		}
 	}
 }

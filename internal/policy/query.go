@@ -373,11 +373,17 @@ func (e *Engine) PodGroups(pods []*model.Pod) []Group {
 
 // MatrixEachOf is MatrixEach over given groups (Groups or PodGroups).
 func (e *Engine) MatrixEachOf(groups []Group, ports []PortSpec, yield func(Explanation) error) error {
-	keys := make([]string, len(groups))
-	for i, g := range groups {
+	return e.MatrixBetween(groups, groups, ports, yield)
+}
+
+// MatrixBetween streams the verdicts of every source group against every
+// destination group: a matrix focused on some rows or columns.
+func (e *Engine) MatrixBetween(sources, destinations []Group, ports []PortSpec, yield func(Explanation) error) error {
+	keys := make([]string, len(sources))
+	for i, g := range sources {
 		keys[i] = g.Pods[0].Key()
 	}
-	for _, dg := range groups {
+	for _, dg := range destinations {
 		dst := dg.Pods[0]
 		var rps []resolvedPort
 		if len(ports) == 0 {
@@ -398,7 +404,7 @@ func (e *Engine) MatrixEachOf(groups []Group, ports []PortSpec, yield func(Expla
 		}
 		dstKey := dst.Key()
 		for _, rp := range rps {
-			for si, sg := range groups {
+			for si, sg := range sources {
 				src, srcKey := sg.Pods[0], keys[si]
 				if src == dst && len(sg.Pods) > 1 {
 					src, srcKey = sg.Pods[1], sg.Pods[1].Key()
