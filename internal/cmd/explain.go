@@ -402,29 +402,6 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 		}
 		xs = kept
 	}
-	if contains(output.StreamFormats, o.Output) {
-		var widths output.TableWidths
-		for _, x := range xs {
-			widths.Measure(x)
-		}
-		vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
-		for _, x := range xs {
-			if err := vw.Write(x); err != nil {
-				return err
-			}
-		}
-		return vw.Close()
-	}
-	switch o.Output {
-	case "yaml":
-		return output.WriteDocument(o.Out, "yaml", output.NewExplainResult(xs, warnings))
-	case "md":
-		return output.ExplainMarkdown(o.Out, xs)
-	case "mermaid":
-		return output.ExplainMermaid(o.Out, xs, o.Matrix)
-	case "dot":
-		return output.ExplainDot(o.Out, xs, o.Matrix)
-	}
 	if spec, ok := strings.CutPrefix(o.Output, "custom-columns="); ok {
 		rows := make([]any, 0, len(xs))
 		for _, x := range xs {
@@ -432,7 +409,20 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 		}
 		return printTable(o.Out, output.Table{Objects: rows}, output.TableOptions{CustomColumns: spec, NoHeaders: o.NoHeaders})
 	}
-	return output.ExplainTable(o.Out, xs, o.Output == "wide", o.NoHeaders)
+	if contains(output.StreamFormats, o.Output) {
+		opts := output.StreamOptions{NoHeaders: o.NoHeaders, Warnings: warnings, OnlyAllowed: o.Matrix}
+		for _, x := range xs {
+			opts.Widths.Measure(x)
+		}
+		vw := output.NewVerdictWriter(o.Out, o.Output, opts)
+		for _, x := range xs {
+			if err := vw.Write(x); err != nil {
+				return err
+			}
+		}
+		return vw.Close()
+	}
+	return usageErrorf("-o %s: not an explain format", o.Output)
 }
 
 // checkExpectation turns --expect into exit status 3.

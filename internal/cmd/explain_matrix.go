@@ -14,16 +14,16 @@ import (
 // model whatever the number of verdicts. A table is measured in a first
 // pass that keeps only the column widths.
 func (o *ExplainOptions) streamMatrix(engine *policy.Engine, m matrixGroups, warnings []string) error {
-	var widths output.TableWidths
+	opts := output.StreamOptions{NoHeaders: o.NoHeaders, Warnings: warnings, OnlyAllowed: true}
 	if o.Output == "table" || o.Output == "wide" {
 		_ = engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 			if o.Only == "" || string(x.Verdict) == o.Only {
-				widths.Measure(x)
+				opts.Widths.Measure(x)
 			}
 			return nil
 		})
 	}
-	vw := output.NewVerdictWriter(o.Out, o.Output, widths, o.NoHeaders, warnings)
+	vw := output.NewVerdictWriter(o.Out, o.Output, opts)
 	expect := newExpectations(o.Expect)
 	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 		expect.see(x)

@@ -3,14 +3,11 @@
 package output
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -108,52 +105,6 @@ func refs(rs []policy.RuleRef) string {
 	return strings.Join(out, ", ")
 }
 
-// ExplainTable prints FROM, TO, PORT, VERDICT, REASON; wide adds the
-// groups and the hint codes; noHeaders drops the header line.
-func ExplainTable(w io.Writer, xs []policy.Explanation, wide, noHeaders bool) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	switch {
-	case noHeaders:
-	case wide:
-		fmt.Fprintln(tw, "FROM\tFROM GROUP\tTO\tTO GROUP\tPORT\tVERDICT\tREASON\tHINTS")
-	default:
-		fmt.Fprintln(tw, "FROM\tTO\tPORT\tVERDICT\tREASON")
-	}
-	for _, x := range xs {
-		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), x.Verdict, reason(x), dash(hintCodes(x.Hints)))
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.From, x.To, PortLabel(x), x.Verdict, reason(x))
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if !wide {
-		return printHints(w, xs, "")
-	}
-	return nil
-}
-
-func printHints(w io.Writer, xs []policy.Explanation, bullet string) error {
-	seen := map[string]bool{}
-	var lines []string
-	for _, x := range xs {
-		for _, h := range x.Hints {
-			line := fmt.Sprintf("%s%s: %s", bullet, h.Code, h.Message)
-			if !seen[line] {
-				seen[line] = true
-				lines = append(lines, line)
-			}
-		}
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	_, err := fmt.Fprintf(w, "\nHints:\n%s\n", strings.Join(lines, "\n"))
-	return err
-}
-
 func hintCodes(hs []policy.Hint) string {
 	var codes []string
 	seen := map[string]bool{}
@@ -171,16 +122,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// ExplainMarkdown prints a Markdown table and the hints as a list.
-func ExplainMarkdown(w io.Writer, xs []policy.Explanation) error {
-	fmt.Fprintln(w, "| from | to | port | verdict | why |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
-	for _, x := range xs {
-		fmt.Fprintf(w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(reason(x)))
-	}
-	return printHints(w, xs, "- ")
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
@@ -218,36 +159,47 @@ func open(x policy.Explanation) bool {
 	return x.Verdict == policy.Allowed && !decided(x.Egress) && !decided(x.Ingress)
 }
 
-func edges(xs []policy.Explanation) ([]string, []*edge) {
-	nodes := map[string]bool{}
-	index := map[string]*edge{}
-	var out []*edge
-	for _, x := range xs {
-		from, to := nodeName(x.FromGroup, x.From), nodeName(x.ToGroup, x.To)
-		nodes[from], nodes[to] = true, true
-		key := from + "\x00" + to
-		e, ok := index[key]
-		if !ok {
-			e = &edge{from: from, to: to}
-			index[key] = e
-			out = append(out, e)
-		}
-		label := fmt.Sprintf("%d/%s", x.Port, x.Protocol)
-		switch {
-		case open(x):
-			e.open = append(e.open, label)
-		case x.Verdict == policy.Allowed:
-			e.allowed = append(e.allowed, label)
-		default:
-			e.denied = append(e.denied, label+" "+string(x.Verdict))
-		}
+// edgeSet gathers a graph's edges as verdicts arrive: one edge per group
+// pair, never the verdicts themselves.
+type edgeSet struct {
+	nodes map[string]bool
+	index map[string]*edge
+	out   []*edge
+}
+
+func newEdgeSet() *edgeSet {
+	return &edgeSet{nodes: map[string]bool{}, index: map[string]*edge{}}
+}
+
+func (s *edgeSet) add(x policy.Explanation) {
+	from, to := nodeName(x.FromGroup, x.From), nodeName(x.ToGroup, x.To)
+	s.nodes[from], s.nodes[to] = true, true
+	key := from + "\x00" + to
+	e, ok := s.index[key]
+	if !ok {
+		e = &edge{from: from, to: to}
+		s.index[key] = e
+		s.out = append(s.out, e)
 	}
-	names := make([]string, 0, len(nodes))
-	for n := range nodes {
+	label := fmt.Sprintf("%d/%s", x.Port, x.Protocol)
+	switch {
+	case open(x):
+		e.open = append(e.open, label)
+	case x.Verdict == policy.Allowed:
+		e.allowed = append(e.allowed, label)
+	default:
+		e.denied = append(e.denied, label+" "+string(x.Verdict))
+	}
+}
+
+// sortedNodes are the node names in order (namespace first).
+func (s *edgeSet) sortedNodes() []string {
+	names := make([]string, 0, len(s.nodes))
+	for n := range s.nodes {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return names, out
+	return names
 }
 
 func nodeName(group, name string) string {
@@ -257,11 +209,11 @@ func nodeName(group, name string) string {
 	return name
 }
 
-// ExplainMermaid draws a flowchart, one box per namespace: connections a
+// explainMermaid draws a flowchart, one box per namespace: connections a
 // policy allows as arrows, those allowed because nothing isolates them as
 // dotted arrows; with onlyAllowed false, denied ones as crossed arrows.
-func ExplainMermaid(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
-	nodes, es := edges(xs)
+func explainMermaid(w io.Writer, g *edgeSet, onlyAllowed bool) error {
+	nodes, es := g.sortedNodes(), g.out
 	id := map[string]string{}
 	fmt.Fprintln(w, "flowchart LR")
 	for i, n := range nodes {
@@ -288,11 +240,11 @@ func ExplainMermaid(w io.Writer, xs []policy.Explanation, onlyAllowed bool) erro
 	return nil
 }
 
-// ExplainDot draws a Graphviz digraph, one cluster box per namespace:
+// explainDot draws a Graphviz digraph, one cluster box per namespace:
 // edges a policy allows solid, those allowed because nothing isolates them
 // dotted, denied ones red and dashed (unless onlyAllowed).
-func ExplainDot(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
-	nodes, es := edges(xs)
+func explainDot(w io.Writer, g *edgeSet, onlyAllowed bool) error {
+	nodes, es := g.sortedNodes(), g.out
 	fmt.Fprintln(w, "digraph netbaseline {")
 	fmt.Fprintln(w, "  rankdir=LR;")
 	fmt.Fprintln(w, "  node [shape=box];")
@@ -316,50 +268,6 @@ func ExplainDot(w io.Writer, xs []policy.Explanation, onlyAllowed bool) error {
 	}
 	fmt.Fprintln(w, "}")
 	return nil
-}
-
-// WriteExplainJSON streams the document verdict by verdict, so a matrix of
-// a large cluster never sits in memory twice. The bytes equal
-// json.MarshalIndent(result, "", "  ").
-func WriteExplainJSON(w io.Writer, r ExplainResult) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	header, err := json.Marshal(struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}{r.APIVersion, r.Kind})
-	if err != nil {
-		return err
-	}
-	var head bytes.Buffer
-	if err := json.Indent(&head, header, "", "  "); err != nil {
-		return err
-	}
-	// Drop the closing brace to continue the object.
-	fmt.Fprintf(bw, "%s,\n  \"verdicts\": [", strings.TrimSuffix(strings.TrimSpace(head.String()), "\n}"))
-	for i, v := range r.Verdicts {
-		b, err := json.MarshalIndent(v, "    ", "  ")
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n    ")
-		bw.Write(b)
-	}
-	if len(r.Verdicts) > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.WriteString("]")
-	if len(r.Warnings) > 0 {
-		b, err := json.MarshalIndent(r.Warnings, "  ", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(bw, ",\n  \"warnings\": %s", b)
-	}
-	bw.WriteString("\n}\n")
-	return bw.Flush()
 }
 
 // VerdictLine is one line of explain -o jsonl: a verdict in the verdict

@@ -3,14 +3,16 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
-func TestWriteExplainJSONEqualsMarshalIndent(t *testing.T) {
+func TestJSONStreamEqualsMarshalIndent(t *testing.T) {
 	yes := true
 	one := 1
 	cases := []ExplainResult{
@@ -28,11 +30,54 @@ func TestWriteExplainJSONEqualsMarshalIndent(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got bytes.Buffer
-		if err := WriteExplainJSON(&got, r); err != nil {
+		vw := NewVerdictWriter(&got, "json", StreamOptions{Warnings: r.Warnings})
+		for _, x := range r.Verdicts {
+			if err := vw.Write(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := vw.Close(); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(string(want)+"\n", got.String()); diff != "" {
 			t.Errorf("(-MarshalIndent +streamed):\n%s", diff)
+		}
+	}
+}
+
+// -o yaml is written verdict by verdict; the bytes are those of the whole
+// document marshalled at once, long and quoted strings included.
+func TestYAMLStreamEqualsMarshal(t *testing.T) {
+	yes := true
+	one := 1
+	long := strings.Repeat("a very long hint message that a YAML emitter may fold ", 4)
+	verdicts := []policy.Explanation{
+		{From: "a/x", To: "b/y", FromGroup: "a/deploy/x", Port: 80, Protocol: "TCP", Allowed: &yes, Verdict: policy.Allowed,
+			Egress: &policy.Side{Isolated: true, AllowedBy: []policy.RuleRef{{Namespace: "a", Name: "p", Rule: 0, Peer: &one}}, IsolatedBy: []string{"p"}},
+			Hints:  []policy.Hint{{Code: "X", Message: long}, {Code: "Y", Message: "m: <&> \"q\" - 'x' #"}}},
+		{From: "a/x", To: "203.0.113.1", Port: 443, Protocol: "TCP", Verdict: policy.Unspecified, Hints: []policy.Hint{}},
+		{From: "yes", To: "no: 1", Port: 1, Protocol: "UDP", Verdict: policy.Denied, Hints: []policy.Hint{}},
+	}
+	for _, c := range []struct {
+		xs       []policy.Explanation
+		warnings []string
+	}{{nil, nil}, {nil, []string{"could not read"}}, {verdicts, nil}, {verdicts, []string{long, "- x"}}} {
+		want, err := yaml.Marshal(NewExplainResult(c.xs, c.warnings))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		vw := NewVerdictWriter(&got, "yaml", StreamOptions{Warnings: c.warnings})
+		for _, x := range c.xs {
+			if err := vw.Write(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := vw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), got.String()); diff != "" {
+			t.Errorf("(-Marshal +streamed):\n%s", diff)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
@@ -23,7 +25,7 @@ type VerdictWriter interface {
 }
 
 // StreamFormats are the -o formats a VerdictWriter writes.
-var StreamFormats = []string{"table", "wide", "json", "jsonl", "csv"}
+var StreamFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot"}
 
 // TableWidths are the widths of the table's padded columns, measured
 // beforehand (a first pass over the verdicts that keeps only maxima).
@@ -49,15 +51,33 @@ func (t *TableWidths) Measure(x policy.Explanation) {
 	grow(&t.Reason, reason(x))
 }
 
-// NewVerdictWriter writes format (one of StreamFormats) to w; widths are
-// needed for table and wide.
-func NewVerdictWriter(w io.Writer, format string, widths TableWidths, noHeaders bool, warnings []string) VerdictWriter {
+// StreamOptions shape a VerdictWriter's output.
+type StreamOptions struct {
+	// Widths are needed for table and wide.
+	Widths    TableWidths
+	NoHeaders bool
+	// Warnings go into the json and yaml documents.
+	Warnings []string
+	// OnlyAllowed: graphs leave denied connections out (a matrix's).
+	OnlyAllowed bool
+}
+
+// NewVerdictWriter writes format (one of StreamFormats) to w.
+func NewVerdictWriter(w io.Writer, format string, opts StreamOptions) VerdictWriter {
 	bw := bufio.NewWriterSize(w, 1<<16)
+	widths, noHeaders, warnings := opts.Widths, opts.NoHeaders, opts.Warnings
 	switch format {
+	case "mermaid", "dot":
+		return &graphStream{w: bw, format: format, onlyAllowed: opts.OnlyAllowed, edges: newEdgeSet()}
 	case "json":
 		return &jsonStream{w: bw, warnings: warnings}
 	case "jsonl":
 		return &jsonlStream{w: bw}
+	case "yaml":
+		return &yamlStream{w: bw, warnings: warnings}
+	case "md":
+		bw.WriteString("| from | to | port | verdict | why |\n| --- | --- | --- | --- | --- |\n")
+		return &mdStream{w: bw, hints: hintList{seen: map[string]bool{}}}
 	case "csv":
 		s := &csvStream{bw: bw, w: csv.NewWriter(bw)}
 		if !noHeaders {
@@ -65,7 +85,7 @@ func NewVerdictWriter(w io.Writer, format string, widths TableWidths, noHeaders 
 		}
 		return s
 	}
-	s := &tableStream{w: bw, wide: format == "wide", hints: map[string]bool{}}
+	s := &tableStream{w: bw, wide: format == "wide", hints: hintList{seen: map[string]bool{}}}
 	s.widths = s.columnWidths(widths)
 	if !noHeaders {
 		s.header()
@@ -78,8 +98,30 @@ type tableStream struct {
 	// widths of the columns, the header's included, measured once.
 	widths []int
 	wide   bool
-	hints  map[string]bool
-	order  []string
+	hints  hintList
+}
+
+// hintList keeps each distinct hint line once, in first-seen order.
+type hintList struct {
+	seen  map[string]bool
+	lines []string
+}
+
+func (h *hintList) add(x policy.Explanation, bullet string) {
+	for _, hint := range x.Hints {
+		line := bullet + hint.Code + ": " + hint.Message
+		if !h.seen[line] {
+			h.seen[line] = true
+			h.lines = append(h.lines, line)
+		}
+	}
+}
+
+// write prints the hints after a blank line, if there are any.
+func (h *hintList) write(w *bufio.Writer) {
+	if len(h.lines) > 0 {
+		fmt.Fprintf(w, "\nHints:\n%s\n", strings.Join(h.lines, "\n"))
+	}
 }
 
 // pad writes cells separated by two spaces, each but the last padded to
@@ -121,20 +163,71 @@ func (s *tableStream) Write(x policy.Explanation) error {
 		return nil
 	}
 	s.row([]string{x.From, x.To, PortLabel(x), string(x.Verdict), reason(x)})
-	for _, h := range x.Hints {
-		line := h.Code + ": " + h.Message
-		if !s.hints[line] {
-			s.hints[line] = true
-			s.order = append(s.order, line)
-		}
-	}
+	s.hints.add(x, "")
 	return nil
 }
 
 func (s *tableStream) Close() error {
-	if len(s.order) > 0 {
-		fmt.Fprintf(s.w, "\nHints:\n%s\n", strings.Join(s.order, "\n"))
+	s.hints.write(s.w)
+	return s.w.Flush()
+}
+
+// yamlStream writes the ExplainResult document; the bytes equal yaml.Marshal
+// of the whole document (its keys sort as written here, and a one-item
+// list marshals as the same item inside the document's list).
+type yamlStream struct {
+	w        *bufio.Writer
+	warnings []string
+	n        int
+}
+
+func (s *yamlStream) head() {
+	fmt.Fprintf(s.w, "apiVersion: %s\nkind: ExplainResult\nverdicts:", ownership.APIVersion)
+}
+
+func (s *yamlStream) Write(x policy.Explanation) error {
+	if s.n == 0 {
+		s.head()
+		s.w.WriteString("\n")
 	}
+	b, err := yaml.Marshal([]policy.Explanation{x})
+	if err != nil {
+		return err
+	}
+	s.w.Write(b)
+	s.n++
+	return nil
+}
+
+func (s *yamlStream) Close() error {
+	if s.n == 0 {
+		s.head()
+		s.w.WriteString(" []\n")
+	}
+	if len(s.warnings) > 0 {
+		b, err := yaml.Marshal(map[string][]string{"warnings": s.warnings})
+		if err != nil {
+			return err
+		}
+		s.w.Write(b)
+	}
+	return s.w.Flush()
+}
+
+// mdStream writes a Markdown table, then the hints as a list.
+type mdStream struct {
+	w     *bufio.Writer
+	hints hintList
+}
+
+func (s *mdStream) Write(x policy.Explanation) error {
+	fmt.Fprintf(s.w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(reason(x)))
+	s.hints.add(x, "- ")
+	return nil
+}
+
+func (s *mdStream) Close() error {
+	s.hints.write(s.w)
 	return s.w.Flush()
 }
 
@@ -208,4 +301,29 @@ func (s *csvStream) Close() error {
 		return err
 	}
 	return s.bw.Flush()
+}
+
+// graphStream draws a graph once every verdict is in; it holds one edge per
+// group pair.
+type graphStream struct {
+	w           *bufio.Writer
+	format      string
+	onlyAllowed bool
+	edges       *edgeSet
+}
+
+func (s *graphStream) Write(x policy.Explanation) error {
+	s.edges.add(x)
+	return nil
+}
+
+func (s *graphStream) Close() error {
+	draw := explainDot
+	if s.format == "mermaid" {
+		draw = explainMermaid
+	}
+	if err := draw(s.w, s.edges, s.onlyAllowed); err != nil {
+		return err
+	}
+	return s.w.Flush()
 }
