@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -37,19 +36,12 @@ import (
 
 func clientsFor(t *testing.T, cfg *rest.Config) read.Clients {
 	t.Helper()
-	kube, err := kubernetes.NewForConfig(cfg)
+	c, err := read.NewClients(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return read.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta}
+	c.Config = nil // as the tests were written: no exec through Config
+	return c
 }
 
 // seed creates namespaces, running pods (status written as the kubelet

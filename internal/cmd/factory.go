@@ -2,9 +2,6 @@ package cmd
 
 import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -27,17 +24,5 @@ func (f *configFlagsFactory) Clients() (read.Clients, error) {
 	}
 	// A read-heavy tool: the defaults (5 QPS) would throttle a fan-out.
 	cfg.QPS, cfg.Burst = 50, 100
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return read.Clients{}, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return read.Clients{}, err
-	}
-	meta, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return read.Clients{}, err
-	}
-	return read.Clients{Kube: kube, Discovery: kube.Discovery(), Dynamic: dyn, Metadata: meta, Config: cfg}, nil
+	return read.NewClients(cfg)
 }

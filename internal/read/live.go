@@ -43,6 +43,9 @@ type LiveOptions struct {
 	// Namespaces the question involves: when cluster-wide lists are
 	// forbidden, these are read one by one.
 	Namespaces []string
+	// PageSize is the objects per list request: PageSize when 0, every
+	// object in one response when negative (benchmarks compare).
+	PageSize int64
 }
 
 // otherLayerResources are the API resources of policy layers besides
@@ -74,10 +77,14 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 	m := &model.Model{}
 	l := &liveLoader{ctx: ctx, c: c, m: m, opts: opts, refused: map[string]bool{}}
 
-	nsList, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	pageSize := opts.PageSize
+	if pageSize == 0 {
+		pageSize = PageSize
+	}
+	namespaces, err := listPages(ctx, pageSize, c.Kube.CoreV1().Namespaces().List, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items })
 	switch {
 	case err == nil:
-		l.namespaces = nsList.Items
+		l.namespaces = namespaces
 	case apierrors.IsForbidden(err):
 		l.refused["namespaces"] = true
 		m.Warnings = append(m.Warnings, model.RBACRefusal("list", "namespaces", "")+": namespace labels other than kubernetes.io/metadata.name are unknown, so namespaceSelectors on other labels do not match")
@@ -96,32 +103,23 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 		return nil, wrapAPI(err, "list", "namespaces")
 	}
 	if err := l.each("pods", func(ns string) error {
-		list, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		l.pods = append(l.pods, list.Items...)
-		return nil
+		items, err := listPages(ctx, pageSize, c.Kube.CoreV1().Pods(ns).List, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+		l.pods = append(l.pods, items...)
+		return err
 	}); err != nil {
 		return nil, err
 	}
 	if err := l.each("services", func(ns string) error {
-		list, err := c.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		l.services = append(l.services, list.Items...)
-		return nil
+		items, err := listPages(ctx, pageSize, c.Kube.CoreV1().Services(ns).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
+		l.services = append(l.services, items...)
+		return err
 	}); err != nil {
 		return nil, err
 	}
 	if err := l.each("networkpolicies", func(ns string) error {
-		list, err := c.Kube.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		l.policies = append(l.policies, list.Items...)
-		return nil
+		items, err := listPages(ctx, pageSize, c.Kube.NetworkingV1().NetworkPolicies(ns).List, func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items })
+		l.policies = append(l.policies, items...)
+		return err
 	}); err != nil {
 		return nil, err
 	}

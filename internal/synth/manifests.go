@@ -16,14 +16,22 @@ import (
 // Nodes, then the cluster-scoped policy objects), for benchmarks and
 // hack/gen-cluster.
 func WriteManifests(w io.Writer, m *model.Model, clusterObjects []any) error {
-	emit := func(v any) error {
-		b, err := yaml.Marshal(v)
+	for _, obj := range APIObjects(m, clusterObjects) {
+		b, err := yaml.Marshal(obj)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(w, "---\n%s", b)
-		return err
+		if _, err := fmt.Fprintf(w, "---\n%s", b); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// APIObjects are the model's objects as the API holds them (Namespaces,
+// Pods with their status, NetworkPolicies, Nodes), then clusterObjects: what
+// WriteManifests writes, and what a benchmark creates on an API server.
+func APIObjects(m *model.Model, clusterObjects []any) []any {
 	var objects []any
 	for _, ns := range m.Namespaces {
 		objects = append(objects, &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns.Name, Labels: ns.Labels}})
@@ -57,11 +65,5 @@ func WriteManifests(w io.Writer, m *model.Model, clusterObjects []any) error {
 		}
 		objects = append(objects, node)
 	}
-	objects = append(objects, clusterObjects...)
-	for _, obj := range objects {
-		if err := emit(obj); err != nil {
-			return err
-		}
-	}
-	return nil
+	return append(objects, clusterObjects...)
 }
