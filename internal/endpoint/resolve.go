@@ -49,6 +49,35 @@ func (e *NoPodsError) Error() string { return e.Msg }
 
 // Resolve finds what an endpoint stands for.
 func Resolve(m *model.Model, ep Endpoint) (Target, error) {
+	return resolve(m, ep, m.PodsIn, m.Pod)
+}
+
+// Resolver resolves many endpoints against one model, with the pods
+// indexed by namespace and name (explain --queries asks thousands).
+type Resolver struct {
+	m      *model.Model
+	podsIn map[string][]*model.Pod
+	pods   map[string]*model.Pod
+}
+
+// NewResolver indexes m's pods; m must not change while it is used.
+func NewResolver(m *model.Model) *Resolver {
+	r := &Resolver{m: m, podsIn: map[string][]*model.Pod{}, pods: make(map[string]*model.Pod, len(m.Pods))}
+	for _, p := range m.Pods {
+		r.podsIn[p.Namespace] = append(r.podsIn[p.Namespace], p)
+		if _, dup := r.pods[p.Key()]; !dup { // the first, as Model.Pod finds it
+			r.pods[p.Key()] = p
+		}
+	}
+	return r
+}
+
+// Resolve is Resolve on the resolver's model.
+func (r *Resolver) Resolve(ep Endpoint) (Target, error) {
+	return resolve(r.m, ep, func(ns string) []*model.Pod { return r.podsIn[ns] }, func(ns, name string) *model.Pod { return r.pods[ns+"/"+name] })
+}
+
+func resolve(m *model.Model, ep Endpoint, podsIn func(string) []*model.Pod, podNamed func(ns, name string) *model.Pod) (Target, error) {
 	t := Target{Endpoint: ep}
 	switch ep.Kind {
 	case IP:
@@ -73,7 +102,7 @@ func Resolve(m *model.Model, ep Endpoint) (Target, error) {
 	if ep.Kind == Service && m.CouldNotRead("services", ep.Namespace) {
 		return t, &model.UnreadableError{Verb: "list", Resource: "services", Namespace: ep.Namespace}
 	}
-	pods := m.PodsIn(ep.Namespace)
+	pods := podsIn(ep.Namespace)
 	names := func(f func(*model.Pod) string) []string {
 		seen := map[string]bool{}
 		var out []string
@@ -92,7 +121,7 @@ func Resolve(m *model.Model, ep Endpoint) (Target, error) {
 		}
 		t.Pods = pods
 	case Pod:
-		p := m.Pod(ep.Namespace, ep.Name)
+		p := podNamed(ep.Namespace, ep.Name)
 		if p == nil {
 			return t, &NotFoundError{What: "pod", Name: ep.Namespace + "/" + ep.Name, Suggestions: closest(ep.Namespace+"/"+ep.Name, names(func(p *model.Pod) string { return p.Name }))}
 		}

@@ -185,12 +185,13 @@ type Resolved struct {
 // that nothing can answer); explain has no verdict for it.
 func Resolve(m *model.Model, source string, qs []Question, serviceWithoutPods bool) ([]Resolved, error) {
 	out := make([]Resolved, 0, len(qs))
+	resolver := endpoint.NewResolver(m)
 	for _, q := range qs {
-		from, err := endpoint.Resolve(m, q.From)
+		from, err := resolver.Resolve(q.From)
 		if err != nil {
 			return nil, &Error{Source: source, Line: q.Line, Err: fmt.Errorf("from: %w", err)}
 		}
-		to, err := endpoint.Resolve(m, q.To)
+		to, err := resolver.Resolve(q.To)
 		var noPods *endpoint.NoPodsError
 		if err != nil && !(serviceWithoutPods && errors.As(err, &noPods)) {
 			return nil, &Error{Source: source, Line: q.Line, Err: fmt.Errorf("to: %w", err)}
