@@ -34,6 +34,11 @@ test-unit: ## Unit tests (offline, no cluster)
 test-integration: cluster-build ## Integration tests on a real kube-apiserver + etcd (light mode, starts in seconds)
 	NETBASELINE_REQUIRE_TESTENV=1 hack/go-test.sh -tags integration -run Integration ./...
 
+.PHONY: test-browser
+test-browser: ## explain -o html in headless Chromium (installs Debian's chromium when missing)
+	hack/tools/chromium.sh
+	NETBASELINE_REQUIRE_BROWSER=1 hack/go-test.sh -tags browser -run Browser ./internal/cmd
+
 # The local cluster (hack/cluster): real Kubernetes v1.34 built from source,
 # kube-router enforcing NetworkPolicy. Root only; binaries in $(NB_CLUSTER_HOME).
 NB_CLUSTER_HOME ?= /var/cache/netbaseline-cluster

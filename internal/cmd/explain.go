@@ -63,6 +63,10 @@ var explainExample = templates.Examples(`
 	# Every group of two namespaces against each other, as a Mermaid graph
 	kubectl netbaseline explain --matrix frontend-dev backend-dev -o mermaid
 
+	# The whole cluster as an interactive page (namespaces, then groups, then
+	# the explanation of a cell), one file that opens offline
+	kubectl netbaseline explain --matrix -A -o html > matrix.html
+
 	# Who, in any namespace, can reach the backend (one column per group)
 	kubectl netbaseline explain --matrix --to backend-dev/deploy/backend --only allowed`)
 
@@ -97,7 +101,7 @@ type ExplainOptions struct {
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "grid", "custom-columns="}
+var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "grid", "html", "custom-columns="}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
@@ -217,6 +221,10 @@ func (o *ExplainOptions) Validate() error {
 		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
 	case o.Output == "grid" && !o.Matrix:
 		return usageErrorf("-o grid draws a --matrix")
+	case o.Output == "html" && !o.Matrix:
+		return usageErrorf("-o html is the page of a --matrix (explain --matrix -A -o html > matrix.html)")
+	case o.Output == "html" && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
+		return usageErrorf("-o html opens on the namespaces and expands each pair to its groups: use --group-by labels or pod")
 	case o.Output == "grid" && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
 		return usageErrorf("-o grid has one row per group or pod: use --group-by labels or pod")
 	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && !contains([]string{"table", "json", "yaml", "mermaid", "dot"}, o.Output):
@@ -284,6 +292,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		}
 		if o.Output == "grid" {
 			return o.gridMatrix(engine, m)
+		}
+		if o.Output == "html" {
+			return o.htmlMatrix(engine, m, snapshot.Warnings)
 		}
 		if contains(output.StreamFormats, o.Output) {
 			return o.streamMatrix(engine, m, snapshot.Warnings)

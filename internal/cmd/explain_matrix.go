@@ -250,6 +250,36 @@ func (o *ExplainOptions) autoAggregate(groups int) bool {
 	return groups > graphGroupLimit
 }
 
+// htmlHintsLimit is the largest matrix (group pairs) whose page carries
+// each verdict's hints: they cost a single question's time per verdict.
+const htmlHintsLimit = 20000
+
+// htmlMatrix writes the interactive page (-o html). --only sets the
+// filter the page opens with; every verdict is in the page.
+func (o *ExplainOptions) htmlMatrix(engine *policy.Engine, m matrixGroups, warnings []string) error {
+	hints := len(m.sources)*len(m.destinations) <= htmlHintsLimit
+	title := "kubectl netbaseline explain --matrix " + strings.Join(o.args, " ")
+	if o.AllNamespaces {
+		title = "kubectl netbaseline explain --matrix -A"
+	}
+	page := output.NewHTMLMatrix(o.Out, m.sources, m.destinations, output.HTMLOptions{Title: title, Only: o.Only, Warnings: warnings, Hints: hints})
+	expect := newExpectations(o.Expect)
+	matrix := engine.MatrixBetween
+	if hints {
+		matrix = engine.MatrixWithHints
+	}
+	if err := matrix(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
+		expect.see(x)
+		return page.Write(x)
+	}); err != nil {
+		return err
+	}
+	if err := page.Close(); err != nil {
+		return err
+	}
+	return expect.result()
+}
+
 // gridColumns is as wide as a terminal grid stays readable.
 const gridColumns = 60
 

@@ -50,7 +50,7 @@ func TestIntegrationLiveReadsEveryPage(t *testing.T) {
 	defer cancel()
 	m := synth.Model(synth.Options{Seed: 3, Namespaces: 2, Workloads: 4, MaxReplicas: 5, Policies: 9, PodsPerLabelSet: 2})
 	prefix := fmt.Sprintf("pages-%d", time.Now().UnixNano()%100000)
-	created := seedObjects(t, ctx, env.Config, m, prefix)
+	created := seedObjects(ctx, t, env.Config, m, prefix)
 
 	counter := &countingTransport{}
 	cfg := rest.CopyConfig(env.Config)
@@ -100,7 +100,7 @@ func TestIntegrationLiveReadsEveryPage(t *testing.T) {
 
 // seedObjects creates the model's namespaces (prefixed), pods with their
 // status and policies, concurrently; it returns the number of pods.
-func seedObjects(tb testing.TB, ctx context.Context, base *rest.Config, m *model.Model, prefix string) int {
+func seedObjects(ctx context.Context, tb testing.TB, base *rest.Config, m *model.Model, prefix string) int {
 	tb.Helper()
 	cfg := rest.CopyConfig(base)
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling while seeding
@@ -201,7 +201,7 @@ func BenchmarkIntegrationLoadLive5000(b *testing.B) {
 	seedLarge.Do(func() {
 		m := synth.Model(synth.Options{Seed: 42, Namespaces: 50, Workloads: 10, MaxReplicas: 19, Policies: 1000, PodsPerLabelSet: 4})
 		start := time.Now()
-		seededLarge = seedObjects(b, ctx, env.Config, m, largePrefix)
+		seededLarge = seedObjects(ctx, b, env.Config, m, largePrefix)
 		b.Logf("created %d pods in %s", seededLarge, time.Since(start).Round(time.Second))
 	})
 	jsonCfg := rest.CopyConfig(env.Config)
