@@ -47,8 +47,9 @@ type Engine struct {
 	// decides alone.
 	clusterFamilies bool
 	// families: the IP families of the cluster's addresses (bit 1 IPv4,
-	// 2 IPv6), computed on first use.
-	families uint8
+	// 2 IPv6), computed on first use (questions may run concurrently).
+	families     uint8
+	familiesOnce sync.Once
 	// clusterUnreadable: a tier exists that could not be read.
 	clusterUnreadable bool
 	// Problems are policies or selectors the engine could not use as

@@ -216,3 +216,41 @@ func TestConcurrentQuestionsAgreeWithSequential(t *testing.T) {
 		}
 	}
 }
+
+// A matrix computed on several goroutines yields the verdicts of one
+// goroutine, in the same order; an error from yield stops it.
+func TestParallelMatrixIsSequential(t *testing.T) {
+	m := synth.Model(synth.Options{Seed: 9, Namespaces: 4, Workloads: 4, MaxReplicas: 3, Policies: 10, PodsPerLabelSet: 2})
+	e := New(m)
+	groups := e.Groups(m.Pods)
+	collect := func() []string {
+		var out []string
+		if err := e.MatrixBetween(groups, groups, nil, func(x Explanation) error {
+			out = append(out, fmt.Sprintf("%s %s %d/%s %s", x.FromGroup, x.ToGroup, x.Port, x.Protocol, x.Verdict))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	defer func(n int) { parallelMatrixPairs = n }(parallelMatrixPairs)
+	parallelMatrixPairs = 1 << 30
+	sequential := collect()
+	parallelMatrixPairs = 1
+	parallel := collect()
+	if len(sequential) == 0 || fmt.Sprint(parallel) != fmt.Sprint(sequential) {
+		t.Fatalf("parallel matrix differs: %d verdicts against %d", len(parallel), len(sequential))
+	}
+	stop := fmt.Errorf("enough")
+	seen := 0
+	err := e.MatrixBetween(groups, groups, nil, func(Explanation) error {
+		seen++
+		if seen == 5 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || seen != 5 {
+		t.Errorf("stopping: err %v after %d verdicts", err, seen)
+	}
+}

@@ -3,9 +3,11 @@ package policy
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -395,27 +397,10 @@ func (e *Engine) matrix(sources, destinations []Group, ports []PortSpec, hints b
 	for i, g := range sources {
 		keys[i] = g.Pods[0].Key()
 	}
-	for _, dg := range destinations {
+	column := func(dg Group, emit func(Explanation) error) error {
 		dst := dg.Pods[0]
-		var rps []resolvedPort
-		if len(ports) == 0 {
-			for _, cp := range dst.Ports {
-				rps = append(rps, resolvedPort{port: cp.Port, proto: cp.Protocol, name: cp.Name})
-			}
-		}
-		for _, ps := range ports {
-			proto := ps.Protocol
-			if proto == "" {
-				proto = corev1.ProtocolTCP
-			}
-			if n, err := strconv.Atoi(ps.Port); err == nil {
-				rps = append(rps, resolvedPort{port: int32(n), proto: proto})
-			} else if n, ok := dst.NamedPort(ps.Port, proto); ok {
-				rps = append(rps, resolvedPort{port: n, proto: proto, name: ps.Port})
-			}
-		}
 		dstKey := dst.Key()
-		for _, rp := range rps {
+		for _, rp := range matrixPorts(dst, ports) {
 			for si, sg := range sources {
 				src, srcKey := sg.Pods[0], keys[si]
 				if src == dst && len(sg.Pods) > 1 {
@@ -431,13 +416,114 @@ func (e *Engine) matrix(sources, destinations []Group, ports []PortSpec, hints b
 					allowed := r.Verdict == Allowed
 					x.Allowed = &allowed
 				}
-				if err := yield(x); err != nil {
+				if err := emit(x); err != nil {
 					return err
 				}
 			}
 		}
+		return nil
 	}
-	return nil
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(destinations) < 2 || len(sources)*len(destinations) < parallelMatrixPairs {
+		for _, dg := range destinations {
+			if err := column(dg, yield); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return inOrder(len(destinations), workers, func(d int) []Explanation {
+		var xs []Explanation
+		_ = column(destinations[d], func(x Explanation) error { xs = append(xs, x); return nil })
+		return xs
+	}, yield)
+}
+
+// parallelMatrixPairs: below this many group pairs a matrix is evaluated
+// on one goroutine (starting workers would cost more than it saves).
+var parallelMatrixPairs = 4096
+
+// inOrder computes the n columns on workers goroutines and yields their
+// verdicts in column order, so output is the same as one goroutine's. At
+// most a few columns per worker wait in memory; an error from yield stops
+// the workers.
+func inOrder(n, workers int, compute func(int) []Explanation, yield func(Explanation) error) error {
+	type result = chan []Explanation
+	pending := make(chan result, 2*workers)
+	jobs := make(chan struct {
+		d   int
+		out result
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(pending)
+		defer close(jobs)
+		for d := range n {
+			out := make(result, 1)
+			select {
+			case pending <- out:
+			case <-stop:
+				return
+			}
+			select {
+			case jobs <- struct {
+				d   int
+				out result
+			}{d, out}:
+			case <-stop:
+				return
+			}
+		}
+	})
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				j.out <- compute(j.d)
+			}
+		})
+	}
+	var err error
+	for out := range pending {
+		xs := <-out
+		for _, x := range xs {
+			if err = yield(x); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	close(stop)
+	for range pending { // let the producer see stop or finish
+	}
+	wg.Wait()
+	return err
+}
+
+// matrixPorts are the ports a matrix evaluates on a destination: those it
+// declares, or the ones asked (named ones resolved on it, skipped where it
+// has no such name).
+func matrixPorts(dst *model.Pod, ports []PortSpec) []resolvedPort {
+	var rps []resolvedPort
+	if len(ports) == 0 {
+		for _, cp := range dst.Ports {
+			rps = append(rps, resolvedPort{port: cp.Port, proto: cp.Protocol, name: cp.Name})
+		}
+	}
+	for _, ps := range ports {
+		proto := ps.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		if n, err := strconv.Atoi(ps.Port); err == nil {
+			rps = append(rps, resolvedPort{port: int32(n), proto: proto})
+		} else if n, ok := dst.NamedPort(ps.Port, proto); ok {
+			rps = append(rps, resolvedPort{port: n, proto: proto, name: ps.Port})
+		}
+	}
+	return rps
 }
 
 // standsForReplicas: a pod template read from files talking to itself

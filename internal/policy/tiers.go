@@ -499,9 +499,11 @@ func (e *Engine) clusterPeerMatch(p *compiledClusterPeer, ep Endpoint) match {
 // address in the model (pods, Services, nodes); with none at all (manifest
 // files), IPv4, every distribution's default.
 func (e *Engine) addressFamilies() (v4, v6 bool) {
-	if e.families != 0 {
-		return e.families&1 != 0, e.families&2 != 0
-	}
+	e.familiesOnce.Do(e.findFamilies)
+	return e.families&1 != 0, e.families&2 != 0
+}
+
+func (e *Engine) findFamilies() {
 	note := func(a netip.Addr) {
 		if a.Unmap().Is4() {
 			e.families |= 1
@@ -527,7 +529,6 @@ func (e *Engine) addressFamilies() (v4, v6 bool) {
 	if e.families == 0 {
 		e.families = 1
 	}
-	return e.families&1 != 0, e.families&2 != 0
 }
 
 // prefixesContainAll reports whether a prefix of length 0 of the family is
