@@ -130,7 +130,7 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap, err := read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, read.LiveOptions{Namespaces: configNamespaces(cfg)})
+	snap, err := read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
 	if err != nil {
 		return err
 	}

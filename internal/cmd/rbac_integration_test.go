@@ -14,6 +14,7 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,8 +26,8 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
 )
 
-// installRoles creates the ClusterRoles of hack/rbac/NAME.yaml, as the
-// docs/rbac.md tells users to.
+// installRoles creates the ClusterRoles and Roles of hack/rbac/NAME.yaml
+// (and the namespaces of the Roles), as docs/rbac.md tells users to.
 func installRoles(t *testing.T, cs kubernetes.Interface, file string) []string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "hack", "rbac", file))
@@ -43,6 +44,20 @@ func installRoles(t *testing.T, cs kubernetes.Interface, file string) []string {
 			t.Fatal(err)
 		}
 		b, _ := yaml.Marshal(doc)
+		if doc["kind"] == "Role" {
+			var role rbacv1.Role
+			if err := yaml.UnmarshalStrict(b, &role); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: role.Namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatal(err)
+			}
+			if _, err := cs.RbacV1().Roles(role.Namespace).Create(context.Background(), &role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatal(err)
+			}
+			names = append(names, role.Namespace+"/"+role.Name)
+			continue
+		}
 		var role rbacv1.ClusterRole
 		if err := yaml.UnmarshalStrict(b, &role); err != nil {
 			t.Fatal(err)
@@ -55,15 +70,20 @@ func installRoles(t *testing.T, cs kubernetes.Interface, file string) []string {
 	return names
 }
 
+// bind grants a ClusterRole cluster-wide (namespace ""), or in one
+// namespace; role "NS/NAME" is the Role NAME of NS, bound there.
 func bind(t *testing.T, cs kubernetes.Interface, user, role, namespace string) {
 	t.Helper()
 	ref := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role}
+	if ns, name, ok := strings.Cut(role, "/"); ok {
+		ref.Kind, ref.Name, namespace = "Role", name, ns
+	}
 	subjects := []rbacv1.Subject{{Kind: "User", Name: user}}
 	var err error
 	if namespace == "" {
 		_, err = cs.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role}, RoleRef: ref, Subjects: subjects}, metav1.CreateOptions{})
 	} else {
-		_, err = cs.RbacV1().RoleBindings(namespace).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role}, RoleRef: ref, Subjects: subjects}, metav1.CreateOptions{})
+		_, err = cs.RbacV1().RoleBindings(namespace).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user + "-" + ref.Name}, RoleRef: ref, Subjects: subjects}, metav1.CreateOptions{})
 	}
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -93,12 +113,14 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 	env := testenv.Require(t)
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	sampleNamespaces(t, cs)
-	installRoles(t, cs, "read.yaml")
+	readRoles := installRoles(t, cs, "read.yaml")
 	installRoles(t, cs, "apply.yaml")
 	installRoles(t, cs, "probe.yaml")
 
 	// Read-only: explain and doctor work; apply is refused with the verb.
-	bind(t, cs, "reader", "netbaseline-read", "")
+	for _, role := range readRoles {
+		bind(t, cs, "reader", role, "")
+	}
 	// RBAC caches lag new bindings: wait until doctor reads everything.
 	r := runUntil(t, as(t, env, "reader"), func(r result) bool {
 		return r.stdout != "" && !strings.Contains(r.stdout, "could not check")
@@ -113,6 +135,21 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "diff", "-n", "backend-dev", "--flows")
 	if r.code > 1 || strings.Contains(r.stderr, "Warning: cannot") {
 		t.Errorf("netbaseline-read is not enough for diff --flows: exit %d %s", r.code, r.stderr)
+	}
+	// The read roles hold no Secret but the named one and no ConfigMap
+	// outside kube-system.
+	reader := kubernetes.NewForConfigOrDie(as(t, env, "reader"))
+	for _, c := range []access{
+		{"get", "", "secrets", "", "web-hosting-repo-secret", "argocd", true},
+		{"get", "", "secrets", "", "argocd-secret", "argocd", false},
+		{"list", "", "secrets", "", "", "argocd", false},
+		{"list", "", "secrets", "", "", "", false},
+		{"list", "", "configmaps", "", "", "kube-system", true},
+		{"list", "", "configmaps", "", "", "backend-dev", false},
+		{"list", "", "pods", "", "", "", true},
+		{"create", "", "pods", "", "", "backend-dev", false},
+	} {
+		c.check(t, reader, "reader")
 	}
 	r = runWithClients(t, clientsFor(t, as(t, env, "reader")), "apply", "-n", "backend-dev")
 	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "patch" on "networkpolicies" in namespace backend-dev`) {
@@ -144,33 +181,51 @@ func TestIntegrationDocumentedRoles(t *testing.T) {
 	bind(t, cs, "prober", "netbaseline-read", "")
 	bind(t, cs, "prober", "netbaseline-probe", "frontend-dev")
 	prober := kubernetes.NewForConfigOrDie(as(t, env, "prober"))
-	for _, c := range []struct {
-		verb, resource, sub, ns string
-		want                    bool
-	}{
-		{"patch", "pods", "ephemeralcontainers", "frontend-dev", true},
-		{"get", "pods", "log", "frontend-dev", true},
-		{"watch", "pods", "", "frontend-dev", true},
-		{"list", "networkpolicies", "", "backend-dev", true},
-		{"patch", "pods", "ephemeralcontainers", "backend-dev", false},
+	for _, c := range []access{
+		{"patch", "", "pods", "ephemeralcontainers", "", "frontend-dev", true},
+		{"get", "", "pods", "log", "", "frontend-dev", true},
+		{"watch", "", "pods", "", "", "frontend-dev", true},
+		{"list", "networking.k8s.io", "networkpolicies", "", "", "backend-dev", true},
+		{"patch", "", "pods", "ephemeralcontainers", "", "backend-dev", false},
+		{"create", "", "pods", "", "", "frontend-dev", false}, // --mode=pod has its own role
 	} {
-		var allowed bool
-		_ = wait.PollUntilContextTimeout(context.Background(), 300*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-			group := ""
-			if c.resource == "networkpolicies" {
-				group = "networking.k8s.io"
-			}
-			review, err := prober.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: c.verb, Group: group, Resource: c.resource, Subresource: c.sub}}}, metav1.CreateOptions{})
-			if err != nil {
-				return false, nil
-			}
-			allowed = review.Status.Allowed
-			return allowed == c.want, nil
-		})
-		if allowed != c.want {
-			t.Errorf("prober %s %s/%s in %s: allowed=%v, want %v", c.verb, c.resource, c.sub, c.ns, allowed, c.want)
+		c.check(t, prober, "prober")
+	}
+	// --mode=pod: pods created and deleted, no ephemeral containers.
+	bind(t, cs, "pod-prober", "netbaseline-probe-pod", "frontend-dev")
+	podProber := kubernetes.NewForConfigOrDie(as(t, env, "pod-prober"))
+	for _, c := range []access{
+		{"create", "", "pods", "", "", "frontend-dev", true},
+		{"delete", "", "pods", "", "", "frontend-dev", true},
+		{"get", "", "pods", "log", "", "frontend-dev", true},
+		{"patch", "", "pods", "ephemeralcontainers", "", "frontend-dev", false},
+		{"create", "", "pods", "", "", "backend-dev", false},
+	} {
+		c.check(t, podProber, "pod-prober")
+	}
+}
+
+// access is one question to the API server's authorizer, as the user.
+type access struct {
+	verb, group, resource, sub, name, ns string
+	want                                 bool
+}
+
+// check asks until RBAC caches agree (new bindings take a moment).
+func (c access) check(t *testing.T, cs kubernetes.Interface, user string) {
+	t.Helper()
+	var allowed bool
+	_ = wait.PollUntilContextTimeout(context.Background(), 300*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		review, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.sub, Name: c.name}}}, metav1.CreateOptions{})
+		if err != nil {
+			return false, nil
 		}
+		allowed = review.Status.Allowed
+		return allowed == c.want, nil
+	})
+	if allowed != c.want {
+		t.Errorf("%s %s %s/%s %q in %q: allowed=%v, want %v", user, c.verb, c.resource, c.sub, c.name, c.ns, allowed, c.want)
 	}
 }
 

@@ -168,6 +168,26 @@ func TestIntegrationDoctorKyvernoArgoCD(t *testing.T) {
 	if strings.Contains(r.stdout, "not-for-doctor") {
 		t.Error("doctor printed secret data")
 	}
+
+	// The documented read roles are enough for these checks: the Secret
+	// is read by name, no list of Secrets is needed.
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	for _, role := range installRoles(t, cs, "read.yaml") {
+		bind(t, cs, "gitops-reader", role, "")
+	}
+	r = runUntil(t, as(t, env, "gitops-reader"), func(r result) bool {
+		doc = doctorDoc{}
+		_ = json.Unmarshal([]byte(r.stdout), &doc)
+		return severityOf(doc, "ARGO-005") == "pass" && severityOf(doc, "KYVERNO-006") != ""
+	}, "doctor", "--config", gitopsConfig(t), "--image", "netbaseline/netbaseline-probe:v0.1.0", "-o", "json")
+	for _, f := range doc.Findings {
+		if (strings.HasPrefix(f.ID, "KYVERNO") || strings.HasPrefix(f.ID, "ARGO")) && strings.Contains(f.Message, "could not check") {
+			t.Errorf("with the read roles: %s %s", f.ID, f.Message)
+		}
+	}
+	if severityOf(doc, "ARGO-005") != "pass" {
+		t.Errorf("with the read roles, ARGO-005 is %q:\n%s", severityOf(doc, "ARGO-005"), r.stderr)
+	}
 }
 
 func TestIntegrationReport(t *testing.T) {

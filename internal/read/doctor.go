@@ -68,7 +68,12 @@ func Engines(ctx context.Context, c Clients) (*doctor.Snapshot, error) {
 // services and NetworkPolicies come from the same listing as the read
 // model (Snapshot.Model). Forbidden lists are recorded in Unreadable;
 // other errors (an unreachable cluster) are returned.
-func Doctor(ctx context.Context, c Clients, argoNamespace string, opts LiveOptions) (*doctor.Snapshot, error) {
+//
+// Of Secrets it reads one, and only its metadata: Argo CD's repository
+// secret, by name (repoSecret; none when empty), so that the role it needs
+// is a get on that one name, never a list of every Secret (which RBAC
+// cannot limit to metadata).
+func Doctor(ctx context.Context, c Clients, argoNamespace, repoSecret string, opts LiveOptions) (*doctor.Snapshot, error) {
 	core, err := listCore(ctx, c, opts)
 	if err != nil {
 		return nil, err
@@ -142,22 +147,31 @@ func Doctor(ctx context.Context, c Clients, argoNamespace string, opts LiveOptio
 			return err
 		}})
 	}
-	if c.Metadata != nil {
-		steps = append(steps, readStep{"secrets", func() error {
-			l, err := c.Metadata.Resource(secretResource).Namespace(argoNamespace).List(ctx, all)
-			if err == nil {
-				s.SecretNames = map[string][]string{}
-				for _, item := range l.Items {
-					s.SecretNames[item.Namespace] = append(s.SecretNames[item.Namespace], item.Name)
-				}
-			}
-			return err
-		}})
-	}
 	if err := runSteps(s, steps); err != nil {
 		return nil, err
 	}
+	if c.Metadata != nil && repoSecret != "" {
+		if err := readRepoSecret(ctx, c, s, argoNamespace, repoSecret); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// readRepoSecret records whether the named secret exists (metadata only).
+func readRepoSecret(ctx context.Context, c Clients, s *doctor.Snapshot, namespace, name string) error {
+	_, err := c.Metadata.Resource(secretResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		s.SecretNames = map[string][]string{namespace: {name}}
+	case apierrors.IsNotFound(err):
+		s.SecretNames = map[string][]string{}
+	case apierrors.IsForbidden(err):
+		s.Unreadable["secrets"] = model.RBACRefusal("get", "secrets", namespace)
+	default:
+		return &APIError{Verb: "get", Resource: "secrets", Err: err}
+	}
+	return nil
 }
 
 func runSteps(s *doctor.Snapshot, steps []readStep) error {
