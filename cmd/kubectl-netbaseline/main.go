@@ -9,6 +9,9 @@ import (
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	// The kubeconfig auth providers kubectl has (OIDC), as krew asks of
+	// plugins; exec credential plugins (EKS's aws eks get-token) need none.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/cmd"
 )
