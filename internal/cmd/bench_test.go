@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -18,14 +17,9 @@ import (
 func benchmarkOneQuestion(b *testing.B, namespaces int) {
 	m := synth.Model(synth.Options{Seed: 42, Namespaces: namespaces, Workloads: 10, MaxReplicas: 19, Policies: namespaces * 20, PodsPerLabelSet: 4})
 	path := filepath.Join(b.TempDir(), "cluster.yaml")
-	f, err := os.Create(path)
-	if err != nil {
+	if err := synth.WriteManifestsFile(path, m); err != nil {
 		b.Fatal(err)
 	}
-	if err := synth.WriteManifests(f, m, nil); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
 	b.Setenv(config.EnvConfig, "")
 	b.Setenv("KUBECONFIG", filepath.Join(b.TempDir(), "no-kubeconfig"))
 	src, dst := m.Pods[0], m.Pods[len(m.Pods)/2]

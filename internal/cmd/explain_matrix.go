@@ -24,17 +24,26 @@ func (o *ExplainOptions) streamMatrix(engine *policy.Engine, m matrixGroups, war
 		})
 	}
 	vw := output.NewVerdictWriter(o.Out, o.Output, opts)
+	return o.feed(engine.MatrixBetween, m, vw.Write, vw.Close, true)
+}
+
+// feed streams the matrix into write, then calls done: every verdict
+// counts for --expect; only those --only keeps are written, unless
+// filtered is false (the page filters itself). It returns --expect's
+// verdict once done succeeded.
+func (o *ExplainOptions) feed(matrix func(sources, destinations []policy.Group, ports []policy.PortSpec, yield func(policy.Explanation) error) error,
+	m matrixGroups, write func(policy.Explanation) error, done func() error, filtered bool) error {
 	expect := newExpectations(o.Expect)
-	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
+	if err := matrix(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
 		expect.see(x)
-		if o.Only != "" && string(x.Verdict) != o.Only {
+		if filtered && o.Only != "" && string(x.Verdict) != o.Only {
 			return nil
 		}
-		return vw.Write(x)
+		return write(x)
 	}); err != nil {
 		return err
 	}
-	if err := vw.Close(); err != nil {
+	if err := done(); err != nil {
 		return err
 	}
 	return expect.result()
@@ -85,34 +94,20 @@ func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, m matrixGroups) 
 	if o.GroupBy == "workload" {
 		agg = policy.NewWorkloads()
 	}
-	expect := newExpectations(o.Expect)
-	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
-		expect.see(x)
-		if o.Only != "" && string(x.Verdict) != o.Only {
-			return nil
+	return o.feed(engine.MatrixBetween, m, agg.Add, func() error {
+		flows := agg.Flows()
+		switch o.Output {
+		case "table":
+			return output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
+		case "mermaid", "dot":
+			return output.NamespaceGraph(o.Out, o.Output, flows)
 		}
-		return agg.Add(x)
-	}); err != nil {
-		return err
-	}
-	flows := agg.Flows()
-	var err error
-	switch o.Output {
-	case "table":
-		err = output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
-	case "mermaid", "dot":
-		err = output.NamespaceGraph(o.Out, o.Output, flows)
-	default:
 		doc := output.NewNamespaceMatrix(flows)
 		if o.GroupBy == "workload" {
 			doc.Kind = "WorkloadMatrix"
 		}
-		err = output.WriteDocument(o.Out, o.Output, doc)
-	}
-	if err != nil {
-		return err
-	}
-	return expect.result()
+		return output.WriteDocument(o.Out, o.Output, doc)
+	}, true)
 }
 
 // matrixGroups are a matrix's rows (sources) and columns (destinations).
@@ -263,21 +258,11 @@ func (o *ExplainOptions) htmlMatrix(engine *policy.Engine, m matrixGroups, warni
 		title = "kubectl netbaseline explain --matrix -A"
 	}
 	page := output.NewHTMLMatrix(o.Out, m.sources, m.destinations, output.HTMLOptions{Title: title, Only: o.Only, Warnings: warnings, Hints: hints})
-	expect := newExpectations(o.Expect)
 	matrix := engine.MatrixBetween
 	if hints {
 		matrix = engine.MatrixWithHints
 	}
-	if err := matrix(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
-		expect.see(x)
-		return page.Write(x)
-	}); err != nil {
-		return err
-	}
-	if err := page.Close(); err != nil {
-		return err
-	}
-	return expect.result()
+	return o.feed(matrix, m, page.Write, page.Close, false)
 }
 
 // gridColumns is as wide as a terminal grid stays readable.
@@ -289,16 +274,6 @@ func (o *ExplainOptions) gridMatrix(engine *policy.Engine, m matrixGroups) error
 	if grid.Columns() > gridColumns {
 		fmt.Fprintf(o.ErrOut, "Warning: %d columns are wider than a terminal reads well (%d): --group-by namespace or workload summarises, fewer namespaces narrow it\n", grid.Columns(), gridColumns)
 	}
-	expect := newExpectations(o.Expect)
-	if err := engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
-		expect.see(x)
-		if o.Only != "" && string(x.Verdict) != o.Only {
-			return nil
-		}
-		return grid.Add(x)
-	}); err != nil {
-		return err
-	}
 	what := "each cell over every port the destination declares"
 	if len(o.ports) > 0 {
 		var ps []string
@@ -307,8 +282,5 @@ func (o *ExplainOptions) gridMatrix(engine *policy.Engine, m matrixGroups) error
 		}
 		what = "each cell on " + strings.Join(ps, ", ")
 	}
-	if err := grid.Write(o.Out, what); err != nil {
-		return err
-	}
-	return expect.result()
+	return o.feed(engine.MatrixBetween, m, grid.Add, func() error { return grid.Write(o.Out, what) }, true)
 }

@@ -199,14 +199,9 @@ func TestBrowserHTMLGeneratedCluster(t *testing.T) {
 	}
 	m := synth.Model(synth.Options{Seed: 42, Namespaces: pods / 100, Workloads: 10, MaxReplicas: 19, Policies: pods / 5, PodsPerLabelSet: 4})
 	file := filepath.Join(t.TempDir(), "cluster.yaml")
-	f, err := os.Create(file)
-	if err != nil {
+	if err := synth.WriteManifestsFile(file, m); err != nil {
 		t.Fatal(err)
 	}
-	if err := synth.WriteManifests(f, m, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	page := writePage(t, "-f", file, "--matrix", "-A", "-o", "html")
 	info, _ := os.Stat(page)
 	ctx := browser(t)

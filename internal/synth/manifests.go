@@ -3,6 +3,7 @@ package synth
 import (
 	"fmt"
 	"io"
+	"os"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,19 @@ func WriteManifests(w io.Writer, m *model.Model, clusterObjects []any) error {
 		}
 	}
 	return nil
+}
+
+// WriteManifestsFile writes the model's manifests to a new file at path.
+func WriteManifestsFile(path string, m *model.Model) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteManifests(f, m, nil); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // APIObjects are the model's objects as the API holds them (Namespaces,
