@@ -94,7 +94,7 @@ func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, m matrixGroups) 
 	if o.GroupBy == "workload" {
 		agg = policy.NewWorkloads()
 	}
-	return o.feed(engine.MatrixBetween, m, agg.Add, func() error {
+	return o.feed(engine.MatrixVerdicts, m, agg.Add, func() error {
 		flows := agg.Flows()
 		switch o.Output {
 		case "table":
@@ -282,5 +282,5 @@ func (o *ExplainOptions) gridMatrix(engine *policy.Engine, m matrixGroups) error
 		}
 		what = "each cell on " + strings.Join(ps, ", ")
 	}
-	return o.feed(engine.MatrixBetween, m, grid.Add, func() error { return grid.Write(o.Out, what) }, true)
+	return o.feed(engine.MatrixVerdicts, m, grid.Add, func() error { return grid.Write(o.Out, what) }, true)
 }

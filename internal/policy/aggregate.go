@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -29,14 +28,22 @@ type NamespaceFlow struct {
 // (or workload pair) and port number; memory is that of the pairs, not of
 // the verdicts.
 type Namespaces struct {
-	flows map[string]*NamespaceFlow
+	flows map[flowKey]*NamespaceFlow
 	// key names the row of an end: its namespace, or its workload.
 	key func(pod, group string) string
 }
 
+// flowKey is one row of the aggregation (a struct: no string to build per
+// verdict of a matrix of millions).
+type flowKey struct {
+	from, to string
+	protocol corev1.Protocol
+	port     int32
+}
+
 // NewNamespaces starts an empty aggregation by namespace.
 func NewNamespaces() *Namespaces {
-	return &Namespaces{flows: map[string]*NamespaceFlow{}, key: func(pod, _ string) string {
+	return &Namespaces{flows: map[flowKey]*NamespaceFlow{}, key: func(pod, _ string) string {
 		ns, _, _ := strings.Cut(pod, "/")
 		return ns
 	}}
@@ -45,7 +52,7 @@ func NewNamespaces() *Namespaces {
 // NewWorkloads starts an empty aggregation by workload: the groups of one
 // Deployment whose replicas differ in labels (canary, track) add up.
 func NewWorkloads() *Namespaces {
-	return &Namespaces{flows: map[string]*NamespaceFlow{}, key: func(pod, group string) string {
+	return &Namespaces{flows: map[flowKey]*NamespaceFlow{}, key: func(pod, group string) string {
 		if group == "" {
 			return pod
 		}
@@ -59,7 +66,7 @@ func NewWorkloads() *Namespaces {
 // Add counts one verdict.
 func (n *Namespaces) Add(x Explanation) error {
 	from, to := n.key(x.From, x.FromGroup), n.key(x.To, x.ToGroup)
-	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", from, to, x.Protocol, x.Port)
+	key := flowKey{from, to, x.Protocol, x.Port}
 	f, ok := n.flows[key]
 	if !ok {
 		f = &NamespaceFlow{From: from, To: to, Port: x.Port, Protocol: x.Protocol, Examples: map[Verdict]string{}}

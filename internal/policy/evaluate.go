@@ -110,6 +110,28 @@ type Result struct {
 // Evaluate decides one flow. With explain set it also collects hints,
 // which costs more; matrices leave it off.
 func (e *Engine) Evaluate(f Flow, explain bool) Result {
+	d := reasons
+	if explain {
+		d = explained
+	}
+	return e.evaluate(f, d)
+}
+
+// detail is how much of an answer evaluate works out.
+type detail uint8
+
+const (
+	// verdictOnly: the verdicts, and of each side's allowing rules only
+	// the first found (matrices summed per namespace or drawn as a grid).
+	verdictOnly detail = iota
+	// reasons: every allowing rule, peer and port entry (Evaluate).
+	reasons
+	// explained: also the rules a decided admin tier overrides, and hints.
+	explained
+)
+
+func (e *Engine) evaluate(f Flow, d detail) Result {
+	explain := d == explained
 	if f.Protocol == "" {
 		f.Protocol = corev1.ProtocolTCP
 	}
@@ -118,10 +140,10 @@ func (e *Engine) Evaluate(f Flow, explain bool) Result {
 	// Both sides in one allocation: matrices evaluate millions of flows.
 	sides := new([2]Side)
 	if f.From.inCluster() {
-		r.Egress = e.side(&sides[0], f, f.From.Pod, false, explain)
+		r.Egress = e.side(&sides[0], f, f.From.Pod, false, d)
 	}
 	if f.To.inCluster() {
-		r.Ingress = e.side(&sides[1], f, f.To.Pod, true, explain)
+		r.Ingress = e.side(&sides[1], f, f.To.Pod, true, d)
 	}
 	switch {
 	case r.Egress.Denies() || r.Ingress.Denies():
@@ -181,7 +203,8 @@ func (e *Engine) readable(ep Endpoint) bool {
 //
 // The admin tier goes first: when it decides, the NetworkPolicy rules
 // are only read for an explanation (full), since they cannot change it.
-func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress, full bool) *Side {
+func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool, d detail) *Side {
+	full := d == explained
 	ep := f.From
 	if ingress {
 		ep = f.To
@@ -200,6 +223,9 @@ func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress, full bool) *Side
 		}
 	}
 	for _, pi := range policies {
+		if d == verdictOnly && len(s.AllowedBy) > 0 {
+			break // allowed: the other rules cannot change that
+		}
 		cp := e.policies[pi]
 		rules := cp.egressRules
 		peerEnd := f.To

@@ -455,7 +455,7 @@ func (e *Engine) dnsHint(h *hintSet, f Flow, r *Result) {
 	}
 	tcp := f
 	tcp.Protocol = corev1.ProtocolTCP
-	if !e.side(&Side{}, tcp, f.From.Pod, false, true).Allows() {
+	if !e.side(&Side{}, tcp, f.From.Pod, false, explained).Allows() {
 		h.add(HintDNSUDPOnly, "%s may send DNS to %s over UDP but not over TCP; large answers and TCP fallback will fail", f.From, f.To)
 	}
 }

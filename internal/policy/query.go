@@ -382,17 +382,24 @@ func (e *Engine) MatrixEachOf(groups []Group, ports []PortSpec, yield func(Expla
 // destination group: a matrix focused on some rows or columns. The order
 // is fixed: destination by destination, port by port, then every source.
 func (e *Engine) MatrixBetween(sources, destinations []Group, ports []PortSpec, yield func(Explanation) error) error {
-	return e.matrix(sources, destinations, ports, false, yield)
+	return e.matrix(sources, destinations, ports, reasons, yield)
+}
+
+// MatrixVerdicts is MatrixBetween for those who need only the verdicts
+// (sums per namespace, a grid): each side names only the first rule found
+// to allow it, so evaluation stops there.
+func (e *Engine) MatrixVerdicts(sources, destinations []Group, ports []PortSpec, yield func(Explanation) error) error {
+	return e.matrix(sources, destinations, ports, verdictOnly, yield)
 }
 
 // MatrixWithHints is MatrixBetween with each verdict's hints (near misses,
 // empty selections), as a single question has them: slower, for matrices
 // small enough to read cell by cell.
 func (e *Engine) MatrixWithHints(sources, destinations []Group, ports []PortSpec, yield func(Explanation) error) error {
-	return e.matrix(sources, destinations, ports, true, yield)
+	return e.matrix(sources, destinations, ports, explained, yield)
 }
 
-func (e *Engine) matrix(sources, destinations []Group, ports []PortSpec, hints bool, yield func(Explanation) error) error {
+func (e *Engine) matrix(sources, destinations []Group, ports []PortSpec, d detail, yield func(Explanation) error) error {
 	keys := make([]string, len(sources))
 	for i, g := range sources {
 		keys[i] = g.Pods[0].Key()
@@ -406,10 +413,10 @@ func (e *Engine) matrix(sources, destinations []Group, ports []PortSpec, hints b
 				if src == dst && len(sg.Pods) > 1 {
 					src, srcKey = sg.Pods[1], sg.Pods[1].Key()
 				}
-				r := e.Evaluate(Flow{From: PodEndpoint(src), To: PodEndpoint(dst), Port: rp.port, Protocol: rp.proto, Replicas: standsForReplicas(src, dst)}, hints)
+				r := e.evaluate(Flow{From: PodEndpoint(src), To: PodEndpoint(dst), Port: rp.port, Protocol: rp.proto, Replicas: standsForReplicas(src, dst)}, d)
 				x := Explanation{From: srcKey, To: dstKey, FromGroup: sg.Name, ToGroup: dg.Name,
 					Port: rp.port, PortName: rp.name, Protocol: rp.proto, Verdict: r.Verdict, Egress: r.Egress, Ingress: r.Ingress, Hints: []Hint{}}
-				if hints && r.Hints != nil {
+				if d == explained && r.Hints != nil {
 					x.Hints = r.Hints
 				}
 				if r.Verdict != Unspecified {
