@@ -90,24 +90,32 @@ func (e *expectations) result() error {
 // namespaceMatrix aggregates the matrix per namespace pair and port as the
 // engine streams it.
 func (o *ExplainOptions) namespaceMatrix(engine *policy.Engine, m matrixGroups) error {
+	if o.GroupBy == "namespace" && o.Only == "" && o.Expect == "" {
+		// Summed with sets of sources when only NetworkPolicy decides.
+		if flows, ok := engine.NamespaceSums(m.sources, m.destinations, o.ports); ok {
+			return o.printFlows(flows)
+		}
+	}
 	agg := policy.NewNamespaces()
 	if o.GroupBy == "workload" {
 		agg = policy.NewWorkloads()
 	}
-	return o.feed(engine.MatrixVerdicts, m, agg.Add, func() error {
-		flows := agg.Flows()
-		switch o.Output {
-		case "table":
-			return output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
-		case "mermaid", "dot":
-			return output.NamespaceGraph(o.Out, o.Output, flows)
-		}
-		doc := output.NewNamespaceMatrix(flows)
-		if o.GroupBy == "workload" {
-			doc.Kind = "WorkloadMatrix"
-		}
-		return output.WriteDocument(o.Out, o.Output, doc)
-	}, true)
+	return o.feed(engine.MatrixVerdicts, m, agg.Add, func() error { return o.printFlows(agg.Flows()) }, true)
+}
+
+// printFlows prints the namespace or workload view.
+func (o *ExplainOptions) printFlows(flows []policy.NamespaceFlow) error {
+	switch o.Output {
+	case "table":
+		return output.NamespaceMatrixTable(o.Out, flows, o.NoHeaders)
+	case "mermaid", "dot":
+		return output.NamespaceGraph(o.Out, o.Output, flows)
+	}
+	doc := output.NewNamespaceMatrix(flows)
+	if o.GroupBy == "workload" {
+		doc.Kind = "WorkloadMatrix"
+	}
+	return output.WriteListDocument(o.Out, o.Output, doc.Kind, "flows", doc.Flows)
 }
 
 // matrixGroups are a matrix's rows (sources) and columns (destinations).

@@ -81,3 +81,27 @@ func TestYAMLStreamEqualsMarshal(t *testing.T) {
 		}
 	}
 }
+
+// A list document written item by item has the bytes of the whole
+// document marshalled at once, in JSON and YAML, empty or not.
+func TestWriteListDocumentEqualsWriteDocument(t *testing.T) {
+	long := strings.Repeat("a long group name that a YAML emitter may fold ", 3)
+	for _, flows := range [][]policy.NamespaceFlow{nil, {
+		{From: "a", To: "b", Port: 80, Protocol: "TCP", Allowed: 2, Denied: 1, Reach: "some", Examples: policy.Examples{Allowed: "a/x -> b/y", Denied: long}},
+		{From: "yes", To: "no: 1", Port: 53, Protocol: "UDP", Unspecified: 3, Reach: "none"},
+	}} {
+		for _, format := range []string{"json", "yaml"} {
+			var want, got bytes.Buffer
+			doc := NewNamespaceMatrix(flows)
+			if err := WriteDocument(&want, format, doc); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteListDocument(&got, format, doc.Kind, "flows", doc.Flows); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+				t.Errorf("%s, %d flows (-whole +streamed):\n%s", format, len(flows), diff)
+			}
+		}
+	}
+}

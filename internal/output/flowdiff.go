@@ -70,7 +70,7 @@ func NamespaceMatrixTable(w io.Writer, flows []policy.NamespaceFlow, noHeaders b
 		if f.Unspecified > 0 {
 			allowed += fmt.Sprintf(", %d unspecified", f.Unspecified)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%s\t%s\t%s\t%s\n", f.From, f.To, f.Port, f.Protocol, allowed, dash(f.Examples[policy.Allowed]), dash(f.Examples[policy.Denied]))
+		fmt.Fprintf(tw, "%s\t%s\t%d/%s\t%s\t%s\t%s\n", f.From, f.To, f.Port, f.Protocol, allowed, dash(f.Examples.Allowed), dash(f.Examples.Denied))
 	}
 	return tw.Flush()
 }

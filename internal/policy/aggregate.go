@@ -21,7 +21,35 @@ type NamespaceFlow struct {
 	// Reach is "all", "some" or "none" of the pairs allowed.
 	Reach string `json:"reach"`
 	// Examples are one group pair per verdict ("a/deploy/web -> b/sts/db").
-	Examples map[Verdict]string `json:"examples"`
+	Examples Examples `json:"examples"`
+}
+
+// Examples name one group pair of each verdict ("" when none has it); in
+// JSON an object keyed by verdict.
+type Examples struct {
+	Allowed     string `json:"allowed,omitempty"`
+	Denied      string `json:"denied,omitempty"`
+	Unspecified string `json:"unspecified,omitempty"`
+}
+
+// Of is the example of a verdict.
+func (x *Examples) Of(v Verdict) string { return *x.field(v) }
+
+func (x *Examples) field(v Verdict) *string {
+	switch v {
+	case Allowed:
+		return &x.Allowed
+	case Denied:
+		return &x.Denied
+	}
+	return &x.Unspecified
+}
+
+// keep records the example of a verdict unless it has one.
+func (x *Examples) keep(v Verdict, example func() string) {
+	if f := x.field(v); *f == "" {
+		*f = example()
+	}
 }
 
 // Namespaces aggregates verdicts (a MatrixEach stream) by namespace pair
@@ -69,7 +97,7 @@ func (n *Namespaces) Add(x Explanation) error {
 	key := flowKey{from, to, x.Protocol, x.Port}
 	f, ok := n.flows[key]
 	if !ok {
-		f = &NamespaceFlow{From: from, To: to, Port: x.Port, Protocol: x.Protocol, Examples: map[Verdict]string{}}
+		f = &NamespaceFlow{From: from, To: to, Port: x.Port, Protocol: x.Protocol}
 		n.flows[key] = f
 	}
 	switch x.Verdict {
@@ -80,10 +108,50 @@ func (n *Namespaces) Add(x Explanation) error {
 	default:
 		f.Unspecified++
 	}
-	if _, seen := f.Examples[x.Verdict]; !seen {
-		f.Examples[x.Verdict] = x.FromGroup + " -> " + x.ToGroup
-	}
+	f.Examples.keep(x.Verdict, func() string { return x.FromGroup + " -> " + x.ToGroup })
 	return nil
+}
+
+// addCounts adds counts of group pairs [allowed, denied, unspecified] for
+// one namespace pair and port; example names the first pair of a verdict.
+func (n *Namespaces) addCounts(from, to string, port int32, protocol corev1.Protocol, counts [3]int, example func(Verdict) string) {
+	if counts[0]+counts[1]+counts[2] == 0 {
+		return
+	}
+	key := flowKey{from, to, protocol, port}
+	f, ok := n.flows[key]
+	if !ok {
+		f = &NamespaceFlow{From: from, To: to, Port: port, Protocol: protocol}
+		n.flows[key] = f
+	}
+	f.Allowed += counts[0]
+	f.Denied += counts[1]
+	f.Unspecified += counts[2]
+	for i, v := range []Verdict{Allowed, Denied, Unspecified} {
+		if counts[i] > 0 {
+			f.Examples.keep(v, func() string { return example(v) })
+		}
+	}
+}
+
+// merge adds the sums of later (a run of destinations after n's): counts
+// add up, and n's examples, earlier in the matrix's order, stay.
+func (n *Namespaces) merge(later *Namespaces) {
+	for key, f := range later.flows {
+		mine, ok := n.flows[key]
+		if !ok {
+			n.flows[key] = f
+			continue
+		}
+		mine.Allowed += f.Allowed
+		mine.Denied += f.Denied
+		mine.Unspecified += f.Unspecified
+		for _, v := range []Verdict{Allowed, Denied, Unspecified} {
+			if ex := f.Examples.Of(v); ex != "" {
+				mine.Examples.keep(v, func() string { return ex })
+			}
+		}
+	}
 }
 
 // Flows are the aggregated pairs, sorted by namespaces, then port.

@@ -20,7 +20,7 @@ func TestNamespacesAggregation(t *testing.T) {
 	}
 	ab := flows[0]
 	if ab.From != "a" || ab.To != "b" || ab.Port != 5432 || ab.Allowed != 1 || ab.Denied != 1 || ab.Reach != "some" ||
-		ab.Examples[Allowed] != "a/deploy/web -> b/deploy/db" || ab.Examples[Denied] != "a/job/job -> b/deploy/db" {
+		ab.Examples.Allowed != "a/deploy/web -> b/deploy/db" || ab.Examples.Denied != "a/job/job -> b/deploy/db" {
 		t.Errorf("a -> b 5432: %+v", ab)
 	}
 	if flows[1].Port != 9187 || flows[1].Reach != "none" || flows[2].From != "b" || flows[2].Reach != "all" {

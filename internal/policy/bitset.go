@@ -27,3 +27,38 @@ func (b bitset) each(f func(i int)) {
 		}
 	}
 }
+
+func (b bitset) clear(i int) { b[i/64] &^= 1 << (uint(i) % 64) }
+
+// countRange counts the members in [start, end).
+func (b bitset) countRange(start, end int) int {
+	n := 0
+	for i := start; i < end; {
+		w, off := i/64, uint(i)%64
+		word := b[w] >> off
+		take := min(64-int(off), end-i)
+		if take < 64 {
+			word &= 1<<uint(take) - 1
+		}
+		n += bits.OnesCount64(word)
+		i += take
+	}
+	return n
+}
+
+// firstInRange is the smallest member in [start, end), or -1.
+func (b bitset) firstInRange(start, end int) int {
+	for i := start; i < end; {
+		w, off := i/64, uint(i)%64
+		word := b[w] >> off
+		take := min(64-int(off), end-i)
+		if take < 64 {
+			word &= 1<<uint(take) - 1
+		}
+		if word != 0 {
+			return i + bits.TrailingZeros64(word)
+		}
+		i += take
+	}
+	return -1
+}
