@@ -209,65 +209,22 @@ func nodeName(group, name string) string {
 	return name
 }
 
-// explainMermaid draws a flowchart, one box per namespace: connections a
-// policy allows as arrows, those allowed because nothing isolates them as
-// dotted arrows; with onlyAllowed false, denied ones as crossed arrows.
-func explainMermaid(w io.Writer, g *edgeSet, onlyAllowed bool) error {
-	nodes, es := g.sortedNodes(), g.out
-	id := map[string]string{}
-	fmt.Fprintln(w, "flowchart LR")
-	for i, n := range nodes {
-		id[n] = fmt.Sprintf("n%d", i)
+// drawEdges draws a matrix, one box per namespace: connections a policy
+// allows solid, those allowed because nothing isolates them dotted, and,
+// unless onlyAllowed, denied ones red and crossed or dashed.
+func drawEdges(w io.Writer, format string, es *edgeSet, onlyAllowed bool) error {
+	g := newGraph(true)
+	for _, n := range es.sortedNodes() {
+		g.node(n)
 	}
-	for i, ns := range byNamespace(nodes) {
-		fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
-		for _, n := range ns.nodes {
-			fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
-		}
-		fmt.Fprintln(w, "  end")
-	}
-	for _, e := range es {
-		if len(e.allowed) > 0 {
-			fmt.Fprintf(w, "  %s -->|\"%s\"| %s\n", id[e.from], strings.Join(e.allowed, ", "), id[e.to])
-		}
-		if len(e.open) > 0 {
-			fmt.Fprintf(w, "  %s -.->|\"%s (not isolated)\"| %s\n", id[e.from], strings.Join(e.open, ", "), id[e.to])
-		}
-		if len(e.denied) > 0 && !onlyAllowed {
-			fmt.Fprintf(w, "  %s --x|\"%s\"| %s\n", id[e.from], strings.Join(e.denied, ", "), id[e.to])
+	for _, e := range es.out {
+		g.edge(e.from, e.to, e.allowed, "", solidEdge)
+		g.edge(e.from, e.to, e.open, " (not isolated)", dottedEdge)
+		if !onlyAllowed {
+			g.edge(e.from, e.to, e.denied, "", deniedEdge)
 		}
 	}
-	return nil
-}
-
-// explainDot draws a Graphviz digraph, one cluster box per namespace:
-// edges a policy allows solid, those allowed because nothing isolates them
-// dotted, denied ones red and dashed (unless onlyAllowed).
-func explainDot(w io.Writer, g *edgeSet, onlyAllowed bool) error {
-	nodes, es := g.sortedNodes(), g.out
-	fmt.Fprintln(w, "digraph netbaseline {")
-	fmt.Fprintln(w, "  rankdir=LR;")
-	fmt.Fprintln(w, "  node [shape=box];")
-	for i, ns := range byNamespace(nodes) {
-		fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
-		for _, n := range ns.nodes {
-			fmt.Fprintf(w, "    %q;\n", n)
-		}
-		fmt.Fprintln(w, "  }")
-	}
-	for _, e := range es {
-		if len(e.allowed) > 0 {
-			fmt.Fprintf(w, "  %q -> %q [label=%q];\n", e.from, e.to, strings.Join(e.allowed, ", "))
-		}
-		if len(e.open) > 0 {
-			fmt.Fprintf(w, "  %q -> %q [label=%q, style=dotted];\n", e.from, e.to, strings.Join(e.open, ", ")+" (not isolated)")
-		}
-		if len(e.denied) > 0 && !onlyAllowed {
-			fmt.Fprintf(w, "  %q -> %q [label=%q, color=red, style=dashed];\n", e.from, e.to, strings.Join(e.denied, ", "))
-		}
-	}
-	fmt.Fprintln(w, "}")
-	return nil
+	return g.write(w, format)
 }
 
 // VerdictLine is one line of explain -o jsonl: a verdict in the verdict

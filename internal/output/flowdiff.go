@@ -3,7 +3,6 @@ package output
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -101,67 +100,16 @@ func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow) er
 		}
 		labels[p][f.Reach] = append(labels[p][f.Reach], label)
 	}
-	names := make([]string, 0, len(nodes))
+	g := newGraph(false)
 	for n := range nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	boxed := len(names) > 0 && strings.Contains(names[0], "/")
-	if format == "dot" {
-		fmt.Fprintln(w, "digraph netbaseline {")
-		fmt.Fprintln(w, "  rankdir=LR;")
-		fmt.Fprintln(w, "  node [shape=box];")
-		if boxed {
-			for i, ns := range byNamespace(names) {
-				fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
-				for _, n := range ns.nodes {
-					fmt.Fprintf(w, "    %q;\n", n)
-				}
-				fmt.Fprintln(w, "  }")
-			}
-		} else {
-			for _, n := range names {
-				fmt.Fprintf(w, "  %q;\n", n)
-			}
-		}
-		for _, p := range order {
-			if all := labels[p]["all"]; len(all) > 0 {
-				fmt.Fprintf(w, "  %q -> %q [label=%q];\n", p.from, p.to, strings.Join(all, ", "))
-			}
-			if some := labels[p]["some"]; len(some) > 0 {
-				fmt.Fprintf(w, "  %q -> %q [label=%q, style=dashed];\n", p.from, p.to, strings.Join(some, ", ")+" (some)")
-			}
-		}
-		fmt.Fprintln(w, "}")
-		return nil
-	}
-	id := map[string]string{}
-	fmt.Fprintln(w, "flowchart LR")
-	for i, n := range names {
-		id[n] = fmt.Sprintf("n%d", i)
-	}
-	if boxed {
-		for i, ns := range byNamespace(names) {
-			fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
-			for _, n := range ns.nodes {
-				fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
-			}
-			fmt.Fprintln(w, "  end")
-		}
-	} else {
-		for _, n := range names {
-			fmt.Fprintf(w, "  %s[\"%s\"]\n", id[n], n)
-		}
+		g.node(n)
+		g.boxed = g.boxed || strings.Contains(n, "/") // workloads, boxed per namespace
 	}
 	for _, p := range order {
-		if all := labels[p]["all"]; len(all) > 0 {
-			fmt.Fprintf(w, "  %s -->|\"%s\"| %s\n", id[p.from], strings.Join(all, ", "), id[p.to])
-		}
-		if some := labels[p]["some"]; len(some) > 0 {
-			fmt.Fprintf(w, "  %s -.->|\"%s (some)\"| %s\n", id[p.from], strings.Join(some, ", "), id[p.to])
-		}
+		g.edge(p.from, p.to, labels[p]["all"], "", solidEdge)
+		g.edge(p.from, p.to, labels[p]["some"], " (some)", dashedEdge)
 	}
-	return nil
+	return g.write(w, format)
 }
 
 // FlowDiffGraph draws only the changes as a Mermaid flowchart or a
@@ -172,10 +120,8 @@ func FlowDiffGraph(w io.Writer, format string, changes []policy.FlowChange) erro
 	type pair struct{ from, to string }
 	var order []pair
 	kinds := map[pair]map[string][]string{} // pair -> opens|closes|other -> labels
-	nodes := map[string]bool{}
 	for _, c := range changes {
 		p := pair{nodeName(c.FromGroup, c.From), nodeName(c.ToGroup, c.To)}
-		nodes[p.from], nodes[p.to] = true, true
 		if kinds[p] == nil {
 			kinds[p] = map[string][]string{}
 			order = append(order, p)
@@ -189,52 +135,12 @@ func FlowDiffGraph(w io.Writer, format string, changes []policy.FlowChange) erro
 		}
 		kinds[p][kind] = append(kinds[p][kind], fmt.Sprintf("%d/%s %s→%s", c.Port, c.Protocol, c.Before, c.After))
 	}
-	names := make([]string, 0, len(nodes))
-	for n := range nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if format == "dot" {
-		fmt.Fprintln(w, "digraph netbaseline {")
-		fmt.Fprintln(w, "  rankdir=LR;")
-		fmt.Fprintln(w, "  node [shape=box];")
-		for i, ns := range byNamespace(names) {
-			fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%q;\n", i, ns.name)
-			for _, n := range ns.nodes {
-				fmt.Fprintf(w, "    %q;\n", n)
-			}
-			fmt.Fprintln(w, "  }")
-		}
-		style := map[string]string{"opens": "color=darkgreen", "closes": "color=red, style=dashed", "other": "color=gray, style=dotted"}
-		for _, p := range order {
-			for _, kind := range []string{"opens", "closes", "other"} {
-				if ls := kinds[p][kind]; len(ls) > 0 {
-					fmt.Fprintf(w, "  %q -> %q [label=%q, %s];\n", p.from, p.to, strings.Join(ls, ", "), style[kind])
-				}
-			}
-		}
-		fmt.Fprintln(w, "}")
-		return nil
-	}
-	id := map[string]string{}
-	fmt.Fprintln(w, "flowchart LR")
-	for i, n := range names {
-		id[n] = fmt.Sprintf("n%d", i)
-	}
-	for i, ns := range byNamespace(names) {
-		fmt.Fprintf(w, "  subgraph ns%d [\"%s\"]\n", i, ns.name)
-		for _, n := range ns.nodes {
-			fmt.Fprintf(w, "    %s[\"%s\"]\n", id[n], n)
-		}
-		fmt.Fprintln(w, "  end")
-	}
-	arrow := map[string]string{"opens": "-->", "closes": "--x", "other": "-.->"}
+	g := newGraph(true)
+	style := map[string]edgeStyle{"opens": {"color=darkgreen", "-->"}, "closes": {"color=red, style=dashed", "--x"}, "other": {"color=gray, style=dotted", "-.->"}}
 	for _, p := range order {
 		for _, kind := range []string{"opens", "closes", "other"} {
-			if ls := kinds[p][kind]; len(ls) > 0 {
-				fmt.Fprintf(w, "  %s %s|\"%s\"| %s\n", id[p.from], arrow[kind], strings.Join(ls, ", "), id[p.to])
-			}
+			g.edge(p.from, p.to, kinds[p][kind], "", style[kind])
 		}
 	}
-	return nil
+	return g.write(w, format)
 }

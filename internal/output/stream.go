@@ -318,11 +318,7 @@ func (s *graphStream) Write(x policy.Explanation) error {
 }
 
 func (s *graphStream) Close() error {
-	draw := explainDot
-	if s.format == "mermaid" {
-		draw = explainMermaid
-	}
-	if err := draw(s.w, s.edges, s.onlyAllowed); err != nil {
+	if err := drawEdges(s.w, s.format, s.edges, s.onlyAllowed); err != nil {
 		return err
 	}
 	return s.w.Flush()
