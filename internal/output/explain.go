@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
@@ -192,16 +191,6 @@ func (s *edgeSet) add(x policy.Explanation) {
 	}
 }
 
-// sortedNodes are the node names in order (namespace first).
-func (s *edgeSet) sortedNodes() []string {
-	names := make([]string, 0, len(s.nodes))
-	for n := range s.nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func nodeName(group, name string) string {
 	if group != "" {
 		return group
@@ -214,7 +203,7 @@ func nodeName(group, name string) string {
 // unless onlyAllowed, denied ones red and crossed or dashed.
 func drawEdges(w io.Writer, format string, es *edgeSet, onlyAllowed bool) error {
 	g := newGraph(true)
-	for _, n := range es.sortedNodes() {
+	for n := range es.nodes {
 		g.node(n)
 	}
 	for _, e := range es.out {

@@ -12,6 +12,22 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
+// streamed writes xs through the format's VerdictWriter.
+func streamed(t *testing.T, format string, warnings []string, xs []policy.Explanation) string {
+	t.Helper()
+	var out bytes.Buffer
+	vw := NewVerdictWriter(&out, format, StreamOptions{Warnings: warnings})
+	for _, x := range xs {
+		if err := vw.Write(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := vw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
 func TestJSONStreamEqualsMarshalIndent(t *testing.T) {
 	yes := true
 	one := 1
@@ -29,17 +45,8 @@ func TestJSONStreamEqualsMarshalIndent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got bytes.Buffer
-		vw := NewVerdictWriter(&got, "json", StreamOptions{Warnings: r.Warnings})
-		for _, x := range r.Verdicts {
-			if err := vw.Write(x); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := vw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(string(want)+"\n", got.String()); diff != "" {
+		got := streamed(t, "json", r.Warnings, r.Verdicts)
+		if diff := cmp.Diff(string(want)+"\n", got); diff != "" {
 			t.Errorf("(-MarshalIndent +streamed):\n%s", diff)
 		}
 	}
@@ -66,17 +73,8 @@ func TestYAMLStreamEqualsMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got bytes.Buffer
-		vw := NewVerdictWriter(&got, "yaml", StreamOptions{Warnings: c.warnings})
-		for _, x := range c.xs {
-			if err := vw.Write(x); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := vw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(string(want), got.String()); diff != "" {
+		got := streamed(t, "yaml", c.warnings, c.xs)
+		if diff := cmp.Diff(string(want), got); diff != "" {
 			t.Errorf("(-Marshal +streamed):\n%s", diff)
 		}
 	}

@@ -284,18 +284,11 @@ func (h *HTMLMatrix) Close() error {
 		return err
 	}
 	h.w.WriteString("</script>\n<script id=\"data\" type=\"application/json\">")
+	// The page reads absent tables as empty (null in JSON).
 	d := htmlData{APIVersion: ownership.APIVersion, Kind: "MatrixPage", Title: h.title, Only: h.only, Warnings: h.warns, Hints: h.withHints,
 		Namespaces: h.namespaces, Sources: h.sources, Columns: h.columns, Ports: h.ports, Kinds: h.kinds, Sides: h.sides, HintSets: h.hints}
 	for _, g := range h.groups {
 		d.Groups = append(d.Groups, [3]any{g.name, g.ns, g.pod})
-	}
-	for _, s := range []*[]int{&d.Sources} {
-		if *s == nil {
-			*s = []int{}
-		}
-	}
-	if d.Columns == nil {
-		d.Columns = [][2]int{}
 	}
 	// json.Marshal escapes <, > and &, so the data cannot end the script.
 	b, err := json.Marshal(d)

@@ -33,32 +33,39 @@ func (b bitset) clear(i int) { b[i/64] &^= 1 << (uint(i) % 64) }
 // countRange counts the members in [start, end).
 func (b bitset) countRange(start, end int) int {
 	n := 0
-	for i := start; i < end; {
-		w, off := i/64, uint(i)%64
-		word := b[w] >> off
-		take := min(64-int(off), end-i)
-		if take < 64 {
-			word &= 1<<uint(take) - 1
-		}
+	b.rangeWords(start, end, func(_ int, word uint64) bool {
 		n += bits.OnesCount64(word)
-		i += take
-	}
+		return true
+	})
 	return n
 }
 
 // firstInRange is the smallest member in [start, end), or -1.
 func (b bitset) firstInRange(start, end int) int {
+	first := -1
+	b.rangeWords(start, end, func(at int, word uint64) bool {
+		if word != 0 {
+			first = at + bits.TrailingZeros64(word)
+			return false
+		}
+		return true
+	})
+	return first
+}
+
+// rangeWords calls f with the bits of [start, end), a word at a time,
+// shifted so that bit 0 is index at; f returns false to stop.
+func (b bitset) rangeWords(start, end int, f func(at int, word uint64) bool) {
 	for i := start; i < end; {
-		w, off := i/64, uint(i)%64
-		word := b[w] >> off
+		off := uint(i) % 64
+		word := b[i/64] >> off
 		take := min(64-int(off), end-i)
 		if take < 64 {
 			word &= 1<<uint(take) - 1
 		}
-		if word != 0 {
-			return i + bits.TrailingZeros64(word)
+		if !f(i, word) {
+			return
 		}
 		i += take
 	}
-	return -1
 }
