@@ -6,7 +6,10 @@ MODULE  := github.com/netbaseline/kubectl-netbaseline
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
-LDFLAGS := -s -w -X $(MODULE)/pkg/version.Version=$(VERSION) -X $(MODULE)/pkg/version.Commit=$(COMMIT) -X $(MODULE)/pkg/version.Date=$(DATE)
+# PROBE_IMAGE stamps the default agent image (REGISTRY/netbaseline-probe@sha256:…);
+# left empty, the build is a development build and probes need --image.
+PROBE_IMAGE ?=
+LDFLAGS := -s -w -X $(MODULE)/internal/version.Version=$(VERSION) -X $(MODULE)/internal/version.Commit=$(COMMIT) -X $(MODULE)/internal/version.Date=$(DATE) -X $(MODULE)/internal/version.probeImage=$(PROBE_IMAGE)
 GO      ?= go
 NB_TOOLS_HOME ?= /var/cache/netbaseline-tools
 BIN     := bin

@@ -176,6 +176,9 @@ func (o *ApplyOptions) Complete(_ []string) error {
 			return usageErrorf("%v", err)
 		}
 	}
+	if o.Verify {
+		o.probeSettings.complete(o.GlobalOptions)
+	}
 	return nil
 }
 
@@ -189,6 +192,9 @@ func (o *ApplyOptions) Validate() error {
 			return usageErrorf("--settle-timeout cannot be negative and --verify-max-checks must be at least 1")
 		}
 		if err := o.probeSettings.validate(); err != nil {
+			return err
+		}
+		if err := requireProbeImage(o.Image); err != nil {
 			return err
 		}
 	} else if o.Canary || o.Save != "" {
@@ -219,7 +225,6 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
 	if o.Verify {
-		o.probeSettings.complete(o.GlobalOptions)
 		err = o.runVerified(ctx, clients, applier, rendered)
 	} else {
 		err = o.applyAll(ctx, applier, rendered)

@@ -318,6 +318,9 @@ func TestVersion(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "kubectl-netbaseline ") {
 		t.Errorf("version: exit %d %q", r.code, r.stdout)
 	}
+	if !strings.Contains(r.stdout, "\nprobe image: none (a development build: probes need --image)\n") {
+		t.Errorf("a development build must say it names no probe image: %q", r.stdout)
+	}
 	r = run(t, "version", "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"goVersion":`) {
 		t.Errorf("version -o json: %q", r.stdout)
@@ -426,6 +429,49 @@ current-context: lab
 		if !strings.HasPrefix(r.stdout, want) {
 			t.Errorf("%s completion: %q", flag, r.stdout)
 		}
+	}
+}
+
+// A development build names no probe image and never guesses one: every
+// command that would start a probe container stops with exit 2 before any
+// API call, and an image from the flag, the environment or the config is
+// taken as given.
+func TestDevelopmentBuildRefusesToGuessAnImage(t *testing.T) {
+	t.Setenv("NETBASELINE_PROBE_IMAGE", "")
+	for _, args := range [][]string{
+		{"probe", "frontend-dev", "backend-dev:3001"},
+		{"probe", "frontend-dev", "backend-dev:3001", "--dry-run=client"},
+		{"apply", "-n", "backend-dev", "--verify"},
+		{"report", "--probe"},
+		{"doctor", "--canary"},
+	} {
+		r := run(t, args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "this development build names no probe image") || !strings.Contains(r.stderr, "--image") {
+			t.Errorf("%v: exit %d %q", args, r.code, r.stderr)
+		}
+	}
+	// what needs no agent is not refused
+	for _, args := range [][]string{{"report", "-o", "bogus"}, {"doctor", "-o", "bogus"}} {
+		if r := run(t, args...); strings.Contains(r.stderr, "probe image") {
+			t.Errorf("%v asked for a probe image: %q", args, r.stderr)
+		}
+	}
+	// an image given anywhere is taken: the next error is the missing cluster
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("apiVersion: netbaseline.io/v1alpha1\nkind: Config\nprobe:\n  image: registry.example/netbaseline-probe@sha256:"+strings.Repeat("a", 64)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"flag":   {"probe", "frontend-dev", "backend-dev:3001", "--image=registry.example/p@sha256:" + strings.Repeat("b", 64)},
+		"config": {"probe", "frontend-dev", "backend-dev:3001", "--config", cfg},
+	} {
+		if r := run(t, args...); r.code == ExitUsage || strings.Contains(r.stderr, "names no probe image") {
+			t.Errorf("%s: exit %d %q", name, r.code, r.stderr)
+		}
+	}
+	t.Setenv("NETBASELINE_PROBE_IMAGE", "registry.example/p@sha256:"+strings.Repeat("c", 64))
+	if r := run(t, "doctor", "--canary"); r.code == ExitUsage || strings.Contains(r.stderr, "names no probe image") {
+		t.Errorf("environment: exit %d %q", r.code, r.stderr)
 	}
 }
 

@@ -120,6 +120,9 @@ func (o *DoctorOptions) Validate() error {
 	if o.Wait <= 0 {
 		return usageErrorf("--wait-timeout must be positive")
 	}
+	if o.Canary {
+		return requireProbeImage(o.Image)
+	}
 	return nil
 }
 

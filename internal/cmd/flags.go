@@ -34,7 +34,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
-	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
 // baselineFlags choose where the policies come from; render, and later
@@ -143,7 +142,7 @@ func (s *probeSettings) addFlags(c *cobra.Command, oldTimeout string) {
 	f.DurationVar(&s.Timeout, "check-timeout", 3*time.Second, "Timeout of each probe check")
 	deprecatedAlias(c, oldTimeout, "check-timeout")
 	f.DurationVar(&s.WaitTimeout, "wait-timeout", 90*time.Second, "How long to wait for each probe container, start included")
-	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else "+version.ProbeImage()+")")
+	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probeImageHelp()+")")
 	s.PullPolicy = string(corev1.PullIfNotPresent)
 	addPullPolicyFlag(c, &s.PullPolicy)
 	f.IntVar(&s.Parallel, "parallel", 5, "Source pods probed at once")

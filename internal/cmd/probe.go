@@ -194,6 +194,11 @@ func (o *ProbeOptions) Validate() error {
 	if err := o.probeSettings.validate(); err != nil {
 		return err
 	}
+	if !o.local {
+		if err := requireProbeImage(o.Image); err != nil {
+			return err
+		}
+	}
 	if o.Queries != "" {
 		if len(o.Ports) > 0 || len(o.DNSNames) > 0 {
 			return usageErrorf("with --queries, each line says its port; --port and --dns do not apply")

@@ -109,6 +109,11 @@ func (o *ReportOptions) Validate() error {
 	if o.Probe && len(o.ProbeResults) > 0 {
 		return usageErrorf("--probe and --probe-results exclude each other: probe now, or read earlier results")
 	}
+	if o.Probe {
+		if err := requireProbeImage(o.Image); err != nil {
+			return err
+		}
+	}
 	return o.probeSettings.validate()
 }
 

@@ -77,6 +77,10 @@ func (o *VersionOptions) Run(_ context.Context) error {
 		_, err = o.Out.Write(b)
 		return err
 	}
-	_, err := fmt.Fprintf(o.Out, "kubectl-netbaseline %s (commit %s, %s, %s)\n", info.Version, info.Commit, info.GoVersion, info.Platform)
+	image := info.ProbeImage
+	if image == "" {
+		image = "none (a development build: probes need --image)"
+	}
+	_, err := fmt.Fprintf(o.Out, "kubectl-netbaseline %s (commit %s, %s, %s)\nprobe image: %s\n", info.Version, info.Commit, info.GoVersion, info.Platform, image)
 	return err
 }

@@ -12,6 +12,10 @@ var (
 	Version = ""
 	Commit  = ""
 	Date    = ""
+	// probeImage is the agent image published with this build, by digest
+	// (REGISTRY/NAME@sha256:…): the release pushes the image first and
+	// links its digest in. Empty in development builds.
+	probeImage = ""
 )
 
 // Info is what `kubectl netbaseline version` prints.
@@ -21,12 +25,14 @@ type Info struct {
 	Date      string `json:"date,omitempty"`
 	GoVersion string `json:"goVersion"`
 	Platform  string `json:"platform"`
+	// ProbeImage is empty when the build names no agent image.
+	ProbeImage string `json:"probeImage,omitempty"`
 }
 
 // Get returns the linked-in version, falling back to what `go install`
 // records in the binary.
 func Get() Info {
-	info := Info{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	info := Info{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: probeImage}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if info.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			info.Version = bi.Main.Version
@@ -49,11 +55,9 @@ func Get() Info {
 	return info
 }
 
-// ProbeImage is the agent image released with this version of the plugin.
+// ProbeImage is the agent image published with this build, pinned by
+// digest, or "" for a development build: no tag is ever guessed, because a
+// guessed name pulls whatever someone else pushed under it.
 func ProbeImage() string {
-	v := Get().Version
-	if v == "v0.0.0-dev" || v == "" {
-		v = "latest"
-	}
-	return "netbaseline/netbaseline-probe:" + v
+	return probeImage
 }
