@@ -80,7 +80,7 @@ fi
 
 # ---------------------------------------------------------------- small programs
 SMALL_IN=("$LAB/images/go.mod" "$LAB/images/go.sum")
-for p in imgbuild pause sampleapp probe; do
+for p in imgbuild registrytool pause sampleapp probe; do
   need $p "${SMALL_IN[@]}" "$LAB/images/cmd/$p/main.go" || continue
   (cd "$LAB/images" && timed $p go build -trimpath -ldflags "-s -w" -o "$BIN/$p" "./cmd/$p")
   stamp $p "${SMALL_IN[@]}" "$LAB/images/cmd/$p/main.go"
@@ -131,5 +131,7 @@ if need kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"; t
   timed kube-router-image "$LAB/images/kube-router-image.sh"
   stamp kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"
 fi
+# the test bed's registry (hack/registry), into the tools cache
+"$LAB/../registry/build.sh"
 ls -la "$BIN" "$IMAGES" >&2
 log "build done; times in $TIMES"

@@ -48,10 +48,50 @@ BUSYBOX_IMAGE=lab.local/busybox:1.35
 SAMPLEAPP_IMAGE=lab.local/sampleapp:1
 COREDNS_IMAGE=lab.local/coredns:1.15.0
 
+# The test bed's OCI registry (hack/registry: the CNCF distribution
+# registry) on loopback only, TLS from the cluster's CA; the private one asks
+# for a password (pull-secret tests); the tampering one is plain HTTP and
+# listens only while e2e's digest-mismatch test runs.
+REGISTRY=127.0.0.1:5000
+PRIVATE_REGISTRY=127.0.0.1:5002
+TAMPER_REGISTRY=127.0.0.1:5001
+NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
+REGISTRY_BIN="$NB_TOOLS_HOME/registry/bin/registry"
+
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 export PATH="$BIN:/usr/local/go/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export KUBECONFIG="$KCFG/admin.kubeconfig"
 
+# alive NAME [PROGRAM]: the PID file's process still runs our program (a
+# stale PID may belong to anything after a reboot or an ended session)
+alive() {
+  local pid
+  [ -f "$PIDS/$1.pid" ] || return 1
+  pid=$(cat "$PIDS/$1.pid")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "${2:-$1}"
+}
+start() { # start NAME CMD... : run detached, log to $LOGS/NAME.log, pid in $PIDS/NAME.pid
+  local n=$1; shift
+  if alive "$n" "$1"; then log "$n already running (pid $(cat "$PIDS/$n.pid"))"; return 0; fi
+  mkdir -p "$LOGS" "$PIDS"
+  setsid "$@" >>"$LOGS/$n.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$n.pid"
+  log "started $n (pid $!)"
+}
+stop() { # stop NAME [PROGRAM]: SIGTERM, wait up to 15s, then SIGKILL
+  local n=$1 program=${2:-$1} f="$PIDS/$1.pid" pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  # A PID file can outlive its process (a reboot, a session that ended):
+  # only signal the PID if it still runs our program.
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program"; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { log "$n (pid $pid) ignored SIGTERM, SIGKILL"; kill -KILL "$pid" 2>/dev/null; }
+    log "stopped $n (pid $pid)"
+  fi
+  rm -f "$f"
+}
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 KR_IMAGE=${KR_IMAGE:-lab.local/kube-router:$KUBE_ROUTER_VERSION}
