@@ -25,8 +25,7 @@ spec:
     spec:
       containers:
       - name: app
-        image: lab.local/sampleapp:1
-        imagePullPolicy: Never
+        image: $NETBASELINE_SAMPLEAPP_IMAGE
         args: [-role, backend, -addr, '0.0.0.0:3001', -metrics-addr, '0.0.0.0:8080']
         ports: [{name: http, containerPort: 3001}, {name: metrics, containerPort: 8080}]"
   done
@@ -49,7 +48,7 @@ sleep 2
 echo "== kubectl netbaseline probe bench-src bench-dst --port 3001 --port 8080 (200 checks, 10 containers)"
 start=$(date +%s.%N)
 bin/kubectl-netbaseline probe bench-src bench-dst --port 3001 --port 8080 --parallel 10 --check-timeout 2s \
-  --deny-mode "$NETBASELINE_DENY_MODE" --image-pull-policy Never >/tmp/bench-probe.out 2>/dev/null || true
+  --deny-mode "$NETBASELINE_DENY_MODE" >/tmp/bench-probe.out 2>/dev/null || true
 probe_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 echo "   $probe_s s, $(grep -c ' ok$' /tmp/bench-probe.out) ok of $(($(wc -l < /tmp/bench-probe.out) - 1)) rows"
 

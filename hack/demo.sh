@@ -50,7 +50,7 @@ source /var/lib/netbaseline-cluster/env
 export PATH="$PWD/bin:$NETBASELINE_CLUSTER_BIN:$PATH"   # kubectl finds kubectl-netbaseline on PATH
 
 say "The runbook's sample app: frontend-dev calls backend-dev; ingress and monitoring stand-ins"
-kubectl apply -f hack/cluster/manifests/sample-app.yaml >/dev/null
+sed "s|127.0.0.1:5000/netbaseline/sampleapp:1|$NETBASELINE_SAMPLEAPP_IMAGE|" hack/cluster/manifests/sample-app.yaml | kubectl apply -f - >/dev/null
 for d in backend-dev/backend frontend-dev/frontend ingress/ingress-nginx-controller monitoring/prometheus; do
   kubectl -n "${d%%/*}" rollout status "deploy/${d#*/}" --timeout=180s >/dev/null
 done

@@ -182,10 +182,6 @@ func startFleet(t *testing.T, ctx context.Context, cs kubernetes.Interface) []fl
 	for _, p := range fleetUDP {
 		serve = append(serve, fmt.Sprintf("udp:%d", p))
 	}
-	image := os.Getenv("NETBASELINE_PROBE_IMAGE")
-	if image == "" {
-		image = "lab.local/netbaseline-probe:1"
-	}
 	var names []string
 	for n := 0; n < fleetNamespaces; n++ {
 		ns := fmt.Sprintf("%s%d", diffPrefix, n)
@@ -207,7 +203,7 @@ func startFleet(t *testing.T, ctx context.Context, cs kubernetes.Interface) []fl
 						Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}},
 					},
 					Containers: []corev1.Container{{
-						Name: "agent", Image: image, ImagePullPolicy: corev1.PullNever,
+						Name: "agent", Image: probeImage, ImagePullPolicy: corev1.PullIfNotPresent,
 						Args:  []string{"--serve=" + strings.Join(serve, ",")},
 						Ports: namedPorts[i%len(namedPorts)],
 					}},

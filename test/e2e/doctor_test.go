@@ -17,7 +17,7 @@ func TestDoctorOnTheLocalCluster(t *testing.T) {
 	deploySampleApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o := runCmd(ctx, "", plugin, "doctor", "--canary", "--image-pull-policy", "Never", "-o", "json")
+	o := runCmd(ctx, "", plugin, "doctor", "--canary", "-o", "json")
 	if o.err != nil {
 		t.Fatalf("doctor: %v\n%s\n%s", o.err, o.stdout, o.stderr)
 	}

@@ -24,7 +24,18 @@ var (
 	plugin  string // the plugin binary built for this run
 	kubectl string
 	repo    string
+	// images pulled by digest from the test bed's registry (make cluster-up)
+	probeImage, sampleAppImage string
 )
+
+// sampleAppTag is how the sample app's manifests name its image; the tests
+// pull it by the digest cluster-up pushed instead.
+const sampleAppTag = "127.0.0.1:5000/netbaseline/sampleapp:1"
+
+// withImages pins the sample app's image in a manifest to its digest.
+func withImages(manifest string) string {
+	return strings.ReplaceAll(manifest, sampleAppTag, sampleAppImage)
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("KUBECONFIG") == "" {
@@ -36,6 +47,11 @@ func TestMain(m *testing.M) {
 		bin = "/var/cache/netbaseline-cluster/bin"
 	}
 	kubectl = filepath.Join(bin, "kubectl")
+	probeImage, sampleAppImage = os.Getenv("NETBASELINE_PROBE_IMAGE"), os.Getenv("NETBASELINE_SAMPLEAPP_IMAGE")
+	if !strings.Contains(probeImage, "@sha256:") || !strings.Contains(sampleAppImage, "@sha256:") {
+		fmt.Fprintln(os.Stderr, "e2e: NETBASELINE_PROBE_IMAGE and NETBASELINE_SAMPLEAPP_IMAGE must name images by digest: source the env make cluster-up prints")
+		os.Exit(1)
+	}
 	if _, err := os.Stat(kubectl); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v: run make cluster-build\n", err)
 		os.Exit(1)
@@ -105,7 +121,13 @@ var appNamespaces = []string{"frontend-dev", "backend-dev"}
 // from its namespaces, so each test starts open.
 func deploySampleApp(t *testing.T) {
 	t.Helper()
-	kube(t, "apply", "-f", filepath.Join(repo, "hack", "cluster", "manifests", "sample-app.yaml"))
+	manifest, err := os.ReadFile(filepath.Join(repo, "hack", "cluster", "manifests", "sample-app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	must(t, runCmd(ctx, withImages(string(manifest)), kubectl, "apply", "-f", "-"), "kubectl apply sample-app.yaml")
 	for _, d := range []string{"backend-dev/backend", "frontend-dev/frontend", "ingress/ingress-nginx-controller", "monitoring/prometheus"} {
 		ns, name, _ := strings.Cut(d, "/")
 		kube(t, "-n", ns, "rollout", "status", "deploy/"+name, "--timeout=120s")

@@ -33,7 +33,7 @@ func probe(t *testing.T, args ...string) ([]observation, int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// --deny-mode stays auto: the cluster's annotation makes it right.
-	args = append([]string{"probe", "-o", "json", "--image-pull-policy", "Never"}, args...)
+	args = append([]string{"probe", "-o", "json"}, args...)
 	o := runCmd(ctx, "", plugin, args...)
 	code := 0
 	if o.err != nil {
@@ -120,8 +120,7 @@ spec:
       securityContext: {runAsNonRoot: true, runAsUser: 65534, seccompProfile: {type: RuntimeDefault}}
       containers:
       - name: client
-        image: lab.local/sampleapp:1
-        imagePullPolicy: Never
+        image: 127.0.0.1:5000/netbaseline/sampleapp:1
         args: ["-role", "backend", "-addr", "0.0.0.0:3001", "-metrics-addr", "0.0.0.0:8080"]
         securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 ---
@@ -136,8 +135,7 @@ spec:
       securityContext: {runAsNonRoot: true, runAsUser: 65534, seccompProfile: {type: RuntimeDefault}}
       containers:
       - name: server
-        image: lab.local/sampleapp:1
-        imagePullPolicy: Never
+        image: 127.0.0.1:5000/netbaseline/sampleapp:1
         # bound to 127.0.0.1: reachable through any policy, but nothing answers outside the pod
         args: ["-role", "backend", "-addr", "127.0.0.1:3001", "-metrics-addr", "127.0.0.1:8080"]
         ports: [{name: http, containerPort: 3001}]
@@ -156,7 +154,7 @@ spec:
 func TestProbeRestrictedNamespaceFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	must(t, runCmd(ctx, scratchApp, kubectl, "apply", "-f", "-"), "apply scratch app")
+	must(t, runCmd(ctx, withImages(scratchApp), kubectl, "apply", "-f", "-"), "apply scratch app")
 	t.Cleanup(func() { kube(t, "delete", "namespace", scratchNS, "--wait=true", "--timeout=120s") })
 	for _, d := range []string{"client", "local-only"} {
 		kube(t, "-n", scratchNS, "rollout", "status", "deploy/"+d, "--timeout=120s")

@@ -114,7 +114,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 
 	// NPOL-002…008: apply, each phase probed.
 	stdout, code, stderr = pluginRun(t, "apply", "--config", config, "-n", "frontend-dev", "-n", "backend-dev", "--verify",
-		"--image-pull-policy", "Never", "-o", "name", "--save", filepath.Join(dir, "verify.json"))
+		"-o", "name", "--save", filepath.Join(dir, "verify.json"))
 	if code != 0 || strings.Count(stdout, "networkpolicy.networking.k8s.io/") != 11 || !strings.Contains(stderr, "Verified:") {
 		t.Fatalf("apply --verify: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -208,7 +208,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 		t.Errorf("report probe counts: %v", rec.ProbeCounts)
 	}
 	// A fresh probe of the group matrix, made by report itself.
-	stdout, code, stderr = pluginRun(t, "report", "--config", config, "-o", "json", "--probe", "--image-pull-policy", "Never")
+	stdout, code, stderr = pluginRun(t, "report", "--config", config, "-o", "json", "--probe")
 	var fresh struct {
 		ProbeSource string
 		ProbeCounts map[string]int
@@ -264,8 +264,7 @@ spec:
 `))
 	before := kube(t, "-n", "backend-dev", "get", "networkpolicy,configmap", "-o", "name")
 
-	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", "4s",
-		"--image-pull-policy", "Never")
+	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", "4s")
 	if code != 3 || !strings.Contains(stderr, "the new state of frontend-dev did not do what the policies say") ||
 		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: frontend-dev is as before the run") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

@@ -181,7 +181,7 @@ func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	}
 
 	both := []string{"-n", "frontend-dev", "-n", "backend-dev"}
-	verify := []string{"--verify", "--settle-timeout", "4s", "--image-pull-policy", "Never"}
+	verify := []string{"--verify", "--settle-timeout", "4s"}
 	step := func(what string, wantCode int, args ...string) {
 		t.Helper()
 		stdout, code, stderr := pluginRun(t, args...)

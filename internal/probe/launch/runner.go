@@ -218,7 +218,7 @@ func (r *Runner) waitTerminated(ctx context.Context, namespace, name, container 
 				return true, nil
 			}
 			if w := s.State.Waiting; w != nil && cannotStart[w.Reason] {
-				failure = fmt.Errorf("the probe container cannot start: %s: %s (image %s; set --image or NETBASELINE_PROBE_IMAGE)", w.Reason, w.Message, r.Image)
+				failure = errors.New(r.cannotStartMessage(w))
 				return true, nil
 			}
 		}
@@ -368,7 +368,7 @@ func (r *Runner) waitResults(ctx context.Context, namespace, name, container str
 		if p, err := r.Client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
 			for _, s := range p.Status.EphemeralContainerStatuses {
 				if w := s.State.Waiting; s.Name == container && w != nil && cannotStart[w.Reason] {
-					return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the probe container cannot start: %s: %s (image %s; set --image or NETBASELINE_PROBE_IMAGE)", w.Reason, w.Message, r.Image)}
+					return nil, &RunError{Pod: key, Msg: r.cannotStartMessage(w)}
 				}
 			}
 		}
@@ -398,6 +398,17 @@ func reportsAll(log []byte, want map[string]bool) bool {
 		}
 	}
 	return seen >= len(want)
+}
+
+// cannotStartMessage says why the agent will not start and what to change:
+// for a pull failure the image, or the pod's credentials for it.
+func (r *Runner) cannotStartMessage(w *corev1.ContainerStateWaiting) string {
+	hint := "set --image or NETBASELINE_PROBE_IMAGE"
+	switch w.Reason {
+	case "ErrImagePull", "ImagePullBackOff":
+		hint += "; an image in a private registry is pulled with the source pod's imagePullSecrets"
+	}
+	return fmt.Sprintf("the probe container cannot start: %s: %s (image %s; %s)", w.Reason, w.Message, r.Image, hint)
 }
 
 // cannotStart are the waiting reasons of a container that will not start

@@ -50,7 +50,7 @@ func TestRunnerErrors(t *testing.T) {
 	})
 	r = &Runner{Client: cs, Image: "missing:1", Wait: 5 * time.Second, Suffix: func() string { return "zzzzz" }}
 	_, err := r.Run(context.Background(), "a", "web", plan)
-	if err == nil || !strings.Contains(err.Error(), "ErrImagePull: pull access denied (image missing:1") {
+	if err == nil || !strings.Contains(err.Error(), "ErrImagePull: pull access denied (image missing:1; set --image or NETBASELINE_PROBE_IMAGE; an image in a private registry is pulled with the source pod's imagePullSecrets)") {
 		t.Errorf("image pull: %v", err)
 	}
 	patched := false
