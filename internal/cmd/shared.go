@@ -101,7 +101,7 @@ func requireProbeImage(image string) error {
 		return nil
 	}
 	return usageErrorf("this development build names no probe image (releases carry theirs, pinned by digest): " +
-		"pass --image REGISTRY/netbaseline-probe@sha256:…, or set $NETBASELINE_PROBE_IMAGE or probe.image in the config (docs/probe.md#the-probe-image)")
+		"pass --image REGISTRY/netbaseline-probe@sha256:…, or set $NETBASELINE_PROBE_IMAGE or probe.image in the config (docs/commands.md#the-probe-image)")
 }
 
 // probeImageHelp says what --image defaults to in this build.
