@@ -2,7 +2,8 @@
 // short-lived) containers: it executes the checks of a plan concurrently
 // and prints one JSON line per check, then a summary to the termination
 // log. It enforces the plan's deadline itself, so an interrupted CLI never
-// leaves it running.
+// leaves it running. With --observe it watches the pod's socket tables
+// instead (discover), for a bounded window.
 package main
 
 import (
@@ -23,7 +24,25 @@ func main() {
 	terminationLog := flag.String("termination-log", "/dev/termination-log", "where the summary goes")
 	serve := flag.String("serve", "", "answer on these addresses instead (doctor --canary's target), e.g. :8080 or tcp:80,tcp:8080,udp:5353 (UDP echoes)")
 	keepUntil := flag.String("keep-until", "", "after the plan, stay until this time (RFC 3339), so that later plans run in this container through kubectl exec")
+	observe := flag.Duration("observe", 0, "instead of a plan: sample the pod's socket tables for this long (at most an hour), then print one JSON summary")
+	interval := flag.Duration("observe-interval", 250*time.Millisecond, "how often --observe samples")
 	flag.Parse()
+	if *observe > 0 {
+		// Never longer than an hour, whatever was asked.
+		window := min(*observe, time.Hour)
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, window)
+		defer cancel()
+		// A snapshot line every tenth of the window (at least 10 s): a CLI
+		// interrupted early reads the last one. The final line is the report.
+		enc := json.NewEncoder(os.Stdout)
+		obs := agent.Observe(ctx, "/proc/net", max(*interval, 10*time.Millisecond), max(window/10, 10*time.Second),
+			func(o agent.Observation) { _ = enc.Encode(o) })
+		_ = enc.Encode(obs)
+		_ = os.WriteFile(*terminationLog, []byte(agent.ObservationSummary(obs)), 0o644)
+		return
+	}
 	if *serve != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()

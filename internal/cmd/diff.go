@@ -17,6 +17,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -243,35 +244,14 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	for _, w := range before.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
+	after, err := predictApply(before, o.namespaces, rendered, o.Prune, o.ForceConflicts)
+	if err != nil {
+		return err
+	}
 	focus := map[string]bool{}
-	replace := map[string][]*networkingv1.NetworkPolicy{}
 	for _, ns := range o.namespaces {
 		focus[ns] = true
-		replace[ns] = nil
 	}
-	for ns, objs := range rendered {
-		for _, obj := range objs {
-			np := &networkingv1.NetworkPolicy{}
-			if err := fromUnstructured(obj.Object, np); err != nil {
-				return err
-			}
-			replace[ns] = append(replace[ns], np)
-		}
-	}
-	// A live policy stays unless this apply replaces it (same name, ours
-	// or taken over) or prunes it (ours, --prune).
-	keep := func(np *networkingv1.NetworkPolicy) bool {
-		if ownership.IsMember(np) && o.Prune {
-			return false
-		}
-		for _, obj := range rendered[np.Namespace] {
-			if obj.GetName() == np.Name && (ownership.IsMember(np) || o.ForceConflicts) {
-				return false
-			}
-		}
-		return true
-	}
-	after := policy.After(before, replace, keep)
 	return o.printFlowChanges(policy.FlowChanges(policy.New(before), policy.New(after), focus), "NOW", "AFTER APPLY")
 }
 
@@ -296,6 +276,37 @@ func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, afte
 		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
 	}
 	return nil
+}
+
+// predictApply is the cluster as read with these namespaces' rendered
+// baseline applied: a live policy stays unless the apply replaces it
+// (same name, ours or taken over with force) or prunes it (ours, prune).
+func predictApply(before *model.Model, namespaces []string, rendered map[string][]baseline.Object, prune, force bool) (*model.Model, error) {
+	replace := map[string][]*networkingv1.NetworkPolicy{}
+	for _, ns := range namespaces {
+		replace[ns] = nil
+	}
+	for ns, objs := range rendered {
+		for _, obj := range objs {
+			np := &networkingv1.NetworkPolicy{}
+			if err := fromUnstructured(obj.Object, np); err != nil {
+				return nil, err
+			}
+			replace[ns] = append(replace[ns], np)
+		}
+	}
+	keep := func(np *networkingv1.NetworkPolicy) bool {
+		if ownership.IsMember(np) && prune {
+			return false
+		}
+		for _, obj := range rendered[np.Namespace] {
+			if obj.GetName() == np.Name && (ownership.IsMember(np) || force) {
+				return false
+			}
+		}
+		return true
+	}
+	return policy.After(before, replace, keep), nil
 }
 
 func fromUnstructured(obj map[string]any, into *networkingv1.NetworkPolicy) error {

@@ -189,6 +189,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
 		NewCmdProbe(g, streams),
+		NewCmdDiscover(g, streams),
 		NewCmdDoctor(g, streams),
 		NewCmdDiff(g, streams),
 		NewCmdApply(g, streams),

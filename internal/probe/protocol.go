@@ -4,7 +4,11 @@
 // happens with the engine's verdicts.
 package probe
 
-import "github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
+import (
+	"time"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe/agent"
+)
 
 // Plan is what one agent runs (the agent's protocol, as the CLI uses it).
 type Plan = agent.Plan
@@ -60,4 +64,22 @@ func SplitPlan(p Plan, limit int) ([]Plan, error) {
 		return nil, err
 	}
 	return append(a, b...), nil
+}
+
+// SocketObservation is what an observing agent reports (discover): the pod's
+// listening ports and its connections, aggregated.
+type SocketObservation = agent.Observation
+
+// ObservedFlow is one aggregate of an observation.
+type ObservedFlow = agent.Flow
+
+// The directions of an observed flow.
+const (
+	Inbound  = agent.Inbound
+	Outbound = agent.Outbound
+)
+
+// ObserveArgs are the agent's arguments for an observation window.
+func ObserveArgs(window, interval time.Duration) []string {
+	return []string{"--observe=" + window.String(), "--observe-interval=" + interval.String()}
 }

@@ -57,6 +57,9 @@ type Runner struct {
 	Exec func(ctx context.Context, namespace, pod, container string, command []string) ([]byte, error)
 	// Now is the clock of progress reports (time.Now when nil).
 	Now func() time.Time
+	// Observing: the agent must share the pod's network namespace
+	// (discover), so refusals do not point at --mode=pod.
+	Observing bool
 }
 
 func (r *Runner) now() time.Time {
@@ -95,10 +98,11 @@ func (r *Runner) DryRun(ctx context.Context, namespace, name string, plan probe.
 	return err
 }
 
-func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Plan, dryRun bool) ([]probe.Result, error) {
-	pods := r.Client.CoreV1().Pods(namespace)
+// source reads the pod an agent is to run in and refuses what cannot
+// take one: a gone pod, a static pod, a pod that is not Running.
+func (r *Runner) source(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
 	key := namespace + "/" + name
-	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+	pod, err := r.Client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &RunError{Pod: key, Msg: "the pod is gone"}
@@ -110,6 +114,37 @@ func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Pla
 	}
 	if pod.Status.Phase != corev1.PodRunning {
 		return nil, &RunError{Pod: key, Msg: fmt.Sprintf("the pod is %s, not Running", pod.Status.Phase)}
+	}
+	return pod, nil
+}
+
+// addEphemeral patches the container into the pod (as a server dry run
+// when asked); a refusal says whose it was.
+func (r *Runner) addEphemeral(ctx context.Context, pod *corev1.Pod, ec *corev1.EphemeralContainer, dryRun bool) error {
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []any{ec}}})
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if _, err := r.Client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, opts, "ephemeralcontainers"); err != nil {
+		msg := launchError(err)
+		if r.Observing {
+			msg = strings.ReplaceAll(msg, "(use --mode=pod if ephemeral containers are blocked)", "(discover needs ephemeral containers: exempt these pods from the rule, or observe other namespaces)")
+			msg = strings.ReplaceAll(msg, "use --mode=pod", "discover needs them: a pod of its own cannot see another pod's sockets, so there is no --mode=pod here")
+		}
+		return &RunError{Pod: pod.Namespace + "/" + pod.Name, Msg: msg}
+	}
+	return nil
+}
+
+func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Plan, dryRun bool) ([]probe.Result, error) {
+	key := namespace + "/" + name
+	pod, err := r.source(ctx, namespace, name)
+	if err != nil {
+		return nil, err
 	}
 	if n := len(pod.Spec.EphemeralContainers); n >= ManyEphemeralContainers && r.Mode != probe.ModePod && !dryRun {
 		fmt.Fprintf(r.log(), "Warning: pod %s already holds %d ephemeral containers; each probe adds one and they stay until the pod is replaced (--mode=pod adds none)\n", key, n)
@@ -138,16 +173,8 @@ func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Pla
 	if r.Keep > 0 {
 		ec.Args = append(ec.Args, keepUntilArg+r.now().Add(r.Keep).UTC().Format(time.RFC3339))
 	}
-	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []any{ec}}})
-	if err != nil {
+	if err := r.addEphemeral(ctx, pod, ec, dryRun); err != nil {
 		return nil, err
-	}
-	opts := metav1.PatchOptions{}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	if _, err := pods.Patch(ctx, name, types.StrategicMergePatchType, patch, opts, "ephemeralcontainers"); err != nil {
-		return nil, &RunError{Pod: key, Msg: launchError(err)}
 	}
 	if dryRun {
 		return nil, nil
