@@ -403,7 +403,7 @@ func (o *DiscoverOptions) summarize(pods int, res *discover.Result, notes discov
 	list("Calls from outside the cluster (for ingressController.sourceCIDRs if they are your load balancers)", notes.InboundExternal)
 	list("Calls to Services no pod answers on that port (left out)", notes.Unmapped)
 	if notes.FromNodes > 0 {
-		fmt.Fprintf(w, "Left out: %d connection(s) from node addresses (kubelet health checks, host-network clients).\n", notes.FromNodes)
+		fmt.Fprintf(w, "Left out: %d connection(s) from node addresses (kubelet health checks, host-network clients, Service traffic kube-proxy masqueraded).\n", notes.FromNodes)
 	}
 }
 
