@@ -370,7 +370,8 @@ func TestIntegrationApplyVerifyRefusesWithoutEngine(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	sampleNamespaces(t, cs)
 	kc := "--kubeconfig=" + env.Kubeconfig
-	r := run(t, "apply", kc, "-n", "backend-dev", "--verify")
+	img := "--image=registry.example/netbaseline-probe@sha256:" + strings.Repeat("a", 64)
+	r := run(t, "apply", kc, "-n", "backend-dev", "--verify", img)
 	if r.code != ExitFailed || !strings.Contains(r.stderr, "--verify refused, nothing was applied: no NetworkPolicy engine was found") || !strings.Contains(r.stderr, "--canary") {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -378,7 +379,7 @@ func TestIntegrationApplyVerifyRefusesWithoutEngine(t *testing.T) {
 		t.Errorf("--verify refused but wrote %v", left)
 	}
 	for _, bad := range [][]string{{"--verify", "--dry-run=server"}, {"--canary"}, {"--save", "verify.json"}, {"--verify", "--deny-mode", "sometimes"}} {
-		if r := run(t, append([]string{"apply", kc, "-n", "backend-dev"}, bad...)...); r.code != ExitUsage {
+		if r := run(t, append([]string{"apply", kc, "-n", "backend-dev", img}, bad...)...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d %s", bad, r.code, r.stderr)
 		}
 	}
