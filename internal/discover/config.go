@@ -31,16 +31,22 @@ type Result struct {
 	Used, Left []*Edge
 }
 
-// Comment keys: where in the Config a piece of evidence goes.
-func keyNamespace(ns string) string    { return "namespace|" + ns }
-func keyApp(ns, app string) string     { return "app|" + ns + "/" + app }
-func keyIngress(ns, app string) string { return "ingress|" + ns + "/" + app }
+// Comment keys: where in the Config a piece of evidence goes, as paths
+// for output.WriteCommentedYAML.
+func keyNamespace(ns string) string    { return "namespaces[" + ns + "]" }
+func keyApp(ns, app string) string     { return keyNamespace(ns) + ".apps[" + app + "]" }
+func keyIngress(ns, app string) string { return keyApp(ns, app) + ".ingress" }
 func keyRelation(ns, app, dstNS, dst string) string {
-	return "talksTo|" + ns + "/" + app + "|" + dstNS + "/" + dst
+	return keyApp(ns, app) + ".talksTo[" + dstNS + "/" + dst + "]"
 }
-func keyMonitoring(ns string) string     { return "monitoring|" + ns }
-func keyExternal(ns, cidr string) string { return "external|" + ns + "|" + cidr }
-func keyAPIServer(ns string) string      { return "apiServer|" + ns }
+func keyMonitoring(ns string) string { return keyNamespace(ns) + ".monitoring" }
+func keyExternal(ns, cidr string) string {
+	if cidr == "" {
+		return keyNamespace(ns) + ".egressExternal"
+	}
+	return keyNamespace(ns) + ".egressExternal.to[" + cidr + "]"
+}
+func keyAPIServer(ns string) string { return keyNamespace(ns) + ".apiServer" }
 
 // Build makes the Config of the observed namespaces, starting from base
 // (a Config to extend — --merge — or one with only the cluster's settings:
