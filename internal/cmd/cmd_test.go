@@ -493,3 +493,36 @@ func TestDeprecatedTimeoutNames(t *testing.T) {
 		t.Errorf("--verify-settle: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// discover's bad input stops with exit 2 and a message naming the flag,
+// before any API call.
+func TestDiscoverUsageErrors(t *testing.T) {
+	img := "--image=registry.example/p@sha256:" + strings.Repeat("d", 64)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"discover", img}, "name the namespaces to observe with -n"},
+		{[]string{"discover", "-A", "-n", "web", img}, "cannot be combined"},
+		{[]string{"discover", "-n", "web", "--duration", "2h", img}, "--duration 2h0m0s: between 1s and 1h"},
+		{[]string{"discover", "-n", "web", "--duration", "0s", img}, "--duration 0s"},
+		{[]string{"discover", "-n", "web", "--interval", "5ms", img}, "--interval 5ms"},
+		{[]string{"discover", "-n", "web", "--duration", "1s", "--interval", "2s", img}, "at most --duration"},
+		{[]string{"discover", "-n", "web", "--external-prefix", "33", img}, "--external-prefix 33"},
+		{[]string{"discover", "-n", "Web_1", img}, `-n "Web_1"`},
+		{[]string{"discover", "-n", "web", "-o", "table", img}, "table"},
+		{[]string{"discover", "-n", "web", "--parallel", "0", img}, "--parallel"},
+		{[]string{"discover", "-n", "web", "--image-pull-policy", "Sometimes", img}, "Sometimes"},
+		{[]string{"discover", "-n", "web", "--merge", filepath.Join(t.TempDir(), "missing.yaml"), img}, "--merge"},
+		{[]string{"discover", "-n", "web", "extra-arg", img}, "extra-arg"},
+	} {
+		r := run(t, c.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, want 2 with %q; stderr %q", c.args, r.code, c.want, r.stderr)
+		}
+	}
+	t.Setenv("NETBASELINE_PROBE_IMAGE", "")
+	if r := run(t, "discover", "-n", "web"); r.code != ExitUsage || !strings.Contains(r.stderr, "this development build names no probe image") {
+		t.Errorf("no image: exit %d %q", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,104 @@
+//go:build integration
+
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
+)
+
+// discover against a real API server (no kubelet: containers never start):
+// pods that are not Running and host-network pods are skipped and named;
+// a user without pods/ephemeralcontainers is refused with the verb and
+// resource, and no --mode=pod is suggested (a new pod cannot see another
+// pod's sockets); an admission refusal is named as such; nothing is
+// printed on stdout when nothing could be observed.
+func TestIntegrationDiscoverFaults(t *testing.T) {
+	env := testenv.Require(t)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	ctx := context.Background()
+	const ns = "discover-faults"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	yes, no := true, false
+	restricted := &corev1.SecurityContext{RunAsNonRoot: &yes, AllowPrivilegeEscalation: &no,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	pod := func(name string, phase corev1.PodPhase, hostNetwork bool, sc *corev1.SecurityContext) {
+		p, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
+			Spec:       corev1.PodSpec{HostNetwork: hostNetwork, Containers: []corev1.Container{{Name: "c", Image: "lab.local/sampleapp:1", SecurityContext: sc}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status = corev1.PodStatus{Phase: phase, PodIP: "198.18.0.40", PodIPs: []corev1.PodIP{{IP: "198.18.0.40"}}}
+		if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod("web", corev1.PodRunning, false, restricted)
+	pod("loose", corev1.PodRunning, false, nil)
+	pod("starting", corev1.PodPending, false, restricted)
+	pod("node-agent", corev1.PodRunning, true, restricted)
+	img := "--image=registry.example/netbaseline-probe@sha256:" + strings.Repeat("e", 64)
+	args := []string{"discover", "-n", ns, img, "--duration=1s", "--interval=100ms", "--wait-timeout=2s"}
+
+	// A reader: everything is read, the ephemeral container is refused.
+	installRoles(t, cs, "read.yaml")
+	bind(t, cs, "discover-reader", "netbaseline-read", "")
+	r := runUntil(t, as(t, env, "discover-reader"), func(r result) bool { return strings.Contains(r.stderr, "pods/ephemeralcontainers") }, args...)
+	for _, want := range []string{
+		"Skipping " + ns + "/starting: it is Pending, not Running",
+		"Skipping " + ns + "/node-agent: it uses the host network",
+		"Observing 2 pod(s)",
+		`RBAC does not allow "patch" on "pods/ephemeralcontainers"`,
+		"no pod could be observed",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("reader: missing %q in\n%s", want, r.stderr)
+		}
+	}
+	if r.code != ExitFailed || r.stdout != "" || strings.Contains(r.stderr, "--mode=pod") {
+		t.Errorf("reader: exit %d, stdout %q, stderr\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Pod Security "restricted" from now on: the loose pod's container is
+	// refused by admission, and said so; the compliant one is added (and,
+	// without a kubelet, never starts: the wait ends with --wait-timeout).
+	nsObj, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	if _, err := cs.CoreV1().Namespaces().Update(ctx, nsObj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = runWithClients(t, clientsFor(t, env.Config), args...)
+	if r.code != ExitFailed || r.stdout != "" || !strings.Contains(r.stderr, "violates PodSecurity") || !strings.Contains(r.stderr, "discover needs ephemeral containers: exempt these pods") ||
+		!strings.Contains(r.stderr, "no pod could be observed") {
+		t.Errorf("admission: exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	web, err := cs.CoreV1().Pods(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(web.Spec.EphemeralContainers) != 1 || !strings.Contains(strings.Join(web.Spec.EphemeralContainers[0].Args, " "), "--observe=1s") {
+		t.Errorf("the compliant pod's observing container: %+v", web.Spec.EphemeralContainers)
+	}
+	loose, err := cs.CoreV1().Pods(ns).Get(ctx, "loose", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loose.Spec.EphemeralContainers) != 0 {
+		t.Errorf("admission refused it, yet the loose pod holds %d ephemeral containers", len(loose.Spec.EphemeralContainers))
+	}
+}
