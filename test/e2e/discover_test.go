@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -133,5 +135,60 @@ func TestDiscoverNothingObserved(t *testing.T) {
 	_, code, stderr := pluginRun(t, "discover", "-n", scratchNS, "--duration", "3s")
 	if code != 1 || !strings.Contains(stderr, "nothing observed in 3s: generate traffic or widen --duration") {
 		t.Errorf("exit %d\n%s", code, stderr)
+	}
+}
+
+// Ctrl-C during the window: discover stops waiting, writes what the
+// containers reported so far (their latest snapshot), and the containers
+// still end by their own deadline.
+func TestDiscoverInterruptedKeepsWhatWasSeen(t *testing.T) {
+	deploySampleApp(t)
+	f := &liveFlow{name: "frontend -> backend /api/health (Service)", fromNS: "frontend-dev", fromSel: "app=frontend",
+		target: serviceIP(t, "backend-dev", "backend") + ":80", path: "/api/health"}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	f.run(ctx, podNetns(t, podIP(t, f.fromNS, f.fromSel)), &wg)
+	defer func() { stop(); wg.Wait() }()
+
+	const window = 40 * time.Second // snapshots every 10 s
+	cmd := exec.Command(plugin, "discover", "-n", "frontend-dev", "-n", "backend-dev", "--duration", window.String())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(16 * time.Second)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if took := time.Since(start); err != nil || took > window {
+		t.Fatalf("interrupted discover: %v after %s\n%s", err, took, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "Interrupted: writing what was observed so far (2 pod(s) reported part of the window)") {
+		t.Errorf("no word of the interruption:\n%s", stderr.String())
+	}
+	cfg, perr := config.Parse("discover", stdout.Bytes())
+	if perr != nil {
+		t.Fatalf("%v\n%s", perr, stdout.String())
+	}
+	app := cfg.FindNamespace("frontend-dev").FindApp("frontend")
+	if app == nil || len(app.TalksTo) != 1 || app.TalksTo[0].App != "backend" || app.TalksTo[0].Ports[0].Port != 3001 {
+		t.Errorf("the calls seen before Ctrl-C are not in the Config:\n%s", stdout.String())
+	}
+	// The observing containers end by themselves at their deadline.
+	for _, sel := range [][2]string{{"frontend-dev", "app=frontend"}, {"backend-dev", "app=backend"}} {
+		deadline := time.Now().Add(window + 30*time.Second)
+		for {
+			state := kube(t, "-n", sel[0], "get", "pod", "-l", sel[1], "-o", "jsonpath={.items[0].status.ephemeralContainerStatuses[-1:].state.terminated.reason}")
+			if state != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the observing container did not end by its deadline", sel[0])
+			}
+			time.Sleep(2 * time.Second)
+		}
 	}
 }
