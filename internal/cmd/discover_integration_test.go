@@ -25,30 +25,16 @@ func TestIntegrationDiscoverFaults(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	ctx := context.Background()
 	const ns = "discover-faults"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	scratchNamespace(t, cs, ns)
+	for _, p := range []struct {
+		name        string
+		phase       corev1.PodPhase
+		hostNetwork bool
+		sc          *corev1.SecurityContext
+	}{{"web", corev1.PodRunning, false, restrictedContext()}, {"loose", corev1.PodRunning, false, nil},
+		{"starting", corev1.PodPending, false, restrictedContext()}, {"node-agent", corev1.PodRunning, true, restrictedContext()}} {
+		fakeRunningPod(t, cs, ns, p.name, p.phase, corev1.PodSpec{HostNetwork: p.hostNetwork, Containers: sampleContainer(p.sc)})
 	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	yes, no := true, false
-	restricted := &corev1.SecurityContext{RunAsNonRoot: &yes, AllowPrivilegeEscalation: &no,
-		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
-	pod := func(name string, phase corev1.PodPhase, hostNetwork bool, sc *corev1.SecurityContext) {
-		p, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
-			Spec:       corev1.PodSpec{HostNetwork: hostNetwork, Containers: []corev1.Container{{Name: "c", Image: "lab.local/sampleapp:1", SecurityContext: sc}}},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Status = corev1.PodStatus{Phase: phase, PodIP: "198.18.0.40", PodIPs: []corev1.PodIP{{IP: "198.18.0.40"}}}
-		if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pod("web", corev1.PodRunning, false, restricted)
-	pod("loose", corev1.PodRunning, false, nil)
-	pod("starting", corev1.PodPending, false, restricted)
-	pod("node-agent", corev1.PodRunning, true, restricted)
 	img := "--image=registry.example/netbaseline-probe@sha256:" + strings.Repeat("e", 64)
 	args := []string{"discover", "-n", ns, img, "--duration=1s", "--interval=100ms", "--wait-timeout=2s"}
 
@@ -74,14 +60,7 @@ func TestIntegrationDiscoverFaults(t *testing.T) {
 	// Pod Security "restricted" from now on: the loose pod's container is
 	// refused by admission, and said so; the compliant one is added (and,
 	// without a kubelet, never starts: the wait ends with --wait-timeout).
-	nsObj, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	if _, err := cs.CoreV1().Namespaces().Update(ctx, nsObj, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	enforceRestricted(t, cs, ns)
 	r = runWithClients(t, clientsFor(t, env.Config), args...)
 	if r.code != ExitFailed || r.stdout != "" || !strings.Contains(r.stderr, "violates PodSecurity") || !strings.Contains(r.stderr, "discover needs ephemeral containers: exempt these pods") ||
 		!strings.Contains(r.stderr, "no pod could be observed") {

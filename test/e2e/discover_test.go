@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,37 +24,9 @@ import (
 // traffic runs it loses no request, and a flow never made is denied.
 func TestDiscoverTheSampleApp(t *testing.T) {
 	deploySampleApp(t)
-	backendSvc, frontendSvc := serviceIP(t, "backend-dev", "backend"), serviceIP(t, "frontend-dev", "frontend")
-	fe, be := podIP(t, "frontend-dev", "app=frontend"), podIP(t, "backend-dev", "app=backend")
-	flows := []*liveFlow{
-		{name: "frontend -> backend /api/health (Service)", fromNS: "frontend-dev", fromSel: "app=frontend", target: backendSvc + ":80", path: "/api/health"},
-		{name: "ingress -> frontend /healthz (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: frontendSvc + ":80", path: "/healthz"},
-		{name: "ingress -> backend /api/health (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: backendSvc + ":80", path: "/api/health"},
-		{name: "prometheus -> frontend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: fe + ":8080", path: "/metrics"},
-		{name: "prometheus -> backend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: be + ":8080", path: "/metrics"},
-		{name: "backend -> the external host", fromNS: "backend-dev", fromSel: "app=backend", target: externalIP() + ":80", path: "/api/health"},
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, f := range flows {
-		f.run(ctx, podNetns(t, podIP(t, f.fromNS, f.fromSel)), &wg)
-	}
-	defer func() { stop(); wg.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for _, f := range flows {
-		for {
-			f.mu.Lock()
-			ok := f.ok
-			f.mu.Unlock()
-			if ok > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never worked: %v", f.name, f.failures)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	flows := append(sampleAppFlows(t),
+		&liveFlow{name: "backend -> the external host", fromNS: "backend-dev", fromSel: "app=backend", target: externalIP() + ":80", path: "/api/health"})
+	defer startFlows(t, flows...)()
 
 	stdout, code, stderr := pluginRun(t, "discover", "-n", "frontend-dev", "-n", "backend-dev", "--include-peers", "--duration", "15s")
 	if code != 0 {
@@ -145,10 +116,7 @@ func TestDiscoverInterruptedKeepsWhatWasSeen(t *testing.T) {
 	deploySampleApp(t)
 	f := &liveFlow{name: "frontend -> backend /api/health (Service)", fromNS: "frontend-dev", fromSel: "app=frontend",
 		target: serviceIP(t, "backend-dev", "backend") + ":80", path: "/api/health"}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	f.run(ctx, podNetns(t, podIP(t, f.fromNS, f.fromSel)), &wg)
-	defer func() { stop(); wg.Wait() }()
+	defer startFlows(t, f)()
 
 	const window = 40 * time.Second // snapshots every 10 s
 	cmd := exec.Command(plugin, "discover", "-n", "frontend-dev", "-n", "backend-dev", "--duration", window.String())

@@ -90,6 +90,52 @@ func enterNetns(path string) error {
 }
 
 // run sends requests until ctx ends, from a thread inside the netns.
+// sampleAppFlows are the sample app's own calls: the frontend to the
+// backend through its Service, the ingress controller to both apps,
+// Prometheus scraping both.
+func sampleAppFlows(t *testing.T) []*liveFlow {
+	t.Helper()
+	backendSvc, frontendSvc := serviceIP(t, "backend-dev", "backend"), serviceIP(t, "frontend-dev", "frontend")
+	fe, be := podIP(t, "frontend-dev", "app=frontend"), podIP(t, "backend-dev", "app=backend")
+	return []*liveFlow{
+		{name: "frontend -> backend /api/health (Service)", fromNS: "frontend-dev", fromSel: "app=frontend", target: backendSvc + ":80", path: "/api/health"},
+		{name: "ingress -> frontend /healthz (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: frontendSvc + ":80", path: "/healthz"},
+		{name: "ingress -> backend /api/health (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: backendSvc + ":80", path: "/api/health"},
+		{name: "prometheus -> frontend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: fe + ":8080", path: "/metrics"},
+		{name: "prometheus -> backend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: be + ":8080", path: "/metrics"},
+	}
+}
+
+// startFlows runs each flow from its source pod's network namespace and
+// waits until every one has succeeded once (a minute at most); the
+// returned function stops them.
+func startFlows(t *testing.T, flows ...*liveFlow) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, f := range flows {
+		f.run(ctx, podNetns(t, podIP(t, f.fromNS, f.fromSel)), &wg)
+	}
+	stop = func() { cancel(); wg.Wait() }
+	deadline := time.Now().Add(60 * time.Second)
+	for _, f := range flows {
+		for {
+			f.mu.Lock()
+			ok := f.ok
+			f.mu.Unlock()
+			if ok > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				stop()
+				t.Fatalf("%s never worked: %v", f.name, f.failures)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return stop
+}
+
 func (f *liveFlow) run(ctx context.Context, netns string, wg *sync.WaitGroup) {
 	wg.Add(1)
 	go func() {
@@ -144,37 +190,10 @@ func serviceIP(t *testing.T, ns, name string) string {
 // and a forced verification mismatch with its undo run.
 func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	deploySampleApp(t)
-	backendSvc, frontendSvc := serviceIP(t, "backend-dev", "backend"), serviceIP(t, "frontend-dev", "frontend")
-	fe, be := podIP(t, "frontend-dev", "app=frontend"), podIP(t, "backend-dev", "app=backend")
-	flows := []*liveFlow{
-		{name: "frontend -> backend /api/health (Service)", fromNS: "frontend-dev", fromSel: "app=frontend", target: backendSvc + ":80", path: "/api/health"},
-		{name: "ingress -> frontend /healthz (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: frontendSvc + ":80", path: "/healthz"},
-		{name: "ingress -> backend /api/health (Service)", fromNS: "ingress", fromSel: "app.kubernetes.io/name=ingress-nginx", target: backendSvc + ":80", path: "/api/health"},
-		{name: "prometheus -> frontend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: fe + ":8080", path: "/metrics"},
-		{name: "prometheus -> backend /metrics", fromNS: "monitoring", fromSel: "app.kubernetes.io/name=prometheus", target: be + ":8080", path: "/metrics"},
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, f := range flows {
-		f.run(ctx, podNetns(t, podIP(t, f.fromNS, f.fromSel)), &wg)
-	}
-	defer func() { stop(); wg.Wait() }()
-	// Warm up: every flow works before anything is applied.
-	deadline := time.Now().Add(60 * time.Second)
-	for _, f := range flows {
-		for {
-			f.mu.Lock()
-			ok := f.ok
-			f.mu.Unlock()
-			if ok > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never worked: %v", f.name, f.failures)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	flows := sampleAppFlows(t)
+	// Every flow works before anything is applied.
+	stop := startFlows(t, flows...)
+	defer stop()
 	time.Sleep(time.Second)
 	for _, f := range flows {
 		f.reset()
@@ -197,6 +216,7 @@ func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	// direct connections to the backend pod (the Service path the client
 	// uses is translated later, so it is untouched) makes the probe
 	// disagree with the policies; the run is undone.
+	fe, be := podIP(t, "frontend-dev", "app=frontend"), podIP(t, "backend-dev", "app=backend")
 	rule := []string{"PREROUTING", "-s", fe, "-d", be, "-p", "tcp", "--dport", "3001", "-j", "DROP", "-m", "comment", "--comment", "netbaseline-e2e-live"}
 	remove := insertDrop(t, rule)
 	step("apply --verify with a mismatch", 3, append(append([]string{"apply"}, both...), verify...)...)
@@ -236,7 +256,6 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
 	t.Logf("control: a deny-all held for 5 s in backend-dev failed %d requests", control)
 
 	stop()
-	wg.Wait()
 	total, lost := 0, 0
 	for _, f := range flows {
 		t.Logf("%s: %d requests, %d failed", f.name, f.ok+f.failed, f.failed)
