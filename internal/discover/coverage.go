@@ -62,6 +62,11 @@ func CoverageOf(before, after *model.Model, edges []*Edge, focus map[string]bool
 			cov.NeverObserved = append(cov.NeverObserved, c)
 		}
 	}
+	// The calls between the observed namespaces first: those are the
+	// ones the user knows; the rest come from every other namespace.
+	sort.SliceStable(cov.NeverObserved, func(i, j int) bool {
+		return inside(cov.NeverObserved[i], focus) && !inside(cov.NeverObserved[j], focus)
+	})
 	for _, e := range edges {
 		if e.Connections == 0 {
 			cov.Unanswered = append(cov.Unanswered, e.Describe())
@@ -99,4 +104,9 @@ func ns(key string) string {
 func name(key string) string {
 	_, n, _ := strings.Cut(key, "/")
 	return n
+}
+
+// inside: both ends of the change are in the focus namespaces.
+func inside(c policy.FlowChange, focus map[string]bool) bool {
+	return focus[ns(c.From)] && focus[ns(c.To)]
 }

@@ -256,6 +256,18 @@ func TestEdgesAndConfig(t *testing.T) {
 	if !hasChange(cov.NeverObserved, "backend-dev/backend-def", "frontend-dev/frontend-abc", 3000) {
 		t.Errorf("backend -> frontend 3000 is not reported as never observed: %+v", cov.NeverObserved)
 	}
+	// the calls between the observed namespaces come first
+	outsideSeen := false
+	for _, c := range cov.NeverObserved {
+		in := inside(c, map[string]bool{"frontend-dev": true, "backend-dev": true})
+		if in && outsideSeen {
+			t.Errorf("%s -> %s listed after a call from another namespace", c.From, c.To)
+		}
+		outsideSeen = outsideSeen || !in
+	}
+	if !outsideSeen {
+		t.Errorf("the test model has no caller outside the observed namespaces: %+v", cov.NeverObserved)
+	}
 	if hasChange(cov.NeverObserved, "frontend-dev/frontend-abc", "backend-dev/backend-def", 3001) {
 		t.Error("an observed flow is reported as never observed")
 	}
