@@ -71,6 +71,28 @@ if need kube-router "${KR_IN[@]}"; then
   stamp kube-router "${KR_IN[@]}"
 fi
 
+# ---------------------------------------------------------------- Calico (NB_ENGINE=calico)
+# felix (iptables dataplane, Kubernetes datastore) and the calico CNI plugin,
+# static. Built in a copy of build/calico next to the unpacked api tarball
+# (see CALICO_API_TARBALL in common.sh); -mod=mod because the calico module's
+# Windows code needs a module the proxy refuses, so go.mod cannot be tidied.
+CALICO_IN=("$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$CALICO_API_TARBALL")
+if [ "$ENGINE" = calico ] && { need calico-felix "${CALICO_IN[@]}" || need calico "${CALICO_IN[@]}"; }; then
+  [ -f "$CALICO_API_TARBALL" ] || die "Calico's api module is missing: $CALICO_API_TARBALL (set NB_CALICO_API_TARBALL; see hack/cluster/README.md)"
+  echo "$CALICO_API_SHA256  $CALICO_API_TARBALL" | sha256sum -c --quiet - || die "$CALICO_API_TARBALL does not have the sha256 $CALICO_API_SHA256"
+  src="$NB_CLUSTER_HOME/src/calico"
+  rm -rf "$src" && mkdir -p "$src"
+  cp "$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$src/"
+  tar -C "$src" -xzf "$CALICO_API_TARBALL"   # -> $src/api
+  [ -f "$src/api/go.mod" ] || die "$CALICO_API_TARBALL holds no api/go.mod"
+  CALICO_LD="-s -w -X github.com/projectcalico/calico/felix/buildinfo.GitVersion=$CALICO_VERSION -X github.com/projectcalico/calico/felix/buildinfo.GitRevision=a0db560f0520 -X github.com/projectcalico/calico/felix/buildinfo.BuildDate=1970-01-01"
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-felix go build -trimpath -ldflags "$CALICO_LD" -o "$BIN/calico-felix" github.com/projectcalico/calico/felix/cmd/calico-felix)
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-cni go build -trimpath -ldflags "-s -w" -o "$BIN/calico" github.com/projectcalico/calico/cni-plugin/cmd/calico)
+  ln -f "$BIN/calico" "$BIN/calico-ipam"     # one binary: it picks its role from argv[0]
+  stamp calico-felix "${CALICO_IN[@]}"
+  stamp calico "${CALICO_IN[@]}"
+fi
+
 # ---------------------------------------------------------------- CoreDNS (no forward plugin; hosts for external.test)
 DNS_IN=("$LAB/build/coredns/go.mod" "$LAB/build/coredns/go.sum" "$LAB/build/coredns/main.go")
 if need coredns "${DNS_IN[@]}"; then

@@ -37,9 +37,20 @@ EXTERNAL_NAME=external.test
 # agent do) or reject (refused at once, kube-router's own behaviour).
 DENY_MODE="${NB_DENY_MODE:-drop}"
 
+# Which engine enforces NetworkPolicy: kube-router (the default) or calico.
+ENGINE="${NB_ENGINE:-kube-router}"
+
 K8S_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 KUBE_ROUTER_VERSION=v2.1.0
+# Calico (NB_ENGINE=calico): felix and the CNI plugin of the release-v3.28
+# branch at a0db560f0520 (calico/node v3.28.5), the module proxy's
+# pseudo-version of that commit; projectcalico/api comes from the tarball
+# below (the proxy refuses that nested module), checked by its sha256.
+CALICO_VERSION=v3.28.5
+CALICO_MODULE_VERSION=v1.11.0-cni-plugin.0.20250813170300-a0db560f0520
+CALICO_API_TARBALL="${NB_CALICO_API_TARBALL:-$(cd "$LAB/../../.." && pwd)/shared/third-party/calico-api/calico-api-a0db560f0520.tar.gz}"
+CALICO_API_SHA256=d1e89f64f73591d06c223d9d28c49f8dcafb8b48b8841d5c34f5d2434ab8d2cc
 COREDNS_VERSION=v1.15.0
 GGCR_VERSION=v0.22.1
 
