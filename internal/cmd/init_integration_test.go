@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -24,10 +23,7 @@ func TestIntegrationInitTreeWithKubectl(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	ctx := context.Background()
 	for _, ns := range []string{"frontend-dev", "backend-dev"} {
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		scratchNamespace(t, cs, ns)
 	}
 	dir := filepath.Join(t.TempDir(), "network-policies")
 	if r := run(t, "init", "--dir", dir); r.code != 0 {

@@ -2,6 +2,7 @@ package output
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -56,7 +57,7 @@ func tidyYAML(n *yaml.Node) {
 			if v.Kind == yaml.MappingNode && len(v.Content) == 0 {
 				continue
 			}
-			if isLeadingKey(k.Value) {
+			if slices.Contains(leadingKeys, k.Value) {
 				lead[k.Value] = [2]*yaml.Node{k, v}
 			} else {
 				rest = append(rest, k, v)
@@ -70,15 +71,6 @@ func tidyYAML(n *yaml.Node) {
 		}
 		n.Content = append(ordered, rest...)
 	}
-}
-
-func isLeadingKey(k string) bool {
-	for _, l := range leadingKeys {
-		if l == k {
-			return true
-		}
-	}
-	return false
 }
 
 func attachComments(n *yaml.Node, path string, comments map[string]string) {
