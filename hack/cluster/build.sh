@@ -77,20 +77,32 @@ fi
 # (see CALICO_API_TARBALL in common.sh); -mod=mod because the calico module's
 # Windows code needs a module the proxy refuses, so go.mod cannot be tidied.
 CALICO_IN=("$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$CALICO_API_TARBALL")
-if [ "$ENGINE" = calico ] && { need calico-felix "${CALICO_IN[@]}" || need calico "${CALICO_IN[@]}"; }; then
+CALICO_SRC="$NB_CLUSTER_HOME/src/calico"
+calico_src() { # the build copy: go.mod/go.sum next to the checked api tarball
   [ -f "$CALICO_API_TARBALL" ] || die "Calico's api module is missing: $CALICO_API_TARBALL (set NB_CALICO_API_TARBALL; see hack/cluster/README.md)"
   echo "$CALICO_API_SHA256  $CALICO_API_TARBALL" | sha256sum -c --quiet - || die "$CALICO_API_TARBALL does not have the sha256 $CALICO_API_SHA256"
-  src="$NB_CLUSTER_HOME/src/calico"
-  rm -rf "$src" && mkdir -p "$src"
-  cp "$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$src/"
-  tar -C "$src" -xzf "$CALICO_API_TARBALL"   # -> $src/api
-  [ -f "$src/api/go.mod" ] || die "$CALICO_API_TARBALL holds no api/go.mod"
+  rm -rf "$CALICO_SRC" && mkdir -p "$CALICO_SRC"
+  cp "$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$CALICO_SRC/"
+  tar -C "$CALICO_SRC" -xzf "$CALICO_API_TARBALL"   # -> $CALICO_SRC/api
+  [ -f "$CALICO_SRC/api/go.mod" ] || die "$CALICO_API_TARBALL holds no api/go.mod"
+}
+if [ "$ENGINE" = calico ] && { need calico-felix "${CALICO_IN[@]}" || need calico "${CALICO_IN[@]}"; }; then
+  calico_src
   CALICO_LD="-s -w -X github.com/projectcalico/calico/felix/buildinfo.GitVersion=$CALICO_VERSION -X github.com/projectcalico/calico/felix/buildinfo.GitRevision=a0db560f0520 -X github.com/projectcalico/calico/felix/buildinfo.BuildDate=1970-01-01"
-  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-felix go build -trimpath -ldflags "$CALICO_LD" -o "$BIN/calico-felix" github.com/projectcalico/calico/felix/cmd/calico-felix)
-  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-cni go build -trimpath -ldflags "-s -w" -o "$BIN/calico" github.com/projectcalico/calico/cni-plugin/cmd/calico)
+  (cd "$CALICO_SRC" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-felix go build -trimpath -ldflags "$CALICO_LD" -o "$BIN/calico-felix" github.com/projectcalico/calico/felix/cmd/calico-felix)
+  (cd "$CALICO_SRC" && GOFLAGS="$GOFLAGS -mod=mod" timed calico-cni go build -trimpath -ldflags "-s -w" -o "$BIN/calico" github.com/projectcalico/calico/cni-plugin/cmd/calico)
   ln -f "$BIN/calico" "$BIN/calico-ipam"     # one binary: it picks its role from argv[0]
   stamp calico-felix "${CALICO_IN[@]}"
   stamp calico "${CALICO_IN[@]}"
+fi
+# Calico's CRDs (manifests/crds.yaml of the same module version, checked by
+# go.sum): felix in Kubernetes-datastore mode reads its configuration there
+if [ "$ENGINE" = calico ] && need calico-crds.yaml "${CALICO_IN[@]}"; then
+  [ -f "$CALICO_SRC/go.mod" ] || calico_src
+  crds="$(cd "$CALICO_SRC" && GOFLAGS="$GOFLAGS -mod=mod" go list -m -f '{{.Dir}}' github.com/projectcalico/calico)/manifests/crds.yaml"
+  [ "$(grep -c '^kind: CustomResourceDefinition' "$crds")" -ge 18 ] || die "$crds does not hold Calico's CRDs"
+  install -m 0644 "$crds" "$IMAGES/calico-crds.yaml"
+  stamp calico-crds.yaml "${CALICO_IN[@]}"
 fi
 
 # ---------------------------------------------------------------- CoreDNS (no forward plugin; hosts for external.test)
@@ -149,9 +161,14 @@ image netbaseline-probe netbaseline-probe -- -tag "$NB_PROBE_IMAGE" -file /netba
   -entrypoint /netbaseline-probe -user 65534:65534 \
   -text /etc/passwd='nobody:x:65534:65534:nobody:/:/sbin/nologin' -text /etc/group='nobody:x:65534:'
 # kube-router + host iptables-nft/ipset userspace, for the DaemonSet
-if need kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"; then
-  timed kube-router-image "$LAB/images/kube-router-image.sh"
-  stamp kube-router.tar "$BIN/kube-router" "$LAB/images/kube-router-image.sh"
+if need kube-router.tar "$BIN/kube-router" "$LAB/images/agent-image.sh"; then
+  timed kube-router-image "$LAB/images/agent-image.sh" kube-router
+  stamp kube-router.tar "$BIN/kube-router" "$LAB/images/agent-image.sh"
+fi
+# felix + the same userspace, for the calico-node DaemonSet (NB_ENGINE=calico)
+if [ "$ENGINE" = calico ] && need calico-node.tar "$BIN/calico-felix" "$LAB/images/agent-image.sh"; then
+  timed calico-node-image "$LAB/images/agent-image.sh" calico-node
+  stamp calico-node.tar "$BIN/calico-felix" "$LAB/images/agent-image.sh"
 fi
 # the test bed's registry (hack/registry), into the tools cache
 "$LAB/../registry/build.sh"

@@ -39,6 +39,7 @@ DENY_MODE="${NB_DENY_MODE:-drop}"
 
 # Which engine enforces NetworkPolicy: kube-router (the default) or calico.
 ENGINE="${NB_ENGINE:-kube-router}"
+case "$ENGINE" in kube-router|calico) ;; *) echo "NB_ENGINE must be kube-router or calico, not $ENGINE" >&2; exit 2 ;; esac
 
 K8S_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
@@ -106,5 +107,6 @@ stop() { # stop NAME [PROGRAM]: SIGTERM, wait up to 15s, then SIGKILL
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 KR_IMAGE=${KR_IMAGE:-lab.local/kube-router:$KUBE_ROUTER_VERSION}
+CALICO_NODE_IMAGE=lab.local/calico-node:$CALICO_VERSION
 PROBE_IMAGE=lab.local/probe:1
 NB_PROBE_IMAGE=lab.local/netbaseline-probe:1
