@@ -353,7 +353,9 @@ func TestClusterTiers(t *testing.T) {
 		return &Snapshot{Model: m, CRDs: []string{"adminnetworkpolicies.policy.networking.k8s.io", "clusternetworkpolicies.policy.networking.k8s.io"}}
 	}
 	kubeRouter := []Engine{{Name: "kube-router"}}
-	calico := []Engine{{Name: "Calico"}}
+	calico := []Engine{{Name: "Calico", Version: "v3.29.1"}}
+	calico328 := []Engine{{Name: "Calico", Version: "v3.28.5"}}
+	untagged := []Engine{{Name: "Calico"}}
 	for _, tt := range []struct {
 		name    string
 		s       *Snapshot
@@ -365,6 +367,8 @@ func TestClusterTiers(t *testing.T) {
 		{"kube-router does not enforce them", withPolicies(anp), kubeRouter, []string{"TIER-001 warn kube-router"}},
 		{"Calico enforces AdminNetworkPolicy", withPolicies(anp), calico, []string{"TIER-001 pass Calico"}},
 		{"Calico and ClusterNetworkPolicy", withPolicies(anp, broken), calico, []string{"TIER-001 warn Calico", "TIER-002 warn ClusterNetworkPolicy/future"}},
+		{"Calico before v3.29 enforces no tier", withPolicies(anp), calico328, []string{"TIER-001 warn Calico"}},
+		{"Calico of unknown version", withPolicies(anp), untagged, []string{"TIER-001 pass Calico"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
@@ -376,6 +380,9 @@ func TestClusterTiers(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+	if fs := checkClusterTiers(withPolicies(anp), calico328); len(fs) != 1 || !strings.Contains(fs[0].Message, "Calico v3.28.5 does not enforce AdminNetworkPolicy (it enforces AdminNetworkPolicy from v3.29.0 on)") {
+		t.Errorf("Calico v3.28: %+v", fs)
 	}
 	m := &model.Model{}
 	m.MarkUnreadable("adminnetworkpolicies", "")

@@ -5,15 +5,39 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/version"
+
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // tierSupport is what each engine enforces of the cluster-scoped tiers,
-// from their documentation; engines absent here enforce none of them.
-var tierSupport = map[string][]string{
-	"Calico":                {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy},
-	"Antrea":                {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy},
-	"kube-network-policies": {model.KindAdminNetworkPolicy, model.KindBaselineAdminNetworkPolicy, model.KindClusterNetworkPolicy},
+// from their documentation and release notes, and from which version on
+// ("" for every version); engines absent here enforce none of them.
+var tierSupport = map[string][]struct{ kind, since string }{
+	// Calico: AdminNetworkPolicy from v3.29 (projectcalico/calico#9206),
+	// BaselineAdminNetworkPolicy from v3.30 (#9464); felix of v3.28 has no
+	// code for either (checked on the release-v3.28 source).
+	"Calico":                {{model.KindAdminNetworkPolicy, "v3.29.0"}, {model.KindBaselineAdminNetworkPolicy, "v3.30.0"}},
+	"Antrea":                {{model.KindAdminNetworkPolicy, ""}, {model.KindBaselineAdminNetworkPolicy, ""}},
+	"kube-network-policies": {{model.KindAdminNetworkPolicy, ""}, {model.KindBaselineAdminNetworkPolicy, ""}, {model.KindClusterNetworkPolicy, ""}},
+}
+
+// enforcedTiers is what of the tiers e enforces, and for what it enforces
+// only in a later version, a note saying from which. An unknown version
+// (an image without a tag) gets the benefit of the doubt: the newest.
+func enforcedTiers(e Engine) (kinds []string, later map[string]string) {
+	have, err := version.ParseGeneric(e.Version)
+	for _, s := range tierSupport[e.Name] {
+		if s.since == "" || err != nil || !have.LessThan(version.MustParseGeneric(s.since)) {
+			kinds = append(kinds, s.kind)
+			continue
+		}
+		if later == nil {
+			later = map[string]string{}
+		}
+		later[s.kind] = s.since
+	}
+	return kinds, later
 }
 
 // tierCRDs are the CustomResourceDefinitions of the tiers.
@@ -70,9 +94,13 @@ func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
 		present = append(present, fmt.Sprintf("%d %s", kinds[k], k))
 	}
 	for _, e := range engines {
-		var missing []string
+		enforced, later := enforcedTiers(e)
+		var missing, notes []string
 		for _, k := range names {
-			if !containsString(tierSupport[e.Name], k) {
+			if since, ok := later[k]; ok {
+				notes = append(notes, k+" from "+since)
+			}
+			if !containsString(enforced, k) {
 				missing = append(missing, k)
 			}
 		}
@@ -81,8 +109,12 @@ func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
 				Message: fmt.Sprintf("%s enforces the cluster-scoped policies present (%s); explain decides them in tier order", e.Name, strings.Join(present, ", "))})
 			continue
 		}
+		versionNote := ""
+		if len(notes) > 0 {
+			versionNote = " (it enforces " + strings.Join(notes, ", ") + " on)"
+		}
 		out = append(out, Finding{ID: "TIER-001", Severity: Warn, Subject: e.Name,
-			Message: fmt.Sprintf("%s does not enforce %s, yet the cluster holds %s: explain and probe's expectations assume them enforced, as the API defines, so live traffic will differ", e.Name, strings.Join(missing, ", "), strings.Join(present, ", ")),
+			Message: fmt.Sprintf("%s%s does not enforce %s%s, yet the cluster holds %s: explain and probe's expectations assume them enforced, as the API defines, so live traffic will differ", e.Name, versionSuffix(e.Version), strings.Join(missing, ", "), versionNote, strings.Join(present, ", ")),
 			Fix:     "use an engine that enforces them (Calico, Antrea, kube-network-policies), or remove them and express the guardrails as NetworkPolicies"})
 	}
 	return out
