@@ -19,6 +19,15 @@ type observation struct {
 	Detail               string
 }
 
+// clusterEngine is the NetworkPolicy engine the local cluster runs
+// (NB_ENGINE of hack/cluster), as doctor names it.
+func clusterEngine() (name, version string) {
+	if os.Getenv("NETBASELINE_ENGINE") == "calico" {
+		return "Calico", "v3.28.5"
+	}
+	return "kube-router", "v2.1.0"
+}
+
 func denyMode() string {
 	if m := os.Getenv("NETBASELINE_DENY_MODE"); m != "" {
 		return m

@@ -87,7 +87,8 @@ func TestRunbookEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	mode := denyMode()
 
-	// NPOL-000, NPOL-001: kube-router enforces; namespaces and labels right.
+	// NPOL-000, NPOL-001: the engine enforces; namespaces and labels right.
+	engine, _ := clusterEngine()
 	stdout, code, stderr := pluginRun(t, "doctor", "--config", config, "-o", "json")
 	var doc struct {
 		Engines  []struct{ Name, DenyMode string }
@@ -96,7 +97,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != 0 {
 		t.Fatalf("doctor: exit %d %v\n%s", code, err, stderr)
 	}
-	if len(doc.Engines) != 1 || doc.Engines[0].Name != "kube-router" {
+	if len(doc.Engines) != 1 || doc.Engines[0].Name != engine {
 		t.Errorf("engines: %+v", doc.Engines)
 	}
 	labels := map[string]string{}
@@ -186,7 +187,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || code != 0 {
 		t.Fatalf("report: exit %d %v\n%s", code, err, stderr)
 	}
-	if len(rec.Engines) != 1 || rec.Engines[0].Name != "kube-router" || rec.DenyMode != mode {
+	if len(rec.Engines) != 1 || rec.Engines[0].Name != engine || rec.DenyMode != mode {
 		t.Errorf("report engine: %+v %s", rec.Engines, rec.DenyMode)
 	}
 	phases := map[string]string{}
@@ -222,7 +223,7 @@ func TestRunbookEndToEnd(t *testing.T) {
 	}
 	// The Markdown record, as it goes into observability.md.
 	md, code, _ := pluginRun(t, "report", "--config", config)
-	for _, want := range []string{"| kube-router |", "`app=backend`", "kubectl netbaseline rollback -n backend-dev", "| 30 | allow-egress-external | kubectl-netbaseline |"} {
+	for _, want := range []string{"| " + engine + " |", "`app=backend`", "kubectl netbaseline rollback -n backend-dev", "| 30 | allow-egress-external | kubectl-netbaseline |"} {
 		if code != 0 || !strings.Contains(md, want) {
 			t.Errorf("report md lacks %q:\n%s", want, md)
 		}

@@ -13,10 +13,13 @@ import (
 )
 
 // The cluster-scoped tiers on a cluster whose engine does not enforce them
-// (kube-router): explain decides the ClusterNetworkPolicy as the API says,
-// doctor warns that kube-router ignores it, and the traffic proves doctor
-// right — the flow the policy denies still connects.
-func TestClusterTiersOnKubeRouter(t *testing.T) {
+// (kube-router; Calico v3.28, which predates its AdminNetworkPolicy
+// support and never had ClusterNetworkPolicy): explain decides the
+// ClusterNetworkPolicy as the API says, doctor warns that the engine
+// ignores it, and the traffic proves doctor right — the flow the policy
+// denies still connects.
+func TestClusterTiersOnAnEngineWithoutThem(t *testing.T) {
+	engine, _ := clusterEngine()
 	deploySampleApp(t)
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/network-policy-api").Output()
 	if err != nil {
@@ -71,14 +74,14 @@ spec:
 	}
 	warned := false
 	for _, f := range doc.Findings {
-		if f.ID == "TIER-001" && f.Severity == "warn" && f.Subject == "kube-router" && strings.Contains(f.Message, "does not enforce ClusterNetworkPolicy") {
+		if f.ID == "TIER-001" && f.Severity == "warn" && f.Subject == engine && strings.Contains(f.Message, "does not enforce ClusterNetworkPolicy") {
 			warned = true
 		}
 	}
 	if !warned {
-		t.Errorf("doctor does not warn that kube-router ignores the ClusterNetworkPolicy: %+v", doc.Findings)
+		t.Errorf("doctor does not warn that %s ignores the ClusterNetworkPolicy: %+v", engine, doc.Findings)
 	}
-	// kube-router does not enforce it: the connection still succeeds.
+	// The engine does not enforce it: the connection still succeeds.
 	expectReach(t, "frontend-dev", "frontend", "tcp", podIP(t, "backend-dev", "app=backend")+":3001")
 }
 
