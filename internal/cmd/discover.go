@@ -322,6 +322,8 @@ func (o *DiscoverOptions) podsToObserve(m *model.Model, targets []string) []*mod
 			fmt.Fprintf(o.ErrOut, "Skipping %s: it uses the host network, so its socket table is the node's\n", p.Key())
 		case p.Phase != corev1.PodRunning:
 			fmt.Fprintf(o.ErrOut, "Skipping %s: it is %s, not Running\n", p.Key(), phaseOrUnknown(p.Phase))
+		case p.Terminating:
+			fmt.Fprintf(o.ErrOut, "Skipping %s: it is being deleted\n", p.Key())
 		default:
 			out = append(out, p)
 		}

@@ -19,6 +19,7 @@ func PodFromAPI(pod *corev1.Pod, namespace string) *Pod {
 		Labels:      pod.Labels,
 		HostNetwork: pod.Spec.HostNetwork,
 		Phase:       pod.Status.Phase,
+		Terminating: pod.DeletionTimestamp != nil,
 	}
 	for _, c := range pod.Spec.Containers {
 		for _, cp := range c.Ports {
@@ -80,15 +81,19 @@ func ServiceFromAPI(svc *corev1.Service, namespace string) *Service {
 // finished pods (Succeeded, Failed) are left out, they have no connections.
 func FromObjects(namespaces []corev1.Namespace, pods []corev1.Pod, services []corev1.Service, policies []networkingv1.NetworkPolicy) *Model {
 	m := &Model{}
+	terminating := map[string]bool{}
 	for _, ns := range namespaces {
 		m.Namespaces = append(m.Namespaces, &Namespace{Name: ns.Name, Labels: ns.Labels})
+		terminating[ns.Name] = ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating
 	}
 	for i := range pods {
 		pod := &pods[i]
 		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		m.Pods = append(m.Pods, PodFromAPI(pod, pod.Namespace))
+		p := PodFromAPI(pod, pod.Namespace)
+		p.Terminating = p.Terminating || terminating[pod.Namespace]
+		m.Pods = append(m.Pods, p)
 	}
 	for i := range services {
 		m.Services = append(m.Services, ServiceFromAPI(&services[i], services[i].Namespace))

@@ -49,6 +49,10 @@ type Pod struct {
 	// Phase and Ready matter to probe; files leave them empty.
 	Phase corev1.PodPhase
 	Ready bool
+	// Terminating: the pod, or its namespace, is being deleted. It still
+	// counts for policy (it may hold connections), but probes never start
+	// in it: it can go at any moment of the check.
+	Terminating bool
 	// FromTemplate marks a pod that stands for a workload's pod template
 	// (offline mode); it has no IP.
 	FromTemplate bool

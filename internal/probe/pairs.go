@@ -129,9 +129,10 @@ func podByKey(m *model.Model, key string) *model.Pod {
 }
 
 // Probeable reports whether a pod can run a probe: Running and Ready, not on the
-// host network (its traffic would be the node's).
+// host network (its traffic would be the node's), and not being deleted
+// (with its namespace or alone: it would vanish in the middle of the check).
 func Probeable(p *model.Pod) bool {
-	return p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork
+	return p.Phase == corev1.PodRunning && p.Ready && !p.HostNetwork && !p.Terminating
 }
 
 func runningPods(pods []*model.Pod) []*model.Pod {

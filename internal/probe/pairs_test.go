@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
@@ -67,5 +68,35 @@ func TestChangePairs(t *testing.T) {
 	}
 	if len(skipped) != 3 {
 		t.Errorf("skipped: %+v", skipped)
+	}
+}
+
+// A pod being deleted, alone or with its namespace, never runs a probe: it
+// may vanish in the middle of the check (a canary namespace still
+// terminating once made apply --verify fail).
+func TestTerminatingPodsAreNotProbed(t *testing.T) {
+	now := metav1.Now()
+	running := func(ns, name string, deleting bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "198.18.0.20", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+		if deleting {
+			p.DeletionTimestamp = &now
+		}
+		return p
+	}
+	namespaces := []corev1.Namespace{
+		{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "going", DeletionTimestamp: &now}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}},
+	}
+	pods := []corev1.Pod{running("shop", "web", false), running("shop", "old", true), running("going", "canary", false)}
+	m := model.FromObjects(namespaces, pods, nil, nil)
+	for _, tt := range []struct {
+		ns, name string
+		want     bool
+	}{{"shop", "web", true}, {"shop", "old", false}, {"going", "canary", false}} {
+		p := m.Pod(tt.ns, tt.name)
+		if p == nil || Probeable(p) != tt.want {
+			t.Errorf("%s/%s: probeable %v, want %v (%+v)", tt.ns, tt.name, p != nil && Probeable(p), tt.want, p)
+		}
 	}
 }

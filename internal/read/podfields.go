@@ -15,7 +15,7 @@ import (
 // (TestPodFieldsSameAsConverter holds the two to the same model).
 
 // podFields fills pod with what model.PodFromAPI reads: name, namespace,
-// labels and controller reference; host networking and container ports;
+// labels, deletion and controller reference; host networking and container ports;
 // phase, addresses and readiness.
 func podFields(obj map[string]any, pod *corev1.Pod) bool {
 	meta, ok := optionalMap(obj, "metadata")
@@ -71,6 +71,14 @@ func objectMeta(m map[string]any, out *metav1.ObjectMeta) bool {
 	}
 	if out.Labels, ok = stringMap(m, "labels"); !ok {
 		return false
+	}
+	if v, present := m["deletionTimestamp"]; present && v != nil {
+		var t metav1.Time
+		str, isString := v.(string)
+		if !isString || t.UnmarshalQueryParameter(str) != nil {
+			return false
+		}
+		out.DeletionTimestamp = &t
 	}
 	refs, ok := optionalList(m, "ownerReferences")
 	if !ok {

@@ -24,6 +24,9 @@ func randomPodDocument(r *rand.Rand) map[string]any {
 	if r.IntN(4) > 0 {
 		meta["labels"] = pick(map[string]any{"app": "web", "version": "v2"}, map[string]any{}, nil, map[string]any{"n": int64(1)}, "app=web")
 	}
+	if r.IntN(4) == 0 {
+		meta["deletionTimestamp"] = pick("2026-12-03T07:30:00Z", nil, "yesterday", int64(1))
+	}
 	if r.IntN(2) == 0 {
 		meta["ownerReferences"] = []any{map[string]any{"apiVersion": "apps/v1", "kind": pick("ReplicaSet", "StatefulSet", int64(1)), "name": pick("web-abc123", "web"),
 			"uid": pick("u", int64(5)), "controller": pick(true, false, nil, "yes"), "blockOwnerDeletion": true}}
