@@ -43,16 +43,17 @@ test-browser: ## explain -o html in headless Chromium (installs Debian's chromiu
 	NETBASELINE_REQUIRE_BROWSER=1 hack/go-test.sh -tags browser -run Browser ./internal/cmd
 
 # The local cluster (hack/cluster): real Kubernetes v1.34 built from source,
-# kube-router enforcing NetworkPolicy. Root only; binaries in $(NB_CLUSTER_HOME).
+# kube-router (default) or Calico (NB_ENGINE=calico) enforcing NetworkPolicy.
+# Root only; binaries in $(NB_CLUSTER_HOME).
 NB_CLUSTER_HOME ?= /var/cache/netbaseline-cluster
 CLUSTER_ENV := /var/lib/netbaseline-cluster/env
 
 .PHONY: cluster-build
-cluster-build: ## Build the cluster's binaries and images (skips what is built)
+cluster-build: ## Build the cluster's binaries and images (skips what is built; NB_ENGINE=calico adds Calico)
 	hack/cluster/build.sh
 
 .PHONY: cluster-up
-cluster-up: cluster-build ## Start the local cluster (NB_DENY_MODE=drop|reject); prints the env to source
+cluster-up: cluster-build ## Start the local cluster (NB_ENGINE=kube-router|calico, NB_DENY_MODE=drop|reject); prints the env to source
 	hack/cluster/up.sh
 
 .PHONY: cluster-down
@@ -65,8 +66,8 @@ e2e: ## End-to-end tests on the running local cluster (make cluster-up first)
 	. $(CLUSTER_ENV) && hack/go-test.sh -tags e2e -v -timeout 20m ./test/e2e/
 
 .PHONY: differential
-differential: ## The engine against kube-router on 200 random cases (DIFF_CASES, DIFF_SEED); on the running local cluster
-	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up (NB_DENY_MODE=reject for the bulk)" >&2; exit 1; }
+differential: ## The engine against the cluster's enforcer on 200 random cases (DIFF_CASES, DIFF_SEED); on the running local cluster
+	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up (kube-router: NB_DENY_MODE=reject for the bulk; or NB_ENGINE=calico)" >&2; exit 1; }
 	. $(CLUSTER_ENV) && NETBASELINE_DIFFERENTIAL_CASES=$(or $(DIFF_CASES),200) NETBASELINE_DIFFERENTIAL_SEED=$(or $(DIFF_SEED),1) \
 		NETBASELINE_DIFFERENTIAL_OUT=$(CURDIR)/out/differential hack/go-test.sh -tags e2e -v -timeout 90m -run Differential ./test/e2e/
 
