@@ -74,17 +74,21 @@ fi
 # ---------------------------------------------------------------- Calico (NB_ENGINE=calico)
 # felix (iptables dataplane, Kubernetes datastore) and the calico CNI plugin,
 # static. Built in a copy of build/calico next to the unpacked api tarball
-# (see CALICO_API_TARBALL in common.sh); -mod=mod because the calico module's
+# (see calico_api_tarball in common.sh); -mod=mod because the calico module's
 # Windows code needs a module the proxy refuses, so go.mod cannot be tidied.
-CALICO_IN=("$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$CALICO_API_TARBALL")
+CALICO_IN=("$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$LAB/build/calico/api.sha256")
 CALICO_SRC="$NB_CLUSTER_HOME/src/calico"
 calico_src() { # the build copy: go.mod/go.sum next to the checked api tarball
-  [ -f "$CALICO_API_TARBALL" ] || die "Calico's api module is missing: $CALICO_API_TARBALL (set NB_CALICO_API_TARBALL; see hack/cluster/README.md)"
-  echo "$CALICO_API_SHA256  $CALICO_API_TARBALL" | sha256sum -c --quiet - || die "$CALICO_API_TARBALL does not have the sha256 $CALICO_API_SHA256"
+  local tarball
+  tarball=$(calico_api_tarball) || die "Calico's api module $CALICO_API_NAME is missing: set NB_CALICO_API_TARBALL (see hack/cluster/README.md)"
+  echo "$CALICO_API_SHA256  $tarball" | sha256sum -c --quiet - || die "$tarball does not have the sha256 $CALICO_API_SHA256"
+  if [ "$tarball" != "$NB_CLUSTER_HOME/third-party/$CALICO_API_NAME" ]; then
+    mkdir -p "$NB_CLUSTER_HOME/third-party" && install -m 0644 "$tarball" "$NB_CLUSTER_HOME/third-party/$CALICO_API_NAME"
+  fi
   rm -rf "$CALICO_SRC" && mkdir -p "$CALICO_SRC"
   cp "$LAB/build/calico/go.mod" "$LAB/build/calico/go.sum" "$CALICO_SRC/"
-  tar -C "$CALICO_SRC" -xzf "$CALICO_API_TARBALL"   # -> $CALICO_SRC/api
-  [ -f "$CALICO_SRC/api/go.mod" ] || die "$CALICO_API_TARBALL holds no api/go.mod"
+  tar -C "$CALICO_SRC" -xzf "$tarball"   # -> $CALICO_SRC/api
+  [ -f "$CALICO_SRC/api/go.mod" ] || die "$tarball holds no api/go.mod"
 }
 if [ "$ENGINE" = calico ] && { need calico-felix "${CALICO_IN[@]}" || need calico "${CALICO_IN[@]}"; }; then
   calico_src

@@ -50,8 +50,19 @@ KUBE_ROUTER_VERSION=v2.1.0
 # below (the proxy refuses that nested module), checked by its sha256.
 CALICO_VERSION=v3.28.5
 CALICO_MODULE_VERSION=v1.11.0-cni-plugin.0.20250813170300-a0db560f0520
-CALICO_API_TARBALL="${NB_CALICO_API_TARBALL:-$(cd "$LAB/../../.." && pwd)/shared/third-party/calico-api/calico-api-a0db560f0520.tar.gz}"
-CALICO_API_SHA256=d1e89f64f73591d06c223d9d28c49f8dcafb8b48b8841d5c34f5d2434ab8d2cc
+# build/calico/api.sha256 names the tarball and its checksum; build.sh keeps
+# a checked copy in $NB_CLUSTER_HOME/third-party, so that a clone anywhere
+# (CI's among them) finds it once any build on the machine has.
+read -r CALICO_API_SHA256 CALICO_API_NAME <"$LAB/build/calico/api.sha256"
+calico_api_tarball() { # the first copy found; NB_CALICO_API_TARBALL names another
+  local f
+  for f in "${NB_CALICO_API_TARBALL:-}" "$NB_CLUSTER_HOME/third-party/$CALICO_API_NAME" \
+           "$(cd "$LAB/../../.." && pwd)/shared/third-party/calico-api/$CALICO_API_NAME" \
+           "/work/shared/third-party/calico-api/$CALICO_API_NAME"; do
+    [ -n "$f" ] && [ -f "$f" ] && { echo "$f"; return 0; }
+  done
+  return 1
+}
 COREDNS_VERSION=v1.15.0
 GGCR_VERSION=v0.22.1
 
