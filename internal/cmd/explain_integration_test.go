@@ -255,7 +255,7 @@ func TestIntegrationExplainClusterTiers(t *testing.T) {
 		_ = cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-router", metav1.DeleteOptions{})
 	})
 	dr := run(t, "doctor", "--kubeconfig", env.Kubeconfig, "-o", "json")
-	if severityOf(findingsOf(t, dr), "TIER-001") != "warn" || !strings.Contains(dr.stdout, "kube-router does not enforce ClusterNetworkPolicy") {
+	if severityOf(findingsOf(t, dr), "TIER-001") != "warn" || !strings.Contains(dr.stdout, "kube-router v2.1.0 does not enforce ClusterNetworkPolicy") {
 		t.Errorf("doctor: %s", dr.stdout)
 	}
 

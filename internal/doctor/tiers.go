@@ -115,7 +115,7 @@ func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
 		}
 		out = append(out, Finding{ID: "TIER-001", Severity: Warn, Subject: e.Name,
 			Message: fmt.Sprintf("%s%s does not enforce %s%s, yet the cluster holds %s: explain and probe's expectations assume them enforced, as the API defines, so live traffic will differ", e.Name, versionSuffix(e.Version), strings.Join(missing, ", "), versionNote, strings.Join(present, ", ")),
-			Fix:     "use an engine that enforces them (Calico, Antrea, kube-network-policies), or remove them and express the guardrails as NetworkPolicies"})
+			Fix:     "use an engine that enforces them (Calico v3.29 or later, Antrea, kube-network-policies), or remove them and express the guardrails as NetworkPolicies"})
 	}
 	return out
 }
