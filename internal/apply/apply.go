@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -70,6 +71,9 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration)
 	// Now is the clock of the lease; nil is time.Now.
 	Now func() time.Time
+	// LeaseDuration is how long a namespace's lease lives without
+	// renewal (default 1m); a run renews it every sixth of that.
+	LeaseDuration time.Duration
 	// CheckAccess, when set, is asked during planning whether RBAC allows
 	// every write a namespace's plan makes (SelfAccessCheck); a refusal
 	// refuses the whole run before any write.
@@ -80,6 +84,9 @@ type Options struct {
 type Applier struct {
 	Client kubernetes.Interface
 	Options
+	// mu guards the leases (the journals' parents), which a timer renews
+	// while the run writes, verifies and undoes.
+	mu sync.Mutex
 }
 
 // Result is one object's outcome.

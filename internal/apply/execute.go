@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +51,9 @@ func (e *FailedError) Error() string {
 		fmt.Fprintf(&b, "\n  had landed: %s", strings.Join(e.Landed, ", "))
 	}
 	if e.Rollback {
+		for _, l := range e.Left {
+			fmt.Fprintf(&b, "\n  left: %s", l)
+		}
 		fmt.Fprintf(&b, "\n  rerun kubectl netbaseline rollback -n %s to finish", e.Namespace)
 		return b.String()
 	}
@@ -74,14 +79,18 @@ func plural(n int, one, many string) string {
 }
 
 // journal is what one run wrote in one namespace, so that an undo puts
-// back exactly that and notices what others changed since.
+// back exactly that and notices what others changed since. It is written
+// ahead: an entry and the write in flight are recorded before the request
+// is sent, so a write whose answer was lost is still known to the undo.
 type journal struct {
 	ns      string
 	entries map[string]*entry
 	order   []string
 	parent  *corev1.ConfigMap // latest version we wrote
 	renewed time.Time
-	landed  []string
+	// leased: we hold the namespace's lease (guarded by Applier.mu).
+	leased bool
+	landed []string
 }
 
 type entry struct {
@@ -89,15 +98,22 @@ type entry struct {
 	// original is the object before the run (nil: it did not exist).
 	originalNP *networkingv1.NetworkPolicy
 	originalCM *corev1.ConfigMap
-	// rv is the resourceVersion after our last write; deleted: our last
-	// write deleted it.
+	// written: at least one of our writes landed; rv is the
+	// resourceVersion after our last one; deleted: it deleted the object.
+	written bool
 	rv      string
 	deleted bool
+	// pending is a write sent whose outcome is not known yet.
+	pending *pendingWrite
+	// changed: someone else wrote the object during the run.
+	changed string
+	// added are the entries this run added to the backup.
+	added map[string]string
 }
 
 func newJournal(ns string) *journal { return &journal{ns: ns, entries: map[string]*entry{}} }
 
-// entry is the journal's record of an object, made on its first write
+// entry is the journal's record of an object, made before its first write
 // with the object as it was before (nil: absent).
 func (j *journal) entry(kind, name string, np *networkingv1.NetworkPolicy, cm *corev1.ConfigMap) *entry {
 	key := kind + "/" + name
@@ -118,10 +134,16 @@ func (j *journal) cm(name string, before *corev1.ConfigMap) *entry {
 	return j.entry("configmap", name, nil, before)
 }
 
-// wrote records a write of a policy: its resourceVersion after, or its
-// deletion (out nil).
+// intend records a write about to be sent.
+func (j *journal) intend(name string, before *networkingv1.NetworkPolicy, w *pendingWrite) {
+	j.np(name, before).pending = w
+}
+
+// wrote records a write of a policy that landed: its resourceVersion
+// after, or its deletion (out nil).
 func (j *journal) wrote(name string, before, out *networkingv1.NetworkPolicy) {
 	e := j.np(name, before)
+	e.pending, e.written = nil, true
 	if out == nil {
 		e.rv, e.deleted = "", true
 		return
@@ -131,7 +153,7 @@ func (j *journal) wrote(name string, before, out *networkingv1.NetworkPolicy) {
 
 // currentRV is the resourceVersion a guarded write of name expects.
 func (j *journal) currentRV(name string, fallback *networkingv1.NetworkPolicy) string {
-	if e, ok := j.entries["networkpolicy/"+name]; ok && !e.deleted {
+	if e, ok := j.entries["networkpolicy/"+name]; ok && e.written && !e.deleted {
 		return e.rv
 	}
 	if fallback != nil {
@@ -140,47 +162,99 @@ func (j *journal) currentRV(name string, fallback *networkingv1.NetworkPolicy) s
 	return ""
 }
 
-// Execute carries out the plans, namespace by namespace. After a failure
-// it undoes every namespace of the run (rollbacks excepted) and returns a
-// *FailedError.
+// Execute carries out the plans. It leases every namespace it writes
+// before the first write and keeps the leases renewed until it ends. After
+// a failure it undoes every namespace of the run (rollbacks excepted) and
+// returns a *FailedError.
 func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outcome, error) {
 	a.defaults()
-	var reports []*Outcome
-	var runs []*journal
+	reports := make([]*Outcome, 0, len(plans))
 	for _, p := range plans {
-		r := &Outcome{Namespace: p.Namespace, Warnings: p.Warnings}
-		reports = append(reports, r)
-		if a.DryRun != DryRunNone {
-			r.Results = p.Results
-			a.progress("plan for %s:", p.Namespace)
-			for i, s := range p.Transition.Steps {
-				a.progress("  %d. %s", i+1, s)
-			}
-			if p.Rollback && a.DryRun == DryRunServer {
-				if err := a.dryRunRollback(ctx, p); err != nil {
-					return reports, err
-				}
-			}
+		reports = append(reports, &Outcome{Namespace: p.Namespace, Warnings: p.Warnings})
+	}
+	if a.DryRun != DryRunNone {
+		return reports, a.preview(ctx, plans, reports)
+	}
+	var runs []*journal
+	byNS := map[string]*journal{}
+	for _, p := range plans {
+		if !needsWrite(p) {
 			continue
 		}
 		j := newJournal(p.Namespace)
-		runs = append(runs, j)
-		results, err := a.executeNamespace(ctx, p, j)
-		r.Results = results
-		if err != nil {
-			return reports, a.fail(ctx, p, j, runs, err)
+		runs, byNS[p.Namespace] = append(runs, j), j
+		if err := a.acquire(ctx, p, j); err != nil {
+			err = a.fail(ctx, p, j, runs, err)
+			a.releaseAll(ctx, runs)
+			return reports, err
 		}
 	}
+	runCtx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	stop := a.keepLeases(runs, lost)
+	for i, p := range plans {
+		j := byNS[p.Namespace]
+		if j == nil {
+			reports[i].Results = p.Results // everything is as wanted: write nothing
+			continue
+		}
+		results, err := a.executeNamespace(runCtx, p, j)
+		reports[i].Results = results
+		if err == nil {
+			err = leaseLost(runCtx)
+		}
+		if err != nil {
+			err = a.fail(ctx, p, j, runs, stoppedBy(runCtx, err))
+			stop()
+			a.releaseAll(ctx, runs)
+			return reports, err
+		}
+	}
+	stop()
+	a.releaseAll(ctx, runs)
 	return reports, nil
 }
 
+// needsWrite: a plan that changes nothing writes nothing, not even the lease.
+func needsWrite(p *NamespacePlan) bool {
+	return !(p.Transition.Empty() && !p.Rollback && len(p.Takeovers) == 0 && p.Parent != nil)
+}
+
+// leaseLost is the run's lost lease, if it lost one.
+func leaseLost(ctx context.Context) error {
+	var lost *LeaseLostError
+	if errors.As(context.Cause(ctx), &lost) {
+		return lost
+	}
+	return nil
+}
+
+// stoppedBy names a lost lease as the reason of an interruption it caused.
+func stoppedBy(ctx context.Context, err error) error {
+	if lost := leaseLost(ctx); lost != nil && !errors.As(err, new(*LeaseLostError)) {
+		return fmt.Errorf("%w (%v)", lost, err)
+	}
+	return err
+}
+
+// preview reports what a dry run would write.
+func (a *Applier) preview(ctx context.Context, plans []*NamespacePlan, reports []*Outcome) error {
+	for i, p := range plans {
+		reports[i].Results = p.Results
+		a.progress("plan for %s:", p.Namespace)
+		for i, s := range p.Transition.Steps {
+			a.progress("  %d. %s", i+1, s)
+		}
+		if p.Rollback && a.DryRun == DryRunServer {
+			if err := a.dryRunRollback(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *journal) ([]Result, error) {
-	if p.Transition.Empty() && !p.Rollback && len(p.Takeovers) == 0 && p.Parent != nil {
-		return p.Results, nil // everything is as wanted: write nothing
-	}
-	if err := a.acquire(ctx, p, j); err != nil {
-		return nil, err
-	}
 	if !p.Rollback && len(p.Takeovers) > 0 {
 		if err := a.saveBackup(ctx, p, j); err != nil {
 			return nil, err
@@ -191,7 +265,6 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 		if err := ctx.Err(); err != nil {
 			return landedResults(p, written), fmt.Errorf("interrupted: %w", err)
 		}
-		a.renew(ctx, j)
 		out, err := a.step(ctx, p, j, s, 3)
 		if err != nil {
 			return landedResults(p, written), err
@@ -208,17 +281,14 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 	}
 	results := landedResults(p, written)
 	if p.Rollback {
-		if err := a.finishRollback(ctx, p, j); err != nil {
-			return results, err
-		}
-		return results, nil
+		return results, a.finishRollback(ctx, p, j)
 	}
 	if a.Verify != nil {
 		if err := a.Verify(ctx, p); err != nil {
 			return results, err
 		}
 	}
-	return results, a.release(ctx, j)
+	return results, nil
 }
 
 // landedResults are the plan's results, in its order, for what has landed
@@ -247,137 +317,101 @@ func (a *Applier) step(ctx context.Context, p *NamespacePlan, j *journal, s tran
 	return out, err
 }
 
+// write makes one step's write and journals it as it landed. The write is
+// recorded before it is sent; an answer that leaves its outcome open is
+// settled by reading the object back (settle.go). Updates and deletes are
+// guarded by the resourceVersion the plan (or our last write) saw, so a
+// change by someone else stops the run instead of being overwritten.
 func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s transition.Step) (*networkingv1.NetworkPolicy, error) {
-	nps := a.Client.NetworkingV1().NetworkPolicies(p.Namespace)
+	w, err := request(p, j, s)
+	if err != nil {
+		return nil, err
+	}
 	name := s.Name()
+	j.intend(name, s.Before, w)
+	out, err := a.send(ctx, p.Namespace, name, w)
+	if err == nil || (w.op == transition.Delete && apierrors.IsNotFound(err)) {
+		j.wrote(name, s.Before, out)
+		return out, nil
+	}
+	if !unsettled(err) {
+		j.np(name, nil).pending = nil
+		return nil, apiError(err, string(w.op), "networkpolicies", p.Namespace)
+	}
+	live, rerr := a.readBack(ctx, p.Namespace, name)
+	if rerr != nil { // still pending: the undo settles it
+		return nil, fmt.Errorf("%w; whether it landed could not be read back: %v", apiError(err, string(w.op), "networkpolicies", p.Namespace), rerr)
+	}
+	switch outcomeOf(w, live) {
+	case landed:
+		a.progress("  %s %s landed although its answer was lost (%v)", w.op, name, err)
+		j.wrote(name, s.Before, live)
+		return live, nil
+	case notLanded:
+		j.np(name, nil).pending = nil
+		return nil, apiError(err, string(w.op), "networkpolicies", p.Namespace)
+	}
+	e := j.np(name, nil)
+	e.pending = nil
+	changed := a.changedError(p.Namespace, name, live)
+	e.changed = changed.By
+	return nil, changed
+}
+
+// request is the object a step sends and the resourceVersion it is
+// guarded by.
+func request(p *NamespacePlan, j *journal, s transition.Step) (*pendingWrite, error) {
+	name := s.Name()
+	w := &pendingWrite{op: s.Op}
 	switch s.Op {
 	case transition.Create:
-		obj := s.Object.DeepCopy()
-		obj.ResourceVersion, obj.UID = "", ""
-		out, err := nps.Create(ctx, obj, metav1.CreateOptions{FieldManager: a.manager()})
-		if err != nil {
-			return nil, apiError(err, "create", "networkpolicies", p.Namespace)
-		}
-		j.wrote(name, s.Before, out)
-		return out, nil
+		w.sent = s.Object.DeepCopy()
+		w.sent.ResourceVersion, w.sent.UID = "", ""
 	case transition.Apply:
-		d := desiredFor(p, name)
-		if d == nil {
+		if w.sent = desiredFor(p, name); w.sent == nil {
 			return nil, fmt.Errorf("internal: no desired object for %s", name)
 		}
-		out, err := a.ssa(ctx, d, false, true)
-		if err != nil {
-			return nil, apiError(err, "patch", "networkpolicies", p.Namespace)
+		if s.Before != nil {
+			w.guard, w.force = j.currentRV(name, s.Before), true
 		}
-		j.wrote(name, s.Before, out)
-		return out, nil
+		w.sent.ResourceVersion = w.guard
 	case transition.Replace:
-		obj := s.Object.DeepCopy()
-		obj.ResourceVersion = j.currentRV(name, s.Before)
-		out, err := nps.Update(ctx, obj, metav1.UpdateOptions{FieldManager: a.manager()})
-		if err != nil {
-			return nil, apiError(err, "update", "networkpolicies", p.Namespace)
-		}
-		j.wrote(name, s.Before, out)
-		return out, nil
+		w.sent = s.Object.DeepCopy()
+		w.guard = j.currentRV(name, s.Before)
+		w.sent.ResourceVersion = w.guard
 	case transition.Delete:
-		rv := j.currentRV(name, s.Before)
-		opts := metav1.DeleteOptions{}
-		if rv != "" {
-			opts.Preconditions = &metav1.Preconditions{ResourceVersion: &rv}
-		}
-		err := nps.Delete(ctx, name, opts)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, apiError(err, "delete", "networkpolicies", p.Namespace)
-		}
-		j.wrote(name, s.Before, nil)
-		return nil, nil
+		w.guard = j.currentRV(name, s.Before)
+	default:
+		return nil, fmt.Errorf("internal: unknown step %q", s.Op)
 	}
-	return nil, fmt.Errorf("internal: unknown step %q", s.Op)
+	return w, nil
+}
+
+// send makes the API call of a write. A server-side apply is forced only
+// over an object that existed when planned (its owners were checked then,
+// and its resourceVersion guards it now); a new one is applied unforced,
+// so that one created by someone else since is a conflict, not ours.
+func (a *Applier) send(ctx context.Context, ns, name string, w *pendingWrite) (*networkingv1.NetworkPolicy, error) {
+	nps := a.Client.NetworkingV1().NetworkPolicies(ns)
+	switch w.op {
+	case transition.Create:
+		return nps.Create(ctx, w.sent, metav1.CreateOptions{FieldManager: a.manager()})
+	case transition.Apply:
+		return a.ssa(ctx, w.sent, false, w.force)
+	case transition.Replace:
+		return nps.Update(ctx, w.sent, metav1.UpdateOptions{FieldManager: a.manager()})
+	}
+	opts := metav1.DeleteOptions{}
+	if w.guard != "" {
+		opts.Preconditions = &metav1.Preconditions{ResourceVersion: &w.guard}
+	}
+	return nil, nps.Delete(ctx, name, opts)
 }
 
 func desiredFor(p *NamespacePlan, name string) *networkingv1.NetworkPolicy {
 	if d := p.desired[name]; d != nil {
 		return d.DeepCopy()
 	}
-	return nil
-}
-
-// acquire takes the lease, creating the parent if needed.
-func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) error {
-	cms := a.Client.CoreV1().ConfigMaps(p.Namespace)
-	cur := p.Parent
-	for attempt := 0; ; attempt++ {
-		e := j.cm(ownership.ParentName, p.Parent)
-		if cur == nil {
-			out, err := cms.Create(ctx, a.withLease(parent(p.Namespace, a.Tooling)), metav1.CreateOptions{FieldManager: a.manager()})
-			if err == nil {
-				e.rv, j.parent, j.renewed = out.ResourceVersion, out, a.now()
-				return nil
-			}
-			if !apierrors.IsAlreadyExists(err) || attempt > 2 {
-				return apiError(err, "create", "configmaps", p.Namespace)
-			}
-		} else {
-			next := a.withLease(cur)
-			if next.Annotations[ownership.ApplySetTooling] == "" && a.Tooling != "" {
-				next.Annotations[ownership.ApplySetTooling] = a.Tooling
-			}
-			out, err := cms.Update(ctx, next, metav1.UpdateOptions{FieldManager: a.manager()})
-			if err == nil {
-				e.rv, j.parent, j.renewed = out.ResourceVersion, out, a.now()
-				return nil
-			}
-			if !apierrors.IsConflict(err) || attempt > 2 {
-				return apiError(err, "update", "configmaps", p.Namespace)
-			}
-		}
-		// Someone wrote the parent since we planned: read it again.
-		got, err := cms.Get(ctx, ownership.ParentName, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			cur = nil
-		case err != nil:
-			return apiError(err, "get", "configmaps", p.Namespace)
-		default:
-			if err := validateParent(got); err != nil {
-				return err
-			}
-			if err := a.checkLease(got); err != nil {
-				return err
-			}
-			cur = got
-		}
-	}
-}
-
-// renew extends the lease when a third of it has passed.
-func (a *Applier) renew(ctx context.Context, j *journal) {
-	if j.parent == nil || a.now().Sub(j.renewed) < leaseDuration/3 {
-		return
-	}
-	out, err := a.Client.CoreV1().ConfigMaps(j.ns).Update(ctx, a.withLease(j.parent), metav1.UpdateOptions{FieldManager: a.manager()})
-	if err != nil {
-		a.progress("warning: could not renew the lease on %s/%s: %v", j.ns, ownership.ParentName, err)
-		return
-	}
-	j.parent, j.renewed = out, a.now()
-	j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
-}
-
-// release gives the lease back.
-func (a *Applier) release(ctx context.Context, j *journal) error {
-	if j.parent == nil {
-		return nil
-	}
-	out, err := a.Client.CoreV1().ConfigMaps(j.ns).Update(ctx, withoutLease(j.parent), metav1.UpdateOptions{FieldManager: a.manager()})
-	if err != nil {
-		// The baseline has landed; a lease left behind only expires.
-		a.progress("warning: could not release the lease on %s/%s (it expires by itself): %v", j.ns, ownership.ParentName, err)
-		return nil
-	}
-	j.parent = out
-	j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
 	return nil
 }
 
@@ -397,42 +431,49 @@ func (a *Applier) saveBackup(ctx context.Context, p *NamespacePlan, j *journal) 
 	for attempt := 0; ; attempt++ {
 		cur, err := cms.Get(ctx, ownership.BackupName, metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
+			if transient(err) && attempt < 5 {
+				a.sleep(ctx, time.Second)
+				continue
+			}
 			return apiError(err, "get", "configmaps", p.Namespace)
 		}
 		if apierrors.IsNotFound(err) {
 			cur = nil
 		}
 		e := j.cm(ownership.BackupName, cur)
-		var out *corev1.ConfigMap
+		// Written ahead: the undo recognises our entries even when the
+		// answer to this write is lost.
+		e.added, e.written = add, true
+		if cur != nil && maps.Equal(cur.Data, withEntries(cur, add)) {
+			return nil // an earlier attempt landed
+		}
 		if cur == nil {
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ownership.BackupName, Namespace: p.Namespace, Labels: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}}, Data: add}
-			out, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: a.manager()})
+			_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: a.manager()})
 		} else {
-			next := cur.DeepCopy()
-			if next.Data == nil {
-				next.Data = map[string]string{}
-			}
-			for k, v := range add {
-				next.Data[k] = v
-			}
-			out, err = cms.Update(ctx, next, metav1.UpdateOptions{FieldManager: a.manager()})
+			_, err = cms.Update(ctx, withData(cur, withEntries(cur, add)), metav1.UpdateOptions{FieldManager: a.manager()})
 		}
 		if err == nil {
-			e.rv = out.ResourceVersion
 			return nil
 		}
-		if !(apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) || attempt > 4 {
-			return apiError(err, "update", "configmaps", p.Namespace)
+		if !unsettled(err) || attempt > 4 {
+			return apiError(err, "write", "configmaps", p.Namespace)
+		}
+		if transient(err) {
+			a.sleep(ctx, time.Second)
 		}
 	}
+}
+
+func withData(cm *corev1.ConfigMap, data map[string]string) *corev1.ConfigMap {
+	out := cm.DeepCopy()
+	out.Data = data
+	return out
 }
 
 // fail undoes the run after err and says what state it left.
 func (a *Applier) fail(ctx context.Context, p *NamespacePlan, j *journal, runs []*journal, cause error) error {
 	fe := &FailedError{Namespace: p.Namespace, Err: cause, Landed: j.landed, Rollback: p.Rollback}
-	if p.Rollback {
-		return fe
-	}
 	timeout := a.RestoreTimeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
@@ -441,12 +482,19 @@ func (a *Applier) fail(ctx context.Context, p *NamespacePlan, j *journal, runs [
 	// promises never to leave behind. A second Ctrl-C ends the process.
 	undoCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	if p.Rollback {
+		// A rollback is not undone (it only opens), but what it leaves
+		// is named.
+		fe.Left = a.leftovers(undoCtx, p.Namespace, nil)
+		return fe
+	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		if len(runs[i].order) == 0 {
 			continue
 		}
 		a.progress("undoing what this run wrote in %s", runs[i].ns)
 		left := a.undo(undoCtx, runs[i])
+		left = append(left, a.leftovers(undoCtx, runs[i].ns, left)...)
 		if len(left) == 0 {
 			fe.Undone = append(fe.Undone, runs[i].ns)
 		}
@@ -455,11 +503,67 @@ func (a *Applier) fail(ctx context.Context, p *NamespacePlan, j *journal, runs [
 	return fe
 }
 
+// leftovers names the temporary policies (bridges and copies) still in a
+// namespace, so that none is left behind without a word.
+func (a *Applier) leftovers(ctx context.Context, ns string, said []string) []string {
+	var live map[string]*networkingv1.NetworkPolicy
+	if err := a.retry(ctx, 5, deadlineOf(ctx), func(ctx context.Context) error {
+		var err error
+		live, err = a.livePolicies(ctx, ns)
+		return err
+	}); err != nil {
+		return []string{fmt.Sprintf("%s: could not check for temporary policies left behind: %v", ns, err)}
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(live)) {
+		role := live[name].Labels[ownership.TransitionLabel]
+		if role == "" || !ownership.IsMember(live[name]) || mentions(said, ns+"/"+name) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("networkpolicy %s/%s (a temporary %s policy of the transition) is still there; kubectl netbaseline rollback -n %s or the next apply removes it", ns, name, role, ns))
+	}
+	return out
+}
+
+func mentions(lines []string, what string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, what) {
+			return true
+		}
+	}
+	return false
+}
+
+// settlePending decides the writes whose outcome the run never learned,
+// from the live objects.
+func settlePending(j *journal, live map[string]*networkingv1.NetworkPolicy, manager string) {
+	for _, key := range j.order {
+		e := j.entries[key]
+		if e.kind != "networkpolicy" || e.pending == nil {
+			continue
+		}
+		cur := live[e.name]
+		switch outcomeOf(e.pending, cur) {
+		case landed:
+			e.written, e.deleted, e.rv = true, cur == nil, ""
+			if cur != nil {
+				e.rv = cur.ResourceVersion
+			}
+		case changedByOthers:
+			if cur == nil {
+				e.changed = "deleted"
+			} else {
+				e.changed = "written by " + lastWriters(cur, manager)
+			}
+		}
+		e.pending = nil
+	}
+}
+
 // undo puts back what the journal says this run wrote, where nobody else
 // changed it since, with the same zero-disruption transition. It returns
 // what it could not put back.
 func (a *Applier) undo(ctx context.Context, j *journal) []string {
-	var left []string
 	var live map[string]*networkingv1.NetworkPolicy
 	if err := a.retry(ctx, 0, deadlineOf(ctx), func(ctx context.Context) error {
 		var err error
@@ -468,13 +572,49 @@ func (a *Applier) undo(ctx context.Context, j *journal) []string {
 	}); err != nil {
 		return []string{fmt.Sprintf("%s: could not read its NetworkPolicies: %v", j.ns, err)}
 	}
+	settlePending(j, live, a.manager())
+	writes, left := undoWrites(j, live)
+	p := &NamespacePlan{Namespace: j.ns, Live: live}
+	if err := a.planTransition(ctx, p, writes, false, "netbaseline-restore-bridge"); err != nil {
+		var unsafe *transition.UnsafeError
+		if !errors.As(err, &unsafe) || p.Transition == nil {
+			return append(left, fmt.Sprintf("%s: could not plan the undo: %v", j.ns, err))
+		}
+		a.progress("warning: %v", err)
+	}
+	undoJournal := newJournal(j.ns)
+	for _, s := range p.Transition.Steps {
+		if _, err := a.retried(ctx, p, undoJournal, s); err != nil {
+			var changed *ChangedError
+			if errors.As(err, &changed) || apierrors.IsConflict(err) {
+				left = append(left, fmt.Sprintf("networkpolicy %s/%s changed while being put back (%v); left as it is", j.ns, s.Name(), err))
+				continue
+			}
+			return append(left, fmt.Sprintf("%s: %s failed: %v", j.ns, s, err))
+		}
+		a.progress("  %s %s", s.Op, s.Name())
+	}
+	return append(left, a.undoConfigMaps(ctx, j, len(left) > 0)...)
+}
+
+// undoWrites are the writes that put back what the journal says this run
+// wrote, and what it must leave because someone else changed it.
+func undoWrites(j *journal, live map[string]*networkingv1.NetworkPolicy) ([]transition.Write, []string) {
 	var writes []transition.Write
+	var left []string
 	for _, key := range j.order {
 		e := j.entries[key]
 		if e.kind != "networkpolicy" {
 			continue
 		}
 		cur := live[e.name]
+		if e.changed != "" {
+			left = append(left, fmt.Sprintf("networkpolicy %s/%s was changed by someone else during the run (%s); left as they wrote it", j.ns, e.name, e.changed))
+			continue
+		}
+		if !e.written {
+			continue
+		}
 		ours := (e.deleted && cur == nil) || (!e.deleted && cur != nil && cur.ResourceVersion == e.rv)
 		if !ours {
 			left = append(left, fmt.Sprintf("networkpolicy %s/%s was changed by someone else after this run wrote it; left as it is", j.ns, e.name))
@@ -490,27 +630,7 @@ func (a *Applier) undo(ctx context.Context, j *journal) []string {
 			writes = append(writes, transition.Write{Op: transition.Replace, Object: restoreInPlace(cur, orig), Before: cur})
 		}
 	}
-	p := &NamespacePlan{Namespace: j.ns, Live: live}
-	if err := a.planTransition(ctx, p, writes, false, "netbaseline-restore-bridge"); err != nil {
-		var unsafe *transition.UnsafeError
-		if !errors.As(err, &unsafe) || p.Transition == nil {
-			return append(left, fmt.Sprintf("%s: could not plan the undo: %v", j.ns, err))
-		}
-		a.progress("warning: %v", err)
-	}
-	undoJournal := newJournal(j.ns)
-	for _, s := range p.Transition.Steps {
-		if _, err := a.retried(ctx, p, undoJournal, s); err != nil {
-			if apierrors.IsConflict(err) {
-				left = append(left, fmt.Sprintf("networkpolicy %s/%s changed while being put back; left as it is", j.ns, s.Name()))
-				continue
-			}
-			return append(left, fmt.Sprintf("%s: %s failed: %v", j.ns, s, err))
-		}
-		a.progress("  %s %s", s.Op, s.Name())
-	}
-	left = append(left, a.undoConfigMaps(ctx, j, len(left) > 0)...)
-	return left
+	return writes, left
 }
 
 // retried is step with retries until the context's deadline.
@@ -524,49 +644,78 @@ func (a *Applier) retried(ctx context.Context, p *NamespacePlan, j *journal, s t
 	return out, err
 }
 
-// undoConfigMaps puts back the backup and the parent (the parent last,
-// and only when nothing of ours is left, so members never dangle).
-func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, membersLeft bool) []string {
+// undoConfigMaps puts back the backup and the parent, only when every
+// policy was put back: a backup may hold the only copy of a foreign
+// policy, and the parent names the members that are left.
+func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, policiesLeft bool) []string {
+	if policiesLeft {
+		return nil
+	}
 	var left []string
-	cms := a.Client.CoreV1().ConfigMaps(j.ns)
 	for _, name := range []string{ownership.BackupName, ownership.ParentName} {
 		e, ok := j.entries["configmap/"+name]
-		if !ok {
+		if !ok || !e.written {
 			continue
 		}
-		err := a.retry(ctx, 0, deadlineOf(ctx), func(ctx context.Context) error {
-			cur, err := cms.Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if name == ownership.ParentName && e.originalCM == nil && membersLeft {
-				_, err := cms.Update(ctx, withoutLease(cur), metav1.UpdateOptions{FieldManager: a.manager()})
-				return err
-			}
-			if name == ownership.BackupName && cur.ResourceVersion != e.rv {
-				left = append(left, fmt.Sprintf("configmap %s/%s was changed by someone else; left as it is", j.ns, name))
-				return nil
-			}
-			if e.originalCM == nil {
-				rv := cur.ResourceVersion
-				return cms.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
-			}
-			back := cur.DeepCopy()
-			back.Data, back.Labels, back.Annotations = e.originalCM.Data, e.originalCM.Labels, e.originalCM.Annotations
-			if name == ownership.ParentName {
-				back = withoutLease(back)
-			}
-			_, err = cms.Update(ctx, back, metav1.UpdateOptions{FieldManager: a.manager()})
-			return err
-		})
-		if err != nil {
+		if name == ownership.ParentName {
+			a.mu.Lock()
+			j.leased = false // the parent goes back to how it was, without our lease
+			a.mu.Unlock()
+		}
+		if err := a.retry(ctx, 0, deadlineOf(ctx), func(ctx context.Context) error {
+			return a.restoreConfigMap(ctx, j.ns, e, &left)
+		}); err != nil {
 			left = append(left, fmt.Sprintf("configmap %s/%s: %v", j.ns, name, err))
 		}
 	}
 	return left
+}
+
+// restoreConfigMap puts one of the plugin's ConfigMaps back as it was
+// before the run (deleted when the run created it). A backup that holds
+// more than this run added was changed by someone else and stays.
+func (a *Applier) restoreConfigMap(ctx context.Context, ns string, e *entry, left *[]string) error {
+	cms := a.Client.CoreV1().ConfigMaps(ns)
+	cur, err := cms.Get(ctx, e.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if e.name == ownership.BackupName && e.originalCM != nil && maps.Equal(cur.Data, e.originalCM.Data) {
+		return nil // our entries never landed
+	}
+	if e.name == ownership.BackupName && !maps.Equal(cur.Data, withEntries(e.originalCM, e.added)) {
+		*left = append(*left, fmt.Sprintf("configmap %s/%s was changed by someone else; left as it is", ns, e.name))
+		return nil
+	}
+	if e.originalCM == nil {
+		rv := cur.ResourceVersion
+		err := cms.Delete(ctx, e.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+		if apierrors.IsConflict(err) {
+			return apierrors.NewServiceUnavailable("changed while being deleted") // read again
+		}
+		return err
+	}
+	back := cur.DeepCopy()
+	back.Data, back.Labels, back.Annotations = e.originalCM.Data, e.originalCM.Labels, e.originalCM.Annotations
+	back = withoutLease(back)
+	_, err = cms.Update(ctx, back, metav1.UpdateOptions{FieldManager: a.manager()})
+	if apierrors.IsConflict(err) {
+		return apierrors.NewServiceUnavailable("changed while being put back") // read again
+	}
+	return err
+}
+
+// withEntries is a ConfigMap's data with entries added.
+func withEntries(cm *corev1.ConfigMap, add map[string]string) map[string]string {
+	out := map[string]string{}
+	if cm != nil {
+		maps.Copy(out, cm.Data)
+	}
+	maps.Copy(out, add)
+	return out
 }
 
 // restoreInPlace is the live object with the original's spec and

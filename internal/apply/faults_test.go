@@ -545,7 +545,8 @@ func TestRollbackRefusesMembersChangedByOthers(t *testing.T) {
 }
 
 // A second run while the first holds the lease is refused, naming the
-// holder; an expired lease is taken over.
+// holder; a lease seen unrenewed for a whole lease duration is taken over,
+// whatever its holder's clock said.
 func TestLease(t *testing.T) {
 	tb := newTestbed(t)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -554,7 +555,7 @@ func TestLease(t *testing.T) {
 	block := errors.New("stop here")
 	first.Verify = func(ctx context.Context, p *NamespacePlan) error {
 		second := tb.applier(false)
-		second.Holder, second.Now = "bob@ci pid 2", func() time.Time { return now.Add(time.Minute) }
+		second.Holder, second.Now = "bob@ci pid 2", func() time.Time { return now.Add(30 * time.Second) }
 		_, err := second.Apply(ctx, "backend-dev", sample(t, "backend-dev"))
 		var held *LeaseHeldError
 		if !errors.As(err, &held) || held.Holder != "alice@laptop pid 1" {
@@ -565,21 +566,38 @@ func TestLease(t *testing.T) {
 	if _, err := first.Apply(context.Background(), "backend-dev", sample(t, "backend-dev")); !errors.Is(err, block) {
 		t.Fatalf("first run: %v", err)
 	}
-	// A lease left by a dead run expires.
-	parentCM := parent("backend-dev", "kubectl-netbaseline/test")
-	parentCM.Annotations[leaseHolderAnnotation] = "dead@host pid 3"
-	parentCM.Annotations[leaseExpiresAnnotation] = now.Add(-time.Minute).Format(time.RFC3339)
-	if _, err := tb.cs.CoreV1().ConfigMaps("backend-dev").Create(context.Background(), parentCM, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	if got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ownership.ParentName, metav1.GetOptions{}); got != nil && got.Annotations[leaseHolderAnnotation] != "" {
+		t.Errorf("the failed run kept its lease: %v", got.Annotations)
 	}
-	third := tb.applier(false)
-	third.Now = func() time.Time { return now }
-	if _, err := third.Apply(context.Background(), "backend-dev", sample(t, "backend-dev")); err != nil {
-		t.Fatalf("expired lease: %v", err)
-	}
-	got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ownership.ParentName, metav1.GetOptions{})
-	if got.Annotations[leaseHolderAnnotation] != "" {
-		t.Errorf("lease not released: %v", got.Annotations)
+	// Leases left by dead runs: one expired by its clock, one whose clock
+	// runs an hour ahead. Both are watched for a lease duration, then
+	// taken over.
+	for _, expires := range []time.Time{now.Add(-time.Minute), now.Add(time.Hour)} {
+		parentCM := parent("backend-dev", "kubectl-netbaseline/test")
+		parentCM.Annotations[leaseHolderAnnotation] = "dead@host pid 3"
+		parentCM.Annotations[leaseExpiresAnnotation] = expires.Format(time.RFC3339)
+		_ = tb.cs.CoreV1().ConfigMaps("backend-dev").Delete(context.Background(), ownership.ParentName, metav1.DeleteOptions{})
+		for _, np := range tb.policies() {
+			if np.Namespace == "backend-dev" {
+				_ = tb.cs.NetworkingV1().NetworkPolicies("backend-dev").Delete(context.Background(), np.Name, metav1.DeleteOptions{})
+			}
+		}
+		if _, err := tb.cs.CoreV1().ConfigMaps("backend-dev").Create(context.Background(), parentCM, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		third := tb.applier(false)
+		slept := time.Duration(0)
+		third.Now, third.Sleep = func() time.Time { return now }, func(_ context.Context, d time.Duration) { slept += d }
+		if _, err := third.Apply(context.Background(), "backend-dev", sample(t, "backend-dev")); err != nil {
+			t.Fatalf("dead lease (expires %s): %v", expires, err)
+		}
+		if slept < third.leaseDuration() {
+			t.Errorf("took over a lease after watching it for %s only", slept)
+		}
+		got, _ := tb.cs.CoreV1().ConfigMaps("backend-dev").Get(context.Background(), ownership.ParentName, metav1.GetOptions{})
+		if got.Annotations[leaseHolderAnnotation] != "" {
+			t.Errorf("lease not released: %v", got.Annotations)
+		}
 	}
 }
 

@@ -1,36 +1,60 @@
 package apply
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // The lease: one writer at a time per namespace. It lives in the ApplySet
-// parent's annotations and is taken and released with resourceVersion
-// preconditions, so two runs cannot both believe they hold it.
+// parent's annotations and is taken, renewed and released with
+// resourceVersion preconditions, so two runs cannot both believe they hold
+// it. A run leases every namespace it writes before its first write and
+// renews the leases on a timer until it ends, verification and undo
+// included (keeper.go).
 const (
-	leaseHolderAnnotation  = "netbaseline.io/lease-holder"
+	leaseHolderAnnotation = "netbaseline.io/lease-holder"
+	// leaseExpiresAnnotation is the holder's own reading of when the lease
+	// ends: for people, and to refuse quickly; never trusted to take over.
 	leaseExpiresAnnotation = "netbaseline.io/lease-expires"
-	// leaseDuration is how long a lease lasts without renewal; a run
-	// renews it as it goes, so only a run that died leaves one to expire.
-	leaseDuration = 5 * time.Minute
+	// defaultLeaseDuration is how long a lease lives without renewal; a
+	// run renews it every sixth of that, so only a dead run misses one.
+	defaultLeaseDuration = time.Minute
 )
 
 // LeaseHeldError reports that another run is applying or rolling back the namespace.
 type LeaseHeldError struct {
 	Namespace, Holder string
 	Expires           time.Time
+	// Duration is how long the holder's lease lives without renewal.
+	Duration time.Duration
 }
 
 func (e *LeaseHeldError) Error() string {
-	return fmt.Sprintf("namespace %s is being changed by another kubectl netbaseline run (%s) until %s at the latest; wait for it, or, if that run is dead, wait for the lease to expire (kubectl annotate configmap -n %s %s %s- removes it now)",
-		e.Namespace, e.Holder, e.Expires.UTC().Format(time.RFC3339), e.Namespace, ownership.ParentName, leaseHolderAnnotation)
+	return fmt.Sprintf("namespace %s is being changed by another kubectl netbaseline run (%s), which renews its lease as it goes; wait for it to finish (a run that died loses the lease once it goes %s without renewal: then rerun)",
+		e.Namespace, e.Holder, e.Duration)
 }
+
+// LeaseLostError reports that the run could not keep its lease: someone
+// else wrote the parent, or renewals failed for too long. The run stops
+// and undoes what it wrote, since it is no longer the only writer.
+type LeaseLostError struct {
+	Namespace string
+	Err       error
+}
+
+func (e *LeaseLostError) Error() string {
+	return fmt.Sprintf("lost the lease on namespace %s (%v); stopped, since another run may now write there", e.Namespace, e.Err)
+}
+
+func (e *LeaseLostError) Unwrap() error { return e.Err }
 
 // ParentError reports that a ConfigMap of the parent's name exists that is not our
 // ApplySet parent; kubectl refuses such a parent too.
@@ -69,8 +93,19 @@ func (a *Applier) now() time.Time {
 	return time.Now()
 }
 
-// checkLease refuses when another live holder has the lease.
-func (a *Applier) checkLease(cm *corev1.ConfigMap) error {
+func (a *Applier) leaseDuration() time.Duration {
+	if a.LeaseDuration > 0 {
+		return a.LeaseDuration
+	}
+	return defaultLeaseDuration
+}
+
+// checkLease refuses when another run holds the lease and is alive. The
+// holder's clock is trusted only to refuse (a lease that ends within one
+// lease duration by our clock), never to take over: a lease is taken over
+// only after it was seen unrenewed for a whole lease duration, as
+// client-go's leader election judges a lease, so clock skew cannot steal it.
+func (a *Applier) checkLease(ctx context.Context, cm *corev1.ConfigMap) error {
 	if cm == nil {
 		return nil
 	}
@@ -78,11 +113,42 @@ func (a *Applier) checkLease(cm *corev1.ConfigMap) error {
 	if holder == "" || holder == a.holder() {
 		return nil
 	}
-	expires, err := time.Parse(time.RFC3339, cm.Annotations[leaseExpiresAnnotation])
-	if err != nil || !a.now().Before(expires) {
-		return nil // expired or unreadable: the holder is gone
+	held := &LeaseHeldError{Namespace: cm.Namespace, Holder: holder, Duration: a.leaseDuration()}
+	if expires, err := time.Parse(time.RFC3339, cm.Annotations[leaseExpiresAnnotation]); err == nil {
+		held.Expires = expires
+		if left := expires.Sub(a.now()); left > 0 && left <= a.leaseDuration() {
+			return held
+		}
 	}
-	return &LeaseHeldError{Namespace: cm.Namespace, Holder: holder, Expires: expires}
+	return a.observeLease(ctx, cm, held)
+}
+
+// observeLease watches a lease that looks stale for one lease duration: a
+// renewal (any write of the parent while held) means its run is alive.
+func (a *Applier) observeLease(ctx context.Context, cm *corev1.ConfigMap, held *LeaseHeldError) error {
+	a.progress("namespace %s: the lease of %s looks stale; watching it for %s before taking it over", cm.Namespace, held.Holder, a.leaseDuration())
+	// Counted polls, not clock readings: a whole lease duration of sleeps.
+	poll := min(2*time.Second, a.leaseDuration()/10)
+	for range int(a.leaseDuration() / poll) {
+		a.sleep(ctx, poll)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		got, err := a.Client.CoreV1().ConfigMaps(cm.Namespace).Get(ctx, ownership.ParentName, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return apiError(err, "get", "configmaps", cm.Namespace)
+		case got.Annotations[leaseHolderAnnotation] == "":
+			return nil
+		case got.ResourceVersion != cm.ResourceVersion:
+			held.Holder = got.Annotations[leaseHolderAnnotation]
+			return held
+		}
+	}
+	a.progress("namespace %s: the lease of %s was not renewed for %s: taking it over", cm.Namespace, held.Holder, a.leaseDuration())
+	return nil
 }
 
 func (a *Applier) holder() string {
@@ -99,7 +165,7 @@ func (a *Applier) withLease(cm *corev1.ConfigMap) *corev1.ConfigMap {
 		out.Annotations = map[string]string{}
 	}
 	out.Annotations[leaseHolderAnnotation] = a.holder()
-	out.Annotations[leaseExpiresAnnotation] = a.now().Add(leaseDuration).UTC().Format(time.RFC3339)
+	out.Annotations[leaseExpiresAnnotation] = a.now().Add(a.leaseDuration()).UTC().Format(time.RFC3339)
 	return out
 }
 

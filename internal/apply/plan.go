@@ -229,7 +229,7 @@ func (a *Applier) readState(ctx context.Context, ns string, live map[string]*net
 	if err := validateParent(p.Parent); err != nil {
 		return nil, err
 	}
-	if err := a.checkLease(p.Parent); err != nil {
+	if err := a.checkLease(ctx, p.Parent); err != nil {
 		return nil, err
 	}
 	return p, nil

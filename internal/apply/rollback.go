@@ -186,7 +186,8 @@ func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journ
 	cms := a.Client.CoreV1().ConfigMaps(p.Namespace)
 	if p.Backup != nil {
 		if err := a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
-			err := cms.Delete(ctx, ownership.BackupName, metav1.DeleteOptions{})
+			rv := p.Backup.ResourceVersion
+			err := cms.Delete(ctx, ownership.BackupName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
@@ -195,13 +196,26 @@ func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journ
 			return apiError(err, "delete", "configmaps", p.Namespace)
 		}
 	}
-	rv := j.cm(ownership.ParentName, nil).rv
-	return a.retry(ctx, 3, time.Time{}, func(ctx context.Context) error {
-		opts := metav1.DeleteOptions{}
-		if rv != "" {
-			opts.Preconditions = &metav1.Preconditions{ResourceVersion: &rv}
+	// The parent goes last, and with it the lease: no renewal may race
+	// its deletion.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	j.leased = false
+	return a.retry(ctx, 5, time.Time{}, func(ctx context.Context) error {
+		cur, err := cms.Get(ctx, ownership.ParentName, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil // gone: deleted by an attempt whose answer was lost
+		case err != nil:
+			return err
+		case cur.Annotations[leaseHolderAnnotation] != a.holder():
+			return &LeaseLostError{Namespace: p.Namespace, Err: fmt.Errorf("the parent %s names another holder", ownership.ParentName)}
 		}
-		err := cms.Delete(ctx, ownership.ParentName, opts)
+		rv := cur.ResourceVersion
+		err = cms.Delete(ctx, ownership.ParentName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+		if apierrors.IsConflict(err) {
+			return apierrors.NewServiceUnavailable("the parent changed while being deleted") // read again
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return apiError(err, "delete", "configmaps", p.Namespace)
 		}
