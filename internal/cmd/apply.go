@@ -188,8 +188,8 @@ func (o *ApplyOptions) Validate() error {
 		if o.dryRun != apply.DryRunNone {
 			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
 		}
-		if o.VerifySettle < 0 || o.VerifyMaxChecks < 1 {
-			return usageErrorf("--settle-timeout cannot be negative and --verify-max-checks must be at least 1")
+		if o.VerifySettle < 0 || o.VerifySettle > maxSettleTimeout || o.VerifyMaxChecks < 1 {
+			return usageErrorf("--settle-timeout must be between 0 and %s and --verify-max-checks at least 1", maxSettleTimeout)
 		}
 		if err := o.probeSettings.validate(); err != nil {
 			return err
@@ -203,8 +203,8 @@ func (o *ApplyOptions) Validate() error {
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")
 	}
-	if o.RestoreTimeout <= 0 {
-		return usageErrorf("--restore-timeout must be positive")
+	if err := boundedWait("restore-timeout", o.RestoreTimeout, maxRestoreTimeout); err != nil {
+		return err
 	}
 	return o.source.CheckNamespaces(o.namespaces)
 }

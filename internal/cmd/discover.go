@@ -167,8 +167,8 @@ func (o *DiscoverOptions) Validate() error {
 		return usageErrorf("--external-prefix %d: an IPv4 prefix length, 0 to 32", o.ExternalPrefix)
 	case o.Parallel < 1:
 		return usageErrorf("--parallel must be at least 1")
-	case o.WaitTimeout <= 0:
-		return usageErrorf("--wait-timeout must be positive")
+	case o.WaitTimeout <= 0 || o.WaitTimeout > maxWaitTimeout:
+		return usageErrorf("--wait-timeout %s: must be positive and at most %s", o.WaitTimeout, maxWaitTimeout)
 	}
 	for _, ns := range o.Namespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {

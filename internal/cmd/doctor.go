@@ -117,8 +117,8 @@ func (o *DoctorOptions) Validate() error {
 	if err := validatePullPolicy(o.PullPolicy); err != nil {
 		return err
 	}
-	if o.Wait <= 0 {
-		return usageErrorf("--wait-timeout must be positive")
+	if err := boundedWait("wait-timeout", o.Wait, maxWaitTimeout); err != nil {
+		return err
 	}
 	if o.Canary {
 		return requireProbeImage(o.Image)

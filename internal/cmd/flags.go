@@ -152,6 +152,23 @@ func (s *probeSettings) addFlags(c *cobra.Command, oldTimeout string) {
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{probe.ModeEphemeral, probe.ModePod}, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// Upper bounds of the wait flags: every wait of a run ends, and a typo
+// (--settle-timeout 20h) is refused rather than holding a lease for a day.
+const (
+	maxCheckTimeout   = time.Minute
+	maxWaitTimeout    = 15 * time.Minute
+	maxSettleTimeout  = 10 * time.Minute
+	maxRestoreTimeout = 30 * time.Minute
+)
+
+// boundedWait refuses a wait flag that is not positive or above its bound.
+func boundedWait(flag string, d, limit time.Duration) error {
+	if d <= 0 || d > limit {
+		return usageErrorf("--%s %s: must be positive and at most %s", flag, d, limit)
+	}
+	return nil
+}
+
 // complete fills the image from the environment or the config.
 func (s *probeSettings) complete(g *GlobalOptions) {
 	if s.Image == "" {
@@ -178,7 +195,10 @@ func (s *probeSettings) validate() error {
 	if s.Timeout <= 0 || s.WaitTimeout <= s.Timeout || s.Parallel < 1 {
 		return usageErrorf("--check-timeout must be positive, --wait-timeout longer than it, --parallel at least 1")
 	}
-	return nil
+	if err := boundedWait("check-timeout", s.Timeout, maxCheckTimeout); err != nil {
+		return err
+	}
+	return boundedWait("wait-timeout", s.WaitTimeout, maxWaitTimeout)
 }
 
 // denyMode is --deny-mode, or what doctor detects: drop unless the one
