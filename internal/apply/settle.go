@@ -36,9 +36,9 @@ type pendingWrite struct {
 type outcome int
 
 const (
-	notLanded outcome = iota // the object is as before the write
-	landed                   // the object is as the write left it
-	changedByOthers          // neither: someone else wrote it
+	notLanded       outcome = iota // the object is as before the write
+	landed                         // the object is as the write left it
+	changedByOthers                // neither: someone else wrote it
 )
 
 // outcomeOf recognises a pending write in the live object (nil: absent).
