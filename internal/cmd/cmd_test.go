@@ -489,8 +489,29 @@ func TestDeprecatedTimeoutNames(t *testing.T) {
 		}
 	}
 	r := run(t, "apply", "-n", "backend-dev", "--verify", "--verify-settle=-1s")
-	if r.code != ExitUsage || !strings.Contains(r.stderr, "use --settle-timeout instead") || !strings.Contains(r.stderr, "--settle-timeout cannot be negative") {
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "use --settle-timeout instead") || !strings.Contains(r.stderr, "--settle-timeout must be between 0 and 10m0s") {
 		t.Errorf("--verify-settle: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// Every wait flag has an upper bound: a run always ends, and a typo does
+// not hold a lease for a day.
+func TestWaitFlagsAreBounded(t *testing.T) {
+	img := "--image=registry.example/p@sha256:" + strings.Repeat("e", 64)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply", "-n", "backend-dev", "--restore-timeout=31m"}, "--restore-timeout 31m0s: must be positive and at most 30m0s"},
+		{[]string{"apply", "-n", "backend-dev", "--verify", img, "--settle-timeout=11m"}, "--settle-timeout must be between 0 and 10m0s"},
+		{[]string{"apply", "-n", "backend-dev", "--verify", img, "--wait-timeout=16m"}, "--wait-timeout 16m0s: must be positive and at most 15m0s"},
+		{[]string{"probe", "frontend-dev", "backend-dev:3001", img, "--check-timeout=2m", "--wait-timeout=3m"}, "--check-timeout 2m0s: must be positive and at most 1m0s"},
+		{[]string{"doctor", "--wait-timeout=1h"}, "--wait-timeout 1h0m0s: must be positive and at most 15m0s"},
+		{[]string{"discover", "-n", "backend-dev", img, "--wait-timeout=1h"}, "--wait-timeout 1h0m0s: must be positive and at most 15m0s"},
+	} {
+		if r := run(t, tt.args...); r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d %q", tt.args, r.code, r.stderr)
+		}
 	}
 }
 
