@@ -3,11 +3,14 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // DiffEntry is one object's live and would-be state, as YAML without
@@ -47,14 +50,40 @@ func (a *Applier) Diff(ctx context.Context, namespace string, objs []baseline.Ob
 		}
 		out = append(out, e)
 	}
-	for _, r := range a.pruneCandidates(namespace, want, live) {
-		l, err := diffYAML(r.Object)
+	gone := prunedPolicies(a.pruneCandidates(namespace, want, live))
+	if !a.Prune { // pruning lists them already
+		gone = append(gone, leftoverTemporaries(want, live)...)
+	}
+	for _, np := range gone {
+		l, err := diffYAML(np)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, DiffEntry{Name: r.Name, Live: l})
+		out = append(out, DiffEntry{Name: np.Name, Live: l})
 	}
 	return out, nil
+}
+
+func prunedPolicies(rs []Result) []*networkingv1.NetworkPolicy {
+	out := make([]*networkingv1.NetworkPolicy, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Object)
+	}
+	return out
+}
+
+// leftoverTemporaries are the bridges and copies a killed run left, which
+// the next apply deletes whatever --prune says: a diff that hid them would
+// claim "no change" over a live allow-all.
+func leftoverTemporaries(want []desired, live map[string]*networkingv1.NetworkPolicy) []*networkingv1.NetworkPolicy {
+	var out []*networkingv1.NetworkPolicy
+	for _, name := range slices.Sorted(maps.Keys(live)) {
+		np := live[name]
+		if ownership.IsMember(np) && np.Labels[ownership.TransitionLabel] != "" && findDesired(want, name) == nil {
+			out = append(out, np)
+		}
+	}
+	return out
 }
 
 // diffYAML renders an object without the fields the server manages, as

@@ -614,3 +614,28 @@ func TestForeignParentRefused(t *testing.T) {
 		t.Errorf("wrote %d", tb.writes)
 	}
 }
+
+// A bridge left by a killed run shows in diff as a deletion, since the
+// next apply removes it: diff never says "no change" over a live allow-all.
+func TestDiffShowsLeftoverBridge(t *testing.T) {
+	left := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "netbaseline-bridge", Namespace: "backend-dev",
+		Labels: map[string]string{ownership.ApplySetPartOf: ownership.ApplySetID("backend-dev"), ownership.ManagedByLabel: ownership.ManagedByValue, ownership.TransitionLabel: "bridge"}}}
+	tb := newTestbed(t, left)
+	for _, prune := range []bool{false, true} {
+		a := tb.applier(false)
+		a.Prune = prune
+		entries, err := a.Diff(context.Background(), "backend-dev", sample(t, "backend-dev"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found int
+		for _, e := range entries {
+			if e.Name == "netbaseline-bridge" && e.Merged == nil && e.Live != nil {
+				found++
+			}
+		}
+		if found != 1 {
+			t.Errorf("prune=%v: the leftover bridge appears %d times in %d entries", prune, found, len(entries))
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // fixture reads a multi-document YAML file into a Snapshot.
@@ -389,5 +390,28 @@ func TestClusterTiers(t *testing.T) {
 	fs := checkClusterTiers(&Snapshot{Model: m}, kubeRouter)
 	if len(fs) != 1 || fs[0].ID != "TIER-003" || !fs[0].Unchecked || !strings.Contains(fs[0].Message, "every verdict is unspecified") {
 		t.Errorf("unreadable: %+v", fs)
+	}
+}
+
+// A bridge left by a killed run is a warning naming it and the command
+// that removes it; ordinary members and foreign policies are not.
+func TestLeftoverBridgeIsNamed(t *testing.T) {
+	member := func(name, role string) networkingv1.NetworkPolicy {
+		np := networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "backend-dev", Labels: map[string]string{
+			ownership.ApplySetPartOf: ownership.ApplySetID("backend-dev"), ownership.ManagedByLabel: ownership.ManagedByValue}}}
+		if role != "" {
+			np.Labels["netbaseline.io/transition"] = role
+		}
+		return np
+	}
+	foreign := networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "netbaseline-bridge", Namespace: "other", Labels: map[string]string{"netbaseline.io/transition": "bridge"}}}
+	s := &Snapshot{Policies: []networkingv1.NetworkPolicy{member("deny-all", ""), member("netbaseline-bridge", "bridge"), foreign}}
+	got := checkLeftovers(s)
+	if len(got) != 1 || got[0].Severity != Warn || got[0].Subject != "backend-dev/netbaseline-bridge" || !strings.Contains(got[0].Fix, "rollback -n backend-dev") {
+		t.Fatalf("%+v", got)
+	}
+	s.Unreadable = map[string]string{"networkpolicies": "forbidden"}
+	if got := checkLeftovers(s); len(got) != 1 || !got[0].Unchecked {
+		t.Fatalf("unreadable: %+v", got)
 	}
 }
