@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/testenv"
 )
@@ -272,3 +273,60 @@ func TestIntegrationStoppedRollbackReleasesItsLease(t *testing.T) {
 }
 
 func ioNopCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// Between plan and write, someone edits the foreign policy a forced apply
+// is about to take over, or a member a pruning apply is about to delete:
+// the guarded write refuses, the run names the object and its writer and
+// undoes the rest, and the edit stays.
+func TestIntegrationGuardedTakeoverAndPrune(t *testing.T) {
+	for _, tc := range []struct{ name, target string }{{"takeover", "allow-dns"}, {"prune", "allow-from-monitoring"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := freshSample(t)
+			ctx := context.Background()
+			a := liveApplier(cs, "alice")
+			objs := sample(t, "backend-dev")
+			if tc.name == "takeover" {
+				foreign := foreignDNS("backend-dev")
+				if _, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Create(ctx, foreign, metav1.CreateOptions{FieldManager: "platform-team"}); err != nil {
+					t.Fatal(err)
+				}
+				a.ForceConflicts = true
+			} else {
+				if _, err := liveApplier(cs, "setup").Apply(ctx, "backend-dev", objs); err != nil {
+					t.Fatal(err)
+				}
+				a.Prune = true
+				objs = withoutObject(objs, tc.target)
+			}
+			plans, err := a.Plan(ctx, []string{"backend-dev"}, map[string][]baseline.Object{"backend-dev": objs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			np, _ := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(ctx, tc.target, metav1.GetOptions{})
+			np.Labels["edited"] = "meanwhile"
+			if _, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Update(ctx, np, metav1.UpdateOptions{FieldManager: "intruder"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.Execute(ctx, plans)
+			var changed *ChangedError
+			if !errors.As(err, &changed) || changed.Name != tc.target || !strings.Contains(changed.By, "intruder") {
+				t.Fatalf("err = %v", err)
+			}
+			got, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(ctx, tc.target, metav1.GetOptions{})
+			if err != nil || got.Labels["edited"] != "meanwhile" || ownership.IsMember(got) != (tc.name == "prune") {
+				t.Errorf("the edit was not kept: %v %v", err, got.Labels)
+			}
+			assertNoLease(t, cs)
+		})
+	}
+}
+
+func withoutObject(objs []baseline.Object, name string) []baseline.Object {
+	var out []baseline.Object
+	for _, o := range objs {
+		if o.GetName() != name {
+			out = append(out, o)
+		}
+	}
+	return out
+}
