@@ -18,7 +18,7 @@ mutations=(
   'replace-guard#internal/apply/execute.go#w.guard = j.currentRV(name, s.Before)\n\t\tw.sent.ResourceVersion = w.guard#w.sent.ResourceVersion = ""#IntegrationGuardedTakeoverAndPrune'
   'delete-guard#internal/apply/execute.go#if w.guard != "" {\n\t\topts.Preconditions#if false {\n\t\topts.Preconditions#IntegrationGuardedTakeoverAndPrune'
   'lease-refusal#internal/apply/lease.go#if holder == "" || holder == a.holder() {#if true {#IntegrationLease'
-  'lease-renewal#internal/apply/keeper.go#if err := a.renew(ctx, j); err != nil {#if err := error(nil); err != nil {#IntegrationLeaseLivesThroughALongVerify'
+  'lease-renewal#internal/apply/keeper.go#every := a.leaseDuration() / 6#every := 100 * a.leaseDuration()#IntegrationLeaseLivesThroughALongVerify'
   'lease-clock-trusted#internal/apply/lease.go#return a.observeLease(ctx, cm, held)#return nil#IntegrationLeaseLivesThroughALongVerify|IntegrationDeadLease'
   'lease-kept-on-failure#internal/apply/keeper.go#if !j.leased {\n\t\treturn nil\n\t}\n\tj.leased = false#if true {\n\t\treturn nil\n\t}#IntegrationStoppedRollbackReleasesItsLease'
   'settle-never-landed#internal/apply/settle.go#func outcomeOf(w *pendingWrite, live *networkingv1.NetworkPolicy) outcome {#func outcomeOf(w *pendingWrite, live *networkingv1.NetworkPolicy) outcome {\n\treturn notLanded#IntegrationFault'

@@ -184,7 +184,9 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 		j := newJournal(p.Namespace)
 		runs, byNS[p.Namespace] = append(runs, j), j
 		if err := a.acquire(ctx, p, j); err != nil {
-			err = a.fail(ctx, p, j, runs, err)
+			if wroteAny(runs) {
+				err = a.fail(ctx, p, j, runs, err)
+			}
 			a.releaseAll(ctx, runs)
 			return reports, err
 		}
@@ -213,6 +215,18 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 	stop()
 	a.releaseAll(ctx, runs)
 	return reports, nil
+}
+
+// wroteAny: some write of the run landed or may have.
+func wroteAny(runs []*journal) bool {
+	for _, j := range runs {
+		for _, e := range j.entries {
+			if e.written || e.pending != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // needsWrite: a plan that changes nothing writes nothing, not even the lease.
