@@ -22,7 +22,7 @@ mutations=(
   'lease-clock-trusted#internal/apply/lease.go#return a.observeLease(ctx, cm, held)#return nil#IntegrationLeaseLivesThroughALongVerify|IntegrationDeadLease'
   'lease-kept-on-failure#internal/apply/keeper.go#if !j.leased {\n\t\treturn nil\n\t}\n\tj.leased = false#if true {\n\t\treturn nil\n\t}#IntegrationStoppedRollbackReleasesItsLease'
   'settle-never-landed#internal/apply/settle.go#func outcomeOf(w *pendingWrite, live *networkingv1.NetworkPolicy) outcome {#func outcomeOf(w *pendingWrite, live *networkingv1.NetworkPolicy) outcome {\n\treturn notLanded#IntegrationFault'
-  'undo-no-pending#internal/apply/execute.go#settlePending(j, live, a.manager())#_ = settlePending#IntegrationFault'
+  'undo-no-pending#internal/apply/execute.go#settlePending(j, live, a.manager())#_ = settlePending#TestUnreadableLostWritesAreSettledByTheUndo'
   'undo-no-takeover-restore#internal/apply/execute.go#writes = append(writes, transition.Write{Op: transition.Replace, Object: restoreInPlace(cur, orig), Before: cur})\n\t\t}\n\t}\n\treturn writes, left#}\n\t}\n\treturn writes, left#IntegrationFault'
   'undo-drops-backup#internal/apply/execute.go#if policiesLeft {\n\t\treturn nil\n\t}\n\tvar left#var left#IntegrationFault'
   'leftovers-unnamed#internal/apply/execute.go#role := live[name].Labels[ownership.TransitionLabel]#role := ""#IntegrationFault'

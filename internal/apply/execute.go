@@ -109,6 +109,9 @@ type entry struct {
 	changed string
 	// added are the entries this run added to the backup.
 	added map[string]string
+	// maybe: a write of a ConfigMap was sent and its outcome could not be
+	// read back (the undo reads it again).
+	maybe bool
 }
 
 func newJournal(ns string) *journal { return &journal{ns: ns, entries: map[string]*entry{}} }
@@ -221,7 +224,7 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 func wroteAny(runs []*journal) bool {
 	for _, j := range runs {
 		for _, e := range j.entries {
-			if e.written || e.pending != nil {
+			if e.written || e.pending != nil || e.maybe {
 				return true
 			}
 		}
@@ -352,7 +355,10 @@ func (a *Applier) write(ctx context.Context, p *NamespacePlan, j *journal, s tra
 		j.np(name, nil).pending = nil
 		return nil, apiError(err, string(w.op), "networkpolicies", p.Namespace)
 	}
-	live, rerr := a.readBack(ctx, p.Namespace, name)
+	// Settle even after Ctrl-C: the read is part of the write.
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	live, rerr := a.readBack(settleCtx, p.Namespace, name)
 	if rerr != nil { // still pending: the undo settles it
 		return nil, fmt.Errorf("%w; whether it landed could not be read back: %v", apiError(err, string(w.op), "networkpolicies", p.Namespace), rerr)
 	}
@@ -668,7 +674,7 @@ func (a *Applier) undoConfigMaps(ctx context.Context, j *journal, policiesLeft b
 	var left []string
 	for _, name := range []string{ownership.BackupName, ownership.ParentName} {
 		e, ok := j.entries["configmap/"+name]
-		if !ok || !e.written {
+		if !ok || !(e.written || e.maybe) {
 			continue
 		}
 		if name == ownership.ParentName {
@@ -703,6 +709,9 @@ func (a *Applier) restoreConfigMap(ctx context.Context, ns string, e *entry, lef
 	if e.name == ownership.BackupName && !maps.Equal(cur.Data, withEntries(e.originalCM, e.added)) {
 		*left = append(*left, fmt.Sprintf("configmap %s/%s was changed by someone else; left as it is", ns, e.name))
 		return nil
+	}
+	if e.name == ownership.ParentName && e.maybe && !e.written && cur.Annotations[leaseHolderAnnotation] != a.holder() {
+		return nil // our create never landed: this parent is another run's
 	}
 	if e.originalCM == nil {
 		rv := cur.ResourceVersion

@@ -63,6 +63,10 @@ const (
 	// sends when it gives up waiting, or a connection reset.
 	lostAfterLanding  faultKind = "lostAfterLanding"
 	resetAfterLanding faultKind = "resetAfterLanding"
+	// Ctrl-C while the write is in flight: it lands, the run's context is
+	// cancelled and the answer never comes, so the run cannot even read
+	// the object back; the undo has to settle the write.
+	interruptedAfterLanding faultKind = "interruptedAfterLanding"
 	// The request never reaches the server.
 	serverError faultKind = "serverError"
 	conflict    faultKind = "conflict"
@@ -72,7 +76,7 @@ const (
 // timeoutMessage is the apiserver's when it stops waiting for a write.
 const timeoutMessage = "Timeout: the server was unable to return a response in the time allotted, but may still be processing the request"
 
-var faultKinds = []faultKind{lostAfterLanding, resetAfterLanding, serverError, conflict, throttled}
+var faultKinds = []faultKind{lostAfterLanding, resetAfterLanding, interruptedAfterLanding, serverError, conflict, throttled}
 
 // The invariants checked after every faulted run, in the table's order.
 const (
@@ -175,6 +179,8 @@ func shortSleep(ctx context.Context, _ time.Duration) {
 type injector struct {
 	at   int // 0: never
 	kind faultKind
+	// interrupt cancels the run's context (Ctrl-C).
+	interrupt context.CancelFunc
 
 	mu      sync.Mutex
 	n       int
@@ -227,7 +233,7 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // fault answers req with the injector's fault, and says what happened.
 func (f *faultTransport) fault(req *http.Request) (*http.Response, string, error) {
 	kind := f.inj.kind
-	if kind == lostAfterLanding || kind == resetAfterLanding {
+	if kind == lostAfterLanding || kind == resetAfterLanding || kind == interruptedAfterLanding {
 		return f.landThenLose(req)
 	}
 	if req.Body != nil {
@@ -258,8 +264,12 @@ func (f *faultTransport) landThenLose(req *http.Request) (*http.Response, string
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	what := fmt.Sprintf("FAULT %s (landed: %s)", kind, resp.Status)
-	if kind == lostAfterLanding {
+	switch kind {
+	case lostAfterLanding:
 		return statusResponse(req, http.StatusGatewayTimeout, metav1.StatusReasonTimeout, timeoutMessage), what, nil
+	case interruptedAfterLanding:
+		f.inj.interrupt()
+		return nil, what, context.Canceled
 	}
 	return nil, what, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
 }
@@ -719,10 +729,12 @@ func (h *harness) runCase(t *testing.T, sc scenario, ref *reference, kind faultK
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	fx := h.prepare(ctx, t, sc)
-	inj := &injector{at: n, kind: kind}
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	inj := &injector{at: n, kind: kind, interrupt: interrupt}
 	var progress bytes.Buffer
 	a := &apply.Applier{Client: kubernetes.NewForConfigOrDie(h.config(inj)), Options: sc.options(fx, "faulted", &progress)}
-	err := h.run(ctx, sc, a, fx)
+	err := h.run(runCtx, sc, a, fx)
 	res := &caseResult{scenario: sc.name, kind: kind, n: n, inj: inj, err: err, progress: progress.String()}
 	res.after = h.snapshotAll(ctx, t, fx)
 	res.violations = check(sc, fx, ref, err, res.after)

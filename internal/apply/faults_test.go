@@ -639,3 +639,55 @@ func TestDiffShowsLeftoverBridge(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C while a write is in flight: it lands, its answer is lost and it
+// cannot be read back either, so it stays pending in the journal; the
+// undo settles it from the namespace's list and puts it back. Every
+// write of a takeover apply of both namespaces in turn.
+func TestUnreadableLostWritesAreSettledByTheUndo(t *testing.T) {
+	initial, _, total := cleanApply(t, foreignDNS("frontend-dev"))
+	for n := 1; n <= total; n++ {
+		t.Run(fmt.Sprintf("write %d", n), func(t *testing.T) {
+			tb := newTestbed(t, foreignDNS("frontend-dev"))
+			ctx, interrupt := context.WithCancel(context.Background())
+			defer interrupt()
+			blind, seen := "", 0
+			tb.cs.PrependReactor("get", "networkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if blind != "" && a.(k8stesting.GetAction).GetName() == blind {
+					return true, nil, apierrors.NewServiceUnavailable("injected: cannot read it back")
+				}
+				return false, nil, nil
+			})
+			tb.cs.PrependReactor("*", "networkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if !isWrite(a.GetVerb()) || dryRunOf(a) || blind != "" {
+					return false, nil, nil
+				}
+				if seen++; seen < n {
+					return false, nil, nil
+				}
+				if _, _, err := k8stesting.ObjectReaction(tb.cs.Tracker())(a); err != nil {
+					return true, nil, err
+				}
+				blind = nameOf(a)
+				interrupt()
+				return true, nil, apierrors.NewServerTimeout(npGVR.GroupResource(), a.GetVerb(), 1)
+			})
+			a := tb.applier(true)
+			plans, err := a.Plan(ctx, []string{"backend-dev", "frontend-dev"}, rendered(t, "backend-dev", "frontend-dev"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.Execute(ctx, plans)
+			if blind == "" {
+				t.Skipf("only %d policy writes", seen)
+			}
+			var failed *FailedError
+			if !errors.As(err, &failed) || len(failed.Left) > 0 || len(failed.Undone) != 2 {
+				t.Fatalf("write %d (%s): %v", n, blind, err)
+			}
+			if got, want := specs(tb.policies()), specs(initial); got != want {
+				t.Fatalf("not undone after the lost write to %s:\n%s\nwant:\n%s", blind, got, want)
+			}
+		})
+	}
+}

@@ -42,14 +42,20 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 			a.sleep(ctx, time.Second)
 		}
 		// Someone wrote the parent since we planned, or our write's
-		// answer was lost: read it again.
-		got, gerr := a.readParent(ctx, p.Namespace)
+		// answer was lost: read it again (after Ctrl-C too).
+		got, gerr := a.settleParent(ctx, p.Namespace)
 		if gerr != nil {
+			a.mu.Lock()
+			e.maybe, j.leased = true, true // the undo and the release read it again
+			a.mu.Unlock()
 			return gerr
 		}
 		if got != nil && got.Annotations[leaseHolderAnnotation] == a.holder() {
 			a.holdParent(j, e, got)
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if err := validateParent(got); err != nil {
 			return err
@@ -67,6 +73,14 @@ func (a *Applier) holdParent(j *journal, e *entry, out *corev1.ConfigMap) {
 	defer a.mu.Unlock()
 	e.rv, e.written = out.ResourceVersion, true
 	j.parent, j.renewed, j.leased = out, a.now(), true
+}
+
+// settleParent reads the parent back after a write whose answer was lost,
+// even after Ctrl-C.
+func (a *Applier) settleParent(ctx context.Context, ns string) (*corev1.ConfigMap, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	return a.readParent(ctx, ns)
 }
 
 // readParent reads the parent (nil: absent), retrying transient errors.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,6 +33,10 @@ type pendingWrite struct {
 	// force: a server-side apply over an object that existed when planned.
 	force bool
 }
+
+// settleTimeout bounds the read-back of one write, which goes on after
+// Ctrl-C: the run must know what it wrote before it undoes it.
+const settleTimeout = 20 * time.Second
 
 type outcome int
 
@@ -67,7 +72,7 @@ func outcomeOf(w *pendingWrite, live *networkingv1.NetworkPolicy) outcome {
 			return notLanded // an unforced apply of a new object
 		case live == nil:
 			return changedByOthers
-		case live.ResourceVersion == w.guard:
+		case w.guard != "" && live.ResourceVersion == w.guard:
 			return notLanded
 		case sentIn(w, live):
 			return landed
