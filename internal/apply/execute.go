@@ -477,7 +477,7 @@ func (a *Applier) saveBackup(ctx context.Context, p *NamespacePlan, j *journal) 
 			return nil
 		}
 		if !unsettled(err) || attempt > 4 {
-			return apiError(err, "write", "configmaps", p.Namespace)
+			return apiError(err, "update", "configmaps", p.Namespace)
 		}
 		if transient(err) {
 			a.sleep(ctx, time.Second)

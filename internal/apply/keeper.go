@@ -36,7 +36,11 @@ func (a *Applier) acquire(ctx context.Context, p *NamespacePlan, j *journal) err
 			return nil
 		}
 		if !unsettled(err) || attempt > 4 {
-			return apiError(err, "write", "configmaps", p.Namespace)
+			verb := "update"
+			if cur == nil {
+				verb = "create"
+			}
+			return apiError(err, verb, "configmaps", p.Namespace)
 		}
 		if transient(err) {
 			a.sleep(ctx, time.Second)
