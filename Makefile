@@ -37,6 +37,10 @@ test-unit: ## Unit tests (offline, no cluster)
 test-integration: cluster-build ## Integration tests on a real kube-apiserver + etcd (light mode, starts in seconds)
 	NETBASELINE_REQUIRE_TESTENV=1 hack/go-test.sh -tags integration -run Integration ./...
 
+.PHONY: mutations
+mutations: cluster-build ## Break each of apply's guards in a scratch copy; the tests must catch every one (~20 min)
+	hack/mutations.sh
+
 .PHONY: test-browser
 test-browser: ## explain -o html in headless Chromium (installs Debian's chromium when missing)
 	hack/tools/chromium.sh
