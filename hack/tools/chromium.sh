@@ -9,6 +9,6 @@ if [ "$(id -u)" != 0 ]; then
   echo "chromium is missing and installing it needs root: apt-get install chromium" >&2
   exit 1
 fi
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
 chromium --version
