@@ -30,11 +30,12 @@ func (e *APIError) Error() string {
 		where = " in namespace " + e.Namespace
 	}
 	switch {
+	case apierrors.IsForbidden(e.Err) && !deniedVerb.MatchString(e.Err.Error()):
+		// Not RBAC: an admission webhook, Pod Security, a
+		// ValidatingAdmissionPolicy or a terminating namespace refused it.
+		return fmt.Sprintf("refused by the API server's admission (not an RBAC refusal: granting rights will not help) while trying to %s %s%s: %v", e.Verb, e.Resource, where, e.Err)
 	case apierrors.IsForbidden(e.Err):
-		verb := e.Verb
-		if m := deniedVerb.FindStringSubmatch(e.Err.Error()); m != nil {
-			verb = m[1]
-		}
+		verb := deniedVerb.FindStringSubmatch(e.Err.Error())[1]
 		return fmt.Sprintf("forbidden: %s (grant it in a Role or ClusterRole, see docs/rbac.md): %v", model.RBACRefusal(verb, e.Resource, e.Namespace), e.Err)
 	case apierrors.IsUnauthorized(e.Err):
 		return fmt.Sprintf("unauthorized: the cluster rejected the credentials while trying to %s %s%s: %v", e.Verb, e.Resource, where, e.Err)
