@@ -62,6 +62,10 @@ type Options struct {
 	Verify func(ctx context.Context, plan *NamespacePlan) error
 	// RestoreTimeout bounds the undo after a failure (default 2m).
 	RestoreTimeout time.Duration
+	// EnforcerSettle is the wait for the enforcer to put a transition's
+	// bridge in place before a policy changes in place (default
+	// DefaultEnforcerSettle).
+	EnforcerSettle time.Duration
 	// Holder names this run in the lease ("user@host pid 123").
 	Holder string
 	// Pods lists a namespace's pods (the transition plan needs their

@@ -279,6 +279,9 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 	}
 	written := map[string]*networkingv1.NetworkPolicy{}
 	for _, s := range p.Transition.Steps {
+		if s.WaitForBridge {
+			a.waitForEnforcer(ctx, s)
+		}
 		if err := ctx.Err(); err != nil {
 			return landedResults(p, written), fmt.Errorf("interrupted: %w", err)
 		}
@@ -604,6 +607,9 @@ func (a *Applier) undo(ctx context.Context, j *journal) []string {
 	}
 	undoJournal := newJournal(j.ns)
 	for _, s := range p.Transition.Steps {
+		if s.WaitForBridge {
+			a.waitForEnforcer(ctx, s)
+		}
 		if _, err := a.retried(ctx, p, undoJournal, s); err != nil {
 			var changed *ChangedError
 			if errors.As(err, &changed) || apierrors.IsConflict(err) {
@@ -651,6 +657,23 @@ func undoWrites(j *journal, live map[string]*networkingv1.NetworkPolicy) ([]tran
 		}
 	}
 	return writes, left
+}
+
+// DefaultEnforcerSettle is how long a transition waits for the enforcer
+// to put its bridge in place before a policy changes in place
+// (kube-router applies a change within about a second).
+const DefaultEnforcerSettle = 2 * time.Second
+
+// waitForEnforcer waits before a step marked WaitForBridge: the bridge
+// and the copies written so far must be enforced before the policy
+// changes in place.
+func (a *Applier) waitForEnforcer(ctx context.Context, s transition.Step) {
+	d := a.EnforcerSettle
+	if d <= 0 {
+		d = DefaultEnforcerSettle
+	}
+	a.progress("waiting %s for the enforcer to put the bridge in place before %s changes in place", d, s.Name())
+	a.sleep(ctx, d)
 }
 
 // retried is step with retries until the context's deadline.

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -77,6 +78,14 @@ type Step struct {
 	Write
 	Role Role
 	Why  string
+	// WaitForBridge: the enforcer must have put the steps before this one in
+	// place before it is written. It marks the first write that changes a
+	// live policy's spec in place after bridges or copies were created:
+	// kube-router keeps a policy's ipsets under the policy's name and
+	// fills them for the new spec a moment before it installs the rules of
+	// the same sync, so when the bridge lands in that sync too, the old
+	// rules (no bridge yet) briefly match with the new spec's peers.
+	WaitForBridge bool
 }
 
 // String is the step as progress and plans show it.
@@ -211,8 +220,13 @@ func bridged(in Input, after []*networkingv1.NetworkPolicy) []Step {
 		keeps = append(keeps, k)
 		steps = append(steps, Step{Write: Write{Op: Create, Object: k}, Role: RoleKeep, Why: "keeps what " + w.Before.Name + " allows until the change lands"})
 	}
+	settled := len(steps) == 0 // no bridge or copy to wait for
 	for _, w := range in.Writes {
-		steps = append(steps, Step{Write: w, Role: RoleBaseline, Why: "requested"})
+		s := Step{Write: w, Role: RoleBaseline, Why: "requested"}
+		if !settled && inPlace(w) {
+			s.WaitForBridge, settled = true, true
+		}
+		steps = append(steps, s)
 	}
 	for _, k := range keeps {
 		steps = append(steps, Step{Write: Write{Op: Delete, Before: k}, Role: RoleCleanup, Why: "the change has landed"})
@@ -225,6 +239,12 @@ func bridged(in Input, after []*networkingv1.NetworkPolicy) []Step {
 		steps = append(steps, Step{Write: Write{Op: Delete, Before: b}, Role: role, Why: why})
 	}
 	return steps
+}
+
+// inPlace reports whether the write changes the spec of a live policy
+// (same name, same object): what an enforcer may apply in two moves.
+func inPlace(w Write) bool {
+	return w.Before != nil && w.Object != nil && !equality.Semantic.DeepEqual(w.Before.Spec, w.Object.Spec)
 }
 
 type iso struct{ ingress, egress bool }

@@ -318,3 +318,48 @@ func BenchmarkPlanAndCheck(b *testing.B) {
 		}
 	}
 }
+
+// A rollback that restores a taken-over policy in place: the enforcer
+// must have the bridge before the policy changes (kube-router fills the
+// policy's ipsets for the new spec before the sync's rules, bridge
+// included, are installed), so the in-place write, and only it, waits.
+func TestInPlaceChangeWaitsForTheBridge(t *testing.T) {
+	web := pod("web", map[string]string{"app": "web"})
+	taken := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "allow-dns", Namespace: ns},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: ptrInt(53)}}}}}}
+	original := taken.DeepCopy()
+	original.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"dns": "strict"}}
+	deny := denyAll()
+	in := Input{Namespace: ns, Pods: []*model.Pod{web}, Before: []*networkingv1.NetworkPolicy{taken, deny},
+		Writes: []Write{{Op: Replace, Object: original, Before: taken}, {Op: Delete, Before: deny}}}
+	plan, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settled []string
+	for i, s := range plan.Steps {
+		if s.WaitForBridge {
+			settled = append(settled, s.Name())
+			if i == 0 || plan.Steps[i-1].Role != RoleBridge {
+				t.Errorf("the wait is not right after the bridge:\n%s", plan.Describe())
+			}
+		}
+	}
+	if strings.Join(settled, ",") != "allow-dns" {
+		t.Fatalf("waits before %v, want before allow-dns only:\n%s", settled, plan.Describe())
+	}
+	// The same spec (a label or annotation change) and deletions alone
+	// change no enforced rule in place: no wait.
+	same := taken.DeepCopy()
+	same.Labels = map[string]string{"team": "platform"}
+	in.Writes[0].Object = same
+	if plan, err = Build(in); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range plan.Steps {
+		if s.WaitForBridge {
+			t.Fatalf("waits before %s although no spec changes in place:\n%s", s.Name(), plan.Describe())
+		}
+	}
+}

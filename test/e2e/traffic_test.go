@@ -27,9 +27,11 @@ type liveFlow struct {
 	fromSel    string
 	target     string // host:port
 	path       string
+	dns        string // when set, target's host is a name resolved through this server on every request
 	mu         sync.Mutex
 	ok, failed int
 	failures   []string
+	failedAt   []time.Time // when each failed request was sent
 }
 
 func (f *liveFlow) record(err error, at time.Time) {
@@ -40,6 +42,7 @@ func (f *liveFlow) record(err error, at time.Time) {
 		return
 	}
 	f.failed++
+	f.failedAt = append(f.failedAt, at)
 	if len(f.failures) < 5 {
 		f.failures = append(f.failures, at.Format("15:04:05.000")+" "+err.Error())
 	}
@@ -48,7 +51,7 @@ func (f *liveFlow) record(err error, at time.Time) {
 func (f *liveFlow) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.ok, f.failed, f.failures = 0, 0, nil
+	f.ok, f.failed, f.failures, f.failedAt = 0, 0, nil, nil
 }
 
 // podNetns finds the CNI network namespace holding the pod's address.
@@ -152,10 +155,27 @@ func (f *liveFlow) run(ctx context.Context, netns string, wg *sync.WaitGroup) {
 			case <-ctx.Done():
 				return
 			case at := <-tick.C:
-				f.record(httpGet(f.target, f.path), at)
+				f.record(f.request(), at)
 			}
 		}
 	}()
+}
+
+// request is one request of the flow: a fresh DNS lookup first when the
+// flow names its target.
+func (f *liveFlow) request() error {
+	if f.dns == "" {
+		return httpGet(f.target, f.path)
+	}
+	host, port, err := net.SplitHostPort(f.target)
+	if err != nil {
+		return err
+	}
+	ip, err := lookupA(f.dns, host)
+	if err != nil {
+		return err
+	}
+	return httpGet(net.JoinHostPort(ip, port), f.path)
 }
 
 // httpGet is one request on a fresh connection, dialled on the calling
