@@ -267,7 +267,7 @@ spec:
 
 	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", "4s")
 	if code != 3 || !strings.Contains(stderr, "the new state of frontend-dev did not do what the policies say") ||
-		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: frontend-dev is as before the run") {
+		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: backend-dev, frontend-dev are as before the run") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if left := strings.TrimSpace(kube(t, "-n", "frontend-dev", "get", "networkpolicy,configmap", "-o", "name")); left != "configmap/kube-root-ca.crt" {
