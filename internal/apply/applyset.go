@@ -5,6 +5,7 @@ package apply
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
@@ -27,4 +28,9 @@ func parent(namespace, tooling string) *corev1.ConfigMap {
 			},
 		},
 	}
+}
+
+// isTemporary: a bridge or copy of a transition, ours.
+func isTemporary(np *networkingv1.NetworkPolicy) bool {
+	return ownership.IsMember(np) && np.Labels[ownership.TransitionLabel] != ""
 }

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
 // DiffEntry is one object's live and would-be state, as YAML without
@@ -79,7 +78,7 @@ func leftoverTemporaries(want []desired, live map[string]*networkingv1.NetworkPo
 	var out []*networkingv1.NetworkPolicy
 	for _, name := range slices.Sorted(maps.Keys(live)) {
 		np := live[name]
-		if ownership.IsMember(np) && np.Labels[ownership.TransitionLabel] != "" && findDesired(want, name) == nil {
+		if isTemporary(np) && findDesired(want, name) == nil {
 			out = append(out, np)
 		}
 	}

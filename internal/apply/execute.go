@@ -529,23 +529,40 @@ func (a *Applier) fail(ctx context.Context, p *NamespacePlan, j *journal, runs [
 // leftovers names the temporary policies (bridges and copies) still in a
 // namespace, so that none is left behind without a word.
 func (a *Applier) leftovers(ctx context.Context, ns string, said []string) []string {
-	var live map[string]*networkingv1.NetworkPolicy
-	if err := a.retry(ctx, 5, deadlineOf(ctx), func(ctx context.Context) error {
-		var err error
-		live, err = a.livePolicies(ctx, ns)
-		return err
-	}); err != nil {
+	live, err := a.retriedPolicies(ctx, ns, 5)
+	if err != nil {
 		return []string{fmt.Sprintf("%s: could not check for temporary policies left behind: %v", ns, err)}
 	}
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(live)) {
 		role := live[name].Labels[ownership.TransitionLabel]
-		if role == "" || !ownership.IsMember(live[name]) || mentions(said, ns+"/"+name) {
+		if !isTemporary(live[name]) || mentions(said, ns+"/"+name) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("networkpolicy %s/%s (a temporary %s policy of the transition) is still there; kubectl netbaseline rollback -n %s or the next apply removes it", ns, name, role, ns))
 	}
 	return out
+}
+
+// retriedPolicies lists a namespace's policies, retrying transient errors
+// (attempts 0: until the context's deadline).
+func (a *Applier) retriedPolicies(ctx context.Context, ns string, attempts int) (map[string]*networkingv1.NetworkPolicy, error) {
+	var live map[string]*networkingv1.NetworkPolicy
+	err := a.retry(ctx, attempts, deadlineOf(ctx), func(ctx context.Context) error {
+		var err error
+		live, err = a.livePolicies(ctx, ns)
+		return err
+	})
+	return live, err
+}
+
+// readAgain turns the conflict of a read-modify-write into an error that
+// the retry loop retries, so that it reads the object again.
+func readAgain(err error, what string) error {
+	if apierrors.IsConflict(err) {
+		return apierrors.NewServiceUnavailable(what + "; reading it again")
+	}
+	return err
 }
 
 func mentions(lines []string, what string) bool {
@@ -587,12 +604,8 @@ func settlePending(j *journal, live map[string]*networkingv1.NetworkPolicy, mana
 // changed it since, with the same zero-disruption transition. It returns
 // what it could not put back.
 func (a *Applier) undo(ctx context.Context, j *journal) []string {
-	var live map[string]*networkingv1.NetworkPolicy
-	if err := a.retry(ctx, 0, deadlineOf(ctx), func(ctx context.Context) error {
-		var err error
-		live, err = a.livePolicies(ctx, j.ns)
-		return err
-	}); err != nil {
+	live, err := a.retriedPolicies(ctx, j.ns, 0)
+	if err != nil {
 		return []string{fmt.Sprintf("%s: could not read its NetworkPolicies: %v", j.ns, err)}
 	}
 	settlePending(j, live, a.manager())
@@ -739,19 +752,13 @@ func (a *Applier) restoreConfigMap(ctx context.Context, ns string, e *entry, lef
 	if e.originalCM == nil {
 		rv := cur.ResourceVersion
 		err := cms.Delete(ctx, e.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
-		if apierrors.IsConflict(err) {
-			return apierrors.NewServiceUnavailable("changed while being deleted") // read again
-		}
-		return err
+		return readAgain(err, "changed while being deleted")
 	}
 	back := cur.DeepCopy()
 	back.Data, back.Labels, back.Annotations = e.originalCM.Data, e.originalCM.Labels, e.originalCM.Annotations
 	back = withoutLease(back)
 	_, err = cms.Update(ctx, back, metav1.UpdateOptions{FieldManager: a.manager()})
-	if apierrors.IsConflict(err) {
-		return apierrors.NewServiceUnavailable("changed while being put back") // read again
-	}
-	return err
+	return readAgain(err, "changed while being put back")
 }
 
 // withEntries is a ConfigMap's data with entries added.

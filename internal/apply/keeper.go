@@ -187,14 +187,12 @@ func (a *Applier) release(ctx context.Context, j *journal) error {
 			return nil
 		}
 		out, err := cms.Update(ctx, withoutLease(cur), metav1.UpdateOptions{FieldManager: a.manager()})
-		if apierrors.IsConflict(err) {
-			return apierrors.NewServiceUnavailable("the parent changed while the lease was released") // read again
+		if err != nil {
+			return readAgain(err, "the parent changed while the lease was released")
 		}
-		if err == nil {
-			j.parent = out
-			j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
-		}
-		return err
+		j.parent = out
+		j.cm(ownership.ParentName, nil).rv = out.ResourceVersion
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("could not release the lease on %s/%s (another run can take it once it has gone %s without renewal): %w", j.ns, ownership.ParentName, a.leaseDuration(), apiError(err, "update", "configmaps", j.ns))

@@ -187,7 +187,7 @@ func (a *Applier) planNamespace(ctx context.Context, ns string, objs []baseline.
 	// Temporary objects a killed run left behind go in any case.
 	for _, name := range slices.Sorted(maps.Keys(p.Live)) {
 		np := p.Live[name]
-		if ownership.IsMember(np) && np.Labels[ownership.TransitionLabel] != "" && findDesired(want, name) == nil && !hasWrite(writes, name) {
+		if isTemporary(np) && findDesired(want, name) == nil && !hasWrite(writes, name) {
 			writes = append(writes, transition.Write{Op: transition.Delete, Before: np})
 			p.Warnings = append(p.Warnings, fmt.Sprintf("removing %s, left behind by an interrupted run", name))
 		}

@@ -213,13 +213,13 @@ func (a *Applier) finishRollback(ctx context.Context, p *NamespacePlan, j *journ
 		}
 		rv := cur.ResourceVersion
 		err = cms.Delete(ctx, ownership.ParentName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
-		if apierrors.IsConflict(err) {
-			return apierrors.NewServiceUnavailable("the parent changed while being deleted") // read again
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			return nil
+		case apierrors.IsConflict(err):
+			return readAgain(err, "the parent changed while being deleted")
 		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return apiError(err, "delete", "configmaps", p.Namespace)
-		}
-		return nil
+		return apiError(err, "delete", "configmaps", p.Namespace)
 	})
 }
 
