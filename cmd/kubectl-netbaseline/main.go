@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	// The kubeconfig auth providers kubectl has (OIDC), as krew asks of
@@ -14,6 +15,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/cmd"
+	"github.com/netbaseline/kubectl-netbaseline/internal/interrupt"
 )
 
 func main() {
@@ -35,8 +37,10 @@ func run() int {
 }
 
 // interruptible: the first Ctrl-C (or SIGTERM) cancels the context, and
-// commands stop cleanly, undoing what they started; the second ends the
-// process at once, whatever a hung call is doing.
+// commands stop cleanly, undoing what they started; a run that holds
+// nothing to undo (reading, parsing, computing) exits within
+// interrupt.Grace even if a loop does not look at the context; the second
+// signal ends the process at once, whatever a hung call is doing.
 func interruptible() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)
@@ -51,9 +55,19 @@ func interruptible() (context.Context, func()) {
 		fmt.Fprintln(os.Stderr, "Interrupted: stopping and undoing what this run started; press Ctrl-C again to exit at once")
 		cancel()
 		select {
+		case <-time.After(interrupt.Grace):
+			if interrupt.ExitIfIdle() {
+				fmt.Fprintln(os.Stderr, "error: interrupted")
+				os.Exit(130)
+			}
+		case <-done:
+			return
 		case <-signals:
-			fmt.Fprintln(os.Stderr, "Interrupted again: exiting now; what had landed stays (kubectl netbaseline rollback removes it)")
-			os.Exit(130)
+			exitNow()
+		}
+		select {
+		case <-signals:
+			exitNow()
 		case <-done:
 		}
 	}()
@@ -62,4 +76,9 @@ func interruptible() (context.Context, func()) {
 		close(done)
 		cancel()
 	}
+}
+
+func exitNow() {
+	fmt.Fprintln(os.Stderr, "Interrupted again: exiting now; what had landed stays (kubectl netbaseline rollback removes it)")
+	os.Exit(130)
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/interrupt"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
@@ -178,6 +179,8 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 	if a.DryRun != DryRunNone {
 		return reports, a.preview(ctx, plans, reports)
 	}
+	// From the first lease on, an interrupt undoes rather than exits.
+	defer interrupt.Hold()()
 	var runs []*journal
 	byNS := map[string]*journal{}
 	for _, p := range plans {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/kustomize"
 )
@@ -407,7 +408,7 @@ func TestDirSourceOrdersByPhaseNotFileName(t *testing.T) {
 		"other/kustomization.yaml":      "resources: []\n",
 		"other/ignored-without-ns.yaml": "x: y\n",
 	})
-	src, err := DirSource(dir, false)
+	src, err := DirSource(input.NewReader(nil, 0), dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +442,7 @@ func TestDirSourceErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := DirSource(writeTree(t, tt.files), false)
+			src, err := DirSource(input.NewReader(nil, 0), writeTree(t, tt.files), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -458,7 +459,7 @@ func TestDirSourceErrors(t *testing.T) {
 		})
 	}
 
-	if _, err := DirSource(filepath.Join(t.TempDir(), "nope"), false); err == nil || !strings.Contains(err.Error(), "no such directory") {
+	if _, err := DirSource(input.NewReader(nil, 0), filepath.Join(t.TempDir(), "nope"), false); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("missing --dir: err = %v", err)
 	}
 }
@@ -498,14 +499,14 @@ func TestDirSourcePreflight(t *testing.T) {
 		files map[string]string
 		want  string
 	}{
-		{"alias bomb", map[string]string{"team/kustomization.yaml": "resources: [p.yaml]\n", "team/p.yaml": bomb}, "excessive aliasing"},
-		{"alias bomb in a base", map[string]string{"team/kustomization.yaml": "resources: [../base]\n", "base/kustomization.yaml": "resources: [p.yaml]\n", "base/p.yaml": bomb}, "excessive aliasing"},
+		{"alias bomb", map[string]string{"team/kustomization.yaml": "resources: [p.yaml]\n", "team/p.yaml": bomb}, "aliases expand the document"},
+		{"alias bomb in a base", map[string]string{"team/kustomization.yaml": "resources: [../base]\n", "base/kustomization.yaml": "resources: [p.yaml]\n", "base/p.yaml": bomb}, "aliases expand the document"},
 		{"URL", map[string]string{"team/kustomization.yaml": "resources:\n- https://example.com/allow-all.yaml\n"}, `resources entry "https://example.com/allow-all.yaml" fetches from the network`},
 		{"git repository", map[string]string{"team/kustomization.yaml": "resources:\n- github.com/example/policies//base?ref=v1\n"}, "pass --allow-remote"},
 		{"git host path", map[string]string{"team/Kustomization": "components:\n- gitlab.com/example/policies\n"}, `components entry "gitlab.com/example/policies"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := DirSource(writeTree(t, tt.files), false)
+			src, err := DirSource(input.NewReader(nil, 0), writeTree(t, tt.files), false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,28 +1,25 @@
 package baseline
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/konfig"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 )
 
-// preflight reads a user tree's overlay before kustomize does: every YAML
-// file of every kustomization it reaches is parsed with yaml.v3, whose
-// alias limits refuse an alias bomb (kustomize would expand it into
-// gigabytes), and entries that fetch from the network (URLs, git repos)
-// are refused unless allowRemote: a tree on disk should render from disk.
-func preflight(dir string, allowRemote bool) error {
-	return (&preflighter{allowRemote: allowRemote, seen: map[string]bool{}}).visit(dir)
-}
-
+// preflighter reads a user tree's overlays before kustomize does: every
+// YAML file of every kustomization it reaches is read within the run's
+// input bound and parsed by the one YAML decoder, whose budgets refuse an
+// alias bomb (kustomize would expand it into gigabytes) and whose
+// duplicate keys are errors, and entries that fetch from the network
+// (URLs, git repos) are refused unless allowRemote: a tree on disk should
+// render from disk. A folder is read once per run, however many overlays
+// share it.
 type preflighter struct {
+	in          *input.Reader
 	allowRemote bool
 	seen        map[string]bool
 }
@@ -44,9 +41,9 @@ func (p *preflighter) visit(dir string) error {
 			continue
 		}
 		path := filepath.Join(abs, name)
-		docs, err := parseYAML(path)
+		docs, err := p.parseYAML(path)
 		if err != nil {
-			return inputErrorf("%s: %v", path, err)
+			return &InputError{Err: err}
 		}
 		if isKustomizationName(name) && len(docs) > 0 {
 			kustomization, _ = docs[0].(map[string]any)
@@ -79,26 +76,21 @@ func (p *preflighter) visit(dir string) error {
 	return nil
 }
 
-// parseYAML decodes every document of a file, with yaml.v3's limits on
-// aliases ("excessive aliasing").
-func parseYAML(path string) ([]any, error) {
-	data, err := os.ReadFile(path)
+// parseYAML decodes every document of a file.
+func (p *preflighter) parseYAML(path string) ([]any, error) {
+	data, err := p.in.Text(path)
 	if err != nil {
 		return nil, err
 	}
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
-	var docs []any
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("not valid YAML: %w", err)
-		}
-		docs = append(docs, v)
+	docs, err := input.YAMLDocuments(path, data)
+	if err != nil {
+		return nil, err
 	}
+	values := make([]any, len(docs))
+	for i, d := range docs {
+		values[i] = d.Value
+	}
+	return values, nil
 }
 
 func isKustomizationName(name string) bool {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/kustomize"
 )
 
@@ -35,9 +36,9 @@ type Source struct {
 	namespaces []string
 	// Description says where the tree comes from, for messages.
 	Description string
-	// userTree: the tree is the user's (--dir), read through preflight.
-	userTree    bool
-	allowRemote bool
+	// preflight reads the user's tree (--dir) before kustomize does; nil
+	// for the trees the plugin generates.
+	preflight *preflighter
 }
 
 // InputError is bad input from the user (a tree, a namespace, a file);
@@ -103,7 +104,7 @@ func memorySource(mem filesys.FileSystem, namespaces []string, description strin
 // DirSource is the user's own tree: one folder per namespace, each with a
 // kustomization file. Entries that fetch from the network are refused
 // unless allowRemote.
-func DirSource(dir string, allowRemote bool) (*Source, error) {
+func DirSource(in *input.Reader, dir string, allowRemote bool) (*Source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, inputErrorf("--dir %s: %v", dir, err)
@@ -134,8 +135,7 @@ func DirSource(dir string, allowRemote bool) (*Source, error) {
 		overlayDir:  func(ns string) string { return filepath.Join(abs, ns) },
 		namespaces:  namespaces,
 		Description: dir,
-		userTree:    true,
-		allowRemote: allowRemote,
+		preflight:   &preflighter{in: in, allowRemote: allowRemote, seen: map[string]bool{}},
 	}, nil
 }
 
@@ -208,8 +208,8 @@ func (s *Source) Render(namespace string) ([]Object, error) {
 		return nil, err
 	}
 	dir := s.overlayDir(namespace)
-	if s.userTree {
-		if err := preflight(dir, s.allowRemote); err != nil {
+	if s.preflight != nil {
+		if err := s.preflight.visit(dir); err != nil {
 			return nil, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/interrupt"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
@@ -38,6 +39,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, o Options) doctor.Finding
 		o.Log = io.Discard
 	}
 	f := doctor.Finding{ID: "CANARY-001", Subject: "canary"}
+	defer interrupt.Hold()() // the canary's namespace is removed, interrupted or not
 	ns := "netbaseline-canary-" + utilrand.String(5)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
 		Labels: map[string]string{ownership.ManagedByLabel: ownership.ManagedByValue}}}, metav1.CreateOptions{}); err != nil {

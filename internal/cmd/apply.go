@@ -172,6 +172,9 @@ func (o *ApplyOptions) Complete(_ []string) error {
 		return usageErrorf("--order: %v", err)
 	}
 	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
+		if err := boundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
+			return err
+		}
 		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 			return usageErrorf("%v", err)
 		}

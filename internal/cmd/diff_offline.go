@@ -14,7 +14,7 @@ func (o *DiffOptions) runOfflineFlows() error {
 	defer roomyGC()()
 	ns := o.DefaultNamespace()
 	load := func(policies []string) (*model.Model, error) {
-		m, err := read.LoadFiles(append(append([]string{}, o.Filenames...), policies...), o.In, ns)
+		m, err := read.Load(o.Inputs(), append(append([]string{}, o.Filenames...), policies...), ns)
 		if err != nil {
 			return nil, usageErrorf("%v", err)
 		}

@@ -139,7 +139,7 @@ func (o *DiscoverOptions) Complete(_ []string) error {
 		o.Image = probeImage(cfg.Probe.Image)
 	}
 	if o.Merge != "" {
-		merged, err := config.LoadFile(o.Merge)
+		merged, err := config.Read(o.Inputs(), o.Merge)
 		if err != nil {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--merge: %w", err)}
 		}

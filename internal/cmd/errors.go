@@ -9,6 +9,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 )
 
 // Exit codes, shared by every command (docs/design.md). diff follows kubectl
@@ -53,10 +54,11 @@ func ExitCode(err error) int {
 	var exitErr *ExitError
 	var inputErr *baseline.InputError
 	var configErr *config.InvalidError
+	var badInput *input.Error
 	switch {
 	case errors.As(err, &exitErr):
 		return exitErr.Code
-	case errors.As(err, &inputErr), errors.As(err, &configErr), genericclioptions.IsNoCompatiblePrinterError(err):
+	case errors.As(err, &inputErr), errors.As(err, &configErr), errors.As(err, &badInput), genericclioptions.IsNoCompatiblePrinterError(err):
 		return ExitUsage
 	}
 	return ExitFailed

@@ -344,7 +344,7 @@ func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
 		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			ns = *o.ConfigFlags.Namespace
 		}
-		m, err := read.LoadFiles(o.Filenames, o.In, ns)
+		m, err := read.Load(o.Inputs(), o.Filenames, ns)
 		if err != nil {
 			return nil, &ExitError{Code: ExitUsage, Err: err}
 		}

@@ -1,12 +1,12 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -16,23 +16,18 @@ import (
 // readQuestions parses every line of --queries before anything is read
 // from the cluster: a bad line is exit 2, naming it.
 func (o *ExplainOptions) readQuestions() error {
-	qs, err := readQuestions(o.Queries, o.In, o.DefaultNamespace())
+	qs, err := readQuestions(o.Inputs(), o.Queries, o.DefaultNamespace())
 	o.questions = qs
 	return err
 }
 
 // readQuestions reads a questions file (explain and probe --queries).
-func readQuestions(path string, stdin io.Reader, defaultNamespace string) ([]queries.Question, error) {
-	in, source := stdin, "stdin"
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, usageErrorf("--queries: %v", err)
-		}
-		defer func() { _ = f.Close() }() // read only
-		in, source = f, path
+func readQuestions(in *input.Reader, path string, defaultNamespace string) ([]queries.Question, error) {
+	text, err := in.Text(path)
+	if err != nil {
+		return nil, usageErrorf("--queries %v", err)
 	}
-	qs, err := queries.Parse(in, source, defaultNamespace)
+	qs, err := queries.Parse(bytes.NewReader(text), input.Source(path), defaultNamespace)
 	if err != nil {
 		return nil, usageErrorf("--queries %v", err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
@@ -67,7 +68,7 @@ func (f *baselineFlags) source(g *GlobalOptions) (*baseline.Source, error) {
 		if f.NamespaceLabel != "" {
 			return nil, usageErrorf("--namespace-label shapes the generated baseline and cannot change a --dir tree")
 		}
-		return baseline.DirSource(dir, f.AllowRemote)
+		return baseline.DirSource(g.Inputs(), dir, f.AllowRemote)
 	}
 	cfg, explicit, err := g.LoadConfig()
 	if err != nil {
@@ -422,5 +423,37 @@ func validateCustomColumns(format string) error {
 	if _, err := kubectlget.NewCustomColumnsPrinterFromSpec(spec, unstructured.UnstructuredJSONScheme, false); err != nil {
 		return usageErrorf("-o custom-columns: %v", err)
 	}
+	return nil
+}
+
+// templateFileFormats are the -o formats that name a template file, and
+// the inline format that the file's text is handed to instead.
+var templateFileFormats = map[string]string{"go-template-file": "go-template", "templatefile": "go-template", "jsonpath-file": "jsonpath"}
+
+// boundTemplateFile reads a template file (-o go-template-file=F,
+// jsonpath-file, or --template F) through the run's bounded input reader
+// and gives its text to the printer inline, so that no file is read
+// without the bound.
+func boundTemplateFile(in *input.Reader, f *genericclioptions.PrintFlags) error {
+	if f.OutputFormat == nil || f.TemplatePrinterFlags == nil || f.TemplatePrinterFlags.TemplateArgument == nil {
+		return nil
+	}
+	name, path, hasPath := strings.Cut(*f.OutputFormat, "=")
+	inline, ok := templateFileFormats[name]
+	if !ok {
+		return nil
+	}
+	if !hasPath {
+		path = *f.TemplatePrinterFlags.TemplateArgument
+	}
+	if path == "" {
+		return nil // the printer says a template is missing
+	}
+	text, err := in.Text(path)
+	if err != nil {
+		return usageErrorf("-o %s: %v", name, err)
+	}
+	*f.OutputFormat = inline
+	*f.TemplatePrinterFlags.TemplateArgument = string(text)
 	return nil
 }

@@ -146,7 +146,7 @@ func (o *ProbeOptions) Complete(args []string) error {
 			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments")
 		}
 		var err error
-		if o.questions, err = readQuestions(o.Queries, o.In, o.DefaultNamespace()); err != nil {
+		if o.questions, err = readQuestions(o.Inputs(), o.Queries, o.DefaultNamespace()); err != nil {
 			return err
 		}
 		if o.ports, err = parsePortFlags(o.Ports); err != nil {

@@ -97,6 +97,9 @@ func (o *RenderOptions) Complete(_ []string) error {
 	if o.namespaces, err = resolveNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces); err != nil {
 		return err
 	}
+	if err := boundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
+		return err
+	}
 	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 		return usageErrorf("%v", err)
 	}

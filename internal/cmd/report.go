@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -129,7 +128,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 	// Files first: a typo should not cost a cluster round trip.
 	var saved *probe.Document
 	if len(o.ProbeResults) > 0 {
-		if saved, err = readProbeResults(o.ProbeResults); err != nil {
+		if saved, err = readProbeResults(o.Inputs(), o.ProbeResults); err != nil {
 			return err
 		}
 	}
@@ -215,15 +214,15 @@ func (o *ReportOptions) probeNow(ctx context.Context, clients read.Clients, snap
 }
 
 // readProbeResults merges files written by probe --save.
-func readProbeResults(files []string) (*probe.Document, error) {
+func readProbeResults(in *input.Reader, files []string) (*probe.Document, error) {
 	var merged *probe.Document
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := in.Text(f)
 		if err != nil {
-			return nil, usageErrorf("--probe-results: %v", err)
+			return nil, usageErrorf("--probe-results %v", err)
 		}
 		var r probe.Document
-		if err := json.Unmarshal(b, &r); err != nil || r.Kind != "ProbeResult" {
+		if err := input.DecodeJSON(b, &r); err != nil || r.Kind != "ProbeResult" {
 			if err == nil {
 				err = fmt.Errorf("kind %q", r.Kind)
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 )
 
 // GlobalOptions are the root's persistent flags: every kubectl global flag
@@ -22,17 +24,48 @@ import (
 type GlobalOptions struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	ConfigFile  string
+	// MaxInputSize bounds everything one run reads from files and stdin.
+	MaxInputSize string
 	// Factory gives cluster clients; built from ConfigFlags unless a test
 	// sets it.
 	Factory Factory
 
 	profiling profiling
+	stdin     io.Reader
+	inputs    *input.Reader
+	config    *loadedConfig
+}
+
+type loadedConfig struct {
+	cfg      *config.Config
+	explicit bool
+	err      error
+}
+
+// Inputs is the run's one reader of files and stdin, bounded by
+// --max-input-size (checked before any command runs).
+func (g *GlobalOptions) Inputs() *input.Reader {
+	if g.inputs == nil {
+		limit, _ := input.ParseLimit(g.MaxInputSize)
+		g.inputs = input.NewReader(g.stdin, limit)
+	}
+	return g.inputs
 }
 
 // LoadConfig returns the Config from --config, $NETBASELINE_CONFIG or the
-// runbook's defaults; explicit reports whether a file was read.
+// runbook's defaults; explicit reports whether a file was read. The file
+// is read once per run.
 func (g *GlobalOptions) LoadConfig() (cfg *config.Config, explicit bool, err error) {
-	return config.Resolve(g.ConfigFile)
+	if g.config == nil {
+		cfg, explicit, err := config.Resolve(g.Inputs(), g.ConfigFile)
+		g.config = &loadedConfig{cfg: cfg, explicit: explicit, err: err}
+	}
+	if g.config.cfg != nil {
+		// Callers may adjust their copy (--namespace-label).
+		copied := *g.config.cfg
+		return &copied, g.config.explicit, nil
+	}
+	return nil, g.config.explicit, g.config.err
 }
 
 // checkKubeconfigNames refuses a --context, --cluster or --user that the
@@ -162,6 +195,9 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 				return nil
 			}
 			warnDeprecated(c)
+			if _, err := input.ParseLimit(g.MaxInputSize); err != nil {
+				return usageErrorf("%v", err)
+			}
 			if _, _, err := g.LoadConfig(); err != nil {
 				var exit *ExitError
 				if errors.As(err, &exit) {
@@ -172,6 +208,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 			return g.checkKubeconfigNames()
 		},
 	}
+	g.stdin = streams.In
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
@@ -181,6 +218,8 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 	root.PersistentFlags().StringVar(&g.ConfigFile, "config", "",
 		"Config file (kind: Config, apiVersion: "+config.APIVersion+"); default $"+config.EnvConfig+", else the runbook's sample app")
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
+	root.PersistentFlags().StringVar(&g.MaxInputSize, input.FlagName, input.DefaultMaxSize,
+		"Bound on what one run reads from files and stdin together (-f, --dir, --config, --queries, templates); a byte count or a quantity such as 1Gi")
 	g.profiling.addFlags(root.PersistentFlags())
 	_ = root.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profileNames, cobra.ShellCompDirectiveNoFileComp))
 

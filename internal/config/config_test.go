@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 )
 
 func TestDefaultIsValidAndDescribesTheSampleApp(t *testing.T) {
@@ -145,13 +147,13 @@ func TestResolve(t *testing.T) {
 	}
 
 	t.Setenv(EnvConfig, "")
-	cfg, explicit, err := Resolve("")
+	cfg, explicit, err := Resolve(input.NewReader(nil, 0), "")
 	if err != nil || explicit || cfg.NamespaceLabel != MetadataNameLabel {
 		t.Errorf("no flag, no env: explicit=%v err=%v label=%q; want the defaults", explicit, err, cfg.NamespaceLabel)
 	}
 
 	t.Setenv(EnvConfig, file)
-	cfg, explicit, err = Resolve("")
+	cfg, explicit, err = Resolve(input.NewReader(nil, 0), "")
 	if err != nil || !explicit || cfg.NamespaceLabel != "name" {
 		t.Errorf("env: explicit=%v err=%v; want the env file", explicit, err)
 	}
@@ -159,7 +161,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("namespaces omitted: got %v, want the sample namespaces", got)
 	}
 
-	_, _, err = Resolve(filepath.Join(dir, "missing.yaml"))
+	_, _, err = Resolve(input.NewReader(nil, 0), filepath.Join(dir, "missing.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "missing.yaml: file does not exist") {
 		t.Errorf("missing file: err = %v", err)
 	}

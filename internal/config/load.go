@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
 	"sort"
 
-	yamlv3 "go.yaml.in/yaml/v3"
-
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/strict"
 )
 
@@ -35,24 +33,35 @@ func (e *InvalidError) Error() string {
 
 // Resolve returns the Config a command should use: the file at path, else
 // the file named by $NETBASELINE_CONFIG, else the runbook's sample app.
-// explicit reports whether a file was read.
-func Resolve(path string) (cfg *Config, explicit bool, err error) {
+// explicit reports whether a file was read. The file is read within the
+// run's input bound.
+func Resolve(in *input.Reader, path string) (cfg *Config, explicit bool, err error) {
 	if path == "" {
 		path = os.Getenv(EnvConfig)
 	}
 	if path == "" {
 		return Default(), false, nil
 	}
-	cfg, err = LoadFile(path)
+	cfg, err = Read(in, path)
 	return cfg, err == nil, err
 }
 
-// LoadFile reads, defaults and validates a Config file.
+// LoadFile reads, defaults and validates a Config file (within the
+// default input bound).
 func LoadFile(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	return Read(input.NewReader(nil, 0), path)
+}
+
+// Read reads, defaults and validates a Config file ("-" for stdin).
+func Read(in *input.Reader, path string) (*Config, error) {
+	data, err := in.Text(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		var inErr *input.Error
+		if errors.As(err, &inErr) && errors.Is(inErr.Err, input.ErrNotExist) {
 			return nil, &InvalidError{Source: path, Problems: []string{"file does not exist"}}
+		}
+		if errors.As(err, &inErr) {
+			return nil, &InvalidError{Source: path, Problems: []string{inErr.Err.Error()}}
 		}
 		return nil, &InvalidError{Source: path, Problems: []string{err.Error()}}
 	}
@@ -64,7 +73,7 @@ func LoadFile(path string) (*Config, error) {
 // called on or a label value yes stays a string, never "true". One
 // document only; every unknown field is reported with its path.
 func Parse(source string, data []byte) (*Config, error) {
-	doc, err := decodeOne(data)
+	doc, err := decodeOne(source, data)
 	if err != nil {
 		return nil, &InvalidError{Source: source, Problems: []string{err.Error()}}
 	}
@@ -98,64 +107,27 @@ func Parse(source string, data []byte) (*Config, error) {
 }
 
 // decodeOne reads the single YAML 1.2 (or JSON) document of a Config file
-// into plain maps, lists and scalars.
-func decodeOne(data []byte) (any, error) {
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
+// into plain maps, lists and scalars, through the one decoder every input
+// goes through (duplicate keys, alias and depth budgets).
+func decodeOne(source string, data []byte) (any, error) {
+	docs, err := input.YAMLDocuments(source, data)
+	if err != nil {
+		var inErr *input.Error
+		if errors.As(err, &inErr) {
+			if inErr.Line > 0 {
+				return nil, fmt.Errorf("line %d: %w", inErr.Line, inErr.Err)
+			}
+			return nil, inErr.Err
 		}
-		return nil, fmt.Errorf("not valid YAML: %w", err)
+		return nil, err
 	}
-	var next any
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, fmt.Errorf("not valid YAML: %w", err)
-	default:
-		return nil, errors.New("more than one YAML document: a Config file holds exactly one")
+	switch len(docs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return docs[0].Value, nil
 	}
-	return normalize(doc)
-}
-
-// normalize turns yaml.v3's values into JSON's: string keys only.
-func normalize(v any) (any, error) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			t[k] = n
-		}
-		return t, nil
-	case map[any]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, fmt.Errorf("key %v: keys must be strings", k)
-			}
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			out[ks] = n
-		}
-		return out, nil
-	case []any:
-		for i, e := range t {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			t[i] = n
-		}
-		return t, nil
-	}
-	return v, nil
+	return nil, errors.New("more than one YAML document: a Config file holds exactly one")
 }
 
 // typeProblem words a JSON type error with the field path it concerns.

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
@@ -94,6 +95,9 @@ func Parse(r io.Reader, source, defaultNamespace string) ([]Question, error) {
 
 func parseLine(text []byte, defaultNamespace string) (Question, error) {
 	var l line
+	if err := input.CheckJSON(text); err != nil {
+		return Question{}, fmt.Errorf("not a question: %v", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {

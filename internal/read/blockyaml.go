@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 )
 
 // Manifests as tools write them (kubectl, kustomize, helm, sigs.k8s.io/yaml)
@@ -94,15 +96,11 @@ func parseDocument(d document) (any, int, error) {
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return nil, 0, errFullParse
 	}
-	line = doc.Line
-	if len(doc.Content) > 0 {
-		line = doc.Content[0].Line
-	}
-	v, err = nodeValue(&doc)
+	converted, err := input.NodeDocument(&doc)
 	if err != nil {
 		return nil, 0, errFullParse // its message names a line of the document, not the file
 	}
-	return v, line + d.firstLine - 1, nil
+	return converted.Value, converted.Line + d.firstLine - 1, nil
 }
 
 // blockLine is one line with content: its indentation, its text after
@@ -116,6 +114,9 @@ type blockLine struct {
 type blockParser struct {
 	lines []blockLine
 	i     int
+	// depth of the node being parsed: past input.MaxDepth the document
+	// goes to yaml.v3, whose path refuses it with the line.
+	depth int
 }
 
 // parseBlockDocument parses a document of the block subset, or returns
@@ -198,8 +199,21 @@ func (p *blockParser) block() (any, error) {
 	return p.mapping(l.indent)
 }
 
+// deeper enters a nested node, unless that is past input.MaxDepth.
+func (p *blockParser) deeper() bool {
+	if p.depth >= input.MaxDepth {
+		return false
+	}
+	p.depth++
+	return true
+}
+
 // mapping parses the keys at column indent.
 func (p *blockParser) mapping(indent int) (any, error) {
+	if !p.deeper() {
+		return nil, errNotBlock
+	}
+	defer func() { p.depth-- }()
 	m := map[string]any{}
 	for p.i < len(p.lines) {
 		l := p.lines[p.i]
@@ -242,6 +256,10 @@ func (p *blockParser) mapping(indent int) (any, error) {
 
 // sequence parses the items whose dash is at column indent.
 func (p *blockParser) sequence(indent int) (any, error) {
+	if !p.deeper() {
+		return nil, errNotBlock
+	}
+	defer func() { p.depth-- }()
 	items := []any{}
 	for p.i < len(p.lines) {
 		l := &p.lines[p.i]
@@ -399,7 +417,7 @@ func plainScalar(s string) (any, error) {
 			return n, nil
 		}
 	}
-	return scalarValue(&yamlv3.Node{Kind: yamlv3.ScalarNode, Value: s})
+	return input.ScalarValue(&yamlv3.Node{Kind: yamlv3.ScalarNode, Value: s})
 }
 
 // isDecimal: digits without a leading zero (which yaml.v3 reads as octal

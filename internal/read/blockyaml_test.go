@@ -14,6 +14,8 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
+
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
@@ -29,18 +31,14 @@ func fullValues(data string) (values []any, lines []int, err error) {
 			}
 			return nil, nil, err
 		}
-		v, err := nodeValue(&doc)
+		converted, err := input.NodeDocument(&doc)
 		if err != nil {
 			return nil, nil, err
 		}
-		if v == nil {
+		if converted.Value == nil {
 			continue
 		}
-		line := doc.Line
-		if len(doc.Content) > 0 {
-			line = doc.Content[0].Line
-		}
-		values, lines = append(values, v), append(lines, line)
+		values, lines = append(values, converted.Value), append(lines, converted.Line)
 	}
 }
 

@@ -1,7 +1,6 @@
 package read
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/strict"
@@ -92,33 +91,32 @@ func (l *fileLoader) put(key, where string, add func(*model.Model)) {
 }
 
 // LoadFiles reads every path (a file, a directory of *.yaml|*.yml|*.json,
-// or "-" for stdin) into a normalized model.
+// or "-" for stdin) into a normalized model, within the default input
+// bound.
 func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model.Model, error) {
+	return Load(input.NewReader(stdin, 0), paths, defaultNamespace)
+}
+
+// Load reads every path through the run's bounded input reader.
+func Load(in *input.Reader, paths []string, defaultNamespace string) (*model.Model, error) {
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
 	l := &fileLoader{model: &model.Model{}, defaultNamespace: defaultNamespace, byKey: map[string]*entry{}}
 	for _, p := range paths {
-		if p == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, &FileError{File: "stdin", Err: err}
-			}
-			if err := l.load("stdin", data); err != nil {
+		files := []string{p}
+		if p != "-" {
+			var err error
+			if files, err = manifestFiles(p); err != nil {
 				return nil, err
 			}
-			continue
-		}
-		files, err := manifestFiles(p)
-		if err != nil {
-			return nil, err
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
+			data, err := in.Text(f)
 			if err != nil {
-				return nil, &FileError{File: f, Err: err}
+				return nil, asFileError(err)
 			}
-			if err := l.load(f, data); err != nil {
+			if err := l.load(input.Source(f), data); err != nil {
 				return nil, err
 			}
 		}
@@ -128,6 +126,15 @@ func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) (*model
 	}
 	l.model.Normalize()
 	return l.model, nil
+}
+
+// asFileError words the input reader's refusals as the loader's own.
+func asFileError(err error) error {
+	var inErr *input.Error
+	if errors.As(err, &inErr) {
+		return &FileError{File: inErr.Source, Line: inErr.Line, Err: inErr.Err}
+	}
+	return err
 }
 
 func manifestFiles(p string) ([]string, error) {
@@ -260,33 +267,22 @@ func (d *docSink) document(file string, line int, v any) error {
 	return nil
 }
 
-// loadFull decodes a stream of documents with yaml.v3. YAML is read as
-// YAML 1.2, so a namespace named y or on stays a string, not a boolean.
+// loadFull decodes a stream of documents with the one YAML decoder
+// (input.YAMLDocuments): YAML 1.2, so a namespace named y or on stays a
+// string, with its budgets and its refusal of duplicate keys.
 func (l *fileLoader) loadFull(file string, data []byte) error {
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yamlv3.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return &FileError{File: file, Err: fmt.Errorf("not valid YAML: %w", err)}
-		}
-		line := doc.Line
-		if len(doc.Content) > 0 {
-			line = doc.Content[0].Line // past the --- marker
-		}
-		v, err := nodeValue(&doc)
-		if err != nil {
-			return &FileError{File: file, Line: line, Err: err}
-		}
+	docs, err := input.YAMLDocuments(file, data)
+	if err != nil {
+		return asFileError(err)
+	}
+	for _, doc := range docs {
 		d := &docSink{defaultNamespace: l.defaultNamespace}
-		if err := d.document(file, line, v); err != nil {
+		if err := d.document(file, doc.Line, doc.Value); err != nil {
 			return err
 		}
 		d.replay(l)
 	}
+	return nil
 }
 
 func (d *docSink) object(obj map[string]any, where string) error {
@@ -545,71 +541,4 @@ func hasPrefixAny(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// nodeValue turns a decoded YAML 1.2 document into JSON's values (maps
-// with string keys, lists, strings, int64, float64, bools, nil) without
-// reflection; aliases are followed, with yaml.v3's own limits applied when
-// the document was decoded.
-func nodeValue(n *yamlv3.Node) (any, error) {
-	switch n.Kind {
-	case yamlv3.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return nodeValue(n.Content[0])
-	case yamlv3.AliasNode:
-		return nodeValue(n.Alias)
-	case yamlv3.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Kind == yamlv3.ScalarNode && k.Tag == "!!merge" {
-				return nil, fmt.Errorf("line %d: merge keys (<<) are not supported", k.Line)
-			}
-			if k.Kind != yamlv3.ScalarNode {
-				return nil, fmt.Errorf("line %d: keys must be strings", k.Line)
-			}
-			val, err := nodeValue(v)
-			if err != nil {
-				return nil, err
-			}
-			m[k.Value] = val
-		}
-		return m, nil
-	case yamlv3.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			val, err := nodeValue(c)
-			if err != nil {
-				return nil, err
-			}
-			l = append(l, val)
-		}
-		return l, nil
-	case yamlv3.ScalarNode:
-		return scalarValue(n)
-	}
-	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
-}
-
-// scalarValue is a scalar's JSON value by its (resolved) tag.
-func scalarValue(n *yamlv3.Node) (any, error) {
-	switch n.ShortTag() {
-	case "!!str", "!!binary", "!!timestamp":
-		return n.Value, nil
-	case "!!null":
-		return nil, nil
-	}
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return nil, fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	switch t := v.(type) {
-	case int:
-		return int64(t), nil
-	case uint64:
-		return int64(t), nil
-	}
-	return v, nil
 }

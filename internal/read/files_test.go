@@ -1,11 +1,14 @@
 package read
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -239,5 +242,62 @@ func TestLoadFilesRefusesInvalidPolicies(t *testing.T) {
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "stdin:1: NetworkPolicy x/p would be refused by the API server") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s:\n  error %v\n  want %q", tt.spec, err, tt.want)
 		}
+	}
+}
+
+// Every way a manifest reaches the loader (the block parser, yaml.v3 for
+// one document, the full parser for a file) refuses a duplicate key,
+// naming both lines, as kubectl apply's strict validation does: silently
+// the last one would win.
+func TestLoadFilesRefusesDuplicateKeys(t *testing.T) {
+	ns := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
+	for _, tt := range []struct{ name, doc, want string }{
+		{"block", ns + "  name: b\n", `stdin:5: key "name" is defined again (first at line 4)`},
+		{"second document", ns + "---\n" + ns + "  labels: {x: &x y}\n  labels: {}\n", `stdin:11: key "labels" is defined again (first at line 10)`},
+		{"flow", "{apiVersion: v1, kind: Namespace, metadata: {name: a, name: b}}\n", `stdin:1: key "name" is defined again`},
+		{"JSON", `{"apiVersion": "v1", "kind": "Namespace", "kind": "Pod", "metadata": {"name": "a"}}`, `stdin:1: key "kind" is defined again`},
+		{"with carriage returns", strings.ReplaceAll(ns+"  name: b\n", "\n", "\r\n"), `stdin:5: key "name" is defined again (first at line 4)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadFiles([]string{"-"}, strings.NewReader(tt.doc), "")
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A manifest saved as UTF-16 with its byte-order mark (Windows editors,
+// PowerShell's >) reads as the same objects; without the mark it is
+// refused, never read as nothing.
+func TestLoadFilesReadsUTF16(t *testing.T) {
+	text := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tëam\n"
+	units := utf16.Encode([]rune("\uFEFF" + text))
+	le := make([]byte, 0, 2*len(units))
+	for _, u := range units {
+		le = append(le, byte(u), byte(u>>8))
+	}
+	m, err := LoadFiles([]string{"-"}, bytes.NewReader(le), "")
+	if err != nil || len(m.Namespaces) != 1 || m.Namespaces[0].Name != "tëam" {
+		t.Fatalf("UTF-16 with its mark: %v, %+v", err, m)
+	}
+	_, err = LoadFiles([]string{"-"}, bytes.NewReader(le[2:]), "")
+	if err == nil || !strings.Contains(err.Error(), "UTF-16 without a byte-order mark") {
+		t.Fatalf("UTF-16 without its mark: %v", err)
+	}
+}
+
+// An alias bomb is refused by the loader's decoder, within its budget,
+// before it expands: explain -f refuses what --config and --dir refuse.
+func TestLoadFilesRefusesAliasBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "  l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	_, err := LoadFiles([]string{"-"}, strings.NewReader(b.String()), "")
+	if err == nil || !strings.Contains(err.Error(), "aliases expand the document") {
+		t.Fatalf("alias bomb: %v", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/interrupt"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -328,6 +329,7 @@ func (r *Runner) RunStandalone(ctx context.Context, namespace string, podLabels 
 // runProbePod creates the pod, waits for the agent to finish, reads its
 // log and deletes the pod, also when ctx is cancelled (Ctrl-C).
 func (r *Runner) runProbePod(ctx context.Context, key string, pod *corev1.Pod, plan probe.Plan) ([]probe.Result, error) {
+	defer interrupt.Hold()() // the probe pod is deleted, interrupted or not
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
 	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
