@@ -252,7 +252,36 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	for _, ns := range o.namespaces {
 		focus[ns] = true
 	}
-	return o.printFlowChanges(policy.FlowChanges(policy.New(before), policy.New(after), focus), "NOW", "AFTER APPLY")
+	eb, ea := policy.New(before), policy.New(after)
+	if err := flowsUnknown(before, eb, ea); err != nil {
+		return err
+	}
+	return o.printFlowChanges(policy.FlowChanges(eb, ea, focus), "NOW", "AFTER APPLY")
+}
+
+// flowsUnknown refuses to call anything "unchanged" that could not be
+// read: pods, Services or policies anywhere (a connection of the
+// namespaces may reach any namespace), the cluster-scoped tiers, or
+// namespace labels a selector needs. An unchanged verdict there would be
+// a guess.
+func flowsUnknown(m *model.Model, engines ...*policy.Engine) error {
+	missing := m.Refusals([]string{"pods", "services", "networkpolicies"}, nil)
+	if m.PoliciesPartial && len(m.Refusals([]string{"networkpolicies"}, nil)) == 0 {
+		missing = append(missing, model.RBACRefusal("list", "networkpolicies", ""))
+	}
+	for _, r := range m.ClusterPoliciesUnreadable() {
+		missing = append(missing, model.RBACRefusal("list", r+".policy.networking.k8s.io", ""))
+	}
+	for _, e := range engines {
+		if unknown := e.NamespaceLabelsUnknown(); len(unknown) > 0 {
+			missing = append(missing, fmt.Sprintf("the labels of namespace %s, which a namespaceSelector needs (%s)", strings.Join(unknown, ", "), model.RBACRefusal("list", "namespaces", "")))
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("which connections change is unknown: %s", strings.Join(dedupe(missing), "; "))}
 }
 
 // printFlowChanges prints the changes (a table headed before/after, or

@@ -378,29 +378,48 @@ func (o *ExplainOptions) questionNamespaces() []string {
 	return dedupe(out)
 }
 
+// matrixPods are the pods a matrix is drawn between; pods that could not
+// be listed make the matrix unknown (exit 1), never an empty or partial
+// one that looks complete.
 func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
+	pods, scope, err := o.matrixScope(m)
+	if err != nil {
+		return nil, err
+	}
+	if missing := m.Refusals([]string{"pods"}, scope); len(missing) > 0 {
+		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the matrix is unknown: %s", strings.Join(missing, "; "))}
+	}
+	return pods, nil
+}
+
+// matrixScope is the matrix's pods and the namespaces they come from (nil
+// for every namespace).
+func (o *ExplainOptions) matrixScope(m *model.Model) ([]*model.Pod, []string, error) {
 	namespaces := o.args
 	if len(namespaces) == 0 && !o.AllNamespaces && len(o.fromFocus)+len(o.toFocus) > 0 {
-		return m.Pods, nil // a focused matrix looks at every namespace unless told
+		return m.Pods, nil, nil // a focused matrix looks at every namespace unless told
 	}
 	if len(namespaces) == 0 && !o.AllNamespaces {
 		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			namespaces = []string{*o.ConfigFlags.Namespace}
 		} else {
-			return nil, usageErrorf("--matrix needs namespaces: give them as arguments, with -n, or -A for all")
+			return nil, nil, usageErrorf("--matrix needs namespaces: give them as arguments, with -n, or -A for all")
 		}
 	}
 	if o.AllNamespaces {
-		return m.Pods, nil
+		return m.Pods, nil, nil
 	}
 	var pods []*model.Pod
 	for _, ns := range namespaces {
+		if m.CouldNotRead("pods", ns) {
+			continue // matrixPods says so
+		}
 		if _, err := endpoint.Resolve(m, endpoint.Endpoint{Kind: endpoint.Namespace, Namespace: ns, Raw: ns}); err != nil {
-			return nil, usageErrorf("%v", err)
+			return nil, nil, usageErrorf("%v", err)
 		}
 		pods = append(pods, m.PodsIn(ns)...)
 	}
-	return pods, nil
+	return pods, namespaces, nil
 }
 
 func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {

@@ -15,9 +15,11 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -252,4 +254,74 @@ func TestIntegrationNoRightsIsNeverAFact(t *testing.T) {
 	if r.code != ExitFailed || !strings.Contains(r.stderr, `RBAC does not allow "list" on "pods" in namespace frontend-dev`) {
 		t.Errorf("explain: exit %d\n%s", r.code, r.stderr)
 	}
+	// A matrix of pods nobody could list is unknown, not empty.
+	r = runUntil(t, nobody, always, "explain", "--matrix", "-A")
+	if r.code != ExitFailed || r.stdout != "" || !strings.Contains(r.stderr, `the matrix is unknown: RBAC does not allow "list" on "pods" cluster-wide`) {
+		t.Errorf("explain --matrix -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runUntil(t, nobody, always, "explain", "--matrix", "frontend-dev", "backend-dev", "-o", "json")
+	if r.code != ExitFailed || r.stdout != "" || !strings.Contains(r.stderr, `RBAC does not allow "list" on "pods" in namespace frontend-dev`) {
+		t.Errorf("explain --matrix NS: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Which connections change is unknown too: an error (diff's >1), not
+	// "no change" (0) nor "changes" (1).
+	for _, args := range [][]string{{"diff", "-n", "frontend-dev", "--flows"}, {"diff", "-n", "frontend-dev", "--flows", "-o", "json"}} {
+		r = runUntil(t, nobody, always, args...)
+		if r.code != ExitUsage || strings.Contains(r.stderr, "No connection") || r.stdout != "" || !strings.Contains(r.stderr, "RBAC does not allow") {
+			t.Errorf("%v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
 }
+
+// A user who may read the pods, Services and policies of two namespaces
+// but not the namespaces themselves: a verdict a namespaceSelector on a
+// label decides is unspecified (the labels are unknown), never a false
+// "denied"; one that names the namespace stays decided. diff --flows says
+// which connections change is unknown.
+func TestIntegrationUnreadableNamespaceLabelsAreNeverGuessed(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	nsA, nsB := seed(t, ctx, cs, "labels")
+	metrics := intstr.FromInt32(8080)
+	if _, err := cs.NetworkingV1().NetworkPolicies(nsB).Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "allow-team"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "server"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "labels"}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: &metrics}},
+			}},
+		}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "objects-reader"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "services"}, Verbs: []string{"list"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list"}},
+		},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{nsA, nsB} {
+		bind(t, cs, "carol", "objects-reader", ns)
+	}
+	carol := as(t, env, "carol")
+	r := runUntil(t, carol, func(r result) bool { return r.code == 0 }, "explain", nsA, nsB, "-o", "json")
+	if got := verdicts(t, r); got["http"] != "allowed" || got["metrics"] != "unspecified" {
+		t.Errorf("namespace labels unknown: %v, want http allowed (by name) and metrics unspecified (by team)\n%s", got, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "NamespaceLabelsUnknown") {
+		t.Errorf("the verdict does not say why:\n%s", r.stdout)
+	}
+	admin := run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB, "-o", "json")
+	if got := verdicts(t, admin); got["http"] != "allowed" || got["metrics"] != "allowed" {
+		t.Errorf("labels read: %v", got)
+	}
+	r = runUntil(t, carol, always(), "explain", "--matrix", nsA, nsB, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, "unspecified") {
+		t.Errorf("matrix: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func always() func(result) bool { return func(result) bool { return true } }

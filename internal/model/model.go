@@ -6,6 +6,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -131,6 +132,21 @@ func (m *Model) CouldNotRead(resource, namespace string) bool {
 	return false
 }
 
+// Refusals words what could not be read of the resources, in the
+// namespaces (every namespace when nil): one RBAC refusal per resource
+// and scope, for messages that say an answer is unknown.
+func (m *Model) Refusals(resources []string, namespaces []string) []string {
+	var out []string
+	for _, r := range resources {
+		for _, ns := range m.Unreadable[r] {
+			if ns == "" || namespaces == nil || slices.Contains(namespaces, ns) {
+				out = append(out, RBACRefusal("list", r, ns))
+			}
+		}
+	}
+	return out
+}
+
 // UnreadableError reports that the answer depends on objects the user may not read.
 type UnreadableError struct {
 	Verb, Resource, Namespace string
@@ -199,6 +215,13 @@ func (m *Model) Namespace(name string) *Namespace {
 		}
 	}
 	return nil
+}
+
+// NamespaceLabelsUnknown lists the namespaces whose labels could not be
+// read (only their automatic name label is known): a namespaceSelector on
+// any other label cannot be decided for them.
+func (m *Model) NamespaceLabelsUnknown() []string {
+	return m.Unreadable["namespaces"]
 }
 
 // EnsureNamespace adds a namespace with only its automatic name label if

@@ -47,7 +47,7 @@ func reason(x policy.Explanation) string {
 	if x.Verdict == policy.Unspecified {
 		for _, h := range x.Hints {
 			switch h.Code {
-			case policy.HintHostNetwork, policy.HintOtherPolicyLayers, policy.HintPoliciesUnreadable, policy.HintClusterPoliciesUnreadable, "NotAnIP":
+			case policy.HintHostNetwork, policy.HintOtherPolicyLayers, policy.HintPoliciesUnreadable, policy.HintClusterPoliciesUnreadable, policy.HintNamespaceLabelsUnknown, "NotAnIP":
 				return h.Message
 			}
 		}

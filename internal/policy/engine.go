@@ -52,6 +52,10 @@ type Engine struct {
 	familiesOnce sync.Once
 	// clusterUnreadable: a tier exists that could not be read.
 	clusterUnreadable bool
+	// nsLabelsUnknown: namespaces whose labels could not be read, when a
+	// selector needs them (nslabels.go).
+	nsLabelsUnknown    map[string]bool
+	clusterNeedsLabels bool
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.
@@ -135,6 +139,10 @@ func New(snapshot *model.Model) *Engine {
 	}
 	e.compileClusterPolicies(m)
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
+	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
+	for _, cp := range snapshot.ClusterPolicies {
+		e.clusterNeedsLabels = e.clusterNeedsLabels || clusterPolicyNeedsLabels(cp)
+	}
 	e.ingressNames = policyNames(e.policies, e.ingressOf)
 	e.egressNames = policyNames(e.policies, e.egressOf)
 	return e

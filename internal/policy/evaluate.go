@@ -167,6 +167,8 @@ func (e *Engine) evaluate(f Flow, d detail) Result {
 		r.Verdict = Unspecified
 	case e.clusterUnreadable:
 		r.Verdict = Unspecified
+	case len(e.nsLabelsUnknown) > 0 && e.labelsMayDecide(f, &r):
+		r.Verdict = Unspecified
 	}
 	if explain {
 		r.Hints = e.hints(f, &r, self)

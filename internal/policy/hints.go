@@ -42,6 +42,7 @@ const (
 	HintServicePortUsed        = "ServicePortUsed"
 	HintInvalidPolicy          = "InvalidPolicy"
 	HintPoliciesUnreadable     = "PoliciesUnreadable"
+	HintNamespaceLabelsUnknown = "NamespaceLabelsUnknown"
 	// The cluster-scoped tiers.
 	HintClusterPoliciesUnreadable = "ClusterPoliciesUnreadable"
 	HintUndefinedOrder            = "UndefinedOrder"
@@ -70,6 +71,9 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 	for _, ep := range []Endpoint{f.From, f.To} {
 		if !e.readable(ep) {
 			h.add(HintPoliciesUnreadable, "the NetworkPolicies of namespace %s could not be read (%s), so its side is unknown", ep.Pod.Namespace, model.RBACRefusal("list", "networkpolicies", ep.Pod.Namespace))
+		}
+		if !e.labelsKnown(ep) && r.Verdict == Unspecified && e.labelsMayDecide(f, r) {
+			h.add(HintNamespaceLabelsUnknown, "the labels of namespace %s could not be read (%s) and a namespaceSelector looks at labels other than its name, so the answer is unknown", ep.Pod.Namespace, model.RBACRefusal("list", "namespaces", ""))
 		}
 	}
 	for _, side := range []struct {

@@ -15,12 +15,13 @@ import (
 // this touches each destination's policies once per port.
 //
 // It applies when only NetworkPolicy decides and everything was read (no
-// cluster-scoped tier, no other policy layer, no unreadable namespace);
+// cluster-scoped tier, no other policy layer, no unreadable namespace or
+// namespace labels);
 // otherwise ok is false and the caller streams the matrix. Verdicts are
 // those of Evaluate, examples the first pair of each verdict in the
 // matrix's order.
 func (e *Engine) NamespaceSums(sources, destinations []Group, ports []PortSpec) (flows []NamespaceFlow, ok bool) {
-	if len(e.cluster) > 0 || e.clusterUnreadable || len(e.model.OtherLayers) > 0 || e.model.PoliciesPartial {
+	if len(e.cluster) > 0 || e.clusterUnreadable || len(e.model.OtherLayers) > 0 || e.model.PoliciesPartial || len(e.nsLabelsUnknown) > 0 {
 		return nil, false
 	}
 	// Destinations are cut into one contiguous run per core; each run is

@@ -87,7 +87,7 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 		l.namespaces = namespaces
 	case apierrors.IsForbidden(err):
 		l.refused["namespaces"] = true
-		m.Warnings = append(m.Warnings, model.RBACRefusal("list", "namespaces", "")+": namespace labels other than kubernetes.io/metadata.name are unknown, so namespaceSelectors on other labels do not match")
+		m.Warnings = append(m.Warnings, model.RBACRefusal("list", "namespaces", "")+": the labels of namespaces not fetched by name are unknown, so verdicts that depend on a namespaceSelector over other labels than kubernetes.io/metadata.name are unspecified")
 		for _, name := range opts.Namespaces {
 			ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
@@ -137,6 +137,9 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 		l.otherLayers()
 	}
 	built.Normalize()
+	if l.refused["namespaces"] {
+		l.markUnknownLabels()
+	}
 	return l, nil
 }
 
@@ -192,6 +195,22 @@ func (l *liveLoader) each(resource string, list func(ns string) error) error {
 	}
 	l.m.Warnings = append(l.m.Warnings, msg)
 	return nil
+}
+
+// markUnknownLabels records the namespaces whose labels were not read
+// (neither listed nor fetched one by one): the model knows only their
+// automatic name label, and the engine must not read a missing label as
+// "does not match".
+func (l *liveLoader) markUnknownLabels() {
+	fetched := make(map[string]bool, len(l.namespaces))
+	for _, ns := range l.namespaces {
+		fetched[ns.Name] = true
+	}
+	for _, ns := range l.m.Namespaces {
+		if !fetched[ns.Name] {
+			l.m.MarkUnreadable("namespaces", ns.Name)
+		}
+	}
 }
 
 // otherLayers records policy kinds besides NetworkPolicy that have objects.
