@@ -16,6 +16,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
@@ -67,6 +68,12 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients read.Clients, ap
 	}
 	if snapshot.PoliciesPartial {
 		return &ExitError{Code: ExitFailed, Err: errors.New("--verify refused, nothing was applied: the cluster's NetworkPolicies could not all be read, so the engine cannot predict what each phase changes (grant list on networkpolicies cluster-wide)")}
+	}
+	// Pods, Services or namespace labels it could not read would leave
+	// out connections to check: a verification that passes on them would
+	// be a false pass.
+	if err := flowsUnknown(snapshot, policy.New(snapshot)); err != nil {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: %w", errors.Unwrap(err))}
 	}
 	v := verify.New(snapshot, clusterProber{settings: &o.probeSettings, clients: clients})
 	v.Mode, v.Settle, v.MaxChecks, v.CheckTimeout, v.Log = denyModeOf(o.DenyMode, engines), o.VerifySettle, o.VerifyMaxChecks, o.Timeout, prefixed{o.ErrOut}
