@@ -21,6 +21,9 @@ cd "$(dirname "$0")/../.."
 NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
 hack/release/tools.sh
 export PATH="$NB_TOOLS_HOME/bin:$PATH"
+# the agent and goreleaser's builds of the plugin: go.mod's toolchain
+source hack/toolchain.sh
+echo "--- release builds with $(go version)"
 
 echo "--- goreleaser check"
 goreleaser check
