@@ -36,6 +36,10 @@ test: verify lint test-unit ## Everything CI runs that needs no cluster
 lint: ## golangci-lint (pinned in hack/tools/lint, built into $(NB_TOOLS_HOME)) with .golangci.yaml
 	hack/tools/lint.sh
 
+.PHONY: vulncheck
+vulncheck: ## govulncheck (pinned, with the pinned Go vulnerability database) on release builds of the plugin and the agent; fails on reachable findings
+	hack/vulncheck.sh
+
 .PHONY: test-unit
 test-unit: ## Unit tests (offline, no cluster)
 	hack/go-test.sh ./...
