@@ -23,6 +23,8 @@
 # The counts per binary come from hack/vulnreport (govulncheck's JSON).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+given=()
+for b in "$@"; do given+=("$(realpath -m -- "$b")"); done   # before the cd
 cd "$root"
 source hack/toolchain.sh
 NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
@@ -72,8 +74,8 @@ fi
 # ---------------------------------------------------------------- the binaries
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ "$#" -gt 0 ]; then
-  bins=("$@")
+if [ "${#given[@]}" -gt 0 ]; then
+  bins=("${given[@]}")
 else
   echo "--- release builds (linux/amd64) with $(go version | cut -d' ' -f3)"
   export CGO_ENABLED=0 GOOS=linux GOARCH=amd64
@@ -106,7 +108,7 @@ for b in "${bins[@]}"; do
 done
 # source mode: the call graph from each command's main, over the standard
 # library of $GOTOOLCHAIN (what the builds above used)
-if [ "$#" -eq 0 ]; then
+if [ "${#given[@]}" -eq 0 ]; then
   for c in kubectl-netbaseline netbaseline-probe; do
     scan "$c source, $(go env GOVERSION)" -mode=source "./cmd/$c"
   done
