@@ -11,6 +11,13 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PROBE_IMAGE ?=
 LDFLAGS := -s -w -X $(MODULE)/internal/version.Version=$(VERSION) -X $(MODULE)/internal/version.Commit=$(COMMIT) -X $(MODULE)/internal/version.Date=$(DATE) -X $(MODULE)/internal/version.probeImage=$(PROBE_IMAGE)
 GO      ?= go
+# The plugin and the agent are built, tested and released with the exact Go
+# release of go.mod's toolchain line (fetched once from the Go module proxy);
+# NB_GOTOOLCHAIN=goX.Y.Z overrides it. hack/toolchain.sh does the same for
+# the scripts run outside make.
+NB_GOTOOLCHAIN ?= $(shell sed -n 's/^toolchain[[:space:]]*//p' go.mod)
+export NB_GOTOOLCHAIN
+export GOTOOLCHAIN := $(NB_GOTOOLCHAIN)
 NB_TOOLS_HOME ?= /var/cache/netbaseline-tools
 BIN     := bin
 
@@ -28,6 +35,10 @@ test: verify lint test-unit ## Everything CI runs that needs no cluster
 .PHONY: lint
 lint: ## golangci-lint (pinned in hack/tools/lint, built into $(NB_TOOLS_HOME)) with .golangci.yaml
 	hack/tools/lint.sh
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck (pinned, with the pinned Go vulnerability database) on release builds of the plugin and the agent; fails on reachable findings
+	hack/vulncheck.sh
 
 .PHONY: test-unit
 test-unit: ## Unit tests (offline, no cluster)

@@ -2,7 +2,7 @@ module github.com/netbaseline/kubectl-netbaseline
 
 go 1.26.6
 
-toolchain go1.26.8
+toolchain go1.26.11
 
 require (
 	github.com/chromedp/cdproto v0.160.1

@@ -3,6 +3,7 @@
 # CI log shows at a glance what ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/toolchain.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -3,6 +3,7 @@
 # embedded kustomize tree matching its generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/toolchain.sh
 
 echo "--- gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))

@@ -9,6 +9,9 @@
 # the go command's defaults.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# the agent is built with go.mod's toolchain ($NB_GOTOOLCHAIN, below); the
+# cluster's third-party binaries with the machine's own Go
+source "$(dirname "$0")/../toolchain.sh"
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local
 FORCE=${FORCE:-0}
 mkdir -p "$BIN" "$IMAGES" "$NB_CLUSTER_HOME/logs"
@@ -127,9 +130,10 @@ done
 # ---------------------------------------------------------------- the plugin's probe agent (from this repository)
 REPO="$(cd "$LAB/../.." && pwd)"
 AGENT_IN=("$REPO/go.mod" "$REPO/go.sum" $(ls "$REPO"/cmd/netbaseline-probe/*.go "$REPO"/internal/probe/agent/*.go | grep -v _test.go))
-if need netbaseline-probe "${AGENT_IN[@]}"; then
-  (cd "$REPO" && timed netbaseline-probe go build -trimpath -ldflags "-s -w" -o "$BIN/netbaseline-probe" ./cmd/netbaseline-probe)
-  stamp netbaseline-probe "${AGENT_IN[@]}"
+# built as released: with go.mod's toolchain, which is in its stamp (go version)
+if GOTOOLCHAIN=$NB_GOTOOLCHAIN need netbaseline-probe "${AGENT_IN[@]}"; then
+  (cd "$REPO" && GOTOOLCHAIN=$NB_GOTOOLCHAIN timed netbaseline-probe go build -trimpath -ldflags "-s -w" -o "$BIN/netbaseline-probe" ./cmd/netbaseline-probe)
+  GOTOOLCHAIN=$NB_GOTOOLCHAIN stamp netbaseline-probe "${AGENT_IN[@]}"
 fi
 
 # ---------------------------------------------------------------- images

@@ -5,7 +5,8 @@
 #   test bed's loopback one, started if it does not run), its digest read
 #   back; a snapshot release (every target with ALL=1, else linux/amd64 only)
 #   stamped with REGISTRY/netbaseline-probe@sha256:… as its default image,
-#   checked against the pushed digest; plugin.yaml rendered into
+#   checked against the pushed digest; govulncheck on the agent's and the
+#   snapshot's binaries (hack/vulncheck.sh); plugin.yaml rendered into
 #   dist/netbaseline.yaml and checked by krew's validator; the archive
 #   installed with krew into a temporary KREW_ROOT; and, on the local cluster
 #   (required with NB_RELEASE_REQUIRE_CLUSTER=1), the krew-installed binary
@@ -21,6 +22,9 @@ cd "$(dirname "$0")/../.."
 NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
 hack/release/tools.sh
 export PATH="$NB_TOOLS_HOME/bin:$PATH"
+# the agent and goreleaser's builds of the plugin: go.mod's toolchain
+source hack/toolchain.sh
+echo "--- release builds with $(go version)"
 
 echo "--- goreleaser check"
 goreleaser check
@@ -83,6 +87,11 @@ for want in "$probe_image" "$served"; do
   [ "$(stamped "$binary")" = "$want" ] || { echo "$binary names probe image '$(stamped "$binary")', not $want" >&2; exit 1; }
 done
 echo "stamped default image: $probe_image"
+
+echo "--- govulncheck on the released binaries (hack/vulncheck.sh: fails on reachable vulnerabilities)"
+mapfile -t released < <(find dist -mindepth 2 -maxdepth 2 -type f -name 'kubectl-netbaseline*' -path 'dist/kubectl-netbaseline_*/*' | sort)
+[ "${#released[@]}" -gt 0 ] || { echo "no binaries under dist/" >&2; exit 1; }
+hack/vulncheck.sh "${released[@]}" "$work"/netbaseline-probe-linux-*
 
 echo "--- krew manifest"
 go run ./hack/krew-manifest -tag "$tag" -dist dist "${only[@]}"

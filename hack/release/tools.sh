@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../tools"
 NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
 mkdir -p "$NB_TOOLS_HOME/bin"
-stamp=$( { go version; cat go.mod go.sum; } | sha256sum | cut -c1-16)
+# Tools are not shipped: built with the machine's own Go (GOTOOLCHAIN=local),
+# whatever toolchain the caller exports for the plugin; the stamp names it.
+stamp=$( { GOTOOLCHAIN=local go version; cat go.mod go.sum; } | sha256sum | cut -c1-16)
 if [ "$(cat "$NB_TOOLS_HOME/bin/.stamp" 2>/dev/null)" = "$stamp" ] && [ -x "$NB_TOOLS_HOME/bin/goreleaser" ]; then
   exit 0
 fi
 start=$(date +%s)
-GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -o "$NB_TOOLS_HOME/bin/" \
+GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -o "$NB_TOOLS_HOME/bin/" \
   github.com/goreleaser/goreleaser/v2 sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
 echo "$stamp" >"$NB_TOOLS_HOME/bin/.stamp"
 echo "release tools built in $(( $(date +%s) - start ))s into $NB_TOOLS_HOME/bin" >&2

@@ -7,10 +7,12 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 NB_TOOLS_HOME="${NB_TOOLS_HOME:-/var/cache/netbaseline-tools}"
 bin="$NB_TOOLS_HOME/lint/bin"
 mkdir -p "$bin"
-stamp=$( { go version; cat "$root/hack/tools/lint/go.mod" "$root/hack/tools/lint/go.sum"; } | sha256sum | cut -c1-16)
+# Tools are not shipped: built with the machine's own Go (GOTOOLCHAIN=local),
+# whatever toolchain the caller exports for the plugin; the stamp names it.
+stamp=$( { GOTOOLCHAIN=local go version; cat "$root/hack/tools/lint/go.mod" "$root/hack/tools/lint/go.sum"; } | sha256sum | cut -c1-16)
 if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$bin/golangci-lint" ]; then
   start=$(date +%s)
-  (cd "$root/hack/tools/lint" && GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -o "$bin/" github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
+  (cd "$root/hack/tools/lint" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -o "$bin/" github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
   echo "$stamp" >"$bin/.stamp"
   echo "golangci-lint built in $(( $(date +%s) - start ))s into $bin" >&2
 fi
