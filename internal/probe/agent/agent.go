@@ -17,8 +17,16 @@ import (
 
 // RunPlan executes every check concurrently, each within its own timeout
 // and all within the plan's deadline, and returns results in plan order.
-// It is the agent's whole job; cmd/netbaseline-probe wraps it.
+// It is the agent's whole job; cmd/netbaseline-probe wraps it. Every TCP
+// connect is checked against the pod's socket tables (procTCPSockets):
+// one a local listener took over is Redirected, never Connected.
 func RunPlan(ctx context.Context, p Plan) []Result {
+	return RunPlanWith(ctx, p, procTCPSockets)
+}
+
+// RunPlanWith is RunPlan reading the netns's TCP sockets through sockets.
+func RunPlanWith(ctx context.Context, p Plan, sockets TCPSockets) []Result {
+	dialer := redirectDialer{sockets: sockets}
 	ctx, cancel := context.WithTimeout(ctx, p.Deadline())
 	defer cancel()
 	if p.StartDelayMS > 0 {
@@ -33,14 +41,14 @@ func RunPlan(ctx context.Context, p Plan) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = runCheck(ctx, c)
+			results[i] = runCheck(ctx, c, dialer)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-func runCheck(ctx context.Context, c Check) Result {
+func runCheck(ctx context.Context, c Check, dialer redirectDialer) Result {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.TimeoutMS)*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -48,10 +56,10 @@ func runCheck(ctx context.Context, c Check) Result {
 	var err error
 	switch c.Kind {
 	case KindTCP:
-		err = dialTCP(ctx, c)
+		err = dialTCP(ctx, c, dialer)
 		r.Outcome = Connected
 	case KindHTTP:
-		r.Outcome, r.Detail, err = httpGet(ctx, c)
+		r.Outcome, r.Detail, err = httpGet(ctx, c, dialer)
 	case KindDNS:
 		r.Target = c.Name
 		r.Detail, err = lookup(ctx, c)
@@ -69,8 +77,7 @@ func runCheck(ctx context.Context, c Check) Result {
 
 func hostPort(c Check) string { return net.JoinHostPort(c.Target, strconv.Itoa(int(c.Port))) }
 
-func dialTCP(ctx context.Context, c Check) error {
-	var d net.Dialer
+func dialTCP(ctx context.Context, c Check, d redirectDialer) error {
 	conn, err := d.DialContext(ctx, "tcp", hostPort(c))
 	if err != nil {
 		return err
@@ -78,7 +85,7 @@ func dialTCP(ctx context.Context, c Check) error {
 	return conn.Close()
 }
 
-func httpGet(ctx context.Context, c Check) (string, string, error) {
+func httpGet(ctx context.Context, c Check, d redirectDialer) (string, string, error) {
 	path := c.Path
 	if path == "" {
 		path = "/"
@@ -96,7 +103,7 @@ func httpGet(ctx context.Context, c Check) (string, string, error) {
 	// redirect is an answer), and the agent never contacts a host its
 	// plan does not name.
 	client := &http.Client{
-		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: d.DialContext},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)
@@ -165,7 +172,10 @@ func udpExchange(ctx context.Context, c Check) (string, error) {
 
 func classifyError(err error, kind string) (string, string) {
 	var dnsErr *net.DNSError
+	var redirected *RedirectedError
 	switch {
+	case errors.As(err, &redirected):
+		return Redirected, redirected.Error()
 	case errors.As(err, &dnsErr) && kind != KindDNS:
 		return DNSError, dnsErr.Error()
 	case kind == KindDNS:
@@ -199,7 +209,7 @@ func Summary(results []Result) string {
 		counts[r.Outcome]++
 	}
 	var parts []string
-	for _, o := range []string{Connected, HTTPStatus, Refused, Timeout, DNSError, Error} {
+	for _, o := range []string{Connected, HTTPStatus, Redirected, Refused, Timeout, DNSError, Error} {
 		if counts[o] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
