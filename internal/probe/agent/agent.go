@@ -62,7 +62,7 @@ func runCheck(ctx context.Context, c Check, dialer redirectDialer) Result {
 		r.Outcome, r.Detail, err = httpGet(ctx, c, dialer)
 	case KindDNS:
 		r.Target = c.Name
-		r.Detail, err = lookup(ctx, c)
+		r.Detail, err = lookup(ctx, c, dialer)
 		r.Outcome = Connected
 	case KindUDP:
 		r.Detail, err = udpExchange(ctx, c)
@@ -119,8 +119,13 @@ func httpGet(ctx context.Context, c Check, d redirectDialer) (string, string, er
 	return Connected, detail, nil
 }
 
-func lookup(ctx context.Context, c Check) (string, error) {
+// lookup resolves c.Name. Over TCP the connect to the server goes through
+// the redirect check like any other; the resolver keeps only the text of a
+// dial error, so a redirect is remembered here and reported as such.
+func lookup(ctx context.Context, c Check, dialer redirectDialer) (string, error) {
 	resolver := &net.Resolver{PreferGo: true}
+	var mu sync.Mutex // the resolver dials A and AAAA queries concurrently
+	var redirected error
 	if c.Target != "" || c.Transport == "tcp" {
 		server := c.Target
 		port := c.Port
@@ -131,16 +136,27 @@ func lookup(ctx context.Context, c Check) (string, error) {
 			if server == "" {
 				server, _, _ = net.SplitHostPort(address)
 			}
-			transport := "udp"
-			if c.Transport == "tcp" {
-				transport = "tcp"
+			target := net.JoinHostPort(server, strconv.Itoa(int(port)))
+			if c.Transport != "tcp" {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", target)
 			}
-			var d net.Dialer
-			return d.DialContext(ctx, transport, net.JoinHostPort(server, strconv.Itoa(int(port))))
+			conn, err := dialer.DialContext(ctx, "tcp", target)
+			if errors.As(err, new(*RedirectedError)) {
+				mu.Lock()
+				redirected = err
+				mu.Unlock()
+			}
+			return conn, err
 		}
 	}
 	addrs, err := resolver.LookupHost(ctx, c.Name)
 	if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if redirected != nil {
+			return "", redirected
+		}
 		return "", err
 	}
 	return strings.Join(addrs, ","), nil

@@ -40,7 +40,9 @@ func (e *RedirectedError) Error() string {
 
 // LocalPeer finds the socket of this network namespace at the other end
 // of the connection local → remote: the one whose remote address is the
-// client's local address. It is the destination itself only when its
+// client's local address, in any state of a connection (SYN_RECV before
+// the proxy accepted it, FIN_WAIT or TIME_WAIT if it already hung up: the
+// client's address and port are its own until it closes). It is the destination itself only when its
 // local address is the one the client dialled; anything else means the
 // netns rewrote the destination on the way out (REDIRECT maps it to
 // 127.0.0.1 or ::1 and the proxy's port). ok is false when no socket of
@@ -52,7 +54,7 @@ func LocalPeer(sockets []Socket, local, remote netip.AddrPort) (listener netip.A
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	for _, s := range sockets {
-		if s.Protocol != ProtocolTCP || s.Remote != local || !connecting(s.State) {
+		if s.Protocol != ProtocolTCP || s.Remote != local || s.State == TCPListen || s.State == TCPClose {
 			continue
 		}
 		if s.Local == remote || s.Local.Addr() == local.Addr() {
@@ -61,12 +63,6 @@ func LocalPeer(sockets []Socket, local, remote netip.AddrPort) (listener netip.A
 		return s.Local, true
 	}
 	return netip.AddrPort{}, false
-}
-
-// connecting: states of the accepting end of a fresh connection (the
-// kernel lists a half-accepted one as SYN_RECV).
-func connecting(state int) bool {
-	return state == TCPEstablished || state == TCPSynRecv || state == TCPNewSynRecv
 }
 
 // redirectDialer dials TCP and refuses a connection that a local listener

@@ -40,9 +40,9 @@ func TestLocalPeer(t *testing.T) {
 		{"a Service hairpinning back into the pod", []Socket{
 			{Protocol: ProtocolTCP, Local: ap("198.18.0.7:8080"), Remote: client, State: TCPEstablished},
 		}, "", ""},
-		{"an old socket in TIME_WAIT does not count", []Socket{
-			{Protocol: ProtocolTCP, Local: ap("127.0.0.1:15001"), Remote: client, State: TCPTimeWait},
-		}, "", ""},
+		{"a proxy that already hung up", []Socket{
+			{Protocol: ProtocolTCP, Local: ap("127.0.0.1:15001"), Remote: client, State: TCPFinWait2},
+		}, "127.0.0.1:15001", ""},
 		{"UDP rows do not count", []Socket{
 			{Protocol: ProtocolUDP, Local: ap("127.0.0.1:15053"), Remote: client, State: TCPEstablished},
 		}, "", ""},
@@ -119,5 +119,34 @@ func TestAgentReportsRedirectedConnects(t *testing.T) {
 	}
 	if s := Summary(RunPlanWith(context.Background(), plan, redirectingTables(port))); !strings.Contains(s, "2 redirected") {
 		t.Errorf("summary = %q", s)
+	}
+}
+
+// A DNS lookup over TCP whose connect a local listener took is reported
+// as redirected, not as the resolver's garbled answer.
+func TestDNSOverTCPThroughARedirect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a proxy holds what it accepts
+		var held []net.Conn
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, h := range held {
+					_ = h.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).AddrPort().Port()
+	plan := Plan{DeadlineMS: 5000, Checks: []Check{{ID: "dns", Kind: KindDNS, Name: "backend.example", Target: "127.0.0.1", Port: int32(port), Transport: "tcp", TimeoutMS: 2000}}}
+	r := RunPlanWith(context.Background(), plan, redirectingTables(port))[0]
+	if r.Outcome != Redirected || !strings.Contains(r.Detail, "port 15001") {
+		t.Errorf("dns over tcp through a redirect: %s %q", r.Outcome, r.Detail)
 	}
 }
