@@ -173,7 +173,7 @@ func failUnless(expected policy.Verdict) string {
 	return ResultFail
 }
 
-// MeshInconclusive: a service mesh's proxy took the traffic over, so the
+// MeshInconclusive reports that a service mesh's proxy took the traffic over, so the
 // observation proves nothing either way.
 func (o Observation) MeshInconclusive() bool {
 	return o.Result == ResultInconclusive && o.Reason == ReasonMesh
