@@ -211,6 +211,11 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 		if err == nil {
 			err = leaseLost(runCtx)
 		}
+		if keepsApplied(err) {
+			stop()
+			a.releaseAll(ctx, runs)
+			return reports, unverified(plans, i, byNS, err)
+		}
 		if err != nil {
 			err = a.fail(ctx, p, j, runs, stoppedBy(runCtx, err))
 			stop()
@@ -221,6 +226,56 @@ func (a *Applier) Execute(ctx context.Context, plans []*NamespacePlan) ([]*Outco
 	stop()
 	a.releaseAll(ctx, runs)
 	return reports, nil
+}
+
+// KeepApplied is implemented by a Verify error after which the run stops
+// without undoing: the namespace's new state landed whole (Verify runs
+// after its cut-over) and could be neither verified nor refuted, so
+// putting it back would be a guess as much as keeping it.
+type KeepApplied interface{ KeepApplied() bool }
+
+func keepsApplied(err error) bool {
+	var keep KeepApplied
+	return errors.As(err, &keep) && keep.KeepApplied()
+}
+
+// UnverifiedError reports a run stopped by a Verify error that keeps what
+// landed: the namespaces up to Namespace are applied, the rest untouched.
+type UnverifiedError struct {
+	Namespace string
+	Err       error
+	// Applied are the namespaces this run changed, Namespace included.
+	Applied []string
+	// NotApplied are the namespaces it had still to change.
+	NotApplied []string
+}
+
+func (e *UnverifiedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apply stopped at %s: %v", e.Namespace, e.Err)
+	fmt.Fprintf(&b, "\n  left applied, not undone (the probes proved nothing either way): %s", strings.Join(e.Applied, ", "))
+	if len(e.NotApplied) > 0 {
+		fmt.Fprintf(&b, "\n  not applied: %s", strings.Join(e.NotApplied, ", "))
+	}
+	fmt.Fprintf(&b, "\n  to roll back: kubectl netbaseline rollback -n %s", strings.Join(e.Applied, " -n "))
+	return b.String()
+}
+
+func (e *UnverifiedError) Unwrap() error { return e.Err }
+
+// unverified names what a run stopped at plan stop leaves applied.
+func unverified(plans []*NamespacePlan, stop int, written map[string]*journal, err error) *UnverifiedError {
+	e := &UnverifiedError{Namespace: plans[stop].Namespace, Err: err}
+	for i, p := range plans {
+		switch {
+		case written[p.Namespace] == nil:
+		case i <= stop:
+			e.Applied = append(e.Applied, p.Namespace)
+		default:
+			e.NotApplied = append(e.NotApplied, p.Namespace)
+		}
+	}
+	return e
 }
 
 // wroteAny: some write of the run landed or may have.

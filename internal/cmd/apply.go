@@ -272,13 +272,18 @@ func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, ren
 }
 
 // applyError maps apply's errors to exit codes: a missing namespace is bad
-// input; conflicts and API failures could not be done.
+// input; a verification that failed (and was undone) did not meet
+// expectations; one that could not verify (probes through a mesh proxy,
+// the state kept), conflicts and API failures could not be done.
 func applyError(err error) error {
 	var missing *apply.NamespaceMissingError
 	var verr *verify.MismatchError
+	var unverified *apply.UnverifiedError
 	switch {
 	case errors.As(err, &missing):
 		return &ExitError{Code: ExitUsage, Err: err}
+	case errors.As(err, &unverified):
+		return &ExitError{Code: ExitFailed, Err: err}
 	case errors.As(err, &verr) && !verr.CouldNotRun:
 		return &ExitError{Code: ExitUnmet, Err: err}
 	}

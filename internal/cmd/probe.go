@@ -339,6 +339,9 @@ func (o *ProbeOptions) finish(res probe.Document) error {
 	} else {
 		opts, _ := output.ParseTableFormat(o.Output, o.NoHeaders)
 		err = printTable(o.Out, output.ProbeTable(res.Observations), opts)
+		for _, note := range output.MeshNotes(res.Observations) {
+			fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
+		}
 	}
 	if err != nil {
 		return err

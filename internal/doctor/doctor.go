@@ -116,6 +116,7 @@ func Run(s *Snapshot, cfg *config.Config, probeImage string) Result {
 	out = append(out, checkKyverno(s, cfg, probeImage)...)
 	out = append(out, checkArgoCD(s, cfg)...)
 	out = append(out, checkDNS(s, cfg)...)
+	out = append(out, checkMeshes(s)...)
 	out = append(out, checkLeftovers(s)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if engines == nil {

@@ -415,3 +415,46 @@ func TestLeftoverBridgeIsNamed(t *testing.T) {
 		t.Fatalf("unreadable: %+v", got)
 	}
 }
+
+// Sidecar meshes are bypassed by the proxy's UID (MESH-001), ambient mode
+// makes probes inconclusive (MESH-002), a namespace set for injection
+// without sidecars yet is named (MESH-003); a cluster without a mesh gets
+// no MESH finding.
+func TestMeshes(t *testing.T) {
+	got := map[string]string{}
+	for _, f := range checkMeshes(fixture(t, "meshes.yaml")) {
+		got[f.ID+" "+f.Subject] = string(f.Severity) + ": " + f.Message
+	}
+	want := map[string][]string{
+		"MESH-001 shop":       {"info: ", "2 pod(s) istio (uid 1337)", "runs its agent as the proxy's user"},
+		"MESH-001 payments":   {"info: ", "1 pod(s) linkerd (uid 2103)"},
+		"MESH-002 ambient-ns": {"warn: ", "1 pod(s)", "inconclusive", "without verifying or undoing"},
+		"MESH-003 next":       {"info: ", "istio sidecar injection (label istio.io/rev=canary)"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings:\n%s", strings.Join(sortedFindings(got), "\n"))
+	}
+	for key, parts := range want {
+		for _, part := range parts {
+			if !strings.Contains(got[key], part) {
+				t.Errorf("%s = %q, want it to contain %q", key, got[key], part)
+			}
+		}
+	}
+	if fs := checkMeshes(fixture(t, "workloads.yaml")); len(fs) != 0 {
+		t.Errorf("a cluster without a mesh: %+v", fs)
+	}
+	forbidden := &Snapshot{Unreadable: map[string]string{"pods": "forbidden"}}
+	if fs := checkMeshes(forbidden); len(fs) != 1 || !fs[0].Unchecked {
+		t.Errorf("pods unreadable: %+v", fs)
+	}
+}
+
+func sortedFindings(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+" "+v)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -197,6 +197,12 @@ func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 				p("| %s | %s | %s | %s | %s | %s |", cell(o.From), cell(o.To), cell(o.Port), o.Expected, cell(o.Observed), o.Result)
 			}
 		}
+		if notes := MeshNotes(r.Probe.Observations); len(notes) > 0 {
+			p("")
+			for _, n := range notes {
+				p("Note: %s.", n)
+			}
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

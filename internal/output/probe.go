@@ -36,3 +36,19 @@ func ProbeJUnit(w io.Writer, obs []probe.Observation) error {
 	}
 	return writeJUnit(w, "kubectl-netbaseline probe", cases)
 }
+
+// MeshNotes are one line per source pod in a service mesh: which mesh,
+// whether the probe bypassed its proxy, and what that means for the rows
+// from that pod (printed under the table).
+func MeshNotes(obs []probe.Observation) []string {
+	seen := map[string]bool{}
+	var notes []string
+	for _, o := range obs {
+		if o.Mesh == nil || seen[o.From] {
+			continue
+		}
+		seen[o.From] = true
+		notes = append(notes, fmt.Sprintf("%s: %s", o.From, o.Mesh.Note()))
+	}
+	return notes
+}

@@ -24,6 +24,8 @@ const (
 	ObservedNotListen   = "allowed, nothing listening"
 	ObservedRefused     = "refused (denied or nothing listening)"
 	ObservedNoEndpoints = "no-endpoints"
+	ObservedRedirected  = "redirected to a local proxy (mesh)"
+	ObservedMeshDNS     = "through the mesh's DNS capture"
 
 	ResultOK           = "ok"
 	ResultMismatch     = "mismatch"
@@ -31,6 +33,11 @@ const (
 	ResultInconclusive = "inconclusive"
 	ResultError        = "error"
 	ResultInfo         = "info" // nothing expected (a DNS name outside the cluster)
+
+	// ReasonMesh marks an inconclusive observation whose traffic a service
+	// mesh's proxy took over: what happened says nothing about the
+	// NetworkPolicy, and apply --verify stops on it without undoing.
+	ReasonMesh = "mesh"
 )
 
 // Observation is one row of probe's output.
@@ -47,15 +54,47 @@ type Observation struct {
 	Result    string         `json:"result"`
 	Detail    string         `json:"detail,omitempty"`
 	MS        int64          `json:"ms"`
+	// Reason says why a result is inconclusive when it is not the deny
+	// mode's ambiguity: ReasonMesh.
+	Reason string `json:"reason,omitempty"`
+	// Mesh is the source pod's service mesh, if one was detected, and
+	// whether the agent bypassed it.
+	Mesh *Mesh `json:"mesh,omitempty"`
 }
 
 // Interpret turns the agent's outcome into an observed verdict and
 // compares it with the engine's, knowing how denials look here.
 func Interpret(p Planned, r Result, mode DenyMode) Observation {
+	return InterpretFrom(p, r, mode, nil)
+}
+
+// InterpretFrom is Interpret for a source pod in a service mesh (nil:
+// none): a connect a local proxy took over, and a DNS query the mesh may
+// have answered itself, are inconclusive for ReasonMesh, never a verdict.
+func InterpretFrom(p Planned, r Result, mode DenyMode, mesh *Mesh) Observation {
 	o := Observation{From: p.From, FromGroup: p.FromGroup, To: p.To, ToGroup: p.ToGroup, Port: p.PortLabel, Kind: p.Kind,
-		Expected: p.Expected, Outcome: r.Outcome, Detail: r.Detail, MS: r.MS}
-	o.Observed, o.Result = judge(p, r.Outcome, mode)
+		Expected: p.Expected, Outcome: r.Outcome, Detail: r.Detail, MS: r.MS, Mesh: mesh}
+	switch {
+	case r.Outcome == Redirected:
+		o.Observed, o.Result, o.Reason = ObservedRedirected, ResultInconclusive, ReasonMesh
+	case r.Outcome != Error && meshMayAnswerDNS(p, mesh):
+		o.Observed, o.Result, o.Reason = ObservedMeshDNS, ResultInconclusive, ReasonMesh
+	default:
+		o.Observed, o.Result = judge(p, r.Outcome, mode)
+	}
 	return o
+}
+
+// meshMayAnswerDNS: Istio can capture a pod's DNS (UDP and TCP to port 53)
+// and answer from its own proxy, and no socket table proves it did or did
+// not (its listener is an unconnected UDP socket). Unless the agent ran as
+// the proxy's user, which the capture RETURNs first, a DNS answer from such
+// a pod says nothing about the policy. Linkerd redirects TCP only.
+func meshMayAnswerDNS(p Planned, mesh *Mesh) bool {
+	if mesh == nil || mesh.Bypassed || mesh.Name != MeshIstio {
+		return false
+	}
+	return p.Kind == KindDNS || (p.Kind == KindUDP && p.Port == 53)
 }
 
 func judge(p Planned, outcome string, mode DenyMode) (observed, result string) {
@@ -132,6 +171,12 @@ func failUnless(expected policy.Verdict) string {
 		return ResultInconclusive
 	}
 	return ResultFail
+}
+
+// MeshInconclusive reports that a service mesh's proxy took the traffic over, so the
+// observation proves nothing either way.
+func (o Observation) MeshInconclusive() bool {
+	return o.Result == ResultInconclusive && o.Reason == ReasonMesh
 }
 
 // Failed reports whether an observation breaks expectations (exit 3).

@@ -31,6 +31,7 @@ const (
 	Timeout    = agent.Timeout
 	DNSError   = agent.DNSError
 	Error      = agent.Error
+	Redirected = agent.Redirected
 )
 
 // EncodePlan renders a plan for the agent's --plan argument.

@@ -21,6 +21,9 @@ type fakeProber struct {
 	rounds  int
 	checked []string
 	observe func(round int, c probe.Planned) string
+	// agent, when set instead of observe, is what the agent reports for
+	// a check and the source's mesh, interpreted as probe does.
+	agent func(round int, c probe.Planned) (string, *probe.Mesh)
 }
 
 func (f *fakeProber) Run(_ context.Context, plans []probe.SourcePlan, _ probe.DenyMode, _ io.Writer) []probe.Observation {
@@ -29,6 +32,11 @@ func (f *fakeProber) Run(_ context.Context, plans []probe.SourcePlan, _ probe.De
 	for _, p := range plans {
 		for _, c := range p.Checks {
 			f.checked = append(f.checked, c.From+" -> "+c.To+" "+c.PortLabel)
+			if f.agent != nil {
+				outcome, mesh := f.agent(f.rounds, c)
+				out = append(out, probe.InterpretFrom(c, probe.Result{ID: c.ID, Kind: c.Kind, Outcome: outcome}, probe.Reject, mesh))
+				continue
+			}
 			out = append(out, probe.Observation{From: c.From, To: c.To, Port: c.PortLabel, Kind: c.Kind, Expected: c.Expected, Result: f.observe(f.rounds, c)})
 		}
 	}
@@ -109,5 +117,41 @@ func TestVerifierRetriesUntilSettled(t *testing.T) {
 	v, _ = newVerifier(broken)
 	if err := v.Namespace(context.Background(), "backend-dev", backendBaseline()); !errors.As(err, &mm) || !mm.CouldNotRun {
 		t.Fatalf("probes that cannot run: %v", err)
+	}
+}
+
+// A connect a mesh proxy took is neither a pass nor a mismatch: the
+// verifier stops with InconclusiveError (apply keeps the state, undoes
+// nothing) and does not retry it.
+// kube-router's reject-mode refusals stay inconclusive passes.
+func TestVerifierStopsOnAMeshRedirect(t *testing.T) {
+	uid := int64(1337)
+	istio := &probe.Mesh{Name: probe.MeshIstio, Mode: probe.MeshSidecar, BypassUID: &uid, BypassGID: &uid}
+	redirected := &fakeProber{agent: func(int, probe.Planned) (string, *probe.Mesh) { return probe.Redirected, istio }}
+	v, _ := newVerifier(redirected)
+	err := v.Namespace(context.Background(), "backend-dev", backendBaseline())
+	var inc *InconclusiveError
+	if !errors.As(err, &inc) || inc.Namespace != "backend-dev" || len(inc.Through) != 1 || !inc.KeepApplied() {
+		t.Fatalf("err = %v", err)
+	}
+	if redirected.rounds != 1 {
+		t.Errorf("a redirect was retried: %d rounds", redirected.rounds)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "could not be verified: 1 connection(s) went through a mesh proxy") ||
+		!strings.Contains(msg, "frontend-dev/frontend-1 -> backend-dev/backend-1 http (3001/TCP)") || !strings.Contains(msg, "istio sidecar, not bypassed") {
+		t.Errorf("message: %s", msg)
+	}
+	if errors.As(err, new(*MismatchError)) {
+		t.Error("a mesh redirect reads as a mismatch, which would undo the apply")
+	}
+
+	refused := &fakeProber{agent: func(int, probe.Planned) (string, *probe.Mesh) { return probe.Refused, nil }}
+	v, _ = newVerifier(refused)
+	if err := v.Namespace(context.Background(), "backend-dev", backendBaseline()); err != nil {
+		t.Errorf("a reject-mode refusal no longer passes: %v", err)
+	}
+	if len(v.Observations) != 1 || v.Observations[0].Result != probe.ResultInconclusive || v.Observations[0].MeshInconclusive() {
+		t.Errorf("observations: %+v", v.Observations)
 	}
 }

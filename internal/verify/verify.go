@@ -103,6 +103,39 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("the new state of %s %s:\n  %s", e.Namespace, what, strings.Join(rows, "\n  "))
 }
 
+// InconclusiveError reports that probes of a namespace's new state went
+// through a service mesh's proxy (the agent saw its connect taken by a
+// listener of the pod, or a DNS answer the mesh may have given itself):
+// nothing was proven either way. Undoing a baseline that may be right is
+// as wrong as passing one that may cut traffic, so apply keeps the state
+// (KeepApplied) and stops with this error.
+type InconclusiveError struct {
+	Namespace string
+	Through   []probe.Observation
+}
+
+func (e *InconclusiveError) Error() string {
+	rows := make([]string, 0, len(e.Through))
+	for _, o := range e.Through {
+		rows = append(rows, fmt.Sprintf("%s -> %s %s: expected %s, observed %s%s", o.From, o.To, o.Port, o.Expected, o.Observed, meshSuffix(o.Mesh)))
+	}
+	return fmt.Sprintf("the new state of %s could not be verified: %d connection(s) went through a mesh proxy:\n  %s", e.Namespace, len(rows), strings.Join(rows, "\n  "))
+}
+
+// KeepApplied tells apply to stop without undoing: the state is neither
+// verified nor refuted.
+func (e *InconclusiveError) KeepApplied() bool { return true }
+
+func meshSuffix(m *probe.Mesh) string {
+	switch {
+	case m == nil:
+		return ""
+	case m.Bypassed:
+		return fmt.Sprintf(" (%s %s, probed as uid %d: the bypass did not hold)", m.Name, m.Mode, *m.BypassUID)
+	}
+	return fmt.Sprintf(" (%s %s, not bypassed)", m.Name, m.Mode)
+}
+
 // Namespace predicts what the namespace's new state changed, probes
 // exactly that, and retries mismatches until --settle-timeout passes
 // (policies take a moment to reach every node).
@@ -158,23 +191,37 @@ func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*ne
 		plans = keepChecks(plans, retry)
 		v.sleep(ctx, 2*time.Second)
 	}
-	var bad, errored []probe.Observation
+	return v.verdict(namespace, order, final)
+}
+
+// verdict records the final observations and says what they prove: a
+// mismatch undoes (MismatchError), so do probes that could not run
+// (CouldNotRun); otherwise one that a mesh proxy took stops the apply
+// unverified (InconclusiveError). The deny mode's inconclusives (a refusal
+// under kube-router's reject) pass, as the engine expected a denial there
+// or nothing better can be learnt.
+func (v *Verifier) verdict(namespace string, order []string, final map[string]probe.Observation) error {
+	var bad, errored, meshed []probe.Observation
 	for _, key := range order {
 		ob := final[key]
 		v.Observations = append(v.Observations, ob)
-		fmt.Fprintf(log, "    %s -> %s %s: expected %s, observed %s: %s\n", ob.From, ob.To, ob.Port, ob.Expected, ob.Observed, ob.Result)
-		switch ob.Result {
-		case probe.ResultMismatch:
+		fmt.Fprintf(v.log(), "    %s -> %s %s: expected %s, observed %s: %s%s\n", ob.From, ob.To, ob.Port, ob.Expected, ob.Observed, ob.Result, meshSuffix(ob.Mesh))
+		switch {
+		case ob.Result == probe.ResultMismatch:
 			bad = append(bad, ob)
-		case probe.ResultError:
+		case ob.Result == probe.ResultError:
 			errored = append(errored, ob)
+		case ob.MeshInconclusive():
+			meshed = append(meshed, ob)
 		}
 	}
-	if len(bad) > 0 {
+	switch {
+	case len(bad) > 0:
 		return &MismatchError{Namespace: namespace, Bad: bad}
-	}
-	if len(errored) > 0 {
+	case len(errored) > 0:
 		return &MismatchError{Namespace: namespace, Bad: errored, CouldNotRun: true}
+	case len(meshed) > 0:
+		return &InconclusiveError{Namespace: namespace, Through: meshed}
 	}
 	return nil
 }

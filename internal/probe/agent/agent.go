@@ -17,8 +17,16 @@ import (
 
 // RunPlan executes every check concurrently, each within its own timeout
 // and all within the plan's deadline, and returns results in plan order.
-// It is the agent's whole job; cmd/netbaseline-probe wraps it.
+// It is the agent's whole job; cmd/netbaseline-probe wraps it. Every TCP
+// connect is checked against the pod's socket tables (procTCPSockets):
+// one a local listener took over is Redirected, never Connected.
 func RunPlan(ctx context.Context, p Plan) []Result {
+	return RunPlanWith(ctx, p, procTCPSockets)
+}
+
+// RunPlanWith is RunPlan reading the netns's TCP sockets through sockets.
+func RunPlanWith(ctx context.Context, p Plan, sockets TCPSockets) []Result {
+	dialer := redirectDialer{sockets: sockets}
 	ctx, cancel := context.WithTimeout(ctx, p.Deadline())
 	defer cancel()
 	if p.StartDelayMS > 0 {
@@ -33,14 +41,14 @@ func RunPlan(ctx context.Context, p Plan) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = runCheck(ctx, c)
+			results[i] = runCheck(ctx, c, dialer)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-func runCheck(ctx context.Context, c Check) Result {
+func runCheck(ctx context.Context, c Check, dialer redirectDialer) Result {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.TimeoutMS)*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -48,13 +56,13 @@ func runCheck(ctx context.Context, c Check) Result {
 	var err error
 	switch c.Kind {
 	case KindTCP:
-		err = dialTCP(ctx, c)
+		err = dialTCP(ctx, c, dialer)
 		r.Outcome = Connected
 	case KindHTTP:
-		r.Outcome, r.Detail, err = httpGet(ctx, c)
+		r.Outcome, r.Detail, err = httpGet(ctx, c, dialer)
 	case KindDNS:
 		r.Target = c.Name
-		r.Detail, err = lookup(ctx, c)
+		r.Detail, err = lookup(ctx, c, dialer)
 		r.Outcome = Connected
 	case KindUDP:
 		r.Detail, err = udpExchange(ctx, c)
@@ -69,8 +77,7 @@ func runCheck(ctx context.Context, c Check) Result {
 
 func hostPort(c Check) string { return net.JoinHostPort(c.Target, strconv.Itoa(int(c.Port))) }
 
-func dialTCP(ctx context.Context, c Check) error {
-	var d net.Dialer
+func dialTCP(ctx context.Context, c Check, d redirectDialer) error {
 	conn, err := d.DialContext(ctx, "tcp", hostPort(c))
 	if err != nil {
 		return err
@@ -78,7 +85,7 @@ func dialTCP(ctx context.Context, c Check) error {
 	return conn.Close()
 }
 
-func httpGet(ctx context.Context, c Check) (string, string, error) {
+func httpGet(ctx context.Context, c Check, d redirectDialer) (string, string, error) {
 	path := c.Path
 	if path == "" {
 		path = "/"
@@ -96,7 +103,7 @@ func httpGet(ctx context.Context, c Check) (string, string, error) {
 	// redirect is an answer), and the agent never contacts a host its
 	// plan does not name.
 	client := &http.Client{
-		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: d.DialContext},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)
@@ -112,8 +119,13 @@ func httpGet(ctx context.Context, c Check) (string, string, error) {
 	return Connected, detail, nil
 }
 
-func lookup(ctx context.Context, c Check) (string, error) {
+// lookup resolves c.Name. Over TCP the connect to the server goes through
+// the redirect check like any other; the resolver keeps only the text of a
+// dial error, so a redirect is remembered here and reported as such.
+func lookup(ctx context.Context, c Check, dialer redirectDialer) (string, error) {
 	resolver := &net.Resolver{PreferGo: true}
+	var mu sync.Mutex // the resolver dials A and AAAA queries concurrently
+	var redirected error
 	if c.Target != "" || c.Transport == "tcp" {
 		server := c.Target
 		port := c.Port
@@ -124,16 +136,27 @@ func lookup(ctx context.Context, c Check) (string, error) {
 			if server == "" {
 				server, _, _ = net.SplitHostPort(address)
 			}
-			transport := "udp"
-			if c.Transport == "tcp" {
-				transport = "tcp"
+			target := net.JoinHostPort(server, strconv.Itoa(int(port)))
+			if c.Transport != "tcp" {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", target)
 			}
-			var d net.Dialer
-			return d.DialContext(ctx, transport, net.JoinHostPort(server, strconv.Itoa(int(port))))
+			conn, err := dialer.DialContext(ctx, "tcp", target)
+			if errors.As(err, new(*RedirectedError)) {
+				mu.Lock()
+				redirected = err
+				mu.Unlock()
+			}
+			return conn, err
 		}
 	}
 	addrs, err := resolver.LookupHost(ctx, c.Name)
 	if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if redirected != nil {
+			return "", redirected
+		}
 		return "", err
 	}
 	return strings.Join(addrs, ","), nil
@@ -165,7 +188,10 @@ func udpExchange(ctx context.Context, c Check) (string, error) {
 
 func classifyError(err error, kind string) (string, string) {
 	var dnsErr *net.DNSError
+	var redirected *RedirectedError
 	switch {
+	case errors.As(err, &redirected):
+		return Redirected, redirected.Error()
 	case errors.As(err, &dnsErr) && kind != KindDNS:
 		return DNSError, dnsErr.Error()
 	case kind == KindDNS:
@@ -199,7 +225,7 @@ func Summary(results []Result) string {
 		counts[r.Outcome]++
 	}
 	var parts []string
-	for _, o := range []string{Connected, HTTPStatus, Refused, Timeout, DNSError, Error} {
+	for _, o := range []string{Connected, HTTPStatus, Redirected, Refused, Timeout, DNSError, Error} {
 		if counts[o] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}

@@ -115,8 +115,15 @@ var socketTables = []struct{ name, protocol string }{
 // ReadSockets reads every socket table through read (a file of /proc/net
 // by name); a table that does not exist (IPv6 off) is skipped.
 func ReadSockets(read func(name string) ([]byte, error), missing func(error) bool) ([]Socket, error) {
+	return readTables(read, missing, socketTables)
+}
+
+// tcpTables are the tables the redirect check reads after a connect.
+var tcpTables = socketTables[:2]
+
+func readTables(read func(name string) ([]byte, error), missing func(error) bool, tables []struct{ name, protocol string }) ([]Socket, error) {
 	var all []Socket
-	for _, t := range socketTables {
+	for _, t := range tables {
 		data, err := read(t.name)
 		if err != nil {
 			if missing(err) {

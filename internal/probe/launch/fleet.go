@@ -29,7 +29,7 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 			defer func() { <-sem }()
 			key := plan.Pod.Key()
 			track.started(key)
-			res, err := r.runSplit(ctx, plan, checkTimeout)
+			res, mesh, err := r.runSplit(ctx, plan, checkTimeout)
 			track.done(key)
 			for k, pc := range plan.Checks {
 				r := probe.Result{ID: pc.ID, Kind: pc.Kind, Outcome: probe.Error}
@@ -38,7 +38,7 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 				} else {
 					r = res[k]
 				}
-				results[i] = append(results[i], probe.Interpret(pc, r, mode))
+				results[i] = append(results[i], probe.InterpretFrom(pc, r, mode, mesh))
 			}
 			if err != nil {
 				fmt.Fprintf(r.log(), "error: %v\n", err)
@@ -55,23 +55,24 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 
 // runSplit runs a source's plan in as many agent runs as its size needs
 // (probe.MaxPlanArg each), one after the other, results in check order.
-func (r *Runner) runSplit(ctx context.Context, plan probe.SourcePlan, checkTimeout time.Duration) ([]probe.Result, error) {
+func (r *Runner) runSplit(ctx context.Context, plan probe.SourcePlan, checkTimeout time.Duration) ([]probe.Result, *probe.Mesh, error) {
 	parts, err := probe.SplitPlan(AgentPlan(plan, checkTimeout), probe.MaxPlanArg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(parts) > 1 {
 		fmt.Fprintf(r.log(), "%s: %d checks, run in %d parts (each probe container carries its plan in its arguments)\n", plan.Pod.Key(), len(plan.Checks), len(parts))
 	}
 	var out []probe.Result
+	var mesh *probe.Mesh
 	for _, part := range parts {
-		res, err := r.Run(ctx, plan.Pod.Namespace, plan.Pod.Name, part)
+		res, partMesh, err := r.RunFrom(ctx, plan.Pod.Namespace, plan.Pod.Name, part)
 		if err != nil {
-			return nil, err
+			return nil, partMesh, err
 		}
-		out = append(out, res...)
+		out, mesh = append(out, res...), partMesh
 	}
-	return out, nil
+	return out, mesh, nil
 }
 
 // AgentPlan is what the agent of one source runs: its checks, within a

@@ -88,6 +88,14 @@ func (e *RunError) Error() string { return fmt.Sprintf("probe in %s: %s", e.Pod,
 // Run adds the container to the pod, waits for it to finish and reads its
 // results from the log.
 func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Plan) ([]probe.Result, error) {
+	res, _, err := r.run(ctx, namespace, name, plan, false)
+	return res, err
+}
+
+// RunFrom is Run that also says what it found about the pod's service
+// mesh and whether the agent bypassed it (nil: no mesh, or --mode=pod,
+// whose pod is not the source's netns).
+func (r *Runner) RunFrom(ctx context.Context, namespace, name string, plan probe.Plan) ([]probe.Result, *probe.Mesh, error) {
 	return r.run(ctx, namespace, name, plan, false)
 }
 
@@ -95,7 +103,7 @@ func (r *Runner) Run(ctx context.Context, namespace, name string, plan probe.Pla
 // or the probe pod with --mode=pod — as a server dry run: RBAC and
 // admission (Pod Security, Kyverno, …) answer, and nothing is created.
 func (r *Runner) DryRun(ctx context.Context, namespace, name string, plan probe.Plan) error {
-	_, err := r.run(ctx, namespace, name, plan, true)
+	_, _, err := r.run(ctx, namespace, name, plan, true)
 	return err
 }
 
@@ -141,55 +149,68 @@ func (r *Runner) addEphemeral(ctx context.Context, pod *corev1.Pod, ec *corev1.E
 	return nil
 }
 
-func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Plan, dryRun bool) ([]probe.Result, error) {
+func (r *Runner) run(ctx context.Context, namespace, name string, plan probe.Plan, dryRun bool) ([]probe.Result, *probe.Mesh, error) {
 	key := namespace + "/" + name
 	pod, err := r.source(ctx, namespace, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n := len(pod.Spec.EphemeralContainers); n >= ManyEphemeralContainers && r.Mode != probe.ModePod && !dryRun {
 		fmt.Fprintf(r.log(), "Warning: pod %s already holds %d ephemeral containers; each probe adds one and they stay until the pod is replaced (--mode=pod adds none)\n", key, n)
 	}
 	encoded, err := probe.EncodePlan(plan)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if r.Mode == probe.ModePod {
 		plan.DeadlineMS += probe.PodModeStartDelay.Milliseconds()
 		if dryRun {
-			return nil, r.dryRunPod(ctx, pod, plan)
+			return nil, nil, r.dryRunPod(ctx, pod, plan)
 		}
-		return r.runPod(ctx, pod, plan)
+		res, err := r.runPod(ctx, pod, plan)
+		return res, nil, err
 	}
+	mesh := probe.DetectMesh(pod)
 	if r.Keep > 0 && r.Exec != nil && !dryRun {
-		if kept := r.keptContainer(pod); kept != "" {
-			out, err := r.Exec(ctx, namespace, name, kept, []string{AgentPath, "--plan=" + encoded, "--termination-log=/dev/null"})
-			if err != nil {
-				return nil, &RunError{Pod: key, Msg: fmt.Sprintf("running the plan in the kept probe container %s: %s", kept, rbacHint(err, "create", "pods/exec"))}
+		if kept := r.keptContainer(pod, mesh); kept != nil {
+			if mesh != nil {
+				mesh.Bypassed = mesh.RunsAs(kept)
 			}
-			return probe.ParseResults(bytes.NewReader(out), plan)
+			out, err := r.Exec(ctx, namespace, name, kept.Name, []string{AgentPath, "--plan=" + encoded, "--termination-log=/dev/null"})
+			if err != nil {
+				return nil, mesh, &RunError{Pod: key, Msg: fmt.Sprintf("running the plan in the kept probe container %s: %s", kept.Name, rbacHint(err, "create", "pods/exec"))}
+			}
+			res, err := probe.ParseResults(bytes.NewReader(out), plan)
+			return res, mesh, err
 		}
 	}
 	ec := probe.BuildContainer(probe.ContainerName(pod, r.suffix()), r.Image, r.PullPolicy, encoded)
+	probe.WithMeshBypass(ec, mesh)
 	if r.Keep > 0 {
 		ec.Args = append(ec.Args, keepUntilArg+r.now().Add(r.Keep).UTC().Format(time.RFC3339))
 	}
 	if err := r.addEphemeral(ctx, pod, ec, dryRun); err != nil {
-		return nil, err
+		return nil, mesh, err
 	}
 	if dryRun {
-		return nil, nil
+		return nil, mesh, nil
 	}
+	res, err := r.results(ctx, namespace, name, ec.Name, plan)
+	return res, mesh, err
+}
+
+// results waits for the agent in container and reads what it reported.
+func (r *Runner) results(ctx context.Context, namespace, name, container string, plan probe.Plan) ([]probe.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.Wait)
 	defer cancel()
 	if r.Keep > 0 {
 		// The container stays: its results are in once every check is.
-		return r.waitResults(ctx, namespace, name, ec.Name, plan)
+		return r.waitResults(ctx, namespace, name, container, plan)
 	}
-	if err := r.waitTerminated(ctx, namespace, name, ec.Name); err != nil {
-		return nil, &RunError{Pod: key, Msg: err.Error()}
+	if err := r.waitTerminated(ctx, namespace, name, container); err != nil {
+		return nil, &RunError{Pod: namespace + "/" + name, Msg: err.Error()}
 	}
-	return r.readResults(ctx, namespace, name, ec.Name, plan)
+	return r.readResults(ctx, namespace, name, container, plan)
 }
 
 func launchError(err error) string {
@@ -360,29 +381,38 @@ const AgentPath = "/netbaseline-probe"
 const keepUntilArg = "--keep-until="
 
 // keptContainer is a running probe container of the pod, of this image,
-// kept long enough for one more plan; "" when there is none.
-func (r *Runner) keptContainer(pod *corev1.Pod) string {
+// kept long enough for one more plan, and started as the mesh's bypass
+// user when the pod has a mesh the agent can bypass; nil when there is none.
+func (r *Runner) keptContainer(pod *corev1.Pod, mesh *probe.Mesh) *corev1.EphemeralContainer {
 	running := map[string]bool{}
 	for _, s := range pod.Status.EphemeralContainerStatuses {
 		running[s.Name] = s.State.Running != nil
 	}
 	need := r.now().Add(r.Wait)
-	best, bestUntil := "", time.Time{}
-	for _, c := range pod.Spec.EphemeralContainers {
-		if !strings.HasPrefix(c.Name, probe.ContainerPrefix) || c.Image != r.Image || !running[c.Name] {
+	bypass := mesh != nil && mesh.BypassUID != nil
+	var best *corev1.EphemeralContainer
+	var bestUntil time.Time
+	for i := range pod.Spec.EphemeralContainers {
+		c := &pod.Spec.EphemeralContainers[i]
+		if !strings.HasPrefix(c.Name, probe.ContainerPrefix) || c.Image != r.Image || !running[c.Name] || bypass && !mesh.RunsAs(c) {
 			continue
 		}
-		for _, a := range c.Args {
-			v, ok := strings.CutPrefix(a, keepUntilArg)
-			if !ok {
-				continue
-			}
-			if until, err := time.Parse(time.RFC3339, v); err == nil && until.After(need) && until.After(bestUntil) {
-				best, bestUntil = c.Name, until
-			}
+		if until, ok := keptUntil(c); ok && until.After(need) && until.After(bestUntil) {
+			best, bestUntil = c, until
 		}
 	}
 	return best
+}
+
+// keptUntil is when a kept probe container ends (its --keep-until).
+func keptUntil(c *corev1.EphemeralContainer) (time.Time, bool) {
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, keepUntilArg); ok {
+			until, err := time.Parse(time.RFC3339, v)
+			return until, err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 // waitResults polls a kept container's log until every check of the plan

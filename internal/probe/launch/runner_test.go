@@ -124,11 +124,56 @@ func TestKeptContainer(t *testing.T) {
 			{Name: probe.ContainerPrefix + "good", State: running},
 		}},
 	}
-	if got := r.keptContainer(pod); got != probe.ContainerPrefix+"good" {
-		t.Errorf("keptContainer = %q", got)
+	if got := r.keptContainer(pod, nil); got == nil || got.Name != probe.ContainerPrefix+"good" {
+		t.Errorf("keptContainer = %v", got)
+	}
+	// In a meshed pod only a container started as the proxy's user will
+	// do: any other one's traffic would go through the proxy.
+	uid, gid := int64(1337), int64(1337)
+	mesh := &probe.Mesh{Name: probe.MeshIstio, Mode: probe.MeshSidecar, BypassUID: &uid, BypassGID: &gid}
+	if got := r.keptContainer(pod, mesh); got != nil {
+		t.Errorf("keptContainer in a meshed pod picked %s, which does not run as uid 1337", got.Name)
+	}
+	pod.Spec.EphemeralContainers[3].SecurityContext = &corev1.SecurityContext{RunAsUser: &uid}
+	if got := r.keptContainer(pod, mesh); got == nil || got.Name != probe.ContainerPrefix+"good" {
+		t.Errorf("keptContainer in a meshed pod = %v, want the one running as uid 1337", got)
 	}
 	pod.Status.EphemeralContainerStatuses = pod.Status.EphemeralContainerStatuses[:3]
-	if got := r.keptContainer(pod); got != "" {
-		t.Errorf("keptContainer without a running fit = %q", got)
+	if got := r.keptContainer(pod, nil); got != nil {
+		t.Errorf("keptContainer without a running fit = %q", got.Name)
+	}
+}
+
+// In a pod with a sidecar mesh the agent's container runs as the proxy's
+// user (the proxy container's runAsUser), which the mesh does not redirect.
+func TestEphemeralContainerRunsAsTheMeshProxyUser(t *testing.T) {
+	proxyUID := int64(1500)
+	meshed := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a"},
+		Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: "istio-init"}},
+			Containers:     []corev1.Container{{Name: "app"}, {Name: "istio-proxy", SecurityContext: &corev1.SecurityContext{RunAsUser: &proxyUID}}},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	plain := meshed.DeepCopy()
+	plain.Name, plain.Spec = "plain", corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}
+	cs := fake.NewClientset(meshed, plain)
+	patches := map[string]string{}
+	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.PatchAction)
+		patches[p.GetName()] = string(p.GetPatch())
+		return true, meshed, nil
+	})
+	r := &Runner{Client: cs, Image: "i", Wait: time.Second}
+	plan := probe.Plan{DeadlineMS: 1000, Checks: []probe.Check{{ID: "0", Kind: probe.KindTCP, Target: "x", Port: 1, TimeoutMS: 100}}}
+	for _, name := range []string{"web", "plain"} {
+		if err := r.DryRun(context.Background(), "a", name, plan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(patches["web"], `"runAsUser":1500`) || !strings.Contains(patches["web"], `"runAsGroup":1500`) {
+		t.Errorf("meshed pod's probe container does not run as the proxy's user: %s", patches["web"])
+	}
+	if !strings.Contains(patches["plain"], `"runAsUser":65534`) {
+		t.Errorf("plain pod's probe container: %s", patches["plain"])
 	}
 }
