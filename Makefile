@@ -48,6 +48,11 @@ test-unit: ## Unit tests (offline, no cluster)
 test-integration: cluster-build ## Integration tests on a real kube-apiserver + etcd (light mode, starts in seconds)
 	NETBASELINE_REQUIRE_TESTENV=1 hack/go-test.sh -tags integration -run Integration ./...
 
+.PHONY: calico-selector-diff
+calico-selector-diff: ## internal/calico against Calico's own selector parser (hack/calico-selector-diff) on 100,000 random selectors x 8 label sets (SEL_CASES, SEL_SEED)
+	NB_CALICO_SELECTOR_DIFF=$(or $(SEL_CASES),100000) NB_CALICO_SELECTOR_DIFF_SEED=$(or $(SEL_SEED),1) \
+		hack/go-test.sh -v -run TestDifferentialAgainstCalico ./internal/calico
+
 .PHONY: mutations
 mutations: cluster-build ## Break each of apply's guards in a scratch copy; the tests must catch every one (~20 min)
 	hack/mutations.sh
