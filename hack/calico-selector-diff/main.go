@@ -5,7 +5,9 @@
 //
 // It reads JSON lines {"selector": s, "labels": [{k: v}, ...]} on stdin and
 // writes one JSON line per input: {"ok": bool, "string": canonical form,
-// "matches": [bool per label set]}. It lives in its own module so that the
+// "restring": the canonical form of the canonical form, "matches": [bool per
+// label set]}. The two forms differ when Calico prints a negated negation
+// ("!(!x)" as "!!x"), which internal/calico drops. It lives in its own module so that the
 // plugin's go.mod never requires Calico.
 package main
 
@@ -26,9 +28,10 @@ type query struct {
 }
 
 type answer struct {
-	OK      bool   `json:"ok"`
-	String  string `json:"string,omitempty"`
-	Matches []bool `json:"matches,omitempty"`
+	OK       bool   `json:"ok"`
+	String   string `json:"string,omitempty"`
+	Restring string `json:"restring,omitempty"`
+	Matches  []bool `json:"matches,omitempty"`
 }
 
 func main() {
@@ -62,7 +65,10 @@ func evaluate(q query) answer {
 	if err != nil {
 		return answer{}
 	}
-	a := answer{OK: true, String: sel.String()}
+	a := answer{OK: true, String: sel.String(), Restring: sel.String()}
+	if again, err := selector.Parse(a.String); err == nil {
+		a.Restring = again.String()
+	}
 	for _, l := range q.Labels {
 		a.Matches = append(a.Matches, sel.Evaluate(l))
 	}

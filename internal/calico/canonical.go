@@ -3,8 +3,9 @@ package calico
 import "strings"
 
 // The canonical form is Calico's Selector.String, reproduced byte for byte
-// so that both can be compared (and so that a selector the engine prints is
-// the one felix would log): "&&" and "||" groups are always parenthesised,
+// (but for the negated negations the parser drops) so that both can be
+// compared and a selector the engine prints reads as felix's would: "&&" and
+// "||" groups are always parenthesised,
 // "!" sticks to its operand, literals are double-quoted unless they contain a
 // double quote, and set members come sorted and unique.
 

@@ -102,7 +102,18 @@ func (p *parser) operation() (*node, error) {
 	if err != nil || !negated {
 		return n, err
 	}
-	return &node{op: opNot, operands: []*node{n}}, nil
+	return negation(n), nil
+}
+
+// negation is "!n". A negated negation, as in "!(!has(a))", is dropped
+// here, where Calico keeps it and prints "!!has(a)", which it then reads
+// back as "has(a)": with it dropped, the canonical form is a fixed point
+// and parses back to the same tree. Matching is the same either way.
+func negation(n *node) *node {
+	if n.op == opNot {
+		return n.operands[0]
+	}
+	return &node{op: opNot, operands: []*node{n}}
 }
 
 func (p *parser) positiveOperation() (*node, error) {

@@ -79,8 +79,10 @@ func (s *Selector) Matches(l Labels) bool {
 	return s.root.matches(l)
 }
 
-// String is the canonical form, byte for byte what Calico's Selector.String
-// returns; it parses back to an equal selector.
+// String is the canonical form: what Calico's Selector.String returns,
+// byte for byte, except that a negated negation is left out (Calico prints
+// "!(!has(a))" as "!!has(a)"; both read back as "has(a)"). It parses back
+// to an equal selector.
 func (s *Selector) String() string {
 	return s.text
 }
