@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"net/netip"
 	"strings"
 
@@ -20,6 +21,9 @@ func PodFromAPI(pod *corev1.Pod, namespace string) *Pod {
 		HostNetwork: pod.Spec.HostNetwork,
 		Phase:       pod.Status.Phase,
 		Terminating: pod.DeletionTimestamp != nil,
+		// The ServiceAccount admission plugin names "default" when the
+		// spec names none.
+		ServiceAccount: cmp.Or(pod.Spec.ServiceAccountName, pod.Spec.DeprecatedServiceAccount, "default"),
 	}
 	for _, c := range pod.Spec.Containers {
 		for _, cp := range c.Ports {

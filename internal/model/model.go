@@ -57,6 +57,9 @@ type Pod struct {
 	// FromTemplate marks a pod that stands for a workload's pod template
 	// (offline mode); it has no IP.
 	FromTemplate bool
+	// ServiceAccount runs the pod ("default" when the spec names none, as
+	// the API server's admission sets it): Calico policies select on it.
+	ServiceAccount string
 }
 
 // Key is "namespace/name".
@@ -104,6 +107,12 @@ type Model struct {
 	// read for their "nodes" peers.
 	ClusterPolicies []*ClusterPolicy
 	Nodes           []*Node
+	// CalicoPolicies are Calico's own (model/calico.go), decided with the
+	// NetworkPolicies as felix orders them; ServiceAccounts carry the
+	// labels their selectors may match.
+	CalicoPolicies  []*CalicoPolicy
+	CalicoTiers     []*CalicoTier
+	ServiceAccounts []*ServiceAccount
 	// OtherLayers names policy layers besides NetworkPolicy that were found
 	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):
 	// with them present no verdict from NetworkPolicy alone is certain.
@@ -341,6 +350,10 @@ func (p *Pod) GroupKey() string {
 	b.WriteString(strings.Join(ports, ","))
 	if p.HostNetwork {
 		b.WriteString("|hostNetwork")
+	}
+	if p.ServiceAccount != "" && p.ServiceAccount != "default" {
+		// Calico policies select on it.
+		b.WriteString("|sa=" + p.ServiceAccount)
 	}
 	return b.String()
 }

@@ -75,6 +75,11 @@ func SideReason(s *policy.Side) string {
 		prefix = s.Admin.String() + " → "
 	}
 	switch s.Tier {
+	case policy.TierCalico:
+		if s.Calico == nil {
+			return "calico: " + string(s.Verdict)
+		}
+		return "calico: " + s.Calico.String()
 	case policy.TierAdmin:
 		return "admin: " + s.Admin.String()
 	case policy.TierBaseline:

@@ -56,6 +56,8 @@ type Engine struct {
 	// selector needs them (nslabels.go).
 	nsLabelsUnknown    map[string]bool
 	clusterNeedsLabels bool
+	// calico decides sides when the model has Calico policies (calico.go).
+	calico *calicoLayer
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.
@@ -140,6 +142,7 @@ func New(snapshot *model.Model) *Engine {
 	e.compileClusterPolicies(m)
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
+	e.compileCalico()
 	for _, cp := range snapshot.ClusterPolicies {
 		e.clusterNeedsLabels = e.clusterNeedsLabels || clusterPolicyNeedsLabels(cp)
 	}

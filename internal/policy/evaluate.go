@@ -80,6 +80,8 @@ type Side struct {
 	// Pass that handed the side on); Baseline the baseline-tier one.
 	Admin    *TierMatch `json:"admin,omitempty"`
 	Baseline *TierMatch `json:"baseline,omitempty"`
+	// Calico is the Calico policy and rule that decided (tier calico).
+	Calico *CalicoMatch `json:"calico,omitempty"`
 	// Undecided says why the side is unspecified (the API leaves the order
 	// of two policies open, a rule names a domain).
 	Undecided string `json:"undecided,omitempty"`
@@ -206,6 +208,14 @@ func (e *Engine) readable(ep Endpoint) bool {
 // The admin tier goes first: when it decides, the NetworkPolicy rules
 // are only read for an explanation (full), since they cannot change it.
 func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool, d detail) *Side {
+	if e.calico != nil {
+		if len(e.cluster) > 0 || e.clusterUnreadable {
+			*s = Side{Verdict: Unspecified, Tier: TierCalico, AllowedBy: []RuleRef{},
+				Undecided: "Calico places AdminNetworkPolicy and BaselineAdminNetworkPolicy by its version (in its own tiers from v3.29/v3.30); not decided beside Calico's policies"}
+			return s
+		}
+		return e.calicoSide(s, f, ingress)
+	}
 	full := d == explained
 	ep := f.From
 	if ingress {

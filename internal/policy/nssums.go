@@ -21,7 +21,7 @@ import (
 // those of Evaluate, examples the first pair of each verdict in the
 // matrix's order.
 func (e *Engine) NamespaceSums(sources, destinations []Group, ports []PortSpec) (flows []NamespaceFlow, ok bool) {
-	if len(e.cluster) > 0 || e.clusterUnreadable || len(e.model.OtherLayers) > 0 || e.model.PoliciesPartial || len(e.nsLabelsUnknown) > 0 {
+	if len(e.cluster) > 0 || e.clusterUnreadable || len(e.model.OtherLayers) > 0 || e.model.PoliciesPartial || len(e.nsLabelsUnknown) > 0 || e.calico != nil {
 		return nil, false
 	}
 	// Destinations are cut into one contiguous run per core; each run is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,20 +79,29 @@ func (e *Engine) Groups(pods []*model.Pod) []Group {
 // ipBlockSignature marks which of the policies' ipBlocks contain the
 // pod's IPs, one byte per block.
 func (e *Engine) ipBlockSignature(p *model.Pod) string {
-	if len(p.IPs) == 0 || len(e.ipBlocks) == 0 {
+	var nets []netip.Prefix
+	if e.calico != nil {
+		nets = e.calico.nets
+	}
+	if len(p.IPs) == 0 || len(e.ipBlocks)+len(nets) == 0 {
 		return ""
 	}
-	sig := make([]byte, len(e.ipBlocks))
-	for i, block := range e.ipBlocks {
-		sig[i] = '0'
-		for _, a := range p.IPs {
-			if block.contains(a) {
-				sig[i] = '1'
-				break
-			}
-		}
+	sig := make([]byte, 0, len(e.ipBlocks)+len(nets))
+	for _, block := range e.ipBlocks {
+		sig = append(sig, bit(slices.ContainsFunc(p.IPs, block.contains)))
+	}
+	// Calico's nets and notNets tell pods apart the same way.
+	for _, n := range nets {
+		sig = append(sig, bit(slices.ContainsFunc(p.IPs, n.Contains)))
 	}
 	return string(sig)
+}
+
+func bit(b bool) byte {
+	if b {
+		return '1'
+	}
+	return '0'
 }
 
 // Query is one explain question.

@@ -44,17 +44,14 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
-// otherLayerKinds are policy kinds evaluated besides NetworkPolicy.
+// otherLayerKinds are policy kinds evaluated besides NetworkPolicy that
+// the engine does not decide (Calico's are read in calico.go; the
+// cluster-scoped tiers of policy.networking.k8s.io in clusterpolicies.go).
 var otherLayerKinds = map[string]bool{
 	"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true,
 	"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true,
-	"GlobalNetworkPolicy": true, "StagedGlobalNetworkPolicy": true, "StagedNetworkPolicy": true,
 	"ApplicationNetworkPolicy": true,
 }
-
-// calicoGroups distinguish Calico's namespaced NetworkPolicy from the
-// networking.k8s.io one.
-var calicoGroups = []string{"crd.projectcalico.org/", "projectcalico.org/"}
 
 // fileLoader reads manifests: multi-document YAML or JSON, Lists,
 // kustomize build and helm template output. Workloads stand for pods
@@ -320,7 +317,10 @@ func (d *docSink) object(obj map[string]any, where string) error {
 	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
 		return d.clusterPolicy(obj, tm, into, where)
 	}
-	if otherLayerKinds[tm.Kind] || (tm.Kind == "NetworkPolicy" && hasPrefixAny(tm.APIVersion, calicoGroups)) {
+	if group, ok := isCalicoGroup(tm.APIVersion); ok {
+		return d.calico(obj, group, tm.Kind, where)
+	}
+	if otherLayerKinds[tm.Kind] {
 		d.otherLayer(tm.Kind)
 		return nil
 	}
@@ -383,6 +383,13 @@ func (d *docSink) object(obj map[string]any, where string) error {
 			return fmt.Errorf("NetworkPolicy %s/%s would be refused by the API server: %v", np.Namespace, np.Name, errs.ToAggregate())
 		}
 		d.put("NetworkPolicy "+np.Namespace+"/"+np.Name, where, func(m *model.Model) { m.Policies = append(m.Policies, np) })
+	case "ServiceAccount":
+		var sa corev1.ServiceAccount
+		if err := decode(&sa); err != nil {
+			return err
+		}
+		acct := &model.ServiceAccount{Namespace: d.ns(sa.Namespace), Name: sa.Name, Labels: sa.Labels}
+		d.put("ServiceAccount "+acct.Namespace+"/"+acct.Name, where, func(m *model.Model) { m.ServiceAccounts = append(m.ServiceAccounts, acct) })
 	case "Node":
 		var n corev1.Node
 		if err := decode(&n); err != nil {
@@ -425,6 +432,37 @@ func (d *docSink) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into any
 	return nil
 }
 
+// calico reads Calico's kinds: its policies and tiers are decided; the
+// network sets (whose addresses rule selectors also match) are another
+// layer the engine does not decide yet; host endpoints do not touch pods.
+func (d *docSink) calico(obj map[string]any, group, kind, where string) error {
+	switch {
+	case calicoPolicyKinds[kind]:
+		p, unknown, err := decodeCalicoPolicy(obj, group, d.defaultNamespace)
+		if err != nil {
+			return err
+		}
+		for _, u := range unknown {
+			d.warn(fmt.Sprintf("%s: %s %s: %s, ignored", where, kind, objectName(obj), u))
+		}
+		if len(p.Problems) > 0 && group == model.CalicoAPIGroup {
+			return fmt.Errorf("%s would be refused by Calico's API server: %s", p.Ref(), strings.Join(p.Problems, "; "))
+		}
+		d.put(p.Ref(), where, func(m *model.Model) { m.CalicoPolicies = append(m.CalicoPolicies, p) })
+	case kind == "Tier":
+		t, err := decodeCalicoTier(obj)
+		if err != nil {
+			return err
+		}
+		d.put("Tier "+t.Name, where, func(m *model.Model) { m.CalicoTiers = append(m.CalicoTiers, t) })
+	case kind == "NetworkSet" || kind == "GlobalNetworkSet":
+		d.otherLayer(kind)
+	case kind == "HostEndpoint":
+		d.warn(fmt.Sprintf("%s: HostEndpoint %s: host endpoints are out of scope (they govern node traffic, not pods), ignored", where, objectName(obj)))
+	}
+	return nil
+}
+
 // objectName is "namespace/name" (or "name") from a document's metadata.
 func objectName(obj map[string]any) string {
 	meta, _ := obj["metadata"].(map[string]any)
@@ -437,7 +475,7 @@ func objectName(obj map[string]any) string {
 
 // readKinds are the kinds the loader reads; a kind that differs from one
 // only in case or by a letter or two is a typo that would drop the object.
-var readKinds = []string{"Namespace", "Pod", "Service", "NetworkPolicy", "Node", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+var readKinds = []string{"Namespace", "Pod", "Service", "ServiceAccount", "NetworkPolicy", "Node", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
 	"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}
 
 func nearKind(kind string) string {
@@ -532,13 +570,4 @@ func templatePod(kind string, meta *metav1.ObjectMeta, tmpl *corev1.PodTemplateS
 	p.Controller = p.Owner
 	p.FromTemplate = true
 	return p
-}
-
-func hasPrefixAny(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }

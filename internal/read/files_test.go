@@ -134,8 +134,12 @@ metadata: {name: ignored}
 	if len(m.Policies) != 1 || m.Policies[0].Namespace != "team" {
 		t.Errorf("policies = %+v", m.Policies)
 	}
-	if !cmp.Equal(m.OtherLayers, []string{"CiliumNetworkPolicy", "NetworkPolicy"}) {
+	if !cmp.Equal(m.OtherLayers, []string{"CiliumNetworkPolicy"}) {
 		t.Errorf("other layers = %v", m.OtherLayers)
+	}
+	// Calico's own NetworkPolicy is read, not an unknown layer.
+	if len(m.CalicoPolicies) != 1 || m.CalicoPolicies[0].Ref() != "NetworkPolicy/y/calico" || m.CalicoPolicies[0].Group != model.CalicoCRDGroup {
+		t.Errorf("calico policies = %+v", m.CalicoPolicies)
 	}
 }
 

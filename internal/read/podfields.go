@@ -110,6 +110,10 @@ func podSpec(m map[string]any, out *corev1.PodSpec) bool {
 		}
 		out.HostNetwork = b
 	}
+	// Calico policies select on it.
+	if !stringField(m, "serviceAccountName", &out.ServiceAccountName) || !stringField(m, "serviceAccount", &out.DeprecatedServiceAccount) {
+		return false
+	}
 	containers, ok := optionalList(m, "containers")
 	if !ok {
 		return false

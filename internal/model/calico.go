@@ -1,0 +1,142 @@
+package model
+
+import networkingv1 "k8s.io/api/networking/v1"
+
+// Calico's own policies, as the engine decides them: the fields of
+// projectcalico.org/v3 NetworkPolicy and GlobalNetworkPolicy (and their
+// staged forms) that felix enforces on pods. Selectors stay in Calico's
+// selector syntax (internal/calico parses them); the form the object was
+// written in matters, because Calico's API server defaults what the CRDs
+// written directly leave empty (docs/design.md, "Calico").
+
+// Calico kinds.
+const (
+	CalicoNetworkPolicy             = "NetworkPolicy"
+	CalicoGlobalNetworkPolicy       = "GlobalNetworkPolicy"
+	CalicoStagedNetworkPolicy       = "StagedNetworkPolicy"
+	CalicoStagedGlobalNetworkPolicy = "StagedGlobalNetworkPolicy"
+	CalicoStagedKubernetesPolicy    = "StagedKubernetesNetworkPolicy"
+)
+
+// Calico API groups: through Calico's API server, or straight to the CRDs
+// (felix in Kubernetes-datastore mode with no API server).
+const (
+	CalicoAPIGroup = "projectcalico.org"
+	CalicoCRDGroup = "crd.projectcalico.org"
+)
+
+// CalicoPolicy is one Calico policy.
+type CalicoPolicy struct {
+	Kind      string
+	Namespace string // "" for the global kinds
+	Name      string
+	// Group is CalicoAPIGroup or CalicoCRDGroup: the API server defaults
+	// Types and stores the name as "<tier>.<name>"; a CRD written
+	// directly keeps both as written.
+	Group string
+	Tier  string // "" is the default tier
+	// Order: nil sorts last ("infinity"), ties by stored name.
+	Order                  *float64
+	Selector               string
+	NamespaceSelector      string // GlobalNetworkPolicy only
+	ServiceAccountSelector string
+	// Types as written (Ingress, Egress); nil when not written.
+	Types   []string
+	Ingress []CalicoRule
+	Egress  []CalicoRule
+	// Host-endpoint-only behaviour, out of scope for pods.
+	DoNotTrack, PreDNAT, ApplyOnForward bool
+	// StagedAction of a staged policy: Set (the default) or Delete.
+	StagedAction string
+	// Kubernetes is the policy a StagedKubernetesNetworkPolicy stages.
+	Kubernetes *networkingv1.NetworkPolicy
+	// Problems are what the API server would refuse or this version does
+	// not know; the engine fails closed on the policy (unspecified where
+	// it could match).
+	Problems []string
+}
+
+// Staged reports whether the policy is staged: recorded, not enforced.
+func (p *CalicoPolicy) Staged() bool {
+	switch p.Kind {
+	case CalicoStagedNetworkPolicy, CalicoStagedGlobalNetworkPolicy, CalicoStagedKubernetesPolicy:
+		return true
+	}
+	return false
+}
+
+// Global reports whether the policy is cluster-wide.
+func (p *CalicoPolicy) Global() bool {
+	return p.Kind == CalicoGlobalNetworkPolicy || p.Kind == CalicoStagedGlobalNetworkPolicy
+}
+
+// Ref is "Kind/namespace/name" or "Kind/name".
+func (p *CalicoPolicy) Ref() string {
+	if p.Namespace == "" {
+		return p.Kind + "/" + p.Name
+	}
+	return p.Kind + "/" + p.Namespace + "/" + p.Name
+}
+
+// CalicoRule is one rule: an action and what the packet must match.
+type CalicoRule struct {
+	Action      string // Allow, Deny, Log, Pass
+	Protocol    *CalicoProtocol
+	NotProtocol *CalicoProtocol
+	IPVersion   *int
+	// ICMP, NotICMP and HTTP are matches the engine does not decide: a
+	// flow they could match is unspecified.
+	ICMP, NotICMP, HTTP bool
+	Source              CalicoEntity
+	Destination         CalicoEntity
+}
+
+// CalicoProtocol is a protocol by name (TCP, UDP, ICMP, ICMPv6, SCTP,
+// UDPLite) or number.
+type CalicoProtocol struct {
+	Name   string
+	Number uint8
+}
+
+// CalicoEntity is a rule's source or destination.
+type CalicoEntity struct {
+	Nets, NotNets     []string
+	Selector          string
+	NotSelector       string
+	NamespaceSelector string
+	Ports, NotPorts   []CalicoPort
+	ServiceAccounts   *CalicoServiceAccounts
+	// Services names a Service whose endpoints the rule matches: not
+	// decided (unspecified where it could match).
+	Services *CalicoServiceRef
+}
+
+// CalicoServiceAccounts matches endpoints by their ServiceAccount.
+type CalicoServiceAccounts struct {
+	Names    []string
+	Selector string
+}
+
+// CalicoServiceRef is a rule's services match.
+type CalicoServiceRef struct {
+	Name, Namespace string
+}
+
+// CalicoPort is a port, a range (First to Last) or a named port.
+type CalicoPort struct {
+	First, Last uint16
+	Name        string
+}
+
+// ServiceAccount is a ServiceAccount's labels: Calico selectors can
+// match them (serviceAccountSelector, serviceAccounts.selector).
+type ServiceAccount struct {
+	Namespace, Name string
+	Labels          map[string]string
+}
+
+// CalicoTier orders policies: tiers by Order, then name.
+type CalicoTier struct {
+	Name  string
+	Order *float64
+}

@@ -1,0 +1,571 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/calico"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+)
+
+// Calico's own policies, decided as felix (v3.28, the test bed's) does:
+// every policy that applies to a pod, Calico's and the Kubernetes
+// NetworkPolicies (order 1000, named knp.default.<name>), is sorted by
+// tier, then order (none: last), then the name felix stores; the first
+// rule that matches decides: Allow or Deny, Pass (to the next tier), Log
+// (goes on). A pod some policy of a tier applies to, whose packet no rule
+// of that tier decided, is denied at the end of the tier; a packet that
+// passes every tier reaches the namespace's profile, which allows it.
+// Selectors are Calico's, converted as Calico converts them for felix
+// (internal/calico), evaluated on the pod's labels and those it inherits
+// from its namespace (pcns.*) and ServiceAccount (pcsa.*).
+
+// calicoLayer is the compiled Calico evaluation.
+type calicoLayer struct {
+	tiers []*felixTier
+	// ingressOf[i] and egressOf[i]: the policies that apply to pod i, in
+	// felix's order.
+	ingressOf, egressOf [][]felixRef
+	labels              []calico.LabelMap
+	// labelsUnknown[i]: label prefixes whose values pod i inherits but
+	// nobody could read (pcns. when its namespace's labels are unknown).
+	labelsUnknown []string
+	// Staged are the staged policies: read, not enforced.
+	staged []*model.CalicoPolicy
+	// nets are every rule's nets and notNets: pods alike but for an
+	// address inside one of them are not one group.
+	nets []netip.Prefix
+}
+
+type felixRef struct{ tier, policy int32 }
+
+type felixTier struct {
+	name     string
+	order    *float64
+	policies []*felixPolicy
+}
+
+// felixPolicy is one policy as felix holds it.
+type felixPolicy struct {
+	calico *model.CalicoPolicy // nil for a Kubernetes NetworkPolicy
+	knp    int32               // its index in Engine.policies, else -1
+	// key is felix's name: "<namespace>/<stored name>" or "<stored name>".
+	key             string
+	order           *float64
+	ingress, egress bool
+	inRules         []felixRule
+	outRules        []felixRule
+	selected        bitset
+	// problem: Calico would refuse the policy or cannot use it as
+	// written; any flow it applies to is unspecified.
+	problem string
+}
+
+// felixRule is one rule after Calico's conversion.
+type felixRule struct {
+	action    string
+	protocol  int // -1: any
+	notProto  int // -1: none
+	ipVersion int // 0: any
+	src, dst  felixEntity
+	// undecided names a match the engine does not decide (an HTTP match,
+	// a Service, source ports): where everything else matches, the rule
+	// may or may not.
+	undecided string
+}
+
+type felixEntity struct {
+	selector, notSelector *calico.Selector
+	nets, notNets         []netip.Prefix
+	ports, notPorts       []model.CalicoPort
+}
+
+// Names Calico gives what it converts.
+const (
+	calicoDefaultTier    = "default"
+	knpPrefix            = "knp.default."
+	calicoNamespaceLabel = "projectcalico.org/namespace"
+	calicoOrchLabel      = "projectcalico.org/orchestrator"
+	calicoSALabel        = "projectcalico.org/serviceaccount"
+	calicoNameLabel      = "projectcalico.org/name"
+	pcnsPrefix           = "pcns."
+	pcsaPrefix           = "pcsa."
+	// defaultTierOrder: the default tier comes after every tier with an
+	// order up to it (Calico's DefaultTierOrder).
+	defaultTierOrder = 1_000_000
+	knpOrder         = 1000
+)
+
+// compileCalico builds the layer when the model has Calico policies.
+func (e *Engine) compileCalico() {
+	m := e.model
+	if len(m.CalicoPolicies) == 0 {
+		return
+	}
+	l := &calicoLayer{}
+	e.calico = l
+	l.endpointLabels(m)
+	tiers := map[string]*felixTier{}
+	tier := func(name string) *felixTier {
+		if name == "" {
+			name = calicoDefaultTier
+		}
+		if t, ok := tiers[name]; ok {
+			return t
+		}
+		t := &felixTier{name: name, order: tierOrder(m, name)}
+		tiers[name] = t
+		return t
+	}
+	for _, p := range m.CalicoPolicies {
+		if p.Staged() {
+			l.staged = append(l.staged, p)
+			continue
+		}
+		t := tier(p.Tier)
+		t.policies = append(t.policies, e.compileFelixPolicy(p, t.name))
+	}
+	for i, cp := range e.policies {
+		t := tier(calicoDefaultTier)
+		t.policies = append(t.policies, e.felixKubernetes(int32(i), cp))
+	}
+	for _, t := range tiers {
+		slices.SortStableFunc(t.policies, felixPolicyOrder)
+		l.tiers = append(l.tiers, t)
+	}
+	l.collectNets()
+	slices.SortFunc(l.tiers, func(a, b *felixTier) int {
+		if c := cmpOrder(a.order, b.order); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	l.index(len(m.Pods))
+}
+
+func (l *calicoLayer) collectNets() {
+	for _, t := range l.tiers {
+		for _, p := range t.policies {
+			for _, rules := range [][]felixRule{p.inRules, p.outRules} {
+				for _, r := range rules {
+					for _, en := range []*felixEntity{&r.src, &r.dst} {
+						l.nets = append(l.nets, en.nets...)
+						l.nets = append(l.nets, en.notNets...)
+					}
+				}
+			}
+		}
+	}
+}
+
+// tierOrder is a tier's order: from its Tier object, the default tier's
+// fixed one, or unknown (nil: last).
+func tierOrder(m *model.Model, name string) *float64 {
+	for _, t := range m.CalicoTiers {
+		if t.Name == name && t.Order != nil {
+			return t.Order
+		}
+	}
+	if name == calicoDefaultTier {
+		o := float64(defaultTierOrder)
+		return &o
+	}
+	return nil
+}
+
+// cmpOrder sorts by order, nil last (felix's PolKVLess).
+func cmpOrder(a, b *float64) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return cmp.Compare(*a, *b)
+}
+
+func felixPolicyOrder(a, b *felixPolicy) int {
+	if c := cmpOrder(a.order, b.order); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
+}
+
+// index lists, per pod and direction, the policies that apply, in order.
+func (l *calicoLayer) index(pods int) {
+	l.ingressOf = make([][]felixRef, pods)
+	l.egressOf = make([][]felixRef, pods)
+	for ti, t := range l.tiers {
+		for pi, p := range t.policies {
+			ref := felixRef{tier: int32(ti), policy: int32(pi)}
+			p.selected.each(func(i int) {
+				if p.ingress {
+					l.ingressOf[i] = append(l.ingressOf[i], ref)
+				}
+				if p.egress {
+					l.egressOf[i] = append(l.egressOf[i], ref)
+				}
+			})
+		}
+	}
+}
+
+// endpointLabels is, per pod, the labels felix evaluates selectors on:
+// its own, the ones Calico adds (namespace, orchestrator, service
+// account), and those inherited from its namespace's and
+// ServiceAccount's profiles; its own win.
+func (l *calicoLayer) endpointLabels(m *model.Model) {
+	accounts := map[string]*model.ServiceAccount{}
+	for _, sa := range m.ServiceAccounts {
+		accounts[sa.Namespace+"/"+sa.Name] = sa
+	}
+	unknownNS := map[string]bool{}
+	for _, ns := range m.NamespaceLabelsUnknown() {
+		unknownNS[ns] = true
+	}
+	l.labels = make([]calico.LabelMap, len(m.Pods))
+	l.labelsUnknown = make([]string, len(m.Pods))
+	for i, p := range m.Pods {
+		labels := calico.LabelMap{}
+		if ns := m.Namespace(p.Namespace); ns != nil {
+			for k, v := range ns.Labels {
+				labels[pcnsPrefix+k] = v
+			}
+		}
+		labels[pcnsPrefix+calicoNameLabel] = p.Namespace
+		if sa := accounts[p.Namespace+"/"+p.ServiceAccount]; sa != nil {
+			for k, v := range sa.Labels {
+				labels[pcsaPrefix+k] = v
+			}
+		}
+		labels[pcsaPrefix+calicoNameLabel] = p.ServiceAccount
+		for k, v := range p.Labels {
+			labels[k] = v
+		}
+		labels[calicoNamespaceLabel] = p.Namespace
+		labels[calicoOrchLabel] = "k8s"
+		labels[calicoSALabel] = p.ServiceAccount
+		l.labels[i] = labels
+		if unknownNS[p.Namespace] {
+			l.labelsUnknown[i] = pcnsPrefix
+		}
+	}
+}
+
+// felixKubernetes places a Kubernetes NetworkPolicy as Calico does: in
+// the default tier at order 1000, its rules Allow rules.
+func (e *Engine) felixKubernetes(i int32, cp *compiledPolicy) *felixPolicy {
+	o := float64(knpOrder)
+	return &felixPolicy{knp: i, key: cp.np.Namespace + "/" + knpPrefix + cp.np.Name, order: &o,
+		ingress: cp.ingress, egress: cp.egress, selected: cp.selected}
+}
+
+// storedName is the name felix sorts by: Calico's API server stores a
+// policy as "<tier>.<name>"; a CRD written directly keeps its name.
+func storedName(p *model.CalicoPolicy, tier string) string {
+	if p.Group == model.CalicoCRDGroup || strings.HasPrefix(p.Name, "knp.") || strings.HasPrefix(p.Name, "ossg.") {
+		return p.Name
+	}
+	return tier + "." + p.Name
+}
+
+// policyTypes: the API server fills empty types from the rules
+// (defaultPolicyTypesField); felix reads empty types as both.
+func policyTypes(p *model.CalicoPolicy) (ingress, egress bool) {
+	types := p.Types
+	if len(types) == 0 && p.Group == model.CalicoAPIGroup {
+		switch {
+		case len(p.Egress) == 0:
+			types = []string{"Ingress"}
+		case len(p.Ingress) == 0:
+			types = []string{"Egress"}
+		default:
+			types = []string{"Ingress", "Egress"}
+		}
+	}
+	if len(types) == 0 {
+		return true, true
+	}
+	return slices.Contains(types, "Ingress"), slices.Contains(types, "Egress")
+}
+
+// compileFelixPolicy converts one Calico policy as Calico's update
+// processors do, and selects the pods it applies to.
+func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPolicy {
+	fp := &felixPolicy{calico: p, knp: -1, order: p.Order, key: storedName(p, tier)}
+	if !p.Global() {
+		fp.key = p.Namespace + "/" + fp.key
+	}
+	fp.ingress, fp.egress = policyTypes(p)
+	if len(p.Problems) > 0 {
+		fp.problem = strings.Join(p.Problems, "; ")
+	}
+	if p.DoNotTrack || p.PreDNAT {
+		fp.problem = "doNotTrack and preDNAT policies govern host endpoints, which are out of scope"
+	}
+	sel, err := policySelector(p)
+	if err != nil {
+		fp.problem = err.Error()
+	}
+	var rulesErr error
+	fp.inRules, rulesErr = convertRules(p.Ingress, p.Namespace, p.Global())
+	if rulesErr == nil {
+		fp.outRules, rulesErr = convertRules(p.Egress, p.Namespace, p.Global())
+	}
+	if rulesErr != nil && fp.problem == "" {
+		fp.problem = rulesErr.Error()
+	}
+	fp.selected = newBitset(len(e.model.Pods))
+	if sel == nil {
+		return fp
+	}
+	for i := range e.model.Pods {
+		if sel.Matches(e.calico.labels[i]) {
+			fp.selected.set(i)
+		}
+	}
+	return fp
+}
+
+// policySelector is the policy's selector as felix evaluates it: for a
+// namespaced policy "(selector) && projectcalico.org/namespace == 'ns'";
+// a GlobalNetworkPolicy's namespaceSelector on pcns.* labels; the
+// serviceAccountSelector on pcsa.* labels.
+func policySelector(p *model.CalicoPolicy) (*calico.Selector, error) {
+	selector := p.Selector
+	if !p.Global() {
+		nsClause := fmt.Sprintf("%s == '%s'", calicoNamespaceLabel, p.Namespace)
+		if selector == "" {
+			selector = nsClause
+		} else {
+			selector = fmt.Sprintf("(%s) && %s", selector, nsClause)
+		}
+	} else if p.NamespaceSelector != "" {
+		var err error
+		if selector, err = appendPrefixed(selector, p.NamespaceSelector, pcnsPrefix); err != nil {
+			return nil, fmt.Errorf("namespaceSelector: %w", err)
+		}
+		selector = strings.ReplaceAll(selector, "all()", "has("+calicoNamespaceLabel+")")
+	}
+	if p.ServiceAccountSelector != "" {
+		var err error
+		if selector, err = appendPrefixed(selector, p.ServiceAccountSelector, pcsaPrefix); err != nil {
+			return nil, fmt.Errorf("serviceAccountSelector: %w", err)
+		}
+		if p.Global() {
+			selector = strings.ReplaceAll(selector, "all()", "has("+calicoSALabel+")")
+		}
+	}
+	return calico.ParseSelector(selector)
+}
+
+// appendPrefixed is Calico's prefixAndAppendSelector: "(current) && prefixed".
+func appendPrefixed(current, added, prefix string) (string, error) {
+	sel, err := calico.ParseSelector(added)
+	if err != nil {
+		return "", err
+	}
+	prefixed := sel.WithPrefix(prefix).String()
+	if current == "" {
+		return prefixed, nil
+	}
+	return fmt.Sprintf("(%s) && %s", current, prefixed), nil
+}
+
+// entitySelector is Calico's GetEntityRuleSelector for a rule's source or
+// destination: the selector and the service accounts, limited to the
+// policy's namespace (or the namespaceSelector's) as soon as any selector
+// field is used.
+func entitySelector(e *model.CalicoEntity, ns string) (string, error) {
+	nsSelector := ""
+	if e.NamespaceSelector != "" {
+		sel, err := calico.ParseSelector(e.NamespaceSelector)
+		if err != nil {
+			return "", fmt.Errorf("namespaceSelector: %w", err)
+		}
+		nsSelector = sel.WithPrefix(pcnsPrefix).String()
+		nsSelector = strings.ReplaceAll(nsSelector, "all()", "has("+calicoNamespaceLabel+")")
+		nsSelector = strings.ReplaceAll(nsSelector, "global()", "!has("+calicoNamespaceLabel+")")
+	} else if ns != "" {
+		nsSelector = fmt.Sprintf("%s == '%s'", calicoNamespaceLabel, ns)
+	}
+	var parts []string
+	if e.ServiceAccounts != nil {
+		sa, err := serviceAccountSelector(e.ServiceAccounts)
+		if err != nil {
+			return "", err
+		}
+		if sa != "" {
+			parts = append(parts, sa)
+		}
+	}
+	if e.Selector != "" {
+		parts = append(parts, e.Selector)
+	}
+	selector := ""
+	switch len(parts) {
+	case 1:
+		selector = parts[0]
+	case 2:
+		selector = "(" + strings.Join(parts, ") && (") + ")"
+	}
+	if nsSelector != "" && (selector != "" || e.NotSelector != "" || e.NamespaceSelector != "") {
+		if selector != "" {
+			return fmt.Sprintf("(%s) && (%s)", nsSelector, selector), nil
+		}
+		return nsSelector, nil
+	}
+	return selector, nil
+}
+
+// serviceAccountSelector is Calico's parseServiceAccounts.
+func serviceAccountSelector(sam *model.CalicoServiceAccounts) (string, error) {
+	updated := ""
+	if sam.Selector != "" {
+		sel, err := calico.ParseSelector(sam.Selector)
+		if err != nil {
+			return "", fmt.Errorf("serviceAccounts.selector: %w", err)
+		}
+		updated = sel.WithPrefix(pcsaPrefix).String()
+	}
+	if len(sam.Names) == 0 {
+		return updated, nil
+	}
+	names, err := calico.ParseSelector(fmt.Sprintf("%s in { '%s' }", calicoSALabel, strings.Join(sam.Names, "', '")))
+	if err != nil {
+		return "", fmt.Errorf("serviceAccounts.names: %w", err)
+	}
+	if updated != "" {
+		return fmt.Sprintf("(%s) && (%s)", updated, names.String()), nil
+	}
+	return names.String(), nil
+}
+
+// convertRules converts a direction's rules.
+func convertRules(rules []model.CalicoRule, ns string, global bool) ([]felixRule, error) {
+	if global {
+		ns = ""
+	}
+	out := make([]felixRule, 0, len(rules))
+	for i := range rules {
+		r, err := convertRule(&rules[i], ns)
+		if err != nil {
+			return nil, fmt.Errorf("rule %d: %w", i, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func convertRule(r *model.CalicoRule, ns string) (felixRule, error) {
+	fr := felixRule{action: r.Action, protocol: protocolNumber(r.Protocol), notProto: protocolNumber(r.NotProtocol)}
+	if fr.notProto < 0 && r.NotProtocol != nil {
+		return fr, fmt.Errorf("notProtocol %q is not a protocol", r.NotProtocol.Name)
+	}
+	if fr.protocol < 0 && r.Protocol != nil {
+		return fr, fmt.Errorf("protocol %q is not a protocol", r.Protocol.Name)
+	}
+	if r.IPVersion != nil {
+		fr.ipVersion = *r.IPVersion
+	}
+	var err error
+	if fr.src, err = convertEntity(&r.Source, ns); err != nil {
+		return fr, fmt.Errorf("source: %w", err)
+	}
+	if fr.dst, err = convertEntity(&r.Destination, ns); err != nil {
+		return fr, fmt.Errorf("destination: %w", err)
+	}
+	switch {
+	case r.HTTP:
+		fr.undecided = "an HTTP match, enforced only where Calico's application layer policy runs"
+	case r.Destination.Services != nil || r.Source.Services != nil:
+		fr.undecided = "a services match"
+	case len(r.Source.Ports) > 0 || len(r.Source.NotPorts) > 0:
+		fr.undecided = "source ports (a client's port is not known in advance)"
+	}
+	return fr, nil
+}
+
+func convertEntity(e *model.CalicoEntity, ns string) (felixEntity, error) {
+	var fe felixEntity
+	selector, err := entitySelector(e, ns)
+	if err != nil {
+		return fe, err
+	}
+	if selector != "" {
+		if fe.selector, err = calico.ParseSelector(selector); err != nil {
+			return fe, err
+		}
+	}
+	if e.NotSelector != "" {
+		if fe.notSelector, err = calico.ParseSelector(e.NotSelector); err != nil {
+			return fe, fmt.Errorf("notSelector: %w", err)
+		}
+	}
+	if fe.nets, err = prefixes(e.Nets); err != nil {
+		return fe, err
+	}
+	if fe.notNets, err = prefixes(e.NotNets); err != nil {
+		return fe, err
+	}
+	fe.ports, fe.notPorts = e.Ports, e.NotPorts
+	return fe, nil
+}
+
+func prefixes(nets []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(nets))
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR", n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// protocolNumber: -1 for none (nil) or an unknown name.
+func protocolNumber(p *model.CalicoProtocol) int {
+	if p == nil {
+		return -1
+	}
+	if p.Name == "" {
+		return int(p.Number)
+	}
+	switch strings.ToUpper(p.Name) {
+	case "TCP":
+		return 6
+	case "UDP":
+		return 17
+	case "ICMP":
+		return 1
+	case "ICMPV6":
+		return 58
+	case "SCTP":
+		return 132
+	case "UDPLITE":
+		return 136
+	}
+	return -1
+}
+
+func flowProtocol(p corev1.Protocol) int {
+	switch p {
+	case corev1.ProtocolUDP:
+		return 17
+	case corev1.ProtocolSCTP:
+		return 132
+	}
+	return 6
+}

@@ -1,0 +1,313 @@
+package policy_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+// The world of these tests: namespaces a (team=x) and b, pods web (a),
+// db and cache (b), and the DNS server in kube-system.
+const calicoWorld = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: x}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {serviceAccountName: web-sa, containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]}
+status: {podIP: 10.0.1.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: b, labels: {app: db}}
+spec: {containers: [{name: c, image: i, ports: [{name: pg, containerPort: 5432}]}]}
+status: {podIP: 10.0.2.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cache, namespace: b, labels: {app: cache}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 6379}]}]}
+status: {podIP: 10.0.2.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 53, protocol: UDP}]}]}
+status: {podIP: 10.0.0.10}
+`
+
+type calicoCase struct {
+	from, to string
+	port     int32
+	proto    corev1.Protocol
+	want     policy.Verdict
+}
+
+func calicoEngine(t *testing.T, docs ...string) (*policy.Engine, *model.Model) {
+	t.Helper()
+	m, err := read.LoadFiles([]string{"-"}, strings.NewReader(calicoWorld+"---\n"+strings.Join(docs, "\n---\n")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return policy.New(m), m
+}
+
+func endpointFor(t *testing.T, m *model.Model, s string) policy.Endpoint {
+	t.Helper()
+	if a, err := netip.ParseAddr(s); err == nil {
+		return policy.IPEndpoint(a)
+	}
+	ns, name, _ := strings.Cut(s, "/")
+	p := m.Pod(ns, name)
+	if p == nil {
+		t.Fatalf("no pod %s", s)
+	}
+	return policy.PodEndpoint(p)
+}
+
+func checkCalico(t *testing.T, e *policy.Engine, m *model.Model, cases []calicoCase) {
+	t.Helper()
+	for _, c := range cases {
+		proto := c.proto
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		r := e.Evaluate(policy.Flow{From: endpointFor(t, m, c.from), To: endpointFor(t, m, c.to), Port: c.port, Protocol: proto}, true)
+		if r.Verdict != c.want {
+			t.Errorf("%s -> %s %d/%s: %s, want %s\n  egress %s\n  ingress %s", c.from, c.to, c.port, proto, r.Verdict, c.want, describe(r.Egress), describe(r.Ingress))
+		}
+	}
+}
+
+func describe(s *policy.Side) string {
+	if s == nil {
+		return "-"
+	}
+	if s.Calico != nil {
+		return string(s.Verdict) + ": " + s.Calico.String() + " " + s.Undecided
+	}
+	return string(s.Verdict) + " " + s.Undecided
+}
+
+// Calico's documented default deny: every pod outside the system
+// namespaces may only resolve names; Kubernetes policies (order 1000)
+// come before it (no order: last).
+const defaultAppPolicy = `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: default-app-policy}
+spec:
+  namespaceSelector: has(projectcalico.org/name) && projectcalico.org/name not in {"kube-system", "calico-system", "calico-apiserver"}
+  types: [Ingress, Egress]
+  egress:
+  - action: Allow
+    protocol: UDP
+    destination: {selector: k8s-app == "kube-dns", ports: [53]}
+  - action: Allow
+    protocol: TCP
+    destination: {selector: k8s-app == "kube-dns", ports: [53]}`
+
+func TestCalicoDefaultAppPolicy(t *testing.T) {
+	allowWebToDB := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: b}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: x}}}], ports: [{port: 5432}]}]`
+	webEgress := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}]}]`
+	e, m := calicoEngine(t, defaultAppPolicy, allowWebToDB)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "kube-system/dns", 53, corev1.ProtocolUDP, policy.Allowed}, // DNS allowed; kube-system not selected
+		{"a/web", "b/db", 5432, "", policy.Denied},                           // web's egress: only DNS
+		{"b/cache", "b/db", 5432, "", policy.Denied},                         // db's ingress: team=x only
+		{"a/web", "b/cache", 6379, "", policy.Denied},
+		{"b/db", "b/db", 5432, "", policy.Allowed}, // a pod reaches itself
+	})
+	e, m = calicoEngine(t, defaultAppPolicy, allowWebToDB, webEgress)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "b/db", 5432, "", policy.Allowed}, // both Kubernetes policies at 1000 first
+		{"a/web", "b/db", 5433, "", policy.Denied},
+		{"a/web", "b/cache", 6379, "", policy.Denied},
+	})
+	x := e.Evaluate(policy.Flow{From: endpointFor(t, m, "a/web"), To: endpointFor(t, m, "b/cache"), Port: 6379, Protocol: corev1.ProtocolTCP}, true)
+	if x.Ingress.Calico == nil || x.Ingress.Calico.Action != "EndOfTier" || x.Ingress.Tier != policy.TierCalico {
+		t.Errorf("cache's ingress: %s", describe(x.Ingress))
+	}
+}
+
+func TestCalicoActionsAndOrder(t *testing.T) {
+	denyFromA := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-from-a}
+spec:
+  order: 100
+  selector: app == 'db'
+  ingress: [{action: Deny, source: {namespaceSelector: team == 'x'}}]`
+	allowAll := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-all, namespace: b}
+spec: {podSelector: {}, ingress: [{}]}`
+	e, m := calicoEngine(t, denyFromA, allowAll)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "b/db", 5432, "", policy.Denied},     // the Deny at order 100 before the Kubernetes allow
+		{"b/cache", "b/db", 5432, "", policy.Allowed},  // no Deny match: the Kubernetes allow
+		{"a/web", "b/cache", 6379, "", policy.Allowed}, // not selected by deny-from-a
+	})
+
+	pass := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: pass-web}
+spec:
+  order: 10
+  selector: app == 'db'
+  ingress: [{action: Log}, {action: Pass, source: {selector: app == 'web'}}]`
+	isolate := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: isolate, namespace: b}
+spec: {podSelector: {}, policyTypes: [Ingress]}`
+	e, m = calicoEngine(t, pass, isolate)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "b/db", 5432, "", policy.Allowed},  // Log goes on, Pass skips the tier: the profile allows
+		{"b/cache", "b/db", 5432, "", policy.Denied}, // no Pass: the Kubernetes isolation, end of tier
+	})
+}
+
+// Calico's API server fills empty types from the rules and stores the
+// name as default.<name>; a CRD written directly keeps both: no types
+// means both directions to felix.
+func TestCalicoTypesAndNamesByForm(t *testing.T) {
+	for _, tt := range []struct {
+		group      string
+		webEgress  policy.Verdict
+		tieWinsFor string
+	}{
+		{"projectcalico.org/v3", policy.Allowed, "z-deny"},
+		{"crd.projectcalico.org/v1", policy.Denied, "default.z-deny"},
+	} {
+		ingressOnly := `apiVersion: ` + tt.group + `
+kind: NetworkPolicy
+metadata: {name: web-in, namespace: a}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow}]`
+		e, m := calicoEngine(t, ingressOnly)
+		checkCalico(t, e, m, []calicoCase{{"a/web", "b/db", 5432, "", tt.webEgress}})
+
+		// Equal orders: the stored names decide. Through the API server
+		// "default.a-allow" < "default.z-deny"; as CRDs "default.z-deny"
+		// (written so) < "z-allow".
+		allowName, denyName := "a-allow", "z-deny"
+		if tt.group == "crd.projectcalico.org/v1" {
+			allowName, denyName = "z-allow", "default.z-deny"
+		}
+		tie := func(name, action string) string {
+			return `apiVersion: ` + tt.group + `
+kind: GlobalNetworkPolicy
+metadata: {name: ` + name + `}
+spec: {order: 5, selector: app == 'db', types: [Ingress], ingress: [{action: ` + action + `}]}`
+		}
+		e, m = calicoEngine(t, tie(allowName, "Allow"), tie(denyName, "Deny"))
+		want := policy.Allowed
+		if tt.group == "crd.projectcalico.org/v1" {
+			want = policy.Denied
+		}
+		checkCalico(t, e, m, []calicoCase{{"b/cache", "b/db", 5432, "", want}})
+	}
+}
+
+func TestCalicoRuleMatches(t *testing.T) {
+	rules := `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: db-rules, namespace: b}
+spec:
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    protocol: TCP
+    source: {nets: [10.0.1.0/24], notNets: [10.0.1.1/32]}
+  - action: Allow
+    protocol: 6
+    source: {namespaceSelector: team == 'x', serviceAccounts: {names: [web-sa]}}
+    destination: {ports: [pg]}
+  - action: Allow
+    protocol: TCP
+    source: {selector: app == 'cache'}
+    destination: {ports: ["6000:6500"], notPorts: [6379]}
+  - action: Allow
+    notProtocol: TCP
+    source: {selector: app == 'web'}`
+	e, m := calicoEngine(t, rules)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "b/db", 5432, "", policy.Allowed},                  // named port pg, team=x, service account web-sa
+		{"a/web", "b/db", 5433, "", policy.Denied},                   // not pg
+		{"b/cache", "b/db", 6001, "", policy.Allowed},                // in the range
+		{"b/cache", "b/db", 6379, "", policy.Denied},                 // notPorts
+		{"a/web", "b/db", 9999, corev1.ProtocolUDP, policy.Denied},   // selector app == 'web' is limited to namespace b
+		{"10.0.1.7", "b/db", 5432, "", policy.Denied},                // Deny by nets
+		{"10.0.1.1", "b/db", 5432, "", policy.Denied},                // notNets spares it; no other rule matches an address
+		{"b/cache", "b/db", 6379, corev1.ProtocolUDP, policy.Denied}, // notProtocol TCP, but not web
+	})
+}
+
+func TestCalicoUndecidedMatches(t *testing.T) {
+	http := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: http-only}
+spec:
+  order: 1
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    http: {methods: [GET]}
+  - action: Deny`
+	logged := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: sport}
+spec:
+  order: 1
+  selector: app == 'cache'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    protocol: TCP
+    source: {ports: [1000]}
+  - action: Deny`
+	e, m := calicoEngine(t, http, logged)
+	checkCalico(t, e, m, []calicoCase{
+		{"b/cache", "b/db", 5432, "", policy.Unspecified}, // allowed only where an application layer checks HTTP
+		{"a/web", "b/cache", 6379, "", policy.Denied},     // denied whatever the source port
+	})
+	r := e.Evaluate(policy.Flow{From: endpointFor(t, m, "b/cache"), To: endpointFor(t, m, "b/db"), Port: 5432, Protocol: corev1.ProtocolTCP}, true)
+	if !strings.Contains(r.Ingress.Undecided, "HTTP match") {
+		t.Errorf("undecided: %q", r.Ingress.Undecided)
+	}
+}
+
+func TestCalicoStagedPoliciesAreNotEnforced(t *testing.T) {
+	staged := `apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: staged-deny}
+spec: {selector: all(), types: [Ingress, Egress]}`
+	e, m := calicoEngine(t, staged)
+	checkCalico(t, e, m, []calicoCase{{"a/web", "b/db", 5432, "", policy.Allowed}})
+}
