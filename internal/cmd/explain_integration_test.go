@@ -315,3 +315,75 @@ func upstreamCRD(t *testing.T, file string) *apiextensionsv1.CustomResourceDefin
 	}
 	return &crd
 }
+
+// Calico's policies read live from its CRDs (as felix reads them with no
+// Calico API server): a GlobalNetworkPolicy denies what the namespace's
+// NetworkPolicy would allow, at an order before the Kubernetes policies.
+func TestIntegrationExplainCalico(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	nsA, nsB := seed(t, ctx, cs, "calico")
+	ext := apiextensionsclient.NewForConfigOrDie(env.Config)
+	preserve := true
+	crd := func(plural, kind string, scope apiextensionsv1.ResourceScope) *apiextensionsv1.CustomResourceDefinition {
+		return &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: plural + ".crd.projectcalico.org"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: "crd.projectcalico.org", Scope: scope,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Kind: kind, ListKind: kind + "List"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
+			},
+		}
+	}
+	for _, c := range []*apiextensionsv1.CustomResourceDefinition{
+		crd("globalnetworkpolicies", "GlobalNetworkPolicy", apiextensionsv1.ClusterScoped),
+		crd("networkpolicies", "NetworkPolicy", apiextensionsv1.NamespaceScoped),
+	} {
+		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, c, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := c.Name
+		t.Cleanup(func() {
+			_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
+	}
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	gnp := schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "globalnetworkpolicies"}
+	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkPolicy",
+		"metadata": map[string]any{"name": "default.no-http-from-a"},
+		"spec": map[string]any{"order": float64(100), "selector": "app == 'server'", "types": []any{"Ingress"},
+			"ingress": []any{map[string]any{"action": "Deny", "protocol": "TCP",
+				"source":      map[string]any{"namespaceSelector": "projectcalico.org/name == '" + nsA + "'"},
+				"destination": map[string]any{"ports": []any{"http"}}}}}}}
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		_, last = dyn.Resource(gnp).Create(ctx, obj, metav1.CreateOptions{})
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("create: %v (%v)", err, last)
+	}
+	t.Cleanup(func() { _ = dyn.Resource(gnp).Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{}) })
+
+	r := run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB, "-o", "json")
+	var doc output.ExplainResult
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+		t.Fatalf("exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	for _, v := range doc.Verdicts {
+		switch v.PortName {
+		case "http": // allowed by allow-from-a, denied first by the GlobalNetworkPolicy
+			if v.Verdict != "denied" || v.Ingress.Calico == nil || v.Ingress.Calico.Name != "default.no-http-from-a" || v.Ingress.Calico.Action != "Deny" {
+				t.Errorf("http: %s %+v", v.Verdict, v.Ingress.Calico)
+			}
+		case "metrics": // isolated by deny-all (a Kubernetes policy at order 1000): the end of the tier
+			if v.Verdict != "denied" || v.Ingress.Calico == nil || v.Ingress.Calico.Action != "EndOfTier" {
+				t.Errorf("metrics: %s %+v", v.Verdict, v.Ingress.Calico)
+			}
+		}
+	}
+	if strings.Contains(r.stderr, "other policy layers") {
+		t.Errorf("Calico's policies are decided, not another layer:\n%s", r.stderr)
+	}
+}

@@ -32,9 +32,9 @@ type calicoLayer struct {
 	// felix's order.
 	ingressOf, egressOf [][]felixRef
 	labels              []calico.LabelMap
-	// labelsUnknown[i]: label prefixes whose values pod i inherits but
-	// nobody could read (pcns. when its namespace's labels are unknown).
-	labelsUnknown []string
+	// labelsUnknown[i]: the inherited labels of pod i nobody could read
+	// (its namespace's, its ServiceAccount's).
+	labelsUnknown []inherited
 	// Staged are the staged policies: read, not enforced.
 	staged []*model.CalicoPolicy
 	// nets are every rule's nets and notNets: pods alike but for an
@@ -43,6 +43,26 @@ type calicoLayer struct {
 }
 
 type felixRef struct{ tier, policy int32 }
+
+// inherited is a set of label sources a pod inherits from.
+type inherited uint8
+
+const (
+	fromNamespace inherited = 1 << iota
+	fromServiceAccount
+)
+
+// prefixes are the prefixes felix gives the labels of those sources.
+func (s inherited) prefixes() []string {
+	var out []string
+	if s&fromNamespace != 0 {
+		out = append(out, pcnsPrefix)
+	}
+	if s&fromServiceAccount != 0 {
+		out = append(out, pcsaPrefix)
+	}
+	return out
+}
 
 type felixTier struct {
 	name     string
@@ -61,6 +81,9 @@ type felixPolicy struct {
 	inRules         []felixRule
 	outRules        []felixRule
 	selected        bitset
+	// uncertain: pods whose labels the selector reads but nobody could
+	// read; they are in selected, and the walk follows both answers.
+	uncertain bitset
 	// problem: Calico would refuse the policy or cannot use it as
 	// written; any flow it applies to is unspecified.
 	problem string
@@ -230,8 +253,9 @@ func (l *calicoLayer) endpointLabels(m *model.Model) {
 	for _, ns := range m.NamespaceLabelsUnknown() {
 		unknownNS[ns] = true
 	}
+	accountsUnknown := m.CouldNotRead("serviceaccounts", "")
 	l.labels = make([]calico.LabelMap, len(m.Pods))
-	l.labelsUnknown = make([]string, len(m.Pods))
+	l.labelsUnknown = make([]inherited, len(m.Pods))
 	for i, p := range m.Pods {
 		labels := calico.LabelMap{}
 		if ns := m.Namespace(p.Namespace); ns != nil {
@@ -254,9 +278,23 @@ func (l *calicoLayer) endpointLabels(m *model.Model) {
 		labels[calicoSALabel] = p.ServiceAccount
 		l.labels[i] = labels
 		if unknownNS[p.Namespace] {
-			l.labelsUnknown[i] = pcnsPrefix
+			l.labelsUnknown[i] |= fromNamespace
+		}
+		if accountsUnknown {
+			l.labelsUnknown[i] |= fromServiceAccount
 		}
 	}
+}
+
+// readsUnknown: the selector reads labels pod i inherits that nobody
+// could read.
+func (l *calicoLayer) readsUnknown(sel *calico.Selector, i int) bool {
+	for _, prefix := range l.labelsUnknown[i].prefixes() {
+		if selectorReads(sel, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // felixKubernetes places a Kubernetes NetworkPolicy as Calico does: in
@@ -323,11 +361,16 @@ func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPo
 		fp.problem = rulesErr.Error()
 	}
 	fp.selected = newBitset(len(e.model.Pods))
+	fp.uncertain = newBitset(len(e.model.Pods))
 	if sel == nil {
 		return fp
 	}
 	for i := range e.model.Pods {
-		if sel.Matches(e.calico.labels[i]) {
+		switch {
+		case e.calico.readsUnknown(sel, i):
+			fp.selected.set(i)
+			fp.uncertain.set(i)
+		case sel.Matches(e.calico.labels[i]):
 			fp.selected.set(i)
 		}
 	}

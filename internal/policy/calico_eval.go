@@ -57,7 +57,8 @@ func (m *CalicoMatch) String() string {
 // walkState is where a side's evaluation is: the tier, the policy within
 // its applicable list, the rule, and the tiers passed so far.
 type walkState struct {
-	refs   []felixRef
+	subject int // the pod whose side this is
+	refs    []felixRef
 	at     int // index into refs
 	rule   int
 	passed []string
@@ -88,7 +89,7 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		refs = e.calico.ingressOf[idx]
 	}
 	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: e.calicoNames(refs)}
-	r := e.walk(walkState{refs: refs}, f, ingress)
+	r := e.walk(walkState{subject: idx, refs: refs}, f, ingress)
 	s.Verdict, s.Calico, s.Undecided = r.verdict, r.match, r.undecided
 	if r.allowedBy != nil {
 		s.AllowedBy = r.allowedBy
@@ -126,6 +127,9 @@ func (e *Engine) walk(st walkState, f Flow, ingress bool) walkResult {
 		p := tier.policies[ref.policy]
 		if p.problem != "" {
 			return walkResult{verdict: Unspecified, undecided: p.displayName(e) + ": " + p.problem}
+		}
+		if st.rule == 0 && p.knp < 0 && p.uncertain.has(st.subject) {
+			return e.branchPolicy(st, p, f, ingress)
 		}
 		if p.knp >= 0 {
 			if allowed := e.kubernetesAllows(p.knp, f, ingress); len(allowed) > 0 {
@@ -211,6 +215,42 @@ func (e *Engine) branch(st walkState, rule *felixRule, f Flow, ingress bool, why
 		undecided = no.undecided
 	}
 	return walkResult{verdict: Unspecified, undecided: undecided}
+}
+
+// branchPolicy follows both answers of "does the policy apply to the
+// pod?" when its selector reads labels nobody could read.
+func (e *Engine) branchPolicy(st walkState, p *felixPolicy, f Flow, ingress bool) walkResult {
+	why := p.displayName(e) + " selects by labels of the pod's namespace or ServiceAccount that could not be read"
+	if st.maybes >= maxCalicoBranches {
+		return walkResult{verdict: Unspecified, undecided: why}
+	}
+	st.maybes++
+	// Applies: the walk as it is, this time certain of the selector.
+	applies := e.walkAssumingSelected(st, f, ingress)
+	// Does not apply: as if the policy were not in the list.
+	without := st
+	without.refs = append(append([]felixRef(nil), st.refs[:st.at]...), st.refs[st.at+1:]...)
+	skipped := e.walk(without, f, ingress)
+	if applies.verdict == skipped.verdict && applies.verdict != Unspecified {
+		return skipped
+	}
+	return walkResult{verdict: Unspecified, undecided: why}
+}
+
+// walkAssumingSelected walks on from a policy whose selection is assumed.
+func (e *Engine) walkAssumingSelected(st walkState, f Flow, ingress bool) walkResult {
+	ref := st.refs[st.at]
+	tier := e.calico.tiers[ref.tier]
+	if res, done := e.policyRules(&st, tier, tier.policies[ref.policy], f, ingress); done {
+		return res
+	} else if st.rule >= 0 {
+		return e.walk(st, f, ingress)
+	}
+	next, end := e.nextPolicy(st)
+	if end {
+		return walkResult{verdict: Denied, match: &CalicoMatch{Tier: tier.name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
+	}
+	return e.walk(next, f, ingress)
 }
 
 // nextPolicy moves to the next applicable policy of the same tier; end:
@@ -417,8 +457,14 @@ func (e *Engine) selectorMatch(sel *calico.Selector, ep Endpoint) (match, string
 		return matchNo, ""
 	}
 	i := e.indexOf(ep)
-	if prefix := e.calico.labelsUnknown[i]; prefix != "" && selectorReads(sel, prefix) {
-		return matchMaybe, fmt.Sprintf("the labels of namespace %s could not be read (%s)", ep.Pod.Namespace, model.RBACRefusal("list", "namespaces", ""))
+	for _, prefix := range e.calico.labelsUnknown[i].prefixes() {
+		if !selectorReads(sel, prefix) {
+			continue
+		}
+		if prefix == pcnsPrefix {
+			return matchMaybe, fmt.Sprintf("the labels of namespace %s could not be read (%s)", ep.Pod.Namespace, model.RBACRefusal("list", "namespaces", ""))
+		}
+		return matchMaybe, fmt.Sprintf("the labels of ServiceAccount %s/%s could not be read (%s)", ep.Pod.Namespace, ep.Pod.ServiceAccount, model.RBACRefusal("list", "serviceaccounts", ""))
 	}
 	if sel.Matches(e.calico.labels[i]) {
 		return matchYes, ""

@@ -311,3 +311,36 @@ spec: {selector: all(), types: [Ingress, Egress]}`
 	e, m := calicoEngine(t, staged)
 	checkCalico(t, e, m, []calicoCase{{"a/web", "b/db", 5432, "", policy.Allowed}})
 }
+
+// Labels nobody could read (the namespaces could not be listed) are never
+// read as absent: a policy whose selector needs them may or may not apply,
+// and the side is decided only where both answers agree.
+func TestCalicoUnreadableNamespaceLabels(t *testing.T) {
+	teamOnly := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: team-x-only}
+spec:
+  order: 10
+  namespaceSelector: team == 'x'
+  types: [Egress]
+  egress: [{action: Deny, destination: {selector: app == 'db'}}]`
+	denyAllDB := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: db-closed}
+spec: {order: 20, selector: app == 'db', types: [Ingress], ingress: [{action: Deny}]}`
+	m, err := read.LoadFiles([]string{"-"}, strings.NewReader(calicoWorld+"---\n"+teamOnly+"\n---\n"+denyAllDB), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MarkUnreadable("namespaces", "a")
+	e := policy.New(m)
+	checkCalico(t, e, m, []calicoCase{
+		{"a/web", "b/cache", 6379, "", policy.Unspecified}, // team-x-only may apply to web: unknown
+		{"a/web", "b/db", 5432, "", policy.Denied},         // denied either way (db-closed)
+		{"b/cache", "b/db", 5432, "", policy.Denied},       // b's labels were read
+	})
+	r := e.Evaluate(policy.Flow{From: endpointFor(t, m, "a/web"), To: endpointFor(t, m, "b/cache"), Port: 6379, Protocol: corev1.ProtocolTCP}, true)
+	if !strings.Contains(r.Egress.Undecided, "could not be read") {
+		t.Errorf("undecided: %q", r.Egress.Undecided)
+	}
+}

@@ -53,8 +53,8 @@ type LiveOptions struct {
 var otherLayerResources = map[string][]string{
 	"policy.networking.k8s.io": {"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"},
 	"cilium.io":                {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies"},
-	"crd.projectcalico.org":    {"globalnetworkpolicies", "networkpolicies", "stagedglobalnetworkpolicies", "stagednetworkpolicies"},
-	"projectcalico.org":        {"globalnetworkpolicies", "networkpolicies", "stagedglobalnetworkpolicies", "stagednetworkpolicies"},
+	model.CalicoCRDGroup:       calicoResources,
+	model.CalicoAPIGroup:       calicoResources,
 	"networking.k8s.aws":       {"clusternetworkpolicies", "applicationnetworkpolicies"},
 }
 
@@ -225,9 +225,10 @@ func (l *liveLoader) otherLayers() {
 		l.m.Warnings = append(l.m.Warnings, "could not check for other policy layers (API discovery failed): "+err.Error())
 		return
 	}
-	// The cluster-scoped tiers are read (in the versions served); the
-	// others only counted.
+	// The cluster-scoped tiers and Calico's policies are read (in the
+	// versions served); the others only counted.
 	tiers := map[string][]string{}
+	calicoServed := map[string]string{} // group → version
 	for _, rl := range lists {
 		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
 		if err != nil {
@@ -245,6 +246,10 @@ func (l *liveLoader) otherLayers() {
 				tiers[r.Name] = append(tiers[r.Name], gv.Version)
 				continue
 			}
+			if gv.Group == model.CalicoAPIGroup || gv.Group == model.CalicoCRDGroup {
+				calicoServed[gv.Group] = gv.Version
+				continue
+			}
 			list, err := l.c.Dynamic.Resource(gv.WithResource(r.Name)).List(l.ctx, metav1.ListOptions{Limit: 1})
 			switch {
 			case apierrors.IsForbidden(err):
@@ -257,6 +262,7 @@ func (l *liveLoader) otherLayers() {
 		}
 	}
 	l.clusterPolicies(tiers)
+	l.calico(calicoServed)
 }
 
 func contains(xs []string, s string) bool {
