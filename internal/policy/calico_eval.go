@@ -59,9 +59,9 @@ func (m *CalicoMatch) String() string {
 type walkState struct {
 	subject int // the pod whose side this is
 	refs    []felixRef
-	at     int // index into refs
-	rule   int
-	passed []string
+	at      int // index into refs
+	rule    int
+	passed  []string
 	// maybes bounds how often the walk branches on a rule it cannot
 	// decide (2^maybes walks).
 	maybes int
