@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -103,9 +104,38 @@ type felixRule struct {
 }
 
 type felixEntity struct {
-	selector, notSelector *calico.Selector
+	selector, notSelector *felixSelector
 	nets, notNets         []netip.Prefix
 	ports, notPorts       []model.CalicoPort
+}
+
+// felixSelector is a rule's selector and the pods it matches, computed on
+// first use (safe for concurrent use): a matrix asks it for every pair.
+type felixSelector struct {
+	sel  *calico.Selector
+	once sync.Once
+	set  bitset
+}
+
+func newFelixSelector(s string) (*felixSelector, error) {
+	sel, err := calico.ParseSelector(s)
+	if err != nil {
+		return nil, err
+	}
+	return &felixSelector{sel: sel}, nil
+}
+
+// matches reports whether pod i matches, by the labels felix sees.
+func (f *felixSelector) matches(l *calicoLayer, i int) bool {
+	f.once.Do(func() {
+		f.set = newBitset(len(l.labels))
+		for j := range l.labels {
+			if f.sel.Matches(l.labels[j]) {
+				f.set.set(j)
+			}
+		}
+	})
+	return f.set.has(i)
 }
 
 // Names Calico gives what it converts.
@@ -543,12 +573,12 @@ func convertEntity(e *model.CalicoEntity, ns string) (felixEntity, error) {
 		return fe, err
 	}
 	if selector != "" {
-		if fe.selector, err = calico.ParseSelector(selector); err != nil {
+		if fe.selector, err = newFelixSelector(selector); err != nil {
 			return fe, err
 		}
 	}
 	if e.NotSelector != "" {
-		if fe.notSelector, err = calico.ParseSelector(e.NotSelector); err != nil {
+		if fe.notSelector, err = newFelixSelector(e.NotSelector); err != nil {
 			return fe, fmt.Errorf("notSelector: %w", err)
 		}
 	}

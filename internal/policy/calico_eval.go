@@ -407,10 +407,10 @@ func (e *Engine) entityMatch(en *felixEntity, ep Endpoint, f Flow, isDst bool) (
 		and(negate(x), reason)
 	}
 	if isDst && len(en.ports) > 0 {
-		and(e.portsMatch(en.ports, en.selector, f), "")
+		and(e.portsMatch(en.ports, f), "")
 	}
 	if isDst && len(en.notPorts) > 0 {
-		and(negate(e.portsMatch(en.notPorts, nil, f)), "")
+		and(negate(e.portsMatch(en.notPorts, f)), "")
 	}
 	return m, why
 }
@@ -452,13 +452,13 @@ func (e *Engine) inNets(ep Endpoint, nets []netip.Prefix, _ bool) (match, string
 // selectorMatch: a selector matches pods by their labels (felix turns it
 // into the set of their addresses); an address outside the cluster
 // matches no selector.
-func (e *Engine) selectorMatch(sel *calico.Selector, ep Endpoint) (match, string) {
+func (e *Engine) selectorMatch(fs *felixSelector, ep Endpoint) (match, string) {
 	if ep.Pod == nil {
 		return matchNo, ""
 	}
 	i := e.indexOf(ep)
 	for _, prefix := range e.calico.labelsUnknown[i].prefixes() {
-		if !selectorReads(sel, prefix) {
+		if !selectorReads(fs.sel, prefix) {
 			continue
 		}
 		if prefix == pcnsPrefix {
@@ -466,7 +466,7 @@ func (e *Engine) selectorMatch(sel *calico.Selector, ep Endpoint) (match, string
 		}
 		return matchMaybe, fmt.Sprintf("the labels of ServiceAccount %s/%s could not be read (%s)", ep.Pod.Namespace, ep.Pod.ServiceAccount, model.RBACRefusal("list", "serviceaccounts", ""))
 	}
-	if sel.Matches(e.calico.labels[i]) {
+	if fs.matches(e.calico, i) {
 		return matchYes, ""
 	}
 	return matchNo, ""
@@ -486,7 +486,7 @@ func selectorReads(sel *calico.Selector, prefix string) bool {
 // portsMatch: the destination port is one of the ports: a number, a
 // range, or a named port the destination pod declares for the flow's
 // protocol (felix resolves it on the pods the rule's selector matches).
-func (e *Engine) portsMatch(ports []model.CalicoPort, _ *calico.Selector, f Flow) match {
+func (e *Engine) portsMatch(ports []model.CalicoPort, f Flow) match {
 	for _, p := range ports {
 		if p.Name == "" {
 			if f.Port >= int32(p.First) && f.Port <= int32(p.Last) {
