@@ -20,6 +20,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 )
 
 // DryRun is kubectl's --dry-run.
@@ -82,6 +83,9 @@ type Options struct {
 	// every write a namespace's plan makes (SelfAccessCheck); a refusal
 	// refuses the whole run before any write.
 	CheckAccess func(ctx context.Context, p *NamespacePlan) error
+	// Calico holds the cluster's Calico policies: every state of a
+	// transition is proven with them (felix evaluates them with ours).
+	Calico *transition.CalicoContext
 }
 
 // Applier applies baselines to one cluster.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
 	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
@@ -227,6 +230,9 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
 		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
+	if applier.Calico, err = calicoContext(ctx, clients, o.ErrOut); err != nil {
+		return err
+	}
 	if o.Verify {
 		err = o.runVerified(ctx, clients, applier, rendered)
 	} else {
@@ -325,4 +331,22 @@ func (p prefixed) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// calicoContext reads Calico's policies for apply's proof: felix decides
+// the Kubernetes policies with them. Policies it could not read leave the
+// proof unable to see what they decide: that is an error.
+func calicoContext(ctx context.Context, clients read.Clients, errOut io.Writer) (*transition.CalicoContext, error) {
+	m, err := read.LoadCalico(ctx, clients)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.OtherLayers) > 0 {
+		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(m.OtherLayers, ", "), strings.Join(m.Warnings, "; "))}
+	}
+	if len(m.CalicoPolicies) == 0 {
+		return nil, nil
+	}
+	fmt.Fprintf(errOut, "Calico: %d policies evaluated with the Kubernetes ones in every step's proof\n", len(m.CalicoPolicies))
+	return &transition.CalicoContext{Policies: m.CalicoPolicies, Tiers: m.CalicoTiers, ServiceAccounts: m.ServiceAccounts}, nil
 }

@@ -642,3 +642,45 @@ func flowProtocol(p corev1.Protocol) int {
 	}
 	return 6
 }
+
+// CalicoSignature tells pods apart that Calico's policies treat
+// differently: which policies select the pod, which rule selectors match
+// it, which nets hold its addresses ("" without Calico policies). Pods
+// with equal signatures (and equal Kubernetes classes) get equal Calico
+// verdicts, so one can stand for all in a proof.
+func (e *Engine) CalicoSignature(p *model.Pod) string {
+	if e.calico == nil {
+		return ""
+	}
+	i, ok := e.podIndex[p]
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(p.ServiceAccount)
+	b.WriteByte('|')
+	for _, t := range e.calico.tiers {
+		for _, fp := range t.policies {
+			b.WriteByte(bit(fp.selected.has(i)))
+			for _, rules := range [][]felixRule{fp.inRules, fp.outRules} {
+				for ri := range rules {
+					e.calico.entityBits(&b, &rules[ri].src, i)
+					e.calico.entityBits(&b, &rules[ri].dst, i)
+				}
+			}
+		}
+	}
+	for _, n := range e.calico.nets {
+		b.WriteByte(bit(slices.ContainsFunc(p.IPs, n.Contains)))
+	}
+	return b.String()
+}
+
+func (l *calicoLayer) entityBits(b *strings.Builder, en *felixEntity, i int) {
+	if en.selector != nil {
+		b.WriteByte(bit(en.selector.matches(l, i)))
+	}
+	if en.notSelector != nil {
+		b.WriteByte(bit(en.notSelector.matches(l, i)))
+	}
+}

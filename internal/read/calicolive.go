@@ -1,6 +1,7 @@
 package read
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -95,4 +96,28 @@ func (l *liveLoader) serviceAccounts() {
 		}
 		l.m.ServiceAccounts = append(l.m.ServiceAccounts, &model.ServiceAccount{Namespace: sa.Namespace, Name: sa.Name, Labels: sa.Labels})
 	}
+}
+
+// LoadCalico reads only Calico's policies, tiers and the ServiceAccounts
+// their selectors may match (apply's proof evaluates every state with
+// them); nothing when Calico's API is not served.
+func LoadCalico(ctx context.Context, c Clients) (*model.Model, error) {
+	m := &model.Model{}
+	if c.Discovery == nil || c.Dynamic == nil {
+		return m, nil
+	}
+	l := &liveLoader{ctx: ctx, c: c, m: m, refused: map[string]bool{}}
+	_, lists, err := c.Discovery.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
+		return nil, wrapAPI(err, "discover", "API groups")
+	}
+	served := map[string]string{}
+	for _, rl := range lists {
+		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
+		if err == nil && (gv.Group == model.CalicoAPIGroup || gv.Group == model.CalicoCRDGroup) {
+			served[gv.Group] = gv.Version
+		}
+	}
+	l.calico(served)
+	return m, nil
 }

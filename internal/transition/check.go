@@ -106,6 +106,18 @@ func Cuts(in Input, p *Plan) []Cut {
 	return cuts
 }
 
+// calicoClasses tells pods apart that Calico's policies treat
+// differently (policy.Engine.CalicoSignature); without Calico, all alike.
+func (w *world) calicoClasses(pods []*model.Pod) func(*model.Pod) string {
+	if w.calico == nil || len(w.calico.Policies) == 0 {
+		return func(*model.Pod) string { return "" }
+	}
+	m := &model.Model{Namespaces: append([]*model.Namespace(nil), w.namespaces...), Pods: append([]*model.Pod(nil), pods...),
+		CalicoPolicies: w.calico.Policies, CalicoTiers: w.calico.Tiers, ServiceAccounts: w.calico.ServiceAccounts}
+	m.Normalize()
+	return policy.New(m).CalicoSignature
+}
+
 // affected are the namespace's pods whose ingress or egress side may
 // differ between two states: those selected by a policy that is in one
 // state and not the other, or differs between them.
@@ -152,6 +164,7 @@ type world struct {
 	own        int
 	addrs      []netip.Addr
 	ports      []portProto
+	calico     *CalicoContext
 }
 
 type portProto struct {
@@ -193,9 +206,11 @@ func newWorld(in Input, p *Plan) *world {
 		l[model.MetadataNameLabel] = ns.Name
 		labelsOf[ns.Name] = l
 	}
-	w.pods = representatives(realPods(in.Pods), all, labelsOf)
+	w.calico = in.Calico
+	calicoClass := w.calicoClasses(append(realPods(in.Pods), peers...))
+	w.pods = representatives(realPods(in.Pods), all, labelsOf, calicoClass)
 	w.own = len(w.pods)
-	w.pods = append(w.pods, representatives(peers, all, labelsOf)...)
+	w.pods = append(w.pods, representatives(peers, all, labelsOf, calicoClass)...)
 	seenAddr := map[netip.Addr]bool{externalTestAddr: true}
 	w.addrs = []netip.Addr{externalTestAddr}
 	seenPort := map[portProto]bool{}
@@ -270,7 +285,7 @@ func allPolicies(p *Plan) []*networkingv1.NetworkPolicy {
 // representatives keeps at most two pods per class: pods that every
 // selector, ipBlock and port of every state's policies treats alike get
 // alike verdicts in every state (two, for the connections between them).
-func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string) []*model.Pod {
+func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string, calicoClass func(*model.Pod) string) []*model.Pod {
 	unique := map[*networkingv1.NetworkPolicy]bool{}
 	var distinct []*networkingv1.NetworkPolicy
 	for _, np := range policies {
@@ -282,7 +297,7 @@ func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, 
 	count := map[string]int{}
 	var out []*model.Pod
 	for _, pod := range pods {
-		key := classKey(pod, distinct, nsLabels)
+		key := classKey(pod, distinct, nsLabels) + "|" + calicoClass(pod)
 		if count[key] < 2 {
 			count[key]++
 			out = append(out, pod)
@@ -363,6 +378,9 @@ func excepted(except []string, ip netip.Addr) bool {
 func (w *world) engine(policies []*networkingv1.NetworkPolicy) *policy.Engine {
 	// Normalize sorts and extends the model's slices: give it copies.
 	m := &model.Model{Namespaces: append([]*model.Namespace(nil), w.namespaces...), Pods: append([]*model.Pod(nil), w.pods...)}
+	if w.calico != nil {
+		m.CalicoPolicies, m.CalicoTiers, m.ServiceAccounts = w.calico.Policies, w.calico.Tiers, w.calico.ServiceAccounts
+	}
 	for _, np := range policies {
 		c := np
 		if c.Namespace == "" {

@@ -114,6 +114,17 @@ type Input struct {
 	Prefix string
 	// Labels go on the temporary objects (the ApplySet membership).
 	Labels map[string]string
+	// Calico holds the cluster's Calico policies (and tiers and
+	// ServiceAccounts), which felix evaluates with the Kubernetes ones:
+	// the proof evaluates every state with them, as they stay.
+	Calico *CalicoContext
+}
+
+// CalicoContext is what Calico adds to a transition's world.
+type CalicoContext struct {
+	Policies        []*model.CalicoPolicy
+	Tiers           []*model.CalicoTier
+	ServiceAccounts []*model.ServiceAccount
 }
 
 // Plan is the ordered steps and the state after each.

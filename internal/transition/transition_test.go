@@ -363,3 +363,37 @@ func TestInPlaceChangeWaitsForTheBridge(t *testing.T) {
 		}
 	}
 }
+
+// With Calico, felix evaluates the Kubernetes policies with Calico's: a
+// GlobalNetworkPolicy that denies what no earlier policy allows turns the
+// moment a Kubernetes allow is gone into a cut the Kubernetes-only view
+// cannot see (the pod looks open). The proof sees it; the bridge keeps it.
+func TestCalicoPoliciesTakePartInTheProof(t *testing.T) {
+	web, api := pod("web", map[string]string{"app": "web"}), pod("api", map[string]string{"app": "api"})
+	web.ServiceAccount, api.ServiceAccount = "default", "default"
+	renamed := allowWebFromAPI()
+	renamed.Name = "allow-web-v2"
+	in := Input{Namespace: ns, Pods: []*model.Pod{web, api}, Before: []*networkingv1.NetworkPolicy{allowWebFromAPI()},
+		Writes: []Write{{Op: Delete, Before: allowWebFromAPI()}, {Op: Apply, Object: renamed}}, NoBridge: true}
+	literal, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cuts := Cuts(in, literal); len(cuts) != 0 {
+		t.Fatalf("without Calico the pod is open between the two writes: %v", cuts)
+	}
+	rest := &model.CalicoPolicy{Kind: model.CalicoGlobalNetworkPolicy, Name: "deny-rest", Group: model.CalicoAPIGroup,
+		Selector: "app == 'web'", Types: []string{"Ingress"}, Ingress: []model.CalicoRule{{Action: "Deny"}}}
+	in.Calico = &CalicoContext{Policies: []*model.CalicoPolicy{rest}}
+	if cuts := Cuts(in, literal); len(cuts) == 0 || !strings.Contains(cuts[0].String(), "ns-0/api -> ns-0/web 8080/TCP") {
+		t.Fatalf("with Calico, deleting allow-web first cuts api -> web: %v", cuts)
+	}
+	in.NoBridge = false
+	bridged, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(in, bridged); err != nil {
+		t.Fatalf("bridged: %v", err)
+	}
+}
