@@ -53,6 +53,9 @@ type DiffOptions struct {
 	Namespaces     []string
 	AllNamespaces  bool
 	Flows          bool
+	// Staged compares the cluster with its Calico staged policies
+	// promoted, instead of with this apply.
+	Staged bool
 	Prune          bool
 	ForceConflicts bool
 	Output         string
@@ -94,6 +97,7 @@ func (o *DiffOptions) AddFlags(c *cobra.Command) {
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to diff (repeatable); default the kubeconfig's namespace")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named)")
 	f.BoolVar(&o.Flows, "flows", false, "Show the connections between groups whose verdict would change")
+	f.BoolVar(&o.Staged, "staged", false, "With --flows: the connections Calico's staged policies would change once promoted (instead of this apply)")
 	f.BoolVar(&o.Prune, "prune", false, "Include the deletions apply --prune would make")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Diff as if apply --force-conflicts took over same-named foreign policies")
 	f.StringVarP(&o.Output, "output", "o", "", "With --flows: json for machine-readable output, mermaid or dot for a graph of the changes only")
@@ -132,6 +136,9 @@ func (o *DiffOptions) Validate() error {
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("-A and -n cannot be combined")
 	}
+	if o.Staged && (!o.Flows || o.offline() || o.Prune || o.ForceConflicts || o.Dir != "") {
+		return usageErrorf("--staged compares the cluster with its staged Calico policies promoted: use it with --flows alone (not --old/--new, --prune, --force-conflicts or --dir)")
+	}
 	if o.offline() {
 		switch {
 		case len(o.Old) == 0 || len(o.New) == 0:
@@ -154,6 +161,13 @@ func (o *DiffOptions) Complete(_ []string) error {
 	if o.offline() {
 		return nil // everything comes from the files
 	}
+	if o.Staged {
+		o.namespaces = o.Namespaces // a focus; none: every namespace
+		if len(o.namespaces) == 0 && !o.AllNamespaces {
+			o.namespaces = []string{o.DefaultNamespace()}
+		}
+		return nil
+	}
 	var err error
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
 		return err
@@ -168,6 +182,9 @@ func (o *DiffOptions) Complete(_ []string) error {
 func (o *DiffOptions) Run(ctx context.Context) error {
 	if o.offline() {
 		return o.runOfflineFlows()
+	}
+	if o.Staged {
+		return o.runStagedFlows(ctx)
 	}
 	rendered, err := o.source.RenderAll(o.namespaces)
 	if err != nil {
@@ -282,6 +299,43 @@ func flowsUnknown(m *model.Model, engines ...*policy.Engine) error {
 		return nil
 	}
 	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("which connections change is unknown: %s", strings.Join(dedupe(missing), "; "))}
+}
+
+// runStagedFlows compares the cluster as it is with the same cluster once
+// its Calico staged policies are promoted: what a staged change would
+// open or cut, before anyone promotes it.
+func (o *DiffOptions) runStagedFlows(ctx context.Context) error {
+	clients, err := o.Factory.Clients()
+	if err != nil {
+		return err
+	}
+	before, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.namespaces})
+	if err != nil {
+		return err
+	}
+	for _, w := range before.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	if before.StagedCount() == 0 {
+		fmt.Fprintln(o.ErrOut, "No staged Calico policy: nothing to preview.")
+		return nil
+	}
+	after := before.WithStaged()
+	eb, ea := policy.New(before), policy.New(after)
+	if err := flowsUnknown(before, eb, ea); err != nil {
+		return err
+	}
+	focus := map[string]bool{}
+	for _, ns := range o.namespaces {
+		focus[ns] = true
+	}
+	if o.AllNamespaces {
+		for _, ns := range before.Namespaces {
+			focus[ns.Name] = true
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "Previewing %d staged Calico policies as if promoted\n", before.StagedCount())
+	return o.printFlowChanges(policy.FlowChanges(eb, ea, focus), "NOW", "STAGED")
 }
 
 // printFlowChanges prints the changes (a table headed before/after, or

@@ -78,6 +78,7 @@ type ExplainOptions struct {
 	Ports         []string
 	AllPods       bool
 	Matrix        bool
+	Staged        bool
 	AllNamespaces bool
 	Expect        string
 	Output        string
@@ -130,6 +131,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f.StringArrayVar(&o.Ports, "port", nil, "Destination port as PORT[/PROTO], a number or a name (repeatable); cannot be combined with DEST:PORT")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Evaluate every pod instead of one per group")
 	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
+	f.BoolVar(&o.Staged, "staged", false, "Evaluate Calico's staged policies as if they were promoted (a preview)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --matrix: every namespace")
 	f.StringVar(&o.Expect, "expect", "", "Exit 3 unless every verdict is this: allowed or denied")
 	f.StringVar(&o.Only, "only", "", "Print only the verdicts that are allowed, denied or unspecified")
@@ -334,6 +336,10 @@ func (o *ExplainOptions) build(ctx context.Context) (*model.Model, *policy.Engin
 	snapshot, err := o.load(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.Staged {
+		fmt.Fprintf(o.ErrOut, "Previewing %d staged Calico policies as if promoted\n", snapshot.StagedCount())
+		snapshot = snapshot.WithStaged()
 	}
 	return snapshot, policy.New(snapshot), nil
 }

@@ -638,3 +638,37 @@ func TestFlowsUnknownNamesWhatCouldNotBeRead(t *testing.T) {
 		}
 	}
 }
+
+// --staged previews Calico's staged policies as if promoted: the same
+// question, another verdict, said on stderr.
+func TestExplainStagedPreview(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	doc := `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: b, labels: {app: db}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: lock-db}
+spec: {selector: app == 'db', types: [Ingress], ingress: [{action: Deny}]}
+`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "explain", "-f", file, "a/pod/web", "b/pod/db:5432")
+	if r.code != 0 || !strings.Contains(r.stdout, "allowed") {
+		t.Fatalf("enforced: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "explain", "-f", file, "a/pod/web", "b/pod/db:5432", "--staged")
+	if r.code != 0 || !strings.Contains(r.stdout, "denied") || !strings.Contains(r.stdout, "deny by GlobalNetworkPolicy lock-db[0]") || !strings.Contains(r.stderr, "Previewing 1 staged Calico policies") {
+		t.Fatalf("staged: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

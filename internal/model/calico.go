@@ -140,3 +140,81 @@ type CalicoTier struct {
 	Name  string
 	Order *float64
 }
+
+// enforcedKind is the kind a staged kind previews.
+func enforcedKind(staged string) string {
+	switch staged {
+	case CalicoStagedNetworkPolicy:
+		return CalicoNetworkPolicy
+	case CalicoStagedGlobalNetworkPolicy:
+		return CalicoGlobalNetworkPolicy
+	}
+	return ""
+}
+
+// WithStaged is the model as if every staged policy were promoted, as
+// Calico's staged policies preview: stagedAction Set (the default)
+// creates or replaces the enforced policy of the same kind, namespace and
+// name; Delete removes it. A StagedKubernetesNetworkPolicy does the same
+// to the Kubernetes NetworkPolicy of its name. The receiver is unchanged.
+func (m *Model) WithStaged() *Model {
+	out := *m
+	out.CalicoPolicies = nil
+	out.Policies = append([]*networkingv1.NetworkPolicy(nil), m.Policies...)
+	enforced := map[string]*CalicoPolicy{}
+	var order []string
+	for _, p := range m.CalicoPolicies {
+		if !p.Staged() {
+			enforced[p.Ref()] = p
+			order = append(order, p.Ref())
+		}
+	}
+	for _, p := range m.CalicoPolicies {
+		switch {
+		case p.Kind == CalicoStagedKubernetesPolicy:
+			out.Policies = stageKubernetes(out.Policies, p)
+		case p.Staged():
+			promoted := *p
+			promoted.Kind = enforcedKind(p.Kind)
+			if _, ok := enforced[promoted.Ref()]; !ok {
+				order = append(order, promoted.Ref())
+			}
+			enforced[promoted.Ref()] = &promoted
+			if p.StagedAction == "Delete" {
+				delete(enforced, promoted.Ref())
+			}
+		}
+	}
+	for _, ref := range order {
+		if p, ok := enforced[ref]; ok {
+			out.CalicoPolicies = append(out.CalicoPolicies, p)
+			delete(enforced, ref)
+		}
+	}
+	return &out
+}
+
+// stageKubernetes promotes a StagedKubernetesNetworkPolicy.
+func stageKubernetes(policies []*networkingv1.NetworkPolicy, p *CalicoPolicy) []*networkingv1.NetworkPolicy {
+	kept := policies[:0:0]
+	for _, np := range policies {
+		if np.Namespace != p.Namespace || np.Name != p.Name {
+			kept = append(kept, np)
+		}
+	}
+	if p.StagedAction != "Delete" && p.Kubernetes != nil {
+		kept = append(kept, p.Kubernetes)
+	}
+	return kept
+}
+
+// StagedCount is how many staged policies the model holds.
+func (m *Model) StagedCount() int {
+	n := 0
+	for _, p := range m.CalicoPolicies {
+		if p.Staged() {
+			n++
+		}
+	}
+	return n
+}
