@@ -25,6 +25,7 @@ func main() {
 	queries := flag.Int("queries", 0, "instead of the cluster, write this many questions about it for explain --queries (JSON lines)")
 	clusterPolicies := flag.Int("cluster-policies", 0, "also write this many cluster-scoped policies with distinct priorities, and 10 Nodes")
 	clusterAPI := flag.String("cluster-api", "cnp", "which cluster-scoped API: cnp (ClusterNetworkPolicy), anp (AdminNetworkPolicy and the baseline), or mixed")
+	calico := flag.Int("calico", 0, "also write this many Calico policies (GlobalNetworkPolicy and NetworkPolicy in three tiers)")
 	flag.Parse()
 
 	api := *clusterAPI
@@ -51,6 +52,9 @@ func main() {
 	if err := synth.WriteManifests(w, m, clusterObjects); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *calico > 0 {
+		writeCalico(w, m, *calico, *seed)
 	}
 }
 

@@ -32,7 +32,17 @@ type calicoLayer struct {
 	// ingressOf[i] and egressOf[i]: the policies that apply to pod i, in
 	// felix's order.
 	ingressOf, egressOf [][]felixRef
-	labels              []calico.LabelMap
+	// ingressNames[i] and egressNames[i] name those policies (interned:
+	// pods with equal lists share one).
+	ingressNames, egressNames [][]string
+	labels                    []calico.LabelMap
+	// classes group pods felix cannot tell apart by labels (the same
+	// namespace, ServiceAccount and labels): a selector is evaluated once
+	// per class. members[c] are the pods of class c.
+	members [][]int
+	// classesIn lists the classes of each namespace: a namespaced
+	// policy's selector can only match its own namespace's pods.
+	classesIn map[string][]int
 	// labelsUnknown[i]: the inherited labels of pod i nobody could read
 	// (its namespace's, its ServiceAccount's).
 	labelsUnknown []inherited
@@ -129,11 +139,7 @@ func newFelixSelector(s string) (*felixSelector, error) {
 func (f *felixSelector) matches(l *calicoLayer, i int) bool {
 	f.once.Do(func() {
 		f.set = newBitset(len(l.labels))
-		for j := range l.labels {
-			if f.sel.Matches(l.labels[j]) {
-				f.set.set(j)
-			}
-		}
+		l.matching(f.sel, f.set)
 	})
 	return f.set.has(i)
 }
@@ -199,6 +205,31 @@ func (e *Engine) compileCalico() {
 		return strings.Compare(a.name, b.name)
 	})
 	l.index(len(m.Pods))
+	l.ingressNames = e.refNames(l.ingressOf)
+	l.egressNames = e.refNames(l.egressOf)
+}
+
+// refNames names each pod's policies once, sharing equal lists.
+func (e *Engine) refNames(of [][]felixRef) [][]string {
+	out := make([][]string, len(of))
+	interned := map[string][]string{}
+	var key strings.Builder
+	for i, refs := range of {
+		key.Reset()
+		for _, r := range refs {
+			fmt.Fprintf(&key, "%d.%d,", r.tier, r.policy)
+		}
+		names, ok := interned[key.String()]
+		if !ok {
+			names = make([]string, 0, len(refs))
+			for _, r := range refs {
+				names = append(names, e.calico.tiers[r.tier].policies[r.policy].displayName(e))
+			}
+			interned[key.String()] = names
+		}
+		out[i] = names
+	}
+	return out
 }
 
 func (l *calicoLayer) collectNets() {
@@ -286,7 +317,21 @@ func (l *calicoLayer) endpointLabels(m *model.Model) {
 	accountsUnknown := m.CouldNotRead("serviceaccounts", "")
 	l.labels = make([]calico.LabelMap, len(m.Pods))
 	l.labelsUnknown = make([]inherited, len(m.Pods))
+	classOf := map[string]int{}
 	for i, p := range m.Pods {
+		key := labelClassKey(p)
+		if c, ok := classOf[key]; ok {
+			l.members[c] = append(l.members[c], i)
+			first := l.members[c][0]
+			l.labels[i], l.labelsUnknown[i] = l.labels[first], l.labelsUnknown[first]
+			continue
+		}
+		classOf[key] = len(l.members)
+		if l.classesIn == nil {
+			l.classesIn = map[string][]int{}
+		}
+		l.classesIn[p.Namespace] = append(l.classesIn[p.Namespace], len(l.members))
+		l.members = append(l.members, []int{i})
 		labels := calico.LabelMap{}
 		if ns := m.Namespace(p.Namespace); ns != nil {
 			for k, v := range ns.Labels {
@@ -325,6 +370,46 @@ func (l *calicoLayer) readsUnknown(sel *calico.Selector, i int) bool {
 		}
 	}
 	return false
+}
+
+// labelClassKey is what felix's selectors can see of a pod: its
+// namespace, ServiceAccount and labels.
+func labelClassKey(p *model.Pod) string {
+	keys := make([]string, 0, len(p.Labels))
+	for k := range p.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(p.Namespace + "\x00" + p.ServiceAccount)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + p.Labels[k])
+	}
+	return b.String()
+}
+
+// matching is the set of pods the selector matches, evaluated once per
+// class.
+func (l *calicoLayer) matching(sel *calico.Selector, set bitset) {
+	for _, members := range l.members {
+		if sel.Matches(l.labels[members[0]]) {
+			for _, i := range members {
+				set.set(i)
+			}
+		}
+	}
+}
+
+// matchingIn is matching for the pods of one namespace.
+func (l *calicoLayer) matchingIn(sel *calico.Selector, namespace string, set bitset) {
+	for _, c := range l.classesIn[namespace] {
+		members := l.members[c]
+		if sel.Matches(l.labels[members[0]]) {
+			for _, i := range members {
+				set.set(i)
+			}
+		}
+	}
 }
 
 // felixKubernetes places a Kubernetes NetworkPolicy as Calico does: in
@@ -395,13 +480,15 @@ func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPo
 	if sel == nil {
 		return fp
 	}
+	if p.Global() {
+		e.calico.matching(sel, fp.selected)
+	} else {
+		e.calico.matchingIn(sel, p.Namespace, fp.selected)
+	}
 	for i := range e.model.Pods {
-		switch {
-		case e.calico.readsUnknown(sel, i):
+		if e.calico.labelsUnknown[i] != 0 && e.calico.readsUnknown(sel, i) {
 			fp.selected.set(i)
 			fp.uncertain.set(i)
-		case sel.Matches(e.calico.labels[i]):
-			fp.selected.set(i)
 		}
 	}
 	return fp

@@ -84,29 +84,17 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		subject = f.To
 	}
 	idx := e.indexOf(subject)
-	refs := e.calico.egressOf[idx]
+	refs, names := e.calico.egressOf[idx], e.calico.egressNames[idx]
 	if ingress {
-		refs = e.calico.ingressOf[idx]
+		refs, names = e.calico.ingressOf[idx], e.calico.ingressNames[idx]
 	}
-	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: e.calicoNames(refs)}
+	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: names}
 	r := e.walk(walkState{subject: idx, refs: refs}, f, ingress)
 	s.Verdict, s.Calico, s.Undecided = r.verdict, r.match, r.undecided
 	if r.allowedBy != nil {
 		s.AllowedBy = r.allowedBy
 	}
 	return s
-}
-
-func (e *Engine) calicoNames(refs []felixRef) []string {
-	out := make([]string, 0, len(refs))
-	for _, ref := range refs {
-		out = append(out, e.felixPolicy(ref).displayName(e))
-	}
-	return out
-}
-
-func (e *Engine) felixPolicy(ref felixRef) *felixPolicy {
-	return e.calico.tiers[ref.tier].policies[ref.policy]
 }
 
 // displayName is "kind/namespace/name" as users wrote it.
