@@ -35,6 +35,9 @@ func addCalico(m *model.Model, seed uint64, count int) {
 	for i := 0; i < count; i++ {
 		m.CalicoPolicies = append(m.CalicoPolicies, calicoPolicy(r, m, i, pick(r, tierNames)))
 	}
+	if r.IntN(6) == 0 {
+		m.CalicoPolicies = append(m.CalicoPolicies, stagedKubernetesPolicy(r, m, count))
+	}
 }
 
 // addServiceAccounts runs every workload under one service account and
@@ -308,7 +311,19 @@ func calicoOpenMatches(r *rand.Rand, rule *model.CalicoRule) {
 		if rule.Protocol != nil && (rule.Protocol.Name == "TCP" || rule.Protocol.Name == "UDP") {
 			rule.Source.Ports = []model.CalicoPort{{First: 1024, Last: 65535}}
 		}
+	case 3:
+		if rule.Protocol != nil && rule.Protocol.Name == "ICMP" {
+			rule.ICMP = true // a type match: only ICMP packets, never the TCP or UDP flows asked about
+		}
 	}
+}
+
+// stagedKubernetesPolicy stages a Kubernetes NetworkPolicy that denies
+// everything in its namespace: recorded, never enforced.
+func stagedKubernetesPolicy(r *rand.Rand, m *model.Model, i int) *model.CalicoPolicy {
+	np := policy(r, fmt.Sprintf("staged-%d", i), pick(r, m.Namespaces).Name)
+	np.Spec.Ingress, np.Spec.Egress = nil, nil
+	return &model.CalicoPolicy{Kind: model.CalicoStagedKubernetesPolicy, Namespace: np.Namespace, Name: np.Name, Group: model.CalicoAPIGroup, Kubernetes: np}
 }
 
 func ptr[T any](v T) *T { return &v }
