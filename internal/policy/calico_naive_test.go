@@ -1041,3 +1041,66 @@ func orderString(o *float64) string {
 	}
 	return fmt.Sprint(*o)
 }
+
+// The disagreements the property test found, reduced to two pods: the
+// verdict felix gives (or, for labels nobody could read, the only honest
+// one), which the reference gives and the engine must.
+func TestEngineOnCalicoFindings(t *testing.T) {
+	cases := []struct {
+		name string
+		// edit turns the base model (a GlobalNetworkPolicy "g", ingress
+		// only, selecting every pod) into the case.
+		edit func(m *model.Model)
+		want policy.Verdict
+	}{{
+		// felix/rules/policy.go FilterRuleToIPVersion: a notNets list
+		// with no IPv4 net drops the whole rule from the IPv4 chain, so
+		// nothing allows and the tier's end denies.
+		name: "notNets of IPv6 only drop the rule for IPv4",
+		edit: func(m *model.Model) {
+			m.CalicoPolicies[0].Ingress = []model.CalicoRule{{Action: "Allow", Source: model.CalicoEntity{NotNets: []string{"fd00::/8"}}}}
+		},
+		want: policy.Denied,
+	}, {
+		// The destination's namespace labels are unknown: whether
+		// pcns.env == 'staging' selects it (and the policy, without an
+		// allowing rule, denies) is unknown.
+		name: "a policy selector on a namespace label nobody could read",
+		edit: func(m *model.Model) {
+			m.CalicoPolicies[0].Selector = "pcns.env == 'staging'"
+			m.MarkUnreadable("namespaces", "b")
+		},
+		want: policy.Unspecified,
+	}, {
+		name: "a GlobalNetworkPolicy namespaceSelector on a namespace nobody could read",
+		edit: func(m *model.Model) {
+			m.CalicoPolicies[0].NamespaceSelector = "env == 'staging'"
+			m.MarkUnreadable("namespaces", "b")
+		},
+		want: policy.Unspecified,
+	}}
+	for _, c := range cases {
+		m, f := twoPodCalicoModel()
+		c.edit(m)
+		if ref := naiveCalicoVerdict(m, f); ref != c.want {
+			t.Errorf("%s: reference %s, want %s", c.name, ref, c.want)
+		}
+		if got := policy.New(m).Evaluate(f, true); got.Verdict != c.want {
+			t.Errorf("%s: engine %s (ingress %v %q), want %s", c.name, got.Verdict, got.Ingress.Calico, got.Ingress.Undecided, c.want)
+		}
+	}
+}
+
+// twoPodCalicoModel: pod a/p (namespace env=prod) talks to pod b/q; one
+// GlobalNetworkPolicy "g" applies to every pod's ingress, with no rules.
+func twoPodCalicoModel() (*model.Model, policy.Flow) {
+	from := &model.Pod{Namespace: "a", Name: "p", Labels: map[string]string{"app": "x"}, IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, ServiceAccount: "default"}
+	to := &model.Pod{Namespace: "b", Name: "q", Labels: map[string]string{"app": "y"}, IPs: []netip.Addr{netip.MustParseAddr("10.0.0.2")}, ServiceAccount: "default"}
+	m := &model.Model{
+		Pods:           []*model.Pod{from, to},
+		Namespaces:     []*model.Namespace{{Name: "a", Labels: map[string]string{"env": "prod"}}, {Name: "b"}},
+		CalicoPolicies: []*model.CalicoPolicy{{Kind: model.CalicoGlobalNetworkPolicy, Name: "g", Group: model.CalicoCRDGroup, Selector: "all()", Types: []string{"Ingress"}}},
+	}
+	m.Normalize()
+	return m, policy.Flow{From: policy.PodEndpoint(from), To: policy.PodEndpoint(to), Port: 80, Protocol: corev1.ProtocolTCP}
+}
