@@ -50,6 +50,9 @@ type Options struct {
 	// ports without a field, extra BaselineAdminNetworkPolicies), for
 	// manifests; property tests want those too.
 	ValidOnly bool
+	// Calico adds that many Calico policies (calico.go), service accounts
+	// for the pods and, now and then, tiers.
+	Calico int
 }
 
 var (
@@ -154,6 +157,9 @@ func ModelAndObjects(o Options) (*model.Model, []any) {
 		}
 		m.ClusterPolicies = append(m.ClusterPolicies, cp)
 		objects = append(objects, obj)
+	}
+	if o.Calico > 0 {
+		addCalico(m, o.Seed, o.Calico)
 	}
 	m.Normalize()
 	return m, objects
