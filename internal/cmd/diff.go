@@ -50,12 +50,12 @@ var diffExample = templates.Examples(`
 type DiffOptions struct {
 	*GlobalOptions
 	baselineFlags
-	Namespaces     []string
-	AllNamespaces  bool
-	Flows          bool
+	Namespaces    []string
+	AllNamespaces bool
+	Flows         bool
 	// Staged compares the cluster with its Calico staged policies
 	// promoted, instead of with this apply.
-	Staged bool
+	Staged         bool
 	Prune          bool
 	ForceConflicts bool
 	Output         string

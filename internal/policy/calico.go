@@ -63,6 +63,18 @@ const (
 	fromServiceAccount
 )
 
+// unread: the key is a label of those sources nobody could read (their
+// names, which Calico sets itself, are known, and so is a namespace's
+// kubernetes.io/metadata.name, which the control plane sets to its name).
+func (s inherited) unread(key string) bool {
+	for _, prefix := range s.prefixes() {
+		if strings.HasPrefix(key, prefix) && key != prefix+calicoNameLabel && key != pcnsPrefix+model.MetadataNameLabel {
+			return true
+		}
+	}
+	return false
+}
+
 // prefixes are the prefixes felix gives the labels of those sources.
 func (s inherited) prefixes() []string {
 	var out []string
@@ -361,17 +373,6 @@ func (l *calicoLayer) endpointLabels(m *model.Model) {
 	}
 }
 
-// readsUnknown: the selector reads labels pod i inherits that nobody
-// could read.
-func (l *calicoLayer) readsUnknown(sel *calico.Selector, i int) bool {
-	for _, prefix := range l.labelsUnknown[i].prefixes() {
-		if selectorReads(sel, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
 // labelClassKey is what felix's selectors can see of a pod: its
 // namespace, ServiceAccount and labels.
 func labelClassKey(p *model.Pod) string {
@@ -486,9 +487,18 @@ func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPo
 		e.calico.matchingIn(sel, p.Namespace, fp.selected)
 	}
 	for i := range e.model.Pods {
-		if e.calico.labelsUnknown[i] != 0 && e.calico.readsUnknown(sel, i) {
+		unknown := e.calico.labelsUnknown[i]
+		if unknown == 0 {
+			continue
+		}
+		switch matches, decided := sel.Decided(e.calico.labels[i], unknown.unread); {
+		case !decided:
 			fp.selected.set(i)
 			fp.uncertain.set(i)
+		case matches:
+			fp.selected.set(i)
+		default:
+			fp.selected.clear(i)
 		}
 	}
 	return fp

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/calico"
@@ -65,6 +66,10 @@ type walkState struct {
 	// maybes bounds how often the walk branches on a rule it cannot
 	// decide (2^maybes walks).
 	maybes int
+	// applied: a policy of the current tier applied to the pod, so
+	// leaving the tier undecided denies; assumed: the current policy is
+	// taken to apply (one branch of an uncertain selection).
+	applied, assumed bool
 }
 
 // walkResult is a side's outcome along one walk.
@@ -113,24 +118,29 @@ func (e *Engine) walk(st walkState, f Flow, ingress bool) walkResult {
 		ref := st.refs[st.at]
 		tier := e.calico.tiers[ref.tier]
 		p := tier.policies[ref.policy]
+		if st.rule == 0 && p.knp < 0 && p.uncertain.has(st.subject) && !st.assumed {
+			return e.branchPolicy(st, p, f, ingress)
+		}
+		st.assumed, st.applied = false, true
 		if p.problem != "" {
 			return walkResult{verdict: Unspecified, undecided: p.displayName(e) + ": " + p.problem}
 		}
-		if st.rule == 0 && p.knp < 0 && p.uncertain.has(st.subject) {
-			return e.branchPolicy(st, p, f, ingress)
-		}
 		if p.knp >= 0 {
-			if allowed := e.kubernetesAllows(p.knp, f, ingress); len(allowed) > 0 {
+			allowed, m := e.kubernetesAllows(p.knp, f, ingress)
+			switch m {
+			case matchYes:
 				return walkResult{verdict: Allowed, allowedBy: allowed, match: e.calicoHit(tier, p, allowed[0].Rule, "Allow", st.passed)}
+			case matchMaybe:
+				return e.branchKubernetes(st, p, f, ingress)
 			}
 		} else if res, done := e.policyRules(&st, tier, p, f, ingress); done {
 			return res
 		} else if st.rule >= 0 {
 			continue // a Pass or a Log moved st; go on from there
 		}
-		var end bool
-		if st, end = e.nextPolicy(st); end {
-			return walkResult{verdict: Denied, match: &CalicoMatch{Tier: tier.name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
+		var denied *walkResult
+		if st, denied = e.nextPolicy(st); denied != nil {
+			return *denied
 		}
 	}
 	return walkResult{verdict: Allowed, match: &CalicoMatch{Action: "Profile", Rule: -1, Passed: st.passed}}
@@ -213,41 +223,37 @@ func (e *Engine) branchPolicy(st walkState, p *felixPolicy, f Flow, ingress bool
 		return walkResult{verdict: Unspecified, undecided: why}
 	}
 	st.maybes++
-	// Applies: the walk as it is, this time certain of the selector.
-	applies := e.walkAssumingSelected(st, f, ingress)
-	// Does not apply: as if the policy were not in the list.
-	without := st
-	without.refs = append(append([]felixRef(nil), st.refs[:st.at]...), st.refs[st.at+1:]...)
-	skipped := e.walk(without, f, ingress)
+	yes := st
+	yes.assumed = true
+	applies := e.walk(yes, f, ingress)
+	// Does not apply: on to the next policy, the tier applying only if
+	// another of its policies did.
+	var skipped walkResult
+	if next, denied := e.nextPolicy(st); denied != nil {
+		skipped = *denied
+	} else {
+		skipped = e.walk(next, f, ingress)
+	}
 	if applies.verdict == skipped.verdict && applies.verdict != Unspecified {
 		return skipped
 	}
 	return walkResult{verdict: Unspecified, undecided: why}
 }
 
-// walkAssumingSelected walks on from a policy whose selection is assumed.
-func (e *Engine) walkAssumingSelected(st walkState, f Flow, ingress bool) walkResult {
-	ref := st.refs[st.at]
-	tier := e.calico.tiers[ref.tier]
-	if res, done := e.policyRules(&st, tier, tier.policies[ref.policy], f, ingress); done {
-		return res
-	} else if st.rule >= 0 {
-		return e.walk(st, f, ingress)
-	}
-	next, end := e.nextPolicy(st)
-	if end {
-		return walkResult{verdict: Denied, match: &CalicoMatch{Tier: tier.name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
-	}
-	return e.walk(next, f, ingress)
-}
-
-// nextPolicy moves to the next applicable policy of the same tier; end:
-// there is none, so the tier ends in its deny.
-func (e *Engine) nextPolicy(st walkState) (walkState, bool) {
+// nextPolicy moves to the next applicable policy. Leaving a tier that
+// some policy applied in, undecided, is its end-of-tier deny; one none
+// applied in is passed over.
+func (e *Engine) nextPolicy(st walkState) (walkState, *walkResult) {
 	cur := st.refs[st.at].tier
 	st.at++
 	st.rule = 0
-	return st, st.at >= len(st.refs) || st.refs[st.at].tier != cur
+	if st.at < len(st.refs) && st.refs[st.at].tier == cur {
+		return st, nil
+	}
+	if st.applied {
+		return st, &walkResult{verdict: Denied, match: &CalicoMatch{Tier: e.calico.tiers[cur].name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
+	}
+	return st, nil
 }
 
 // nextTier moves past every policy of the current tier (a Pass).
@@ -257,7 +263,7 @@ func (e *Engine) nextTier(st walkState) walkState {
 	for st.at < len(st.refs) && st.refs[st.at].tier == cur {
 		st.at++
 	}
-	st.rule = 0
+	st.rule, st.applied = 0, false
 	return st
 }
 
@@ -274,8 +280,75 @@ func (e *Engine) calicoHit(tier *felixTier, p *felixPolicy, rule int, action str
 }
 
 // kubernetesAllows is what a Kubernetes NetworkPolicy's rules allow of
-// the flow (each one an Allow rule under Calico).
-func (e *Engine) kubernetesAllows(pi int32, f Flow, ingress bool) []RuleRef {
+// the flow (each one an Allow rule under Calico): matchMaybe when the
+// peer's namespace labels could not be read and only rules that look at
+// them could decide.
+func (e *Engine) kubernetesAllows(pi int32, f Flow, ingress bool) ([]RuleRef, match) {
+	allowed := e.kubernetesRules(pi, f, ingress)
+	peerEnd := f.To
+	if ingress {
+		peerEnd = f.From
+	}
+	if peerEnd.Pod == nil || !e.nsLabelsUnknown[peerEnd.Pod.Namespace] || !e.labelsCouldAllow(f, []int32{pi}, ingress) {
+		if len(allowed) > 0 {
+			return allowed, matchYes
+		}
+		return nil, matchNo
+	}
+	if len(allowed) > 0 && e.kubernetesAllowsWithoutLabels(pi, f, ingress) {
+		return allowed, matchYes
+	}
+	return allowed, matchMaybe
+}
+
+// kubernetesAllowsWithoutLabels: a rule allows the flow through a peer
+// that does not look at namespace labels (or through no peer at all).
+func (e *Engine) kubernetesAllowsWithoutLabels(pi int32, f Flow, ingress bool) bool {
+	cp := e.policies[pi]
+	rules, peerEnd := cp.egressRules, f.To
+	if ingress {
+		rules, peerEnd = cp.ingressRules, f.From
+	}
+	for ri := range rules {
+		rule := &rules[ri]
+		if len(rule.ports) > 0 && !anyPortMatches(rule.ports, f.To, f.Port, f.Protocol) {
+			continue
+		}
+		if rule.allPeers {
+			return true
+		}
+		for j := range rule.peers {
+			if !needsLabels(rule.peers[j].raw.NamespaceSelector) && e.peerMatches(&rule.peers[j], peerEnd) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// branchKubernetes follows both answers of a Kubernetes policy whose
+// rules look at namespace labels nobody could read.
+func (e *Engine) branchKubernetes(st walkState, p *felixPolicy, f Flow, ingress bool) walkResult {
+	why := fmt.Sprintf("%s selects peers by namespace labels that could not be read (%s)", p.displayName(e), model.RBACRefusal("list", "namespaces", ""))
+	if st.maybes >= maxCalicoBranches {
+		return walkResult{verdict: Unspecified, undecided: why}
+	}
+	st.maybes++
+	var no walkResult
+	if next, denied := e.nextPolicy(st); denied != nil {
+		no = *denied
+	} else {
+		no = e.walk(next, f, ingress)
+	}
+	if no.verdict == Allowed {
+		return no // allowed either way
+	}
+	return walkResult{verdict: Unspecified, undecided: why}
+}
+
+// kubernetesRules lists the rules of a Kubernetes policy that allow the
+// flow, as the labels read say.
+func (e *Engine) kubernetesRules(pi int32, f Flow, ingress bool) []RuleRef {
 	cp := e.policies[pi]
 	rules, peerEnd := cp.egressRules, f.To
 	if ingress {
@@ -309,6 +382,18 @@ func (e *Engine) felixRuleMatch(r *felixRule, f Flow, _ bool) (match, string) {
 			return matchNo, ""
 		}
 	}
+	if families, hasNets := r.renderedFor(); hasNets {
+		// felix renders a rule per IP family, without the nets of the
+		// other; a list left empty that way drops the rule for that family
+		// (rules/policy.go FilterRuleToIPVersion, filteredAll).
+		v4, v6 := flowFamilies(f)
+		if !(v4 && families&renderedV4 != 0 || v6 && families&renderedV6 != 0) {
+			return matchNo, ""
+		}
+		if v4 && v6 && families != renderedV4|renderedV6 {
+			version = matchMaybe
+		}
+	}
 	src, why := e.entityMatch(&r.src, f.From, f, false)
 	if src == matchNo {
 		return matchNo, ""
@@ -332,15 +417,50 @@ func (e *Engine) felixRuleMatch(r *felixRule, f Flow, _ bool) (match, string) {
 	return matchYes, ""
 }
 
-// flowHasVersion: the flow is of that IP version. An address decides;
-// pods decide by the families of their addresses (a pod without one, read
-// from a file, could be either).
-func flowHasVersion(f Flow, version int) match {
-	v4, v6 := true, true
+// Families a rule is rendered for.
+const (
+	renderedV4 = 1 << iota
+	renderedV6
+)
+
+// renderedFor: the families for which none of the rule's net lists is
+// emptied by dropping the other family's prefixes (hasNets false: the rule
+// has no nets, and is rendered for both).
+func (r *felixRule) renderedFor() (families int, hasNets bool) {
+	lists := [][]netip.Prefix{r.src.nets, r.src.notNets, r.dst.nets, r.dst.notNets}
+	families = renderedV4 | renderedV6
+	for _, l := range lists {
+		if len(l) == 0 {
+			continue
+		}
+		hasNets = true
+		has4 := slices.ContainsFunc(l, func(p netip.Prefix) bool { return p.Addr().Is4() })
+		has6 := slices.ContainsFunc(l, func(p netip.Prefix) bool { return !p.Addr().Is4() })
+		if !has4 {
+			families &^= renderedV4
+		}
+		if !has6 {
+			families &^= renderedV6
+		}
+	}
+	return families, hasNets
+}
+
+// flowFamilies: the IP families the flow can be of.
+func flowFamilies(f Flow) (v4, v6 bool) {
+	v4, v6 = true, true
 	for _, ep := range []Endpoint{f.From, f.To} {
 		e4, e6 := endpointFamilies(ep)
 		v4, v6 = v4 && e4, v6 && e6
 	}
+	return v4, v6
+}
+
+// flowHasVersion: the flow is of that IP version. An address decides;
+// pods decide by the families of their addresses (a pod without one, read
+// from a file, could be either).
+func flowHasVersion(f Flow, version int) match {
+	v4, v6 := flowFamilies(f)
 	has, other := v4, v6
 	if version == 6 {
 		has, other = v6, v4
@@ -445,14 +565,17 @@ func (e *Engine) selectorMatch(fs *felixSelector, ep Endpoint) (match, string) {
 		return matchNo, ""
 	}
 	i := e.indexOf(ep)
-	for _, prefix := range e.calico.labelsUnknown[i].prefixes() {
-		if !selectorReads(fs.sel, prefix) {
-			continue
-		}
-		if prefix == pcnsPrefix {
+	if unknown := e.calico.labelsUnknown[i]; unknown != 0 {
+		matches, decided := fs.sel.Decided(e.calico.labels[i], unknown.unread)
+		switch {
+		case !decided && unknown&fromNamespace != 0 && selectorReads(fs.sel, pcnsPrefix):
 			return matchMaybe, fmt.Sprintf("the labels of namespace %s could not be read (%s)", ep.Pod.Namespace, model.RBACRefusal("list", "namespaces", ""))
+		case !decided:
+			return matchMaybe, fmt.Sprintf("the labels of ServiceAccount %s/%s could not be read (%s)", ep.Pod.Namespace, ep.Pod.ServiceAccount, model.RBACRefusal("list", "serviceaccounts", ""))
+		case matches:
+			return matchYes, ""
 		}
-		return matchMaybe, fmt.Sprintf("the labels of ServiceAccount %s/%s could not be read (%s)", ep.Pod.Namespace, ep.Pod.ServiceAccount, model.RBACRefusal("list", "serviceaccounts", ""))
+		return matchNo, ""
 	}
 	if fs.matches(e.calico, i) {
 		return matchYes, ""

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -809,20 +810,80 @@ func (ev *flowEvaluation) selectorMatches(selector string, pod *model.Pod) tri {
 	if err != nil {
 		return open
 	}
-	if namespaceLabelsUnknown(ev.m, pod.Namespace) {
-		for _, k := range s.Keys() {
-			if strings.HasPrefix(k, namespacePrefix) && k != namespacePrefix+profileNameLabel {
-				return open
-			}
-		}
-	}
 	labels, ok := ev.labels[pod]
 	if !ok {
 		labels = endpointLabels(ev.m, pod)
 		ev.labels[pod] = labels
 	}
+	if namespaceLabelsUnknown(ev.m, pod.Namespace) {
+		return everyAssignment(s, labels)
+	}
 	return triOf(s.Matches(labels))
 }
+
+// everyAssignment evaluates the selector for every value the unread
+// namespace labels it reads could have: absent, each value the selector
+// names, or another one (a selector compares only with the values it
+// names, so these are all the cases). Open when the answers differ.
+func everyAssignment(s *calico.Selector, known map[string]string) tri {
+	var unread []string
+	for _, k := range s.Keys() {
+		// The namespace's name, in both labels the control plane and
+		// Calico set from it, is known.
+		if strings.HasPrefix(k, namespacePrefix) && k != namespacePrefix+profileNameLabel && k != namespacePrefix+model.MetadataNameLabel {
+			unread = append(unread, k)
+		}
+	}
+	if len(unread) == 0 {
+		return triOf(s.Matches(calico.LabelMap(known)))
+	}
+	domain := append([]string{"\x00absent", "\x00other"}, quotedValues(s.String())...)
+	seen := map[bool]bool{}
+	assignment := make([]int, len(unread))
+	for {
+		labels := calico.LabelMap{}
+		for k, v := range known {
+			labels[k] = v
+		}
+		for i, k := range unread {
+			delete(labels, k)
+			if v := domain[assignment[i]]; v != "\x00absent" {
+				labels[k] = v
+			}
+		}
+		seen[s.Matches(labels)] = true
+		if len(seen) == 2 {
+			return open
+		}
+		if !nextAssignment(assignment, len(domain)) {
+			break
+		}
+	}
+	return triOf(seen[true])
+}
+
+// nextAssignment counts through every combination of values.
+func nextAssignment(a []int, base int) bool {
+	for i := range a {
+		a[i]++
+		if a[i] < base {
+			return true
+		}
+		a[i] = 0
+	}
+	return false
+}
+
+// quotedValues are the string literals of a canonical selector.
+func quotedValues(s string) []string {
+	var out []string
+	for _, m := range quotedValue.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1]+m[2])
+	}
+	return out
+}
+
+var quotedValue = regexp.MustCompile(`"([^"]*)"|'([^']*)'`)
 
 func namespaceLabelsUnknown(m *model.Model, namespace string) bool {
 	for _, ns := range m.NamespaceLabelsUnknown() {

@@ -169,7 +169,7 @@ func (e *Engine) evaluate(f Flow, d detail) Result {
 		r.Verdict = Unspecified
 	case e.clusterUnreadable:
 		r.Verdict = Unspecified
-	case len(e.nsLabelsUnknown) > 0 && e.labelsMayDecide(f, &r):
+	case len(e.nsLabelsUnknown) > 0 && e.calico == nil && e.labelsMayDecide(f, &r):
 		r.Verdict = Unspecified
 	}
 	if explain {

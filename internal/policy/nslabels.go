@@ -5,6 +5,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
@@ -132,10 +133,56 @@ func (e *Engine) sideNeedsLabels(f Flow, s *Side, ingress bool) bool {
 	if ingress {
 		subject, of = f.To, e.ingressOf
 	}
-	if !e.policiesNeedLabels(of[e.indexOf(subject)], ingress) {
+	policies := of[e.indexOf(subject)]
+	if !e.policiesNeedLabels(policies, ingress) {
 		return false
 	}
-	return !s.Allows() || !e.allowedWithoutLabels(f, subject.Pod, ingress)
+	if !s.Allows() {
+		return e.labelsCouldAllow(f, policies, ingress)
+	}
+	return !e.allowedWithoutLabels(f, subject.Pod, ingress)
+}
+
+// labelsCouldAllow: a rule of the policies, on the flow's port, has a
+// peer whose namespaceSelector needs the unread labels and whose pod
+// selector admits the peer pod: with the real labels it might allow.
+func (e *Engine) labelsCouldAllow(f Flow, policies []int32, ingress bool) bool {
+	peerEnd := f.To
+	if ingress {
+		peerEnd = f.From
+	}
+	if peerEnd.Pod == nil {
+		return false
+	}
+	for _, pi := range policies {
+		cp := e.policies[pi]
+		rules := cp.egressRules
+		if ingress {
+			rules = cp.ingressRules
+		}
+		for ri := range rules {
+			if e.ruleCouldAllowByLabels(&rules[ri], peerEnd, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) ruleCouldAllowByLabels(rule *compiledRule, peerEnd Endpoint, f Flow) bool {
+	if len(rule.ports) > 0 && !anyPortMatches(rule.ports, f.To, f.Port, f.Protocol) {
+		return false
+	}
+	for j := range rule.peers {
+		peer := &rule.peers[j]
+		if !needsLabels(peer.raw.NamespaceSelector) || peer.invalid != "" {
+			continue
+		}
+		if peer.podSelector == nil || peer.podSelector.Matches(labels.Set(peerEnd.Pod.Labels)) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowedWithoutLabels: some rule allows the side through a peer that
