@@ -51,6 +51,10 @@ type calicoLayer struct {
 	// nets are every rule's nets and notNets: pods alike but for an
 	// address inside one of them are not one group.
 	nets []netip.Prefix
+	// flat is the same policies in one tier, as Calico before v3.30
+	// (which has no tiers) orders them; nil when every policy is in the
+	// default tier. A side both orders do not agree on is unspecified.
+	flat *calicoLayer
 }
 
 type felixRef struct{ tier, policy int32 }
@@ -219,6 +223,23 @@ func (e *Engine) compileCalico() {
 	l.index(len(m.Pods))
 	l.ingressNames = e.refNames(l.ingressOf)
 	l.egressNames = e.refNames(l.egressOf)
+	if len(l.tiers) > 1 {
+		l.flat = l.flattened()
+	}
+}
+
+// flattened is the layer with every policy in one tier, by order then
+// stored name (felix v3.28's PolicySorter has the default tier only).
+func (l *calicoLayer) flattened() *calicoLayer {
+	one := &felixTier{name: calicoDefaultTier}
+	for _, t := range l.tiers {
+		one.policies = append(one.policies, t.policies...)
+	}
+	slices.SortStableFunc(one.policies, felixPolicyOrder)
+	flat := &calicoLayer{tiers: []*felixTier{one}, labels: l.labels, labelsUnknown: l.labelsUnknown,
+		members: l.members, classesIn: l.classesIn, nets: l.nets}
+	flat.index(len(l.labels))
+	return flat
 }
 
 // refNames names each pod's policies once, sharing equal lists.

@@ -58,6 +58,7 @@ func (m *CalicoMatch) String() string {
 // walkState is where a side's evaluation is: the tier, the policy within
 // its applicable list, the rule, and the tiers passed so far.
 type walkState struct {
+	layer   *calicoLayer
 	subject int // the pod whose side this is
 	refs    []felixRef
 	at      int // index into refs
@@ -94,7 +95,17 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		refs, names = e.calico.ingressOf[idx], e.calico.ingressNames[idx]
 	}
 	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: names}
-	r := e.walk(walkState{subject: idx, refs: refs}, f, ingress)
+	r := e.walk(walkState{layer: e.calico, subject: idx, refs: refs}, f, ingress)
+	if flat := e.calico.flat; flat != nil {
+		// Calico before v3.30 ignores tiers: every policy in one order.
+		flatRefs := flat.egressOf[idx]
+		if ingress {
+			flatRefs = flat.ingressOf[idx]
+		}
+		if other := e.walk(walkState{layer: flat, subject: idx, refs: flatRefs}, f, ingress); other.verdict != r.verdict {
+			r = walkResult{verdict: Unspecified, undecided: "Calico v3.30 and later order policies by tier, earlier versions ignore tiers, and the two orders disagree here"}
+		}
+	}
 	s.Verdict, s.Calico, s.Undecided = r.verdict, r.match, r.undecided
 	if r.allowedBy != nil {
 		s.AllowedBy = r.allowedBy
@@ -116,7 +127,7 @@ func (p *felixPolicy) displayName(e *Engine) string {
 func (e *Engine) walk(st walkState, f Flow, ingress bool) walkResult {
 	for st.at < len(st.refs) {
 		ref := st.refs[st.at]
-		tier := e.calico.tiers[ref.tier]
+		tier := st.layer.tiers[ref.tier]
 		p := tier.policies[ref.policy]
 		if st.rule == 0 && p.knp < 0 && p.uncertain.has(st.subject) && !st.assumed {
 			return e.branchPolicy(st, p, f, ingress)
@@ -251,7 +262,7 @@ func (e *Engine) nextPolicy(st walkState) (walkState, *walkResult) {
 		return st, nil
 	}
 	if st.applied {
-		return st, &walkResult{verdict: Denied, match: &CalicoMatch{Tier: e.calico.tiers[cur].name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
+		return st, &walkResult{verdict: Denied, match: &CalicoMatch{Tier: st.layer.tiers[cur].name, Action: "EndOfTier", Rule: -1, Passed: st.passed}}
 	}
 	return st, nil
 }
@@ -259,7 +270,7 @@ func (e *Engine) nextPolicy(st walkState) (walkState, *walkResult) {
 // nextTier moves past every policy of the current tier (a Pass).
 func (e *Engine) nextTier(st walkState) walkState {
 	cur := st.refs[st.at].tier
-	st.passed = append(append([]string(nil), st.passed...), e.calico.tiers[cur].name)
+	st.passed = append(append([]string(nil), st.passed...), st.layer.tiers[cur].name)
 	for st.at < len(st.refs) && st.refs[st.at].tier == cur {
 		st.at++
 	}

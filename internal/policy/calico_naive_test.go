@@ -100,15 +100,16 @@ func naiveCalicoVerdict(m *model.Model, f policy.Flow) policy.Verdict {
 		return policy.Unspecified
 	}
 	ev := flowEvaluation{m: m, f: f, policies: felixPolicies(m), labels: map[*model.Pod]calico.LabelMap{}}
-	egress, ingress := sideAllows, sideAllows
-	if f.From.Pod != nil {
-		egress = ev.side(f.From.Pod, "Egress")
+	mayAllow, mayDeny := ev.verdicts()
+	if usesTiers(ev.policies) {
+		// Which Calico runs is not in the model: v3.30 and later order
+		// by tier, earlier versions (felix's PolicySorter has only the
+		// default tier) ignore tiers. Every possibility counts.
+		flat := ev
+		flat.flat = true
+		a, d := flat.verdicts()
+		mayAllow, mayDeny = mayAllow || a, mayDeny || d
 	}
-	if f.To.Pod != nil {
-		ingress = ev.side(f.To.Pod, "Ingress")
-	}
-	mayAllow := egress.allowed && ingress.allowed
-	mayDeny := egress.denied || ingress.denied
 	switch {
 	case mayAllow && mayDeny:
 		return policy.Unspecified
@@ -119,6 +120,27 @@ func naiveCalicoVerdict(m *model.Model, f policy.Flow) policy.Verdict {
 }
 
 func hostNetworked(e policy.Endpoint) bool { return e.Pod != nil && e.Pod.HostNetwork }
+
+// verdicts: whether the flow may be allowed, may be denied.
+func (ev *flowEvaluation) verdicts() (mayAllow, mayDeny bool) {
+	egress, ingress := sideAllows, sideAllows
+	if ev.f.From.Pod != nil {
+		egress = ev.side(ev.f.From.Pod, "Egress")
+	}
+	if ev.f.To.Pod != nil {
+		ingress = ev.side(ev.f.To.Pod, "Ingress")
+	}
+	return egress.allowed && ingress.allowed, egress.denied || ingress.denied
+}
+
+func usesTiers(policies []felixPolicy) bool {
+	for _, p := range policies {
+		if p.tier != "default" {
+			return true
+		}
+	}
+	return false
+}
 
 // felixPolicy is a policy as felix holds it after conversion.
 type felixPolicy struct {
@@ -156,6 +178,8 @@ type flowEvaluation struct {
 	f        policy.Flow
 	policies []felixPolicy
 	labels   map[*model.Pod]calico.LabelMap
+	// flat: every policy in the default tier (Calico before v3.30).
+	flat bool
 }
 
 // side walks one pod's chain for one direction.
@@ -172,6 +196,9 @@ func (ev *flowEvaluation) side(pod *model.Pod, direction string) outcomes {
 		rules := fp.inRules
 		if direction == "Egress" {
 			rules = fp.outRules
+		}
+		if ev.flat {
+			fp.tier = "default"
 		}
 		chain = append(chain, chainEntry{policy: fp, rules: rules, applies: applies})
 	}
