@@ -21,8 +21,11 @@ var (
 )
 
 // writeCalico writes the tiers and n policies.
-func writeCalico(w *bufio.Writer, m *model.Model, n int, seed uint64) {
+func writeCalico(w *bufio.Writer, m *model.Model, n int, seed uint64, version string) {
 	r := rand.New(rand.NewPCG(seed, 11))
+	if version != "" {
+		fmt.Fprintf(w, "---\napiVersion: crd.projectcalico.org/v1\nkind: ClusterInformation\nmetadata:\n  name: default\nspec:\n  calicoVersion: %s\n", version)
+	}
 	tiers := []string{"security", "platform"}
 	for i, t := range tiers {
 		fmt.Fprintf(w, "---\napiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: %s\nspec:\n  order: %d\n", t, (i+1)*100)

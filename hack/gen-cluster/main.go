@@ -26,6 +26,7 @@ func main() {
 	clusterPolicies := flag.Int("cluster-policies", 0, "also write this many cluster-scoped policies with distinct priorities, and 10 Nodes")
 	clusterAPI := flag.String("cluster-api", "cnp", "which cluster-scoped API: cnp (ClusterNetworkPolicy), anp (AdminNetworkPolicy and the baseline), or mixed")
 	calico := flag.Int("calico", 0, "also write this many Calico policies (GlobalNetworkPolicy and NetworkPolicy in three tiers)")
+	calicoVersion := flag.String("calico-version", "v3.30.2", "with -calico: the ClusterInformation's calicoVersion (\"\" leaves it out: the engine then follows both orders of tiers)")
 	flag.Parse()
 
 	api := *clusterAPI
@@ -54,7 +55,7 @@ func main() {
 		os.Exit(1)
 	}
 	if *calico > 0 {
-		writeCalico(w, m, *calico, *seed)
+		writeCalico(w, m, *calico, *seed, *calicoVersion)
 	}
 }
 

@@ -1,6 +1,11 @@
 package model
 
-import networkingv1 "k8s.io/api/networking/v1"
+import (
+	"strconv"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+)
 
 // Calico's own policies, as the engine decides them: the fields of
 // projectcalico.org/v3 NetworkPolicy and GlobalNetworkPolicy (and their
@@ -139,6 +144,28 @@ type ServiceAccount struct {
 type CalicoTier struct {
 	Name  string
 	Order *float64
+}
+
+// CalicoTiersEnforced reports whether the running Calico orders policies
+// by tier (v3.30 and later), and whether that is known.
+func (m *Model) CalicoTiersEnforced() (tiers, known bool) {
+	major, minor, ok := parseVersion(m.CalicoVersion)
+	if !ok {
+		return false, false
+	}
+	return major > 3 || major == 3 && minor >= 30, true
+}
+
+// parseVersion reads "v3.28.5" (a "v" optional, a suffix ignored).
+func parseVersion(v string) (major, minor int, ok bool) {
+	v = strings.TrimPrefix(v, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	return major, minor, err1 == nil && err2 == nil
 }
 
 // enforcedKind is the kind a staged kind previews.

@@ -110,8 +110,11 @@ type Model struct {
 	// CalicoPolicies are Calico's own (model/calico.go), decided with the
 	// NetworkPolicies as felix orders them; ServiceAccounts carry the
 	// labels their selectors may match.
-	CalicoPolicies  []*CalicoPolicy
-	CalicoTiers     []*CalicoTier
+	CalicoPolicies []*CalicoPolicy
+	CalicoTiers    []*CalicoTier
+	// CalicoVersion is the running Calico's (ClusterInformation's
+	// calicoVersion, "v3.28.5"); "" when unknown.
+	CalicoVersion   string
 	ServiceAccounts []*ServiceAccount
 	// OtherLayers names policy layers besides NetworkPolicy that were found
 	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):

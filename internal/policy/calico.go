@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -127,6 +128,9 @@ type felixRule struct {
 	// a Service, source ports): where everything else matches, the rule
 	// may or may not.
 	undecided string
+	// families felix renders the rule for (renderedFor), when hasNets.
+	families int
+	hasNets  bool
 }
 
 type felixEntity struct {
@@ -224,7 +228,13 @@ func (e *Engine) compileCalico() {
 	l.ingressNames = e.refNames(l.ingressOf)
 	l.egressNames = e.refNames(l.egressOf)
 	if len(l.tiers) > 1 {
-		l.flat = l.flattened()
+		switch tiers, known := m.CalicoTiersEnforced(); {
+		case !known:
+			l.flat = l.flattened() // both orders, decided where they agree
+		case !tiers:
+			e.calico = l.flattened() // before v3.30: one tier
+			e.calico.ingressNames, e.calico.egressNames = e.refNames(e.calico.ingressOf), e.refNames(e.calico.egressOf)
+		}
 	}
 }
 
@@ -246,19 +256,22 @@ func (l *calicoLayer) flattened() *calicoLayer {
 func (e *Engine) refNames(of [][]felixRef) [][]string {
 	out := make([][]string, len(of))
 	interned := map[string][]string{}
-	var key strings.Builder
+	var key []byte
 	for i, refs := range of {
-		key.Reset()
+		key = key[:0]
 		for _, r := range refs {
-			fmt.Fprintf(&key, "%d.%d,", r.tier, r.policy)
+			key = strconv.AppendInt(key, int64(r.tier), 10)
+			key = append(key, '.')
+			key = strconv.AppendInt(key, int64(r.policy), 10)
+			key = append(key, ',')
 		}
-		names, ok := interned[key.String()]
+		names, ok := interned[string(key)]
 		if !ok {
 			names = make([]string, 0, len(refs))
 			for _, r := range refs {
 				names = append(names, e.calico.tiers[r.tier].policies[r.policy].displayName(e))
 			}
-			interned[key.String()] = names
+			interned[string(key)] = names
 		}
 		out[i] = names
 	}
@@ -673,6 +686,7 @@ func convertRule(r *model.CalicoRule, ns string) (felixRule, error) {
 	if fr.dst, err = convertEntity(&r.Destination, ns); err != nil {
 		return fr, fmt.Errorf("destination: %w", err)
 	}
+	fr.families, fr.hasNets = fr.renderedFor()
 	switch {
 	case r.HTTP:
 		fr.undecided = "an HTTP match, enforced only where Calico's application layer policy runs"

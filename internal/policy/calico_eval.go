@@ -55,9 +55,21 @@ func (m *CalicoMatch) String() string {
 	return fmt.Sprintf("%s%s by %s %s[%d] (tier %s)", passed, strings.ToLower(m.Action), kind, name, m.Rule, m.Tier)
 }
 
+// flowFacts are what every rule asks of the flow, worked out once.
+type flowFacts struct {
+	protocol int
+	v4, v6   bool
+}
+
+func factsOf(f Flow) flowFacts {
+	v4, v6 := flowFamilies(f)
+	return flowFacts{protocol: flowProtocol(f.Protocol), v4: v4, v6: v6}
+}
+
 // walkState is where a side's evaluation is: the tier, the policy within
 // its applicable list, the rule, and the tiers passed so far.
 type walkState struct {
+	flow    flowFacts
 	layer   *calicoLayer
 	subject int // the pod whose side this is
 	refs    []felixRef
@@ -95,14 +107,15 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		refs, names = e.calico.ingressOf[idx], e.calico.ingressNames[idx]
 	}
 	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: names}
-	r := e.walk(walkState{layer: e.calico, subject: idx, refs: refs}, f, ingress)
-	if flat := e.calico.flat; flat != nil {
+	facts := factsOf(f)
+	r := e.walk(walkState{flow: facts, layer: e.calico, subject: idx, refs: refs}, f, ingress)
+	if flat := e.calico.flat; flat != nil && spansTiers(refs) {
 		// Calico before v3.30 ignores tiers: every policy in one order.
 		flatRefs := flat.egressOf[idx]
 		if ingress {
 			flatRefs = flat.ingressOf[idx]
 		}
-		if other := e.walk(walkState{layer: flat, subject: idx, refs: flatRefs}, f, ingress); other.verdict != r.verdict {
+		if other := e.walk(walkState{flow: facts, layer: flat, subject: idx, refs: flatRefs}, f, ingress); other.verdict != r.verdict {
 			r = walkResult{verdict: Unspecified, undecided: "Calico v3.30 and later order policies by tier, earlier versions ignore tiers, and the two orders disagree here"}
 		}
 	}
@@ -111,6 +124,19 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		s.AllowedBy = r.allowedBy
 	}
 	return s
+}
+
+// spansTiers: the policies that apply come from more than one tier, so
+// the tiered and the single-tier order may differ (within one tier, or
+// with none, they are the same list in the same order, and a Pass ends
+// at the profile either way).
+func spansTiers(refs []felixRef) bool {
+	for _, r := range refs {
+		if r.tier != refs[0].tier {
+			return true
+		}
+	}
+	return false
 }
 
 // displayName is "kind/namespace/name" as users wrote it.
@@ -167,7 +193,7 @@ func (e *Engine) policyRules(st *walkState, tier *felixTier, p *felixPolicy, f F
 	}
 	for st.rule < len(rules) {
 		rule := &rules[st.rule]
-		m, why := e.felixRuleMatch(rule, f, ingress)
+		m, why := e.felixRuleMatch(rule, f, st.flow)
 		switch m {
 		case matchNo:
 			st.rule++
@@ -382,8 +408,8 @@ func (e *Engine) kubernetesRules(pi int32, f Flow, ingress bool) []RuleRef {
 // felixRuleMatch: does the rule match the flow (for the side's
 // direction: an ingress rule's source is the flow's source, its
 // destination the pod; an egress rule's the other way round)?
-func (e *Engine) felixRuleMatch(r *felixRule, f Flow, _ bool) (match, string) {
-	proto := flowProtocol(f.Protocol)
+func (e *Engine) felixRuleMatch(r *felixRule, f Flow, facts flowFacts) (match, string) {
+	proto := facts.protocol
 	if r.protocol >= 0 && r.protocol != proto || r.notProto >= 0 && r.notProto == proto {
 		return matchNo, ""
 	}
@@ -393,11 +419,11 @@ func (e *Engine) felixRuleMatch(r *felixRule, f Flow, _ bool) (match, string) {
 			return matchNo, ""
 		}
 	}
-	if families, hasNets := r.renderedFor(); hasNets {
+	if families, hasNets := r.families, r.hasNets; hasNets {
 		// felix renders a rule per IP family, without the nets of the
 		// other; a list left empty that way drops the rule for that family
 		// (rules/policy.go FilterRuleToIPVersion, filteredAll).
-		v4, v6 := flowFamilies(f)
+		v4, v6 := facts.v4, facts.v6
 		if !(v4 && families&renderedV4 != 0 || v6 && families&renderedV6 != 0) {
 			return matchNo, ""
 		}

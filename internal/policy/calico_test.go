@@ -344,3 +344,37 @@ spec: {order: 20, selector: app == 'db', types: [Ingress], ingress: [{action: De
 		t.Errorf("undecided: %q", r.Egress.Undecided)
 	}
 }
+
+// Tiers by version: felix before v3.30 orders every policy as one tier;
+// v3.30 and later by tier; unknown, the engine decides only where both
+// orders agree.
+func TestCalicoTiersByVersion(t *testing.T) {
+	tiered := `apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.late-deny}
+spec: {tier: security, order: 5000, selector: app == 'db', types: [Ingress], ingress: [{action: Deny}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: early-allow}
+spec: {order: 10, selector: app == 'db', types: [Ingress], ingress: [{action: Allow}]}`
+	version := func(v string) string {
+		return "apiVersion: crd.projectcalico.org/v1\nkind: ClusterInformation\nmetadata: {name: default}\nspec: {calicoVersion: " + v + "}"
+	}
+	for _, tt := range []struct {
+		docs []string
+		want policy.Verdict
+	}{
+		{[]string{tiered}, policy.Unspecified},                 // security first (tiers) or early-allow first (one tier)
+		{[]string{tiered, version("v3.28.5")}, policy.Allowed}, // one tier: order 10 before 5000
+		{[]string{tiered, version("v3.30.2")}, policy.Denied},  // the security tier first
+	} {
+		e, m := calicoEngine(t, tt.docs...)
+		checkCalico(t, e, m, []calicoCase{{"b/cache", "b/db", 5432, "", tt.want}})
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -41,6 +42,7 @@ func (l *liveLoader) calico(served map[string]string) {
 	for _, resource := range calicoResources {
 		l.calicoResource(schema.GroupVersionResource{Group: group, Version: version, Resource: resource})
 	}
+	l.calicoVersion(schema.GroupVersionResource{Group: group, Version: version, Resource: "clusterinformations"})
 	if len(l.m.CalicoPolicies) > 0 {
 		l.serviceAccounts()
 	}
@@ -120,4 +122,17 @@ func LoadCalico(ctx context.Context, c Clients) (*model.Model, error) {
 	}
 	l.calico(served)
 	return m, nil
+}
+
+// calicoVersion reads the running Calico's version from its
+// ClusterInformation (felix writes it): whether it orders by tier. Not
+// readable: unknown, and the engine follows both orders.
+func (l *liveLoader) calicoVersion(gvr schema.GroupVersionResource) {
+	info, err := l.c.Dynamic.Resource(gvr).Get(l.ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		return
+	}
+	if v, ok, _ := unstructured.NestedString(info.Object, "spec", "calicoVersion"); ok {
+		l.m.CalicoVersion = v
+	}
 }

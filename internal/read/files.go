@@ -457,6 +457,10 @@ func (d *docSink) calico(obj map[string]any, group, kind, where string) error {
 		d.put("Tier "+t.Name, where, func(m *model.Model) { m.CalicoTiers = append(m.CalicoTiers, t) })
 	case kind == "NetworkSet" || kind == "GlobalNetworkSet":
 		d.otherLayer(kind)
+	case kind == "ClusterInformation":
+		spec, _ := obj["spec"].(map[string]any)
+		version, _ := spec["calicoVersion"].(string)
+		d.ops = append(d.ops, func(l *fileLoader) { l.model.CalicoVersion = version })
 	case kind == "HostEndpoint":
 		d.warn(fmt.Sprintf("%s: HostEndpoint %s: host endpoints are out of scope (they govern node traffic, not pods), ignored", where, objectName(obj)))
 	}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Calico's policies beside the Kubernetes ones, side by side with the
+# Kubernetes-only cluster: 5,000 pods (replicas in label sets of 3), 1,000
+# NetworkPolicies over 50 namespaces, plus 200 Calico policies
+# (GlobalNetworkPolicy and NetworkPolicy, three tiers). Reports CPU
+# seconds (user+system; the best of RUNS runs, so that a busy machine
+# does not decide) and peak RSS for a single question and for
+# explain --matrix -A -o jsonl, and the ratios.
+#   hack/bench-calico.sh                  # RUNS=3 CALICO=200
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+runs=${RUNS:-3}
+go build -o "$out/kubectl-netbaseline" ./cmd/kubectl-netbaseline
+go run ./hack/gen-cluster -pods 5000 -namespaces 50 -policies 1000 -pods-per-label-set 3 > "$out/k8s.yaml"
+go run ./hack/gen-cluster -pods 5000 -namespaces 50 -policies 1000 -pods-per-label-set 3 -calico "${CALICO:-200}" > "$out/calico.yaml"
+
+# best prints the least CPU time of $runs runs of the command, and its RSS.
+best() {
+  local min="" rss=""
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%U %S %M" -o "$out/time" "$@" > /dev/null 2>&1 || true
+    read -r user sys kb < "$out/time"
+    t=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+    if [ -z "$min" ] || awk -v a="$t" -v b="$min" 'BEGIN { exit !(a < b) }'; then min=$t rss=$kb; fi
+  done
+  echo "$min $rss"
+}
+
+for what in single matrix; do
+  args=(explain ns-1/pod/api-4-0 ns-2/pod/backend-4-0)
+  [ "$what" = matrix ] && args=(explain --matrix -A -o jsonl)
+  read -r k8s k8srss < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/k8s.yaml")
+  read -r cal calrss < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/calico.yaml")
+  ratio=$(awk -v a="$cal" -v b="$k8s" 'BEGIN { printf "%.2f", a / b }')
+  echo "== $what: NetworkPolicy only ${k8s} s CPU (${k8srss} KiB), with Calico ${cal} s CPU (${calrss} KiB): ${ratio}x"
+done
+echo "== engine compile (go test -bench)"
+for f in k8s calico; do
+  NETBASELINE_BENCH_CLUSTER="$out/$f.yaml" go test ./internal/policy/ -run '^$' -bench BenchmarkCompileCalico -benchmem -benchtime 10x | grep -E '^Benchmark' | sed "s/^/$f: /"
+done
