@@ -113,6 +113,7 @@ func Run(s *Snapshot, cfg *config.Config, probeImage string) Result {
 	out = append(out, checkAWS(s, cfg, engines)...)
 	out = append(out, checkKubeRouterDeviations(s, cfg, engines)...)
 	out = append(out, checkClusterTiers(s, engines)...)
+	out = append(out, checkCalico(s, engines)...)
 	out = append(out, checkKyverno(s, cfg, probeImage)...)
 	out = append(out, checkArgoCD(s, cfg)...)
 	out = append(out, checkDNS(s, cfg)...)

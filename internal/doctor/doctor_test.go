@@ -458,3 +458,25 @@ func sortedFindings(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// CALICO-001 counts Calico's policies and says how the running version
+// orders tiers; CALICO-002 names those with matches the engine leaves
+// open.
+func TestCalicoFindings(t *testing.T) {
+	m := &model.Model{CalicoPolicies: []*model.CalicoPolicy{
+		{Kind: model.CalicoGlobalNetworkPolicy, Name: "default-app-policy"},
+		{Kind: model.CalicoNetworkPolicy, Namespace: "web", Name: "http-only", Ingress: []model.CalicoRule{{Action: "Allow", HTTP: true}}},
+		{Kind: model.CalicoStagedGlobalNetworkPolicy, Name: "next"},
+	}}
+	fs := checkCalico(&Snapshot{Model: m}, []Engine{{Name: "Calico", Version: "v3.28.5"}})
+	if len(fs) != 2 || fs[0].ID != "CALICO-001" || !strings.Contains(fs[0].Message, "1 GlobalNetworkPolicy, 1 NetworkPolicy, 1 StagedGlobalNetworkPolicy") ||
+		!strings.Contains(fs[0].Message, "Calico v3.28.5 has no tiers") {
+		t.Fatalf("findings: %+v", fs)
+	}
+	if fs[1].ID != "CALICO-002" || fs[1].Severity != Warn || !strings.Contains(fs[1].Message, "NetworkPolicy/web/http-only (an HTTP match)") {
+		t.Errorf("CALICO-002: %+v", fs[1])
+	}
+	if fs := checkCalico(&Snapshot{Model: &model.Model{}}, nil); len(fs) != 0 {
+		t.Errorf("no Calico policies: %+v", fs)
+	}
+}
