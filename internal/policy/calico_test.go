@@ -378,3 +378,40 @@ spec: {order: 10, selector: app == 'db', types: [Ingress], ingress: [{action: Al
 		checkCalico(t, e, m, []calicoCase{{"b/cache", "b/db", 5432, "", tt.want}})
 	}
 }
+
+// Explain's hints under Calico: a Calico policy ordered before the
+// Kubernetes ones, the end of a tier, and a staged policy that would
+// change the verdict.
+func TestCalicoHints(t *testing.T) {
+	early := `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: early-deny}
+spec: {order: 100, selector: app == 'db', types: [Ingress], ingress: [{action: Deny, source: {selector: app == 'cache'}}]}`
+	allowAll := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-all, namespace: b}
+spec: {podSelector: {}, ingress: [{}]}`
+	closeWeb := `apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: close-web}
+spec: {selector: app == 'web', types: [Egress]}`
+	e, m := calicoEngine(t, early, allowAll, closeWeb)
+	hints := func(from, to string, port int32) map[string]string {
+		r := e.Evaluate(policy.Flow{From: endpointFor(t, m, from), To: endpointFor(t, m, to), Port: port, Protocol: corev1.ProtocolTCP}, true)
+		out := map[string]string{}
+		for _, h := range r.Hints {
+			out[h.Code] += h.Message + "\n"
+		}
+		return out
+	}
+	if h := hints("b/cache", "b/db", 5432); !strings.Contains(h[policy.HintCalicoBeforeNetworkPolicy], "GlobalNetworkPolicy early-deny decided ingress of b/db") {
+		t.Errorf("before NetworkPolicy: %v", h)
+	}
+	if h := hints("a/web", "b/db", 5432); !strings.Contains(h[policy.HintStagedWouldChange], "would make this denied") {
+		t.Errorf("staged: %v", h)
+	}
+	e, m = calicoEngine(t, defaultAppPolicy)
+	if h := hints("a/web", "b/db", 5432); !strings.Contains(h[policy.HintCalicoEndOfTier], "tier default apply to a/web for egress") {
+		t.Errorf("end of tier: %v", h)
+	}
+}

@@ -58,6 +58,10 @@ type Engine struct {
 	clusterNeedsLabels bool
 	// calico decides sides when the model has Calico policies (calico.go).
 	calico *calicoLayer
+	// staged is the engine with Calico's staged policies promoted, for
+	// the StagedWouldChange hint (built once, on first use).
+	stagedOnce sync.Once
+	staged     *Engine
 	// Problems are policies or selectors the engine could not use as
 	// written (an invalid selector, a peer with no selector); they match
 	// nothing, as the API server would have refused them.

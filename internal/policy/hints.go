@@ -101,6 +101,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 			e.nearMisses(h, f, side.pod, side.ingress)
 		}
 	}
+	e.calicoHints(h, f, r)
 	e.dnsHint(h, f, r)
 	for _, p := range e.Problems {
 		if involves(p, f) {
