@@ -1,7 +1,5 @@
 package policy
 
-
-
 // Hints under Calico.
 const (
 	// HintCalicoBeforeNetworkPolicy: a Calico policy ordered before the
