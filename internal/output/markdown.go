@@ -74,6 +74,28 @@ func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 	}
 	p("")
 
+	if len(r.CalicoPolicies) > 0 {
+		p("### Calico policies")
+		p("")
+		p("In the order felix evaluates them; the Kubernetes NetworkPolicies sit at order 1000 of the default tier. The first rule that matches decides (Pass: the next tier; Log: on); a tier whose policies apply to a pod and decide nothing denies.")
+		p("")
+		p("| tier | order | policy | selects | rules (in order) |")
+		p("| --- | --- | --- | --- | --- |")
+		for _, cp := range r.CalicoPolicies {
+			order := "-"
+			if cp.Order != nil {
+				order = strconv.FormatFloat(*cp.Order, 'g', -1, 64)
+			}
+			name := cp.Name
+			if cp.Namespace != "" {
+				name = cp.Namespace + "/" + cp.Name
+			}
+			rules := append(append([]string{}, prefixAll("ingress ", cp.Ingress)...), prefixAll("egress ", cp.Egress)...)
+			p("| %s | %s | %s/%s | %s | %s |", cp.Tier, order, cp.Kind, cell(name), cell(cp.Selector), cell(strings.Join(rules, "<br>")))
+		}
+		p("")
+	}
+
 	p("### Selectors")
 	p("")
 	p("Namespaces are selected by the label `%s` (the namespace's name). The ingress controller is %s; Prometheus is %s.", r.NamespaceLabel, r.IngressController, r.Monitoring)

@@ -816,3 +816,41 @@ func (l *calicoLayer) entityBits(b *strings.Builder, en *felixEntity, i int) {
 		b.WriteByte(bit(en.notSelector.matches(l, i)))
 	}
 }
+
+// CalicoEvaluationOrder lists the model's enforced Calico policies in the
+// order felix evaluates them (tier, then order, then stored name), with
+// each one's tier; the Kubernetes NetworkPolicies (order 1000 in the
+// default tier) are not in the list.
+func CalicoEvaluationOrder(m *model.Model) []*model.CalicoPolicy {
+	var out []*model.CalicoPolicy
+	for _, p := range m.CalicoPolicies {
+		if !p.Staged() {
+			out = append(out, p)
+		}
+	}
+	tiers, known := m.CalicoTiersEnforced()
+	byTier := tiers || !known
+	tierOf := func(p *model.CalicoPolicy) string { return cmp.Or(p.Tier, calicoDefaultTier) }
+	slices.SortStableFunc(out, func(a, b *model.CalicoPolicy) int {
+		if byTier && tierOf(a) != tierOf(b) {
+			if c := cmpOrder(tierOrder(m, tierOf(a)), tierOrder(m, tierOf(b))); c != 0 {
+				return c
+			}
+			return strings.Compare(tierOf(a), tierOf(b))
+		}
+		if c := cmpOrder(a.Order, b.Order); c != 0 {
+			return c
+		}
+		return strings.Compare(felixKey(a), felixKey(b))
+	})
+	return out
+}
+
+// felixKey is the name felix sorts a policy by.
+func felixKey(p *model.CalicoPolicy) string {
+	key := storedName(p, cmp.Or(p.Tier, calicoDefaultTier))
+	if !p.Global() {
+		key = p.Namespace + "/" + key
+	}
+	return key
+}

@@ -4,8 +4,10 @@
 package record
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,9 @@ type Record struct {
 	// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) in evaluation
 	// order; null when they could not be read.
 	ClusterPolicies []ClusterPolicyRecord   `json:"clusterPolicies"`
+	// CalicoPolicies are Calico's own, in felix's evaluation order (the
+	// Kubernetes NetworkPolicies sit at order 1000 of the default tier).
+	CalicoPolicies []CalicoPolicyRecord `json:"calicoPolicies,omitempty"`
 	Findings        []doctor.Finding        `json:"findings"`
 	FindingCounts   map[doctor.Severity]int `json:"findingCounts"`
 	// Probe holds the latest probe results, from ProbeSource (a file
@@ -112,6 +117,19 @@ type ClusterPolicyRecord struct {
 	Subject  string   `json:"subject"`
 	Ingress  []string `json:"ingress,omitempty"`
 	Egress   []string `json:"egress,omitempty"`
+}
+
+// CalicoPolicyRecord is one Calico policy.
+type CalicoPolicyRecord struct {
+	Tier      string   `json:"tier"`
+	Order     *float64 `json:"order"`
+	Kind      string   `json:"kind"`
+	Namespace string   `json:"namespace,omitempty"`
+	Name      string   `json:"name"`
+	Selector  string   `json:"selector"`
+	Types     []string `json:"types,omitempty"`
+	Ingress   []string `json:"ingress,omitempty"`
+	Egress    []string `json:"egress,omitempty"`
 }
 
 // RollbackPlan is what rollback would do in a namespace
@@ -187,6 +205,7 @@ func BuildRecord(in Inputs) Record {
 			r.Unreadable[res] = "could not be listed"
 		}
 		r.ClusterPolicies = clusterPolicyRecords(m)
+		r.CalicoPolicies = calicoPolicyRecords(m)
 	}
 	rollouts := map[string]doctor.Finding{}
 	for _, f := range in.Doctor.Findings {
@@ -411,4 +430,85 @@ func peersString(peers []networkingv1.NetworkPolicyPeer) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// calicoPolicyRecords lists Calico's policies in evaluation order, one
+// line per rule.
+func calicoPolicyRecords(m *model.Model) []CalicoPolicyRecord {
+	var out []CalicoPolicyRecord
+	for _, p := range policy.CalicoEvaluationOrder(m) {
+		rec := CalicoPolicyRecord{Tier: cmp.Or(p.Tier, "default"), Order: p.Order, Kind: p.Kind, Namespace: p.Namespace, Name: p.Name,
+			Selector: calicoSelector(p), Types: p.Types}
+		for _, r := range p.Ingress {
+			rec.Ingress = append(rec.Ingress, calicoRule(r))
+		}
+		for _, r := range p.Egress {
+			rec.Egress = append(rec.Egress, calicoRule(r))
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func calicoSelector(p *model.CalicoPolicy) string {
+	parts := []string{cmp.Or(p.Selector, "all()")}
+	if p.NamespaceSelector != "" {
+		parts = append(parts, "namespaces "+p.NamespaceSelector)
+	}
+	if p.ServiceAccountSelector != "" {
+		parts = append(parts, "service accounts "+p.ServiceAccountSelector)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// calicoRule is "Allow TCP from app == 'web' to ports 80, 443".
+func calicoRule(r model.CalicoRule) string {
+	words := []string{r.Action}
+	if r.Protocol != nil {
+		words = append(words, cmp.Or(r.Protocol.Name, strconv.Itoa(int(r.Protocol.Number))))
+	}
+	if from := calicoEntity(r.Source); from != "" {
+		words = append(words, "from "+from)
+	}
+	if to := calicoEntity(r.Destination); to != "" {
+		words = append(words, "to "+to)
+	}
+	return strings.Join(words, " ")
+}
+
+func calicoEntity(e model.CalicoEntity) string {
+	var parts []string
+	for _, s := range []struct{ label, value string }{{"", e.Selector}, {"not ", e.NotSelector}, {"namespaces ", e.NamespaceSelector}} {
+		if s.value != "" {
+			parts = append(parts, s.label+s.value)
+		}
+	}
+	if len(e.Nets) > 0 {
+		parts = append(parts, "nets "+strings.Join(e.Nets, ", "))
+	}
+	if len(e.NotNets) > 0 {
+		parts = append(parts, "not nets "+strings.Join(e.NotNets, ", "))
+	}
+	if len(e.Ports) > 0 {
+		parts = append(parts, "ports "+calicoPorts(e.Ports))
+	}
+	if len(e.NotPorts) > 0 {
+		parts = append(parts, "not ports "+calicoPorts(e.NotPorts))
+	}
+	return strings.Join(parts, " ")
+}
+
+func calicoPorts(ports []model.CalicoPort) string {
+	out := make([]string, 0, len(ports))
+	for _, p := range ports {
+		switch {
+		case p.Name != "":
+			out = append(out, p.Name)
+		case p.First == p.Last:
+			out = append(out, strconv.Itoa(int(p.First)))
+		default:
+			out = append(out, fmt.Sprintf("%d:%d", p.First, p.Last))
+		}
+	}
+	return strings.Join(out, ", ")
 }

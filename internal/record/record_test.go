@@ -185,3 +185,27 @@ func TestRecordClusterTiers(t *testing.T) {
 		t.Errorf("unreadable tiers: %v, unreadable %v", rec.ClusterPolicies, rec.Unreadable)
 	}
 }
+
+// The report lists Calico's policies in felix's order: order (none last),
+// then the stored name; one line per rule.
+func TestCalicoPolicyRecords(t *testing.T) {
+	o := func(f float64) *float64 { return &f }
+	m := &model.Model{CalicoPolicies: []*model.CalicoPolicy{
+		{Kind: model.CalicoGlobalNetworkPolicy, Name: "default-app-policy", Group: model.CalicoAPIGroup,
+			Egress: []model.CalicoRule{{Action: "Allow", Protocol: &model.CalicoProtocol{Name: "UDP"}, Destination: model.CalicoEntity{Selector: "k8s-app == 'kube-dns'", Ports: []model.CalicoPort{{First: 53, Last: 53}}}}}},
+		{Kind: model.CalicoGlobalNetworkPolicy, Name: "guard", Order: o(200), Group: model.CalicoAPIGroup},
+		{Kind: model.CalicoNetworkPolicy, Namespace: "web", Name: "first", Order: o(100), Group: model.CalicoAPIGroup},
+		{Kind: model.CalicoStagedGlobalNetworkPolicy, Name: "staged", Order: o(1)},
+	}}
+	recs := calicoPolicyRecords(m)
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Name)
+	}
+	if strings.Join(got, ",") != "first,guard,default-app-policy" {
+		t.Fatalf("order = %v", got)
+	}
+	if e := recs[2].Egress; len(e) != 1 || e[0] != "Allow UDP to k8s-app == 'kube-dns' ports 53" {
+		t.Errorf("rules = %q", e)
+	}
+}
