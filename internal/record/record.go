@@ -44,12 +44,12 @@ type Record struct {
 	// ClusterPolicies are the cluster-scoped tiers (AdminNetworkPolicy,
 	// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) in evaluation
 	// order; null when they could not be read.
-	ClusterPolicies []ClusterPolicyRecord   `json:"clusterPolicies"`
+	ClusterPolicies []ClusterPolicyRecord `json:"clusterPolicies"`
 	// CalicoPolicies are Calico's own, in felix's evaluation order (the
 	// Kubernetes NetworkPolicies sit at order 1000 of the default tier).
-	CalicoPolicies []CalicoPolicyRecord `json:"calicoPolicies,omitempty"`
-	Findings        []doctor.Finding        `json:"findings"`
-	FindingCounts   map[doctor.Severity]int `json:"findingCounts"`
+	CalicoPolicies []CalicoPolicyRecord    `json:"calicoPolicies,omitempty"`
+	Findings       []doctor.Finding        `json:"findings"`
+	FindingCounts  map[doctor.Severity]int `json:"findingCounts"`
 	// Probe holds the latest probe results, from ProbeSource (a file
 	// written by probe --save, or "fresh" for report --probe).
 	Probe       *probe.Document `json:"probe,omitempty"`
