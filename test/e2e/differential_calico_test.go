@@ -37,12 +37,14 @@ import (
 // (projectcalico.org/name and label tests, all(), global()), Allow, Deny,
 // Pass and Log, protocol and notProtocol (names and numbers), selector,
 // notSelector, nets and notNets (fleet pods, their neighbourhoods, the
-// pod network, the external host), destination ports and notPorts
-// (numbers, ranges, named ports). A few rules carry matches the engine
+// pod network, the external host) on either side, destination ports and
+// notPorts (numbers, ranges, named ports), ipVersion, ICMP rules (which no
+// probed flow matches). A few rules carry matches the engine
 // leaves undecided by design (HTTP, source ports): there an
 // "unspecified" verdict is expected, counted, and never compared.
 //
-// NETBASELINE_DIFFERENTIAL_CALICO_CASES (default 10; runs only when
+// NETBASELINE_DIFFERENTIAL_CALICO_CASES (default 40, CI's sample: about
+// 4 s a case, a denied probe waits for its timeout; runs only when
 // NETBASELINE_ENGINE=calico), NETBASELINE_DIFFERENTIAL_SEED and
 // NETBASELINE_DIFFERENTIAL_OUT as for the Kubernetes-only differential.
 
@@ -55,7 +57,7 @@ func TestDifferentialCalicoPolicies(t *testing.T) {
 	if enforcerName() != "Calico" {
 		t.Skip("Calico's own policies need Calico enforcing (NETBASELINE_ENGINE=calico)")
 	}
-	cases := diffEnv("NETBASELINE_DIFFERENTIAL_CALICO_CASES", 10)
+	cases := diffEnv("NETBASELINE_DIFFERENTIAL_CALICO_CASES", 40)
 	if cases == 0 {
 		t.Skip("NETBASELINE_DIFFERENTIAL_CALICO_CASES=0")
 	}
@@ -315,61 +317,120 @@ func (g *calicoGenerator) combine(atom func() string, depth int) string {
 }
 
 // rule draws one rule. The peer (source of an ingress rule, destination
-// of an egress rule) gets selectors and nets; the destination gets
-// ports. Only an ingress Allow rule may match HTTP (Calico's validation).
+// of an egress rule) gets selectors and nets, the policy's own pod side
+// now and then too; ports are always the destination's.
 func (g *calicoGenerator) rule(ingress bool) map[string]any {
 	action := []string{"Allow", "Allow", "Deny", "Pass", "Log"}[g.r.IntN(5)]
 	rule := map[string]any{"action": action}
 	protocol := g.protocol()
-	if protocol != nil {
-		rule["protocol"] = protocol
-	} else if g.r.IntN(4) == 0 {
-		rule["notProtocol"] = g.pick("TCP", "UDP")
-	}
-	// The peer is an ingress rule's source, an egress rule's destination;
-	// ports are always the destination's.
-	peer := g.entity()
-	source, destination := peer, map[string]any{}
+	g.setProtocol(rule, protocol)
+	peer, own := g.entity(), g.ownSide()
+	source, destination := peer, own
 	if !ingress {
-		source, destination = map[string]any{}, peer
+		source, destination = own, peer
 	}
-	if protocol != nil && g.r.IntN(2) == 0 {
+	if withPorts(protocol) && g.r.IntN(2) == 0 {
 		key := "ports"
 		if g.r.IntN(4) == 0 {
 			key = "notPorts"
 		}
 		destination[key] = g.ports(protocol)
 	}
-	switch {
-	case g.r.IntN(25) == 0 && ingress && action == "Allow" && (protocol == nil || protocol == "TCP"):
-		rule["http"] = map[string]any{"methods": []any{"GET"}}
-		g.undecidable = true
-	case g.r.IntN(25) == 0 && protocol != nil:
-		source["ports"] = []any{"1024:65535"}
-		g.undecidable = true
-	}
+	g.maybeUndecidable(rule, source, ingress, protocol)
 	if len(source) > 0 {
 		rule["source"] = source
 	}
 	if len(destination) > 0 {
 		rule["destination"] = destination
 	}
+	g.maybeIPVersion(rule, source, destination)
 	return rule
 }
 
-// protocol: none, or TCP or UDP by name or number.
+// protocol: none, TCP or UDP by name or number, now and then ICMP (which
+// no probed flow can match).
 func (g *calicoGenerator) protocol() any {
-	switch g.r.IntN(6) {
-	case 0, 1:
+	switch g.r.IntN(13) {
+	case 0, 1, 2, 3:
 		return nil
-	case 2:
+	case 4, 5:
 		return "TCP"
-	case 3:
+	case 6, 7:
 		return "UDP"
-	case 4:
+	case 8, 9:
 		return 6
+	case 10, 11:
+		return 17
 	}
-	return 17
+	return "ICMP"
+}
+
+// withPorts: the protocol has ports (Calico refuses ports otherwise).
+func withPorts(protocol any) bool {
+	return protocol == "TCP" || protocol == "UDP" || protocol == 6 || protocol == 17
+}
+
+// setProtocol writes protocol, or without one maybe notProtocol; an ICMP
+// rule may match a type (Calico allows icmp only with protocol ICMP).
+func (g *calicoGenerator) setProtocol(rule map[string]any, protocol any) {
+	switch {
+	case protocol == "ICMP":
+		rule["protocol"] = protocol
+		if g.r.IntN(2) == 0 {
+			rule["icmp"] = map[string]any{"type": 8}
+		}
+	case protocol != nil:
+		rule["protocol"] = protocol
+	case g.r.IntN(4) == 0:
+		rule["notProtocol"] = []any{"TCP", "UDP", 17, "ICMP"}[g.r.IntN(4)]
+	}
+}
+
+// ownSide is the rule's side of the pods the policy applies to: mostly
+// empty, sometimes a selector or nets that the subject pod itself may
+// fail.
+func (g *calicoGenerator) ownSide() map[string]any {
+	e := map[string]any{}
+	switch g.r.IntN(8) {
+	case 0:
+		e["selector"] = g.combine(g.podAtom, 1)
+	case 1:
+		e["nets"] = g.nets()
+	}
+	return e
+}
+
+// maybeUndecidable now and then adds a match the engine leaves
+// unspecified by design: HTTP (only on an ingress Allow rule whose
+// protocol is TCP or none, as Calico's validation demands) or source
+// ports.
+func (g *calicoGenerator) maybeUndecidable(rule, source map[string]any, ingress bool, protocol any) {
+	switch {
+	case g.r.IntN(25) == 0 && ingress && rule["action"] == "Allow" && (protocol == nil || protocol == "TCP"):
+		rule["http"] = map[string]any{"methods": []any{"GET"}}
+		g.undecidable = true
+	case g.r.IntN(25) == 0 && withPorts(protocol):
+		source["ports"] = []any{"1024:65535"}
+		g.undecidable = true
+	}
+}
+
+// maybeIPVersion now and then limits the rule to IPv4 (every probed flow)
+// or, when it names no nets (Calico refuses IPv4 nets with ipVersion 6),
+// to IPv6 (none).
+func (g *calicoGenerator) maybeIPVersion(rule, source, destination map[string]any) {
+	if g.r.IntN(10) > 0 || rule["protocol"] == "ICMP" || rule["notProtocol"] == "ICMP" {
+		return // ICMP (v4) with ipVersion 6 is refused too
+	}
+	version := 4
+	if g.r.IntN(2) == 0 && !hasNets(source) && !hasNets(destination) {
+		version = 6
+	}
+	rule["ipVersion"] = version
+}
+
+func hasNets(e map[string]any) bool {
+	return e["nets"] != nil || e["notNets"] != nil
 }
 
 // entity draws a rule's peer: selectors, namespaceSelector, nets,

@@ -91,11 +91,11 @@ type caseRecord struct {
 	Policies        []*networkingv1.NetworkPolicy
 	// CalicoPolicies are the case's Calico policies as written to the
 	// CRDs; Undecidable says some rule matches what the engine leaves
-	// unspecified by design (HTTP, source ports), whose flows are counted
-	// in Unspecified and not compared.
+	// unspecified by design (HTTP, source ports), whose flows are not
+	// compared; Unspecified counts what the enforcer did with them.
 	CalicoPolicies []map[string]any `json:",omitempty"`
 	Undecidable    bool             `json:",omitempty"`
-	Unspecified    int              `json:",omitempty"`
+	Unspecified    map[string]int   `json:",omitempty"`
 	Disagreements  []flowResult
 	// Explained are disagreements that a documented enforcer deviation
 	// accounts for, counted per deviation in Deviations.
@@ -159,15 +159,17 @@ func runDifferential(t *testing.T, cases int, variant string, setup func(*differ
 	}
 	start := time.Now()
 	var records []caseRecord
-	pairs, disagreements, late, unspecified := 0, 0, 0, 0
-	deviations, observed := map[string]int{}, map[string]int{}
+	pairs, disagreements, late := 0, 0, 0
+	deviations, observed, unspecified := map[string]int{}, map[string]int{}, map[string]int{}
 	var deviationCases []caseRecord
 	for i := 0; i < cases; i++ {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		rec := d.runCase(t, ctx, r, seed, i)
 		pairs += rec.Pairs
 		late += rec.Late
-		unspecified += rec.Unspecified
+		for o, n := range rec.Unspecified {
+			unspecified[o] += n
+		}
 		disagreements += len(rec.Disagreements)
 		for o, n := range rec.Observed {
 			observed[o] += n
@@ -184,8 +186,8 @@ func runDifferential(t *testing.T, cases int, variant string, setup func(*differ
 			t.Errorf("case %d (seed %d): %d disagreement(s) between the engine and %s:\n%s", i, seed, len(rec.Disagreements), enforcerName(), b)
 		}
 	}
-	summary := fmt.Sprintf("%s%s: %d cases (seed %d, deny mode %s), %d pairs probed (observed %v), %d unexplained disagreements, %d explained by enforcer deviations %v, %d late (agreed after the enforcer had more time), %d unspecified by design, %s",
-		enforcerName(), variantLabel(variant), cases, seed, denyMode(), pairs, observed, disagreements, sum(deviations), deviations, late, unspecified, time.Since(start).Round(time.Second))
+	summary := fmt.Sprintf("%s%s: %d cases (seed %d, deny mode %s), %d pairs probed (observed %v), %d unexplained disagreements, %d explained by enforcer deviations %v, %d late (agreed after the enforcer had more time), %d unspecified by design (observed %v), %s",
+		enforcerName(), variantLabel(variant), cases, seed, denyMode(), pairs, observed, disagreements, sum(deviations), deviations, late, sum(unspecified), unspecified, time.Since(start).Round(time.Second))
 	t.Log(summary)
 	if out := os.Getenv("NETBASELINE_DIFFERENTIAL_OUT"); out != "" {
 		_ = os.MkdirAll(out, 0o755)
@@ -381,12 +383,12 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 	results := probeFleet(t, ctx, engine, snapshot, fleet)
 	rec.Pairs = len(results)
 	var disagreeing []flowResult
-	rec.Observed = map[string]int{}
+	rec.Observed, rec.Unspecified = map[string]int{}, map[string]int{}
 	for _, fr := range results {
 		rec.Observed[fr.Observed]++
 		switch {
 		case fr.Expected == policy.Unspecified && rec.Undecidable:
-			rec.Unspecified++ // a match the engine leaves undecided by design
+			rec.Unspecified[fr.Observed]++ // a match the engine leaves undecided by design
 		case string(fr.Expected) != fr.Observed:
 			disagreeing = append(disagreeing, fr)
 		}
