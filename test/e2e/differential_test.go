@@ -158,48 +158,72 @@ func runDifferential(t *testing.T, cases int, variant string, setup func(*differ
 		setup(d)
 	}
 	start := time.Now()
-	var records []caseRecord
-	pairs, disagreements, late := 0, 0, 0
-	deviations, observed, unspecified := map[string]int{}, map[string]int{}, map[string]int{}
-	var deviationCases []caseRecord
+	tot := newDifferentialTotals()
 	for i := 0; i < cases; i++ {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		rec := d.runCase(t, ctx, r, seed, i)
-		pairs += rec.Pairs
-		late += rec.Late
-		for o, n := range rec.Unspecified {
-			unspecified[o] += n
-		}
-		disagreements += len(rec.Disagreements)
-		for o, n := range rec.Observed {
-			observed[o] += n
-		}
-		for dev, n := range rec.Deviations {
-			deviations[dev] += n
-		}
-		if len(rec.Explained) > 0 && len(deviationCases) < 5 {
-			deviationCases = append(deviationCases, rec)
-		}
+		tot.add(rec)
 		if len(rec.Disagreements) > 0 {
-			records = append(records, rec)
 			b, _ := yaml.Marshal(rec)
 			t.Errorf("case %d (seed %d): %d disagreement(s) between the engine and %s:\n%s", i, seed, len(rec.Disagreements), enforcerName(), b)
 		}
 	}
 	summary := fmt.Sprintf("%s%s: %d cases (seed %d, deny mode %s), %d pairs probed (observed %v), %d unexplained disagreements, %d explained by enforcer deviations %v, %d late (agreed after the enforcer had more time), %d unspecified by design (observed %v), %s",
-		enforcerName(), variantLabel(variant), cases, seed, denyMode(), pairs, observed, disagreements, sum(deviations), deviations, late, sum(unspecified), unspecified, time.Since(start).Round(time.Second))
+		enforcerName(), variantLabel(variant), cases, seed, denyMode(), tot.pairs, tot.observed, tot.disagreements, sum(tot.deviations), tot.deviations, tot.late,
+		sum(tot.unspecified), tot.unspecified, time.Since(start).Round(time.Second))
 	t.Log(summary)
 	if out := os.Getenv("NETBASELINE_DIFFERENTIAL_OUT"); out != "" {
-		_ = os.MkdirAll(out, 0o755)
-		b, _ := json.MarshalIndent(map[string]any{"summary": summary, "enforcer": enforcerName(), "variant": variant, "cases": cases, "seed": seed, "denyMode": denyMode(), "pairs": pairs, "observed": observed,
-			"disagreements": disagreements, "deviations": deviations, "deviationExamples": deviationCases, "late": late, "unspecified": unspecified,
-			"seconds": int(time.Since(start).Seconds()), "disagreeing": records}, "", "  ")
-		name := "differential-" + os.Getenv("NETBASELINE_ENGINE") + "-" + denyMode()
-		if variant != "" {
-			name += "-" + variant
-		}
-		_ = os.WriteFile(filepath.Join(out, name+".json"), b, 0o644)
+		tot.write(out, variant, map[string]any{"summary": summary, "cases": cases, "seed": seed, "seconds": int(time.Since(start).Seconds())})
 	}
+}
+
+// differentialTotals sums a run's cases.
+type differentialTotals struct {
+	pairs, disagreements, late        int
+	deviations, observed, unspecified map[string]int
+	disagreeing, deviationExamples    []caseRecord
+}
+
+func newDifferentialTotals() *differentialTotals {
+	return &differentialTotals{deviations: map[string]int{}, observed: map[string]int{}, unspecified: map[string]int{}}
+}
+
+func (tot *differentialTotals) add(rec caseRecord) {
+	tot.pairs += rec.Pairs
+	tot.late += rec.Late
+	tot.disagreements += len(rec.Disagreements)
+	addCounts(tot.observed, rec.Observed)
+	addCounts(tot.unspecified, rec.Unspecified)
+	addCounts(tot.deviations, rec.Deviations)
+	if len(rec.Explained) > 0 && len(tot.deviationExamples) < 5 {
+		tot.deviationExamples = append(tot.deviationExamples, rec)
+	}
+	if len(rec.Disagreements) > 0 {
+		tot.disagreeing = append(tot.disagreeing, rec)
+	}
+}
+
+func addCounts(into, from map[string]int) {
+	for k, n := range from {
+		into[k] += n
+	}
+}
+
+// write saves the JSON summary and every disagreeing case in dir, as
+// differential-ENGINE-DENYMODE[-VARIANT].json.
+func (tot *differentialTotals) write(dir, variant string, doc map[string]any) {
+	for k, v := range map[string]any{"enforcer": enforcerName(), "variant": variant, "denyMode": denyMode(), "pairs": tot.pairs, "observed": tot.observed,
+		"disagreements": tot.disagreements, "deviations": tot.deviations, "deviationExamples": tot.deviationExamples, "late": tot.late,
+		"unspecified": tot.unspecified, "disagreeing": tot.disagreeing} {
+		doc[k] = v
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	name := "differential-" + os.Getenv("NETBASELINE_ENGINE") + "-" + denyMode()
+	if variant != "" {
+		name += "-" + variant
+	}
+	_ = os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
 }
 
 func variantLabel(variant string) string {
