@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
@@ -88,13 +89,23 @@ type caseRecord struct {
 	NamespaceLabels map[string]map[string]string
 	PodLabels       map[string]map[string]string
 	Policies        []*networkingv1.NetworkPolicy
-	Disagreements   []flowResult
+	// CalicoPolicies are the case's Calico policies as written to the
+	// CRDs; Undecidable says some rule matches what the engine leaves
+	// unspecified by design (HTTP, source ports), whose flows are not
+	// compared; Unspecified counts what the enforcer did with them.
+	CalicoPolicies []map[string]any `json:",omitempty"`
+	Undecidable    bool             `json:",omitempty"`
+	Unspecified    map[string]int   `json:",omitempty"`
+	Disagreements  []flowResult
 	// Explained are disagreements that a documented enforcer deviation
 	// accounts for, counted per deviation in Deviations.
 	Explained  []flowResult   `json:",omitempty"`
 	Deviations map[string]int `json:",omitempty"`
 	Pairs      int
 	Late       int
+	// Observed counts the first probes' outcomes (allowed, denied, error):
+	// a run whose cases allow or deny everything proves little.
+	Observed map[string]int `json:",omitempty"`
 }
 
 func podOf(m *model.Model, key string) *model.Pod {
@@ -118,6 +129,22 @@ func TestDifferentialEngineVsEnforcement(t *testing.T) {
 	if cases == 0 {
 		t.Skip("NETBASELINE_DIFFERENTIAL_CASES=0")
 	}
+	runDifferential(t, cases, "", nil)
+}
+
+// differential is one run's clients and fleet; calico is set when the
+// cases also write Calico's own policies.
+type differential struct {
+	cfg    *rest.Config
+	cs     kubernetes.Interface
+	fleet  []fleetPod
+	calico *calicoWriter
+}
+
+// runDifferential runs cases on a fresh fleet and reports; variant names
+// the summary file ("" for the Kubernetes-only run), setup adds what the
+// variant needs once the fleet runs.
+func runDifferential(t *testing.T, cases int, variant string, setup func(*differential)) {
 	seed := uint64(diffEnv("NETBASELINE_DIFFERENTIAL_SEED", 1))
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
@@ -126,39 +153,84 @@ func TestDifferentialEngineVsEnforcement(t *testing.T) {
 	cfg.QPS, cfg.Burst = 100, 200
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
-	fleet := startFleet(t, ctx, cs)
+	d := &differential{cfg: cfg, cs: cs, fleet: startFleet(t, ctx, cs)}
+	if setup != nil {
+		setup(d)
+	}
 	start := time.Now()
-	var records []caseRecord
-	pairs, disagreements, late := 0, 0, 0
-	deviations := map[string]int{}
-	var deviationCases []caseRecord
+	tot := newDifferentialTotals()
 	for i := 0; i < cases; i++ {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		rec := runCase(t, ctx, cs, r, fleet, seed, i)
-		pairs += rec.Pairs
-		late += rec.Late
-		disagreements += len(rec.Disagreements)
-		for d, n := range rec.Deviations {
-			deviations[d] += n
-		}
-		if len(rec.Explained) > 0 && len(deviationCases) < 5 {
-			deviationCases = append(deviationCases, rec)
-		}
+		rec := d.runCase(t, ctx, r, seed, i)
+		tot.add(rec)
 		if len(rec.Disagreements) > 0 {
-			records = append(records, rec)
 			b, _ := yaml.Marshal(rec)
 			t.Errorf("case %d (seed %d): %d disagreement(s) between the engine and %s:\n%s", i, seed, len(rec.Disagreements), enforcerName(), b)
 		}
 	}
-	summary := fmt.Sprintf("%s: %d cases (seed %d, deny mode %s), %d pairs probed, %d unexplained disagreements, %d explained by enforcer deviations %v, %d late (agreed after the enforcer had more time), %s",
-		enforcerName(), cases, seed, denyMode(), pairs, disagreements, sum(deviations), deviations, late, time.Since(start).Round(time.Second))
+	summary := fmt.Sprintf("%s%s: %d cases (seed %d, deny mode %s), %d pairs probed (observed %v), %d unexplained disagreements, %d explained by enforcer deviations %v, %d late (agreed after the enforcer had more time), %d unspecified by design (observed %v), %s",
+		enforcerName(), variantLabel(variant), cases, seed, denyMode(), tot.pairs, tot.observed, tot.disagreements, sum(tot.deviations), tot.deviations, tot.late,
+		sum(tot.unspecified), tot.unspecified, time.Since(start).Round(time.Second))
 	t.Log(summary)
 	if out := os.Getenv("NETBASELINE_DIFFERENTIAL_OUT"); out != "" {
-		_ = os.MkdirAll(out, 0o755)
-		b, _ := json.MarshalIndent(map[string]any{"summary": summary, "enforcer": enforcerName(), "cases": cases, "seed": seed, "denyMode": denyMode(), "pairs": pairs,
-			"disagreements": disagreements, "deviations": deviations, "deviationExamples": deviationCases, "late": late, "seconds": int(time.Since(start).Seconds()), "disagreeing": records}, "", "  ")
-		_ = os.WriteFile(filepath.Join(out, "differential-"+os.Getenv("NETBASELINE_ENGINE")+"-"+denyMode()+".json"), b, 0o644)
+		tot.write(out, variant, map[string]any{"summary": summary, "cases": cases, "seed": seed, "seconds": int(time.Since(start).Seconds())})
 	}
+}
+
+// differentialTotals sums a run's cases.
+type differentialTotals struct {
+	pairs, disagreements, late        int
+	deviations, observed, unspecified map[string]int
+	disagreeing, deviationExamples    []caseRecord
+}
+
+func newDifferentialTotals() *differentialTotals {
+	return &differentialTotals{deviations: map[string]int{}, observed: map[string]int{}, unspecified: map[string]int{}}
+}
+
+func (tot *differentialTotals) add(rec caseRecord) {
+	tot.pairs += rec.Pairs
+	tot.late += rec.Late
+	tot.disagreements += len(rec.Disagreements)
+	addCounts(tot.observed, rec.Observed)
+	addCounts(tot.unspecified, rec.Unspecified)
+	addCounts(tot.deviations, rec.Deviations)
+	if len(rec.Explained) > 0 && len(tot.deviationExamples) < 5 {
+		tot.deviationExamples = append(tot.deviationExamples, rec)
+	}
+	if len(rec.Disagreements) > 0 {
+		tot.disagreeing = append(tot.disagreeing, rec)
+	}
+}
+
+func addCounts(into, from map[string]int) {
+	for k, n := range from {
+		into[k] += n
+	}
+}
+
+// write saves the JSON summary and every disagreeing case in dir, as
+// differential-ENGINE-DENYMODE[-VARIANT].json.
+func (tot *differentialTotals) write(dir, variant string, doc map[string]any) {
+	for k, v := range map[string]any{"enforcer": enforcerName(), "variant": variant, "denyMode": denyMode(), "pairs": tot.pairs, "observed": tot.observed,
+		"disagreements": tot.disagreements, "deviations": tot.deviations, "deviationExamples": tot.deviationExamples, "late": tot.late,
+		"unspecified": tot.unspecified, "disagreeing": tot.disagreeing} {
+		doc[k] = v
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	name := "differential-" + os.Getenv("NETBASELINE_ENGINE") + "-" + denyMode()
+	if variant != "" {
+		name += "-" + variant
+	}
+	_ = os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
+}
+
+func variantLabel(variant string) string {
+	if variant == "" {
+		return ""
+	}
+	return " (" + variant + ")"
 }
 
 func enforcerName() string {
@@ -277,8 +349,9 @@ func startFleet(t *testing.T, ctx context.Context, cs kubernetes.Interface) []fl
 
 // runCase relabels, replaces the policies, lets the enforcer sync, probes
 // every flow and compares with the engine on the cluster as read back.
-func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand.Rand, fleet []fleetPod, seed uint64, index int) caseRecord {
+func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, seed uint64, index int) caseRecord {
 	t.Helper()
+	cs, fleet := d.cs, d.fleet
 	rec := caseRecord{Seed: seed, Case: index, NamespaceLabels: map[string]map[string]string{}, PodLabels: map[string]map[string]string{}}
 	for n := 0; n < fleetNamespaces; n++ {
 		ns := fmt.Sprintf("%s%d", diffPrefix, n)
@@ -309,6 +382,11 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 		}
 		rec.Policies = append(rec.Policies, np)
 	}
+	clients := read.Clients{Kube: cs, Discovery: cs.Discovery()}
+	if d.calico != nil {
+		rec.CalicoPolicies, rec.Undecidable = d.calico.replace(t, ctx, r, fleet)
+		clients.Dynamic = d.calico.dyn
+	}
 	// The enforcer reacts to the watch events; give it a moment.
 	time.Sleep(1500 * time.Millisecond)
 
@@ -317,17 +395,25 @@ func runCase(t *testing.T, ctx context.Context, cs kubernetes.Interface, r *rand
 	for n := 0; n < fleetNamespaces; n++ {
 		namespaces = append(namespaces, fmt.Sprintf("%s%d", diffPrefix, n))
 	}
-	snapshot, err := read.LoadLive(ctx, read.Clients{Kube: cs, Discovery: cs.Discovery()}, read.LiveOptions{Namespaces: namespaces})
+	snapshot, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.calico != nil && len(snapshot.CalicoPolicies) != len(rec.CalicoPolicies) {
+		t.Fatalf("case %d: wrote %d Calico policies, the live reader read %d back", index, len(rec.CalicoPolicies), len(snapshot.CalicoPolicies))
 	}
 	engine := policy.New(snapshot)
 	enforcer := newEnforcerModel(snapshot)
 	results := probeFleet(t, ctx, engine, snapshot, fleet)
 	rec.Pairs = len(results)
 	var disagreeing []flowResult
+	rec.Observed, rec.Unspecified = map[string]int{}, map[string]int{}
 	for _, fr := range results {
-		if string(fr.Expected) != fr.Observed {
+		rec.Observed[fr.Observed]++
+		switch {
+		case fr.Expected == policy.Unspecified && rec.Undecidable:
+			rec.Unspecified[fr.Observed]++ // a match the engine leaves undecided by design
+		case string(fr.Expected) != fr.Observed:
 			disagreeing = append(disagreeing, fr)
 		}
 	}
