@@ -304,10 +304,10 @@ func TestIntegrationUnreadableNamespaceLabelsAreNeverGuessed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ns := range []string{nsA, nsB} {
-		bind(t, cs, "carol", "objects-reader", ns)
+		bind(t, cs, "nora-no-namespaces", "objects-reader", ns)
 	}
-	carol := as(t, env, "carol")
-	r := runUntil(t, carol, func(r result) bool { return r.code == 0 }, "explain", nsA, nsB, "-o", "json")
+	nora := as(t, env, "nora-no-namespaces")
+	r := runUntil(t, nora, func(r result) bool { return r.code == 0 }, "explain", nsA, nsB, "-o", "json")
 	if got := verdicts(t, r); got["http"] != "allowed" || got["metrics"] != "unspecified" {
 		t.Errorf("namespace labels unknown: %v, want http allowed (by name) and metrics unspecified (by team)\n%s", got, r.stderr)
 	}
@@ -318,7 +318,7 @@ func TestIntegrationUnreadableNamespaceLabelsAreNeverGuessed(t *testing.T) {
 	if got := verdicts(t, admin); got["http"] != "allowed" || got["metrics"] != "allowed" {
 		t.Errorf("labels read: %v", got)
 	}
-	r = runUntil(t, carol, always(), "explain", "--matrix", nsA, nsB, "-o", "json")
+	r = runUntil(t, nora, always(), "explain", "--matrix", nsA, nsB, "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, "unspecified") {
 		t.Errorf("matrix: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
