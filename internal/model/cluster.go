@@ -60,6 +60,10 @@ type ClusterPolicy struct {
 	// Problems are what the API server would have refused or what this
 	// version of the plugin does not know; the engine fails closed on them.
 	Problems []string
+	// Unresolvable: the enforcer's controller cannot resolve the policy
+	// (an EKS ClusterNetworkPolicy with a named port), so whether any of
+	// its rules is in force is not known.
+	Unresolvable bool
 }
 
 // Ref is "Kind/name".
@@ -87,6 +91,15 @@ type ClusterRule struct {
 	Peers           []ClusterPeer
 	// Ports nil: every port and protocol.
 	Ports []ClusterPort
+	// Gate (the EKS agent's controller only): the rule takes effect only
+	// when the gate's namespace selector matches some namespace; a Gate
+	// without a selector never lets it.
+	Gate *Gate
+}
+
+// Gate conditions a rule on a namespace selector matching something.
+type Gate struct {
+	Namespaces *metav1.LabelSelector
 }
 
 // ClusterPeer is one peer; exactly one field is set. A peer with none

@@ -116,6 +116,10 @@ type Model struct {
 	// calicoVersion, "v3.28.5"); "" when unknown.
 	CalicoVersion   string
 	ServiceAccounts []*ServiceAccount
+	// AWSPolicyMode is the EKS network policy agent's enforcing mode
+	// (AWSModeStandard, AWSModeStrict, AWSModeUnknown); "" when the agent
+	// is not known to run (NetworkPolicy's own default then holds).
+	AWSPolicyMode string
 	// OtherLayers names policy layers besides NetworkPolicy that were found
 	// (AdminNetworkPolicy, CiliumNetworkPolicy, GlobalNetworkPolicy, …):
 	// with them present no verdict from NetworkPolicy alone is certain.
