@@ -35,7 +35,7 @@ const (
 type AWSClusterNetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
-	Spec              AWSClusterNetworkPolicySpec `json:"spec,omitempty"`
+	Spec              AWSClusterNetworkPolicySpec    `json:"spec,omitempty"`
 	Status            *AWSClusterNetworkPolicyStatus `json:"status,omitempty"`
 }
 
