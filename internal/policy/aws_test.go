@@ -149,8 +149,12 @@ spec:
 		{"b/client", "a/server", 53, corev1.ProtocolUDP, Unspecified}, // the whole policy is in doubt
 		{"a/client", "a/server", 80, tcp, Allowed},                    // no peer matches
 	})
-	if p := m.ClusterPolicies[0]; !p.Unresolvable || len(p.Problems) == 0 {
-		t.Errorf("the policy should carry why: %+v", p)
+	if p := m.ClusterPolicies[0]; !strings.Contains(p.Unresolvable, "named port") || len(p.Problems) > 0 {
+		t.Errorf("the policy should carry why, and the API server accepts it: %+v", p)
+	}
+	r := New(m).Evaluate(Flow{From: endpointOf(t, m, "b/client"), To: endpointOf(t, m, "a/server"), Port: 80, Protocol: tcp}, true)
+	if !strings.Contains(r.Ingress.Undecided, "may not be in force") {
+		t.Errorf("ingress %+v", r.Ingress)
 	}
 }
 

@@ -164,8 +164,10 @@ type compiledClusterRule struct {
 	// denyAll: a peer or port this version cannot read in a Deny or Pass
 	// rule makes the rule deny all traffic (the API's "fail closed").
 	denyAll bool
-	// unresolvable: the enforcer may or may not have the rule in force.
+	// unresolvable: the enforcer may or may not have the rule in force
+	// (policy says why).
 	unresolvable bool
+	policy       *model.ClusterPolicy
 	peers        []compiledClusterPeer
 	// podPeers is the union of the namespaces and pods peers; onlyPods:
 	// the rule has no other kind of peer, so podPeers alone decides.
@@ -317,7 +319,7 @@ func priorityOf(p *model.ClusterPolicy) *int32 {
 }
 
 func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index int, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
-	cr := compiledClusterRule{rule: r}
+	cr := compiledClusterRule{rule: r, policy: p}
 	failClosed := false
 	for _, port := range r.Ports {
 		failClosed = failClosed || port.Unknown
@@ -387,7 +389,7 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index in
 		}
 		failClosed = false
 	}
-	cr.unresolvable = p.Unresolvable
+	cr.unresolvable = p.Unresolvable != ""
 	cr.denyAll = failClosed && r.Action != model.ActionAllow
 	cr.match = &TierMatch{Kind: p.Kind, Name: p.Name, Rule: index, RuleName: r.Name, Action: r.ActionAsWritten, Priority: priorityOf(p)}
 	if cr.denyAll {
@@ -867,6 +869,9 @@ func (e *Engine) hitRule(h tierHit, ingress bool) *compiledClusterRule {
 
 // whyUnknown names what the model cannot tell about a rule's peers.
 func (e *Engine) whyUnknown(cr *compiledClusterRule, ep Endpoint) string {
+	if cr.unresolvable {
+		return "its policy may not be in force: " + cr.policy.Unresolvable
+	}
 	for j := range cr.peers {
 		p := &cr.peers[j]
 		if e.clusterPeerMatch(p, ep) != matchMaybe {
