@@ -83,9 +83,10 @@ type Options struct {
 	// every write a namespace's plan makes (SelfAccessCheck); a refusal
 	// refuses the whole run before any write.
 	CheckAccess func(ctx context.Context, p *NamespacePlan) error
-	// Calico holds the cluster's Calico policies: every state of a
-	// transition is proven with them (felix evaluates them with ours).
-	Calico *transition.CalicoContext
+	// Layers are the cluster's other policies (Calico's, the
+	// cluster-scoped tiers, the EKS agent's and its mode): every state of
+	// a transition is proven with them, as the enforcer evaluates them.
+	Layers *transition.Layers
 }
 
 // Applier applies baselines to one cluster.

@@ -242,7 +242,7 @@ func (a *Applier) planTransition(ctx context.Context, p *NamespacePlan, writes [
 		return err
 	}
 	in := transition.Input{Namespace: p.Namespace, Pods: pods, Before: sortedPolicies(p.Live), Writes: writes,
-		NoBridge: literal, Prefix: prefix, Labels: memberLabels(p.Namespace), Calico: a.Calico}
+		NoBridge: literal, Prefix: prefix, Labels: memberLabels(p.Namespace), Layers: a.Layers}
 	plan, err := transition.Build(in)
 	if err != nil {
 		return err

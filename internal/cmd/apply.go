@@ -230,7 +230,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
 		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
-	if applier.Calico, err = calicoContext(ctx, clients, o.ErrOut); err != nil {
+	if applier.Layers, err = policyLayers(ctx, clients, o.ErrOut); err != nil {
 		return err
 	}
 	if o.Verify {
@@ -333,20 +333,34 @@ func (p prefixed) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// calicoContext reads Calico's policies for apply's proof: felix decides
-// the Kubernetes policies with them. Policies it could not read leave the
-// proof unable to see what they decide: that is an error.
-func calicoContext(ctx context.Context, clients read.Clients, errOut io.Writer) (*transition.CalicoContext, error) {
-	m, err := read.LoadCalico(ctx, clients)
+// policyLayers reads the cluster's other policy layers for apply's proof:
+// the enforcer decides the Kubernetes policies with them. A layer it could
+// not read, or one the engine does not decide, leaves the proof unable to
+// see what it decides: that is an error.
+func policyLayers(ctx context.Context, clients read.Clients, errOut io.Writer) (*transition.Layers, error) {
+	m, err := read.LoadLayers(ctx, clients)
 	if err != nil {
 		return nil, err
 	}
 	if len(m.OtherLayers) > 0 {
 		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(m.OtherLayers, ", "), strings.Join(m.Warnings, "; "))}
 	}
-	if len(m.CalicoPolicies) == 0 {
+	if unread := m.ClusterPoliciesUnreadable(); len(unread) > 0 {
+		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(unread, ", "), strings.Join(m.Warnings, "; "))}
+	}
+	layers := &transition.Layers{CalicoPolicies: m.CalicoPolicies, CalicoTiers: m.CalicoTiers, ServiceAccounts: m.ServiceAccounts,
+		ClusterPolicies: m.ClusterPolicies, Nodes: m.Nodes, AWSPolicyMode: m.AWSPolicyMode}
+	if layers.Empty() {
 		return nil, nil
 	}
-	fmt.Fprintf(errOut, "Calico: %d policies evaluated with the Kubernetes ones in every step's proof\n", len(m.CalicoPolicies))
-	return &transition.CalicoContext{Policies: m.CalicoPolicies, Tiers: m.CalicoTiers, ServiceAccounts: m.ServiceAccounts}, nil
+	if len(m.CalicoPolicies) > 0 {
+		fmt.Fprintf(errOut, "Calico: %d policies evaluated with the Kubernetes ones in every step's proof\n", len(m.CalicoPolicies))
+	}
+	if len(m.ClusterPolicies) > 0 {
+		fmt.Fprintf(errOut, "cluster-scoped policies: %d evaluated with the Kubernetes ones in every step's proof\n", len(m.ClusterPolicies))
+	}
+	if m.AWSPolicyMode != "" {
+		fmt.Fprintf(errOut, "EKS network policy agent: %s mode, evaluated in every step's proof\n", m.AWSPolicyMode)
+	}
+	return layers, nil
 }

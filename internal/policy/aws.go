@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -251,4 +252,29 @@ func strictReason(mode string) string {
 		return "the EKS network policy agent runs in strict mode and no NetworkPolicy selects the pod"
 	}
 	return fmt.Sprintf("the EKS network policy agent's enforcing mode could not be read; in %s mode a pod no NetworkPolicy selects is denied", model.AWSModeStrict)
+}
+
+// ClusterSignature tells pods apart that the cluster-scoped policies
+// treat differently: which select the pod, which rule peers match it,
+// under the EKS agent's strict mode whether it could be held by it ("" with
+// none). Pods with equal signatures get equal verdicts from them.
+func (e *Engine) ClusterSignature(p *model.Pod) string {
+	i, ok := e.podIndex[p]
+	if !ok || len(e.cluster) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte(bit(p.HostNetwork))
+	ep := e.indexed(PodEndpoint(p))
+	for _, cp := range e.cluster {
+		b.WriteByte(bit(cp.selected.has(i)))
+		for _, rules := range [][]compiledClusterRule{cp.ingress, cp.egress} {
+			for ri := range rules {
+				for j := range rules[ri].peers {
+					b.WriteByte(byte('0' + e.clusterPeerMatch(&rules[ri].peers[j], ep)))
+				}
+			}
+		}
+	}
+	return b.String()
 }

@@ -781,6 +781,17 @@ func flowProtocol(p corev1.Protocol) int {
 // with equal signatures (and equal Kubernetes classes) get equal Calico
 // verdicts, so one can stand for all in a proof.
 func (e *Engine) CalicoSignature(p *model.Pod) string {
+	return e.calicoSignature(p)
+}
+
+// LayerSignature tells pods apart that any layer besides NetworkPolicy
+// treats differently: Calico's policies (CalicoSignature) and the
+// cluster-scoped ones (ClusterSignature).
+func (e *Engine) LayerSignature(p *model.Pod) string {
+	return e.calicoSignature(p) + "|" + e.ClusterSignature(p)
+}
+
+func (e *Engine) calicoSignature(p *model.Pod) string {
 	if e.calico == nil {
 		return ""
 	}

@@ -100,10 +100,12 @@ func (l *liveLoader) serviceAccounts() {
 	}
 }
 
-// LoadCalico reads only Calico's policies, tiers and the ServiceAccounts
-// their selectors may match (apply's proof evaluates every state with
-// them); nothing when Calico's API is not served.
-func LoadCalico(ctx context.Context, c Clients) (*model.Model, error) {
+// LoadLayers reads the policy layers besides NetworkPolicy, for apply's
+// proof: Calico's policies, the cluster-scoped tiers, the EKS agent's
+// ClusterNetworkPolicies and its mode, and the kinds the engine does not
+// decide (in OtherLayers). A failed discovery is an error: without it
+// nothing could be said of the layers.
+func LoadLayers(ctx context.Context, c Clients) (*model.Model, error) {
 	m := &model.Model{}
 	if c.Discovery == nil || c.Dynamic == nil {
 		return m, nil
@@ -113,14 +115,7 @@ func LoadCalico(ctx context.Context, c Clients) (*model.Model, error) {
 	if err != nil && len(lists) == 0 {
 		return nil, wrapAPI(err, "discover", "API groups")
 	}
-	served := map[string]string{}
-	for _, rl := range lists {
-		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
-		if err == nil && (gv.Group == model.CalicoAPIGroup || gv.Group == model.CalicoCRDGroup) {
-			served[gv.Group] = gv.Version
-		}
-	}
-	l.calico(served)
+	l.readLayers(lists)
 	return m, nil
 }
 

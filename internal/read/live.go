@@ -225,6 +225,11 @@ func (l *liveLoader) otherLayers() {
 		l.m.Warnings = append(l.m.Warnings, "could not check for other policy layers (API discovery failed): "+err.Error())
 		return
 	}
+	l.readLayers(lists)
+}
+
+// readLayers reads the policy layers the served resources hold.
+func (l *liveLoader) readLayers(lists []*metav1.APIResourceList) {
 	// The cluster-scoped tiers and Calico's policies are read (in the
 	// versions served); the others only counted.
 	tiers := map[string][]string{}

@@ -95,7 +95,8 @@ func Cuts(in Input, p *Plan) []Cut {
 		in, out := w.affected(prev, st)
 		for fi, f := range flows {
 			if (f.flow.From.Pod != nil && out[f.flow.From.Pod]) || (f.flow.To.Pod != nil && in[f.flow.To.Pod]) {
-				allowed[fi] = ei.Evaluate(f.flow, false).Verdict != policy.Denied
+				// Unspecified is no proof that it stays open: a cut.
+				allowed[fi] = ei.Evaluate(f.flow, false).Verdict == policy.Allowed
 			}
 			if !allowed[fi] {
 				cuts = append(cuts, Cut{Step: i, From: f.from, To: f.to, Port: f.flow.Port, Protocol: f.flow.Protocol})
@@ -106,16 +107,25 @@ func Cuts(in Input, p *Plan) []Cut {
 	return cuts
 }
 
-// calicoClasses tells pods apart that Calico's policies treat
-// differently (policy.Engine.CalicoSignature); without Calico, all alike.
-func (w *world) calicoClasses(pods []*model.Pod) func(*model.Pod) string {
-	if w.calico == nil || len(w.calico.Policies) == 0 {
+// layerClasses tells pods apart that the other layers' policies treat
+// differently (policy.Engine.LayerSignature); without them, all alike.
+func (w *world) layerClasses(pods []*model.Pod) func(*model.Pod) string {
+	if w.layers.Empty() {
 		return func(*model.Pod) string { return "" }
 	}
-	m := &model.Model{Namespaces: append([]*model.Namespace(nil), w.namespaces...), Pods: append([]*model.Pod(nil), pods...),
-		CalicoPolicies: w.calico.Policies, CalicoTiers: w.calico.Tiers, ServiceAccounts: w.calico.ServiceAccounts}
+	m := &model.Model{Namespaces: append([]*model.Namespace(nil), w.namespaces...), Pods: append([]*model.Pod(nil), pods...)}
+	w.layers.addTo(m)
 	m.Normalize()
-	return policy.New(m).CalicoSignature
+	return policy.New(m).LayerSignature
+}
+
+// addTo puts the layers into a model of one state.
+func (l *Layers) addTo(m *model.Model) {
+	if l == nil {
+		return
+	}
+	m.CalicoPolicies, m.CalicoTiers, m.ServiceAccounts = l.CalicoPolicies, l.CalicoTiers, l.ServiceAccounts
+	m.ClusterPolicies, m.Nodes, m.AWSPolicyMode = l.ClusterPolicies, l.Nodes, l.AWSPolicyMode
 }
 
 // affected are the namespace's pods whose ingress or egress side may
@@ -143,8 +153,14 @@ func (w *world) affected(a, b []*networkingv1.NetworkPolicy) (ingress, egress ma
 			changed = append(changed, np)
 		}
 	}
+	// Under the EKS agent's strict mode, whether any policy selects a pod
+	// decides both its directions.
+	bothWays := w.layers != nil && (w.layers.AWSPolicyMode == model.AWSModeStrict || w.layers.AWSPolicyMode == model.AWSModeUnknown)
 	for _, np := range changed {
 		ing, eg := policy.PolicyTypes(np)
+		if bothWays {
+			ing, eg = true, true
+		}
 		for _, pod := range w.pods[:w.own] {
 			if selects(np, pod) {
 				ingress[pod] = ingress[pod] || ing
@@ -164,7 +180,7 @@ type world struct {
 	own        int
 	addrs      []netip.Addr
 	ports      []portProto
-	calico     *CalicoContext
+	layers     *Layers
 }
 
 type portProto struct {
@@ -206,13 +222,19 @@ func newWorld(in Input, p *Plan) *world {
 		l[model.MetadataNameLabel] = ns.Name
 		labelsOf[ns.Name] = l
 	}
-	w.calico = in.Calico
-	calicoClass := w.calicoClasses(append(realPods(in.Pods), peers...))
-	w.pods = representatives(realPods(in.Pods), all, labelsOf, calicoClass)
+	w.layers = in.Layers
+	layerClass := w.layerClasses(append(realPods(in.Pods), peers...))
+	w.pods = representatives(realPods(in.Pods), all, labelsOf, layerClass)
 	w.own = len(w.pods)
-	w.pods = append(w.pods, representatives(peers, all, labelsOf, calicoClass)...)
+	w.pods = append(w.pods, representatives(peers, all, labelsOf, layerClass)...)
 	seenAddr := map[netip.Addr]bool{externalTestAddr: true}
 	w.addrs = []netip.Addr{externalTestAddr}
+	for _, a := range w.layers.addresses() {
+		if !seenAddr[a] {
+			seenAddr[a] = true
+			w.addrs = append(w.addrs, a)
+		}
+	}
 	seenPort := map[portProto]bool{}
 	addPort := func(pp portProto) {
 		if !seenPort[pp] {
@@ -271,6 +293,28 @@ func newWorld(in Input, p *Plan) *world {
 	return w
 }
 
+// addresses are one address in each network of the cluster-scoped
+// policies: outside the cluster, they may be decided apart.
+func (l *Layers) addresses() []netip.Addr {
+	if l == nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, p := range l.ClusterPolicies {
+		for _, r := range p.Egress {
+			for _, peer := range r.Peers {
+				for _, c := range peer.Networks {
+					out = append(out, blockAddrs(&networkingv1.IPBlock{CIDR: c})...)
+				}
+			}
+		}
+	}
+	for _, n := range l.Nodes {
+		out = append(out, n.Addresses...)
+	}
+	return out
+}
+
 // allPolicies are every policy any state of the plan holds.
 func allPolicies(p *Plan) []*networkingv1.NetworkPolicy {
 	var all []*networkingv1.NetworkPolicy
@@ -285,7 +329,7 @@ func allPolicies(p *Plan) []*networkingv1.NetworkPolicy {
 // representatives keeps at most two pods per class: pods that every
 // selector, ipBlock and port of every state's policies treats alike get
 // alike verdicts in every state (two, for the connections between them).
-func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string, calicoClass func(*model.Pod) string) []*model.Pod {
+func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, nsLabels map[string]map[string]string, layerClass func(*model.Pod) string) []*model.Pod {
 	unique := map[*networkingv1.NetworkPolicy]bool{}
 	var distinct []*networkingv1.NetworkPolicy
 	for _, np := range policies {
@@ -297,7 +341,7 @@ func representatives(pods []*model.Pod, policies []*networkingv1.NetworkPolicy, 
 	count := map[string]int{}
 	var out []*model.Pod
 	for _, pod := range pods {
-		key := classKey(pod, distinct, nsLabels) + "|" + calicoClass(pod)
+		key := classKey(pod, distinct, nsLabels) + "|" + layerClass(pod)
 		if count[key] < 2 {
 			count[key]++
 			out = append(out, pod)
@@ -378,9 +422,7 @@ func excepted(except []string, ip netip.Addr) bool {
 func (w *world) engine(policies []*networkingv1.NetworkPolicy) *policy.Engine {
 	// Normalize sorts and extends the model's slices: give it copies.
 	m := &model.Model{Namespaces: append([]*model.Namespace(nil), w.namespaces...), Pods: append([]*model.Pod(nil), w.pods...)}
-	if w.calico != nil {
-		m.CalicoPolicies, m.CalicoTiers, m.ServiceAccounts = w.calico.Policies, w.calico.Tiers, w.calico.ServiceAccounts
-	}
+	w.layers.addTo(m)
 	for _, np := range policies {
 		c := np
 		if c.Namespace == "" {

@@ -114,17 +114,28 @@ type Input struct {
 	Prefix string
 	// Labels go on the temporary objects (the ApplySet membership).
 	Labels map[string]string
-	// Calico holds the cluster's Calico policies (and tiers and
-	// ServiceAccounts), which felix evaluates with the Kubernetes ones:
-	// the proof evaluates every state with them, as they stay.
-	Calico *CalicoContext
+	// Layers are the policies the enforcer evaluates with the
+	// namespace's NetworkPolicies (Calico's, the cluster-scoped tiers, the
+	// EKS agent's): the proof evaluates every state with them, as they stay.
+	Layers *Layers
 }
 
-// CalicoContext is what Calico adds to a transition's world.
-type CalicoContext struct {
-	Policies        []*model.CalicoPolicy
-	Tiers           []*model.CalicoTier
+// Layers are what a transition's world holds besides NetworkPolicies.
+type Layers struct {
+	CalicoPolicies  []*model.CalicoPolicy
+	CalicoTiers     []*model.CalicoTier
 	ServiceAccounts []*model.ServiceAccount
+	// ClusterPolicies are AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+	// ClusterNetworkPolicy and the EKS agent's; Nodes for their "nodes" peers.
+	ClusterPolicies []*model.ClusterPolicy
+	Nodes           []*model.Node
+	// AWSPolicyMode is the EKS agent's enforcing mode (model.Model's).
+	AWSPolicyMode string
+}
+
+// Empty reports whether the layers hold nothing that decides a flow.
+func (l *Layers) Empty() bool {
+	return l == nil || (len(l.CalicoPolicies) == 0 && len(l.ClusterPolicies) == 0 && l.AWSPolicyMode == "")
 }
 
 // Plan is the ordered steps and the state after each.

@@ -384,11 +384,78 @@ func TestCalicoPoliciesTakePartInTheProof(t *testing.T) {
 	}
 	rest := &model.CalicoPolicy{Kind: model.CalicoGlobalNetworkPolicy, Name: "deny-rest", Group: model.CalicoAPIGroup,
 		Selector: "app == 'web'", Types: []string{"Ingress"}, Ingress: []model.CalicoRule{{Action: "Deny"}}}
-	in.Calico = &CalicoContext{Policies: []*model.CalicoPolicy{rest}}
+	in.Layers = &Layers{CalicoPolicies: []*model.CalicoPolicy{rest}}
 	if cuts := Cuts(in, literal); len(cuts) == 0 || !strings.Contains(cuts[0].String(), "ns-0/api -> ns-0/web 8080/TCP") {
 		t.Fatalf("with Calico, deleting allow-web first cuts api -> web: %v", cuts)
 	}
 	in.NoBridge = false
+	bridged, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(in, bridged); err != nil {
+		t.Fatalf("bridged: %v", err)
+	}
+}
+
+// The EKS agent's baseline-tier ClusterNetworkPolicy denies what reaches
+// it: the moment no NetworkPolicy selects web, its Deny decides. The proof
+// evaluates every state with it.
+func TestEKSClusterPoliciesTakePartInTheProof(t *testing.T) {
+	web, api := pod("web", map[string]string{"app": "web"}), pod("api", map[string]string{"app": "api"})
+	renamed := allowWebFromAPI()
+	renamed.Name = "allow-web-v2"
+	in := Input{Namespace: ns, Pods: []*model.Pod{web, api}, Before: []*networkingv1.NetworkPolicy{allowWebFromAPI()},
+		Writes: []Write{{Op: Delete, Before: allowWebFromAPI()}, {Op: Apply, Object: renamed}}, NoBridge: true}
+	literal, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deny := model.FromAWSClusterNetworkPolicy(&model.AWSClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-rest"},
+		Spec: model.AWSClusterNetworkPolicySpec{Tier: "Baseline", Priority: 1, Subject: model.AWSClusterNetworkSubject{Namespaces: &metav1.LabelSelector{}},
+			Ingress: []model.AWSIngressRule{{Action: "Deny", From: []model.AWSIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}}}})
+	in.Layers = &Layers{ClusterPolicies: []*model.ClusterPolicy{deny}}
+	if cuts := Cuts(in, literal); len(cuts) == 0 || !strings.Contains(cuts[0].String(), "ns-0/api -> ns-0/web 8080/TCP") {
+		t.Fatalf("with the baseline Deny, deleting allow-web first cuts api -> web: %v", cuts)
+	}
+	in.NoBridge = false
+	bridged, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(in, bridged); err != nil {
+		t.Fatalf("bridged: %v", err)
+	}
+}
+
+// In the agent's strict mode a pod no NetworkPolicy selects is denied both
+// ways: deleting web's only (ingress) policy first cuts web's egress too.
+func TestEKSStrictModeTakesPartInTheProof(t *testing.T) {
+	web, api := pod("web", map[string]string{"app": "web"}), pod("api", map[string]string{"app": "api"})
+	allowAPI := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "api-open", Namespace: ns},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	renamed := allowWebFromAPI()
+	renamed.Name = "allow-web-v2"
+	in := Input{Namespace: ns, Pods: []*model.Pod{web, api}, Before: []*networkingv1.NetworkPolicy{allowWebFromAPI(), allowAPI},
+		Writes: []Write{{Op: Delete, Before: allowWebFromAPI()}, {Op: Apply, Object: renamed}}, NoBridge: true}
+	literal, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{model.AWSModeStrict, model.AWSModeUnknown} {
+		in.Layers = &Layers{AWSPolicyMode: mode}
+		cuts := Cuts(in, literal)
+		var egress bool
+		for _, c := range cuts {
+			egress = egress || strings.HasPrefix(c.String(), "ns-0/web -> ns-0/api")
+		}
+		if !egress {
+			t.Fatalf("%s mode: web -> api should be cut while no policy selects web: %v", mode, cuts)
+		}
+	}
+	in.NoBridge = false
+	in.Layers = &Layers{AWSPolicyMode: model.AWSModeStrict}
 	bridged, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
