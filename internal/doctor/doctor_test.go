@@ -480,3 +480,34 @@ func TestCalicoFindings(t *testing.T) {
 		t.Errorf("no Calico policies: %+v", fs)
 	}
 }
+
+// The EKS agent's mode comes from aws-node's NETWORK_POLICY_ENFORCING_MODE
+// (the agent takes it from ipamd); its own ClusterNetworkPolicy is a tier
+// it enforces, and one with a named port is one its controller cannot
+// resolve.
+func TestEKSAgentModeAndClusterPolicies(t *testing.T) {
+	s := fixture(t, "eks-agent.yaml")
+	for i := range s.DaemonSets {
+		if s.DaemonSets[i].Name == "aws-node" {
+			c := &s.DaemonSets[i].Spec.Template.Spec.Containers[0]
+			c.Env = append(c.Env, corev1.EnvVar{Name: model.AWSModeVariable, Value: "strict"})
+		}
+	}
+	engines, _ := CheckEngines(s)
+	if len(engines) != 1 || !strings.Contains(engines[0].Note, "strict mode: a pod no NetworkPolicy selects is denied both ways") {
+		t.Fatalf("engines = %+v", engines)
+	}
+	named := model.FromAWSClusterNetworkPolicy(&model.AWSClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "named"},
+		Spec: model.AWSClusterNetworkPolicySpec{Tier: "Admin", Priority: 1, Subject: model.AWSClusterNetworkSubject{Namespaces: &metav1.LabelSelector{}},
+			Ingress: []model.AWSIngressRule{{Action: "Deny", From: []model.AWSIngressPeer{{Namespaces: &metav1.LabelSelector{}}}, Ports: &[]model.AWSPort{{NamedPort: ptrTo("http")}}}}}})
+	var got []string
+	for _, f := range checkClusterTiers(&Snapshot{Model: &model.Model{ClusterPolicies: []*model.ClusterPolicy{named}}}, engines) {
+		got = append(got, fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject))
+	}
+	sort.Strings(got)
+	if want := "TIER-001 pass AWS VPC CNI network policy agent|TIER-004 warn ClusterNetworkPolicy.networking.k8s.aws/named"; strings.Join(got, "|") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 )
 
@@ -128,13 +129,16 @@ func awsNode(s *Snapshot, ds appsv1.DaemonSet) (*Engine, []Finding) {
 			Message: "the AWS VPC CNI (aws-node) runs without its network policy agent: the VPC CNI alone does not enforce NetworkPolicy",
 			Fix:     "enable it: aws eks update-addon --addon-name vpc-cni --configuration-values '{\"enableNetworkPolicy\": \"true\"}' (VPC CNI 1.14+), or install Calico or Cilium"}}
 	}
-	e := &Engine{Name: "AWS VPC CNI network policy agent", Namespace: ds.Namespace, Version: imageTag(agent.Image), DenyMode: "drop",
+	e := &Engine{Name: awsAgent, Namespace: ds.Namespace, Version: imageTag(agent.Image), DenyMode: "drop",
 		Ready: ds.Status.NumberReady, Desired: ds.Status.DesiredNumberScheduled}
 	var findings []Finding
-	if hasArg([]corev1.Container{*agent}, "--network-policy-mode=strict") || strings.EqualFold(vpcCNIConfig(s, "network-policy-mode"), "strict") {
-		e.Note = "strict mode: new pods start denied until their policies are resolved"
-	} else {
+	switch mode, why := model.AWSModeOf(ds.Spec.Template.Spec.Containers); mode {
+	case model.AWSModeStrict:
+		e.Note = "strict mode: a pod no NetworkPolicy selects is denied both ways unless a ClusterNetworkPolicy accepts; explain decides with it"
+	case model.AWSModeStandard:
 		e.Note = "standard mode: a new pod is not enforced until its PolicyEndpoint lands"
+	default:
+		e.Note = why + "; explain leaves what strict mode would decide unspecified"
 	}
 	if !contains(s.CRDs, "policyendpoints.networking.k8s.aws") {
 		findings = append(findings, Finding{ID: "ENGINE-004", Severity: Warn, Subject: "AWS VPC CNI",

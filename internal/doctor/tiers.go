@@ -20,7 +20,13 @@ var tierSupport = map[string][]struct{ kind, since string }{
 	"Calico":                {{model.KindAdminNetworkPolicy, "v3.29.0"}, {model.KindBaselineAdminNetworkPolicy, "v3.30.0"}},
 	"Antrea":                {{model.KindAdminNetworkPolicy, ""}, {model.KindBaselineAdminNetworkPolicy, ""}},
 	"kube-network-policies": {{model.KindAdminNetworkPolicy, ""}, {model.KindBaselineAdminNetworkPolicy, ""}, {model.KindClusterNetworkPolicy, ""}},
+	// The EKS agent enforces its own kind (networking.k8s.aws), never the
+	// upstream ones.
+	awsAgent: {{model.KindAWSClusterNetworkPolicy, ""}},
 }
+
+// awsAgent is the EKS network policy agent's engine name (engines.go).
+const awsAgent = "AWS VPC CNI network policy agent"
 
 // enforcedTiers is what of the tiers e enforces, and for what it enforces
 // only in a later version, a note saying from which. An unknown version
@@ -58,7 +64,11 @@ func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
 	}
 	var out []Finding
 	for _, r := range m.ClusterPoliciesUnreadable() {
-		out = append(out, couldNotCheck("TIER-003", r, "could not list "+r+".policy.networking.k8s.io: every verdict is unspecified until they can be read"))
+		full := r
+		if !strings.Contains(r, ".") {
+			full += ".policy.networking.k8s.io"
+		}
+		out = append(out, couldNotCheck("TIER-003", r, "could not list "+full+": every verdict is unspecified until they can be read"))
 	}
 	var crds []string
 	for _, c := range tierCRDs {
@@ -75,6 +85,11 @@ func checkClusterTiers(s *Snapshot, engines []Engine) []Finding {
 			out = append(out, Finding{ID: "TIER-002", Severity: Warn, Subject: p.Ref(),
 				Message: problem + " (the API asks implementations to fail closed on what they cannot read, and explain does)",
 				Fix:     "kubectl get " + strings.ToLower(p.Kind) + " " + p.Name + " -o yaml: fix the object, or upgrade the plugin if the field is newer than it"})
+		}
+		if p.Unresolvable != "" {
+			out = append(out, Finding{ID: "TIER-004", Severity: Warn, Subject: p.Ref(),
+				Message: p.Unresolvable + ": whether the agent enforces the policy at all is unknown, and explain leaves the verdicts it could decide unspecified",
+				Fix:     "write the port as a number (portNumber) or a range (portRange): kubectl edit " + strings.ToLower(p.Kind) + " " + p.Name})
 		}
 	}
 	if len(kinds) == 0 {

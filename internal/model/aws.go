@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,10 @@ const (
 	// AWSModeUnknown: the agent runs but its mode could not be read.
 	AWSModeUnknown = "unknown"
 )
+
+// AWSModeVariable is the aws-node container's setting the agent takes its
+// enforcing mode from (through ipamd); unset means standard.
+const AWSModeVariable = "NETWORK_POLICY_ENFORCING_MODE"
 
 // AWSClusterNetworkPolicy is the networking.k8s.aws/v1alpha1 kind as the
 // AWS network policy controller's CRD defines it.
@@ -223,4 +228,30 @@ func (p *ClusterPolicy) awsRule(at, name, action string, peers []ClusterPeer, po
 	// Entries with no field add nothing; with none at all the controller
 	// builds a rule without ports, which matches every port.
 	return r
+}
+
+// AWSModeOf reads the enforcing mode from aws-node's containers, and says
+// why when it cannot.
+func AWSModeOf(containers []corev1.Container) (mode, why string) {
+	for _, c := range containers {
+		if c.Name != "aws-node" {
+			continue
+		}
+		for _, env := range c.Env {
+			if env.Name != AWSModeVariable {
+				continue
+			}
+			switch {
+			case env.ValueFrom != nil:
+				return AWSModeUnknown, "aws-node takes " + AWSModeVariable + " from another object; the EKS network policy agent's mode is unknown"
+			case strings.EqualFold(env.Value, AWSModeStrict):
+				return AWSModeStrict, ""
+			case env.Value == "" || strings.EqualFold(env.Value, AWSModeStandard):
+				return AWSModeStandard, ""
+			}
+			return AWSModeUnknown, fmt.Sprintf("aws-node's %s is %q, neither standard nor strict; the EKS network policy agent's mode is unknown", AWSModeVariable, env.Value)
+		}
+		return AWSModeStandard, ""
+	}
+	return AWSModeUnknown, "the aws-node DaemonSet has no aws-node container; the EKS network policy agent's mode is unknown"
 }
