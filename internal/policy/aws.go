@@ -278,3 +278,39 @@ func (e *Engine) ClusterSignature(p *model.Pod) string {
 	}
 	return b.String()
 }
+
+// awsHints explain what the EKS agent does unlike the upstream kind: a
+// side its strict mode decided, and a winning rule that an earlier rule
+// of the same priority would have beaten upstream (rule order does not
+// count for the agent).
+func (e *Engine) awsHints(h *hintSet, f Flow, s *Side, pod *model.Pod, ingress bool) {
+	if s.Tier == TierStrictMode && s.Verdict == Denied {
+		h.add(HintEKSStrictMode, "the EKS network policy agent runs in strict mode and no NetworkPolicy selects %s: it is denied both ways unless a ClusterNetworkPolicy accepts; select it with a NetworkPolicy that allows what it needs", pod.Key())
+	}
+	win, index := s.Admin, &e.adminOf
+	if s.Tier == TierBaseline {
+		win, index = s.Baseline, &e.baselineOf
+	}
+	if win == nil || win.Kind != model.KindAWSClusterNetworkPolicy || (s.Tier != TierAdmin && s.Tier != TierBaseline) {
+		return
+	}
+	res := e.evaluateTier(index, f, pod, ingress)
+	for _, hit := range res.all() {
+		m := e.hitRule(hit, ingress).match
+		if m.Priority == nil || win.Priority == nil || *m.Priority != *win.Priority || m.Action == win.Action || hit.maybe {
+			continue
+		}
+		h.add(HintEKSRuleOrder, "%s also matches; the EKS network policy agent weighs every rule of one priority together (Deny, then Accept, then Pass), whatever their order, so %s wins: give the %s rule a lower priority in a policy of its own",
+			ruleText(m), ruleText(win), strings.ToLower(m.Action))
+		return
+	}
+}
+
+// ruleText is "tenant-guard[0] \"from-web\" (Accept)".
+func ruleText(m *TierMatch) string {
+	s := fmt.Sprintf("%s[%d]", m.Name, m.Rule)
+	if m.RuleName != "" {
+		s += fmt.Sprintf(" %q", m.RuleName)
+	}
+	return s + " (" + m.Action + ")"
+}

@@ -64,6 +64,9 @@ spec:
 	if r.Ingress.Tier != TierAdmin || r.Ingress.Admin == nil || r.Ingress.Admin.Rule != 1 || r.Ingress.Admin.Kind != model.KindAWSClusterNetworkPolicy {
 		t.Errorf("ingress %+v admin %+v", r.Ingress, r.Ingress.Admin)
 	}
+	if !hasHint(r, HintEKSRuleOrder) {
+		t.Errorf("hints %v", r.Hints)
+	}
 }
 
 func TestEKSTiesAcrossPoliciesAreDecidedByAction(t *testing.T) {
@@ -242,8 +245,8 @@ spec:
 			{"b/client", "198.51.100.10", 80, tcp, Denied},
 		})
 		r := New(m).Evaluate(Flow{From: endpointOf(t, m, "b/client"), To: endpointOf(t, m, "198.51.100.10"), Port: 80, Protocol: tcp}, true)
-		if r.Egress.Tier != TierStrictMode {
-			t.Errorf("egress %+v", r.Egress)
+		if r.Egress.Tier != TierStrictMode || !hasHint(r, HintEKSStrictMode) {
+			t.Errorf("egress %+v hints %v", r.Egress, r.Hints)
 		}
 	})
 	t.Run("standard mode and no mode allow", func(t *testing.T) {

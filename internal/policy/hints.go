@@ -50,6 +50,9 @@ const (
 	HintAdminOverrides            = "AdminOverridesNetworkPolicy"
 	HintClusterNamedPort          = "NamedPortNotOnSubject"
 	HintClusterPolicyInvalid      = "InvalidClusterPolicy"
+	// The EKS network policy agent's own ClusterNetworkPolicy.
+	HintEKSRuleOrder  = "EKSRuleOrderIgnored"
+	HintEKSStrictMode = "EKSStrictMode"
 )
 
 func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
@@ -66,7 +69,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		h.add(HintOtherPolicyLayers, "other policy layers are present (%s): they are evaluated besides NetworkPolicy, so NetworkPolicy alone does not decide", strings.Join(e.model.OtherLayers, ", "))
 	}
 	if unread := e.model.ClusterPoliciesUnreadable(); len(unread) > 0 {
-		h.add(HintClusterPoliciesUnreadable, "%s could not be read (%s), and they can decide any flow, so the answer is unknown", strings.Join(unread, ", "), model.RBACRefusal("list", unread[0]+".policy.networking.k8s.io", ""))
+		h.add(HintClusterPoliciesUnreadable, "%s could not be read (%s), and they can decide any flow, so the answer is unknown", strings.Join(unread, ", "), model.RBACRefusal("list", clusterResource(unread[0]), ""))
 	}
 	for _, ep := range []Endpoint{f.From, f.To} {
 		if !e.readable(ep) {
@@ -89,6 +92,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 			dir = "ingress"
 		}
 		e.tierHints(h, f, side.s, side.pod, dir, side.ingress)
+		e.awsHints(h, f, side.s, side.pod, side.ingress)
 		if side.s.Tier == TierNone && side.s.Baseline == nil {
 			h.add(HintNotIsolated, "no NetworkPolicy selects %s for %s, so all %s is allowed", side.pod.Key(), dir, dir)
 			continue
@@ -109,6 +113,14 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		}
 	}
 	return h.list
+}
+
+// clusterResource is a cluster-scoped policy resource with its group.
+func clusterResource(r string) string {
+	if strings.Contains(r, ".") {
+		return r
+	}
+	return r + ".policy.networking.k8s.io"
 }
 
 type hintSet struct {
