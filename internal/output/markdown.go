@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/record"
 )
@@ -54,12 +55,15 @@ func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 	p("### Cluster-scoped policies")
 	p("")
 	switch {
-	case r.ClusterPolicies == nil || r.Unknown("adminnetworkpolicies") || r.Unknown("baselineadminnetworkpolicies") || r.Unknown("clusternetworkpolicies"):
+	case r.ClusterPolicies == nil || r.Unknown("adminnetworkpolicies") || r.Unknown("baselineadminnetworkpolicies") || r.Unknown("clusternetworkpolicies") || r.Unknown(model.AWSClusterPolicyResource):
 		p("**Unknown**: the AdminNetworkPolicies, BaselineAdminNetworkPolicies or ClusterNetworkPolicies could not be read (see doctor's TIER findings).")
 	case len(r.ClusterPolicies) == 0:
 		p("None: no AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy; NetworkPolicy alone decides.")
 	default:
 		p("Evaluated before NetworkPolicy (admin tier, lower priority first) and after it for pods no NetworkPolicy isolates (baseline tier).")
+		if hasEKSPolicy(r.ClusterPolicies) {
+			p("The EKS network policy agent's own (%s) are weighed by priority alone: at one priority every matching rule counts, Deny before Accept before Pass, whatever their order.", model.KindAWSClusterNetworkPolicy)
+		}
 		p("")
 		p("| tier | priority | policy | subject | rules (in order) |")
 		p("| --- | --- | --- | --- | --- |")
@@ -302,4 +306,13 @@ func known[T any](v *T, show func(T) string) string {
 		return "unknown (not readable)"
 	}
 	return show(*v)
+}
+
+func hasEKSPolicy(ps []record.ClusterPolicyRecord) bool {
+	for _, cp := range ps {
+		if cp.Kind == model.KindAWSClusterNetworkPolicy {
+			return true
+		}
+	}
+	return false
 }

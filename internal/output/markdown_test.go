@@ -12,6 +12,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/record"
 )
 
@@ -101,5 +102,26 @@ func TestRecordMarkdownWide(t *testing.T) {
 	if !strings.Contains(wide.String(), "| from | to | port | check | expected | outcome | observed | result | ms | detail |") ||
 		strings.Count(wide.String(), "| pass |") <= strings.Count(md.String(), "| pass |") {
 		t.Errorf("wide markdown:\n%s", wide.String())
+	}
+}
+
+// The EKS agent's policies are listed like the others, with a line saying
+// their rule order does not count; unreadable, the section says unknown.
+func TestRecordMarkdownEKSClusterPolicies(t *testing.T) {
+	rec := record.Record{ClusterPolicies: []record.ClusterPolicyRecord{{Kind: model.KindAWSClusterNetworkPolicy, Name: "tenant-guard", Tier: "admin"}}}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "ClusterNetworkPolicy.networking.k8s.aws/tenant-guard") || !strings.Contains(md.String(), "whatever their order") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	rec.Unreadable = map[string]string{model.AWSClusterPolicyResource: "could not be listed"}
+	md.Reset()
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "**Unknown**: the AdminNetworkPolicies") {
+		t.Errorf("unreadable:\n%s", md.String())
 	}
 }
