@@ -387,3 +387,81 @@ func TestIntegrationExplainCalico(t *testing.T) {
 		t.Errorf("Calico's policies are decided, not another layer:\n%s", r.stderr)
 	}
 }
+
+// The EKS agent's own ClusterNetworkPolicy, read live from its CRD on a
+// real API server: decided as the agent does (the Deny of the same
+// priority wins over the Accept listed first), and the agent's mode, with
+// no aws-node DaemonSet to read it from, unknown rather than standard.
+func TestIntegrationExplainEKSClusterNetworkPolicy(t *testing.T) {
+	env := testenv.Require(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	nsA, nsB := seed(t, ctx, cs, "eks")
+	ext := apiextensionsclient.NewForConfigOrDie(env.Config)
+	preserve := true
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "clusternetworkpolicies.networking.k8s.aws"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "networking.k8s.aws", Scope: apiextensionsv1.ClusterScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "clusternetworkpolicies", Singular: "clusternetworkpolicy", Kind: "ClusterNetworkPolicy", ListKind: "ClusterNetworkPolicyList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
+		},
+	}
+	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crd.Name, metav1.DeleteOptions{})
+		// The next test must not see the group served (it would read the
+		// agent's mode as unknown).
+		_ = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			_, err := cs.Discovery().ServerResourcesForGroupVersion("networking.k8s.aws/v1alpha1")
+			return apierrors.IsNotFound(err), nil
+		})
+	})
+	gvr := schema.GroupVersionResource{Group: "networking.k8s.aws", Version: "v1alpha1", Resource: "clusternetworkpolicies"}
+	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.aws/v1alpha1", "kind": "ClusterNetworkPolicy",
+		"metadata": map[string]any{"name": "tenant-guard"},
+		"spec": map[string]any{"tier": "Admin", "priority": int64(10), "subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"team": "eks"}}},
+			"ingress": []any{
+				map[string]any{"name": "from-a", "action": "Accept", "from": []any{map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": nsA}}}}},
+				map[string]any{"name": "deny-rest", "action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}},
+			}}}}
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		_, last = dyn(env).Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("create: %v (%v)", err, last)
+	}
+	t.Cleanup(func() { _ = dyn(env).Resource(gvr).Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{}) })
+
+	r := run(t, "explain", "--kubeconfig", env.Kubeconfig, nsA, nsB, "-o", "json")
+	var doc output.ExplainResult
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+		t.Fatalf("exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	for _, v := range doc.Verdicts {
+		in := v.Ingress
+		if v.Verdict != "denied" || in == nil || in.Admin == nil || in.Admin.Kind != "ClusterNetworkPolicy.networking.k8s.aws" || in.Admin.RuleName != "deny-rest" {
+			t.Errorf("%s: %s ingress %+v", v.PortName, v.Verdict, in)
+			continue
+		}
+		if v.Egress == nil || v.Egress.Verdict != "unspecified" || v.Egress.Tier != "strict-mode" {
+			t.Errorf("%s: the client's egress (no NetworkPolicy selects it, mode unknown) = %+v", v.PortName, v.Egress)
+		}
+		hinted := false
+		for _, h := range v.Hints {
+			hinted = hinted || h.Code == "EKSRuleOrderIgnored"
+		}
+		if !hinted {
+			t.Errorf("%s: hints %+v", v.PortName, v.Hints)
+		}
+	}
+	if !strings.Contains(r.stderr, "no aws-node DaemonSet") || strings.Contains(r.stderr, "other policy layers") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+func dyn(env *testenv.Env) dynamic.Interface { return dynamic.NewForConfigOrDie(env.Config) }

@@ -106,6 +106,9 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		}
 	}
 	e.calicoHints(h, f, r)
+	if r.Verdict != Allowed {
+		e.typoHints(h, f)
+	}
 	e.dnsHint(h, f, r)
 	for _, p := range e.Problems {
 		if involves(p, f) {
