@@ -124,7 +124,7 @@ func awsNode(s *Snapshot, ds appsv1.DaemonSet) (*Engine, []Finding) {
 			agent = &ds.Spec.Template.Spec.Containers[i]
 		}
 	}
-	if agent == nil || !hasArg([]corev1.Container{*agent}, "--enable-network-policy=true") {
+	if agent == nil || !model.AWSAgentEnforces(ds.Spec.Template.Spec.Containers) {
 		return nil, []Finding{{ID: "ENGINE-003", Severity: Fail, Subject: "AWS VPC CNI",
 			Message: "the AWS VPC CNI (aws-node) runs without its network policy agent: the VPC CNI alone does not enforce NetworkPolicy",
 			Fix:     "enable it: aws eks update-addon --addon-name vpc-cni --configuration-values '{\"enableNetworkPolicy\": \"true\"}' (VPC CNI 1.14+), or install Calico or Cilium"}}

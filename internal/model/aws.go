@@ -230,6 +230,23 @@ func (p *ClusterPolicy) awsRule(at, name, action string, peers []ClusterPeer, po
 	return r
 }
 
+// AWSAgentEnforces reports whether aws-node's aws-eks-nodeagent container
+// runs with --enable-network-policy=true: without it the VPC CNI enforces
+// nothing (another engine, Calico on the runbook's clusters, may).
+func AWSAgentEnforces(containers []corev1.Container) bool {
+	for _, c := range containers {
+		if c.Name != "aws-eks-nodeagent" {
+			continue
+		}
+		for _, a := range append(append([]string{}, c.Command...), c.Args...) {
+			if a == "--enable-network-policy=true" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // AWSModeOf reads the enforcing mode from aws-node's containers, and says
 // why when it cannot.
 func AWSModeOf(containers []corev1.Container) (mode, why string) {

@@ -76,6 +76,9 @@ func (l *liveLoader) awsMode() string {
 		l.m.Warnings = append(l.m.Warnings, fmt.Sprintf("could not read the aws-node DaemonSet: %v; the EKS network policy agent's mode is unknown", err))
 		return model.AWSModeUnknown
 	}
+	if !model.AWSAgentEnforces(ds.Spec.Template.Spec.Containers) {
+		return "" // the VPC CNI without its agent: its mode decides nothing
+	}
 	mode, why := model.AWSModeOf(ds.Spec.Template.Spec.Containers)
 	if why != "" {
 		l.m.Warnings = append(l.m.Warnings, why)

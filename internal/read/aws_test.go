@@ -89,7 +89,7 @@ func awsDiscovery(cs *fake.Clientset, withPolicies bool) *fakediscovery.FakeDisc
 func awsNodeDaemonSet(env ...corev1.EnvVar) *appsv1.DaemonSet {
 	return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "aws-node", Namespace: "kube-system"},
 		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
-			{Name: "aws-node", Env: env}, {Name: "aws-eks-nodeagent"}}}}}}
+			{Name: "aws-node", Env: env}, {Name: "aws-eks-nodeagent", Args: []string{"--enable-network-policy=true"}}}}}}}
 }
 
 func TestLoadLiveReadsTheEKSAgentsPoliciesAndMode(t *testing.T) {
@@ -129,6 +129,7 @@ func TestLoadLiveEKSModeIsNeverGuessed(t *testing.T) {
 		{"forbidden", nil, forbidden, model.AWSModeUnknown, `RBAC does not allow "get" on "daemonsets" in namespace kube-system`},
 		{"no aws-node (Auto Mode)", nil, nil, model.AWSModeUnknown, "no aws-node DaemonSet"},
 		{"from a ConfigMap", []runtime.Object{awsNodeDaemonSet(corev1.EnvVar{Name: "NETWORK_POLICY_ENFORCING_MODE", ValueFrom: &corev1.EnvVarSource{}})}, nil, model.AWSModeUnknown, "from another object"},
+		{"the VPC CNI without its agent", []runtime.Object{withoutAgent()}, nil, "", ""},
 		{"a word the agent refuses", []runtime.Object{awsNodeDaemonSet(corev1.EnvVar{Name: "NETWORK_POLICY_ENFORCING_MODE", Value: "strictest"})}, nil, model.AWSModeUnknown, "neither standard nor strict"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,4 +163,12 @@ func TestLoadLiveUnreadableEKSPoliciesMakeVerdictsUnspecified(t *testing.T) {
 	if r := policy.New(m).Evaluate(policy.Flow{From: policy.PodEndpoint(api), To: policy.PodEndpoint(web), Port: 80}, false); r.Verdict != policy.Unspecified {
 		t.Errorf("verdict %s, want unspecified; warnings %v", r.Verdict, m.Warnings)
 	}
+}
+
+// withoutAgent is aws-node with strict set but no network policy agent
+// running (Calico enforces on such clusters): the mode decides nothing.
+func withoutAgent() *appsv1.DaemonSet {
+	ds := awsNodeDaemonSet(corev1.EnvVar{Name: "NETWORK_POLICY_ENFORCING_MODE", Value: "strict"})
+	ds.Spec.Template.Spec.Containers[1].Args = []string{"--enable-network-policy=false"}
+	return ds
 }
