@@ -19,7 +19,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
-	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -261,7 +260,7 @@ func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, render
 	for _, w := range before.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
-	after, err := predictApply(before, o.namespaces, rendered, o.Prune, o.ForceConflicts)
+	after, err := apply.Predict(before, o.namespaces, rendered, apply.Options{Prune: o.Prune, ForceConflicts: o.ForceConflicts})
 	if err != nil {
 		return err
 	}
@@ -287,7 +286,7 @@ func flowsUnknown(m *model.Model, engines ...*policy.Engine) error {
 		missing = append(missing, model.RBACRefusal("list", "networkpolicies", ""))
 	}
 	for _, r := range m.ClusterPoliciesUnreadable() {
-		missing = append(missing, model.RBACRefusal("list", r+".policy.networking.k8s.io", ""))
+		missing = append(missing, model.RBACRefusal("list", model.QualifiedClusterResource(r), ""))
 	}
 	for _, e := range engines {
 		if unknown := e.NamespaceLabelsUnknown(); len(unknown) > 0 {
@@ -359,37 +358,6 @@ func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, afte
 		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
 	}
 	return nil
-}
-
-// predictApply is the cluster as read with these namespaces' rendered
-// baseline applied: a live policy stays unless the apply replaces it
-// (same name, ours or taken over with force) or prunes it (ours, prune).
-func predictApply(before *model.Model, namespaces []string, rendered map[string][]baseline.Object, prune, force bool) (*model.Model, error) {
-	replace := map[string][]*networkingv1.NetworkPolicy{}
-	for _, ns := range namespaces {
-		replace[ns] = nil
-	}
-	for ns, objs := range rendered {
-		for _, obj := range objs {
-			np := &networkingv1.NetworkPolicy{}
-			if err := fromUnstructured(obj.Object, np); err != nil {
-				return nil, err
-			}
-			replace[ns] = append(replace[ns], np)
-		}
-	}
-	keep := func(np *networkingv1.NetworkPolicy) bool {
-		if ownership.IsMember(np) && prune {
-			return false
-		}
-		for _, obj := range rendered[np.Namespace] {
-			if obj.GetName() == np.Name && (ownership.IsMember(np) || force) {
-				return false
-			}
-		}
-		return true
-	}
-	return policy.After(before, replace, keep), nil
 }
 
 func fromUnstructured(obj map[string]any, into *networkingv1.NetworkPolicy) error {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/discover"
@@ -358,7 +359,14 @@ func (o *DiscoverOptions) coverage(snapshot *model.Model, cfg *config.Config, ta
 	if err != nil {
 		return discover.Coverage{}, err
 	}
-	after, err := predictApply(snapshot, targets, rendered, false, false)
+	after, err := apply.Predict(snapshot, targets, rendered, apply.Options{})
+	var conflict *apply.ConflictError
+	if errors.As(err, &conflict) {
+		// Coverage is of the baseline once applied: as apply would make
+		// it with --force-conflicts, which it needs here.
+		fmt.Fprintf(o.ErrOut, "Warning: applying this baseline needs --force-conflicts: %v\n", err)
+		after, err = apply.Predict(snapshot, targets, rendered, apply.Options{ForceConflicts: true})
+	}
 	if err != nil {
 		return discover.Coverage{}, err
 	}

@@ -195,6 +195,15 @@ func (m *Model) MarkUnreadable(resource, namespace string) {
 // ClusterPolicyResources are the resources of the cluster-scoped tiers.
 var ClusterPolicyResources = []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies", AWSClusterPolicyResource}
 
+// QualifiedClusterResource is a ClusterPolicyResources entry with its API
+// group ("adminnetworkpolicies.policy.networking.k8s.io").
+func QualifiedClusterResource(r string) string {
+	if strings.Contains(r, ".") {
+		return r
+	}
+	return r + ".policy.networking.k8s.io"
+}
+
 // ClusterPoliciesUnreadable lists the cluster-scoped policy resources
 // that exist but could not be read: any pod may be their subject.
 func (m *Model) ClusterPoliciesUnreadable() []string {

@@ -69,7 +69,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		h.add(HintOtherPolicyLayers, "other policy layers are present (%s): they are evaluated besides NetworkPolicy, so NetworkPolicy alone does not decide", strings.Join(e.model.OtherLayers, ", "))
 	}
 	if unread := e.model.ClusterPoliciesUnreadable(); len(unread) > 0 {
-		h.add(HintClusterPoliciesUnreadable, "%s could not be read (%s), and they can decide any flow, so the answer is unknown", strings.Join(unread, ", "), model.RBACRefusal("list", clusterResource(unread[0]), ""))
+		h.add(HintClusterPoliciesUnreadable, "%s could not be read (%s), and they can decide any flow, so the answer is unknown", strings.Join(unread, ", "), model.RBACRefusal("list", model.QualifiedClusterResource(unread[0]), ""))
 	}
 	for _, ep := range []Endpoint{f.From, f.To} {
 		if !e.readable(ep) {
@@ -116,14 +116,6 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		}
 	}
 	return h.list
-}
-
-// clusterResource is a cluster-scoped policy resource with its group.
-func clusterResource(r string) string {
-	if strings.Contains(r, ".") {
-		return r
-	}
-	return r + ".policy.networking.k8s.io"
 }
 
 type hintSet struct {
