@@ -16,6 +16,9 @@ import (
 const (
 	AWSPolicyGroup              = "networking.k8s.aws"
 	KindAWSClusterNetworkPolicy = "ClusterNetworkPolicy." + AWSPolicyGroup
+	// AWSClusterPolicyResource names the resource where an unreadable
+	// list is recorded (model.Unreadable).
+	AWSClusterPolicyResource = "clusternetworkpolicies." + AWSPolicyGroup
 	// FamilyAWS separates the agent's policies from the upstream kinds.
 	FamilyAWS = "aws"
 )
@@ -35,7 +38,7 @@ const (
 type AWSClusterNetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
-	Spec              AWSClusterNetworkPolicySpec `json:"spec,omitempty"`
+	Spec              AWSClusterNetworkPolicySpec    `json:"spec,omitempty"`
 	Status            *AWSClusterNetworkPolicyStatus `json:"status,omitempty"`
 }
 
@@ -211,11 +214,10 @@ func (p *ClusterPolicy) awsRule(at, name, action string, peers []ClusterPeer, po
 			g := port.PortRange
 			r.Ports = append(r.Ports, ClusterPort{Protocol: defaultProtocol(g.Protocol), Port: g.Start, EndPort: g.End})
 		}
-		if port.NamedPort != nil {
+		if port.NamedPort != nil && p.Unresolvable == "" {
 			// The controller builds the port without a protocol and fails
 			// on it: what the agent then enforces is not known.
-			p.Unresolvable = true
-			p.problem("%s.ports[%d]: namedPort %q: the AWS network policy controller cannot resolve a named port of a ClusterNetworkPolicy (it has no protocol); the policy's effect is unspecified", at, k, *port.NamedPort)
+			p.Unresolvable = fmt.Sprintf("%s.ports[%d] names port %q, and the AWS network policy controller cannot resolve a named port of a ClusterNetworkPolicy (it gives it no protocol)", at, k, *port.NamedPort)
 		}
 	}
 	// Entries with no field add nothing; with none at all the controller

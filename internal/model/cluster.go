@@ -60,10 +60,10 @@ type ClusterPolicy struct {
 	// Problems are what the API server would have refused or what this
 	// version of the plugin does not know; the engine fails closed on them.
 	Problems []string
-	// Unresolvable: the enforcer's controller cannot resolve the policy
-	// (an EKS ClusterNetworkPolicy with a named port), so whether any of
-	// its rules is in force is not known.
-	Unresolvable bool
+	// Unresolvable says why the enforcer's controller cannot resolve the
+	// policy (an EKS ClusterNetworkPolicy with a named port), so that
+	// whether any of its rules is in force is not known; "" when it can.
+	Unresolvable string
 }
 
 // Ref is "Kind/name".

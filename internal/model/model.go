@@ -193,7 +193,7 @@ func (m *Model) MarkUnreadable(resource, namespace string) {
 }
 
 // ClusterPolicyResources are the resources of the cluster-scoped tiers.
-var ClusterPolicyResources = []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"}
+var ClusterPolicyResources = []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies", AWSClusterPolicyResource}
 
 // ClusterPoliciesUnreadable lists the cluster-scoped policy resources
 // that exist but could not be read: any pod may be their subject.

@@ -82,6 +82,8 @@ func SideReason(s *policy.Side) string {
 		return "calico: " + s.Calico.String()
 	case policy.TierAdmin:
 		return "admin: " + s.Admin.String()
+	case policy.TierStrictMode:
+		return prefix + "strict mode: denied (the EKS agent's strict mode; no NetworkPolicy selects the pod)"
 	case policy.TierBaseline:
 		return prefix + "baseline: " + s.Baseline.String()
 	case policy.TierNetworkPolicy:

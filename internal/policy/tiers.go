@@ -164,7 +164,11 @@ type compiledClusterRule struct {
 	// denyAll: a peer or port this version cannot read in a Deny or Pass
 	// rule makes the rule deny all traffic (the API's "fail closed").
 	denyAll bool
-	peers   []compiledClusterPeer
+	// unresolvable: the enforcer may or may not have the rule in force
+	// (policy says why).
+	unresolvable bool
+	policy       *model.ClusterPolicy
+	peers        []compiledClusterPeer
 	// podPeers is the union of the namespaces and pods peers; onlyPods:
 	// the rule has no other kind of peer, so podPeers alone decides.
 	podPeers bitset
@@ -315,7 +319,7 @@ func priorityOf(p *model.ClusterPolicy) *int32 {
 }
 
 func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index int, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
-	cr := compiledClusterRule{rule: r}
+	cr := compiledClusterRule{rule: r, policy: p}
 	failClosed := false
 	for _, port := range r.Ports {
 		failClosed = failClosed || port.Unknown
@@ -379,6 +383,13 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index in
 		}
 		cr.peers = append(cr.peers, cpeer)
 	}
+	if r.Gate != nil && !e.gateOpen(r.Gate) {
+		for j := range cr.peers {
+			cr.peers[j] = compiledClusterPeer{nothing: true}
+		}
+		failClosed = false
+	}
+	cr.unresolvable = p.Unresolvable != ""
 	cr.denyAll = failClosed && r.Action != model.ActionAllow
 	cr.match = &TierMatch{Kind: p.Kind, Name: p.Name, Rule: index, RuleName: r.Name, Action: r.ActionAsWritten, Priority: priorityOf(p)}
 	if cr.denyAll {
@@ -426,6 +437,9 @@ func (e *Engine) clusterRuleMatch(cr *compiledClusterRule, peerEnd Endpoint, f F
 				break
 			}
 		}
+	}
+	if best != matchNo && cr.unresolvable {
+		return matchMaybe
 	}
 	if best == matchNo || cr.rule.Ports == nil {
 		return best
@@ -613,7 +627,11 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 	groupPriority := int32(-1)
 	groupSet := outNext // within a priority group: unordered
 	groupDecided := false
+	var aws awsGroup // the EKS agent's: every match of the priority weighed
 	closeGroup := func() {
+		if family == model.FamilyAWS {
+			groupSet, aws = aws.outcomes(), awsGroup{}
+		}
 		if familySet&outNext != 0 {
 			familySet = familySet&^outNext | groupSet
 		}
@@ -639,6 +657,10 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 				break // decided, and no other family to weigh against
 			}
 			continue // an earlier priority decided this family
+		}
+		if family == model.FamilyAWS {
+			e.awsPolicyMatches(pi, cp, f, peerEnd, ingress, &res, &aws)
+			continue
 		}
 		set := e.policyOutcomes(pi, cp, f, peerEnd, ingress, &res)
 		if !groupDecided {
@@ -691,13 +713,19 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 	if s.Isolated && len(s.AllowedBy) == 0 {
 		npVerdict = Denied
 	}
+	ep := f.From
+	if ingress {
+		ep = f.To
+	}
+	def := e.strictDefault(ep)
 	if len(e.cluster) == 0 {
 		s.Verdict, s.Tier = npVerdict, TierNetworkPolicy
 		if !s.Isolated {
-			s.Tier = TierNone
+			e.applyDefault(s, def)
 		}
 		return
 	}
+	defer e.checkAWSOverflow(s, f, ingress)
 	admin := *adminResult
 	var possible outcomes // of Allowed/Denied, as outAllow/outDeny
 	possible |= admin.set & (outAllow | outDeny)
@@ -715,7 +743,7 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 			baseline = e.evaluateTier(&e.baselineOf, f, pod, ingress)
 			possible |= baseline.set & (outAllow | outDeny)
 			if baseline.set&(outPass|outNext) != 0 {
-				possible |= outAllow
+				possible |= def
 			}
 		}
 	}
@@ -749,7 +777,7 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 	case s.Isolated:
 		s.Tier = TierNetworkPolicy
 	case baseline.set&(outAllow|outDeny) == 0:
-		s.Tier = TierNone
+		e.applyDefault(s, def)
 		if baseline.set == outPass {
 			s.Baseline = e.first(&baseline, outPass, f, ingress)
 		}
@@ -761,6 +789,29 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 		if s.Verdict == Unspecified {
 			s.Undecided = e.describeAmbiguity("baseline", &baseline, f, ingress)
 		}
+	}
+}
+
+// applyDefault decides a side no tier decides: allowed, unless the EKS
+// agent's strict mode holds the pod (strictDefault).
+func (e *Engine) applyDefault(s *Side, def outcomes) {
+	switch def {
+	case outAllow:
+		s.Verdict, s.Tier = Allowed, TierNone
+	case outDeny:
+		s.Verdict, s.Tier = Denied, TierStrictMode
+	default:
+		s.Verdict, s.Tier = Unspecified, TierStrictMode
+		s.Undecided = strictReason(e.model.AWSPolicyMode)
+	}
+}
+
+// checkAWSOverflow leaves a side unspecified where the EKS agent keeps
+// only some of the entries its policies give the peer's address.
+func (e *Engine) checkAWSOverflow(s *Side, f Flow, ingress bool) {
+	if e.awsOverflow(f, ingress) {
+		s.Verdict = Unspecified
+		s.Undecided = fmt.Sprintf("the EKS ClusterNetworkPolicies selecting the pod give the peer's address more than %d port entries; the agent keeps %d of them, chosen in an undefined order", awsEntryLimit, awsEntryLimit)
 	}
 }
 
@@ -818,6 +869,9 @@ func (e *Engine) hitRule(h tierHit, ingress bool) *compiledClusterRule {
 
 // whyUnknown names what the model cannot tell about a rule's peers.
 func (e *Engine) whyUnknown(cr *compiledClusterRule, ep Endpoint) string {
+	if cr.unresolvable {
+		return "its policy may not be in force: " + cr.policy.Unresolvable
+	}
 	for j := range cr.peers {
 		p := &cr.peers[j]
 		if e.clusterPeerMatch(p, ep) != matchMaybe {

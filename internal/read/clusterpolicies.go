@@ -32,6 +32,10 @@ var clusterPolicyVersions = map[string][]string{
 // the model; ok is false for a version the engine does not read (it then
 // stays another policy layer, whose verdicts are unspecified).
 func decodeClusterPolicy(apiVersion, kind string, obj map[string]any) (cp *model.ClusterPolicy, ok bool, err error) {
+	if isAWSClusterPolicy(apiVersion, kind) {
+		cp, err := decodeAWSClusterPolicy(obj)
+		return cp, true, err
+	}
 	gv, err := schema.ParseGroupVersion(apiVersion)
 	if err != nil || gv.Group != clusterPolicyGroup {
 		return nil, false, nil
@@ -69,6 +73,9 @@ func decodeClusterPolicy(apiVersion, kind string, obj map[string]any) (cp *model
 // clusterPolicyType is the Go type of a kind and version, for the strict
 // check of unknown fields.
 func clusterPolicyType(apiVersion, kind string) any {
+	if isAWSClusterPolicy(apiVersion, kind) {
+		return &model.AWSClusterNetworkPolicy{}
+	}
 	switch kind + " " + apiVersion {
 	case model.KindAdminNetworkPolicy + " " + clusterPolicyGroup + "/v1alpha1":
 		return &npav1alpha1.AdminNetworkPolicy{}

@@ -428,7 +428,10 @@ func (d *docSink) clusterPolicy(obj map[string]any, tm metav1.TypeMeta, into any
 			d.warn(fmt.Sprintf("%s: %s %s: %s", where, tm.Kind, cp.Name, p))
 		}
 	}
-	d.put(tm.Kind+" "+cp.Name, where, func(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, cp) })
+	if cp.Unresolvable != "" {
+		d.warn(fmt.Sprintf("%s: %s %s: %s; verdicts it could decide are unspecified", where, tm.Kind, cp.Name, cp.Unresolvable))
+	}
+	d.put(cp.Kind+" "+cp.Name, where, func(m *model.Model) { m.ClusterPolicies = append(m.ClusterPolicies, cp) })
 	return nil
 }
 

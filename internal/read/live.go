@@ -229,6 +229,7 @@ func (l *liveLoader) otherLayers() {
 	// versions served); the others only counted.
 	tiers := map[string][]string{}
 	calicoServed := map[string]string{} // group → version
+	awsGroup, awsPolicies := false, false
 	for _, rl := range lists {
 		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
 		if err != nil {
@@ -238,8 +239,13 @@ func (l *liveLoader) otherLayers() {
 		if !ok {
 			continue
 		}
+		awsGroup = awsGroup || gv.Group == model.AWSPolicyGroup
 		for _, r := range rl.APIResources {
 			if strings.Contains(r.Name, "/") || !contains(wanted, r.Name) {
+				continue
+			}
+			if gv == awsClusterPolicies.GroupVersion() && r.Name == awsClusterPolicies.Resource {
+				awsPolicies = true
 				continue
 			}
 			if gv.Group == clusterPolicyGroup {
@@ -263,6 +269,7 @@ func (l *liveLoader) otherLayers() {
 	}
 	l.clusterPolicies(tiers)
 	l.calico(calicoServed)
+	l.awsPolicies(awsGroup, awsPolicies)
 }
 
 func contains(xs []string, s string) bool {
