@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -358,8 +356,4 @@ func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, afte
 		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
 	}
 	return nil
-}
-
-func fromUnstructured(obj map[string]any, into *networkingv1.NetworkPolicy) error {
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into)
 }

@@ -219,10 +219,14 @@ func (p *ClusterPolicy) awsRule(at, name, action string, peers []ClusterPeer, po
 			g := port.PortRange
 			r.Ports = append(r.Ports, ClusterPort{Protocol: defaultProtocol(g.Protocol), Port: g.Start, EndPort: g.End})
 		}
-		if port.NamedPort != nil && p.Unresolvable == "" {
-			// The controller builds the port without a protocol and fails
-			// on it: what the agent then enforces is not known.
-			p.Unresolvable = fmt.Sprintf("%s.ports[%d] names port %q, and the AWS network policy controller cannot resolve a named port of a ClusterNetworkPolicy (it gives it no protocol)", at, k, *port.NamedPort)
+		if port.NamedPort != nil {
+			// The controller builds the port without a protocol: where it
+			// resolves it, it fails on the whole policy; elsewhere the
+			// rule resolves into nothing (the engine tells which).
+			r.NamedPorts = true
+			if p.Unresolvable == "" {
+				p.Unresolvable = fmt.Sprintf("%s.ports[%d] names port %q, and the AWS network policy controller cannot resolve a named port of a ClusterNetworkPolicy (it gives it no protocol)", at, k, *port.NamedPort)
+			}
 		}
 	}
 	// Entries with no field add nothing; with none at all the controller

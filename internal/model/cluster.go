@@ -91,6 +91,9 @@ type ClusterRule struct {
 	Peers           []ClusterPeer
 	// Ports nil: every port and protocol.
 	Ports []ClusterPort
+	// NamedPorts (the EKS agent's kind only): the rule names a port,
+	// which its controller cannot resolve (the name is not in Ports).
+	NamedPorts bool
 	// Gate (the EKS agent's controller only): the rule takes effect only
 	// when the gate's namespace selector matches some namespace; a Gate
 	// without a selector never lets it.

@@ -71,7 +71,7 @@ func runAWSPorted(t *testing.T, base []item, scenarios []awsPortedScenario) {
 					continue
 				}
 				r := e.Evaluate(Flow{From: endpointOf(t, m, c.from), To: endpointOf(t, m, c.to), Port: c.port, Protocol: c.proto}, true)
-				if !strings.Contains(r.Egress.Undecided, "names domains") {
+				if !strings.Contains(r.Egress.Undecided, "it names domains") {
 					t.Errorf("%s -> %s %d/%s: undecided for another reason: egress %+v ingress %+v", c.from, c.to, c.port, c.proto, r.Egress, r.Ingress)
 				}
 			}

@@ -50,9 +50,9 @@ type Engine struct {
 	// 2 IPv6), computed on first use (questions may run concurrently).
 	families     uint8
 	familiesOnce sync.Once
-	// awsMayOverflow: some pod's EKS ClusterNetworkPolicies hold more
-	// entries than the agent keeps for one address (aws.go).
-	awsMayOverflow bool
+	// aws decides the EKS agent's ClusterNetworkPolicies (aws.go); nil
+	// without them.
+	aws *awsLayer
 	// clusterUnreadable: a tier exists that could not be read.
 	clusterUnreadable bool
 	// nsLabelsUnknown: namespaces whose labels could not be read, when a
@@ -147,7 +147,7 @@ func New(snapshot *model.Model) *Engine {
 		})
 	}
 	e.compileClusterPolicies(m)
-	e.findAWSOverflow()
+	e.compileAWS(m)
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
 	e.compileCalico()

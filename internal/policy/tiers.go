@@ -164,11 +164,8 @@ type compiledClusterRule struct {
 	// denyAll: a peer or port this version cannot read in a Deny or Pass
 	// rule makes the rule deny all traffic (the API's "fail closed").
 	denyAll bool
-	// unresolvable: the enforcer may or may not have the rule in force
-	// (policy says why).
-	unresolvable bool
-	policy       *model.ClusterPolicy
-	peers        []compiledClusterPeer
+	policy  *model.ClusterPolicy
+	peers   []compiledClusterPeer
 	// podPeers is the union of the namespaces and pods peers; onlyPods:
 	// the rule has no other kind of peer, so podPeers alone decides.
 	podPeers bitset
@@ -205,7 +202,15 @@ func (e *Engine) compileClusterPolicies(m *matcher) {
 	if len(snapshot.ClusterPolicies) == 0 {
 		return
 	}
-	ordered := append([]*model.ClusterPolicy(nil), snapshot.ClusterPolicies...)
+	var ordered []*model.ClusterPolicy
+	for _, p := range snapshot.ClusterPolicies {
+		if p.Family != model.FamilyAWS { // the EKS agent's: aws.go
+			ordered = append(ordered, p)
+		}
+	}
+	if len(ordered) == 0 {
+		return
+	}
 	sort.SliceStable(ordered, func(i, j int) bool {
 		a, b := ordered[i], ordered[j]
 		if a.Family != b.Family {
@@ -383,13 +388,6 @@ func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index in
 		}
 		cr.peers = append(cr.peers, cpeer)
 	}
-	if r.Gate != nil && !e.gateOpen(r.Gate) {
-		for j := range cr.peers {
-			cr.peers[j] = compiledClusterPeer{nothing: true}
-		}
-		failClosed = false
-	}
-	cr.unresolvable = p.Unresolvable != ""
 	cr.denyAll = failClosed && r.Action != model.ActionAllow
 	cr.match = &TierMatch{Kind: p.Kind, Name: p.Name, Rule: index, RuleName: r.Name, Action: r.ActionAsWritten, Priority: priorityOf(p)}
 	if cr.denyAll {
@@ -437,9 +435,6 @@ func (e *Engine) clusterRuleMatch(cr *compiledClusterRule, peerEnd Endpoint, f F
 				break
 			}
 		}
-	}
-	if best != matchNo && cr.unresolvable {
-		return matchMaybe
 	}
 	if best == matchNo || cr.rule.Ports == nil {
 		return best
@@ -627,11 +622,7 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 	groupPriority := int32(-1)
 	groupSet := outNext // within a priority group: unordered
 	groupDecided := false
-	var aws awsGroup // the EKS agent's: every match of the priority weighed
 	closeGroup := func() {
-		if family == model.FamilyAWS {
-			groupSet, aws = aws.outcomes(), awsGroup{}
-		}
 		if familySet&outNext != 0 {
 			familySet = familySet&^outNext | groupSet
 		}
@@ -657,10 +648,6 @@ func (e *Engine) evaluateTier(index *tierIndex, f Flow, pod *model.Pod, ingress 
 				break // decided, and no other family to weigh against
 			}
 			continue // an earlier priority decided this family
-		}
-		if family == model.FamilyAWS {
-			e.awsPolicyMatches(pi, cp, f, peerEnd, ingress, &res, &aws)
-			continue
 		}
 		set := e.policyOutcomes(pi, cp, f, peerEnd, ingress, &res)
 		if !groupDecided {
@@ -717,6 +704,10 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 	if ingress {
 		ep = f.To
 	}
+	if e.aws != nil {
+		e.awsDecide(s, f, ep, ingress, npVerdict)
+		return
+	}
 	def := e.strictDefault(ep)
 	if len(e.cluster) == 0 {
 		s.Verdict, s.Tier = npVerdict, TierNetworkPolicy
@@ -725,7 +716,6 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 		}
 		return
 	}
-	defer e.checkAWSOverflow(s, f, ingress)
 	admin := *adminResult
 	var possible outcomes // of Allowed/Denied, as outAllow/outDeny
 	possible |= admin.set & (outAllow | outDeny)
@@ -792,29 +782,6 @@ func (e *Engine) decideSide(s *Side, f Flow, pod *model.Pod, ingress bool, admin
 	}
 }
 
-// applyDefault decides a side no tier decides: allowed, unless the EKS
-// agent's strict mode holds the pod (strictDefault).
-func (e *Engine) applyDefault(s *Side, def outcomes) {
-	switch def {
-	case outAllow:
-		s.Verdict, s.Tier = Allowed, TierNone
-	case outDeny:
-		s.Verdict, s.Tier = Denied, TierStrictMode
-	default:
-		s.Verdict, s.Tier = Unspecified, TierStrictMode
-		s.Undecided = strictReason(e.model.AWSPolicyMode)
-	}
-}
-
-// checkAWSOverflow leaves a side unspecified where the EKS agent keeps
-// only some of the entries its policies give the peer's address.
-func (e *Engine) checkAWSOverflow(s *Side, f Flow, ingress bool) {
-	if e.awsOverflow(f, ingress) {
-		s.Verdict = Unspecified
-		s.Undecided = fmt.Sprintf("the EKS ClusterNetworkPolicies selecting the pod give the peer's address more than %d port entries; the agent keeps %d of them, chosen in an undefined order", awsEntryLimit, awsEntryLimit)
-	}
-}
-
 func verdictOutcome(v Verdict) outcomes {
 	switch v {
 	case Allowed:
@@ -869,9 +836,6 @@ func (e *Engine) hitRule(h tierHit, ingress bool) *compiledClusterRule {
 
 // whyUnknown names what the model cannot tell about a rule's peers.
 func (e *Engine) whyUnknown(cr *compiledClusterRule, ep Endpoint) string {
-	if cr.unresolvable {
-		return "its policy may not be in force: " + cr.policy.Unresolvable
-	}
 	for j := range cr.peers {
 		p := &cr.peers[j]
 		if e.clusterPeerMatch(p, ep) != matchMaybe {
