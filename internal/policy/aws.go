@@ -557,7 +557,39 @@ func domainCandidate(en *awsEntry, value, pi int32, f Flow) awsCandidate {
 
 // maxAtoms bounds the unknowns followed one by one; beyond, the side is
 // unspecified.
-const maxAtoms = 8
+const maxAtoms = 10
+
+// relevant drops the maybes that cannot change the side: when no set of
+// them brings the address over the agent's limit, those that do not match
+// the flow, and, when a sure admin-tier Deny or Accept wins whatever the
+// maybes, those no lower than it.
+func relevant(cands []awsCandidate) []awsCandidate {
+	if entries(cands) > awsEntryLimit {
+		return cands
+	}
+	best := int32(-1)
+	for _, c := range cands {
+		if !c.maybe && c.matches && isAdminValue(c.value) && (best < 0 || c.value < best) {
+			best = c.value
+		}
+	}
+	if best >= 0 && best%10 == awsPass {
+		best = -1 // a Pass hands on: what comes after still counts
+	}
+	for _, c := range cands {
+		if c.maybe && c.matches && best >= 0 && c.value < best {
+			best = -1 // a maybe may win before it: everything still counts
+		}
+	}
+	out := cands[:0:0]
+	for _, c := range cands {
+		if c.maybe && (!c.matches || best >= 0 && c.value >= best) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 // scenarios are the candidate lists the agent may hold: for every set of
 // unknowns that hold, the sure candidates and the maybes they bring.
@@ -612,7 +644,7 @@ func (e *Engine) awsDecide(s *Side, f Flow, ep Endpoint, ingress bool, npVerdict
 	if !ingress {
 		peer = f.To
 	}
-	cands := e.awsLookup(e.indexOf(ep), peer, f, ingress)
+	cands := relevant(e.awsLookup(e.indexOf(ep), peer, f, ingress))
 	all, ok := scenarios(cands)
 	if !ok {
 		s.Verdict, s.Tier = Unspecified, TierAdmin
