@@ -129,18 +129,7 @@ type AWSPortRange struct {
 // kept on the rules (Gate) and the policy (Unresolvable).
 func FromAWSClusterNetworkPolicy(cnp *AWSClusterNetworkPolicy) *ClusterPolicy {
 	p := &ClusterPolicy{Kind: KindAWSClusterNetworkPolicy, Name: cnp.Name, Priority: cnp.Spec.Priority, Family: FamilyAWS}
-	switch cnp.Spec.Tier {
-	case "Admin":
-		p.Tier = TierAdmin
-	case "Baseline":
-		p.Tier = TierBaseline
-	default:
-		p.problem("spec.tier %q is not Admin or Baseline (the API server refuses it); treated as Admin", cnp.Spec.Tier)
-		p.Tier = TierAdmin
-	}
-	if cnp.Spec.Priority < 0 || cnp.Spec.Priority > 1000 {
-		p.problem("spec.priority %d is outside 0-1000 (the API server refuses it)", cnp.Spec.Priority)
-	}
+	p.placeInTier(cnp.Spec.Tier)
 	var pods *NamespacedPods
 	if s := cnp.Spec.Subject.Pods; s != nil {
 		pods = &NamespacedPods{NamespaceSelector: s.NamespaceSelector, PodSelector: s.PodSelector}

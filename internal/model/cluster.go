@@ -424,20 +424,7 @@ func alpha2Protocols(in []npav1alpha2.ClusterNetworkPolicyProtocol) []npav1beta1
 // FromClusterNetworkPolicy converts a v1beta1 ClusterNetworkPolicy.
 func FromClusterNetworkPolicy(cnp *npav1beta1.ClusterNetworkPolicy) *ClusterPolicy {
 	p := &ClusterPolicy{Kind: KindClusterNetworkPolicy, Name: cnp.Name, Priority: cnp.Spec.Priority, Family: "cnp"}
-	switch cnp.Spec.Tier {
-	case npav1beta1.AdminTier:
-		p.Tier = TierAdmin
-	case npav1beta1.BaselineTier:
-		p.Tier = TierBaseline
-	default:
-		// Without a known tier the policy's place is unknown: the
-		// engine treats it as admin (it could override anything).
-		p.problem("spec.tier %q is not Admin or Baseline; treated as Admin", cnp.Spec.Tier)
-		p.Tier = TierAdmin
-	}
-	if cnp.Spec.Priority < 0 || cnp.Spec.Priority > 1000 {
-		p.problem("spec.priority %d is outside 0-1000", cnp.Spec.Priority)
-	}
+	p.placeInTier(string(cnp.Spec.Tier))
 	var pods *NamespacedPods
 	if s := cnp.Spec.Subject.Pods; s != nil {
 		pods = &NamespacedPods{NamespaceSelector: s.NamespaceSelector, PodSelector: s.PodSelector}
@@ -468,6 +455,25 @@ func FromClusterNetworkPolicy(cnp *npav1beta1.ClusterNetworkPolicy) *ClusterPoli
 		p.Egress = append(p.Egress, rule)
 	}
 	return p
+}
+
+// placeInTier sets the tier of a ClusterNetworkPolicy (either API's) and
+// checks its priority.
+func (p *ClusterPolicy) placeInTier(tier string) {
+	switch tier {
+	case "Admin":
+		p.Tier = TierAdmin
+	case "Baseline":
+		p.Tier = TierBaseline
+	default:
+		// Without a known tier the policy's place is unknown: the
+		// engine treats it as admin (it could override anything).
+		p.problem("spec.tier %q is not Admin or Baseline; treated as Admin", tier)
+		p.Tier = TierAdmin
+	}
+	if p.Priority < 0 || p.Priority > 1000 {
+		p.problem("spec.priority %d is outside 0-1000", p.Priority)
+	}
 }
 
 func betaPods(np *npav1beta1.NamespacedPod) *NamespacedPods {

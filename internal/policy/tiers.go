@@ -164,7 +164,6 @@ type compiledClusterRule struct {
 	// denyAll: a peer or port this version cannot read in a Deny or Pass
 	// rule makes the rule deny all traffic (the API's "fail closed").
 	denyAll bool
-	policy  *model.ClusterPolicy
 	peers   []compiledClusterPeer
 	// podPeers is the union of the namespaces and pods peers; onlyPods:
 	// the rule has no other kind of peer, so podPeers alone decides.
@@ -324,7 +323,7 @@ func priorityOf(p *model.ClusterPolicy) *int32 {
 }
 
 func (e *Engine) compileClusterRule(m *matcher, p *model.ClusterPolicy, index int, r *model.ClusterRule, nodeSelectors map[string][]netip.Addr) compiledClusterRule {
-	cr := compiledClusterRule{rule: r, policy: p}
+	cr := compiledClusterRule{rule: r}
 	failClosed := false
 	for _, port := range r.Ports {
 		failClosed = failClosed || port.Unknown
