@@ -16,25 +16,26 @@ go build -o "$out/kubectl-netbaseline" ./cmd/kubectl-netbaseline
 go run ./hack/gen-cluster -pods 5000 -namespaces 50 -policies 1000 -pods-per-label-set 3 > "$out/k8s.yaml"
 go run ./hack/gen-cluster -pods 5000 -namespaces 50 -policies 1000 -pods-per-label-set 3 -calico "${CALICO:-200}" > "$out/calico.yaml"
 
-# best prints the least CPU time of $runs runs of the command, and its RSS.
+# best prints the least CPU time of $runs runs of the command, and that
+# run's RSS and wall time.
 best() {
-  local min="" rss=""
+  local min="" rss="" wall=""
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%U %S %M" -o "$out/time" "$@" > /dev/null 2>&1 || true
-    read -r user sys kb < "$out/time"
+    /usr/bin/time -f "%U %S %M %e" -o "$out/time" "$@" > /dev/null 2>&1 || true
+    read -r user sys kb elapsed < "$out/time"
     t=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    if [ -z "$min" ] || awk -v a="$t" -v b="$min" 'BEGIN { exit !(a < b) }'; then min=$t rss=$kb; fi
+    if [ -z "$min" ] || awk -v a="$t" -v b="$min" 'BEGIN { exit !(a < b) }'; then min=$t rss=$kb wall=$elapsed; fi
   done
-  echo "$min $rss"
+  echo "$min $rss $wall"
 }
 
 for what in single matrix; do
   args=(explain ns-1/pod/api-4-0 ns-2/pod/backend-4-0)
   [ "$what" = matrix ] && args=(explain --matrix -A -o jsonl)
-  read -r k8s k8srss < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/k8s.yaml")
-  read -r cal calrss < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/calico.yaml")
+  read -r k8s k8srss k8swall < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/k8s.yaml")
+  read -r cal calrss calwall < <(best "$out/kubectl-netbaseline" "${args[@]}" -f "$out/calico.yaml")
   ratio=$(awk -v a="$cal" -v b="$k8s" 'BEGIN { printf "%.2f", a / b }')
-  echo "== $what: NetworkPolicy only ${k8s} s CPU (${k8srss} KiB), with Calico ${cal} s CPU (${calrss} KiB): ${ratio}x"
+  echo "== $what: NetworkPolicy only ${k8s} s CPU, ${k8swall} s wall (${k8srss} KiB); with Calico ${cal} s CPU, ${calwall} s wall (${calrss} KiB): ${ratio}x CPU"
 done
 echo "== engine compile (go test -bench)"
 for f in k8s calico; do
