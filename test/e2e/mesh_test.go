@@ -30,8 +30,22 @@ func redirectLikeAMesh(t *testing.T, ns, pod string) {
 		t.Fatalf("nsenter %v: %v %s", args, o.err, o.stderr)
 	}
 	t.Cleanup(func() {
-		args[6] = "-D"
-		runCmd(context.Background(), "", "nsenter", args...) // gone already when the pod is
+		// The pod outlives the test (the sample app's): the rule must go,
+		// or every later probe from it meets the redirect. iptables may
+		// lose the race for its lock to the enforcer's syncs: retry until
+		// -C no longer finds the rule.
+		check := append([]string(nil), args...)
+		check[6] = "-C"
+		del := append([]string(nil), args...)
+		del[6] = "-D"
+		for i := 0; i < 30; i++ {
+			if o := runCmd(context.Background(), "", "nsenter", check...); o.err != nil {
+				return // gone (or the pod with it)
+			}
+			runCmd(context.Background(), "", "nsenter", del...)
+			time.Sleep(time.Second)
+		}
+		t.Errorf("the mesh redirect in %s/%s could not be removed", ns, pod)
 	})
 }
 
