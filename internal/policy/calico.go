@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -27,26 +27,16 @@ import (
 // (internal/calico), evaluated on the pod's labels and those it inherits
 // from its namespace (pcns.*) and ServiceAccount (pcsa.*).
 
-// calicoLayer is the compiled Calico evaluation.
+// calicoLayer is the compiled Calico evaluation. What each pod sees is
+// computed per class on first use: a single question pays for the pods it
+// asks about, a matrix for every class once.
 type calicoLayer struct {
 	tiers []*felixTier
-	// ingressOf[i] and egressOf[i]: the policies that apply to pod i, in
-	// felix's order.
-	ingressOf, egressOf [][]felixRef
-	// ingressNames[i] and egressNames[i] name those policies (interned:
-	// pods with equal lists share one).
-	ingressNames, egressNames [][]string
-	labels                    []calico.LabelMap
-	// classes group pods felix cannot tell apart by labels (the same
-	// namespace, ServiceAccount and labels): a selector is evaluated once
-	// per class. members[c] are the pods of class c.
-	members [][]int
-	// classesIn lists the classes of each namespace: a namespaced
-	// policy's selector can only match its own namespace's pods.
-	classesIn map[string][]int
-	// labelsUnknown[i]: the inherited labels of pod i nobody could read
-	// (its namespace's, its ServiceAccount's).
-	labelsUnknown []inherited
+	*felixEndpoints
+	// policiesOf[c]: the policies that apply to the pods of class c, per
+	// direction, in felix's order, and their names; filled on first use.
+	policiesOf   []classPolicies
+	policiesOnce []sync.Once
 	// Staged are the staged policies: read, not enforced.
 	staged []*model.CalicoPolicy
 	// nets are every rule's nets and notNets: pods alike but for an
@@ -56,6 +46,32 @@ type calicoLayer struct {
 	// (which has no tiers) orders them; nil when every policy is in the
 	// default tier. A side both orders do not agree on is unspecified.
 	flat *calicoLayer
+}
+
+// classPolicies are the policies that apply to one class.
+type classPolicies struct {
+	ingress, egress           []felixRef
+	ingressNames, egressNames []string
+}
+
+// felixEndpoints are the pods as felix's selectors see them. Classes
+// group pods felix cannot tell apart by labels (the same namespace,
+// ServiceAccount and labels): a selector is evaluated once per class.
+type felixEndpoints struct {
+	model *model.Model
+	// classOf[i] is pod i's class; members[c] are the pods of class c.
+	classOf []int32
+	members [][]int
+	// classesIn lists the classes of each namespace: a namespaced
+	// policy's selector can only match its own namespace's pods.
+	classesIn map[string][]int
+	// unknown[c]: the inherited labels of class c nobody could read (its
+	// namespace's, its ServiceAccount's).
+	unknown []inherited
+	// labels[c] are the labels of class c, built on first use.
+	labels    []calico.LabelMap
+	labelOnce []sync.Once
+	accounts  map[string]*model.ServiceAccount
 }
 
 type felixRef struct{ tier, policy int32 }
@@ -108,10 +124,14 @@ type felixPolicy struct {
 	ingress, egress bool
 	inRules         []felixRule
 	outRules        []felixRule
-	selected        bitset
-	// uncertain: pods whose labels the selector reads but nobody could
-	// read; they are in selected, and the walk follows both answers.
-	uncertain bitset
+	// sel selects the pods it applies to (nil: none, or a problem);
+	// namespace, for a namespaced policy, bounds them.
+	sel       *calico.Selector
+	namespace string
+	// selected are the pods it applies to: a Kubernetes NetworkPolicy's
+	// from its compilation, a Calico policy's on first use (selectedSet).
+	selected     bitset
+	selectedOnce sync.Once
 	// problem: Calico would refuse the policy or cannot use it as
 	// written; any flow it applies to is unspecified.
 	problem string
@@ -139,13 +159,20 @@ type felixEntity struct {
 	ports, notPorts       []model.CalicoPort
 }
 
-// felixSelector is a rule's selector and the pods it matches, computed on
-// first use (safe for concurrent use): a matrix asks it for every pair.
+// felixSelector is a rule's selector. The first questions evaluate it on
+// the class asked about; from then on it holds the classes it matches
+// (safe for concurrent use): a matrix asks it for every pair.
 type felixSelector struct {
-	sel  *calico.Selector
-	once sync.Once
-	set  bitset
+	sel   *calico.Selector
+	asked atomic.Int32
+	once  sync.Once
+	built atomic.Bool
+	set   bitset // of classes
 }
+
+// selectorDirectAnswers is how many questions a selector answers one
+// class at a time before it evaluates every class once.
+const selectorDirectAnswers = 64
 
 func newFelixSelector(s string) (*felixSelector, error) {
 	sel, err := calico.ParseSelector(s)
@@ -156,12 +183,23 @@ func newFelixSelector(s string) (*felixSelector, error) {
 }
 
 // matches reports whether pod i matches, by the labels felix sees.
-func (f *felixSelector) matches(l *calicoLayer, i int) bool {
-	f.once.Do(func() {
-		f.set = newBitset(len(l.labels))
-		l.matching(f.sel, f.set)
-	})
-	return f.set.has(i)
+func (f *felixSelector) matches(eps *felixEndpoints, i int) bool {
+	c := int(eps.classOf[i])
+	if !f.built.Load() {
+		if f.asked.Add(1) <= selectorDirectAnswers {
+			return f.sel.Matches(eps.labelsOf(c))
+		}
+		f.once.Do(func() {
+			f.set = newBitset(len(eps.members))
+			for c := range eps.members {
+				if f.sel.Matches(eps.labelsOf(c)) {
+					f.set.set(c)
+				}
+			}
+			f.built.Store(true)
+		})
+	}
+	return f.set.has(c)
 }
 
 // Names Calico gives what it converts.
@@ -181,14 +219,13 @@ const (
 )
 
 // compileCalico builds the layer when the model has Calico policies.
-func (e *Engine) compileCalico() {
+func (e *Engine) compileCalico(pods *matcher) {
 	m := e.model
 	if len(m.CalicoPolicies) == 0 {
 		return
 	}
-	l := &calicoLayer{}
+	l := &calicoLayer{felixEndpoints: newFelixEndpoints(m, pods)}
 	e.calico = l
-	l.endpointLabels(m)
 	tiers := map[string]*felixTier{}
 	tier := func(name string) *felixTier {
 		if name == "" {
@@ -207,7 +244,7 @@ func (e *Engine) compileCalico() {
 			continue
 		}
 		t := tier(p.Tier)
-		t.policies = append(t.policies, e.compileFelixPolicy(p, t.name))
+		t.policies = append(t.policies, compileFelixPolicy(p, t.name))
 	}
 	for i, cp := range e.policies {
 		t := tier(calicoDefaultTier)
@@ -224,16 +261,13 @@ func (e *Engine) compileCalico() {
 		}
 		return strings.Compare(a.name, b.name)
 	})
-	l.index(len(m.Pods))
-	l.ingressNames = e.refNames(l.ingressOf)
-	l.egressNames = e.refNames(l.egressOf)
+	l.lazyPolicies()
 	if len(l.tiers) > 1 {
 		switch tiers, known := m.CalicoTiersEnforced(); {
 		case !known:
 			l.flat = l.flattened() // both orders, decided where they agree
 		case !tiers:
 			e.calico = l.flattened() // before v3.30: one tier
-			e.calico.ingressNames, e.calico.egressNames = e.refNames(e.calico.ingressOf), e.refNames(e.calico.egressOf)
 		}
 	}
 }
@@ -246,34 +280,44 @@ func (l *calicoLayer) flattened() *calicoLayer {
 		one.policies = append(one.policies, t.policies...)
 	}
 	slices.SortStableFunc(one.policies, felixPolicyOrder)
-	flat := &calicoLayer{tiers: []*felixTier{one}, labels: l.labels, labelsUnknown: l.labelsUnknown,
-		members: l.members, classesIn: l.classesIn, nets: l.nets}
-	flat.index(len(l.labels))
+	flat := &calicoLayer{tiers: []*felixTier{one}, felixEndpoints: l.felixEndpoints, staged: l.staged, nets: l.nets}
+	flat.lazyPolicies()
 	return flat
 }
 
-// refNames names each pod's policies once, sharing equal lists.
-func (e *Engine) refNames(of [][]felixRef) [][]string {
-	out := make([][]string, len(of))
-	interned := map[string][]string{}
-	var key []byte
-	for i, refs := range of {
-		key = key[:0]
-		for _, r := range refs {
-			key = strconv.AppendInt(key, int64(r.tier), 10)
-			key = append(key, '.')
-			key = strconv.AppendInt(key, int64(r.policy), 10)
-			key = append(key, ',')
-		}
-		names, ok := interned[string(key)]
-		if !ok {
-			names = make([]string, 0, len(refs))
-			for _, r := range refs {
-				names = append(names, e.calico.tiers[r.tier].policies[r.policy].displayName(e))
+func (l *calicoLayer) lazyPolicies() {
+	l.policiesOf = make([]classPolicies, len(l.members))
+	l.policiesOnce = make([]sync.Once, len(l.members))
+}
+
+// policiesFor are the policies that apply to pod i for the direction, in
+// felix's order, and their names.
+func (l *calicoLayer) policiesFor(e *Engine, i int, ingress bool) ([]felixRef, []string) {
+	c := int(l.classOf[i])
+	l.policiesOnce[c].Do(func() { l.policiesOf[c] = l.classPoliciesOf(e, c) })
+	if ingress {
+		return l.policiesOf[c].ingress, l.policiesOf[c].ingressNames
+	}
+	return l.policiesOf[c].egress, l.policiesOf[c].egressNames
+}
+
+func (l *calicoLayer) classPoliciesOf(e *Engine, c int) classPolicies {
+	out := classPolicies{ingress: []felixRef{}, egress: []felixRef{}, ingressNames: []string{}, egressNames: []string{}}
+	for ti, t := range l.tiers {
+		for pi, p := range t.policies {
+			if !l.selects(p, c) {
+				continue
 			}
-			interned[string(key)] = names
+			ref := felixRef{tier: int32(ti), policy: int32(pi)}
+			if p.ingress {
+				out.ingress = append(out.ingress, ref)
+				out.ingressNames = append(out.ingressNames, p.displayName(e))
+			}
+			if p.egress {
+				out.egress = append(out.egress, ref)
+				out.egressNames = append(out.egressNames, p.displayName(e))
+			}
 		}
-		out[i] = names
 	}
 	return out
 }
@@ -328,123 +372,163 @@ func felixPolicyOrder(a, b *felixPolicy) int {
 	return strings.Compare(a.key, b.key)
 }
 
-// index lists, per pod and direction, the policies that apply, in order.
-func (l *calicoLayer) index(pods int) {
-	l.ingressOf = make([][]felixRef, pods)
-	l.egressOf = make([][]felixRef, pods)
-	for ti, t := range l.tiers {
-		for pi, p := range t.policies {
-			ref := felixRef{tier: int32(ti), policy: int32(pi)}
-			p.selected.each(func(i int) {
-				if p.ingress {
-					l.ingressOf[i] = append(l.ingressOf[i], ref)
-				}
-				if p.egress {
-					l.egressOf[i] = append(l.egressOf[i], ref)
-				}
-			})
-		}
-	}
-}
-
-// endpointLabels is, per pod, the labels felix evaluates selectors on:
-// its own, the ones Calico adds (namespace, orchestrator, service
-// account), and those inherited from its namespace's and
-// ServiceAccount's profiles; its own win.
-func (l *calicoLayer) endpointLabels(m *model.Model) {
-	accounts := map[string]*model.ServiceAccount{}
+// newFelixEndpoints groups the pods in felix's classes: the matcher's
+// (namespace and labels), split by ServiceAccount.
+func newFelixEndpoints(m *model.Model, pods *matcher) *felixEndpoints {
+	eps := &felixEndpoints{model: m, classOf: make([]int32, len(m.Pods)), classesIn: map[string][]int{},
+		accounts: map[string]*model.ServiceAccount{}}
 	for _, sa := range m.ServiceAccounts {
-		accounts[sa.Namespace+"/"+sa.Name] = sa
+		eps.accounts[sa.Namespace+"/"+sa.Name] = sa
 	}
 	unknownNS := map[string]bool{}
 	for _, ns := range m.NamespaceLabelsUnknown() {
 		unknownNS[ns] = true
 	}
 	accountsUnknown := m.CouldNotRead("serviceaccounts", "")
-	l.labels = make([]calico.LabelMap, len(m.Pods))
-	l.labelsUnknown = make([]inherited, len(m.Pods))
-	classOf := map[string]int{}
-	for i, p := range m.Pods {
-		key := labelClassKey(p)
-		if c, ok := classOf[key]; ok {
-			l.members[c] = append(l.members[c], i)
-			first := l.members[c][0]
-			l.labels[i], l.labelsUnknown[i] = l.labels[first], l.labelsUnknown[first]
-			continue
-		}
-		classOf[key] = len(l.members)
-		if l.classesIn == nil {
-			l.classesIn = map[string][]int{}
-		}
-		l.classesIn[p.Namespace] = append(l.classesIn[p.Namespace], len(l.members))
-		l.members = append(l.members, []int{i})
-		labels := calico.LabelMap{}
-		if ns := m.Namespace(p.Namespace); ns != nil {
-			for k, v := range ns.Labels {
-				labels[pcnsPrefix+k] = v
+	for _, class := range pods.classes {
+		byAccount := map[string]int{}
+		for _, i := range class.pods {
+			account := m.Pods[i].ServiceAccount
+			c, ok := byAccount[account]
+			if !ok {
+				c = len(eps.members)
+				byAccount[account] = c
+				eps.members = append(eps.members, nil)
+				eps.classesIn[class.namespace] = append(eps.classesIn[class.namespace], c)
+				eps.unknown = append(eps.unknown, unreadSources(unknownNS[class.namespace], accountsUnknown))
 			}
-		}
-		labels[pcnsPrefix+calicoNameLabel] = p.Namespace
-		if sa := accounts[p.Namespace+"/"+p.ServiceAccount]; sa != nil {
-			for k, v := range sa.Labels {
-				labels[pcsaPrefix+k] = v
-			}
-		}
-		labels[pcsaPrefix+calicoNameLabel] = p.ServiceAccount
-		for k, v := range p.Labels {
-			labels[k] = v
-		}
-		labels[calicoNamespaceLabel] = p.Namespace
-		labels[calicoOrchLabel] = "k8s"
-		labels[calicoSALabel] = p.ServiceAccount
-		l.labels[i] = labels
-		if unknownNS[p.Namespace] {
-			l.labelsUnknown[i] |= fromNamespace
-		}
-		if accountsUnknown {
-			l.labelsUnknown[i] |= fromServiceAccount
+			eps.members[c] = append(eps.members[c], i)
+			eps.classOf[i] = int32(c)
 		}
 	}
+	eps.labels = make([]calico.LabelMap, len(eps.members))
+	eps.labelOnce = make([]sync.Once, len(eps.members))
+	return eps
 }
 
-// labelClassKey is what felix's selectors can see of a pod: its
-// namespace, ServiceAccount and labels.
-func labelClassKey(p *model.Pod) string {
-	keys := make([]string, 0, len(p.Labels))
-	for k := range p.Labels {
-		keys = append(keys, k)
+func unreadSources(namespace, account bool) inherited {
+	var s inherited
+	if namespace {
+		s |= fromNamespace
 	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString(p.Namespace + "\x00" + p.ServiceAccount)
-	for _, k := range keys {
-		b.WriteString("\x00" + k + "=" + p.Labels[k])
+	if account {
+		s |= fromServiceAccount
 	}
-	return b.String()
+	return s
 }
 
-// matching is the set of pods the selector matches, evaluated once per
-// class.
-func (l *calicoLayer) matching(sel *calico.Selector, set bitset) {
-	for _, members := range l.members {
-		if sel.Matches(l.labels[members[0]]) {
-			for _, i := range members {
-				set.set(i)
-			}
-		}
-	}
+// labelsOf are the labels felix evaluates selectors on for class c: the
+// pods' own, the ones Calico adds (namespace, orchestrator, service
+// account), and those inherited from the namespace's and ServiceAccount's
+// profiles; their own win.
+func (eps *felixEndpoints) labelsOf(c int) calico.LabelMap {
+	eps.labelOnce[c].Do(func() { eps.labels[c] = eps.buildLabels(eps.model.Pods[eps.members[c][0]]) })
+	return eps.labels[c]
 }
 
-// matchingIn is matching for the pods of one namespace.
-func (l *calicoLayer) matchingIn(sel *calico.Selector, namespace string, set bitset) {
-	for _, c := range l.classesIn[namespace] {
-		members := l.members[c]
-		if sel.Matches(l.labels[members[0]]) {
-			for _, i := range members {
-				set.set(i)
-			}
+func (eps *felixEndpoints) buildLabels(p *model.Pod) calico.LabelMap {
+	labels := calico.LabelMap{}
+	if ns := eps.model.Namespace(p.Namespace); ns != nil {
+		for k, v := range ns.Labels {
+			labels[pcnsPrefix+k] = v
 		}
 	}
+	labels[pcnsPrefix+calicoNameLabel] = p.Namespace
+	if sa := eps.accounts[p.Namespace+"/"+p.ServiceAccount]; sa != nil {
+		for k, v := range sa.Labels {
+			labels[pcsaPrefix+k] = v
+		}
+	}
+	labels[pcsaPrefix+calicoNameLabel] = p.ServiceAccount
+	for k, v := range p.Labels {
+		labels[k] = v
+	}
+	labels[calicoNamespaceLabel] = p.Namespace
+	labels[calicoOrchLabel] = "k8s"
+	labels[calicoSALabel] = p.ServiceAccount
+	return labels
+}
+
+// podLabels are pod i's labels as felix sees them, and those of its
+// sources nobody could read.
+func (eps *felixEndpoints) podLabels(i int) (calico.LabelMap, inherited) {
+	c := int(eps.classOf[i])
+	return eps.labelsOf(c), eps.unknown[c]
+}
+
+// selects: the policy applies to the pods of class c (where labels it
+// reads could not be read, both answers are possible: it is taken as
+// applying, and the walk follows both; see uncertain).
+func (eps *felixEndpoints) selects(p *felixPolicy, c int) bool {
+	if p.knp >= 0 {
+		return p.selected.has(eps.members[c][0])
+	}
+	if !eps.inScope(p, c) {
+		return false
+	}
+	if unknown := eps.unknown[c]; unknown != 0 {
+		matches, decided := p.sel.Decided(eps.labelsOf(c), unknown.unread)
+		return matches || !decided
+	}
+	return p.sel.Matches(eps.labelsOf(c))
+}
+
+// inScope: the policy's selector can match class c at all.
+func (eps *felixEndpoints) inScope(p *felixPolicy, c int) bool {
+	if p.sel == nil {
+		return false
+	}
+	return p.namespace == "" || p.namespace == eps.model.Pods[eps.members[c][0]].Namespace
+}
+
+// uncertain: whether the Calico policy applies to pod i depends on labels
+// nobody could read.
+func (eps *felixEndpoints) uncertain(p *felixPolicy, i int) bool {
+	c := int(eps.classOf[i])
+	unknown := eps.unknown[c]
+	if p.knp >= 0 || unknown == 0 || !eps.inScope(p, c) {
+		return false
+	}
+	_, decided := p.sel.Decided(eps.labelsOf(c), unknown.unread)
+	return !decided
+}
+
+// selectedSet are the pods the policy applies to.
+func (eps *felixEndpoints) selectedSet(p *felixPolicy) bitset {
+	if p.knp >= 0 {
+		return p.selected
+	}
+	p.selectedOnce.Do(func() {
+		p.selected = newBitset(len(eps.classOf))
+		for c, members := range eps.members {
+			if eps.selects(p, c) {
+				for _, i := range members {
+					p.selected.set(i)
+				}
+			}
+		}
+	})
+	return p.selected
+}
+
+// selectsAny: the policy applies to some pod.
+func (eps *felixEndpoints) selectsAny(p *felixPolicy) bool {
+	if p.knp >= 0 {
+		return p.selected.count() > 0
+	}
+	classes := eps.classesIn[p.namespace]
+	if p.namespace == "" {
+		classes = nil
+		for c := range eps.members {
+			classes = append(classes, c)
+		}
+	}
+	for _, c := range classes {
+		if eps.selects(p, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // felixKubernetes places a Kubernetes NetworkPolicy as Calico does: in
@@ -486,7 +570,7 @@ func policyTypes(p *model.CalicoPolicy) (ingress, egress bool) {
 
 // compileFelixPolicy converts one Calico policy as Calico's update
 // processors do, and selects the pods it applies to.
-func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPolicy {
+func compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPolicy {
 	fp := &felixPolicy{calico: p, knp: -1, order: p.Order, key: storedName(p, tier)}
 	if !p.Global() {
 		fp.key = p.Namespace + "/" + fp.key
@@ -510,29 +594,10 @@ func (e *Engine) compileFelixPolicy(p *model.CalicoPolicy, tier string) *felixPo
 	if rulesErr != nil && fp.problem == "" {
 		fp.problem = rulesErr.Error()
 	}
-	fp.selected = newBitset(len(e.model.Pods))
-	fp.uncertain = newBitset(len(e.model.Pods))
-	if sel == nil {
-		return fp
-	}
-	if p.Global() {
-		e.calico.matching(sel, fp.selected)
-	} else {
-		e.calico.matchingIn(sel, p.Namespace, fp.selected)
-	}
-	for i := range e.model.Pods {
-		unknown := e.calico.labelsUnknown[i]
-		if unknown == 0 {
-			continue
-		}
-		switch matches, decided := sel.Decided(e.calico.labels[i], unknown.unread); {
-		case !decided:
-			fp.selected.set(i)
-			fp.uncertain.set(i)
-		case matches:
-			fp.selected.set(i)
-		default:
-			fp.selected.clear(i)
+	if sel != nil {
+		fp.sel = sel
+		if !p.Global() {
+			fp.namespace = p.Namespace
 		}
 	}
 	return fp
@@ -804,7 +869,7 @@ func (e *Engine) calicoSignature(p *model.Pod) string {
 	b.WriteByte('|')
 	for _, t := range e.calico.tiers {
 		for _, fp := range t.policies {
-			b.WriteByte(bit(fp.selected.has(i)))
+			b.WriteByte(bit(e.calico.selectedSet(fp).has(i)))
 			for _, rules := range [][]felixRule{fp.inRules, fp.outRules} {
 				for ri := range rules {
 					e.calico.entityBits(&b, &rules[ri].src, i)
@@ -821,10 +886,10 @@ func (e *Engine) calicoSignature(p *model.Pod) string {
 
 func (l *calicoLayer) entityBits(b *strings.Builder, en *felixEntity, i int) {
 	if en.selector != nil {
-		b.WriteByte(bit(en.selector.matches(l, i)))
+		b.WriteByte(bit(en.selector.matches(l.felixEndpoints, i)))
 	}
 	if en.notSelector != nil {
-		b.WriteByte(bit(en.notSelector.matches(l, i)))
+		b.WriteByte(bit(en.notSelector.matches(l.felixEndpoints, i)))
 	}
 }
 

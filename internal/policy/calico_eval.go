@@ -102,19 +102,13 @@ func (e *Engine) calicoSide(s *Side, f Flow, ingress bool) *Side {
 		subject = f.To
 	}
 	idx := e.indexOf(subject)
-	refs, names := e.calico.egressOf[idx], e.calico.egressNames[idx]
-	if ingress {
-		refs, names = e.calico.ingressOf[idx], e.calico.ingressNames[idx]
-	}
+	refs, names := e.calico.policiesFor(e, idx, ingress)
 	*s = Side{Isolated: len(refs) > 0, AllowedBy: []RuleRef{}, Tier: TierCalico, IsolatedBy: names}
 	facts := factsOf(f)
 	r := e.walk(walkState{flow: facts, layer: e.calico, subject: idx, refs: refs}, f, ingress)
 	if flat := e.calico.flat; flat != nil && spansTiers(refs) {
 		// Calico before v3.30 ignores tiers: every policy in one order.
-		flatRefs := flat.egressOf[idx]
-		if ingress {
-			flatRefs = flat.ingressOf[idx]
-		}
+		flatRefs, _ := flat.policiesFor(e, idx, ingress)
 		if other := e.walk(walkState{flow: facts, layer: flat, subject: idx, refs: flatRefs}, f, ingress); other.verdict != r.verdict {
 			r = walkResult{verdict: Unspecified, undecided: "Calico v3.30 and later order policies by tier, earlier versions ignore tiers, and the two orders disagree here"}
 		}
@@ -155,7 +149,7 @@ func (e *Engine) walk(st walkState, f Flow, ingress bool) walkResult {
 		ref := st.refs[st.at]
 		tier := st.layer.tiers[ref.tier]
 		p := tier.policies[ref.policy]
-		if st.rule == 0 && p.knp < 0 && p.uncertain.has(st.subject) && !st.assumed {
+		if st.rule == 0 && p.knp < 0 && !st.assumed && st.layer.uncertain(p, st.subject) {
 			return e.branchPolicy(st, p, f, ingress)
 		}
 		st.assumed, st.applied = false, true
@@ -602,8 +596,8 @@ func (e *Engine) selectorMatch(fs *felixSelector, ep Endpoint) (match, string) {
 		return matchNo, ""
 	}
 	i := e.indexOf(ep)
-	if unknown := e.calico.labelsUnknown[i]; unknown != 0 {
-		matches, decided := fs.sel.Decided(e.calico.labels[i], unknown.unread)
+	if labels, unknown := e.calico.podLabels(i); unknown != 0 {
+		matches, decided := fs.sel.Decided(labels, unknown.unread)
 		switch {
 		case !decided && unknown&fromNamespace != 0 && selectorReads(fs.sel, pcnsPrefix):
 			return matchMaybe, fmt.Sprintf("the labels of namespace %s could not be read (%s)", ep.Pod.Namespace, model.RBACRefusal("list", "namespaces", ""))
@@ -614,7 +608,7 @@ func (e *Engine) selectorMatch(fs *felixSelector, ep Endpoint) (match, string) {
 		}
 		return matchNo, ""
 	}
-	if fs.matches(e.calico, i) {
+	if fs.matches(e.calico.felixEndpoints, i) {
 		return matchYes, ""
 	}
 	return matchNo, ""

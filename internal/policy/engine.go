@@ -150,7 +150,7 @@ func New(snapshot *model.Model) *Engine {
 	e.compileAWS(m)
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
-	e.compileCalico()
+	e.compileCalico(m)
 	for _, cp := range snapshot.ClusterPolicies {
 		e.clusterNeedsLabels = e.clusterNeedsLabels || clusterPolicyNeedsLabels(cp)
 	}

@@ -160,10 +160,12 @@ func (e *Engine) calicoTypoHints(h *hintSet, namespace string) {
 	for _, t := range e.calico.tiers {
 		for _, fp := range t.policies {
 			p := fp.calico
-			if p == nil || fp.selected.count() != 0 || (p.Namespace != "" && p.Namespace != namespace) {
+			if p == nil || (p.Namespace != "" && p.Namespace != namespace) {
 				continue
 			}
-			if near := e.nearLabel(calicoTerms(p.Selector), p.Namespace); near != "" {
+			// The near label first: it is cheap where every term exists,
+			// and a policy that selects nothing is a scan of every class.
+			if near := e.nearLabel(calicoTerms(p.Selector), p.Namespace); near != "" && !e.calico.selectsAny(fp) {
 				h.add(HintSelectorOneTypoAway, "%s selects no pod, and its selector %q is one typo away from the label %s", calicoRef(p), p.Selector, near)
 			}
 		}

@@ -341,7 +341,8 @@ func splitKey(text string) (key, rest string, ok bool) {
 }
 
 // scalar reads a one-line value: quoted without escapes, an empty flow
-// collection, or a plain scalar resolved exactly as yaml.v3 resolves it.
+// mapping, a one-line flow sequence of scalars, or a plain scalar
+// resolved exactly as yaml.v3 resolves it.
 func scalar(s string) (any, error) {
 	switch s[0] {
 	case '\'':
@@ -368,14 +369,13 @@ func scalar(s string) (any, error) {
 			return nil, errNotBlock
 		}
 		return s[1 : 1+end], nil
-	case '{', '[':
-		if len(s) >= 2 && s[1] == s[0]+2 && onlyComment(s[2:]) { // {} or []
-			if s[0] == '{' {
-				return map[string]any{}, nil
-			}
-			return []any{}, nil
+	case '{':
+		if len(s) >= 2 && s[1] == '}' && onlyComment(s[2:]) {
+			return map[string]any{}, nil
 		}
 		return nil, errNotBlock
+	case '[':
+		return flowSequence(s)
 	}
 	if strings.IndexByte("-?:,]}#&*!|>%@`", s[0]) >= 0 && !(s[0] == '-' && len(s) > 1 && s[1] != ' ') {
 		return nil, errNotBlock
@@ -432,4 +432,73 @@ func isDecimal(s string) bool {
 		}
 	}
 	return true
+}
+
+// flowSequence reads a flow sequence of scalars that ends on its line, as
+// Calico's policies write ports and nets: "[80, 'http']". Anything more
+// (nesting, a trailing comma, a colon, escapes) is left to yaml.v3.
+func flowSequence(s string) (any, error) {
+	out := []any{}
+	i := skipSpaces(s, 1)
+	if i < len(s) && s[i] == ']' {
+		return flowEnd(s, i, out)
+	}
+	for {
+		item, next, err := flowItem(s, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, item)
+		i = skipSpaces(s, next)
+		if i >= len(s) {
+			return nil, errNotBlock // continues on the next line
+		}
+		switch s[i] {
+		case ']':
+			return flowEnd(s, i, out)
+		case ',':
+			i = skipSpaces(s, i+1)
+		default:
+			return nil, errNotBlock
+		}
+	}
+}
+
+func flowEnd(s string, closing int, out []any) (any, error) {
+	if !onlyComment(s[closing+1:]) {
+		return nil, errNotBlock
+	}
+	return out, nil
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// flowItem reads one scalar of a flow sequence from s[i:]: quoted (a
+// single-quoted one without doubled quotes, a double-quoted one without
+// escapes) or plain without any character that could mean more in a flow
+// collection. next is the index after it.
+func flowItem(s string, i int) (item any, next int, err error) {
+	if i >= len(s) {
+		return nil, 0, errNotBlock
+	}
+	if q := s[i]; q == '\'' || q == '"' {
+		end := strings.IndexAny(s[i+1:], "'\"\\")
+		if end < 0 || s[i+1+end] != q || (q == '\'' && strings.HasPrefix(s[i+2+end:], "'")) {
+			return nil, 0, errNotBlock
+		}
+		return s[i+1 : i+1+end], i + 2 + end, nil
+	}
+	end := i + strings.IndexAny(s[i:]+"]", ",]")
+	plain := strings.TrimRight(s[i:end], " ")
+	if plain == "" || strings.ContainsAny(plain, "[]{}#:'\"\t\\") ||
+		strings.IndexByte("-?,&*!|>%@`", plain[0]) >= 0 && !(plain[0] == '-' && len(plain) > 1 && plain[1] != ' ') {
+		return nil, 0, errNotBlock
+	}
+	v, err := plainScalar(plain)
+	return v, end, err
 }

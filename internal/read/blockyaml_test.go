@@ -126,6 +126,7 @@ status:
 	"scalars":                      "i: 42\nz: 0\noct: 0o17\nleading: 017\nhex: 0x1F\nneg: -3\nplus: +3\nf: 1.5\ne: 1e3\ninf: .inf\nnan: .NaN\nt: true\nT: True\nyes: yes\non: on\nn: null\ntilde: ~\nempty:\nq: 'it''s'\ndq: \"a # b\"\ndate: 2001-12-14\nbig: 123456789012345678901234\nu: 1_000\nstr: a:b\nurl: http://x/y#z\n",
 	"empty collections":            "a: {}\nb: []\nc: {} # c\n",
 	"flow collections":             "a: {x: 1}\nb: [1, 2]\nd: [ ]\n",
+	"flow sequences":               "ports: ['80', http, 443]\nnets: [10.0.5.0/24, \"198.51.100.10/32\"] # c\nempty: [ ]\nmixed: [-1, 1.5, true, null, ~, a b, 'x,y']\nitems:\n- [a]\n",
 	"block scalars":                "data:\n  cfg: |\n    line one\n    line two\n  folded: >\n    a\n    b\n",
 	"multi-line plain":             "a: one\n  two\nb: c\n",
 	"anchors":                      "a: &x 1\nb: *x\n",
@@ -164,7 +165,7 @@ func TestBlockYAMLAgreesWithYAMLv3(t *testing.T) {
 
 // The subset covers what tools write: these go through the block parser.
 func TestBlockYAMLCoversToolOutput(t *testing.T) {
-	for _, name := range []string{"pod", "sequence at the key's column", "scalars", "empty collections", "nested maps", "indented root", "dash scalars", "unicode", "trailing spaces"} {
+	for _, name := range []string{"pod", "sequence at the key's column", "scalars", "empty collections", "nested maps", "indented root", "dash scalars", "unicode", "trailing spaces", "flow sequences"} {
 		d := document{text: blockCases[name], firstLine: 1}
 		if _, _, err := parseBlockDocument(d); err != nil {
 			t.Errorf("%s: %v, want the block parser to read it", name, err)
@@ -174,6 +175,18 @@ func TestBlockYAMLCoversToolOutput(t *testing.T) {
 		d := document{text: blockCases[name], firstLine: 1}
 		if _, _, err := parseBlockDocument(d); !errors.Is(err, errNotBlock) {
 			t.Errorf("%s: %v, want it left to yaml.v3", name, err)
+		}
+	}
+}
+
+// Flow sequences the block parser does not read as yaml.v3 would are left
+// to yaml.v3, one at a time.
+func TestFlowSequencesBeyondTheSubset(t *testing.T) {
+	for _, data := range []string{"a: [x, [y]]\n", "b: [x, ]\n", "c: ['it''s']\n", "d: [\"e\\\"\"]\n", "e: [a: b]\n",
+		"f: [x\n  , y]\n", "g: [x]y\n", "h: [&a x]\n", "i: [x]#c\n", "j: [- x]\n", "k: [x, {y: 1}]\n", "l: [\"a'b\"]\n", "m: [x\ty]\n"} {
+		checkAgainstYAMLv3(t, data)
+		if _, _, err := parseBlockDocument(document{text: data, firstLine: 1}); !errors.Is(err, errNotBlock) {
+			t.Errorf("%q: %v, want it left to yaml.v3", data, err)
 		}
 	}
 }
