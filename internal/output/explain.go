@@ -235,6 +235,12 @@ type VerdictLine struct {
 
 // WriteJSONLine writes v as one compact JSON line (JSON Lines).
 func WriteJSONLine(w io.Writer, v any) error {
+	if line, ok := v.(VerdictLine); ok {
+		if b, ok := appendVerdictLine(nil, &line); ok {
+			_, err := w.Write(append(b, '\n'))
+			return err
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

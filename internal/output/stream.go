@@ -274,10 +274,21 @@ func (s *jsonStream) Close() error {
 	return s.w.Flush()
 }
 
-type jsonlStream struct{ w *bufio.Writer }
+type jsonlStream struct {
+	w   *bufio.Writer
+	buf []byte // reused line by line
+	enc lineEncoder
+}
 
 func (s *jsonlStream) Write(x policy.Explanation) error {
-	return WriteJSONLine(s.w, VerdictLine{Explanation: x})
+	line := VerdictLine{Explanation: x}
+	b, ok := s.enc.appendVerdictLine(s.buf[:0], &line)
+	if !ok {
+		return WriteJSONLine(s.w, line)
+	}
+	s.buf = append(b, '\n')
+	_, err := s.w.Write(s.buf)
+	return err
 }
 
 func (s *jsonlStream) Close() error { return s.w.Flush() }
