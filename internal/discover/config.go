@@ -54,118 +54,138 @@ func keyAPIServer(ns string) string { return keyNamespace(ns) + ".apiServer" }
 func Build(base *config.Config, edges []*Edge, observed []*model.Pod, apiServer []netip.AddrPort, opts Options) *Result {
 	cfg := copyConfig(base)
 	cfg.APIVersion, cfg.Kind = config.APIVersion, config.Kind
-	res := &Result{Config: cfg, Comments: map[string]string{}}
-	target := map[string]bool{}
+	b := &builder{base: base, cfg: cfg, opts: opts, res: &Result{Config: cfg, Comments: map[string]string{}},
+		target: map[string]bool{}, observedApps: map[string]int{}, monitored: map[string]*Evidence{},
+		external: map[string]map[string][]*Edge{}, apiCalls: map[string]*Evidence{}}
 	for _, ns := range opts.Namespaces {
-		target[ns] = true
+		b.target[ns] = true
 		ensureNamespace(cfg, ns)
 	}
-	observedApps := map[string]int{}
 	for _, p := range observed {
-		if !target[p.Namespace] {
-			continue
+		if b.target[p.Namespace] {
+			app := AppOf(p)
+			ensureApp(cfg, app)
+			b.observedApps[app.Key()]++
 		}
-		app := AppOf(p)
-		ensureApp(cfg, app)
-		observedApps[app.Key()]++
 	}
-	monitored := map[string]*Evidence{}
-	external := map[string]map[string][]*Edge{} // namespace -> app -> edges
-	apiCalls := map[string]*Evidence{}
 	for _, e := range edges {
-		if e.Connections == 0 {
-			res.Left = append(res.Left, e)
-			continue
+		if e.Connections > 0 && b.add(e) {
+			b.res.Used = append(b.res.Used, e)
+		} else {
+			b.res.Left = append(b.res.Left, e)
 		}
-		switch e.Kind {
-		case EdgeApp:
-			if !target[e.From.Namespace] && !target[e.To.Namespace] {
-				res.Left = append(res.Left, e)
-				continue
-			}
-			ensureApp(cfg, e.From)
-			ensureApp(cfg, *e.To)
-			// looked up again: adding an app may have moved the other
-			src, dst := ensureApp(cfg, e.From), ensureApp(cfg, *e.To)
-			addAppPort(dst, e)
-			addRelation(src, e)
-			res.comment(keyRelation(e.From.Namespace, src.Name, e.To.Namespace, dst.Name), e.Evidence, fmt.Sprintf("%d/%s", e.Port, e.Protocol))
-		case EdgeIngress:
-			if !target[e.To.Namespace] {
-				res.Left = append(res.Left, e)
-				continue
-			}
-			dst := ensureApp(cfg, *e.To)
-			dst.Ingress = true
-			addAppPort(dst, e)
-			res.comment(keyIngress(e.To.Namespace, dst.Name), e.Evidence, fmt.Sprintf("%d/%s from %s", e.Port, e.Protocol, e.From.Key()))
-		case EdgeMonitoring:
-			if !target[e.To.Namespace] {
-				res.Left = append(res.Left, e)
-				continue
-			}
-			merge(monitored, e.To.Namespace, e.Evidence)
-		case EdgeExternal:
-			if !target[e.From.Namespace] {
-				res.Left = append(res.Left, e)
-				continue
-			}
-			if external[e.From.Namespace] == nil {
-				external[e.From.Namespace] = map[string][]*Edge{}
-			}
-			external[e.From.Namespace][e.From.Name] = append(external[e.From.Namespace][e.From.Name], e)
-		case EdgeAPIServer:
-			if !target[e.From.Namespace] {
-				res.Left = append(res.Left, e)
-				continue
-			}
-			merge(apiCalls, e.From.Namespace, e.Evidence)
-		}
-		res.Used = append(res.Used, e)
 	}
 	for _, ns := range opts.Namespaces {
-		n := cfg.FindNamespace(ns)
-		if ev := monitored[ns]; ev != nil {
-			on := true
-			n.Monitoring = &on
-			res.comment(keyMonitoring(ns), *ev, "scrapes of the "+cfg.Monitoring.PortName+" port")
-		} else if base.FindNamespace(ns) == nil {
-			off := false
-			n.Monitoring = &off
-			res.Comments[keyMonitoring(ns)] = "no scrape of the " + cfg.Monitoring.PortName + " port observed: set true to let " + cfg.Monitoring.Namespace + " scrape it"
-		}
-		if ev := apiCalls[ns]; ev != nil {
-			n.APIServer = true
-			res.comment(keyAPIServer(ns), *ev, "calls to the API server")
-		}
-		if apps := external[ns]; apps != nil {
-			res.externalEgress(n, apps, opts.ExternalPrefix)
-		}
+		b.namespaceSettings(ns)
 	}
-	if len(apiCalls) > 0 {
+	if len(b.apiCalls) > 0 {
 		addAPIServerEndpoints(cfg, apiServer)
 	}
 	for i := range cfg.Namespaces {
-		n := &cfg.Namespaces[i]
-		if !target[n.Name] {
-			if base.FindNamespace(n.Name) == nil {
-				res.Comments[keyNamespace(n.Name)] = "not observed: only the calls between it and the observed namespaces are known; discover it too before applying its baseline"
-			}
-			continue
-		}
-		pods := 0
-		for _, app := range n.Apps {
-			pods += observedApps[n.Name+"/"+app.Name]
-		}
-		res.Comments[keyNamespace(n.Name)] = fmt.Sprintf("observed: %d pod(s)", pods)
-		for _, app := range n.Apps {
-			if observedApps[n.Name+"/"+app.Name] == 0 && !baseHasApp(base, n.Name, app.Name) {
-				res.Comments[keyApp(n.Name, app.Name)] = "no pod of this app was observed: it is known as a destination only"
-			}
-		}
+		b.commentNamespace(&cfg.Namespaces[i])
 	}
 	sortConfig(cfg)
-	return res
+	return b.res
+}
+
+// builder holds what Build gathers from the edges.
+type builder struct {
+	base, cfg *config.Config
+	opts      Options
+	res       *Result
+	// target: the namespaces observed; observedApps counts their pods by app.
+	target       map[string]bool
+	observedApps map[string]int
+	monitored    map[string]*Evidence
+	external     map[string]map[string][]*Edge // namespace -> app -> edges
+	apiCalls     map[string]*Evidence
+}
+
+// add takes the edge into the Config; false: it touches no observed
+// namespace where it counts, and is left out.
+func (b *builder) add(e *Edge) bool {
+	switch e.Kind {
+	case EdgeApp:
+		if !b.target[e.From.Namespace] && !b.target[e.To.Namespace] {
+			return false
+		}
+		ensureApp(b.cfg, e.From)
+		ensureApp(b.cfg, *e.To)
+		// looked up again: adding an app may have moved the other
+		src, dst := ensureApp(b.cfg, e.From), ensureApp(b.cfg, *e.To)
+		addAppPort(dst, e)
+		addRelation(src, e)
+		b.res.comment(keyRelation(e.From.Namespace, src.Name, e.To.Namespace, dst.Name), e.Evidence, fmt.Sprintf("%d/%s", e.Port, e.Protocol))
+	case EdgeIngress:
+		if !b.target[e.To.Namespace] {
+			return false
+		}
+		dst := ensureApp(b.cfg, *e.To)
+		dst.Ingress = true
+		addAppPort(dst, e)
+		b.res.comment(keyIngress(e.To.Namespace, dst.Name), e.Evidence, fmt.Sprintf("%d/%s from %s", e.Port, e.Protocol, e.From.Key()))
+	case EdgeMonitoring:
+		if !b.target[e.To.Namespace] {
+			return false
+		}
+		merge(b.monitored, e.To.Namespace, e.Evidence)
+	case EdgeExternal:
+		if !b.target[e.From.Namespace] {
+			return false
+		}
+		if b.external[e.From.Namespace] == nil {
+			b.external[e.From.Namespace] = map[string][]*Edge{}
+		}
+		b.external[e.From.Namespace][e.From.Name] = append(b.external[e.From.Namespace][e.From.Name], e)
+	case EdgeAPIServer:
+		if !b.target[e.From.Namespace] {
+			return false
+		}
+		merge(b.apiCalls, e.From.Namespace, e.Evidence)
+	}
+	return true
+}
+
+// namespaceSettings sets an observed namespace's monitoring, API server
+// and external egress from what was seen.
+func (b *builder) namespaceSettings(ns string) {
+	n := b.cfg.FindNamespace(ns)
+	if ev := b.monitored[ns]; ev != nil {
+		on := true
+		n.Monitoring = &on
+		b.res.comment(keyMonitoring(ns), *ev, "scrapes of the "+b.cfg.Monitoring.PortName+" port")
+	} else if b.base.FindNamespace(ns) == nil {
+		off := false
+		n.Monitoring = &off
+		b.res.Comments[keyMonitoring(ns)] = "no scrape of the " + b.cfg.Monitoring.PortName + " port observed: set true to let " + b.cfg.Monitoring.Namespace + " scrape it"
+	}
+	if ev := b.apiCalls[ns]; ev != nil {
+		n.APIServer = true
+		b.res.comment(keyAPIServer(ns), *ev, "calls to the API server")
+	}
+	if apps := b.external[ns]; apps != nil {
+		b.res.externalEgress(n, apps, b.opts.ExternalPrefix)
+	}
+}
+
+// commentNamespace says how much of the namespace was observed.
+func (b *builder) commentNamespace(n *config.Namespace) {
+	if !b.target[n.Name] {
+		if b.base.FindNamespace(n.Name) == nil {
+			b.res.Comments[keyNamespace(n.Name)] = "not observed: only the calls between it and the observed namespaces are known; discover it too before applying its baseline"
+		}
+		return
+	}
+	pods := 0
+	for _, app := range n.Apps {
+		pods += b.observedApps[n.Name+"/"+app.Name]
+	}
+	b.res.Comments[keyNamespace(n.Name)] = fmt.Sprintf("observed: %d pod(s)", pods)
+	for _, app := range n.Apps {
+		if b.observedApps[n.Name+"/"+app.Name] == 0 && !baseHasApp(b.base, n.Name, app.Name) {
+			b.res.Comments[keyApp(n.Name, app.Name)] = "no pod of this app was observed: it is known as a destination only"
+		}
+	}
 }
 
 func baseHasApp(base *config.Config, ns, app string) bool {

@@ -126,65 +126,26 @@ func Parse(s string, role Role) (Endpoint, error) {
 func ParseIn(s string, role Role, defaultNamespace string) (Endpoint, error) {
 	ep := Endpoint{Raw: s}
 	shown := clip(s)
-	if strings.TrimSpace(s) == "" {
+	switch {
+	case strings.TrimSpace(s) == "":
 		return ep, fmt.Errorf("empty %s", role)
-	}
-	if s == "local" {
+	case s == "local":
 		if role != Source {
 			return ep, fmt.Errorf("%q is only a SOURCE (checks from this machine)", shown)
 		}
 		ep.Kind = Local
 		return ep, nil
+	case strings.Contains(s, "://"):
+		err := ep.parseURL(s, shown, role)
+		return ep, err
+	case strings.HasPrefix(s, "["):
+		err := ep.parseBracketed(s, shown, role)
+		return ep, err
 	}
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return ep, fmt.Errorf("%q: a URL must be http:// or https:// with a host", shown)
-		}
-		if role != Destination {
-			return ep, fmt.Errorf("%q: a URL can only be a DEST", shown)
-		}
-		ep.Kind, ep.URL = URL, u
-		return ep, nil
+	host, err := ep.parseHostPort(s, shown, role)
+	if err != nil {
+		return ep, err
 	}
-
-	host := s
-	if strings.HasPrefix(s, "[") {
-		end := strings.Index(s, "]")
-		if end < 0 {
-			return ep, fmt.Errorf("%q: missing ] after the IPv6 address", shown)
-		}
-		host, rest := s[1:end], s[end+1:]
-		if rest != "" {
-			m := portSuffix.FindStringSubmatch("x" + rest)
-			if m == nil || m[1] != "x" {
-				return ep, fmt.Errorf("%q: after ] only :PORT[/PROTO] may follow", shown)
-			}
-			if err := ep.setPort(m[2], m[3], role); err != nil {
-				return ep, err
-			}
-		}
-		if err := ep.setAddress(host, true); err != nil {
-			return ep, err
-		}
-		return ep, nil
-	}
-
-	if m := portSuffix.FindStringSubmatch(s); m != nil {
-		host = m[1]
-		if strings.Contains(host, ":") {
-			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [2001:db8::1]:443", shown)
-		}
-		if err := ep.setPort(m[2], m[3], role); err != nil {
-			return ep, err
-		}
-	} else if strings.Contains(s, ":") {
-		if _, err := netip.ParseAddr(s); err == nil {
-			return ep, fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [%s]", shown, shown)
-		}
-		return ep, fmt.Errorf("%q: expected NS, NS/POD, NS/KIND/NAME or an IP, then :PORT[/PROTO]", shown)
-	}
-
 	if err := ep.setAddress(host, false); err == nil {
 		return ep, nil
 	} else if _, perr := netip.ParsePrefix(host); perr == nil {
@@ -192,50 +153,121 @@ func ParseIn(s string, role Role, defaultNamespace string) (Endpoint, error) {
 	}
 	parts := strings.Split(host, "/")
 	switch {
-	case len(parts) == 1 && strings.Contains(host, "."):
-		if role != Destination {
-			return ep, fmt.Errorf("%q: a DNS name can only be a DEST", shown)
-		}
-		if errs := validation.IsDNS1123Subdomain(strings.ToLower(host)); len(errs) > 0 {
-			return ep, fmt.Errorf("%q: not a DNS name: %s", host, errs[0])
-		}
-		ep.Kind, ep.Host = DNSName, host
-		return ep, nil
-	case len(parts) == 1:
-		ep.Kind, ep.Namespace = Namespace, host
 	case len(parts) == 2 && isKindWord(parts[0]):
 		if defaultNamespace == "" {
 			return ep, fmt.Errorf("%q: %s/NAME needs a namespace: write NS/%s/NAME, or give -n", shown, parts[0], parts[0])
 		}
 		return ParseIn(defaultNamespace+"/"+s, role, "")
-	case len(parts) == 2:
-		ep.Kind, ep.Namespace, ep.Name = Pod, parts[0], parts[1]
-		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
-			return ep, fmt.Errorf("%q: %q is not a pod name: %s", shown, ep.Name, errs[0])
-		}
 	case len(parts) == 3 && podWords[strings.ToLower(parts[1])]:
 		return ParseIn(parts[0]+"/"+parts[2]+strings.TrimPrefix(s, host), role, "")
-	case len(parts) == 3:
-		kind, ok := kindAliases[strings.ToLower(parts[1])]
-		if !ok {
-			return ep, fmt.Errorf("%q: unknown kind %q; use one of %s", shown, parts[1], strings.Join(kindNames(), ", "))
+	}
+	err = ep.parseNamed(host, parts, shown, role)
+	return ep, err
+}
+
+// parseURL reads http(s)://HOST[:PORT]/..., a DEST only.
+func (e *Endpoint) parseURL(s, shown string, role Role) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q: a URL must be http:// or https:// with a host", shown)
+	}
+	if role != Destination {
+		return fmt.Errorf("%q: a URL can only be a DEST", shown)
+	}
+	e.Kind, e.URL = URL, u
+	return nil
+}
+
+// parseBracketed reads [IPv6] or [IPv6/LEN], then :PORT[/PROTO].
+func (e *Endpoint) parseBracketed(s, shown string, role Role) error {
+	end := strings.Index(s, "]")
+	if end < 0 {
+		return fmt.Errorf("%q: missing ] after the IPv6 address", shown)
+	}
+	host, rest := s[1:end], s[end+1:]
+	if rest != "" {
+		m := portSuffix.FindStringSubmatch("x" + rest)
+		if m == nil || m[1] != "x" {
+			return fmt.Errorf("%q: after ] only :PORT[/PROTO] may follow", shown)
 		}
-		ep.Namespace, ep.Name = parts[0], parts[2]
-		if kind == "service" {
-			ep.Kind = Service
-		} else {
-			ep.Kind, ep.WorkloadKind = Workload, kind
+		if err := e.setPort(m[2], m[3], role); err != nil {
+			return err
 		}
-		if errs := validation.IsDNS1123Subdomain(ep.Name); len(errs) > 0 {
-			return ep, fmt.Errorf("%q: %q is not a valid name: %s", shown, ep.Name, errs[0])
+	}
+	return e.setAddress(host, true)
+}
+
+// parseHostPort takes :PORT[/PROTO] off the end, and returns what is
+// before it.
+func (e *Endpoint) parseHostPort(s, shown string, role Role) (string, error) {
+	if m := portSuffix.FindStringSubmatch(s); m != nil {
+		if strings.Contains(m[1], ":") {
+			return "", fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [2001:db8::1]:443", shown)
+		}
+		return m[1], e.setPort(m[2], m[3], role)
+	}
+	if strings.Contains(s, ":") {
+		if _, err := netip.ParseAddr(s); err == nil {
+			return "", fmt.Errorf("%q: write IPv6 addresses in brackets, e.g. [%s]", shown, shown)
+		}
+		return "", fmt.Errorf("%q: expected NS, NS/POD, NS/KIND/NAME or an IP, then :PORT[/PROTO]", shown)
+	}
+	return s, nil
+}
+
+// parseNamed reads a DNS name, NS, NS/POD or NS/KIND/NAME.
+func (e *Endpoint) parseNamed(host string, parts []string, shown string, role Role) error {
+	switch len(parts) {
+	case 1:
+		if strings.Contains(host, ".") {
+			return e.parseDNSName(host, shown, role)
+		}
+		e.Kind, e.Namespace = Namespace, host
+	case 2:
+		e.Kind, e.Namespace, e.Name = Pod, parts[0], parts[1]
+		if errs := validation.IsDNS1123Subdomain(e.Name); len(errs) > 0 {
+			return fmt.Errorf("%q: %q is not a pod name: %s", shown, e.Name, errs[0])
+		}
+	case 3:
+		if err := e.parseKindName(parts, shown); err != nil {
+			return err
 		}
 	default:
-		return ep, fmt.Errorf("%q: expected NS, NS/POD or NS/KIND/NAME", shown)
+		return fmt.Errorf("%q: expected NS, NS/POD or NS/KIND/NAME", shown)
 	}
-	if errs := validation.IsDNS1123Label(ep.Namespace); len(errs) > 0 {
-		return ep, fmt.Errorf("%q: %q is not a namespace name: %s", shown, ep.Namespace, errs[0])
+	if errs := validation.IsDNS1123Label(e.Namespace); len(errs) > 0 {
+		return fmt.Errorf("%q: %q is not a namespace name: %s", shown, e.Namespace, errs[0])
 	}
-	return ep, nil
+	return nil
+}
+
+func (e *Endpoint) parseDNSName(host, shown string, role Role) error {
+	if role != Destination {
+		return fmt.Errorf("%q: a DNS name can only be a DEST", shown)
+	}
+	if errs := validation.IsDNS1123Subdomain(strings.ToLower(host)); len(errs) > 0 {
+		return fmt.Errorf("%q: not a DNS name: %s", host, errs[0])
+	}
+	e.Kind, e.Host = DNSName, host
+	return nil
+}
+
+// parseKindName reads NS/KIND/NAME of a Service or a workload.
+func (e *Endpoint) parseKindName(parts []string, shown string) error {
+	kind, ok := kindAliases[strings.ToLower(parts[1])]
+	if !ok {
+		return fmt.Errorf("%q: unknown kind %q; use one of %s", shown, parts[1], strings.Join(kindNames(), ", "))
+	}
+	e.Namespace, e.Name = parts[0], parts[2]
+	if kind == "service" {
+		e.Kind = Service
+	} else {
+		e.Kind, e.WorkloadKind = Workload, kind
+	}
+	if errs := validation.IsDNS1123Subdomain(e.Name); len(errs) > 0 {
+		return fmt.Errorf("%q: %q is not a valid name: %s", shown, e.Name, errs[0])
+	}
+	return nil
 }
 
 func (e *Endpoint) setAddress(host string, bracketed bool) error {

@@ -172,14 +172,47 @@ func BuildRecord(in Inputs) Record {
 		IngressController: peerString(cfg.IngressController.Namespace, cfg.IngressController.PodLabels),
 		Monitoring:        peerString(cfg.Monitoring.Namespace, cfg.Monitoring.PodLabels),
 		Findings:          in.Doctor.Findings, FindingCounts: map[doctor.Severity]int{},
-		Probe: in.Probe, ProbeSource: in.ProbeSource,
+		Probe: in.Probe, ProbeSource: in.ProbeSource, ClusterPolicies: []ClusterPolicyRecord{},
 	}
-	if in.Snapshot != nil && len(in.Snapshot.Unreadable) > 0 {
-		r.Unreadable = map[string]string{}
-		for k, v := range in.Snapshot.Unreadable {
-			r.Unreadable[k] = v
+	r.addUnreadable(in.Snapshot)
+	r.count()
+	if in.Snapshot != nil && in.Snapshot.Model != nil {
+		r.ClusterPolicies = clusterPolicyRecords(in.Snapshot.Model)
+		r.CalicoPolicies = calicoPolicyRecords(in.Snapshot.Model)
+	}
+	rollouts := rolloutFindings(in.Doctor.Findings)
+	r.Namespaces = []NamespaceRecord{}
+	for _, ns := range cfg.Namespaces {
+		nr := r.namespaceRecord(in.Snapshot, ns, rollouts)
+		nr.Rollback = rollbackRecord(ns.Name, in.Rollback)
+		r.Namespaces = append(r.Namespaces, nr)
+	}
+	return r
+}
+
+// addUnreadable records what the snapshot could not read, the
+// cluster-scoped policy kinds included.
+func (r *Record) addUnreadable(s *doctor.Snapshot) {
+	if s == nil {
+		return
+	}
+	unreadable := map[string]string{}
+	for k, v := range s.Unreadable {
+		unreadable[k] = v
+	}
+	if s.Model != nil {
+		for _, res := range s.Model.ClusterPoliciesUnreadable() {
+			unreadable[res] = "could not be listed"
 		}
 	}
+	if len(unreadable) > 0 {
+		r.Unreadable = unreadable
+	}
+}
+
+// count fills the findings' and the probe results' counts (and empty
+// lists where there is nothing, so that JSON shows [] rather than null).
+func (r *Record) count() {
 	if r.Engines == nil {
 		r.Engines = []doctor.Engine{}
 	}
@@ -189,97 +222,103 @@ func BuildRecord(in Inputs) Record {
 	for _, f := range r.Findings {
 		r.FindingCounts[f.Severity]++
 	}
-	if in.Probe != nil {
+	if r.Probe != nil {
 		r.ProbeCounts = map[string]int{}
-		for _, o := range in.Probe.Observations {
+		for _, o := range r.Probe.Observations {
 			r.ProbeCounts[o.Result]++
 		}
 	}
-	r.ClusterPolicies = []ClusterPolicyRecord{}
-	if in.Snapshot != nil && in.Snapshot.Model != nil {
-		m := in.Snapshot.Model
-		for _, res := range m.ClusterPoliciesUnreadable() {
-			if r.Unreadable == nil {
-				r.Unreadable = map[string]string{}
-			}
-			r.Unreadable[res] = "could not be listed"
-		}
-		r.ClusterPolicies = clusterPolicyRecords(m)
-		r.CalicoPolicies = calicoPolicyRecords(m)
-	}
+}
+
+// rolloutFindings are doctor's rollout findings by subject.
+func rolloutFindings(findings []doctor.Finding) map[string]doctor.Finding {
 	rollouts := map[string]doctor.Finding{}
-	for _, f := range in.Doctor.Findings {
+	for _, f := range findings {
 		if f.ID == "ROLLOUT-001" {
 			rollouts[f.Subject] = f
 		}
 	}
-	s := in.Snapshot
-	for _, ns := range cfg.Namespaces {
-		nr := NamespaceRecord{Name: ns.Name, Apps: []AppRecord{}, Policies: []PolicyRecord{}}
-		if !r.Unknown("namespaces") {
-			exists := false
-			for _, n := range s.Namespaces {
-				if n.Name == ns.Name {
-					exists, nr.Labels = true, n.Labels
-				}
-			}
-			nr.Exists = &exists
-		}
-		for _, app := range ns.Apps {
-			ar := AppRecord{Name: app.Name, Selector: labels.Set(app.Labels).String()}
-			if !r.Unknown("pods") {
-				n := countPods(s.Pods, ns.Name, app.Labels)
-				ar.Pods = &n
-			}
-			sel := labels.SelectorFromSet(app.Labels)
-			for _, d := range s.Deployments {
-				if d.Namespace != ns.Name || len(app.Labels) == 0 || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
-					continue
-				}
-				dr := DeploymentRecord{Name: d.Name}
-				for _, c := range d.Spec.Template.Spec.Containers {
-					dr.Images = append(dr.Images, c.Image)
-				}
-				if f, ok := rollouts[ns.Name+"/deploy/"+d.Name]; ok {
-					dr.Rollout, dr.Detail = f.Severity, f.Message
-				}
-				ar.Deployments = append(ar.Deployments, dr)
-			}
-			sort.Slice(ar.Deployments, func(i, j int) bool { return ar.Deployments[i].Name < ar.Deployments[j].Name })
-			nr.Apps = append(nr.Apps, ar)
-		}
-		for i := range s.Policies {
-			np := &s.Policies[i]
-			if np.Namespace == ns.Name {
-				nr.Policies = append(nr.Policies, policyRecord(np))
+	return rollouts
+}
+
+// namespaceRecord is one configured namespace: whether it exists, its
+// apps and their deployments, its policies (ours first).
+func (r *Record) namespaceRecord(s *doctor.Snapshot, ns config.Namespace, rollouts map[string]doctor.Finding) NamespaceRecord {
+	nr := NamespaceRecord{Name: ns.Name, Apps: []AppRecord{}, Policies: []PolicyRecord{}}
+	if !r.Unknown("namespaces") {
+		exists := false
+		for _, n := range s.Namespaces {
+			if n.Name == ns.Name {
+				exists, nr.Labels = true, n.Labels
 			}
 		}
-		sort.SliceStable(nr.Policies, func(i, j int) bool {
-			a, b := nr.Policies[i], nr.Policies[j]
-			if a.Managed != b.Managed {
-				return a.Managed
-			}
-			if a.Phase != b.Phase {
-				return a.Phase < b.Phase
-			}
-			return a.Name < b.Name
-		})
-		nr.Rollback = RollbackRecord{Command: "kubectl netbaseline rollback -n " + ns.Name, Members: []string{}}
-		if plan, ok := in.Rollback[ns.Name]; ok && plan != nil {
-			nr.Rollback.Kubectl = plan.KubectlCommand()
-			if m := plan.MemberNames(); m != nil {
-				nr.Rollback.Members = m
-			}
-			if plan.Empty() {
-				nr.Rollback.Command = ""
-			}
-		}
-		r.Namespaces = append(r.Namespaces, nr)
+		nr.Exists = &exists
 	}
-	if r.Namespaces == nil {
-		r.Namespaces = []NamespaceRecord{}
+	for _, app := range ns.Apps {
+		ar := AppRecord{Name: app.Name, Selector: labels.Set(app.Labels).String()}
+		if !r.Unknown("pods") {
+			n := countPods(s.Pods, ns.Name, app.Labels)
+			ar.Pods = &n
+		}
+		ar.Deployments = deploymentRecords(s, ns.Name, app.Labels, rollouts)
+		nr.Apps = append(nr.Apps, ar)
 	}
-	return r
+	for i := range s.Policies {
+		if np := &s.Policies[i]; np.Namespace == ns.Name {
+			nr.Policies = append(nr.Policies, policyRecord(np))
+		}
+	}
+	sort.SliceStable(nr.Policies, func(i, j int) bool {
+		a, b := nr.Policies[i], nr.Policies[j]
+		if a.Managed != b.Managed {
+			return a.Managed
+		}
+		if a.Phase != b.Phase {
+			return a.Phase < b.Phase
+		}
+		return a.Name < b.Name
+	})
+	return nr
+}
+
+// deploymentRecords are the app's deployments in the namespace, by name,
+// with their images and rollout state.
+func deploymentRecords(s *doctor.Snapshot, namespace string, appLabels map[string]string, rollouts map[string]doctor.Finding) []DeploymentRecord {
+	var out []DeploymentRecord
+	sel := labels.SelectorFromSet(appLabels)
+	for _, d := range s.Deployments {
+		if d.Namespace != namespace || len(appLabels) == 0 || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			continue
+		}
+		dr := DeploymentRecord{Name: d.Name}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			dr.Images = append(dr.Images, c.Image)
+		}
+		if f, ok := rollouts[namespace+"/deploy/"+d.Name]; ok {
+			dr.Rollout, dr.Detail = f.Severity, f.Message
+		}
+		out = append(out, dr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// rollbackRecord is the namespace's one-command rollback (none when there
+// is nothing to undo) and its kubectl equivalent.
+func rollbackRecord(namespace string, plans map[string]RollbackPlan) RollbackRecord {
+	rb := RollbackRecord{Command: "kubectl netbaseline rollback -n " + namespace, Members: []string{}}
+	plan, ok := plans[namespace]
+	if !ok || plan == nil {
+		return rb
+	}
+	rb.Kubectl = plan.KubectlCommand()
+	if m := plan.MemberNames(); m != nil {
+		rb.Members = m
+	}
+	if plan.Empty() {
+		rb.Command = ""
+	}
+	return rb
 }
 
 // clusterPolicyRecords lists the tiers in evaluation order: admin by
