@@ -88,8 +88,6 @@ type DiscoverOptions struct {
 	genericiooptions.IOStreams
 }
 
-var discoverFormats = []string{"yaml", "json"}
-
 // NewDiscoverOptions returns the defaults of `discover`.
 func NewDiscoverOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *DiscoverOptions {
 	return &DiscoverOptions{GlobalOptions: g, IOStreams: streams, Duration: 2 * time.Minute, Interval: 250 * time.Millisecond,
@@ -121,7 +119,7 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.IncludePeers, "include-peers", false, "Also observe the ingress controller's and monitoring's namespaces (they get no baseline of their own)")
 	f.IntVar(&o.ExternalPrefix, "external-prefix", o.ExternalPrefix, "Group external addresses into CIDRs of this length (32: each address; 24; 0 only if you mean everywhere)")
 	f.StringVar(&o.Merge, "merge", "", "Extend this Config: its namespaces, apps and relations are kept, what was observed is added")
-	addOutputFlag(c, &o.Output, discoverFormats)
+	addOutputFlag(c, &o.Output, output.Discover)
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "Pods observed at once (the rest start as earlier ones end)")
 	f.StringVar(&o.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probeImageHelp()+")")
 	addPullPolicyFlag(c, &o.PullPolicy)
@@ -131,6 +129,9 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 
 // Complete reads the config and the --merge file (before any API call).
 func (o *DiscoverOptions) Complete(_ []string) error {
+	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+		return err
+	}
 	cfg, _, err := o.LoadConfig()
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func (o *DiscoverOptions) Validate() error {
 			return usageErrorf("-n %q: %s", ns, strings.Join(errs, "; "))
 		}
 	}
-	if err := validateOutput(o.Output, discoverFormats); err != nil {
+	if err := validateOutput(o.Output, output.Discover, output.Discover); err != nil {
 		return err
 	}
 	if err := validatePullPolicy(o.PullPolicy); err != nil {
@@ -276,8 +277,8 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.summarize(len(observedPods), res, notes, coverage)
-	if o.Output == "json" {
-		return output.WriteDocument(o.Out, "json", discoveryDocument{APIVersion: config.APIVersion, Kind: "Discovery",
+	if o.Output != "yaml" {
+		return output.WriteDocument(o.Out, o.Output, discoveryDocument{APIVersion: config.APIVersion, Kind: "Discovery",
 			Config: parsed, Edges: edges, Notes: notes, Coverage: coverage, Observations: observationsOf(reports)})
 	}
 	_, err = io.Copy(o.Out, &buf)

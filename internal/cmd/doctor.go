@@ -55,8 +55,6 @@ type DoctorOptions struct {
 	config *config.Config
 }
 
-var doctorFormats = []string{"table", "wide", "json", "yaml", "custom-columns="}
-
 // NewDoctorOptions returns the defaults of `doctor`.
 func NewDoctorOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *DoctorOptions {
 	return &DoctorOptions{GlobalOptions: g, IOStreams: streams, Output: "table", PullPolicy: string(corev1.PullIfNotPresent), Wait: 90 * time.Second}
@@ -81,7 +79,7 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 func (o *DoctorOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
-	addOutputFlag(c, &o.Output, doctorFormats)
+	addOutputFlag(c, &o.Output, output.Doctor)
 	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
@@ -92,6 +90,9 @@ func (o *DoctorOptions) AddFlags(c *cobra.Command) {
 
 // Complete reads the Config and picks the canary's image.
 func (o *DoctorOptions) Complete(_ []string) error {
+	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+		return err
+	}
 	cfg, _, err := o.LoadConfig()
 	if err != nil {
 		return err
@@ -108,10 +109,7 @@ func (o *DoctorOptions) Complete(_ []string) error {
 
 // Validate checks the flags.
 func (o *DoctorOptions) Validate() error {
-	if err := validateOutput(o.Output, doctorFormats); err != nil {
-		return err
-	}
-	if err := validateCustomColumns(o.Output); err != nil {
+	if err := validateOutput(o.Output, output.Doctor, output.Doctor); err != nil {
 		return err
 	}
 	if err := validatePullPolicy(o.PullPolicy); err != nil {

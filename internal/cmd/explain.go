@@ -102,7 +102,8 @@ type ExplainOptions struct {
 	genericiooptions.IOStreams
 }
 
-var explainFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot", "grid", "html", "custom-columns="}
+// explainDocuments are what explain prints: see document.
+var explainDocuments = []output.Document{output.Verdicts, output.Queries, output.Matrix, output.Flows}
 
 // NewExplainOptions returns the defaults of `explain`.
 func NewExplainOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ExplainOptions {
@@ -144,7 +145,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "pod", "workload", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
-	addOutputFlag(c, &o.Output, explainFormats)
+	addOutputFlag(c, &o.Output, explainDocuments...)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
@@ -162,6 +163,9 @@ func (o *ExplainOptions) Complete(args []string) error {
 		return err
 	}
 	o.ports = ports
+	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+		return err
+	}
 	if o.Output == "" { // a table for questions on the command line, JSON Lines for a file of them
 		o.Output = "table"
 		if o.Queries != "" {
@@ -200,10 +204,13 @@ func (o *ExplainOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ExplainOptions) Validate() error {
-	if err := validateOutput(o.Output, explainFormats); err != nil {
-		return err
+	if o.GroupBy != "labels" && o.GroupBy != "pod" && o.GroupBy != "workload" && o.GroupBy != "namespace" {
+		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
 	}
-	if err := validateCustomColumns(o.Output); err != nil {
+	if o.GroupBy != "labels" && !o.Matrix {
+		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
+	}
+	if err := validateOutput(o.Output, o.document(), explainDocuments...); err != nil {
 		return err
 	}
 	switch o.Expect {
@@ -215,22 +222,6 @@ func (o *ExplainOptions) Validate() error {
 	case "", "allowed", "denied", "unspecified":
 	default:
 		return usageErrorf("--only %q: use allowed, denied or unspecified", o.Only)
-	}
-	switch {
-	case o.GroupBy != "labels" && o.GroupBy != "pod" && o.GroupBy != "workload" && o.GroupBy != "namespace":
-		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
-	case o.GroupBy != "labels" && !o.Matrix:
-		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
-	case o.Output == "grid" && !o.Matrix:
-		return usageErrorf("-o grid draws a --matrix")
-	case o.Output == "html" && !o.Matrix:
-		return usageErrorf("-o html is the page of a --matrix (explain --matrix -A -o html > matrix.html)")
-	case o.Output == "html" && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
-		return usageErrorf("-o html opens on the namespaces and expands each pair to its groups: use --group-by labels or pod")
-	case o.Output == "grid" && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
-		return usageErrorf("-o grid has one row per group or pod: use --group-by labels or pod")
-	case (o.GroupBy == "namespace" || o.GroupBy == "workload") && !contains([]string{"table", "json", "yaml", "mermaid", "dot"}, o.Output):
-		return usageErrorf("-o %s: --group-by %s prints a table, json, yaml, mermaid or dot", o.Output, o.GroupBy)
 	}
 	if len(o.Ports) > 0 && o.to.HasPort() {
 		return usageErrorf("give the port either as DEST:PORT or with --port, not both")
@@ -244,11 +235,6 @@ func (o *ExplainOptions) Validate() error {
 		case o.Queries == "-" && contains(o.Filenames, "-"):
 			return usageErrorf("--queries - and -f - cannot both read stdin")
 		}
-		switch o.Output {
-		case "jsonl", "json", "yaml", "table", "wide":
-		default:
-			return usageErrorf("-o %s: --queries prints jsonl (default), json, yaml, table or wide", o.Output)
-		}
 		return nil
 	}
 	if o.Matrix {
@@ -261,6 +247,20 @@ func (o *ExplainOptions) Validate() error {
 		return usageErrorf("--all-namespaces (-A) is for --matrix")
 	}
 	return nil
+}
+
+// document is what the run prints: the verdicts of a question, of
+// --queries, a matrix, or its namespace or workload view.
+func (o *ExplainOptions) document() output.Document {
+	switch {
+	case o.Queries != "":
+		return output.Queries
+	case o.Matrix && (o.GroupBy == "namespace" || o.GroupBy == "workload"):
+		return output.Flows
+	case o.Matrix:
+		return output.Matrix
+	}
+	return output.Verdicts
 }
 
 // Run reads the model once and answers.
@@ -298,7 +298,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		if o.Output == "html" {
 			return o.htmlMatrix(engine, m, snapshot.Warnings)
 		}
-		if contains(output.StreamFormats, o.Output) {
+		if output.WritesVerdicts(o.Output) {
 			return o.streamMatrix(engine, m, snapshot.Warnings)
 		}
 		_ = engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
@@ -445,7 +445,7 @@ func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error
 		}
 		return printTable(o.Out, output.Table{Objects: rows}, output.TableOptions{CustomColumns: spec, NoHeaders: o.NoHeaders})
 	}
-	if contains(output.StreamFormats, o.Output) {
+	if output.WritesVerdicts(o.Output) {
 		opts := output.StreamOptions{NoHeaders: o.NoHeaders, Warnings: warnings, OnlyAllowed: o.Matrix}
 		for _, x := range xs {
 			opts.Widths.Measure(x)

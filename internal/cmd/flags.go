@@ -248,15 +248,38 @@ func isTerminal(w io.Writer) bool {
 }
 
 // addOutputFlag registers -o with the formats the command prints.
-func addOutputFlag(c *cobra.Command, target *string, formats []string) {
+func addOutputFlag(c *cobra.Command, target *string, docs ...output.Document) {
+	formats := output.FormatNames(docs...)
 	c.Flags().StringVarP(target, "output", "o", *target, "Output format: "+strings.Join(formats, "|"))
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func validateOutput(format string, formats []string) error {
-	if !contains(formats, format) && !(contains(formats, "custom-columns=") && strings.HasPrefix(format, "custom-columns=")) {
-		return usageErrorf("unknown output format %q: use one of %s", format, strings.Join(formats, ", "))
+// validateOutput checks -o for the document the run prints (one of the
+// command's docs), and its custom columns or template, before any API
+// call.
+func validateOutput(format string, doc output.Document, docs ...output.Document) error {
+	if err := output.CheckFormat(format, doc, docs...); err != nil {
+		return usageErrorf("%v", err)
 	}
+	if err := output.CheckTemplate(format); err != nil {
+		return usageErrorf("-o %s: %v", strings.SplitN(format, "=", 2)[0], err)
+	}
+	return validateCustomColumns(format)
+}
+
+// inlineTemplateFile reads the file of -o jsonpath-file=F or
+// go-template-file=F through the run's bounded input and hands its text
+// on inline (jsonpath=TEXT, go-template=TEXT).
+func inlineTemplateFile(in *input.Reader, format *string) error {
+	inline, path, ok := output.TemplateFile(*format)
+	if !ok {
+		return nil
+	}
+	text, err := in.Text(path)
+	if err != nil {
+		return usageErrorf("-o %s%s: %v", strings.TrimSuffix(inline, "=")+"-file=", path, err)
+	}
+	*format = inline + string(text)
 	return nil
 }
 

@@ -98,8 +98,6 @@ type ProbeOptions struct {
 	genericiooptions.IOStreams
 }
 
-var probeFormats = []string{"table", "wide", "json", "yaml", "custom-columns="}
-
 // NewProbeOptions returns the defaults of `probe`.
 func NewProbeOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ProbeOptions {
 	return &ProbeOptions{GlobalOptions: g, IOStreams: streams, Output: "table", HTTPStatus: 200}
@@ -131,7 +129,7 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	o.probeSettings.addFlags(c, "timeout")
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().Lookup("dry-run").Usage = `Must be "none", "client" or "server": client prints the probe containers (YAML) without adding them; server submits them as a server dry run, so RBAC and admission (Pod Security, Kyverno) answer and nothing is created`
-	addOutputFlag(c, &o.Output, probeFormats)
+	addOutputFlag(c, &o.Output, output.Probe)
 	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
@@ -141,6 +139,9 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 
 // Complete parses the endpoints.
 func (o *ProbeOptions) Complete(args []string) error {
+	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+		return err
+	}
 	if o.Queries != "" {
 		if len(args) > 0 {
 			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments")
@@ -185,10 +186,7 @@ func (o *ProbeOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ProbeOptions) Validate() error {
-	if err := validateOutput(o.Output, probeFormats); err != nil {
-		return err
-	}
-	if err := validateCustomColumns(o.Output); err != nil {
+	if err := validateOutput(o.Output, output.Probe, output.Probe); err != nil {
 		return err
 	}
 	if err := o.probeSettings.validate(); err != nil {
@@ -334,10 +332,9 @@ func (o *ProbeOptions) serverDryRun(ctx context.Context, clients read.Clients, p
 // finish prints, writes --junit and --save, and sets the exit status.
 func (o *ProbeOptions) finish(res probe.Document) error {
 	var err error
-	if o.Output == "json" || o.Output == "yaml" {
+	if opts, table := output.ParseTableFormat(o.Output, o.NoHeaders); !table {
 		err = output.WriteDocument(o.Out, o.Output, res)
 	} else {
-		opts, _ := output.ParseTableFormat(o.Output, o.NoHeaders)
 		err = printTable(o.Out, output.ProbeTable(res.Observations), opts)
 		for _, note := range output.MeshNotes(res.Observations) {
 			fmt.Fprintf(o.ErrOut, "Note: %s\n", note)

@@ -60,8 +60,6 @@ type ReportOptions struct {
 	genericiooptions.IOStreams
 }
 
-var reportFormats = []string{"md", "wide", "json", "yaml"}
-
 // NewReportOptions returns the defaults of `report`.
 func NewReportOptions(g *GlobalOptions, streams genericiooptions.IOStreams) *ReportOptions {
 	return &ReportOptions{GlobalOptions: g, IOStreams: streams, Output: "md", now: time.Now}
@@ -87,7 +85,7 @@ func (o *ReportOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to record (repeatable); default the config's")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
-	addOutputFlag(c, &o.Output, reportFormats)
+	addOutputFlag(c, &o.Output, output.Report)
 	f.StringArrayVar(&o.ProbeResults, "probe-results", nil, "A file written by probe --save (repeatable)")
 	f.BoolVar(&o.Probe, "probe", false, "Probe now: every group of the namespaces, the ingress controller and Prometheus to every declared port of the namespaces' groups, and DNS")
 	o.probeSettings.addFlags(c, "probe-timeout")
@@ -96,13 +94,16 @@ func (o *ReportOptions) AddFlags(c *cobra.Command) {
 
 // Complete picks the probe image.
 func (o *ReportOptions) Complete(_ []string) error {
+	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+		return err
+	}
 	o.probeSettings.complete(o.GlobalOptions)
 	return nil
 }
 
 // Validate checks flags.
 func (o *ReportOptions) Validate() error {
-	if err := validateOutput(o.Output, reportFormats); err != nil {
+	if err := validateOutput(o.Output, output.Report, output.Report); err != nil {
 		return err
 	}
 	if o.Probe && len(o.ProbeResults) > 0 {

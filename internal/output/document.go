@@ -13,8 +13,12 @@ import (
 )
 
 // WriteDocument prints a versioned document as indented JSON or as YAML
-// (format "json" or "yaml"), as kubectl prints objects.
+// (format "json" or "yaml"), as kubectl prints objects, or runs a
+// jsonpath= or go-template= template on it.
 func WriteDocument(w io.Writer, format string, doc any) error {
+	if isTemplate(format) {
+		return writeTemplate(w, format, doc)
+	}
 	switch format {
 	case "json":
 		b, err := json.MarshalIndent(doc, "", "  ")
@@ -38,6 +42,9 @@ func WriteDocument(w io.Writer, format string, doc any) error {
 // WriteDocument prints it (the same bytes), one item at a time: a large
 // list is never marshalled whole.
 func WriteListDocument[T any](w io.Writer, format, kind, key string, items []T) error {
+	if isTemplate(format) {
+		return writeTemplate(w, format, map[string]any{"apiVersion": ownership.APIVersion, "kind": kind, key: items})
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var err error
 	switch format {

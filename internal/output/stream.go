@@ -24,9 +24,6 @@ type VerdictWriter interface {
 	Close() error
 }
 
-// StreamFormats are the -o formats a VerdictWriter writes.
-var StreamFormats = []string{"table", "wide", "json", "jsonl", "csv", "yaml", "md", "mermaid", "dot"}
-
 // TableWidths are the widths of the table's padded columns, measured
 // beforehand (a first pass over the verdicts that keeps only maxima).
 type TableWidths struct {
@@ -62,10 +59,13 @@ type StreamOptions struct {
 	OnlyAllowed bool
 }
 
-// NewVerdictWriter writes format (one of StreamFormats) to w.
+// NewVerdictWriter writes format (one WritesVerdicts) to w.
 func NewVerdictWriter(w io.Writer, format string, opts StreamOptions) VerdictWriter {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	widths, noHeaders, warnings := opts.Widths, opts.NoHeaders, opts.Warnings
+	if isTemplate(format) {
+		return &templateStream{w: w, format: format, warnings: warnings}
+	}
 	switch format {
 	case "mermaid", "dot":
 		return &graphStream{w: bw, format: format, onlyAllowed: opts.OnlyAllowed, edges: newEdgeSet()}
@@ -333,4 +333,22 @@ func (s *graphStream) Close() error {
 		return err
 	}
 	return s.w.Flush()
+}
+
+// templateStream collects the verdicts and runs the template on the
+// document -o json prints.
+type templateStream struct {
+	w        io.Writer
+	format   string
+	warnings []string
+	verdicts []policy.Explanation
+}
+
+func (s *templateStream) Write(x policy.Explanation) error {
+	s.verdicts = append(s.verdicts, x)
+	return nil
+}
+
+func (s *templateStream) Close() error {
+	return writeTemplate(s.w, s.format, NewExplainResult(s.verdicts, s.warnings))
 }
