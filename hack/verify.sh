@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks that need no cluster: formatting, vet, a tidy go.mod, and the
-# embedded kustomize tree matching its generator.
+# Checks that need no cluster: formatting, vet, a tidy go.mod, the public
+# Go API matching its api.txt, and the embedded kustomize tree matching its
+# generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/toolchain.sh
@@ -22,6 +23,9 @@ if ! cmp -s go.mod /tmp/netbaseline-go.mod.bak || ! cmp -s go.sum /tmp/netbaseli
   cp /tmp/netbaseline-go.mod.bak go.mod; cp /tmp/netbaseline-go.sum.bak go.sum
   echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
 fi
+
+echo "--- public Go API (pkg/) as in its api.txt"
+go run ./hack/apicheck $(go list -f '{{.Dir}}' ./pkg/...)
 
 echo "--- kustomize/ up to date"
 tmp=$(mktemp -d)

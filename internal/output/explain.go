@@ -41,8 +41,9 @@ func PortLabel(x policy.Explanation) string {
 	return p
 }
 
-// reason summarizes why, in a few words per side.
-func reason(x policy.Explanation) string {
+// Reason is the REASON column of explain: in a few words per side, which
+// tier, policy and rule decided, or why the verdict is unspecified.
+func Reason(x policy.Explanation) string {
 	var parts []string
 	if x.Verdict == policy.Unspecified {
 		for _, h := range x.Hints {

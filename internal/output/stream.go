@@ -45,7 +45,7 @@ func (t *TableWidths) Measure(x policy.Explanation) {
 	grow(&t.ToGroup, dash(x.ToGroup))
 	grow(&t.Port, PortLabel(x))
 	grow(&t.Verdict, string(x.Verdict))
-	grow(&t.Reason, reason(x))
+	grow(&t.Reason, Reason(x))
 }
 
 // StreamOptions shape a VerdictWriter's output.
@@ -159,10 +159,10 @@ func (s *tableStream) header() { s.row(headerOf(s.wide)) }
 
 func (s *tableStream) Write(x policy.Explanation) error {
 	if s.wide {
-		s.row([]string{x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), string(x.Verdict), reason(x), dash(hintCodes(x.Hints))})
+		s.row([]string{x.From, dash(x.FromGroup), x.To, dash(x.ToGroup), PortLabel(x), string(x.Verdict), Reason(x), dash(hintCodes(x.Hints))})
 		return nil
 	}
-	s.row([]string{x.From, x.To, PortLabel(x), string(x.Verdict), reason(x)})
+	s.row([]string{x.From, x.To, PortLabel(x), string(x.Verdict), Reason(x)})
 	s.hints.add(x, "")
 	return nil
 }
@@ -221,7 +221,7 @@ type mdStream struct {
 }
 
 func (s *mdStream) Write(x policy.Explanation) error {
-	fmt.Fprintf(s.w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(reason(x)))
+	fmt.Fprintf(s.w, "| %s | %s | %s | **%s** | %s |\n", mdEscape(x.From), mdEscape(x.To), mdEscape(PortLabel(x)), x.Verdict, mdEscape(Reason(x)))
 	s.hints.add(x, "- ")
 	return nil
 }
@@ -303,7 +303,7 @@ func (s *csvStream) Write(x policy.Explanation) error {
 	if s.err != nil {
 		return s.err
 	}
-	return s.w.Write([]string{x.From, x.FromGroup, x.To, x.ToGroup, fmt.Sprint(x.Port), x.PortName, string(x.Protocol), x.RequestedPort, string(x.Verdict), reason(x)})
+	return s.w.Write([]string{x.From, x.FromGroup, x.To, x.ToGroup, fmt.Sprint(x.Port), x.PortName, string(x.Protocol), x.RequestedPort, string(x.Verdict), Reason(x)})
 }
 
 func (s *csvStream) Close() error {

@@ -1,0 +1,298 @@
+// Package netbaseline is kubectl netbaseline's policy engine as a Go API,
+// for a controller, a CI tool or an admission webhook that needs to know
+// whether traffic is allowed and why: load manifests or a live cluster
+// into a Snapshot, ask questions in explain's SOURCE/DEST grammar, stream
+// a matrix, and compare the flows of two snapshots.
+//
+// It decides what the command decides, the same way: NetworkPolicy,
+// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy,
+// Calico's policies as felix does, the EKS network policy agent's
+// ClusterNetworkPolicy; "unspecified" where the enforcer leaves the answer
+// open, never a guess.
+//
+// The API follows the module's semantic version: within a major version
+// nothing exported here is removed or changed (hack/apicheck holds the
+// package to api.txt in CI). Everything else of the module is internal.
+package netbaseline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+)
+
+// Snapshot is what decides traffic at one moment: namespaces, pods,
+// Services and every policy kind the engine reads, with what could not
+// be read. It is compiled into the engine when loaded; it is read-only
+// and safe for concurrent use.
+type Snapshot struct {
+	model  *model.Model
+	engine *policy.Engine
+}
+
+// LoadOptions tune LoadFiles and LoadReader.
+type LoadOptions struct {
+	// DefaultNamespace is the namespace of namespaced objects written
+	// without one, as kubectl apply -n would take it ("default" if
+	// empty).
+	DefaultNamespace string
+	// MaxInputSize bounds the bytes read in all (0: 256 MiB).
+	MaxInputSize int64
+}
+
+// LoadFiles reads manifests: files, directories of *.yaml, *.yml and
+// *.json, as explain -f does.
+func LoadFiles(paths []string, opts LoadOptions) (*Snapshot, error) {
+	m, err := read.Load(input.NewReader(strings.NewReader(""), opts.MaxInputSize), paths, opts.DefaultNamespace)
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(m), nil
+}
+
+// LoadReader reads a stream of manifests (YAML documents or JSON).
+func LoadReader(r io.Reader, opts LoadOptions) (*Snapshot, error) {
+	m, err := read.Load(input.NewReader(r, opts.MaxInputSize), []string{"-"}, opts.DefaultNamespace)
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(m), nil
+}
+
+// LoadLive reads the cluster through cfg, as explain does without -f:
+// cluster-wide where RBAC allows it, else the namespaces given, one by
+// one. What cannot be read makes the verdicts it could change
+// "unspecified", never "allowed" or "denied".
+func LoadLive(ctx context.Context, cfg *rest.Config, namespaces ...string) (*Snapshot, error) {
+	clients, err := read.NewClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(m), nil
+}
+
+func newSnapshot(m *model.Model) *Snapshot {
+	return &Snapshot{model: m, engine: policy.New(m)}
+}
+
+// Warnings are what reading found questionable (an object defined twice,
+// a list that could not be read) and the policies the engine cannot use
+// as written.
+func (s *Snapshot) Warnings() []string {
+	return append(append([]string{}, s.model.Warnings...), s.engine.Problems...)
+}
+
+// WithNetworkPolicies is the snapshot once the NetworkPolicies of each
+// namespace in policies are exactly those given (a namespace not in the
+// map keeps its own): what a change would make of the cluster, for
+// FlowChanges. The policies' namespace is taken from the map's key.
+func (s *Snapshot) WithNetworkPolicies(policies map[string][]networkingv1.NetworkPolicy) *Snapshot {
+	replace := map[string][]*networkingv1.NetworkPolicy{}
+	for namespace, list := range policies {
+		replace[namespace] = []*networkingv1.NetworkPolicy{}
+		for i := range list {
+			replace[namespace] = append(replace[namespace], list[i].DeepCopy())
+		}
+	}
+	return newSnapshot(policy.After(s.model, replace, nil))
+}
+
+// Verdict is the answer for one flow: from a pod (or address) to a pod
+// (or address) on one port.
+type Verdict struct {
+	From, To string
+	// FromGroup and ToGroup name the groups of pods alike the two ends
+	// stand for ("" outside a matrix).
+	FromGroup, ToGroup string
+	Port               int32
+	PortName           string
+	Protocol           corev1.Protocol
+	// Verdict is "allowed", "denied" or "unspecified".
+	Verdict string
+	// Reason says in a few words which tier, policy and rule decided each
+	// side, or why the answer is unspecified (explain's REASON column).
+	Reason string
+	// Egress is the source's side, Ingress the destination's (nil for an
+	// end outside the cluster).
+	Egress, Ingress *Side
+	// Hints point at likely mistakes (a selector one typo away from a
+	// label, a policy that selects nothing), as explain prints them.
+	Hints []string
+}
+
+// Side is one direction's own verdict.
+type Side struct {
+	// Verdict is "allowed", "denied" or "unspecified"; Tier names what
+	// decided it (admin, networkpolicy, baseline, calico, none, …).
+	Verdict, Tier string
+	// AllowedBy lists the NetworkPolicy rules that allowed it.
+	AllowedBy []Rule
+	// IsolatedBy names the policies that select the pod this way.
+	IsolatedBy []string
+	// Undecided says why the side is unspecified.
+	Undecided string
+}
+
+// Rule is a rule of a policy: its namespace, name and index.
+type Rule struct {
+	Namespace, Name string
+	Index           int
+}
+
+// Explain answers SOURCE DEST as explain does: each is NS, NS/POD,
+// NS/KIND/NAME (NS/svc/NAME for a DEST), an IP address or a CIDR; DEST may
+// end in :PORT[/PROTO]. ports are PORT[/PROTO] (a number or a name); with
+// none, every port the destination declares. The error is a
+// *QuestionError when the question cannot be asked of this snapshot.
+func (s *Snapshot) Explain(source, dest string, ports ...string) ([]Verdict, error) {
+	q, err := s.question(source, dest, ports)
+	if err != nil {
+		return nil, err
+	}
+	xs, err := s.engine.Explain(q)
+	var qe *policy.QueryError
+	if errors.As(err, &qe) {
+		return nil, &QuestionError{Msg: qe.Msg}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Verdict, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, verdictOf(x))
+	}
+	return out, nil
+}
+
+// QuestionError is a question the snapshot cannot answer as asked: an
+// endpoint that does not parse or does not exist, a port nobody declares.
+type QuestionError struct{ Msg string }
+
+func (e *QuestionError) Error() string { return e.Msg }
+
+func (s *Snapshot) question(source, dest string, ports []string) (policy.Query, error) {
+	q := policy.Query{}
+	from, err := endpoint.ParseIn(source, endpoint.Source, "")
+	if err != nil {
+		return q, &QuestionError{Msg: "SOURCE " + err.Error()}
+	}
+	to, err := endpoint.ParseIn(dest, endpoint.Destination, "")
+	if err != nil {
+		return q, &QuestionError{Msg: "DEST " + err.Error()}
+	}
+	if q.From, err = endpoint.Resolve(s.model, from); err != nil {
+		return q, &QuestionError{Msg: "SOURCE " + err.Error()}
+	}
+	if q.To, err = endpoint.Resolve(s.model, to); err != nil {
+		return q, &QuestionError{Msg: "DEST " + err.Error()}
+	}
+	if to.HasPort() {
+		q.Ports = append(q.Ports, policy.PortSpec{Port: to.Port, Protocol: to.EffectiveProtocol()})
+	}
+	for _, p := range ports {
+		port, proto, err := endpoint.ParsePortFlag(p)
+		if err != nil {
+			return q, &QuestionError{Msg: fmt.Sprintf("port %s: %v", p, err)}
+		}
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		q.Ports = append(q.Ports, policy.PortSpec{Port: port, Protocol: proto})
+	}
+	return q, nil
+}
+
+// Matrix streams the verdict of every group of pods of the namespaces
+// (every namespace when none is given) to every group, on each port the
+// destination declares, as explain --matrix does; yield's error stops it.
+func (s *Snapshot) Matrix(ctx context.Context, namespaces []string, yield func(Verdict) error) error {
+	focus := map[string]bool{}
+	for _, ns := range namespaces {
+		focus[ns] = true
+	}
+	var pods []*model.Pod
+	for _, p := range s.model.Pods {
+		if len(focus) == 0 || focus[p.Namespace] {
+			pods = append(pods, p)
+		}
+	}
+	groups := s.engine.Groups(pods)
+	return s.engine.MatrixBetween(groups, groups, nil, func(x policy.Explanation) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return yield(verdictOf(x))
+	})
+}
+
+// FlowChange is a flow whose verdict differs between two snapshots.
+type FlowChange struct {
+	From, To, FromGroup, ToGroup string
+	Port                         int32
+	PortName                     string
+	Protocol                     corev1.Protocol
+	Before, After                string
+}
+
+// FlowChanges lists the flows whose verdict after differs from before,
+// between every group of pods that touches one of the namespaces (every
+// namespace when none is given), on each port the destination declares.
+// after holds the same pods as before (WithNetworkPolicies), as diff
+// --flows compares them.
+func FlowChanges(before, after *Snapshot, namespaces ...string) []FlowChange {
+	focus := map[string]bool{}
+	for _, ns := range namespaces {
+		focus[ns] = true
+	}
+	if len(focus) == 0 {
+		for _, ns := range after.model.Namespaces {
+			focus[ns.Name] = true
+		}
+		for _, p := range after.model.Pods {
+			focus[p.Namespace] = true
+		}
+	}
+	var out []FlowChange
+	for _, c := range policy.FlowChanges(before.engine, after.engine, focus) {
+		out = append(out, FlowChange{From: c.From, To: c.To, FromGroup: c.FromGroup, ToGroup: c.ToGroup, Port: c.Port,
+			PortName: c.PortName, Protocol: c.Protocol, Before: string(c.Before), After: string(c.After)})
+	}
+	return out
+}
+
+func verdictOf(x policy.Explanation) Verdict {
+	v := Verdict{From: x.From, To: x.To, FromGroup: x.FromGroup, ToGroup: x.ToGroup, Port: x.Port, PortName: x.PortName,
+		Protocol: x.Protocol, Verdict: string(x.Verdict), Reason: output.Reason(x), Egress: sideOf(x.Egress), Ingress: sideOf(x.Ingress)}
+	for _, h := range x.Hints {
+		v.Hints = append(v.Hints, h.Code+": "+h.Message)
+	}
+	return v
+}
+
+func sideOf(s *policy.Side) *Side {
+	if s == nil {
+		return nil
+	}
+	out := &Side{Verdict: string(s.Verdict), Tier: string(s.Tier), IsolatedBy: s.IsolatedBy, Undecided: s.Undecided}
+	for _, r := range s.AllowedBy {
+		out.AllowedBy = append(out.AllowedBy, Rule{Namespace: r.Namespace, Name: r.Name, Index: r.Rule})
+	}
+	return out
+}
