@@ -70,7 +70,7 @@ type Options struct {
 	// Holder names this run in the lease ("user@host pid 123").
 	Holder string
 	// Pods lists a namespace's pods (the transition plan needs their
-	// labels); nil reads them with Client.
+	// labels, ports and addresses); nil reads them with Client.
 	Pods func(ctx context.Context, namespace string) ([]*model.Pod, error)
 	// Sleep waits between retries; nil uses a timer (tests inject it).
 	Sleep func(ctx context.Context, d time.Duration)

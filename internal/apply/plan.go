@@ -257,6 +257,9 @@ func (a *Applier) planTransition(ctx context.Context, p *NamespacePlan, writes [
 	return transition.Check(in, plan)
 }
 
+// pods are the namespace's pods as the engine sees them everywhere else
+// (model.PodFromAPI: addresses too, which ipBlock peers match); finished
+// pods have no connections to keep.
 func (a *Applier) pods(ctx context.Context, ns string) ([]*model.Pod, error) {
 	if a.Pods != nil {
 		return a.Pods(ctx, ns)
@@ -271,17 +274,7 @@ func (a *Applier) pods(ctx context.Context, ns string) ([]*model.Pod, error) {
 		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		cp := &model.Pod{Namespace: ns, Name: pod.Name, Labels: pod.Labels, HostNetwork: pod.Spec.HostNetwork}
-		for _, c := range pod.Spec.Containers {
-			for _, port := range c.Ports {
-				proto := port.Protocol
-				if proto == "" {
-					proto = corev1.ProtocolTCP
-				}
-				cp.Ports = append(cp.Ports, model.ContainerPort{Name: port.Name, Port: port.ContainerPort, Protocol: proto})
-			}
-		}
-		out = append(out, cp)
+		out = append(out, model.PodFromAPI(pod, ns))
 	}
 	return out, nil
 }
