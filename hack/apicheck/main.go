@@ -111,7 +111,7 @@ func declLines(fset *token.FileSet, pkg string, d ast.Decl) []string {
 		if d.Recv != nil {
 			kind, recv = "method", "("+source(fset, d.Recv.List[0].Type)+") "
 		}
-		return []string{fmt.Sprintf("pkg %s, %s %s%s%s", pkg, kind, recv, d.Name.Name, strings.TrimPrefix(source(fset, d.Type), "func"))}
+		return []string{fmt.Sprintf("pkg %s, %s %s%s%s%s", pkg, kind, recv, d.Name.Name, typeParams(fset, d.Type.TypeParams), signature(fset, d.Type))}
 	case *ast.GenDecl:
 		var out []string
 		for _, spec := range d.Specs {
@@ -129,27 +129,38 @@ func specLines(fset *token.FileSet, pkg string, tok token.Token, spec ast.Spec) 
 		if !s.Name.IsExported() {
 			return nil
 		}
+		name := s.Name.Name + typeParams(fset, s.TypeParams)
 		st, ok := s.Type.(*ast.StructType)
-		if !ok {
-			return []string{fmt.Sprintf("pkg %s, type %s %s", pkg, s.Name.Name, source(fset, s.Type))}
+		switch {
+		case s.Assign != 0:
+			return []string{fmt.Sprintf("pkg %s, type %s = %s", pkg, name, source(fset, s.Type))}
+		case !ok:
+			return []string{fmt.Sprintf("pkg %s, type %s %s", pkg, name, typeSource(fset, s.Type))}
 		}
-		out = append(out, fmt.Sprintf("pkg %s, type %s struct", pkg, s.Name.Name))
+		out = append(out, fmt.Sprintf("pkg %s, type %s struct", pkg, name))
 		for _, field := range st.Fields.List {
+			if len(field.Names) == 0 { // embedded: its fields and methods are the type's
+				out = append(out, fmt.Sprintf("pkg %s, type %s struct, embedded %s", pkg, name, source(fset, field.Type)))
+			}
 			for _, n := range field.Names {
 				if n.IsExported() {
-					out = append(out, fmt.Sprintf("pkg %s, type %s struct, %s %s", pkg, s.Name.Name, n.Name, source(fset, field.Type)))
+					out = append(out, fmt.Sprintf("pkg %s, type %s struct, %s %s", pkg, name, n.Name, typeSource(fset, field.Type)))
 				}
 			}
 		}
 	case *ast.ValueSpec:
-		for _, n := range s.Names {
-			if n.IsExported() {
-				typ := ""
-				if s.Type != nil {
-					typ = " " + source(fset, s.Type)
-				}
-				out = append(out, fmt.Sprintf("pkg %s, %s %s%s", pkg, tok, n.Name, typ))
+		for i, n := range s.Names {
+			if !n.IsExported() {
+				continue
 			}
+			line := fmt.Sprintf("pkg %s, %s %s", pkg, tok, n.Name)
+			if s.Type != nil {
+				line += " " + typeSource(fset, s.Type)
+			}
+			if tok == token.CONST && i < len(s.Values) { // a constant's value is its API
+				line += " = " + source(fset, s.Values[i])
+			}
+			out = append(out, line)
 		}
 	}
 	return out
@@ -160,8 +171,58 @@ func receiverExported(recv *ast.FieldList) bool {
 	if star, ok := t.(*ast.StarExpr); ok {
 		t = star.X
 	}
+	switch g := t.(type) { // a generic type's receiver names its parameters
+	case *ast.IndexExpr:
+		t = g.X
+	case *ast.IndexListExpr:
+		t = g.X
+	}
 	id, ok := t.(*ast.Ident)
 	return ok && id.IsExported()
+}
+
+// signature is a function's parameter and result types, without names
+// (renaming a parameter breaks no importer).
+func signature(fset *token.FileSet, f *ast.FuncType) string {
+	out := "(" + fieldTypes(fset, f.Params) + ")"
+	if f.Results == nil || len(f.Results.List) == 0 {
+		return out
+	}
+	results := fieldTypes(fset, f.Results)
+	if len(f.Results.List) == 1 && len(f.Results.List[0].Names) <= 1 {
+		return out + " " + results
+	}
+	return out + " (" + results + ")"
+}
+
+func fieldTypes(fset *token.FileSet, fields *ast.FieldList) string {
+	if fields == nil {
+		return ""
+	}
+	var types []string
+	for _, f := range fields.List {
+		n := max(len(f.Names), 1)
+		for range n {
+			types = append(types, typeSource(fset, f.Type))
+		}
+	}
+	return strings.Join(types, ", ")
+}
+
+func typeParams(fset *token.FileSet, params *ast.FieldList) string {
+	if params == nil || len(params.List) == 0 {
+		return ""
+	}
+	return "[" + fieldTypes(fset, params) + "]"
+}
+
+// typeSource is a type as written, with the parameter names of function
+// types left out.
+func typeSource(fset *token.FileSet, t ast.Expr) string {
+	if f, ok := t.(*ast.FuncType); ok {
+		return "func" + signature(fset, f)
+	}
+	return source(fset, t)
 }
 
 func source(fset *token.FileSet, n ast.Node) string {

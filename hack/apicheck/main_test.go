@@ -23,9 +23,13 @@ func TestCheck(t *testing.T) {
 	if err := check(dir, false); err != nil {
 		t.Fatalf("unchanged: %v", err)
 	}
+	write("type T struct{ A, B string; hidden int }\n\nfunc F(renamed int) error { return nil }\n\nfunc (T) M() {}\n")
+	if err := check(dir, false); err != nil {
+		t.Fatalf("a renamed parameter: %v", err)
+	}
 	for _, c := range []struct{ src, want string }{
 		{"type T struct{ A string }\n\nfunc F(x int) error { return nil }\n\nfunc (T) M() {}\n", "incompatible API change"},
-		{"type T struct{ A, B string }\n\nfunc F(x int64) error { return nil }\n\nfunc (T) M() {}\n", "pkg p, func F(x int) error"},
+		{"type T struct{ A, B string }\n\nfunc F(x int64) error { return nil }\n\nfunc (T) M() {}\n", "pkg p, func F(int) error"},
 		{"type T struct{ A, B string }\n\nfunc F(x int) error { return nil }\n\nfunc (T) M() {}\n\nfunc G() {}\n", "new API not in api.txt"},
 	} {
 		write(c.src)

@@ -275,9 +275,19 @@ func inlineTemplateFile(in *input.Reader, format *string) error {
 	if !ok {
 		return nil
 	}
+	flag := "-o " + *format
+	if path == "-" {
+		return usageErrorf("%s: a template is read from a file; stdin is for manifests and questions", flag)
+	}
 	text, err := in.Text(path)
 	if err != nil {
-		return usageErrorf("-o %s%s: %v", strings.TrimSuffix(inline, "=")+"-file=", path, err)
+		return usageErrorf("%s: %v", flag, err)
+	}
+	if strings.TrimSpace(string(text)) == "" {
+		return usageErrorf("%s: the file is empty", flag)
+	}
+	if err := output.CheckTemplate(inline + string(text)); err != nil {
+		return usageErrorf("%s: %v", flag, err)
 	}
 	*format = inline + string(text)
 	return nil

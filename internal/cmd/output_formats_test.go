@@ -37,20 +37,40 @@ func TestExplainTemplates(t *testing.T) {
 	}
 }
 
+func badTemplate(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "bad.jsonpath")
+	if err := os.WriteFile(p, []byte("{.verdicts["), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func emptyFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // A bad template, a missing file, a format for another document: exit 2
 // before anything is read.
 func TestOutputFormatsRefused(t *testing.T) {
 	files := sampleFiles(t)
+	bad := badTemplate(t)
 	tests := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath={.verdicts["}, "-o jsonpath:"},
 		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "go-template={{.verdicts"}, "-o go-template:"},
-		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath="}, "needs a template"},
+		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath="}, "-o jsonpath: no template given"},
+		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "go-template-file=-"}, "-o go-template-file=-: a template is read from a file"},
+		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath-file=" + bad}, "-o jsonpath-file=" + bad + ": unterminated array"},
+		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath-file=" + emptyFile(t)}, "the file is empty"},
 		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "jsonpath-file=/nonexistent/t"}, "-o jsonpath-file=/nonexistent/t"},
-		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "grid"}, "-o grid draws a --matrix"},
-		{[]string{"explain", "--matrix", "-A", "--group-by", "workload", "-o", "csv"}, "-o csv: --matrix --group-by namespace|workload prints table, json, yaml, mermaid, dot"},
+		{[]string{"explain", "monitoring", "backend-dev:3001", "-o", "grid"}, "-o grid draws a --matrix, one row per group or pod; a question (SOURCE DEST) prints"},
+		{[]string{"explain", "--matrix", "-A", "--group-by", "workload", "-o", "csv"}, "-o csv prints a --matrix by group or pod: use --group-by labels or pod; --matrix --group-by namespace|workload prints table, json, yaml, mermaid, dot"},
 		{[]string{"report", "-o", "table"}, `unknown output format "table": use one of wide, json, yaml, md`},
 		{[]string{"doctor", "-o", "jsonl"}, `unknown output format "jsonl"`},
 	}

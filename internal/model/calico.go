@@ -185,9 +185,8 @@ func enforcedKind(staged string) string {
 // name; Delete removes it. A StagedKubernetesNetworkPolicy does the same
 // to the Kubernetes NetworkPolicy of its name. The receiver is unchanged.
 func (m *Model) WithStaged() *Model {
-	out := *m
+	out := m.Derive()
 	out.CalicoPolicies = nil
-	out.Policies = append([]*networkingv1.NetworkPolicy(nil), m.Policies...)
 	enforced := map[string]*CalicoPolicy{}
 	var order []string
 	for _, p := range m.CalicoPolicies {
@@ -218,7 +217,7 @@ func (m *Model) WithStaged() *Model {
 			delete(enforced, ref)
 		}
 	}
-	return &out
+	return out
 }
 
 // stageKubernetes promotes a StagedKubernetesNetworkPolicy.

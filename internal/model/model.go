@@ -260,10 +260,32 @@ func (m *Model) EnsureNamespace(name string) *Namespace {
 	return ns
 }
 
+// Derive is a model to change: a copy whose lists are its own (Normalize
+// adds to them and sorts them), sharing the objects, which must not be
+// changed; m stays as it is and may be read meanwhile.
+func (m *Model) Derive() *Model {
+	next := *m
+	next.Namespaces = slices.Clone(m.Namespaces)
+	next.Pods = slices.Clone(m.Pods)
+	next.Services = slices.Clone(m.Services)
+	next.Policies = slices.Clone(m.Policies)
+	next.ClusterPolicies = slices.Clone(m.ClusterPolicies)
+	next.Nodes = slices.Clone(m.Nodes)
+	next.OtherLayers = slices.Clone(m.OtherLayers)
+	next.CalicoPolicies = slices.Clone(m.CalicoPolicies)
+	next.Warnings = slices.Clone(m.Warnings)
+	return &next
+}
+
 // Normalize fills the automatic namespace label, adds namespaces that pods,
 // services and policies refer to, and sorts everything.
 func (m *Model) Normalize() {
 	for _, ns := range m.Namespaces {
+		// Written only when wrong: a normalized model's namespaces are
+		// shared by the models derived from it (Derive), read meanwhile.
+		if ns.Labels[MetadataNameLabel] == ns.Name {
+			continue
+		}
 		if ns.Labels == nil {
 			ns.Labels = map[string]string{}
 		}

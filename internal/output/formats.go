@@ -61,8 +61,8 @@ var Formats = []Format{
 	{Name: "md", Docs: []Document{Verdicts, Matrix, Report}, Streams: true},
 	{Name: "mermaid", Docs: []Document{Verdicts, Matrix, Flows}, Streams: true},
 	{Name: "dot", Docs: []Document{Verdicts, Matrix, Flows}, Streams: true},
-	{Name: "grid", Docs: []Document{Matrix}, Needs: "draws a --matrix, one row per group or pod (use --group-by labels or pod)"},
-	{Name: "html", Docs: []Document{Matrix}, Needs: "is the page of a --matrix by group or pod (explain --matrix -A -o html > matrix.html; use --group-by labels or pod)"},
+	{Name: "grid", Docs: []Document{Matrix}, Needs: "draws a --matrix, one row per group or pod"},
+	{Name: "html", Docs: []Document{Matrix}, Needs: "is the page of a --matrix by group or pod (explain --matrix -A -o html > matrix.html)"},
 	{Name: "custom-columns=", Docs: []Document{Verdicts, Matrix, Doctor, Probe}},
 	{Name: "jsonpath=", Docs: everyDocument},
 	{Name: "jsonpath-file=", Docs: everyDocument},
@@ -104,6 +104,9 @@ func CheckFormat(value string, doc Document, command ...Document) error {
 		return nil
 	}
 	name := strings.TrimSuffix(f.Name, "=")
+	if doc == Flows && slices.Contains(f.Docs, Matrix) {
+		return fmt.Errorf("-o %s prints a --matrix by group or pod: use --group-by labels or pod; %s prints %s", name, describe[doc], strings.Join(FormatNames(doc), ", "))
+	}
 	if f.Needs != "" {
 		return fmt.Errorf("-o %s %s; %s prints %s", name, f.Needs, describe[doc], strings.Join(FormatNames(doc), ", "))
 	}

@@ -46,7 +46,7 @@ func CheckTemplate(value string) error {
 func templatePrinter(value string) (printers.ResourcePrinter, error) {
 	if text, ok := strings.CutPrefix(value, "jsonpath="); ok {
 		if text == "" {
-			return nil, errors.New("-o jsonpath= needs a template, e.g. -o jsonpath='{.verdicts[*].verdict}'")
+			return nil, errors.New("no template given, e.g. -o jsonpath='{.verdicts[*].verdict}'")
 		}
 		p, err := printers.NewJSONPathPrinter(text)
 		if err != nil {
@@ -57,7 +57,7 @@ func templatePrinter(value string) (printers.ResourcePrinter, error) {
 	}
 	text := strings.TrimPrefix(value, "go-template=")
 	if text == "" {
-		return nil, errors.New("-o go-template= needs a template, e.g. -o go-template='{{range .verdicts}}{{.verdict}}{{\"\\n\"}}{{end}}'")
+		return nil, errors.New("no template given, e.g. -o go-template='{{range .verdicts}}{{.verdict}}{{\"\\n\"}}{{end}}'")
 	}
 	p, err := printers.NewGoTemplatePrinter([]byte(text))
 	if err != nil {

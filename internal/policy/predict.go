@@ -12,7 +12,7 @@ import (
 // pods and services are as they are. diff --flows and apply --verify both
 // judge a change against this prediction.
 func After(m *model.Model, replace map[string][]*networkingv1.NetworkPolicy, keep func(*networkingv1.NetworkPolicy) bool) *model.Model {
-	next := *m
+	next := m.Derive()
 	next.Policies = nil
 	for _, np := range m.Policies {
 		if _, changing := replace[np.Namespace]; !changing || (keep != nil && keep(np)) {
@@ -30,5 +30,5 @@ func After(m *model.Model, replace map[string][]*networkingv1.NetworkPolicy, kee
 		}
 	}
 	next.Normalize()
-	return &next
+	return next
 }

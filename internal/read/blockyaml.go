@@ -235,7 +235,7 @@ func (p *blockParser) mapping(indent int) (any, error) {
 		var err error
 		switch {
 		case rest != "":
-			if v, err = scalar(rest); err != nil {
+			if v, err = p.scalar(rest); err != nil {
 				return nil, err
 			}
 			if p.i < len(p.lines) && p.lines[p.i].indent > indent {
@@ -288,7 +288,7 @@ func (p *blockParser) sequence(indent int) (any, error) {
 				v, err = p.mapping(l.indent)
 				break
 			}
-			if v, err = scalar(rest); err != nil {
+			if v, err = p.scalar(rest); err != nil {
 				return nil, err
 			}
 			p.i++
@@ -338,6 +338,16 @@ func splitKey(text string) (key, rest string, ok bool) {
 		rest = ""
 	}
 	return key, rest, true
+}
+
+// scalar is scalar() for a value inside the current node: a flow
+// sequence is one level deeper, so at the bound it is the full decoder's
+// to refuse.
+func (p *blockParser) scalar(s string) (any, error) {
+	if s[0] == '[' && p.depth >= input.MaxDepth {
+		return nil, errNotBlock
+	}
+	return scalar(s)
 }
 
 // scalar reads a one-line value: quoted without escapes, an empty flow
@@ -495,7 +505,7 @@ func flowItem(s string, i int) (item any, next int, err error) {
 	}
 	end := i + strings.IndexAny(s[i:]+"]", ",]")
 	plain := strings.TrimRight(s[i:end], " ")
-	if plain == "" || strings.ContainsAny(plain, "[]{}#:'\"\t\\") ||
+	if plain == "" || strings.ContainsAny(plain, "[]{}#:?'\"\t\\") ||
 		strings.IndexByte("-?,&*!|>%@`", plain[0]) >= 0 && !(plain[0] == '-' && len(plain) > 1 && plain[1] != ' ') {
 		return nil, 0, errNotBlock
 	}

@@ -183,12 +183,23 @@ func TestBlockYAMLCoversToolOutput(t *testing.T) {
 // to yaml.v3, one at a time.
 func TestFlowSequencesBeyondTheSubset(t *testing.T) {
 	for _, data := range []string{"a: [x, [y]]\n", "b: [x, ]\n", "c: ['it''s']\n", "d: [\"e\\\"\"]\n", "e: [a: b]\n",
-		"f: [x\n  , y]\n", "g: [x]y\n", "h: [&a x]\n", "i: [x]#c\n", "j: [- x]\n", "k: [x, {y: 1}]\n", "l: [\"a'b\"]\n", "m: [x\ty]\n"} {
+		"f: [x\n  , y]\n", "g: [x]y\n", "h: [&a x]\n", "i: [x]#c\n", "j: [- x]\n", "k: [x, {y: 1}]\n", "l: [\"a'b\"]\n", "m: [x\ty]\n",
+		"n: [a?b]\n", "o: [is it?, yes]\n", "p: ['a', b?]\n", nestedFlowSequence(input.MaxDepth - 1), nestedFlowSequence(input.MaxDepth)} {
 		checkAgainstYAMLv3(t, data)
 		if _, _, err := parseBlockDocument(document{text: data, firstLine: 1}); !errors.Is(err, errNotBlock) {
 			t.Errorf("%q: %v, want it left to yaml.v3", data, err)
 		}
 	}
+}
+
+// nestedFlowSequence is depth nested mappings, the last holding [x].
+func nestedFlowSequence(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat("  ", i) + "a:\n")
+	}
+	b.WriteString(strings.Repeat("  ", depth) + "a: [x]\n")
+	return b.String()
 }
 
 // Every manifest of the repository reads the same through both paths.

@@ -85,7 +85,11 @@ func ExampleFlowChanges() {
 	deny := networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-all"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
 	after := before.WithNetworkPolicies(map[string][]networkingv1.NetworkPolicy{"backend": {deny}})
-	for _, c := range netbaseline.FlowChanges(before, after, "backend") {
+	changes, err := netbaseline.FlowChanges(before, after, "backend")
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range changes {
 		fmt.Printf("%s -> %s %s: %s, then %s\n", c.From, c.To, c.PortName, c.Before, c.After)
 	}
 	// Output:

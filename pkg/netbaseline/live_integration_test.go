@@ -49,7 +49,7 @@ func TestIntegrationLoadLiveAnswersAsManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	live, err := netbaseline.LoadLive(ctx, env.Config, front, back)
+	live, err := netbaseline.LoadLive(ctx, env.Config, netbaseline.LiveOptions{Namespaces: []string{front, back}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,9 @@ import (
 type Snapshot struct {
 	model  *model.Model
 	engine *policy.Engine
+	// origin is the snapshot read from the cluster or the manifests that
+	// this one derives from (itself when it was read).
+	origin *Snapshot
 }
 
 // LoadOptions tune LoadFiles and LoadReader.
@@ -54,8 +58,11 @@ type LoadOptions struct {
 }
 
 // LoadFiles reads manifests: files, directories of *.yaml, *.yml and
-// *.json, as explain -f does.
+// *.json, as explain -f does (a stream is LoadReader's).
 func LoadFiles(paths []string, opts LoadOptions) (*Snapshot, error) {
+	if slices.Contains(paths, "-") {
+		return nil, errors.New(`LoadFiles reads files and directories: read a stream ("-") with LoadReader`)
+	}
 	m, err := read.Load(input.NewReader(strings.NewReader(""), opts.MaxInputSize), paths, opts.DefaultNamespace)
 	if err != nil {
 		return nil, err
@@ -72,16 +79,24 @@ func LoadReader(r io.Reader, opts LoadOptions) (*Snapshot, error) {
 	return newSnapshot(m), nil
 }
 
+// LiveOptions tune LoadLive.
+type LiveOptions struct {
+	// Namespaces are read one by one where RBAC forbids cluster-wide
+	// lists (the namespaces the questions are about).
+	Namespaces []string
+}
+
 // LoadLive reads the cluster through cfg, as explain does without -f:
-// cluster-wide where RBAC allows it, else the namespaces given, one by
-// one. What cannot be read makes the verdicts it could change
-// "unspecified", never "allowed" or "denied".
-func LoadLive(ctx context.Context, cfg *rest.Config, namespaces ...string) (*Snapshot, error) {
+// cluster-wide where RBAC allows it, else opts.Namespaces one by one.
+// What cannot be read makes the answers it could change unknown: an
+// *UnreadableError, or a verdict "unspecified", never "allowed" or
+// "denied".
+func LoadLive(ctx context.Context, cfg *rest.Config, opts LiveOptions) (*Snapshot, error) {
 	clients, err := read.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
+	m, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: opts.Namespaces})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +104,9 @@ func LoadLive(ctx context.Context, cfg *rest.Config, namespaces ...string) (*Sna
 }
 
 func newSnapshot(m *model.Model) *Snapshot {
-	return &Snapshot{model: m, engine: policy.New(m)}
+	s := &Snapshot{model: m, engine: policy.New(m)}
+	s.origin = s
+	return s
 }
 
 // Warnings are what reading found questionable (an object defined twice,
@@ -102,7 +119,8 @@ func (s *Snapshot) Warnings() []string {
 // WithNetworkPolicies is the snapshot once the NetworkPolicies of each
 // namespace in policies are exactly those given (a namespace not in the
 // map keeps its own): what a change would make of the cluster, for
-// FlowChanges. The policies' namespace is taken from the map's key.
+// FlowChanges. The policies' namespace is taken from the map's key; s
+// stays as it was.
 func (s *Snapshot) WithNetworkPolicies(policies map[string][]networkingv1.NetworkPolicy) *Snapshot {
 	replace := map[string][]*networkingv1.NetworkPolicy{}
 	for namespace, list := range policies {
@@ -111,8 +129,17 @@ func (s *Snapshot) WithNetworkPolicies(policies map[string][]networkingv1.Networ
 			replace[namespace] = append(replace[namespace], list[i].DeepCopy())
 		}
 	}
-	return newSnapshot(policy.After(s.model, replace, nil))
+	next := newSnapshot(policy.After(s.model, replace, nil))
+	next.origin = s.origin
+	return next
 }
+
+// The verdicts.
+const (
+	Allowed     = "allowed"
+	Denied      = "denied"
+	Unspecified = "unspecified"
+)
 
 // Verdict is the answer for one flow: from a pod (or address) to a pod
 // (or address) on one port.
@@ -124,7 +151,7 @@ type Verdict struct {
 	Port               int32
 	PortName           string
 	Protocol           corev1.Protocol
-	// Verdict is "allowed", "denied" or "unspecified".
+	// Verdict is Allowed, Denied or Unspecified.
 	Verdict string
 	// Reason says in a few words which tier, policy and rule decided each
 	// side, or why the answer is unspecified (explain's REASON column).
@@ -134,13 +161,19 @@ type Verdict struct {
 	Egress, Ingress *Side
 	// Hints point at likely mistakes (a selector one typo away from a
 	// label, a policy that selects nothing), as explain prints them.
-	Hints []string
+	Hints []Hint
+}
+
+// Hint is a remark on a verdict: its code (docs/commands.md lists them)
+// and its message.
+type Hint struct {
+	Code, Message string
 }
 
 // Side is one direction's own verdict.
 type Side struct {
-	// Verdict is "allowed", "denied" or "unspecified"; Tier names what
-	// decided it (admin, networkpolicy, baseline, calico, none, …).
+	// Verdict is Allowed, Denied or Unspecified; Tier names what decided
+	// it (admin, networkpolicy, baseline, calico, none, …).
 	Verdict, Tier string
 	// AllowedBy lists the NetworkPolicy rules that allowed it.
 	AllowedBy []Rule
@@ -159,8 +192,9 @@ type Rule struct {
 // Explain answers SOURCE DEST as explain does: each is NS, NS/POD,
 // NS/KIND/NAME (NS/svc/NAME for a DEST), an IP address or a CIDR; DEST may
 // end in :PORT[/PROTO]. ports are PORT[/PROTO] (a number or a name); with
-// none, every port the destination declares. The error is a
-// *QuestionError when the question cannot be asked of this snapshot.
+// none, every port the destination declares (not both). The error is a
+// *QuestionError when the question cannot be asked of this snapshot, an
+// *UnreadableError when its answer depends on what could not be read.
 func (s *Snapshot) Explain(source, dest string, ports ...string) ([]Verdict, error) {
 	q, err := s.question(source, dest, ports)
 	if err != nil {
@@ -169,7 +203,7 @@ func (s *Snapshot) Explain(source, dest string, ports ...string) ([]Verdict, err
 	xs, err := s.engine.Explain(q)
 	var qe *policy.QueryError
 	if errors.As(err, &qe) {
-		return nil, &QuestionError{Msg: qe.Msg}
+		return nil, &QuestionError{msg: qe.Msg}
 	}
 	if err != nil {
 		return nil, err
@@ -183,25 +217,44 @@ func (s *Snapshot) Explain(source, dest string, ports ...string) ([]Verdict, err
 
 // QuestionError is a question the snapshot cannot answer as asked: an
 // endpoint that does not parse or does not exist, a port nobody declares.
-type QuestionError struct{ Msg string }
+type QuestionError struct{ msg string }
 
-func (e *QuestionError) Error() string { return e.Msg }
+func (e *QuestionError) Error() string { return e.msg }
+
+// UnreadableError is an answer that depends on objects the snapshot could
+// not read (RBAC): unknown, not "no".
+type UnreadableError struct{ msg string }
+
+func (e *UnreadableError) Error() string { return e.msg }
+
+// questionError sorts an endpoint's error: what could not be read, or a
+// question that cannot be asked.
+func questionError(what string, err error) error {
+	var unreadable *model.UnreadableError
+	if errors.As(err, &unreadable) {
+		return &UnreadableError{msg: what + " " + err.Error()}
+	}
+	return &QuestionError{msg: what + " " + err.Error()}
+}
 
 func (s *Snapshot) question(source, dest string, ports []string) (policy.Query, error) {
 	q := policy.Query{}
 	from, err := endpoint.ParseIn(source, endpoint.Source, "")
 	if err != nil {
-		return q, &QuestionError{Msg: "SOURCE " + err.Error()}
+		return q, questionError("SOURCE", err)
 	}
 	to, err := endpoint.ParseIn(dest, endpoint.Destination, "")
 	if err != nil {
-		return q, &QuestionError{Msg: "DEST " + err.Error()}
+		return q, questionError("DEST", err)
+	}
+	if to.HasPort() && len(ports) > 0 {
+		return q, &QuestionError{msg: "give the port either as DEST:PORT or in ports, not both"}
 	}
 	if q.From, err = endpoint.Resolve(s.model, from); err != nil {
-		return q, &QuestionError{Msg: "SOURCE " + err.Error()}
+		return q, questionError("SOURCE", err)
 	}
 	if q.To, err = endpoint.Resolve(s.model, to); err != nil {
-		return q, &QuestionError{Msg: "DEST " + err.Error()}
+		return q, questionError("DEST", err)
 	}
 	if to.HasPort() {
 		q.Ports = append(q.Ports, policy.PortSpec{Port: to.Port, Protocol: to.EffectiveProtocol()})
@@ -209,7 +262,7 @@ func (s *Snapshot) question(source, dest string, ports []string) (policy.Query, 
 	for _, p := range ports {
 		port, proto, err := endpoint.ParsePortFlag(p)
 		if err != nil {
-			return q, &QuestionError{Msg: fmt.Sprintf("port %s: %v", p, err)}
+			return q, &QuestionError{msg: fmt.Sprintf("port %s: %v", p, err)}
 		}
 		if proto == "" {
 			proto = corev1.ProtocolTCP
@@ -222,7 +275,12 @@ func (s *Snapshot) question(source, dest string, ports []string) (policy.Query, 
 // Matrix streams the verdict of every group of pods of the namespaces
 // (every namespace when none is given) to every group, on each port the
 // destination declares, as explain --matrix does; yield's error stops it.
+// Pods that could not be read make it an *UnreadableError, never a
+// partial matrix.
 func (s *Snapshot) Matrix(ctx context.Context, namespaces []string, yield func(Verdict) error) error {
+	if missing := s.model.Refusals([]string{"pods"}, namespaces); len(missing) > 0 {
+		return &UnreadableError{msg: "the matrix is unknown: " + strings.Join(missing, "; ")}
+	}
 	focus := map[string]bool{}
 	for _, ns := range namespaces {
 		focus[ns] = true
@@ -254,9 +312,13 @@ type FlowChange struct {
 // FlowChanges lists the flows whose verdict after differs from before,
 // between every group of pods that touches one of the namespaces (every
 // namespace when none is given), on each port the destination declares.
-// after holds the same pods as before (WithNetworkPolicies), as diff
+// after must derive from the same read as before (before itself, or
+// WithNetworkPolicies of it), so that both hold the same pods, as diff
 // --flows compares them.
-func FlowChanges(before, after *Snapshot, namespaces ...string) []FlowChange {
+func FlowChanges(before, after *Snapshot, namespaces ...string) ([]FlowChange, error) {
+	if before.origin != after.origin {
+		return nil, errors.New("FlowChanges compares two snapshots of one read: make after with before.WithNetworkPolicies")
+	}
 	focus := map[string]bool{}
 	for _, ns := range namespaces {
 		focus[ns] = true
@@ -274,14 +336,14 @@ func FlowChanges(before, after *Snapshot, namespaces ...string) []FlowChange {
 		out = append(out, FlowChange{From: c.From, To: c.To, FromGroup: c.FromGroup, ToGroup: c.ToGroup, Port: c.Port,
 			PortName: c.PortName, Protocol: c.Protocol, Before: string(c.Before), After: string(c.After)})
 	}
-	return out
+	return out, nil
 }
 
 func verdictOf(x policy.Explanation) Verdict {
 	v := Verdict{From: x.From, To: x.To, FromGroup: x.FromGroup, ToGroup: x.ToGroup, Port: x.Port, PortName: x.PortName,
 		Protocol: x.Protocol, Verdict: string(x.Verdict), Reason: output.Reason(x), Egress: sideOf(x.Egress), Ingress: sideOf(x.Ingress)}
 	for _, h := range x.Hints {
-		v.Hints = append(v.Hints, h.Code+": "+h.Message)
+		v.Hints = append(v.Hints, Hint{Code: h.Code, Message: h.Message})
 	}
 	return v
 }
@@ -290,7 +352,9 @@ func sideOf(s *policy.Side) *Side {
 	if s == nil {
 		return nil
 	}
-	out := &Side{Verdict: string(s.Verdict), Tier: string(s.Tier), IsolatedBy: s.IsolatedBy, Undecided: s.Undecided}
+	// The engine's lists are shared by every pod of a class: the caller
+	// gets its own.
+	out := &Side{Verdict: string(s.Verdict), Tier: string(s.Tier), IsolatedBy: slices.Clone(s.IsolatedBy), Undecided: s.Undecided}
 	for _, r := range s.AllowedBy {
 		out.AllowedBy = append(out.AllowedBy, Rule{Namespace: r.Namespace, Name: r.Name, Index: r.Rule})
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/netbaseline/kubectl-netbaseline/pkg/netbaseline"
 )
 
@@ -33,12 +36,41 @@ func TestQuestionErrors(t *testing.T) {
 		{"frontend/web-0", "backend/api-0", "grpc"},
 		{"frontend/web-0", "backend/api-0", "80/icmp"},
 		{"", "backend"},
+		{"frontend/web-0", "backend/api-0:80", "80"},
 	} {
 		_, err := s.Explain(q[0], q[1], q[2:]...)
 		var qe *netbaseline.QuestionError
 		if !errors.As(err, &qe) {
 			t.Errorf("%v: %v, want a QuestionError", q, err)
 		}
+	}
+}
+
+// A derived snapshot leaves its origin as it was, and answers are the
+// caller's own.
+func TestSnapshotsStayAsTheyWere(t *testing.T) {
+	s := load()
+	before, err := s.Explain("frontend/web-0", "backend/api-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before[0].Ingress.IsolatedBy[0] = "changed by the caller"
+	_ = s.WithNetworkPolicies(map[string][]networkingv1.NetworkPolicy{"aaa": {{ObjectMeta: metav1.ObjectMeta{Name: "x"}}}, "ccc": nil})
+	again, err := s.Explain("frontend/web-0", "backend/api-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Ingress.IsolatedBy[0] != "allow-from-frontend" {
+		t.Errorf("the engine's list was changed through an answer: %v", again[0].Ingress.IsolatedBy)
+	}
+	if _, err := s.Explain("backend/api-0", "frontend/web-0:8080"); err != nil {
+		t.Errorf("the snapshot changed with WithNetworkPolicies: %v", err)
+	}
+	if _, err := netbaseline.FlowChanges(s, load()); err == nil {
+		t.Error("FlowChanges compared snapshots of two reads")
+	}
+	if _, err := netbaseline.LoadFiles([]string{"-"}, netbaseline.LoadOptions{}); err == nil {
+		t.Error(`LoadFiles read "-"`)
 	}
 }
 
