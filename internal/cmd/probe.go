@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -366,34 +364,9 @@ func (o *ProbeOptions) finish(res probe.Document) error {
 
 // runLocal makes the HTTP check from this machine.
 func (o *ProbeOptions) runLocal(ctx context.Context) error {
-	u := o.dests[0].URL
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	start := time.Now()
-	ob := probe.Observation{From: "local", To: u.String(), Port: u.Port(), Kind: probe.KindHTTP, Expected: policy.Unspecified}
-	if ob.Port == "" {
-		ob.Port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	ob, err := launch.LocalCheck{URL: o.dests[0].URL, Timeout: o.Timeout, Status: o.HTTPStatus}.Run(ctx)
 	if err != nil {
 		return usageErrorf("%v", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	ob.MS = time.Since(start).Milliseconds()
-	switch {
-	case err != nil:
-		ob.Outcome, ob.Detail = probe.Error, err.Error()
-		ob.Observed, ob.Result = "unreachable", probe.ResultFail
-	default:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-		ob.Detail = fmt.Sprintf("HTTP %d", resp.StatusCode)
-		ob.Observed = ob.Detail
-		ob.Outcome, ob.Result = probe.Connected, probe.ResultOK
-		if resp.StatusCode != o.HTTPStatus {
-			ob.Outcome, ob.Result = probe.HTTPStatus, probe.ResultFail
-			ob.Detail += fmt.Sprintf(" (want %d)", o.HTTPStatus)
-		}
 	}
 	return o.finish(probe.NewDocument("", "", []probe.Observation{ob}))
 }
