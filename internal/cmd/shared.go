@@ -39,16 +39,13 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-// denyModeOf is the flag, else the engines' (reject only when the one
-// engine rejects), as probe decides it.
+// denyModeOf is probe.ChooseDenyMode for the detected engines.
 func denyModeOf(flag string, engines []doctor.Engine) probe.DenyMode {
-	if flag != "" && flag != "auto" {
-		return probe.DenyMode(flag)
+	modes := make([]string, 0, len(engines))
+	for _, e := range engines {
+		modes = append(modes, e.DenyMode)
 	}
-	if len(engines) == 1 && engines[0].DenyMode == string(probe.Reject) {
-		return probe.Reject
-	}
-	return probe.Drop
+	return probe.ChooseDenyMode(flag, modes)
 }
 
 // probeExit is probe's exit status for observations.

@@ -17,6 +17,20 @@ const (
 	Reject DenyMode = "reject"
 )
 
+// ChooseDenyMode is the deny mode probes are read with (probe, report,
+// apply --verify): the one asked for (flag, unless "" or "auto"), else
+// reject only where exactly one engine is detected and it rejects
+// (engineModes: each detected engine's), otherwise drop.
+func ChooseDenyMode(flag string, engineModes []string) DenyMode {
+	if flag != "" && flag != "auto" {
+		return DenyMode(flag)
+	}
+	if len(engineModes) == 1 && engineModes[0] == string(Reject) {
+		return Reject
+	}
+	return Drop
+}
+
 // Observed verdicts and results.
 const (
 	ObservedAllowed     = "allowed"

@@ -257,3 +257,25 @@ func TestMerge(t *testing.T) {
 		t.Errorf("origin = %v", origin)
 	}
 }
+
+func TestChooseDenyMode(t *testing.T) {
+	tests := []struct {
+		flag  string
+		modes []string
+		want  DenyMode
+	}{
+		{"reject", nil, Reject},
+		{"drop", []string{"reject"}, Drop},
+		{"", []string{"reject"}, Reject},
+		{"auto", []string{"reject"}, Reject},
+		{"auto", []string{"drop"}, Drop},
+		{"", nil, Drop},
+		{"", []string{"reject", "reject"}, Drop},
+		{"", []string{"reject", "drop"}, Drop},
+	}
+	for _, tt := range tests {
+		if got := ChooseDenyMode(tt.flag, tt.modes); got != tt.want {
+			t.Errorf("ChooseDenyMode(%q, %v) = %s, want %s", tt.flag, tt.modes, got, tt.want)
+		}
+	}
+}
