@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -376,6 +377,16 @@ spec: {order: 10, selector: app == 'db', types: [Ingress], ingress: [{action: Al
 	} {
 		e, m := calicoEngine(t, tt.docs...)
 		checkCalico(t, e, m, []calicoCase{{"b/cache", "b/db", 5432, "", tt.want}})
+	}
+	// Before v3.30 (one tier) the staged policies are previewed too.
+	staged := `apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: close-web}
+spec: {selector: app == 'web', types: [Egress]}`
+	e, m := calicoEngine(t, tiered, version("v3.28.5"), staged)
+	r := e.Evaluate(policy.Flow{From: endpointFor(t, m, "a/web"), To: endpointFor(t, m, "b/cache"), Port: 6379, Protocol: corev1.ProtocolTCP}, true)
+	if !slices.ContainsFunc(r.Hints, func(h policy.Hint) bool { return h.Code == policy.HintStagedWouldChange }) {
+		t.Errorf("no staged preview with one tier: %+v", r.Hints)
 	}
 }
 
