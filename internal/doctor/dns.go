@@ -13,7 +13,7 @@ import (
 // checkDNS: allow-dns selects the real DNS pods and covers UDP and TCP
 // 53; NodeLocal DNSCache needs its own rule (DNS-*).
 func checkDNS(s *Snapshot, cfg *config.Config) []Finding {
-	if why, ok := s.unreadable("pods"); ok {
+	if why, ok := s.UnreadableOf("pods"); ok {
 		return []Finding{couldNotCheck("DNS-001", "DNS pods", why)}
 	}
 	var out []Finding

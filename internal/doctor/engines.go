@@ -53,7 +53,7 @@ func denyModeOverride(annotations map[string]string) (string, bool) {
 
 // CheckEngines finds the enforcing engines (ENGINE-*).
 func CheckEngines(s *Snapshot) ([]Engine, []Finding) {
-	if why, ok := s.unreadable("daemonsets"); ok {
+	if why, ok := s.UnreadableOf("daemonsets"); ok {
 		return nil, []Finding{couldNotCheck("ENGINE-001", "NetworkPolicy engine", why)}
 	}
 	var engines []Engine
@@ -170,7 +170,7 @@ func vpcCNIConfig(s *Snapshot, key string) string {
 
 // checkNodes finds nodes where NetworkPolicy is not enforced (NODE-001).
 func checkNodes(s *Snapshot) []Finding {
-	if why, ok := s.unreadable("nodes"); ok {
+	if why, ok := s.UnreadableOf("nodes"); ok {
 		return []Finding{couldNotCheck("NODE-001", "nodes", why)}
 	}
 	var out []Finding

@@ -15,7 +15,7 @@ import (
 // checkKyverno compares the ClusterPolicies with the Config's expectations
 // and finds the rules that fight this plugin (KYVERNO-*).
 func checkKyverno(s *Snapshot, cfg *config.Config, probeImage string) []Finding {
-	if why, ok := s.unreadable("clusterpolicies"); ok {
+	if why, ok := s.UnreadableOf("clusterpolicies"); ok {
 		return []Finding{couldNotCheck("KYVERNO-001", "Kyverno", why)}
 	}
 	if s.KyvernoPolicies == nil {
@@ -146,7 +146,7 @@ func imageAllowed(image string, patterns []string) bool {
 // checkArgoCD checks the Applications against the Config (ARGO-*).
 func checkArgoCD(s *Snapshot, cfg *config.Config) []Finding {
 	want := cfg.Doctor.ArgoCD
-	if why, ok := s.unreadable("applications"); ok {
+	if why, ok := s.UnreadableOf("applications"); ok {
 		return []Finding{couldNotCheck("ARGO-001", "Argo CD", why)}
 	}
 	if s.ArgoApplications == nil {
@@ -196,7 +196,7 @@ func checkArgoCD(s *Snapshot, cfg *config.Config) []Finding {
 	if want.RepoSecret != "" {
 		if contains(s.SecretNames[want.Namespace], want.RepoSecret) {
 			out = append(out, Finding{ID: "ARGO-005", Severity: Pass, Subject: want.RepoSecret, Message: "the repository secret " + want.RepoSecret + " exists (metadata only read)"})
-		} else if why, unreadable := s.unreadable("secrets"); unreadable {
+		} else if why, unreadable := s.UnreadableOf("secrets"); unreadable {
 			out = append(out, couldNotCheck("ARGO-005", want.RepoSecret, why))
 		} else if s.SecretNames != nil {
 			out = append(out, Finding{ID: "ARGO-005", Severity: Warn, Subject: want.RepoSecret, Message: fmt.Sprintf("the repository secret %s is missing in %s", want.RepoSecret, want.Namespace)})

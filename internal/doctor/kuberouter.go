@@ -67,7 +67,7 @@ func sharedChainFindings(s *Snapshot, np *networkingv1.NetworkPolicy) []Finding 
 	if !ingress || !egress {
 		return nil
 	}
-	e := s.policies()
+	e := s.Engine()
 	var selected []*model.Pod
 	for _, p := range e.Selected(np) {
 		if !p.HostNetwork {

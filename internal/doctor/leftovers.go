@@ -11,7 +11,7 @@ import (
 // an allow-all for some pods: left alone, it silently neutralises the
 // next default-deny, so it must never go unnoticed (APPLY-001).
 func checkLeftovers(s *Snapshot) []Finding {
-	if why, ok := s.unreadable("networkpolicies"); ok {
+	if why, ok := s.UnreadableOf("networkpolicies"); ok {
 		return []Finding{couldNotCheck("APPLY-001", "networkpolicies", why)}
 	}
 	var out []Finding

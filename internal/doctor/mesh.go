@@ -20,7 +20,7 @@ import (
 // injection gives new pods a sidecar (MESH-003). Nothing is reported for
 // a cluster without a mesh.
 func checkMeshes(s *Snapshot) []Finding {
-	if why, ok := s.unreadable("pods"); ok {
+	if why, ok := s.UnreadableOf("pods"); ok {
 		return []Finding{couldNotCheck("MESH-001", "service mesh sidecars", why)}
 	}
 	sidecars, ambient := meshedPods(s)

@@ -18,7 +18,7 @@ import (
 // carrying the app's labels, so the check follows the policies' selectors
 // rather than Deployment names (ROLLOUT-*).
 func checkRollout(s *Snapshot, cfg *config.Config) []Finding {
-	if why, ok := s.unreadable("deployments"); ok {
+	if why, ok := s.UnreadableOf("deployments"); ok {
 		return []Finding{couldNotCheck("ROLLOUT-001", "deployments", why)}
 	}
 	var out []Finding

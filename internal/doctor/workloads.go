@@ -22,14 +22,14 @@ import (
 // (LABEL-*).
 func checkLabels(s *Snapshot, cfg *config.Config) []Finding {
 	var out []Finding
-	if why, ok := s.unreadable("namespaces"); ok {
+	if why, ok := s.UnreadableOf("namespaces"); ok {
 		out = append(out, couldNotCheck("LABEL-001", "namespaces", why))
 	} else {
 		for _, ns := range cfg.Namespaces {
 			out = append(out, namespaceFinding(s, ns.Name, cfg))
 		}
 	}
-	if why, ok := s.unreadable("pods"); ok {
+	if why, ok := s.UnreadableOf("pods"); ok {
 		return append(out, couldNotCheck("LABEL-002", "pods", why))
 	}
 	for _, ns := range cfg.Namespaces {
@@ -83,7 +83,7 @@ func podsFinding(s *Snapshot, id, namespace string, want map[string]string, what
 // checkPorts: each Service's targetPort resolves on its pods and has
 // endpoints; policies name pod ports, not Service ports (PORT-*).
 func checkPorts(s *Snapshot, cfg *config.Config) []Finding {
-	if why, ok := s.unreadable("services", "pods"); ok {
+	if why, ok := s.UnreadableOf("services", "pods"); ok {
 		return []Finding{couldNotCheck("PORT-001", "services", why)}
 	}
 	var out []Finding
@@ -145,7 +145,7 @@ func selectorFindings(s *Snapshot, namespace string) []Finding {
 		if sel := np.Spec.PodSelector; len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 {
 			continue // every pod
 		}
-		if len(podsMatching(s, namespace, nil)) > 0 && len(s.policies().Selected(np)) == 0 {
+		if len(podsMatching(s, namespace, nil)) > 0 && len(s.Engine().Selected(np)) == 0 {
 			out = append(out, Finding{ID: "LABEL-005", Severity: Warn, Subject: namespace + "/" + np.Name,
 				Message: fmt.Sprintf("%s selects no pod (podSelector %s)", np.Name, metav1.FormatLabelSelector(&np.Spec.PodSelector)), Fix: "label the workload's pods as the config's app labels say, or fix the config"})
 		}
@@ -163,7 +163,7 @@ func policyPortFindings(s *Snapshot, namespace string) []Finding {
 		if np.Namespace != namespace {
 			continue
 		}
-		selected := s.policies().Selected(np)
+		selected := s.Engine().Selected(np)
 		if len(selected) == 0 {
 			continue
 		}
@@ -198,7 +198,7 @@ func policyPortFindings(s *Snapshot, namespace string) []Finding {
 }
 
 func podsMatching(s *Snapshot, namespace string, want map[string]string) []*model.Pod {
-	return s.policies().PodsWithLabels(namespace, want)
+	return s.Engine().PodsWithLabels(namespace, want)
 }
 
 // containerPort resolves a Service's targetPort on a pod: a name must be
@@ -237,7 +237,7 @@ func serviceWithPort(s *Snapshot, namespace string, port int32, pods []*model.Po
 }
 
 func readyEndpoints(s *Snapshot, svc corev1.Service) (int, bool) {
-	if _, unreadable := s.unreadable("endpointslices"); unreadable {
+	if _, unreadable := s.UnreadableOf("endpointslices"); unreadable {
 		return 0, false
 	}
 	ready := 0

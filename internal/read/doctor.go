@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
@@ -30,7 +30,7 @@ type readStep struct {
 
 // engineSteps read what CheckEngines needs: the DaemonSets, the
 // Deployments and kube-system's ConfigMaps.
-func engineSteps(ctx context.Context, c Clients, s *doctor.Snapshot) []readStep {
+func engineSteps(ctx context.Context, c Clients, s *inventory.Snapshot) []readStep {
 	all := metav1.ListOptions{}
 	return []readStep{
 		{"daemonsets", func() error {
@@ -59,8 +59,8 @@ func engineSteps(ctx context.Context, c Clients, s *doctor.Snapshot) []readStep 
 
 // Engines reads only what engine detection needs (probe's deny mode,
 // apply --verify's enforcement check).
-func Engines(ctx context.Context, c Clients) (*doctor.Snapshot, error) {
-	s := &doctor.Snapshot{Unreadable: map[string]string{}}
+func Engines(ctx context.Context, c Clients) (*inventory.Snapshot, error) {
+	s := &inventory.Snapshot{Unreadable: map[string]string{}}
 	return s, runSteps(s, engineSteps(ctx, c, s))
 }
 
@@ -73,12 +73,12 @@ func Engines(ctx context.Context, c Clients) (*doctor.Snapshot, error) {
 // secret, by name (repoSecret; none when empty), so that the role it needs
 // is a get on that one name, never a list of every Secret (which RBAC
 // cannot limit to metadata).
-func Doctor(ctx context.Context, c Clients, argoNamespace, repoSecret string, opts LiveOptions) (*doctor.Snapshot, error) {
+func Doctor(ctx context.Context, c Clients, argoNamespace, repoSecret string, opts LiveOptions) (*inventory.Snapshot, error) {
 	core, err := listCore(ctx, c, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &doctor.Snapshot{Unreadable: map[string]string{}, Model: core.m,
+	s := &inventory.Snapshot{Unreadable: map[string]string{}, Model: core.m,
 		Namespaces: core.namespaces, Pods: core.pods, Services: core.services, Policies: core.policies}
 	for resource := range core.refused {
 		s.Unreadable[resource] = model.RBACRefusal("list", resource, "")
@@ -159,7 +159,7 @@ func Doctor(ctx context.Context, c Clients, argoNamespace, repoSecret string, op
 }
 
 // readRepoSecret records whether the named secret exists (metadata only).
-func readRepoSecret(ctx context.Context, c Clients, s *doctor.Snapshot, namespace, name string) error {
+func readRepoSecret(ctx context.Context, c Clients, s *inventory.Snapshot, namespace, name string) error {
 	_, err := c.Metadata.Resource(secretResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil:
@@ -174,7 +174,7 @@ func readRepoSecret(ctx context.Context, c Clients, s *doctor.Snapshot, namespac
 	return nil
 }
 
-func runSteps(s *doctor.Snapshot, steps []readStep) error {
+func runSteps(s *inventory.Snapshot, steps []readStep) error {
 	for _, step := range steps {
 		if err := step.list(); err != nil {
 			if apierrors.IsForbidden(err) {
