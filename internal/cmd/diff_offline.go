@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/gctune"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -11,7 +12,7 @@ import (
 // runOfflineFlows compares two policy sets from files on the same
 // workloads, without a cluster: which connections between groups change.
 func (o *DiffOptions) runOfflineFlows() error {
-	defer roomyGC()()
+	defer gctune.Roomy()()
 	ns := o.DefaultNamespace()
 	load := func(policies []string) (*model.Model, error) {
 		m, err := read.Load(o.Inputs(), append(append([]string{}, o.Filenames...), policies...), ns)

@@ -2,15 +2,13 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/explain"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -263,92 +261,42 @@ func (o *ExplainOptions) document() output.Document {
 	return output.Verdicts
 }
 
-// Run reads the model once and answers.
+// Run answers through the explain use case.
 func (o *ExplainOptions) Run(ctx context.Context) error {
-	snapshot, engine, err := o.build(ctx)
-	if err != nil {
-		return err
-	}
-	for _, w := range snapshot.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	for _, p := range engine.Problems {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", p)
-	}
+	return explain.Run(ctx, o.config())
+}
 
+// config is the use case's Config for these flags.
+func (o *ExplainOptions) config() explain.Config {
+	c := explain.Config{
+		From: o.from, To: o.to, Ports: o.ports, AllPods: o.AllPods,
+		Staged: o.Staged, Only: o.Only, Expect: o.Expect, Output: o.Output, NoHeaders: o.NoHeaders,
+		PrintTable: printTable, Out: o.Out, ErrOut: o.ErrOut,
+	}
 	if o.Queries != "" {
-		return o.answer(engine, snapshot)
+		c.Questions, c.QuestionsFrom = o.questions, o.Queries
 	}
-	var xs []policy.Explanation
 	if o.Matrix {
-		m, err := o.matrixGroups(engine, snapshot)
-		if err != nil {
-			return err
-		}
-		if n := m.distinct(); o.autoAggregate(n) {
-			fmt.Fprintf(o.ErrOut, "%d groups of pods are more than a readable graph holds (%d): drawing one node per namespace (--group-by labels draws every group, --group-by workload one per workload)\n", n, graphGroupLimit)
-			o.GroupBy = "namespace"
-		}
-		if o.GroupBy == "namespace" || o.GroupBy == "workload" {
-			return o.namespaceMatrix(engine, m)
-		}
-		if o.Output == "grid" {
-			return o.gridMatrix(engine, m)
-		}
-		if o.Output == "html" {
-			return o.htmlMatrix(engine, m, snapshot.Warnings)
-		}
-		if output.WritesVerdicts(o.Output) {
-			return o.streamMatrix(engine, m, snapshot.Warnings)
-		}
-		_ = engine.MatrixBetween(m.sources, m.destinations, o.ports, func(x policy.Explanation) error {
-			xs = append(xs, x)
-			return nil
-		})
-	} else {
-		from, err := endpoint.Resolve(snapshot, o.from)
-		if err != nil {
-			return resolveError("SOURCE", err)
-		}
-		to, err := endpoint.Resolve(snapshot, o.to)
-		if err != nil {
-			return resolveError("DEST", err)
-		}
-		xs, err = engine.Explain(policy.Query{From: from, To: to, Ports: o.ports, AllPods: o.AllPods})
-		if err != nil {
-			var qe *policy.QueryError
-			if errors.As(err, &qe) {
-				return usageErrorf("%v", err)
-			}
-			return err
-		}
+		c.Matrix = &explain.Matrix{Namespaces: o.args, AllNamespaces: o.AllNamespaces, CurrentNamespace: o.currentNamespace(),
+			From: o.fromFocus, To: o.toFocus, GroupBy: o.GroupBy, GroupBySet: o.groupBySet}
 	}
-	if err := o.print(xs, snapshot.Warnings); err != nil {
-		return err
-	}
-	return o.checkExpectation(xs)
+	c.Load = func(ctx context.Context) (*model.Model, error) { return o.load(ctx, c.ReadNamespaces()) }
+	return c
 }
 
-// build reads the model and compiles the engine, with the collector tuned
-// for that burst of short-lived allocations (roomyGC).
-func (o *ExplainOptions) build(ctx context.Context) (*model.Model, *policy.Engine, error) {
-	defer roomyGC()()
-	snapshot, err := o.load(ctx)
-	if err != nil {
-		return nil, nil, err
+// currentNamespace is -n when given.
+func (o *ExplainOptions) currentNamespace() string {
+	if o.ConfigFlags.Namespace != nil {
+		return *o.ConfigFlags.Namespace
 	}
-	if o.Staged {
-		fmt.Fprintf(o.ErrOut, "Previewing %d staged Calico policies as if promoted\n", snapshot.StagedCount())
-		snapshot = snapshot.WithStaged()
-	}
-	return snapshot, policy.New(snapshot), nil
+	return ""
 }
 
-func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
+func (o *ExplainOptions) load(ctx context.Context, namespaces []string) (*model.Model, error) {
 	if len(o.Filenames) > 0 {
 		ns, _, _ := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
-			ns = *o.ConfigFlags.Namespace
+		if current := o.currentNamespace(); current != "" {
+			ns = current
 		}
 		m, err := read.Load(o.Inputs(), o.Filenames, ns)
 		if err != nil {
@@ -360,120 +308,5 @@ func (o *ExplainOptions) load(ctx context.Context) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.questionNamespaces()})
-}
-
-// questionNamespaces are the namespaces to read one by one when
-// cluster-wide lists are forbidden.
-func (o *ExplainOptions) questionNamespaces() []string {
-	if o.Queries != "" {
-		return queries.Namespaces(o.questions)
-	}
-	if o.Matrix {
-		if len(o.args) == 0 && o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
-			return []string{*o.ConfigFlags.Namespace}
-		}
-		return o.args
-	}
-	var out []string
-	for _, ep := range []endpoint.Endpoint{o.from, o.to} {
-		if ep.Namespace != "" {
-			out = append(out, ep.Namespace)
-		}
-	}
-	return dedupe(out)
-}
-
-// matrixPods are the pods a matrix is drawn between; pods that could not
-// be listed make the matrix unknown (exit 1), never an empty or partial
-// one that looks complete.
-func (o *ExplainOptions) matrixPods(m *model.Model) ([]*model.Pod, error) {
-	pods, scope, err := o.matrixScope(m)
-	if err != nil {
-		return nil, err
-	}
-	if missing := m.Refusals([]string{"pods"}, scope); len(missing) > 0 {
-		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the matrix is unknown: %s", strings.Join(missing, "; "))}
-	}
-	return pods, nil
-}
-
-// matrixScope is the matrix's pods and the namespaces they come from (nil
-// for every namespace).
-func (o *ExplainOptions) matrixScope(m *model.Model) ([]*model.Pod, []string, error) {
-	namespaces := o.args
-	if len(namespaces) == 0 && !o.AllNamespaces && len(o.fromFocus)+len(o.toFocus) > 0 {
-		return m.Pods, nil, nil // a focused matrix looks at every namespace unless told
-	}
-	if len(namespaces) == 0 && !o.AllNamespaces {
-		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
-			namespaces = []string{*o.ConfigFlags.Namespace}
-		} else {
-			return nil, nil, usageErrorf("--matrix needs namespaces: give them as arguments, with -n, or -A for all")
-		}
-	}
-	if o.AllNamespaces {
-		return m.Pods, nil, nil
-	}
-	var pods []*model.Pod
-	for _, ns := range namespaces {
-		if m.CouldNotRead("pods", ns) {
-			continue // matrixPods says so
-		}
-		if _, err := endpoint.Resolve(m, endpoint.Endpoint{Kind: endpoint.Namespace, Namespace: ns, Raw: ns}); err != nil {
-			return nil, nil, usageErrorf("%v", err)
-		}
-		pods = append(pods, m.PodsIn(ns)...)
-	}
-	return pods, namespaces, nil
-}
-
-func (o *ExplainOptions) print(xs []policy.Explanation, warnings []string) error {
-	if o.Only != "" {
-		kept := xs[:0:0]
-		for _, x := range xs {
-			if string(x.Verdict) == o.Only {
-				kept = append(kept, x)
-			}
-		}
-		xs = kept
-	}
-	if spec, ok := strings.CutPrefix(o.Output, "custom-columns="); ok {
-		rows := make([]any, 0, len(xs))
-		for _, x := range xs {
-			rows = append(rows, x)
-		}
-		return printTable(o.Out, output.Table{Objects: rows}, output.TableOptions{CustomColumns: spec, NoHeaders: o.NoHeaders})
-	}
-	if output.WritesVerdicts(o.Output) {
-		opts := output.StreamOptions{NoHeaders: o.NoHeaders, Warnings: warnings, OnlyAllowed: o.Matrix}
-		for _, x := range xs {
-			opts.Widths.Measure(x)
-		}
-		vw := output.NewVerdictWriter(o.Out, o.Output, opts)
-		for _, x := range xs {
-			if err := vw.Write(x); err != nil {
-				return err
-			}
-		}
-		return vw.Close()
-	}
-	return usageErrorf("-o %s: not an explain format", o.Output)
-}
-
-// checkExpectation turns --expect into exit status 3.
-func (o *ExplainOptions) checkExpectation(xs []policy.Explanation) error {
-	if o.Expect == "" {
-		return nil
-	}
-	var unmet []string
-	for _, x := range xs {
-		if string(x.Verdict) != o.Expect {
-			unmet = append(unmet, fmt.Sprintf("%s -> %s %s is %s", x.From, x.To, output.PortLabel(x), x.Verdict))
-		}
-	}
-	if len(unmet) == 0 {
-		return nil
-	}
-	return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("expected %s, but %d of %d verdict(s) differ:\n  %s", o.Expect, len(unmet), len(xs), strings.Join(unmet, "\n  "))}
+	return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
 }

@@ -1,4 +1,5 @@
-package cmd
+// Package gctune tunes the garbage collector for the burst of a load.
+package gctune
 
 import (
 	"os"
@@ -16,8 +17,8 @@ const (
 	loadMemoryLimit = 1 << 30
 )
 
-// roomyGC relaxes the collector and returns the function restoring it.
-func roomyGC() (restore func()) {
+// Roomy relaxes the collector and returns the function restoring it.
+func Roomy() (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}

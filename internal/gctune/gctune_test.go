@@ -1,4 +1,4 @@
-package cmd
+package gctune
 
 import (
 	"runtime/debug"
@@ -10,7 +10,7 @@ func TestRoomyGCRestoresTheCollector(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	defer debug.SetGCPercent(percent)
-	restore := roomyGC()
+	restore := Roomy()
 	if got := debug.SetGCPercent(loadGCPercent); got != loadGCPercent {
 		t.Errorf("GC percent during the load: %d, want %d", got, loadGCPercent)
 	}
@@ -30,7 +30,7 @@ func TestRoomyGCLeavesTheUsersSetting(t *testing.T) {
 	t.Setenv("GOGC", "50")
 	percent := debug.SetGCPercent(77)
 	defer debug.SetGCPercent(percent)
-	defer roomyGC()()
+	defer Roomy()()
 	if got := debug.SetGCPercent(77); got != 77 {
 		t.Errorf("GC percent changed to %d although GOGC is set", got)
 	}
