@@ -24,7 +24,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
-	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -355,22 +354,6 @@ func runStdin(t *testing.T, stdin string, args ...string) result {
 		errOut.WriteString(msg + "\n")
 	}
 	return result{stdout: out.String(), stderr: errOut.String(), code: ExitCode(err), err: err}
-}
-
-func TestObservedAs(t *testing.T) {
-	for _, tt := range []struct {
-		observed string
-		expect   policy.Verdict
-		want     bool
-	}{
-		{probe.ObservedAllowed, policy.Allowed, true}, {probe.ObservedNotListen, policy.Allowed, false},
-		{probe.ObservedDenied, policy.Denied, true}, {probe.ObservedRefused, policy.Denied, true},
-		{probe.ObservedAllowed, policy.Denied, false}, {probe.ObservedDenied, policy.Allowed, false},
-	} {
-		if got := observedAs(tt.observed, tt.expect); got != tt.want {
-			t.Errorf("observedAs(%q, %s) = %v", tt.observed, tt.expect, got)
-		}
-	}
 }
 
 // Matrices stream: jsonl and csv write one verdict per line, the same

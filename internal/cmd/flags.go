@@ -34,6 +34,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -222,22 +223,28 @@ func (s *probeSettings) denyMode(ctx context.Context, c read.Clients, log io.Wri
 	return denyModeOf(s.DenyMode, engines)
 }
 
-func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode) {
-	if s.Mode == probe.ModePod {
-		fmt.Fprintf(log, "Probing with %d short-lived pod(s) carrying the sources' labels, image %s (deny mode %s). Note: on some enforcers (EKS) a brand-new pod is briefly unenforced.\n", sources, s.Image, mode)
-	} else {
-		fmt.Fprintf(log, "Probing from %d pod(s) with %s (deny mode %s). Each probed pod keeps an ephemeral container in its spec until it is replaced.\n", sources, s.Image, mode)
-	}
+// settings are the use case's view of the probe flags.
+func (s *probeSettings) settings() probing.Settings {
+	return probing.Settings{Image: s.Image, PullPolicy: s.PullPolicy, Mode: s.Mode, Parallel: s.Parallel, CheckTimeout: s.Timeout}
 }
 
-// runPlans runs every source's plan, Parallel at once.
-func (s *probeSettings) runPlans(ctx context.Context, c read.Clients, plans []probe.SourcePlan, mode probe.DenyMode, log io.Writer) []probe.Observation {
+func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode) {
+	probing.Announce(log, s.settings(), sources, mode)
+}
+
+// launcher runs plans in the cluster as the flags say.
+func (s *probeSettings) launcher(c read.Clients, log io.Writer) *launch.Runner {
 	runner := &launch.Runner{Client: c.Kube, Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Wait: s.WaitTimeout, Mode: s.Mode, Log: log,
 		Progress: output.NewProgressLine(log, isTerminal(log), "source pods")}
 	if s.Keep > 0 && c.Config != nil {
 		runner.Keep, runner.Exec = s.Keep, launch.RemoteExec(c.Config, c.Kube)
 	}
-	return runner.RunPlans(ctx, plans, mode, s.Parallel, s.Timeout)
+	return runner
+}
+
+// runPlans runs every source's plan, Parallel at once.
+func (s *probeSettings) runPlans(ctx context.Context, c read.Clients, plans []probe.SourcePlan, mode probe.DenyMode, log io.Writer) []probe.Observation {
+	return s.launcher(c, log).RunPlans(ctx, plans, mode, s.Parallel, s.Timeout)
 }
 
 // isTerminal reports whether w is a terminal (progress then rewrites one

@@ -1,28 +1,21 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
-	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -218,155 +211,33 @@ func (o *ProbeOptions) Validate() error {
 	return nil
 }
 
-// Run plans, probes and compares.
+// Run probes through the probing use case.
 func (o *ProbeOptions) Run(ctx context.Context) error {
+	c := probing.Config{
+		Source: o.source, Dests: o.dests, Questions: o.questions, QuestionsFrom: o.Queries,
+		Ports: o.ports, DNSNames: o.DNSNames, HTTPPath: o.HTTPPath, HTTPStatus: o.HTTPStatus, AllPods: o.AllPods,
+		Settings: o.settings(), DryRun: o.dryRun, Print: o.printing(), Now: time.Now,
+	}
 	if o.local {
-		return o.runLocal(ctx)
+		return probing.Run(ctx, c)
 	}
 	clients, err := o.Factory.Clients()
 	if err != nil {
 		return err
 	}
-	if o.Queries != "" {
-		return o.runQueries(ctx, clients)
+	c.Load = func(ctx context.Context, namespaces []string) (*model.Model, error) {
+		return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
 	}
-	var namespaces []string
-	for _, ep := range append([]endpoint.Endpoint{o.source}, o.dests...) {
-		if ep.Namespace != "" {
-			namespaces = append(namespaces, ep.Namespace)
-		}
-	}
-	snapshot, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: dedupe(append(namespaces, "kube-system"))})
-	if err != nil {
-		return err
-	}
-	for _, w := range snapshot.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	engine := policy.New(snapshot)
-	req := probe.Request{Ports: o.ports, DNSNames: o.DNSNames, HTTPPath: o.HTTPPath, HTTPStatus: o.HTTPStatus, AllPods: o.AllPods, Timeout: o.Timeout}
-	src, err := endpoint.Resolve(snapshot, o.source)
-	if err != nil {
-		return resolveError("SOURCE", err)
-	}
-	if len(src.Pods) == 0 {
-		return usageErrorf("SOURCE %s: probe needs pods to run in", o.source.Raw)
-	}
-	req.Sources = []endpoint.Target{src}
-	for _, d := range o.dests {
-		t, err := endpoint.Resolve(snapshot, d)
-		var noPods *endpoint.NoPodsError
-		if err != nil && !errors.As(err, &noPods) {
-			return resolveError("DEST", err)
-		}
-		req.Dests = append(req.Dests, t)
-	}
-	plans, err := probe.BuildPlans(engine, req)
-	if err != nil {
-		var pe *probe.PlanError
-		if errors.As(err, &pe) {
-			return usageErrorf("%v", err)
-		}
-		return err
-	}
-	switch o.dryRun {
-	case apply.DryRunClient:
-		return o.printContainers(plans)
-	case apply.DryRunServer:
-		return o.serverDryRun(ctx, clients, plans)
-	}
-
-	mode := o.denyMode(ctx, clients, o.ErrOut)
-	o.announce(o.ErrOut, len(plans), mode)
-	observations := o.runPlans(ctx, clients, plans, mode, o.ErrOut)
-	res := probe.NewDocument(mode, o.Image, observations)
-	res.ProbedAt = time.Now().UTC().Format(time.RFC3339)
-	return o.finish(res)
+	c.Launcher = o.launcher(clients, o.ErrOut)
+	c.DenyMode = func(ctx context.Context) probe.DenyMode { return o.denyMode(ctx, clients, o.ErrOut) }
+	return probing.Run(ctx, c)
 }
 
-func (o *ProbeOptions) printContainers(plans []probe.SourcePlan) error {
-	for i, plan := range plans {
-		agentPlan := launch.AgentPlan(plan, o.Timeout)
-		encoded, err := probe.EncodePlan(agentPlan)
-		if err != nil {
-			return err
-		}
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: plan.Pod.Name, Namespace: plan.Pod.Namespace}}
-		ec := probe.BuildContainer(probe.ContainerName(pod, probe.RandomSuffix), o.Image, corev1.PullPolicy(o.PullPolicy), encoded)
-		b, err := yaml.Marshal(map[string]any{"pod": plan.Pod.Key(), "ephemeralContainer": ec, "checks": agentPlan.Checks})
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			fmt.Fprintln(o.Out, "---")
-		}
-		fmt.Fprint(o.Out, string(b))
-	}
-	return nil
+// printing is where probe writes its results.
+func (o *ProbeOptions) printing() probing.Printing {
+	return probing.Printing{Output: o.Output, NoHeaders: o.NoHeaders, JUnit: o.JUnit, Save: o.Save,
+		PrintTable: printTable, WriteFile: writeFile, Out: o.Out, ErrOut: o.ErrOut}
 }
 
-// serverDryRun submits every source's probe container (or probe pod) as a
-// server dry run and says, per source, whether the API server would take it.
-func (o *ProbeOptions) serverDryRun(ctx context.Context, clients read.Clients, plans []probe.SourcePlan) error {
-	runner := &launch.Runner{Client: clients.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Mode: o.Mode, Log: o.ErrOut}
-	var refused []string
-	what := "ephemeral container"
-	if o.Mode == probe.ModePod {
-		what = "probe pod"
-	}
-	for _, plan := range plans {
-		if err := runner.DryRun(ctx, plan.Pod.Namespace, plan.Pod.Name, launch.AgentPlan(plan, o.Timeout)); err != nil {
-			refused = append(refused, err.Error())
-			continue
-		}
-		fmt.Fprintf(o.Out, "pod/%s: %s accepted (server dry run)\n", plan.Pod.Key(), what)
-	}
-	if len(refused) > 0 {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("the API server would refuse %d of %d probe source(s):\n  %s", len(refused), len(plans), strings.Join(refused, "\n  "))}
-	}
-	return nil
-}
-
-// finish prints, writes --junit and --save, and sets the exit status.
-func (o *ProbeOptions) finish(res probe.Document) error {
-	var err error
-	if opts, table := output.ParseTableFormat(o.Output, o.NoHeaders); !table {
-		err = output.WriteDocument(o.Out, o.Output, res)
-	} else {
-		err = printTable(o.Out, output.ProbeTable(res.Observations), opts)
-		for _, note := range output.MeshNotes(res.Observations) {
-			fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if o.JUnit != "" {
-		var buf bytes.Buffer
-		if err := output.ProbeJUnit(&buf, res.Observations); err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.JUnit, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("--junit: %w", err)
-		}
-	}
-	if o.Save != "" {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.Save, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("--save: %w", err)
-		}
-	}
-	return probeExit(res.Observations)
-}
-
-// runLocal makes the HTTP check from this machine.
-func (o *ProbeOptions) runLocal(ctx context.Context) error {
-	ob, err := launch.LocalCheck{URL: o.dests[0].URL, Timeout: o.Timeout, Status: o.HTTPStatus}.Run(ctx)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	return o.finish(probe.NewDocument("", "", []probe.Observation{ob}))
-}
+// writeFile writes a report file (--junit, --save) readable by others.
+func writeFile(name string, data []byte) error { return os.WriteFile(name, data, 0o644) }

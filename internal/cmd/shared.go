@@ -1,15 +1,14 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
@@ -49,24 +48,7 @@ func denyModeOf(flag string, engines []doctor.Engine) probe.DenyMode {
 }
 
 // probeExit is probe's exit status for observations.
-func probeExit(obs []probe.Observation) error {
-	failed, errored := 0, 0
-	for _, ob := range obs {
-		switch {
-		case ob.Failed():
-			failed++
-		case ob.Result == probe.ResultError:
-			errored++
-		}
-	}
-	switch {
-	case failed > 0:
-		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("%d of %d check(s) did not meet expectations", failed, len(obs))}
-	case errored > 0:
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d of %d check(s) could not run", errored, len(obs))}
-	}
-	return nil
-}
+func probeExit(obs []probe.Observation) error { return probing.Exit(obs) }
 
 // configNamespaces are the namespaces a Config's checks look at: its own,
 // and those of the peers it allows (ingress, monitoring, DNS). When
@@ -165,14 +147,4 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// resolveError: an endpoint that does not exist is bad input (exit 2);
-// one whose pods could not be read is a permission problem (exit 1).
-func resolveError(what string, err error) error {
-	var unreadable *model.UnreadableError
-	if errors.As(err, &unreadable) {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s: %w", what, err)}
-	}
-	return usageErrorf("%s: %v", what, err)
 }

@@ -90,11 +90,11 @@ func Run(ctx context.Context, c Config) error {
 func (c Config) question(engine *policy.Engine, snapshot *model.Model) error {
 	from, err := endpoint.Resolve(snapshot, c.From)
 	if err != nil {
-		return ResolveError("SOURCE", err)
+		return endpoint.ResolveExit("SOURCE", err)
 	}
 	to, err := endpoint.Resolve(snapshot, c.To)
 	if err != nil {
-		return ResolveError("DEST", err)
+		return endpoint.ResolveExit("DEST", err)
 	}
 	xs, err := engine.Explain(policy.Query{From: from, To: to, Ports: c.Ports, AllPods: c.AllPods})
 	if err != nil {
@@ -185,15 +185,4 @@ func (c Config) print(xs []policy.Explanation, warnings []string) error {
 		}
 	}
 	return vw.Close()
-}
-
-// ResolveError is the exit of an endpoint that could not be resolved: one
-// that does not exist is bad input (exit 2);
-// one whose pods could not be read is a permission problem (exit 1).
-func ResolveError(what string, err error) error {
-	var unreadable *model.UnreadableError
-	if errors.As(err, &unreadable) {
-		return &exit.Error{Code: exit.Failed, Err: fmt.Errorf("%s: %w", what, err)}
-	}
-	return exit.Usagef("%s: %v", what, err)
 }

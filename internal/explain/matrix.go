@@ -183,7 +183,7 @@ func focusPods(snapshot *model.Model, flag string, eps []endpoint.Endpoint) ([]*
 	for _, ep := range eps {
 		t, err := endpoint.Resolve(snapshot, ep)
 		if err != nil {
-			return nil, ResolveError(flag+" "+ep.Raw, err)
+			return nil, endpoint.ResolveExit(flag+" "+ep.Raw, err)
 		}
 		pods = append(pods, t.Pods...)
 	}

@@ -315,3 +315,13 @@ func Merge(plans []SourcePlan) (merged []SourcePlan, origin []int) {
 	}
 	return merged, origin
 }
+
+// AgentPlan is what the agent of one source runs: its checks, within a
+// deadline that leaves the last check its timeout.
+func AgentPlan(plan SourcePlan, checkTimeout time.Duration) Plan {
+	p := Plan{DeadlineMS: (checkTimeout + 2*time.Second).Milliseconds()}
+	for _, pc := range plan.Checks {
+		p.Checks = append(p.Checks, pc.Check)
+	}
+	return p
+}

@@ -56,7 +56,7 @@ func (r *Runner) RunPlans(ctx context.Context, plans []probe.SourcePlan, mode pr
 // runSplit runs a source's plan in as many agent runs as its size needs
 // (probe.MaxPlanArg each), one after the other, results in check order.
 func (r *Runner) runSplit(ctx context.Context, plan probe.SourcePlan, checkTimeout time.Duration) ([]probe.Result, *probe.Mesh, error) {
-	parts, err := probe.SplitPlan(AgentPlan(plan, checkTimeout), probe.MaxPlanArg)
+	parts, err := probe.SplitPlan(probe.AgentPlan(plan, checkTimeout), probe.MaxPlanArg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,16 +73,6 @@ func (r *Runner) runSplit(ctx context.Context, plan probe.SourcePlan, checkTimeo
 		out, mesh = append(out, res...), partMesh
 	}
 	return out, mesh, nil
-}
-
-// AgentPlan is what the agent of one source runs: its checks, within a
-// deadline that leaves the last check its timeout.
-func AgentPlan(plan probe.SourcePlan, checkTimeout time.Duration) probe.Plan {
-	p := probe.Plan{DeadlineMS: (checkTimeout + 2*time.Second).Milliseconds()}
-	for _, pc := range plan.Checks {
-		p.Checks = append(p.Checks, pc.Check)
-	}
-	return p
 }
 
 // Progress hears how a run of many sources goes: after each source that
