@@ -81,8 +81,6 @@ var applyExample = templates.Examples(`
 	# Probe what each phase changes; on a mismatch, restore the state from before (exit 3)
 	kubectl netbaseline apply -n frontend-dev -n backend-dev --verify`)
 
-var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
-
 // ApplyOptions holds the state of `apply`.
 type ApplyOptions struct {
 	*GlobalOptions

@@ -6,6 +6,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/discovering"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
@@ -100,7 +101,7 @@ func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, al
 	}
 	var out []string
 	for _, ns := range namespaces {
-		if systemNamespaces[ns] {
+		if discovering.SystemNamespaces[ns] {
 			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
 			continue
 		}

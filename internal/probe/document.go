@@ -21,3 +21,10 @@ func NewDocument(mode DenyMode, image string, obs []Observation) Document {
 	}
 	return Document{APIVersion: ownership.APIVersion, Kind: "ProbeResult", DenyMode: mode, Image: image, Observations: obs}
 }
+
+// PodObservation is one pod's report, or why there is none.
+type PodObservation struct {
+	Namespace, Name string
+	Observation     *SocketObservation
+	Err             error
+}

@@ -89,18 +89,11 @@ func describeDecode(err error) string {
 	return err.Error()
 }
 
-// PodObservation is one pod's report, or why there is none.
-type PodObservation struct {
-	Namespace, Name string
-	Observation     *probe.SocketObservation
-	Err             error
-}
-
 // ObserveAll observes every pod for the same window, parallel at once
 // (the rest start as earlier ones end), reporting progress.
-func (r *Runner) ObserveAll(ctx context.Context, pods [][2]string, parallel int, window, interval time.Duration) []PodObservation {
+func (r *Runner) ObserveAll(ctx context.Context, pods [][2]string, parallel int, window, interval time.Duration) []probe.PodObservation {
 	parallel = max(parallel, 1)
-	out := make([]PodObservation, len(pods))
+	out := make([]probe.PodObservation, len(pods))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	track := newTracker(r.Progress, len(pods), r.now)
@@ -109,7 +102,7 @@ func (r *Runner) ObserveAll(ctx context.Context, pods [][2]string, parallel int,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = PodObservation{Namespace: p[0], Name: p[1]}
+			out[i] = probe.PodObservation{Namespace: p[0], Name: p[1]}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
