@@ -76,7 +76,7 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients read.Clients, ap
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: %w", errors.Unwrap(err))}
 	}
 	v := verify.New(snapshot, clusterProber{settings: &o.probeSettings, clients: clients})
-	v.Mode, v.Settle, v.MaxChecks, v.CheckTimeout, v.Log = denyModeOf(o.DenyMode, engines), o.VerifySettle, o.VerifyMaxChecks, o.Timeout, prefixed{o.ErrOut}
+	v.Mode, v.Settle, v.MaxChecks, v.CheckTimeout, v.Log = doctor.DenyMode(o.DenyMode, engines), o.VerifySettle, o.VerifyMaxChecks, o.Timeout, prefixed{o.ErrOut}
 	fmt.Fprintf(o.ErrOut, "Verifying each namespace with probes (deny mode %s, image %s)\n", v.Mode, o.Image)
 	applier.Verify = func(ctx context.Context, p *apply.NamespacePlan) error {
 		return v.Namespace(ctx, p.Namespace, p.Transition.After)

@@ -220,16 +220,12 @@ func (s *probeSettings) denyMode(ctx context.Context, c read.Clients, log io.Wri
 		return probe.Drop
 	}
 	engines, _ := doctor.CheckEngines(snap)
-	return denyModeOf(s.DenyMode, engines)
+	return doctor.DenyMode(s.DenyMode, engines)
 }
 
 // settings are the use case's view of the probe flags.
 func (s *probeSettings) settings() probing.Settings {
 	return probing.Settings{Image: s.Image, PullPolicy: s.PullPolicy, Mode: s.Mode, Parallel: s.Parallel, CheckTimeout: s.Timeout}
-}
-
-func (s *probeSettings) announce(log io.Writer, sources int, mode probe.DenyMode) {
-	probing.Announce(log, s.settings(), sources, mode)
 }
 
 // launcher runs plans in the cluster as the flags say.

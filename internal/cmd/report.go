@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -11,15 +10,12 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
-	"github.com/netbaseline/kubectl-netbaseline/internal/config"
-	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
-	"github.com/netbaseline/kubectl-netbaseline/internal/input"
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
-	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/record"
+	"github.com/netbaseline/kubectl-netbaseline/internal/reporting"
 )
 
 var reportLong = templates.LongDesc(`
@@ -117,7 +113,7 @@ func (o *ReportOptions) Validate() error {
 	return o.probeSettings.validate()
 }
 
-// Run reads the cluster, optionally probes, and writes the record.
+// Run records through the reporting use case.
 func (o *ReportOptions) Run(ctx context.Context) error {
 	cfg, _, err := o.LoadConfig()
 	if err != nil {
@@ -129,7 +125,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 	// Files first: a typo should not cost a cluster round trip.
 	var saved *probe.Document
 	if len(o.ProbeResults) > 0 {
-		if saved, err = readProbeResults(o.Inputs(), o.ProbeResults); err != nil {
+		if saved, err = reporting.ReadProbeResults(o.Inputs(), o.ProbeResults); err != nil {
 			return err
 		}
 	}
@@ -137,111 +133,22 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap, err := read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
-	if err != nil {
-		return err
-	}
-	doc := doctor.Run(snap, cfg, o.Image)
-	mode := denyModeOf(o.DenyMode, doc.Engines)
-	in := record.Inputs{Now: o.now(), Context: o.contextName(), Config: cfg, Snapshot: snap, Doctor: doc, DenyMode: string(mode),
-		Rollback: map[string]record.RollbackPlan{}, Probe: saved, ProbeSource: strings.Join(o.ProbeResults, ", ")}
 	applier := &apply.Applier{Client: clients.Kube}
-	for _, ns := range cfg.Namespaces {
-		plan, err := applier.PlanRollback(ctx, ns.Name)
-		if err != nil {
-			fmt.Fprintf(o.ErrOut, "Warning: rollback plan of %s: %v\n", ns.Name, err)
-			continue
-		}
-		in.Rollback[ns.Name] = plan
-	}
-	var probeErr error
-	if o.Probe {
-		fresh, err := o.probeNow(ctx, clients, snap.Model, cfg, mode)
-		if err != nil {
-			return err
-		}
-		in.Probe, in.ProbeSource = fresh, "a fresh probe"
-		probeErr = probeExit(fresh.Observations)
-	}
-	if err := o.write(record.BuildRecord(in)); err != nil {
-		return err
-	}
-	if doctor.CheckedNothing(doc.Findings) {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("report could read nothing it records: every read was refused, so its cells say unknown; grant hack/rbac/read.yaml and rerun")}
-	}
-	return probeErr
-}
-
-func (o *ReportOptions) write(rec record.Record) error {
-	switch o.Output {
-	case "md":
-		return output.WriteMarkdown(o.Out, rec)
-	case "wide":
-		return output.WriteMarkdownWide(o.Out, rec)
-	}
-	return output.WriteDocument(o.Out, o.Output, rec)
-}
-
-// probeNow probes the group matrix of the namespaces (sources also the
-// ingress controller's and Prometheus' namespaces), with DNS.
-func (o *ReportOptions) probeNow(ctx context.Context, clients read.Clients, snapshot *model.Model, cfg *config.Config, mode probe.DenyMode) (*probe.Document, error) {
-	var scope []string
-	for _, ns := range cfg.Namespaces {
-		scope = append(scope, ns.Name)
-	}
-	peers := []string{cfg.IngressController.Namespace, cfg.Monitoring.Namespace}
-	for _, w := range snapshot.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	engine := policy.New(snapshot)
-	var sources, dests []*model.Pod
-	for _, ns := range scope {
-		dests = append(dests, snapshot.PodsIn(ns)...)
-	}
-	for _, ns := range dedupe(append(append([]string{}, scope...), peers...)) {
-		sources = append(sources, snapshot.PodsIn(ns)...)
-	}
-	plans, skipped := probe.PlanPairs(engine, probe.MatrixPairs(engine, sources, dests), []string{"kubernetes.default.svc.cluster.local"}, o.Timeout)
-	if len(skipped) > 0 {
-		fmt.Fprintf(o.ErrOut, "Skipping %d pair(s) that cannot be probed (UDP is checked as DNS lookups only; SCTP; destinations without an IP)\n", len(skipped))
-	}
-	if len(plans) == 0 {
-		return nil, usageErrorf("--probe: no Running and Ready pod to probe from in %s", strings.Join(scope, ", "))
-	}
-	o.announce(o.ErrOut, len(plans), mode)
-	res := probe.NewDocument(mode, o.Image, o.runPlans(ctx, clients, plans, mode, o.ErrOut))
-	res.ProbedAt = o.now().UTC().Format(time.RFC3339)
-	return &res, nil
-}
-
-// readProbeResults merges files written by probe --save.
-func readProbeResults(in *input.Reader, files []string) (*probe.Document, error) {
-	var merged *probe.Document
-	for _, f := range files {
-		b, err := in.Text(f)
-		if err != nil {
-			return nil, usageErrorf("--probe-results %v", err)
-		}
-		var r probe.Document
-		if err := input.DecodeJSON(b, &r); err != nil || r.Kind != "ProbeResult" {
-			if err == nil {
-				err = fmt.Errorf("kind %q", r.Kind)
+	return reporting.Run(ctx, reporting.Config{
+		Config: cfg, Saved: saved, SavedFrom: strings.Join(o.ProbeResults, ", "), Probe: o.Probe,
+		Settings: o.settings(), DenyMode: o.DenyMode, Context: o.contextName(), Output: o.Output, Out: o.Out, ErrOut: o.ErrOut, Now: o.now,
+		Inventory: func(ctx context.Context) (*inventory.Snapshot, error) {
+			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
+		},
+		Rollback: func(ctx context.Context, namespace string) (record.RollbackPlan, error) {
+			plan, err := applier.PlanRollback(ctx, namespace)
+			if err != nil {
+				return nil, err
 			}
-			return nil, usageErrorf("--probe-results %s is not a file written by probe --save (%v)", f, err)
-		}
-		if merged == nil {
-			merged = &r
-			continue
-		}
-		merged.Observations = append(merged.Observations, r.Observations...)
-		if r.ProbedAt > merged.ProbedAt {
-			merged.ProbedAt = r.ProbedAt
-		}
-		if r.DenyMode != merged.DenyMode {
-			merged.DenyMode = ""
-		}
-	}
-	return merged, nil
+			return plan, nil
+		},
+		Launcher: o.launcher(clients, o.ErrOut),
+	})
 }
 
 // contextName is the kubeconfig context in use, for the record's title.

@@ -7,9 +7,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/discovering"
-	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
-	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
-	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
@@ -38,18 +35,6 @@ func contains(xs []string, s string) bool {
 	}
 	return false
 }
-
-// denyModeOf is probe.ChooseDenyMode for the detected engines.
-func denyModeOf(flag string, engines []doctor.Engine) probe.DenyMode {
-	modes := make([]string, 0, len(engines))
-	for _, e := range engines {
-		modes = append(modes, e.DenyMode)
-	}
-	return probe.ChooseDenyMode(flag, modes)
-}
-
-// probeExit is probe's exit status for observations.
-func probeExit(obs []probe.Observation) error { return probing.Exit(obs) }
 
 // configNamespaces are the namespaces a Config's checks look at: its own,
 // and those of the peers it allows (ingress, monitoring, DNS). When

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
 
 // Engine is a NetworkPolicy implementation found in the cluster.
@@ -264,4 +265,14 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// DenyMode is --deny-mode (flag), or for "auto" the one the detected
+// engines imply (probe.ChooseDenyMode).
+func DenyMode(flag string, engines []Engine) probe.DenyMode {
+	modes := make([]string, 0, len(engines))
+	for _, e := range engines {
+		modes = append(modes, e.DenyMode)
+	}
+	return probe.ChooseDenyMode(flag, modes)
 }
