@@ -16,6 +16,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/flowdiff"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -72,7 +73,7 @@ func (o *ApplyOptions) runVerified(ctx context.Context, clients read.Clients, ap
 	// Pods, Services or namespace labels it could not read would leave
 	// out connections to check: a verification that passes on them would
 	// be a false pass.
-	if err := flowsUnknown(snapshot, policy.New(snapshot)); err != nil {
+	if err := flowdiff.Unknown(snapshot, policy.New(snapshot)); err != nil {
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--verify refused, nothing was applied: %w", errors.Unwrap(err))}
 	}
 	v := verify.New(snapshot, clusterProber{settings: &o.probeSettings, clients: clients})

@@ -15,9 +15,8 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/flowdiff"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-	"github.com/netbaseline/kubectl-netbaseline/internal/output"
-	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -177,11 +176,16 @@ func (o *DiffOptions) Complete(_ []string) error {
 
 // Run computes the diff.
 func (o *DiffOptions) Run(ctx context.Context) error {
+	flows := flowdiff.Config{Output: o.Output, Out: o.Out, ErrOut: o.ErrOut}
 	if o.offline() {
-		return o.runOfflineFlows()
+		return flowdiff.Files(flows, o.loadFiles, o.Old, o.New, o.Namespaces)
 	}
 	if o.Staged {
-		return o.runStagedFlows(ctx)
+		clients, err := o.Factory.Clients()
+		if err != nil {
+			return err
+		}
+		return flowdiff.Staged(ctx, flows, o.loadLive(clients), o.namespaces, o.AllNamespaces)
 	}
 	rendered, err := o.source.RenderAll(o.namespaces)
 	if err != nil {
@@ -192,7 +196,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Flows {
-		return o.runFlows(ctx, clients, rendered)
+		return flowdiff.Apply(ctx, flows, o.loadLive(clients), o.namespaces, rendered, apply.Options{Prune: o.Prune, ForceConflicts: o.ForceConflicts})
 	}
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{Prune: o.Prune, ForceConflicts: o.ForceConflicts}}
 	dir, err := os.MkdirTemp("", "netbaseline-diff-")
@@ -248,112 +252,18 @@ func (o *DiffOptions) runDiffProgram(live, merged string) error {
 	return fmt.Errorf("run %s: %w (set KUBECTL_EXTERNAL_DIFF to another diff program)", program, err)
 }
 
-// runFlows compares the engine's verdicts on the live cluster with the
-// same cluster after this apply.
-func (o *DiffOptions) runFlows(ctx context.Context, clients read.Clients, rendered map[string][]baseline.Object) error {
-	before, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.namespaces})
-	if err != nil {
-		return err
+// loadLive reads the cluster's model of the namespaces.
+func (o *DiffOptions) loadLive(clients read.Clients) func(context.Context) (*model.Model, error) {
+	return func(ctx context.Context) (*model.Model, error) {
+		return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.namespaces})
 	}
-	for _, w := range before.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	after, err := apply.Predict(before, o.namespaces, rendered, apply.Options{Prune: o.Prune, ForceConflicts: o.ForceConflicts})
-	if err != nil {
-		return err
-	}
-	focus := map[string]bool{}
-	for _, ns := range o.namespaces {
-		focus[ns] = true
-	}
-	eb, ea := policy.New(before), policy.New(after)
-	if err := flowsUnknown(before, eb, ea); err != nil {
-		return err
-	}
-	return o.printFlowChanges(policy.FlowChanges(eb, ea, focus), "NOW", "AFTER APPLY")
 }
 
-// flowsUnknown refuses to call anything "unchanged" that could not be
-// read: pods, Services or policies anywhere (a connection of the
-// namespaces may reach any namespace), the cluster-scoped tiers, or
-// namespace labels a selector needs. An unchanged verdict there would be
-// a guess.
-func flowsUnknown(m *model.Model, engines ...*policy.Engine) error {
-	missing := m.Refusals([]string{"pods", "services", "networkpolicies"}, nil)
-	if m.PoliciesPartial && len(m.Refusals([]string{"networkpolicies"}, nil)) == 0 {
-		missing = append(missing, model.RBACRefusal("list", "networkpolicies", ""))
-	}
-	for _, r := range m.ClusterPoliciesUnreadable() {
-		missing = append(missing, model.RBACRefusal("list", model.QualifiedClusterResource(r), ""))
-	}
-	for _, e := range engines {
-		if unknown := e.NamespaceLabelsUnknown(); len(unknown) > 0 {
-			missing = append(missing, fmt.Sprintf("the labels of namespace %s, which a namespaceSelector needs (%s)", strings.Join(unknown, ", "), model.RBACRefusal("list", "namespaces", "")))
-			break
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("which connections change is unknown: %s", strings.Join(dedupe(missing), "; "))}
-}
-
-// runStagedFlows compares the cluster as it is with the same cluster once
-// its Calico staged policies are promoted: what a staged change would
-// open or cut, before anyone promotes it.
-func (o *DiffOptions) runStagedFlows(ctx context.Context) error {
-	clients, err := o.Factory.Clients()
+// loadFiles reads the workloads of -f with one set of policy files.
+func (o *DiffOptions) loadFiles(policies []string) (*model.Model, error) {
+	m, err := read.Load(o.Inputs(), append(append([]string{}, o.Filenames...), policies...), o.DefaultNamespace())
 	if err != nil {
-		return err
+		return nil, usageErrorf("%v", err)
 	}
-	before, err := read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: o.namespaces})
-	if err != nil {
-		return err
-	}
-	for _, w := range before.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	if before.StagedCount() == 0 {
-		fmt.Fprintln(o.ErrOut, "No staged Calico policy: nothing to preview.")
-		return nil
-	}
-	after := before.WithStaged()
-	eb, ea := policy.New(before), policy.New(after)
-	if err := flowsUnknown(before, eb, ea); err != nil {
-		return err
-	}
-	focus := map[string]bool{}
-	for _, ns := range o.namespaces {
-		focus[ns] = true
-	}
-	if o.AllNamespaces {
-		for _, ns := range before.Namespaces {
-			focus[ns.Name] = true
-		}
-	}
-	fmt.Fprintf(o.ErrOut, "Previewing %d staged Calico policies as if promoted\n", before.StagedCount())
-	return o.printFlowChanges(policy.FlowChanges(eb, ea, focus), "NOW", "STAGED")
-}
-
-// printFlowChanges prints the changes (a table headed before/after, or
-// -o json) and exits as kubectl diff: 1 when something changes.
-func (o *DiffOptions) printFlowChanges(changes []policy.FlowChange, before, after string) error {
-	var err error
-	switch {
-	case o.Output == "json":
-		err = output.WriteDocument(o.Out, "json", output.NewFlowDiff(changes))
-	case o.Output == "mermaid" || o.Output == "dot":
-		err = output.FlowDiffGraph(o.Out, o.Output, changes)
-	case len(changes) == 0:
-		fmt.Fprintln(o.ErrOut, "No connection between groups changes.")
-	default:
-		err = output.FlowDiffTable(o.Out, changes, before, after)
-	}
-	if err != nil {
-		return err
-	}
-	if len(changes) > 0 {
-		return &ExitError{Code: 1, Silent: true, Err: errors.New("connections change")}
-	}
-	return nil
+	return m, nil
 }

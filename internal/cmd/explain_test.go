@@ -21,9 +21,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
-	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -593,31 +591,6 @@ func TestExplainMatrixFocus(t *testing.T) {
 		f := strings.Split(line, ",")
 		if !strings.HasPrefix(f[1], "monitoring/") || !strings.HasPrefix(f[3], "backend-dev/") {
 			t.Errorf("focused pod matrix: %s", line)
-		}
-	}
-}
-
-// diff --flows never says "no change" about what it could not read.
-func TestFlowsUnknownNamesWhatCouldNotBeRead(t *testing.T) {
-	clean := &model.Model{}
-	if err := flowsUnknown(clean, policy.New(clean)); err != nil {
-		t.Fatalf("everything read: %v", err)
-	}
-	for _, tt := range []struct {
-		name string
-		mark func(*model.Model)
-		want string
-	}{
-		{"pods of one namespace", func(m *model.Model) { m.MarkUnreadable("pods", "web") }, `RBAC does not allow "list" on "pods" in namespace web`},
-		{"services everywhere", func(m *model.Model) { m.MarkUnreadable("services", "") }, `"services" cluster-wide`},
-		{"policies of some namespaces", func(m *model.Model) { m.PoliciesPartial = true }, `"networkpolicies" cluster-wide`},
-		{"a tier", func(m *model.Model) { m.MarkUnreadable("adminnetworkpolicies", "") }, `"adminnetworkpolicies.policy.networking.k8s.io"`},
-	} {
-		m := &model.Model{}
-		tt.mark(m)
-		err := flowsUnknown(m, policy.New(m))
-		if err == nil || ExitCode(err) != ExitFailed || !strings.Contains(err.Error(), "which connections change is unknown") || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
 }
