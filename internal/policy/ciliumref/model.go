@@ -30,11 +30,11 @@ func (d direction) String() string {
 type peerKind int
 
 const (
-	peerSelector peerKind = iota // endpoint selector (also entities)
-	peerCIDR                     // CIDR with excepts
-	peerCIDRBased                // selects CIDR identities we cannot list (toFQDNs, toGroups, cidrGroupRef, selector-less services)
-	peerNodes                    // fromNodes / toNodes: node identities
-	peerUnknown                  // cannot be resolved from the inputs at all
+	peerSelector  peerKind = iota // endpoint selector (also entities)
+	peerCIDR                      // CIDR with excepts
+	peerCIDRBased                 // selects CIDR identities we cannot list (toFQDNs, toGroups, cidrGroupRef, selector-less services)
+	peerNodes                     // fromNodes / toNodes: node identities
+	peerUnknown                   // cannot be resolved from the inputs at all
 )
 
 type peer struct {

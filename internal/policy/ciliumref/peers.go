@@ -113,11 +113,12 @@ func servicePeer(svc Service) peer {
 	return peer{kind: peerSelector, sel: sel}
 }
 
-// matchPeer says whether a peer selects the endpoint.
-func (ctx *evalCtx) matchPeer(p peer, ep *endpointInfo) tri {
+// matchPeerOn says whether a peer selects the endpoint when the endpoint has
+// the label set lbls.
+func (ctx *evalCtx) matchPeerOn(p peer, ep *endpointInfo, lbls []label) tri {
 	switch p.kind {
 	case peerSelector:
-		return p.sel.matchTri(ep)
+		return triOf(p.sel.matches(lbls))
 	case peerCIDR:
 		return ctx.matchCIDR(p, ep)
 	case peerCIDRBased:

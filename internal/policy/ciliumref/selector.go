@@ -215,26 +215,6 @@ func anyIn(have, want []string) bool {
 	return false
 }
 
-// matchTri evaluates a selector against every label set the endpoint may
-// have: yes when all match, no when none does, maybe otherwise.
-func (s selector) matchTri(ep *endpointInfo) tri {
-	matched, missed := false, false
-	for _, lbls := range ep.labelSets {
-		if s.matches(lbls) {
-			matched = true
-		} else {
-			missed = true
-		}
-	}
-	switch {
-	case matched && !missed:
-		return yes
-	case matched:
-		return maybe
-	}
-	return no
-}
-
 // String renders the selector for reasons.
 func (s selector) String() string {
 	var parts []string

@@ -147,13 +147,7 @@ func (ctx *evalCtx) addAllow(m *ruleMatch, e entry, peer *endpointInfo, conn con
 // matchEntry: peers AND L4. An entry without peers and without L4 selects
 // nothing; an entry without peers but with L4 selects every peer.
 func (ctx *evalCtx) matchEntry(e entry, peer *endpointInfo, conn connection) (tri, bool) {
-	l3 := no
-	if e.wildcard {
-		l3 = yes
-	}
-	for _, p := range e.peers {
-		l3 = or(l3, ctx.matchPeer(p, peer))
-	}
+	l3 := ctx.matchPeers(e, peer)
 	if l3 == no {
 		return no, false
 	}
@@ -163,4 +157,25 @@ func (ctx *evalCtx) matchEntry(e entry, peer *endpointInfo, conn connection) (tr
 		t = maybe
 	}
 	return t, l7 && t == yes
+}
+
+// matchPeers ORs the entry's peers for each label set the endpoint may have
+// (so that e.g. world's three selectors together match either world label
+// set), then combines the label sets: yes if every set matches, no if none.
+func (ctx *evalCtx) matchPeers(e entry, ep *endpointInfo) tri {
+	lo, hi := yes, no
+	for _, lbls := range ep.labelSets {
+		t := triOf(e.wildcard)
+		for _, p := range e.peers {
+			t = or(t, ctx.matchPeerOn(p, ep, lbls))
+		}
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	switch {
+	case lo == yes:
+		return yes
+	case hi == no:
+		return no
+	}
+	return maybe
 }
