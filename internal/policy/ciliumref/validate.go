@@ -84,7 +84,7 @@ func validatePeerRule(pr cnpPeerRule, dir direction, deny bool) error {
 
 // validateL3 rejects two different L3 members in one rule.
 func validateL3(pr cnpPeerRule, dir direction) error {
-	members := map[string]int{}
+	var members map[string]int
 	if dir == dirIngress {
 		members = map[string]int{
 			"FromEndpoints": len(pr.FromEndpoints), "FromCIDR": len(pr.FromCIDR), "FromCIDRSet": len(pr.FromCIDRSet),
