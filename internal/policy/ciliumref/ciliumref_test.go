@@ -224,6 +224,17 @@ spec:
 		{name: "KNP namespaceSelector expr", policies: knp("{namespaceSelector: {matchExpressions: [{key: team, operator: In, values: [b]}]}}"), from: pod("ns2/x"), to: pod("ns1/a"), port: 80, want: Allowed},
 		{name: "KNP namespaceSelector not world", policies: knp("{namespaceSelector: {}}"), from: ip("198.51.100.1"), to: pod("ns1/a"), port: 80, want: Denied},
 		{name: "KNP ipBlock not pods", policies: knp("{ipBlock: {cidr: 198.18.0.0/16}}"), from: pod("ns1/c"), to: pod("ns1/a"), port: 80, want: Denied},
+		{name: "KNP policyTypes [Egress] with ingress rules: Cilium still converts them", policies: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns1}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: b}}}]
+  egress: [{}]
+`, from: pod("ns1/c"), to: pod("ns1/a"), port: 80, want: Denied},
 		{name: "KNP ipBlock outside", policies: knp("{ipBlock: {cidr: 198.51.100.0/24}}"), from: ip("198.51.100.7"), to: pod("ns1/a"), port: 80, want: Allowed},
 	})
 }
