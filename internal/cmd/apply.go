@@ -2,9 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -17,11 +14,10 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
-	"github.com/netbaseline/kubectl-netbaseline/internal/transition"
-	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
@@ -213,7 +209,8 @@ func (o *ApplyOptions) Validate() error {
 	return o.source.CheckNamespaces(o.namespaces)
 }
 
-// Run renders everything first, then applies namespace by namespace.
+// Run renders everything first, then applies through the applying use
+// case.
 func (o *ApplyOptions) Run(ctx context.Context) error {
 	rendered, err := o.source.RenderAll(o.namespaces)
 	if err != nil {
@@ -228,86 +225,33 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
 		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
-	if applier.Layers, err = policyLayers(ctx, clients, o.ErrOut); err != nil {
+	layers, err := read.LoadLayers(ctx, clients)
+	if err != nil {
 		return err
 	}
-	if o.Verify {
-		err = o.runVerified(ctx, clients, applier, rendered)
-	} else {
-		err = o.applyAll(ctx, applier, rendered)
+	if applier.Layers, err = applying.Layers(layers, o.ErrOut); err != nil {
+		return err
 	}
-	if o.printer != nil && len(o.printed) > 0 {
-		if perr := printObjects(o.printer, o.PrintFlags, o.printed, o.Out); perr != nil && err == nil {
+	c := applying.Config{Namespaces: o.namespaces, Rendered: rendered, Collect: o.printer != nil, Out: o.Out, ErrOut: o.ErrOut}
+	if o.Verify {
+		c.Verify = o.verification(clients)
+	}
+	written, err := applying.Apply(ctx, applier, c)
+	if o.printer != nil && len(written) > 0 {
+		if perr := printObjects(o.printer, o.PrintFlags, written, o.Out); perr != nil && err == nil {
 			err = perr
 		}
 	}
 	return err
 }
 
-// applyAll plans every namespace first (nothing is written if any would
-// be refused), then applies them in turn, printing each result.
-func (o *ApplyOptions) applyAll(ctx context.Context, applier *apply.Applier, rendered map[string][]baseline.Object) error {
-	plans, err := applier.Plan(ctx, o.namespaces, rendered)
-	if err != nil {
-		return applyError(err)
-	}
-	for _, p := range plans {
-		fmt.Fprintf(o.ErrOut, "Applying the baseline to namespace %s (order %s): %d write(s)\n", p.Namespace, o.order, len(p.Transition.Steps))
-		for _, w := range p.Warnings {
-			fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-		}
-	}
-	reports, err := applier.Execute(ctx, plans)
-	for _, report := range reports {
-		for _, r := range report.Results {
-			if o.printer == nil {
-				fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
-				continue
-			}
-			if r.Object != nil {
-				o.printed = append(o.printed, withKind(r.Object))
-			}
-		}
-	}
-	if err != nil {
-		return applyError(err)
-	}
-	return nil
-}
-
-// applyError maps apply's errors to exit codes: a missing namespace is bad
-// input; a verification that failed (and was undone) did not meet
-// expectations; one that could not verify (probes through a mesh proxy,
-// the state kept), conflicts and API failures could not be done.
-func applyError(err error) error {
-	var missing *apply.NamespaceMissingError
-	var verr *verify.MismatchError
-	var unverified *apply.UnverifiedError
-	switch {
-	case errors.As(err, &missing):
-		return &ExitError{Code: ExitUsage, Err: err}
-	case errors.As(err, &unverified):
-		return &ExitError{Code: ExitFailed, Err: err}
-	case errors.As(err, &verr) && !verr.CouldNotRun:
-		return &ExitError{Code: ExitUnmet, Err: err}
-	}
-	return err
-}
-
-func withKind(np *networkingv1.NetworkPolicy) runtime.Object {
-	c := np.DeepCopy()
-	c.APIVersion, c.Kind = "networking.k8s.io/v1", "NetworkPolicy"
-	c.ManagedFields = nil
-	return c
-}
-
 // printObjects prints one List for JSON (valid JSON), else object by object.
-func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, objs []runtime.Object, out interface{ Write([]byte) (int, error) }) error {
+func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, objs []*networkingv1.NetworkPolicy, out interface{ Write([]byte) (int, error) }) error {
 	if f.OutputFormat != nil && *f.OutputFormat == "json" && len(objs) != 1 {
 		list := &networkingv1.NetworkPolicyList{}
 		list.APIVersion, list.Kind = "v1", "List"
 		for _, obj := range objs {
-			list.Items = append(list.Items, *obj.(*networkingv1.NetworkPolicy))
+			list.Items = append(list.Items, *obj)
 		}
 		return p.PrintObj(list, out)
 	}
@@ -329,36 +273,4 @@ func (p prefixed) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
-}
-
-// policyLayers reads the cluster's other policy layers for apply's proof:
-// the enforcer decides the Kubernetes policies with them. A layer it could
-// not read, or one the engine does not decide, leaves the proof unable to
-// see what it decides: that is an error.
-func policyLayers(ctx context.Context, clients read.Clients, errOut io.Writer) (*transition.Layers, error) {
-	m, err := read.LoadLayers(ctx, clients)
-	if err != nil {
-		return nil, err
-	}
-	if len(m.OtherLayers) > 0 {
-		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(m.OtherLayers, ", "), strings.Join(m.Warnings, "; "))}
-	}
-	if unread := m.ClusterPoliciesUnreadable(); len(unread) > 0 {
-		return nil, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(unread, ", "), strings.Join(m.Warnings, "; "))}
-	}
-	layers := &transition.Layers{CalicoPolicies: m.CalicoPolicies, CalicoTiers: m.CalicoTiers, ServiceAccounts: m.ServiceAccounts,
-		ClusterPolicies: m.ClusterPolicies, Nodes: m.Nodes, AWSPolicyMode: m.AWSPolicyMode}
-	if layers.Empty() {
-		return nil, nil
-	}
-	if len(m.CalicoPolicies) > 0 {
-		fmt.Fprintf(errOut, "Calico: %d policies evaluated with the Kubernetes ones in every step's proof\n", len(m.CalicoPolicies))
-	}
-	if len(m.ClusterPolicies) > 0 {
-		fmt.Fprintf(errOut, "cluster-scoped policies: %d evaluated with the Kubernetes ones in every step's proof\n", len(m.ClusterPolicies))
-	}
-	if m.AWSPolicyMode != "" {
-		fmt.Fprintf(errOut, "EKS network policy agent: %s mode, evaluated in every step's proof\n", m.AWSPolicyMode)
-	}
-	return layers, nil
 }

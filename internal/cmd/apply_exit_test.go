@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
 	"github.com/netbaseline/kubectl-netbaseline/internal/verify"
 )
 
@@ -18,7 +19,7 @@ func TestApplyVerifyExitCodes(t *testing.T) {
 		err  error
 		code int
 	}{{"mismatch, undone", mismatch, ExitUnmet}, {"through a mesh, kept", meshed, ExitFailed}} {
-		if got := ExitCode(applyError(tt.err)); got != tt.code {
+		if got := ExitCode(applying.Exit(tt.err)); got != tt.code {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.code)
 		}
 	}

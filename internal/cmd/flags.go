@@ -323,16 +323,6 @@ func parseDryRun(s string) (apply.DryRun, error) {
 	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
 }
 
-func dryRunSuffix(d apply.DryRun) string {
-	switch d {
-	case apply.DryRunServer:
-		return " (server dry run)"
-	case apply.DryRunClient:
-		return " (dry run)"
-	}
-	return ""
-}
-
 // parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
 func parsePortFlags(values []string) ([]policy.PortSpec, error) {
 	var out []policy.PortSpec

@@ -9,6 +9,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -117,32 +118,5 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if len(namespaces) == 0 {
 		namespaces = []string{o.DefaultNamespace()}
 	}
-	for _, ns := range namespaces {
-		plan, err := applier.PlanRollback(ctx, ns)
-		if err != nil {
-			return applyError(err)
-		}
-		if plan.Empty() {
-			fmt.Fprintf(o.ErrOut, "Nothing to roll back in %s: kubectl netbaseline applied nothing there\n", ns)
-			continue
-		}
-		if o.PrintCommand {
-			fmt.Fprintln(o.Out, plan.KubectlCommand())
-			continue
-		}
-		fmt.Fprintf(o.ErrOut, "Rolling back namespace %s\n", ns)
-		results, err := applier.Rollback(ctx, plan)
-		for _, r := range results {
-			fmt.Fprintf(o.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", r.Name, r.Op, dryRunSuffix(o.dryRun))
-		}
-		if err != nil {
-			return err
-		}
-		for _, name := range []string{ownership.BackupName, ownership.ParentName} {
-			if (name == ownership.ParentName && plan.HasParent) || (name == ownership.BackupName && plan.HasBackup) {
-				fmt.Fprintf(o.Out, "configmap/%s deleted%s\n", name, dryRunSuffix(o.dryRun))
-			}
-		}
-	}
-	return nil
+	return applying.Rollback{Namespaces: namespaces, PrintCommand: o.PrintCommand, Out: o.Out, ErrOut: o.ErrOut}.Run(ctx, applier)
 }
