@@ -45,8 +45,10 @@ func verification(snap *inventory.Snapshot, canary doctor.Severity, m *model.Mod
 	loads := 0
 	return &Verification{
 		DenyMode: "auto", Settle: time.Second, MaxChecks: 10, CheckTimeout: time.Second, Image: "probe@sha256:0",
-		Engines:   func(context.Context) (*inventory.Snapshot, error) { return snap, nil },
-		RunCanary: func(context.Context) doctor.Finding { return doctor.Finding{Severity: canary, Message: "canary says " + string(canary)} },
+		Engines: func(context.Context) (*inventory.Snapshot, error) { return snap, nil },
+		RunCanary: func(context.Context) doctor.Finding {
+			return doctor.Finding{Severity: canary, Message: "canary says " + string(canary)}
+		},
 		Load: func(context.Context, []string) (*model.Model, error) {
 			loads++
 			return m, nil

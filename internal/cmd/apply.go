@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -103,7 +102,6 @@ type ApplyOptions struct {
 	namespaces []string
 	order      apply.Order
 	printer    printers.ResourcePrinter
-	printed    []runtime.Object
 	dryRun     apply.DryRun
 	genericiooptions.IOStreams
 }
