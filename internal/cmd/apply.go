@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -15,6 +14,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
@@ -167,7 +167,7 @@ func (o *ApplyOptions) Complete(_ []string) error {
 		return usageErrorf("--order: %v", err)
 	}
 	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
-		if err := boundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
+		if err := kubeprint.BoundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
 			return err
 		}
 		if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
@@ -236,29 +236,11 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	}
 	written, err := applying.Apply(ctx, applier, c)
 	if o.printer != nil && len(written) > 0 {
-		if perr := printObjects(o.printer, o.PrintFlags, written, o.Out); perr != nil && err == nil {
+		if perr := kubeprint.Objects(o.printer, o.PrintFlags, written, o.Out); perr != nil && err == nil {
 			err = perr
 		}
 	}
 	return err
-}
-
-// printObjects prints one List for JSON (valid JSON), else object by object.
-func printObjects(p printers.ResourcePrinter, f *genericclioptions.PrintFlags, objs []*networkingv1.NetworkPolicy, out interface{ Write([]byte) (int, error) }) error {
-	if f.OutputFormat != nil && *f.OutputFormat == "json" && len(objs) != 1 {
-		list := &networkingv1.NetworkPolicyList{}
-		list.APIVersion, list.Kind = "v1", "List"
-		for _, obj := range objs {
-			list.Items = append(list.Items, *obj)
-		}
-		return p.PrintObj(list, out)
-	}
-	for _, obj := range objs {
-		if err := p.PrintObj(obj, out); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // prefixed indents progress lines under the namespace heading.

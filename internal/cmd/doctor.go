@@ -16,6 +16,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -140,7 +141,7 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		rep.Findings = append(rep.Findings, canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.Wait, Log: o.ErrOut}))
 	}
 	if opts, table := output.ParseTableFormat(o.Output, o.NoHeaders); table {
-		err = printTable(o.Out, output.DoctorTable(rep.Findings), opts)
+		err = kubeprint.Table(o.Out, output.DoctorTable(rep.Findings), opts)
 	} else {
 		err = output.WriteDocument(o.Out, o.Output, output.NewDoctorReport(rep))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/explain"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -271,7 +272,7 @@ func (o *ExplainOptions) config() explain.Config {
 	c := explain.Config{
 		From: o.from, To: o.to, Ports: o.ports, AllPods: o.AllPods,
 		Staged: o.Staged, Only: o.Only, Expect: o.Expect, Output: o.Output, NoHeaders: o.NoHeaders,
-		PrintTable: printTable, Out: o.Out, ErrOut: o.ErrOut,
+		PrintTable: kubeprint.Table, Out: o.Out, ErrOut: o.ErrOut,
 	}
 	if o.Queries != "" {
 		c.Questions, c.QuestionsFrom = o.questions, o.Queries

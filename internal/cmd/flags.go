@@ -4,7 +4,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,12 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	kubectlget "k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
@@ -31,6 +26,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
@@ -267,7 +263,7 @@ func validateOutput(format string, doc output.Document, docs ...output.Document)
 	if err := output.CheckTemplate(format); err != nil {
 		return usageErrorf("-o %s: %v", strings.SplitN(format, "=", 2)[0], err)
 	}
-	return validateCustomColumns(format)
+	return kubeprint.CheckCustomColumns(format)
 }
 
 // inlineTemplateFile reads the file of -o jsonpath-file=F or
@@ -396,90 +392,4 @@ func warnDeprecated(c *cobra.Command) {
 			fmt.Fprintf(c.ErrOrStderr(), "Flag --%s has been deprecated, use --%s instead\n", f.Name, current[0])
 		}
 	})
-}
-
-// printTable prints an output.Table through cli-runtime's printers, as kubectl get does:
-// the human-readable table (with -o wide's extra columns, --no-headers),
-// or custom columns over each row's document.
-func printTable(w io.Writer, t output.Table, opts output.TableOptions) error {
-	if opts.CustomColumns != "" {
-		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
-		for _, o := range t.Objects {
-			m, err := toMap(o)
-			if err != nil {
-				return err
-			}
-			list.Items = append(list.Items, unstructured.Unstructured{Object: m})
-		}
-		p, err := kubectlget.NewCustomColumnsPrinterFromSpec(opts.CustomColumns, unstructured.UnstructuredJSONScheme, opts.NoHeaders)
-		if err != nil {
-			return fmt.Errorf("-o custom-columns: %w", err)
-		}
-		return p.PrintObj(list, w)
-	}
-	table := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
-	for _, c := range t.Columns {
-		priority := int32(0)
-		if c.Wide {
-			priority = 1
-		}
-		table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: c.Name, Type: "string", Priority: priority})
-	}
-	for _, r := range t.Rows {
-		table.Rows = append(table.Rows, metav1.TableRow{Cells: r})
-	}
-	return printers.NewTablePrinter(printers.PrintOptions{NoHeaders: opts.NoHeaders, Wide: opts.Wide}).PrintObj(table, w)
-}
-
-func toMap(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(b, &m)
-}
-
-// validateCustomColumns checks a -o custom-columns= spec before any API call.
-func validateCustomColumns(format string) error {
-	spec, ok := strings.CutPrefix(format, "custom-columns=")
-	if !ok {
-		return nil
-	}
-	if _, err := kubectlget.NewCustomColumnsPrinterFromSpec(spec, unstructured.UnstructuredJSONScheme, false); err != nil {
-		return usageErrorf("-o custom-columns: %v", err)
-	}
-	return nil
-}
-
-// templateFileFormats are the -o formats that name a template file, and
-// the inline format that the file's text is handed to instead.
-var templateFileFormats = map[string]string{"go-template-file": "go-template", "templatefile": "go-template", "jsonpath-file": "jsonpath"}
-
-// boundTemplateFile reads a template file (-o go-template-file=F,
-// jsonpath-file, or --template F) through the run's bounded input reader
-// and gives its text to the printer inline, so that no file is read
-// without the bound.
-func boundTemplateFile(in *input.Reader, f *genericclioptions.PrintFlags) error {
-	if f.OutputFormat == nil || f.TemplatePrinterFlags == nil || f.TemplatePrinterFlags.TemplateArgument == nil {
-		return nil
-	}
-	name, path, hasPath := strings.Cut(*f.OutputFormat, "=")
-	inline, ok := templateFileFormats[name]
-	if !ok {
-		return nil
-	}
-	if !hasPath {
-		path = *f.TemplatePrinterFlags.TemplateArgument
-	}
-	if path == "" {
-		return nil // the printer says a template is missing
-	}
-	text, err := in.Text(path)
-	if err != nil {
-		return usageErrorf("-o %s: %v", name, err)
-	}
-	*f.OutputFormat = inline
-	*f.TemplatePrinterFlags.TemplateArgument = string(text)
-	return nil
 }

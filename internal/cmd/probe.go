@@ -13,6 +13,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
@@ -236,7 +237,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 // printing is where probe writes its results.
 func (o *ProbeOptions) printing() probing.Printing {
 	return probing.Printing{Output: o.Output, NoHeaders: o.NoHeaders, JUnit: o.JUnit, Save: o.Save,
-		PrintTable: printTable, WriteFile: writeFile, Out: o.Out, ErrOut: o.ErrOut}
+		PrintTable: kubeprint.Table, WriteFile: writeFile, Out: o.Out, ErrOut: o.ErrOut}
 }
 
 // writeFile writes a report file (--junit, --save) readable by others.

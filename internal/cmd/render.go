@@ -13,6 +13,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 )
 
 var renderLong = templates.LongDesc(`
@@ -97,7 +98,7 @@ func (o *RenderOptions) Complete(_ []string) error {
 	if o.namespaces, err = resolveNamespaces(o.GlobalOptions, o.source, o.Namespaces, o.AllNamespaces); err != nil {
 		return err
 	}
-	if err := boundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
+	if err := kubeprint.BoundTemplateFile(o.Inputs(), o.PrintFlags); err != nil {
 		return err
 	}
 	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
