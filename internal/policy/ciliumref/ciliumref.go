@@ -27,6 +27,14 @@
 //     (default identity-relevant label filter)
 //   - pkg/option (AlwaysAllowLocalhost), pkg/policy/mapstate.go
 //     (determineAllowLocalhostIngress)
+//   - fromRequires/toRequires by release (requires.go): pkg/policy/rules.go
+//     @965d0079b0c62d17c2dde404ea4a14ebd091d552 and @0017fa13, rule.go and
+//     api/ingress.go, api/egress.go of the v1.15-v1.17 era, utils.go (the
+//     FromRequires namespace injection), the 1.19 upgrade notes and PRs
+//     cilium/cilium#42615, #43167, #43088, #36644, #36474
+//   - L7 shadowed by an L3-only allow (ports.go): pkg/policy/mapstate.go
+//     @a7a445a1, cilium/proxy cilium/network_policy.cc @f26fc7b3,
+//     pkg/policy/repository_test.go @3e1bfb8f
 package ciliumref
 
 import (
@@ -119,6 +127,14 @@ func Decide(c Cluster, from, to Endpoint, port int32, protocol string) (Result, 
 	if proto != "ICMP" && (port < 0 || port > 65535) {
 		return Result{}, fmt.Errorf("port %d out of range", port)
 	}
+	if strings.TrimSpace(c.Config["cilium-version"]) == "" && clusterUsesRequires(c) {
+		return decideAcrossRequiresRemoval(c, from, to, port, proto)
+	}
+	return decideOnce(c, from, to, port, proto)
+}
+
+// decideOnce evaluates with the config as given.
+func decideOnce(c Cluster, from, to Endpoint, port int32, proto string) (Result, error) {
 	ctx, err := newEvalCtx(c)
 	if err != nil {
 		return Result{}, err
@@ -133,6 +149,35 @@ func Decide(c Cluster, from, to Endpoint, port int32, protocol string) (Result, 
 	}
 	conn := connection{port: port, proto: proto, dst: dst}
 	return ctx.decide(src, dst, conn), nil
+}
+
+// decideAcrossRequiresRemoval: the policies use fromRequires/toRequires and
+// the config names no release; evaluate as 1.18 (requirements folded) and as
+// 1.19 (policies with them rejected) and answer unspecified when the two
+// differ (requires.go, FORMAT.md cilium-version).
+func decideAcrossRequiresRemoval(c Cluster, from, to Endpoint, port int32, proto string) (Result, error) {
+	var res [2]Result
+	for i, v := range []string{"1.18", "1.19"} {
+		cc := c
+		cc.Config = map[string]string{}
+		for k, val := range c.Config {
+			cc.Config[k] = val
+		}
+		cc.Config["cilium-version"] = v
+		r, err := decideOnce(cc, from, to, port, proto)
+		if err != nil {
+			return Result{}, err
+		}
+		res[i] = r
+	}
+	if res[0].Verdict == res[1].Verdict && res[0].L7 == res[1].L7 {
+		r := res[0]
+		r.Reason = "fromRequires/toRequires: same answer up to 1.18 and from 1.19 (no cilium-version given): " + r.Reason
+		return r, nil
+	}
+	return Result{Verdict: Unspecified, Reason: fmt.Sprintf(
+		"fromRequires/toRequires depend on the Cilium release and the config has no cilium-version: up to 1.18 %s (%s); from 1.19 %s (%s)",
+		res[0].Verdict, res[0].Reason, res[1].Verdict, res[1].Reason)}, nil
 }
 
 // decide combines both sides of a connection.

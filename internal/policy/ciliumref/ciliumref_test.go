@@ -333,7 +333,7 @@ spec:
 		{name: "toServices missing service", policies: egress("toServices: [{k8sService: {serviceName: nope}}]"), from: pod("ns1/a"), to: pod("ns1/b"), port: 80, want: Denied},
 		{name: "toServices without selector", policies: egress("toServices: [{k8sService: {serviceName: ext}}]"), from: pod("ns1/a"), to: ip("198.51.100.1"), port: 80, want: Unspecified},
 		{name: "k8sServiceSelector", policies: egress("toServices: [{k8sServiceSelector: {selector: {matchLabels: {tier: x}}}}]"), from: pod("ns1/a"), to: pod("ns1/b"), port: 80, want: Unspecified},
-		{name: "toRequires", policies: egress("{toRequires: [{matchLabels: {app: b}}], toEndpoints: [{}]}"), from: pod("ns1/a"), to: pod("ns1/b"), port: 80, want: Unspecified},
+		{name: "toRequires without cilium-version", policies: egress("{toRequires: [{matchLabels: {app: b}}], toEndpoints: [{}]}"), from: pod("ns1/a"), to: pod("ns1/c"), port: 80, want: Unspecified},
 		{name: "toNodes", policies: egress("toNodes: [{matchLabels: {role: cp}}]"), from: pod("ns1/a"), to: entity("remote-node"), port: 80, want: Unspecified},
 		{name: "authentication required", policies: egress("{toEndpoints: [{}], authentication: {mode: required}}"), from: pod("ns1/a"), to: pod("ns1/b"), port: 80, want: Unspecified},
 		{name: "host policy with a node side", policies: host, from: pod("ns1/a"), to: entity("host"), port: 22, want: Unspecified},

@@ -172,6 +172,11 @@ func (ctx *evalCtx) compileCNP(obj map[string]any, clusterwide bool) error {
 		ctx.rejected = append(ctx.rejected, name+" (no spec)")
 		return nil
 	}
+	if ctx.version >= requiresRemoved && usesRequires(obj) {
+		// CRD validation MaxItems=0 from 1.19 on (requires.go).
+		ctx.rejected = append(ctx.rejected, fmt.Sprintf("%s (fromRequires/toRequires: rejected by the CRD schema from Cilium 1.19, cilium-version %s)", name, ctx.version))
+		return nil
+	}
 	var compiled []compiledRule
 	for i, r := range specs {
 		origin := fmt.Sprintf("%s rule %d", name, i)
@@ -214,18 +219,15 @@ func (ctx *evalCtx) compileCiliumRule(r cnpRule, ns, origin string) (compiledRul
 			cr.defaultDeny[dir] = *dd[dir]
 		}
 		for i, pr := range allows {
-			e, unknown, err := ctx.compileEntry(pr, dir, ns, matchesInit, false)
+			e, err := ctx.compileEntry(pr, dir, ns, matchesInit, false)
 			if err != nil {
 				return cr, err
 			}
 			e.desc = fmt.Sprintf("%s %s[%d]", origin, dir, i)
 			cr.allows[dir] = append(cr.allows[dir], e)
-			if unknown != "" {
-				cr.unknown[dir] = unknown
-			}
 		}
 		for i, pr := range denies {
-			e, _, err := ctx.compileEntry(pr, dir, ns, matchesInit, true)
+			e, err := ctx.compileEntry(pr, dir, ns, matchesInit, true)
 			if err != nil {
 				return cr, err
 			}
@@ -236,30 +238,28 @@ func (ctx *evalCtx) compileCiliumRule(r cnpRule, ns, origin string) (compiledRul
 	return cr, nil
 }
 
-// compileEntry compiles one ingress/egress (deny) rule. The second result
-// names a construct that makes the whole direction undecidable.
-func (ctx *evalCtx) compileEntry(pr cnpPeerRule, dir direction, ns string, matchesInit, deny bool) (entry, string, error) {
+// compileEntry compiles one ingress/egress (deny) rule, with its own
+// fromRequires/toRequires (requires.go).
+func (ctx *evalCtx) compileEntry(pr cnpPeerRule, dir direction, ns string, matchesInit, deny bool) (entry, error) {
 	var e entry
-	var unknown string
 	var err error
+	reqs := pr.FromRequires
 	if dir == dirIngress {
 		e.peers, err = ctx.ingressPeers(pr, ns, matchesInit)
-		if len(pr.FromRequires) > 0 {
-			unknown = "fromRequires (deprecated in 1.17, removed in 1.19) is not modelled"
-		}
 	} else {
 		e.peers, err = ctx.egressPeers(pr, ns, matchesInit, deny)
-		if len(pr.ToRequires) > 0 {
-			unknown = "toRequires (deprecated in 1.17, removed in 1.19) is not modelled"
-		}
+		reqs = pr.ToRequires
 	}
 	if err != nil {
-		return e, "", err
+		return e, err
+	}
+	if e.requires, err = requirementSelectors(reqs, ns, matchesInit); err != nil {
+		return e, err
 	}
 	e.hasL4 = len(pr.ToPorts) > 0 || len(pr.ICMPs) > 0
 	e.wildcard = !l3Specified(pr, dir) && e.hasL4
 	if e.ports, err = ciliumPorts(pr.ToPorts); err != nil {
-		return e, "", err
+		return e, err
 	}
 	for _, ir := range pr.ICMPs {
 		for _, f := range ir.Fields {
@@ -269,7 +269,7 @@ func (ctx *evalCtx) compileEntry(pr cnpPeerRule, dir direction, ns string, match
 	if pr.Authentication != nil && pr.Authentication.Mode != "" && pr.Authentication.Mode != "disabled" {
 		e.authMaybe = true
 	}
-	return e, unknown, nil
+	return e, nil
 }
 
 // l3Specified: does the rule name any peer (L3 member)? Requires are not L3
@@ -330,7 +330,7 @@ func (ctx *evalCtx) endpointPeers(raws []rawLabelSelector, ns string, matchesIni
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, peer{kind: peerSelector, sel: injectNamespace(sel, ns, matchesInit)})
+		out = append(out, peer{kind: peerSelector, sel: injectNamespace(sel, ns, matchesInit), endpoints: true})
 	}
 	return out, nil
 }
@@ -340,10 +340,17 @@ const (
 	nsLabelPrefix = "io.cilium.k8s.namespace.labels"
 )
 
-// injectNamespace is utils.go getEndpointSelector.
+// injectNamespace is utils.go getEndpointSelector for fromEndpoints /
+// toEndpoints (addK8sPrefix=true).
 func injectNamespace(sel selector, ns string, matchesInit bool) selector {
+	return injectNamespaceOpt(sel, ns, matchesInit, true)
+}
+
+// injectNamespaceOpt is getEndpointSelector; reservedExempt is its
+// addK8sPrefix argument (false for fromRequires/toRequires).
+func injectNamespaceOpt(sel selector, ns string, matchesInit, reservedExempt bool) selector {
 	sel = sel.clone()
-	if sel.hasKeyPrefix("reserved", "") {
+	if reservedExempt && sel.hasKeyPrefix("reserved", "") {
 		return sel
 	}
 	if sel.hasKey("k8s", nsLabel) || sel.hasKey("any", nsLabel) {

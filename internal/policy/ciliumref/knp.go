@@ -102,7 +102,9 @@ func (ctx *evalCtx) knpEntries(peers []networkingv1.NetworkPolicyPeer, ports []n
 	}
 	base := entry{desc: desc, hasL4: len(l4) > 0, ports: l4}
 	if len(peers) == 0 {
-		base.peers = []peer{{kind: peerSelector, sel: selector{matchLabels: map[string]string{}}}}
+		// FromEndpoints/ToEndpoints in Cilium's conversion, so requirements
+		// of CNP rules selecting the same pod fold into it (requires.go).
+		base.peers = []peer{{kind: peerSelector, sel: selector{matchLabels: map[string]string{}}, endpoints: true}}
 		return []entry{base}, nil
 	}
 	var out []entry
@@ -115,7 +117,7 @@ func (ctx *evalCtx) knpEntries(peers []networkingv1.NetworkPolicyPeer, ports []n
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", e.desc, err)
 			}
-			e.peers = append(e.peers, peer{kind: peerSelector, sel: sel})
+			e.peers = append(e.peers, peer{kind: peerSelector, sel: sel, endpoints: true})
 		}
 		if p.IPBlock != nil {
 			cidr := cidrRule{Cidr: p.IPBlock.CIDR, Except: p.IPBlock.Except}

@@ -38,11 +38,15 @@ const (
 )
 
 type peer struct {
-	kind   peerKind
-	sel    selector
-	prefix netip.Prefix
-	except []netip.Prefix
-	why    string
+	kind peerKind
+	sel  selector
+	// endpoints: the selector came from fromEndpoints/toEndpoints (or a
+	// toServices selector, which the service translation adds to
+	// toEndpoints); only those are constrained by fromRequires/toRequires.
+	endpoints bool
+	prefix    netip.Prefix
+	except    []netip.Prefix
+	why       string
 }
 
 // portProto is one port/protocol of a toPorts entry.
@@ -65,6 +69,9 @@ type entry struct {
 	// authMaybe: mutual authentication is required, which depends on the
 	// mesh-auth machinery and not on the inputs.
 	authMaybe bool
+	// requires: this entry's fromRequires/toRequires (requires.go); before
+	// Cilium 1.19 they constrain every rule selecting the same endpoint.
+	requires []selector
 }
 
 type icmpField struct {
@@ -79,9 +86,6 @@ type compiledRule struct {
 	defaultDeny [2]bool
 	allows      [2][]entry
 	denies      [2][]entry
-	// unknown, when set, makes the direction undecidable for selected pods
-	// (e.g. fromRequires, removed in Cilium 1.19).
-	unknown [2]string
 }
 
 // connection is what is being decided.
@@ -103,6 +107,8 @@ type evalCtx struct {
 	rules       []compiledRule
 	rejected    []string
 	hostPolicy  string
+	// version is config cilium-version (0: not given).
+	version ciliumVersion
 }
 
 func newEvalCtx(c Cluster) (*evalCtx, error) {
@@ -125,6 +131,11 @@ func newEvalCtx(c Cluster) (*evalCtx, error) {
 	default:
 		return nil, fmt.Errorf("config enable-policy=%q: want default, always or never", ctx.mode)
 	}
+	v, err := parseCiliumVersion(c.Config["cilium-version"])
+	if err != nil {
+		return nil, err
+	}
+	ctx.version = v
 	v4, v6 := cfg("enable-ipv4", ""), cfg("enable-ipv6", "")
 	switch {
 	case v6 == "true" && v4 != "false":

@@ -110,7 +110,7 @@ func servicePeer(svc Service) peer {
 		sel.addMatch(src, key, v)
 	}
 	sel.addMatch("k8s", nsLabel, svc.Namespace)
-	return peer{kind: peerSelector, sel: sel}
+	return peer{kind: peerSelector, sel: sel, endpoints: true}
 }
 
 // matchPeerOn says whether a peer selects the endpoint when the endpoint has

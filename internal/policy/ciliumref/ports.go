@@ -41,8 +41,29 @@ func ciliumPorts(rules []portRule) ([]portProto, error) {
 }
 
 // matchL4 matches the L4 part of an entry. The second result is true when
-// every port that matches carries an L7 rule (an L4-only match on the same
-// port wins: Cilium merges it into an allow-all L7 filter).
+// every port that matches carries an L7 rule. side.go then clears L7 when
+// any other allow without L7 matches the same connection:
+//   - same port: mergePortProto merges the L4-only selector into the L7
+//     filter as an empty (allow-all) L7 rule (repository_test.go
+//     TestMinikubeGettingStarted @3e1bfb8f: HTTP rules [{GET /}, {}]);
+//   - wildcard port (an L3-only allow, "0/ANY"): the port-specific redirect
+//     entry does win the datapath lookup (pkg/policy/mapstate.go
+//     @a7a445a15abad685b3fcebb21a9ce2711fe6b338 denyPreferredInsertWithChanges:
+//     "We do not delete redundant allow entries"; the policy map is an LPM on
+//     identity/proto/port), so the request reaches the proxy, but the proxy
+//     allows it through the wildcard-port rules too: cilium/proxy
+//     cilium/network_policy.cc @f26fc7b3f5e1be83ace50b84d91bde3ff2bfea75
+//     PortPolicy::for_range ("will need to check both port-specific and
+//     wildcard-port rules", allowed if any rule list allows; older versions'
+//     PortNetworkPolicy::Matches: "Check for any rules that wildcard the
+//     port"), and pkg/envoy/server.go sends the port-0 filter as a rule
+//     whose remote policies are the L3-only selector's identities, without
+//     L7. Cilium's own test says as much: repository_test.go
+//     TestWildcardL3RulesEgress @3e1bfb8f "if it is [forwarded to the
+//     proxy] ... the "0/ANY" rule should allow such traffic through", and
+//     TestWildcardCIDRRulesEgress keeps the HTTP rules only because "HTTP
+//     rules can have side-effects" (header rewrites, logging), not because
+//     they filter. So no request is filtered: l7=false (FORMAT.md).
 func (e entry) matchL4(conn connection) (tri, bool) {
 	if !e.hasL4 {
 		return yes, false

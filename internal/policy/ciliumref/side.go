@@ -44,7 +44,6 @@ type ruleMatch struct {
 	yesBy       []string
 	maybeBy     []string
 	allL7       bool
-	unknown     string
 }
 
 // evalSide decides one direction for the pod `subject`, with `peer` at the
@@ -69,8 +68,6 @@ func (ctx *evalCtx) evalSide(subject, peer *endpointInfo, dir direction, conn co
 	switch {
 	case allow == no:
 		return sideResult{verdict: Denied, reason: label + ": default deny (" + enforcedBy(ctx.mode, m.defaultDeny) + "), no rule allows it"}
-	case m.unknown != "":
-		return sideResult{verdict: Unspecified, reason: label + ": " + m.unknown}
 	case m.deny == maybe:
 		return sideResult{verdict: Unspecified, reason: label + ": may be denied by " + m.denyBy}
 	case allow == maybe:
@@ -99,6 +96,7 @@ func selectedBy(rules []string) string {
 // matchRules loops over every rule selecting the subject in this direction.
 func (ctx *evalCtx) matchRules(subject, peer *endpointInfo, dir direction, conn connection) ruleMatch {
 	m := ruleMatch{allL7: true}
+	reqs := ctx.collectRequirements(subject, dir)
 	for _, r := range ctx.rules {
 		if !r.subject.matches(subject.labelSets[0]) {
 			continue
@@ -110,17 +108,14 @@ func (ctx *evalCtx) matchRules(subject, peer *endpointInfo, dir direction, conn 
 		if r.defaultDeny[dir] {
 			m.defaultDeny = append(m.defaultDeny, r.origin)
 		}
-		if r.unknown[dir] != "" {
-			m.unknown = r.origin + ": " + r.unknown[dir]
-		}
 		for _, e := range r.denies[dir] {
-			t, _ := ctx.matchEntry(e, peer, conn)
+			t, _ := ctx.matchEntry(e, peer, conn, reqs[1])
 			if t > m.deny {
 				m.deny, m.denyBy = t, e.desc
 			}
 		}
 		for _, e := range r.allows[dir] {
-			ctx.addAllow(&m, e, peer, conn)
+			ctx.addAllow(&m, e, peer, conn, reqs[0])
 		}
 	}
 	if m.allow != yes {
@@ -130,8 +125,8 @@ func (ctx *evalCtx) matchRules(subject, peer *endpointInfo, dir direction, conn 
 }
 
 // addAllow folds one allow entry into the match.
-func (ctx *evalCtx) addAllow(m *ruleMatch, e entry, peer *endpointInfo, conn connection) {
-	t, l7 := ctx.matchEntry(e, peer, conn)
+func (ctx *evalCtx) addAllow(m *ruleMatch, e entry, peer *endpointInfo, conn connection, reqs []selector) {
+	t, l7 := ctx.matchEntry(e, peer, conn, reqs)
 	switch t {
 	case yes:
 		m.yesBy = append(m.yesBy, e.desc)
@@ -145,9 +140,10 @@ func (ctx *evalCtx) addAllow(m *ruleMatch, e entry, peer *endpointInfo, conn con
 }
 
 // matchEntry: peers AND L4. An entry without peers and without L4 selects
-// nothing; an entry without peers but with L4 selects every peer.
-func (ctx *evalCtx) matchEntry(e entry, peer *endpointInfo, conn connection) (tri, bool) {
-	l3 := ctx.matchPeers(e, peer)
+// nothing; an entry without peers but with L4 selects every peer. reqs are
+// the requirements folded into fromEndpoints/toEndpoints (requires.go).
+func (ctx *evalCtx) matchEntry(e entry, peer *endpointInfo, conn connection, reqs []selector) (tri, bool) {
+	l3 := ctx.matchPeers(e, peer, reqs)
 	if l3 == no {
 		return no, false
 	}
@@ -162,11 +158,14 @@ func (ctx *evalCtx) matchEntry(e entry, peer *endpointInfo, conn connection) (tr
 // matchPeers ORs the entry's peers for each label set the endpoint may have
 // (so that e.g. world's three selectors together match either world label
 // set), then combines the label sets: yes if every set matches, no if none.
-func (ctx *evalCtx) matchPeers(e entry, ep *endpointInfo) tri {
+func (ctx *evalCtx) matchPeers(e entry, ep *endpointInfo, reqs []selector) tri {
 	lo, hi := yes, no
 	for _, lbls := range ep.labelSets {
 		t := triOf(e.wildcard)
 		for _, p := range e.peers {
+			if p.endpoints && !meetsRequirements(reqs, lbls) {
+				continue
+			}
 			t = or(t, ctx.matchPeerOn(p, ep, lbls))
 		}
 		lo, hi = min(lo, t), max(hi, t)

@@ -65,7 +65,9 @@ func validatePeerRule(pr cnpPeerRule, dir direction, deny bool) error {
 			return fmt.Errorf("unsupported entity: %s", e)
 		}
 	}
-	for _, s := range append(append([]rawLabelSelector{}, pr.FromEndpoints...), pr.ToEndpoints...) {
+	sels := append(append([]rawLabelSelector{}, pr.FromEndpoints...), pr.ToEndpoints...)
+	sels = append(append(sels, pr.FromRequires...), pr.ToRequires...) // Sanitize checks requirement selectors too
+	for _, s := range sels {
 		if _, err := ciliumSelector(&s); err != nil {
 			return err
 		}
