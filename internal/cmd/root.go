@@ -17,6 +17,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
+	"github.com/netbaseline/kubectl-netbaseline/internal/profiling"
 )
 
 // GlobalOptions are the root's persistent flags: every kubectl global flag
@@ -30,7 +31,7 @@ type GlobalOptions struct {
 	// sets it.
 	Factory Factory
 
-	profiling profiling
+	profiling profiling.Profile
 	stdin     io.Reader
 	inputs    *input.Reader
 	config    *loadedConfig
@@ -145,7 +146,7 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 	root := NewCmdNetBaselineWith(g, streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if ferr := g.profiling.flush(); ferr != nil && err == nil {
+	if ferr := g.profiling.Flush(); ferr != nil && err == nil {
 		err = ferr
 	}
 	return err
@@ -188,7 +189,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		// before any API call (exit 2) rather than silently replaced by
 		// the defaults.
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			if err := g.profiling.start(); err != nil {
+			if err := g.profiling.Start(); err != nil {
 				return err
 			}
 			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
@@ -220,8 +221,8 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 	root.PersistentFlags().StringVar(&g.MaxInputSize, input.FlagName, input.DefaultMaxSize,
 		"Bound on what one run reads from files and stdin together (-f, --dir, --config, --queries, templates); a byte count or a quantity such as 1Gi")
-	g.profiling.addFlags(root.PersistentFlags())
-	_ = root.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profileNames, cobra.ShellCompDirectiveNoFileComp))
+	g.profiling.AddFlags(root.PersistentFlags())
+	_ = root.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profiling.Names, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
 		NewCmdRender(g, streams),

@@ -1,4 +1,5 @@
-package cmd
+// Package profiling is kubectl's --profile and --profile-output.
+package profiling
 
 import (
 	"fmt"
@@ -7,26 +8,28 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/pflag"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
 )
 
-// profileNames are the profiles --profile can write, kubectl's set.
-var profileNames = []string{"none", "cpu", "heap", "goroutine", "threadcreate", "block", "mutex"}
+// Names are the profiles --profile can write, kubectl's set.
+var Names = []string{"none", "cpu", "heap", "goroutine", "threadcreate", "block", "mutex"}
 
-// profiling is kubectl's --profile and --profile-output: where the time
+// Profile is kubectl's --profile and --profile-output: where the time
 // of one command goes, written when the command ends.
-type profiling struct {
+type Profile struct {
 	name, output string
 	cpuFile      *os.File
 }
 
-func (p *profiling) addFlags(flags *pflag.FlagSet) {
+func (p *Profile) AddFlags(flags *pflag.FlagSet) {
 	flags.StringVar(&p.name, "profile", "none", "Name of profile to capture. One of (none|cpu|heap|goroutine|threadcreate|block|mutex)")
 	flags.StringVar(&p.output, "profile-output", "profile.pprof", "Name of the file to write the profile to")
 }
 
-// start begins the CPU profile, or turns on the sampling the block and
+// Start begins the CPU profile, or turns on the sampling the block and
 // mutex profiles need; the others are taken when the command ends.
-func (p *profiling) start() error {
+func (p *Profile) Start() error {
 	switch p.name {
 	case "none", "heap", "goroutine", "threadcreate":
 		return nil
@@ -48,11 +51,11 @@ func (p *profiling) start() error {
 		runtime.SetMutexProfileFraction(1)
 		return nil
 	}
-	return usageErrorf("--profile %q: must be one of %v", p.name, profileNames)
+	return exit.Usagef("--profile %q: must be one of %v", p.name, Names)
 }
 
-// flush writes the profile; it runs whether the command succeeded or not.
-func (p *profiling) flush() error {
+// Flush writes the profile; it runs whether the command succeeded or not.
+func (p *Profile) Flush() error {
 	switch p.name {
 	case "none", "":
 		return nil
