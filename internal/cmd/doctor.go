@@ -1,10 +1,7 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,9 +12,11 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
+	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+	"github.com/netbaseline/kubectl-netbaseline/internal/reporting"
 )
 
 var doctorLong = templates.LongDesc(`
@@ -125,43 +124,22 @@ func (o *DoctorOptions) Validate() error {
 	return nil
 }
 
-// Run reads the cluster once and checks it.
+// Run checks through reporting.Doctor.
 func (o *DoctorOptions) Run(ctx context.Context) error {
 	cfg := o.config
 	clients, err := o.Factory.Clients()
 	if err != nil {
 		return err
 	}
-	snap, err := read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
-	if err != nil {
-		return err
-	}
-	rep := doctor.Run(snap, cfg, o.Image)
+	d := reporting.Doctor{Config: cfg, Image: o.Image, Output: o.Output, NoHeaders: o.NoHeaders, JUnit: o.JUnit, Out: o.Out, ErrOut: o.ErrOut,
+		Inventory: func(ctx context.Context) (*inventory.Snapshot, error) {
+			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
+		},
+		PrintTable: kubeprint.Table, WriteFile: writeFile}
 	if o.Canary {
-		rep.Findings = append(rep.Findings, canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.Wait, Log: o.ErrOut}))
-	}
-	if opts, table := output.ParseTableFormat(o.Output, o.NoHeaders); table {
-		err = kubeprint.Table(o.Out, output.DoctorTable(rep.Findings), opts)
-	} else {
-		err = output.WriteDocument(o.Out, o.Output, output.NewDoctorReport(rep))
-	}
-	if err != nil {
-		return err
-	}
-	if o.JUnit != "" {
-		var buf bytes.Buffer
-		if err := output.DoctorJUnit(&buf, rep.Findings); err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.JUnit, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("--junit: %w", err)
+		d.Canary = func(ctx context.Context) doctor.Finding {
+			return canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.Wait, Log: o.ErrOut})
 		}
 	}
-	if doctor.CheckedNothing(rep.Findings) {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("doctor could check nothing: every read it needs was refused (see each finding); grant hack/rbac/read.yaml and rerun")}
-	}
-	if doctor.Worst(rep.Findings) == doctor.Fail {
-		return &ExitError{Code: ExitUnmet, Err: fmt.Errorf("doctor found failures")}
-	}
-	return nil
+	return d.Run(ctx)
 }

@@ -1,6 +1,7 @@
-// Package reporting is report's use case: read doctor's inventory, run
-// doctor's checks, plan each namespace's rollback, probe now or take saved
-// probe results, and write the record. Reads, rollback plans and the probe
+// Package reporting is report's and doctor's use cases, which read the
+// same inventory. Report: run doctor's checks, plan each namespace's
+// rollback, probe now or take saved probe results, and write the record.
+// Doctor: the checks, the canary when asked, the findings and JUnit. Reads, rollback plans and the probe
 // launcher are injected; the command only turns flags into a Config.
 package reporting
 

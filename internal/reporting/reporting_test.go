@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
+	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
@@ -159,5 +160,43 @@ func TestProbeResultsFromFilesAreMergedOrRefused(t *testing.T) {
 	other := write("c.json", `{"kind": "Config"}`)
 	if _, err := ReadProbeResults(input.NewReader(nil, 1<<20), []string{other}); code(err) != exit.Usage || !strings.Contains(err.Error(), "not a file written by probe --save") {
 		t.Fatalf("want exit 2, got %d: %v", code(err), err)
+	}
+}
+
+func TestDoctorExitsOnWhatItFound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(path, []byte(cluster), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doctorRun := func(canary doctor.Severity, unreadable ...string) (string, map[string][]byte, error) {
+		var out bytes.Buffer
+		files := map[string][]byte{}
+		cfg := config.Default()
+		cfg.Namespaces = []config.Namespace{{Name: "shop"}}
+		d := Doctor{Config: cfg, Image: "probe@sha256:0", Output: "json", JUnit: "doctor.xml", Out: &out, ErrOut: &bytes.Buffer{},
+			Inventory: func(context.Context) (*inventory.Snapshot, error) {
+				m, err := read.Load(input.NewReader(nil, 1<<20), []string{path}, "shop")
+				s := &inventory.Snapshot{Model: m, Unreadable: map[string]string{}}
+				for _, r := range unreadable {
+					s.Unreadable[r] = "forbidden"
+				}
+				return s, err
+			},
+			WriteFile: func(name string, data []byte) error { files[name] = data; return nil }}
+		if canary != "" {
+			d.Canary = func(context.Context) doctor.Finding {
+				return doctor.Finding{ID: "CANARY-001", Severity: canary, Message: "the canary's flow was " + string(canary)}
+			}
+		}
+		err := d.Run(context.Background())
+		return out.String(), files, err
+	}
+	out, files, err := doctorRun(doctor.Fail)
+	if code(err) != exit.Unmet || !strings.Contains(out, "CANARY-001") || !bytes.Contains(files["doctor.xml"], []byte("CANARY-001")) {
+		t.Fatalf("a failed check: want exit 3 with the finding in the document and JUnit, got %d %v\n%s", code(err), err, out)
+	}
+	_, _, err = doctorRun("", "applications", "clusterpolicies", "daemonsets", "deployments", "endpointslices", "namespaces", "networkpolicies", "nodes", "pods", "secrets", "services")
+	if code(err) != exit.Failed || !strings.Contains(err.Error(), "could check nothing") {
+		t.Fatalf("nothing readable: want exit 1, got %d %v", code(err), err)
 	}
 }
