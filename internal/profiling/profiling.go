@@ -22,6 +22,7 @@ type Profile struct {
 	cpuFile      *os.File
 }
 
+// AddFlags registers --profile and --profile-output.
 func (p *Profile) AddFlags(flags *pflag.FlagSet) {
 	flags.StringVar(&p.name, "profile", "none", "Name of profile to capture. One of (none|cpu|heap|goroutine|threadcreate|block|mutex)")
 	flags.StringVar(&p.output, "profile-output", "profile.pprof", "Name of the file to write the profile to")
