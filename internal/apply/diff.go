@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -99,4 +101,35 @@ func diffYAML(np *networkingv1.NetworkPolicy) ([]byte, error) {
 	c.CreationTimestamp.Reset()
 	c.APIVersion, c.Kind = "networking.k8s.io/v1", "NetworkPolicy"
 	return yaml.Marshal(c)
+}
+
+// WriteDiffTree writes, under dir, the LIVE and MERGED folders kubectl
+// diff hands to the diff program: one file per policy an apply of the
+// rendered objects would change, as it is and as it would be (absent on
+// the side where it does not exist).
+func (a *Applier) WriteDiffTree(ctx context.Context, namespaces []string, rendered map[string][]baseline.Object, dir string) (live, merged string, err error) {
+	live, merged = filepath.Join(dir, "LIVE"), filepath.Join(dir, "MERGED")
+	for _, d := range []string{live, merged} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", "", err
+		}
+	}
+	for _, ns := range namespaces {
+		entries, err := a.Diff(ctx, ns, rendered[ns])
+		if err != nil {
+			return "", "", err
+		}
+		for _, e := range entries {
+			name := fmt.Sprintf("networking.k8s.io.v1.NetworkPolicy.%s.%s", ns, e.Name)
+			for d, content := range map[string][]byte{live: e.Live, merged: e.Merged} {
+				if content == nil {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(d, name), content, 0o600); err != nil {
+					return "", "", err
+				}
+			}
+		}
+	}
+	return live, merged, nil
 }

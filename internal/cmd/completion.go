@@ -2,12 +2,10 @@ package cmd
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -31,47 +29,6 @@ func completeEndpointFlag(g *GlobalOptions) func(*cobra.Command, []string, strin
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return endpointCandidates(ctx, clients, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		return read.EndpointCompletions(ctx, clients, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
-}
-
-func endpointCandidates(ctx context.Context, c read.Clients, toComplete string) []string {
-	parts := strings.Split(toComplete, "/")
-	var out []string
-	switch len(parts) {
-	case 1:
-		for _, ns := range read.NamespaceNames(ctx, c) {
-			out = append(out, ns, ns+"/")
-		}
-	case 2:
-		ns := parts[0]
-		for _, k := range []string{"deploy", "sts", "ds", "job", "cronjob", "svc"} {
-			out = append(out, ns+"/"+k+"/")
-		}
-		for _, p := range read.PodNames(ctx, c, ns) {
-			out = append(out, ns+"/"+p)
-		}
-	case 3:
-		ns, kind := parts[0], parts[1]
-		ep, err := endpoint.Parse(ns+"/"+kind+"/x", endpoint.Source)
-		if err != nil {
-			return nil
-		}
-		var names []string
-		if ep.Kind == endpoint.Service {
-			names = read.ServiceNames(ctx, c, ns)
-		} else {
-			names = read.WorkloadNames(ctx, c, ns, ep.WorkloadKind)
-		}
-		for _, n := range names {
-			out = append(out, ns+"/"+kind+"/"+n)
-		}
-	}
-	var matched []string
-	for _, s := range out {
-		if strings.HasPrefix(s, toComplete) {
-			matched = append(matched, s)
-		}
-	}
-	return matched
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -204,28 +203,9 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	liveDir, mergedDir := filepath.Join(dir, "LIVE"), filepath.Join(dir, "MERGED")
-	for _, d := range []string{liveDir, mergedDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
-		}
-	}
-	for _, ns := range o.namespaces {
-		entries, err := applier.Diff(ctx, ns, rendered[ns])
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			name := fmt.Sprintf("networking.k8s.io.v1.NetworkPolicy.%s.%s", ns, e.Name)
-			for d, content := range map[string][]byte{liveDir: e.Live, mergedDir: e.Merged} {
-				if content == nil {
-					continue
-				}
-				if err := os.WriteFile(filepath.Join(d, name), content, 0o600); err != nil {
-					return err
-				}
-			}
-		}
+	liveDir, mergedDir, err := applier.WriteDiffTree(ctx, o.namespaces, rendered, dir)
+	if err != nil {
+		return err
 	}
 	return o.runDiffProgram(liveDir, mergedDir)
 }

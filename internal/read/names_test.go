@@ -67,3 +67,29 @@ func TestAppliedNamespaces(t *testing.T) {
 		t.Errorf("forbidden list: %v", err)
 	}
 }
+
+func TestEndpointCompletionsFollowTheGrammar(t *testing.T) {
+	yes := true
+	c := Clients{Kube: fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-5d8f-x1", Namespace: "shop", Labels: map[string]string{"pod-template-hash": "5d8f"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-5d8f", Controller: &yes}}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}},
+	)}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		toComplete string
+		want       []string
+	}{
+		{"sh", []string{"shop", "shop/"}},
+		{"shop/w", []string{"shop/web-5d8f-x1"}},
+		{"shop/s", []string{"shop/sts/", "shop/svc/"}},
+		{"shop/svc/", []string{"shop/svc/web"}},
+		{"shop/deploy/w", []string{"shop/deploy/web"}},
+		{"shop/nokind/", nil},
+	} {
+		if got := EndpointCompletions(ctx, c, tt.toComplete); !cmp.Equal(got, tt.want) {
+			t.Errorf("%q: %v, want %v", tt.toComplete, got, tt.want)
+		}
+	}
+}
