@@ -33,6 +33,15 @@ const (
 	DryRunServer DryRun = "server"
 )
 
+// ParseDryRun reads --dry-run as kubectl does.
+func ParseDryRun(s string) (DryRun, error) {
+	switch DryRun(s) {
+	case DryRunNone, DryRunClient, DryRunServer:
+		return DryRun(s), nil
+	}
+	return "", fmt.Errorf(`--dry-run must be "none", "server", or "client", not %q`, s)
+}
+
 // Op is what happened to an object.
 type Op string
 

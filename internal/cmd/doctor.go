@@ -133,7 +133,7 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	}
 	d := reporting.Doctor{Config: cfg, Image: o.Image, Output: o.Output, NoHeaders: o.NoHeaders, JUnit: o.JUnit, Out: o.Out, ErrOut: o.ErrOut,
 		Inventory: func(ctx context.Context) (*inventory.Snapshot, error) {
-			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
+			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: cfg.CheckedNamespaces()})
 		},
 		PrintTable: kubeprint.Table, WriteFile: writeFile}
 	if o.Canary {

@@ -175,7 +175,11 @@ func (o *ExplainOptions) Complete(args []string) error {
 		return o.readQuestions()
 	}
 	if o.Matrix {
-		return o.parseFocus()
+		if o.fromFocus, err = explain.ParseFocus("--from", o.Sources, endpoint.Source, o.DefaultNamespace()); err != nil {
+			return err
+		}
+		o.toFocus, err = explain.ParseFocus("--to", o.Destinations, endpoint.Destination, o.DefaultNamespace())
+		return err
 	}
 	if len(o.Sources) > 0 || len(o.Destinations) > 0 {
 		return usageErrorf("--from and --to focus a --matrix; a single question takes SOURCE and DEST as arguments")
@@ -183,17 +187,8 @@ func (o *ExplainOptions) Complete(args []string) error {
 	if len(args) != 2 {
 		return usageErrorf("explain needs SOURCE and DEST (got %d argument(s)); see 'kubectl netbaseline explain --help'", len(args))
 	}
-	if o.from, err = endpoint.ParseIn(args[0], endpoint.Source, o.DefaultNamespace()); err != nil {
-		return usageErrorf("SOURCE %v", err)
-	}
-	if o.from.Kind == endpoint.Local || o.from.Kind == endpoint.DNSName {
-		return usageErrorf("SOURCE %q: explain needs pods or IP addresses", args[0])
-	}
-	if o.to, err = endpoint.ParseIn(args[1], endpoint.Destination, o.DefaultNamespace()); err != nil {
-		return usageErrorf("DEST %v", err)
-	}
-	if o.to.Kind == endpoint.URL {
-		return usageErrorf("DEST %q: a URL is for probe local", args[1])
+	if o.from, o.to, err = explain.ParseQuestion(args[0], args[1], o.DefaultNamespace()); err != nil {
+		return err
 	}
 	if o.to.HasPort() {
 		o.ports = append(o.ports, policy.PortSpec{Port: o.to.Port, Protocol: o.to.EffectiveProtocol()})

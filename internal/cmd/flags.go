@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -312,11 +314,11 @@ func addDryRunFlag(c *cobra.Command, target *string) {
 }
 
 func parseDryRun(s string) (apply.DryRun, error) {
-	switch apply.DryRun(s) {
-	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
-		return apply.DryRun(s), nil
+	d, err := apply.ParseDryRun(s)
+	if err != nil {
+		return "", usageErrorf("%v", err)
 	}
-	return "", usageErrorf(`--dry-run must be "none", "server", or "client", not %q`, s)
+	return d, nil
 }
 
 // parsePortFlags reads repeated --port PORT[/PROTO] values (TCP default).
@@ -357,17 +359,9 @@ func completeKubeconfigNames(root *cobra.Command, g *GlobalOptions) {
 			return out, cobra.ShellCompDirectiveNoFileComp
 		}
 	}
-	_ = root.RegisterFlagCompletionFunc("context", names(func(raw clientcmdapi.Config) []string { return keys(raw.Contexts) }))
-	_ = root.RegisterFlagCompletionFunc("cluster", names(func(raw clientcmdapi.Config) []string { return keys(raw.Clusters) }))
-	_ = root.RegisterFlagCompletionFunc("user", names(func(raw clientcmdapi.Config) []string { return keys(raw.AuthInfos) }))
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	_ = root.RegisterFlagCompletionFunc("context", names(func(raw clientcmdapi.Config) []string { return slices.Collect(maps.Keys(raw.Contexts)) }))
+	_ = root.RegisterFlagCompletionFunc("cluster", names(func(raw clientcmdapi.Config) []string { return slices.Collect(maps.Keys(raw.Clusters)) }))
+	_ = root.RegisterFlagCompletionFunc("user", names(func(raw clientcmdapi.Config) []string { return slices.Collect(maps.Keys(raw.AuthInfos)) }))
 }
 
 // deprecatedAlias registers old as another name of the flag current (same

@@ -129,43 +129,12 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 }
 
-// Complete parses the endpoints.
+// Complete parses the endpoints, ports and questions.
 func (o *ProbeOptions) Complete(args []string) error {
 	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
-	if o.Queries != "" {
-		if len(args) > 0 {
-			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments")
-		}
-		var err error
-		if o.questions, err = readQuestions(o.Inputs(), o.Queries, o.DefaultNamespace()); err != nil {
-			return err
-		}
-		if o.ports, err = parsePortFlags(o.Ports); err != nil {
-			return err
-		}
-		if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-			return err
-		}
-		o.probeSettings.complete(o.GlobalOptions)
-		return nil
-	}
-	if len(args) == 0 {
-		return usageErrorf("probe needs SOURCE and at least one DEST; see 'kubectl netbaseline probe --help'")
-	}
 	var err error
-	if o.source, err = endpoint.ParseIn(args[0], endpoint.Source, o.DefaultNamespace()); err != nil {
-		return usageErrorf("SOURCE %v", err)
-	}
-	o.local = o.source.Kind == endpoint.Local
-	for _, a := range args[1:] {
-		ep, err := endpoint.ParseIn(a, endpoint.Destination, o.DefaultNamespace())
-		if err != nil {
-			return usageErrorf("DEST %v", err)
-		}
-		o.dests = append(o.dests, ep)
-	}
 	if o.ports, err = parsePortFlags(o.Ports); err != nil {
 		return err
 	}
@@ -173,7 +142,19 @@ func (o *ProbeOptions) Complete(args []string) error {
 		return err
 	}
 	o.probeSettings.complete(o.GlobalOptions)
-	return nil
+	if o.Queries != "" {
+		if len(args) > 0 {
+			return usageErrorf("--queries holds the questions: no SOURCE/DEST arguments")
+		}
+		o.questions, err = readQuestions(o.Inputs(), o.Queries, o.DefaultNamespace())
+		return err
+	}
+	if len(args) == 0 {
+		return usageErrorf("probe needs SOURCE and at least one DEST; see 'kubectl netbaseline probe --help'")
+	}
+	o.source, o.dests, err = probing.ParseTargets(args[0], args[1:], o.DefaultNamespace())
+	o.local = o.source.Kind == endpoint.Local
+	return err
 }
 
 // Validate checks flag combinations.
@@ -195,21 +176,7 @@ func (o *ProbeOptions) Validate() error {
 		}
 		return nil
 	}
-	if o.local {
-		if len(o.dests) != 1 || o.dests[0].Kind != endpoint.URL {
-			return usageErrorf("probe local takes exactly one URL, e.g. probe local https://example.com/api/health")
-		}
-		return nil
-	}
-	if len(o.dests) == 0 && len(o.DNSNames) == 0 {
-		return usageErrorf("give at least one DEST (or --dns NAME)")
-	}
-	for _, d := range o.dests {
-		if d.Kind == endpoint.URL {
-			return usageErrorf("DEST %s: URLs are for probe local; from pods use DEST:PORT with --http PATH", d.Raw)
-		}
-	}
-	return nil
+	return probing.CheckTargets(o.source, o.dests, o.DNSNames)
 }
 
 // Run probes through the probing use case.

@@ -138,7 +138,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 		Config: cfg, Saved: saved, SavedFrom: strings.Join(o.ProbeResults, ", "), Probe: o.Probe,
 		Settings: o.settings(), DenyMode: o.DenyMode, Context: o.contextName(), Output: o.Output, Out: o.Out, ErrOut: o.ErrOut, Now: o.now,
 		Inventory: func(ctx context.Context) (*inventory.Snapshot, error) {
-			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: configNamespaces(cfg)})
+			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: cfg.CheckedNamespaces()})
 		},
 		Rollback: func(ctx context.Context, namespace string) (record.RollbackPlan, error) {
 			plan, err := applier.PlanRollback(ctx, namespace)

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -105,12 +106,7 @@ func known[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return " (it defines none)"
 	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return " (it has " + strings.Join(names, ", ") + ")"
+	return " (it has " + strings.Join(slices.Sorted(maps.Keys(m)), ", ") + ")"
 }
 
 // DefaultNamespace is the namespace of the current kubeconfig context, as

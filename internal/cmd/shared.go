@@ -36,17 +36,6 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-// configNamespaces are the namespaces a Config's checks look at: its own,
-// and those of the peers it allows (ingress, monitoring, DNS). When
-// cluster-wide lists are refused, these are read one by one.
-func configNamespaces(cfg *config.Config) []string {
-	var out []string
-	for _, ns := range cfg.Namespaces {
-		out = append(out, ns.Name)
-	}
-	return dedupe(append(out, cfg.IngressController.Namespace, cfg.Monitoring.Namespace, cfg.DNS.Namespace, "kube-system"))
-}
-
 // probeImage is $NETBASELINE_PROBE_IMAGE, else the config's, else the
 // image published with this build by digest (--image overrides all three);
 // "" for a development build, which never guesses a name.

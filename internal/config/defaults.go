@@ -160,3 +160,19 @@ func (c *Config) NamespaceNames() []string {
 	}
 	return names
 }
+
+// CheckedNamespaces are the namespaces the Config's checks (doctor,
+// report) look at: its own, and those of the peers it allows (ingress,
+// monitoring, DNS) and kube-system, once each. When cluster-wide lists are
+// refused, these are read one by one.
+func (c *Config) CheckedNamespaces() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ns := range append(c.NamespaceNames(), c.IngressController.Namespace, c.Monitoring.Namespace, c.DNS.Namespace, "kube-system") {
+		if !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	return out
+}

@@ -199,3 +199,32 @@ func TestCustomColumnsGoThroughTheInjectedTablePrinter(t *testing.T) {
 		t.Fatalf("printer got %+v with %d rows", got, rows)
 	}
 }
+
+func TestParsingRefusesWhatExplainCannotAnswer(t *testing.T) {
+	for _, tt := range []struct{ source, dest, want string }{
+		{"local", "shop/web", "explain needs pods or IP addresses"},
+		{"api.example.com", "shop/web", "a DNS name can only be a DEST"},
+		{"shop/client", "https://example.com/", "a URL is for probe local"},
+		{"shop/a/b/c/d", "shop/web", "SOURCE"},
+	} {
+		if _, _, err := ParseQuestion(tt.source, tt.dest, "shop"); code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %s: want exit 2 %q, got %v", tt.source, tt.dest, tt.want, err)
+		}
+	}
+	for _, tt := range []struct {
+		value string
+		role  endpoint.Role
+		want  string
+	}{
+		{"shop/web:80", endpoint.Destination, "give ports with --port"},
+		{"shop/svc/web", endpoint.Source, "a Service is a destination"},
+		{"198.51.100.10", endpoint.Source, "a matrix focuses on pods"},
+	} {
+		if _, err := ParseFocus("--x", []string{tt.value}, tt.role, "shop"); code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: want exit 2 %q, got %v", tt.value, tt.want, err)
+		}
+	}
+	if eps, err := ParseFocus("--to", []string{"shop/svc/web", "shop"}, endpoint.Destination, "shop"); err != nil || len(eps) != 2 {
+		t.Fatalf("a Service and a namespace focus a matrix's columns: %v %v", eps, err)
+	}
+}

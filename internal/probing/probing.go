@@ -171,8 +171,8 @@ func (c Config) launch(ctx context.Context, plans []probe.SourcePlan) (obs []pro
 
 // runLocal makes the HTTP check of probe local from this machine.
 func (c Config) runLocal(ctx context.Context) error {
-	if len(c.Dests) != 1 || c.Dests[0].Kind != endpoint.URL {
-		return exit.Usagef("probe local takes exactly one URL")
+	if err := CheckTargets(c.Source, c.Dests, nil); err != nil {
+		return err
 	}
 	ob, err := LocalCheck{URL: c.Dests[0].URL, Timeout: c.Settings.CheckTimeout, Status: c.HTTPStatus}.Run(ctx)
 	if err != nil {

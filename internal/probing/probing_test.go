@@ -210,3 +210,32 @@ func TestObservedAs(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetsProbeCanCheck(t *testing.T) {
+	src, dests, err := ParseTargets("local", []string{"https://example.com/health"}, "shop")
+	if err != nil || CheckTargets(src, dests, nil) != nil {
+		t.Fatalf("probe local URL: %v", err)
+	}
+	for _, tt := range []struct {
+		source string
+		dests  []string
+		dns    []string
+		want   string
+	}{
+		{"local", []string{"shop/web:80"}, nil, "probe local takes exactly one URL"},
+		{"shop/client", nil, nil, "give at least one DEST"},
+		{"shop/client", []string{"https://example.com/"}, nil, "URLs are for probe local"},
+	} {
+		src, dests, err := ParseTargets(tt.source, tt.dests, "shop")
+		if err == nil {
+			err = CheckTargets(src, dests, tt.dns)
+		}
+		if code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %v: want exit 2 %q, got %v", tt.source, tt.dests, tt.want, err)
+		}
+	}
+	src, dests, _ = ParseTargets("shop/client", nil, "shop")
+	if err := CheckTargets(src, dests, []string{"kubernetes.default"}); err != nil {
+		t.Fatalf("--dns alone is a check: %v", err)
+	}
+}
