@@ -28,6 +28,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/explain"
+	"github.com/netbaseline/kubectl-netbaseline/internal/flowdiff"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
@@ -239,13 +241,9 @@ func questionError(what string, err error) error {
 
 func (s *Snapshot) question(source, dest string, ports []string) (policy.Query, error) {
 	q := policy.Query{}
-	from, err := endpoint.ParseIn(source, endpoint.Source, "")
+	from, to, err := explain.ParseQuestion(source, dest, "")
 	if err != nil {
-		return q, questionError("SOURCE", err)
-	}
-	to, err := endpoint.ParseIn(dest, endpoint.Destination, "")
-	if err != nil {
-		return q, questionError("DEST", err)
+		return q, &QuestionError{msg: err.Error()}
 	}
 	if to.HasPort() && len(ports) > 0 {
 		return q, &QuestionError{msg: "give the port either as DEST:PORT or in ports, not both"}
@@ -314,7 +312,9 @@ type FlowChange struct {
 // namespace when none is given), on each port the destination declares.
 // after must derive from the same read as before (before itself, or
 // WithNetworkPolicies of it), so that both hold the same pods, as diff
-// --flows compares them.
+// --flows compares them. An *UnreadableError when what could not be read
+// (pods, Services, policies, namespace labels a selector needs) could
+// change the answer.
 func FlowChanges(before, after *Snapshot, namespaces ...string) ([]FlowChange, error) {
 	if before.origin != after.origin {
 		return nil, errors.New("FlowChanges compares two snapshots of one read: make after with before.WithNetworkPolicies")
@@ -330,6 +330,11 @@ func FlowChanges(before, after *Snapshot, namespaces ...string) ([]FlowChange, e
 		for _, p := range after.model.Pods {
 			focus[p.Namespace] = true
 		}
+	}
+	// What could not be read makes the changes unknown, never "none", as
+	// for diff --flows.
+	if err := flowdiff.Unknown(before.model, before.engine, after.engine); err != nil {
+		return nil, &UnreadableError{msg: errors.Unwrap(err).Error()}
 	}
 	var out []FlowChange
 	for _, c := range policy.FlowChanges(before.engine, after.engine, focus) {
