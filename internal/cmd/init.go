@@ -9,6 +9,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 var initLong = templates.LongDesc(`
@@ -87,7 +88,7 @@ func (o *InitOptions) Complete(_ []string) error {
 		return err
 	}
 	o.source = src
-	o.namespaces = dedupe(o.Namespaces)
+	o.namespaces = model.Unique(o.Namespaces)
 	if len(o.namespaces) == 0 {
 		o.namespaces = src.Namespaces()
 	}

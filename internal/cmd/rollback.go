@@ -10,6 +10,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
@@ -105,7 +106,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	}
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: o.dryRun, ForceConflicts: o.ForceConflicts,
 		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
-	namespaces := dedupe(o.Namespaces)
+	namespaces := model.Unique(o.Namespaces)
 	if o.AllNamespaces {
 		if namespaces, err = read.AppliedNamespaces(ctx, clients); err != nil {
 			return err

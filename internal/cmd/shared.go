@@ -7,6 +7,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/discovering"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
@@ -107,19 +108,7 @@ func resolveNamespaces(g *GlobalOptions, src *baseline.Source, namespaces []stri
 		}
 		return ns, nil
 	case len(namespaces) > 0:
-		return dedupe(namespaces), nil
+		return model.Unique(namespaces), nil
 	}
 	return []string{g.DefaultNamespace()}, nil
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

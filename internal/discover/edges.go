@@ -3,6 +3,7 @@ package discover
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -125,8 +126,8 @@ func Edges(reports []PodReport, r *Resolver, settings *config.Config) ([]*Edge, 
 	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
 	sort.Strings(b.notes.InboundExternal)
 	sort.Strings(b.notes.Unmapped)
-	b.notes.InboundExternal = dedupe(b.notes.InboundExternal)
-	b.notes.Unmapped = dedupe(b.notes.Unmapped)
+	b.notes.InboundExternal = slices.Compact(b.notes.InboundExternal)
+	b.notes.Unmapped = slices.Compact(b.notes.Unmapped)
 	return out, b.notes
 }
 
@@ -262,14 +263,4 @@ func (e *Edge) observe(observer *model.Pod, f probe.ObservedFlow, outbound bool)
 	if len(e.ObservedBy) < 3 {
 		e.ObservedBy = append(e.ObservedBy, key)
 	}
-}
-
-func dedupe(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

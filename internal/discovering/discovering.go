@@ -164,7 +164,7 @@ func Run(ctx context.Context, c Config) error {
 // namespace with pods except the system ones.
 func (c Config) targets(m *model.Model) []string {
 	if !c.AllNamespaces {
-		return dedupe(c.Namespaces)
+		return model.Unique(c.Namespaces)
 	}
 	seen := map[string]bool{}
 	for _, p := range m.Pods {
@@ -278,8 +278,8 @@ func (c Config) summarize(pods int, res *discover.Result, notes discover.Notes, 
 	for _, c := range cov.CutObserved {
 		cut = append(cut, fmt.Sprintf("%s -> %s %d/%s", c.FromGroup, c.ToGroup, c.Port, c.Protocol))
 	}
-	list("Allowed now, never observed, denied by this baseline (what diff --flows --config will show as cut)", dedupe(never))
-	list("Warning: observed, yet denied by this baseline (the Config cannot express them; add them by hand)", dedupe(cut))
+	list("Allowed now, never observed, denied by this baseline (what diff --flows --config will show as cut)", model.Unique(never))
+	list("Warning: observed, yet denied by this baseline (the Config cannot express them; add them by hand)", model.Unique(cut))
 	var denied []string
 	for _, d := range cov.DeniedNow {
 		denied = append(denied, d.Edge+" (denied now by "+strings.Join(d.By, ", ")+")")
@@ -314,18 +314,6 @@ func observationsOf(reports []discover.PodReport) []podObservationDoc {
 	out := make([]podObservationDoc, 0, len(reports))
 	for _, r := range reports {
 		out = append(out, podObservationDoc{Pod: r.Pod.Key(), Observation: r.Observation, Error: r.Err})
-	}
-	return out
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	out := in[:0:0]
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
 	}
 	return out
 }

@@ -2,7 +2,7 @@ package doctor
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -124,7 +124,7 @@ func servicePortFinding(s *Snapshot, svc corev1.Service, sp corev1.ServicePort, 
 		resolved = append(resolved, fmt.Sprint(n))
 	}
 	f := Finding{ID: "PORT-001", Severity: Pass, Subject: subject,
-		Message: fmt.Sprintf("service %s/%s port %d -> targetPort %s -> %s on its pods", svc.Namespace, svc.Name, sp.Port, target.String(), strings.Join(dedupe(resolved), ","))}
+		Message: fmt.Sprintf("service %s/%s port %d -> targetPort %s -> %s on its pods", svc.Namespace, svc.Name, sp.Port, target.String(), strings.Join(slices.Compact(slices.Sorted(slices.Values(resolved))), ","))}
 	if ready, ok := readyEndpoints(s, svc); ok && ready == 0 {
 		f.ID, f.Severity = "PORT-002", Warn
 		f.Message = fmt.Sprintf("service %s/%s has no ready endpoint", svc.Namespace, svc.Name)
@@ -252,15 +252,4 @@ func readyEndpoints(s *Snapshot, svc corev1.Service) (int, bool) {
 		}
 	}
 	return ready, true
-}
-
-func dedupe(in []string) []string {
-	sort.Strings(in)
-	out := in[:0]
-	for i, s := range in {
-		if i == 0 || s != in[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
 }

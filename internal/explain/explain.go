@@ -107,11 +107,7 @@ func (c Config) question(engine *policy.Engine, snapshot *model.Model) error {
 	if err := c.print(xs, snapshot.Warnings); err != nil {
 		return err
 	}
-	expect := newExpectations(c.Expect)
-	for _, x := range xs {
-		expect.see(x)
-	}
-	return expect.result()
+	return expectAll(c.Expect, xs)
 }
 
 // build reads the model and compiles the engine, with the collector tuned

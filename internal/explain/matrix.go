@@ -60,6 +60,15 @@ type expectations struct {
 
 func newExpectations(want string) *expectations { return &expectations{want: want} }
 
+// expectAll is --expect over verdicts held in memory.
+func expectAll(want string, xs []policy.Explanation) error {
+	expect := newExpectations(want)
+	for _, x := range xs {
+		expect.see(x)
+	}
+	return expect.result()
+}
+
 const shownMisses = 20
 
 func (e *expectations) see(x policy.Explanation) {
@@ -294,11 +303,7 @@ func (c Config) matrix(engine *policy.Engine, snapshot *model.Model) error {
 	if err := c.print(xs, snapshot.Warnings); err != nil {
 		return err
 	}
-	expect := newExpectations(c.Expect)
-	for _, x := range xs {
-		expect.see(x)
-	}
-	return expect.result()
+	return expectAll(c.Expect, xs)
 }
 
 // matrixPods are the pods a matrix is drawn between; pods that could not

@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -16,17 +15,9 @@ import (
 // line, exit 2, before any verdict), then writes the verdicts and a
 // summary on stderr; exit 3 when an expectation is not met.
 func (c Config) answer(engine *policy.Engine, snapshot *model.Model) error {
-	source := c.QuestionsFrom
-	if source == "-" {
-		source = "stdin"
-	}
-	resolved, err := queries.Resolve(snapshot, source, c.Questions, false)
+	resolved, source, err := queries.ResolveFile(snapshot, c.QuestionsFrom, c.Questions, false)
 	if err != nil {
-		var unreadable *model.UnreadableError
-		if errors.As(err, &unreadable) {
-			return &exit.Error{Code: exit.Failed, Err: err}
-		}
-		return exit.Usagef("--queries %v", err)
+		return err
 	}
 	var all []policy.Explanation
 	var unmet []string

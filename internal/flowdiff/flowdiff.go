@@ -137,15 +137,7 @@ func Unknown(m *model.Model, engines ...*policy.Engine) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
-	kept := missing[:0]
-	for _, m := range missing {
-		if !seen[m] {
-			seen[m] = true
-			kept = append(kept, m)
-		}
-	}
-	return exit.Failedf("which connections change is unknown: %s", strings.Join(kept, "; "))
+	return exit.Failedf("which connections change is unknown: %s", strings.Join(model.Unique(missing), "; "))
 }
 
 // Print prints the changes and exits as kubectl diff: 1 (silently) when

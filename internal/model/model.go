@@ -419,3 +419,17 @@ func ShortKind(kind string) string {
 	}
 	return strings.ToLower(kind)
 }
+
+// Unique returns names once each, in their first order (namespaces asked
+// twice, refusals met twice).
+func Unique(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}

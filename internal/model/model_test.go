@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -224,5 +225,11 @@ func TestGroupName(t *testing.T) {
 		if got := p.GroupName(); got != c.want {
 			t.Errorf("GroupName with owner %+v = %q, want %q", c.owner, got, c.want)
 		}
+	}
+}
+
+func TestUniqueKeepsTheFirstOrder(t *testing.T) {
+	if got := strings.Join(Unique([]string{"b", "a", "b", "", "a", ""}), ","); got != "b,a," {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -123,7 +123,7 @@ func (c Config) load(ctx context.Context, eps []endpoint.Endpoint) (*model.Model
 }
 
 func (c Config) loadNamespaces(ctx context.Context, namespaces []string) (*model.Model, error) {
-	snapshot, err := c.Load(ctx, dedupe(append(namespaces, "kube-system")))
+	snapshot, err := c.Load(ctx, model.Unique(append(namespaces, "kube-system")))
 	if err != nil {
 		return nil, err
 	}
@@ -216,16 +216,4 @@ func (c Config) serverDryRun(ctx context.Context, plans []probe.SourcePlan) erro
 		return exit.Failedf("the API server would refuse %d of %d probe source(s):\n  %s", len(refused), len(plans), strings.Join(refused, "\n  "))
 	}
 	return nil
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	out := in[:0:0]
-	for _, s := range in {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

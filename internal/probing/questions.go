@@ -2,13 +2,11 @@ package probing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
-	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
@@ -18,21 +16,13 @@ import (
 // the file explain --queries answers offline, checked on the cluster. Each
 // source pod runs one agent for all its questions.
 func (c Config) runQuestions(ctx context.Context) error {
-	source := c.QuestionsFrom
-	if source == "-" {
-		source = "stdin"
-	}
 	snapshot, err := c.loadNamespaces(ctx, queries.Namespaces(c.Questions))
 	if err != nil {
 		return err
 	}
-	resolved, err := queries.Resolve(snapshot, source, c.Questions, true)
+	resolved, source, err := queries.ResolveFile(snapshot, c.QuestionsFrom, c.Questions, true)
 	if err != nil {
-		var unreadable *model.UnreadableError
-		if errors.As(err, &unreadable) {
-			return &exit.Error{Code: exit.Failed, Err: err}
-		}
-		return exit.Usagef("--queries %v", err)
+		return err
 	}
 	engine := policy.New(snapshot)
 	var plans []probe.SourcePlan

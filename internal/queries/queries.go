@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -228,4 +229,24 @@ func Namespaces(qs []Question) []string {
 		}
 	}
 	return out
+}
+
+// ResolveFile is Resolve for the questions of the file named path ("-" is
+// stdin, named so in messages), with the exit status of a failure: what
+// could not be read is exit 1, a question that does not resolve exit 2.
+// It returns the name the messages use.
+func ResolveFile(m *model.Model, path string, qs []Question, serviceWithoutPods bool) ([]Resolved, string, error) {
+	source := path
+	if source == "-" {
+		source = "stdin"
+	}
+	resolved, err := Resolve(m, source, qs, serviceWithoutPods)
+	if err != nil {
+		var unreadable *model.UnreadableError
+		if errors.As(err, &unreadable) {
+			return nil, source, &exit.Error{Code: exit.Failed, Err: err}
+		}
+		return nil, source, exit.Usagef("--queries %v", err)
+	}
+	return resolved, source, nil
 }

@@ -115,7 +115,7 @@ func (c Config) probeNow(ctx context.Context, snapshot *model.Model, mode probe.
 	for _, ns := range scope {
 		dests = append(dests, snapshot.PodsIn(ns)...)
 	}
-	for _, ns := range dedupe(append(append([]string{}, scope...), peers...)) {
+	for _, ns := range model.Unique(append(append([]string{}, scope...), peers...)) {
 		sources = append(sources, snapshot.PodsIn(ns)...)
 	}
 	plans, skipped := probe.PlanPairs(engine, probe.MatrixPairs(engine, sources, dests), []string{"kubernetes.default.svc.cluster.local"}, c.Settings.CheckTimeout)
@@ -159,16 +159,4 @@ func ReadProbeResults(in *input.Reader, files []string) (*probe.Document, error)
 		}
 	}
 	return merged, nil
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
