@@ -113,7 +113,15 @@ func Load(in *input.Reader, paths []string, defaultNamespace string) (*model.Mod
 			if err != nil {
 				return nil, asFileError(err)
 			}
-			if err := l.load(input.Source(f), data); err != nil {
+			err = l.load(input.Source(f), data)
+			if errors.Is(err, errNotKubernetes) && f != p {
+				// Found in a directory, as peers' tools do: a file that is
+				// no manifest at all (values.yaml, package.json) is passed
+				// over, and said so; one named on the command line is not.
+				l.model.Warnings = append(l.model.Warnings, fmt.Sprintf("%v: skipped, not a Kubernetes manifest", err))
+				continue
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -123,6 +131,35 @@ func Load(in *input.Reader, paths []string, defaultNamespace string) (*model.Mod
 	}
 	l.model.Normalize()
 	return l.model, nil
+}
+
+// errNotKubernetes: a document that is no Kubernetes object at all (no
+// kind and no apiVersion, or not a mapping).
+var errNotKubernetes = errors.New("not a Kubernetes object")
+
+// manifestAfter: a document that is no Kubernetes object after one that
+// was is a broken manifest, not a file to pass over.
+func manifestAfter(before []*docSink, err error) error {
+	for _, d := range before {
+		if d.seen && errors.Is(err, errNotKubernetes) {
+			return fmt.Errorf("%s (after a Kubernetes object of the same file)", strings.Replace(err.Error(), errNotKubernetes.Error()+": ", "", 1))
+		}
+	}
+	return err
+}
+
+// typedListItem gives an item of a typed List (PodList, NamespaceList, as
+// the API server returns them) the kind and apiVersion its list implies
+// when it carries none, as kubectl reads them.
+func typedListItem(item map[string]any, list metav1.TypeMeta) {
+	kind, _ := item["kind"].(string)
+	if kind != "" || list.Kind == "List" {
+		return
+	}
+	item["kind"] = strings.TrimSuffix(list.Kind, "List")
+	if v, _ := item["apiVersion"].(string); v == "" && list.APIVersion != "" {
+		item["apiVersion"] = list.APIVersion
+	}
 }
 
 // asFileError words the input reader's refusals as the loader's own.
@@ -192,10 +229,14 @@ func (l *fileLoader) load(file string, data []byte) error {
 			return l.loadFull(file, data)
 		}
 	}
-	for _, d := range sinks {
+	// A file is recorded whole or not at all (a skipped file leaves
+	// nothing behind).
+	for i, d := range sinks {
 		if d.err != nil {
-			return d.err
+			return manifestAfter(sinks[:i], d.err)
 		}
+	}
+	for _, d := range sinks {
 		d.replay(l)
 	}
 	return nil
@@ -227,6 +268,8 @@ func eachParallel(n int, f func(int)) {
 // in their order.
 type docSink struct {
 	defaultNamespace string
+	// seen: the document held something (not an empty document).
+	seen bool
 	ops              []func(*fileLoader)
 	parseErr, err    error
 }
@@ -254,9 +297,10 @@ func (d *docSink) document(file string, line int, v any) error {
 	if v == nil {
 		return nil
 	}
+	d.seen = true
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return &FileError{File: file, Line: line, Err: errors.New("a document must be a Kubernetes object (a mapping)")}
+		return &FileError{File: file, Line: line, Err: fmt.Errorf("%w: a document must be a Kubernetes object (a mapping)", errNotKubernetes)}
 	}
 	if err := d.object(obj, file+":"+strconv.Itoa(line)); err != nil {
 		return &FileError{File: file, Line: line, Err: err}
@@ -272,11 +316,15 @@ func (l *fileLoader) loadFull(file string, data []byte) error {
 	if err != nil {
 		return asFileError(err)
 	}
+	sinks := make([]*docSink, 0, len(docs))
 	for _, doc := range docs {
 		d := &docSink{defaultNamespace: l.defaultNamespace}
 		if err := d.document(file, doc.Line, doc.Value); err != nil {
-			return err
+			return manifestAfter(sinks, err)
 		}
+		sinks = append(sinks, d)
+	}
+	for _, d := range sinks {
 		d.replay(l)
 	}
 	return nil
@@ -286,6 +334,9 @@ func (d *docSink) object(obj map[string]any, where string) error {
 	kind, _ := obj["kind"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
 	tm := metav1.TypeMeta{Kind: kind, APIVersion: apiVersion}
+	if tm.Kind == "" && tm.APIVersion == "" {
+		return fmt.Errorf("%w: no kind, no apiVersion", errNotKubernetes)
+	}
 	if tm.Kind == "" {
 		return errors.New("missing kind")
 	}
@@ -302,6 +353,7 @@ func (d *docSink) object(obj map[string]any, where string) error {
 				item.err = fmt.Errorf("items[%d]: not an object", i)
 				return
 			}
+			typedListItem(m, tm)
 			if err := item.object(m, where); err != nil {
 				item.err = fmt.Errorf("items[%d]: %w", i, err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
@@ -303,5 +304,43 @@ func TestLoadFilesRefusesAliasBombs(t *testing.T) {
 	_, err := LoadFiles([]string{"-"}, strings.NewReader(b.String()), "")
 	if err == nil || !strings.Contains(err.Error(), "aliases expand the document") {
 		t.Fatalf("alias bomb: %v", err)
+	}
+}
+
+// Peers' files: typed Lists whose items carry no kind (as the API server
+// returns them) are read as kubectl reads them; a file in a -f directory
+// that is no manifest at all is skipped with a warning naming it, one
+// named on the command line is refused.
+func TestPeersFilesAreReadAsKubectlReadsThem(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("pods.json", `{"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}, "status": {"podIP": "198.18.0.10"}}]}`)
+	write("namespaces.yaml", "apiVersion: v1\nkind: NamespaceList\nitems:\n- metadata: {name: shop, labels: {team: a}}\n")
+	pkg := write("package.json", `{"name": "frontend", "version": "1.0.0"}`)
+	write("values.yaml", "replicaCount: 2\nimage: {tag: v1}\n")
+	m, err := Load(input.NewReader(nil, 1<<20), []string{dir}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pods) != 1 || m.Pods[0].Name != "web" || len(m.Namespaces) != 1 || m.Namespaces[0].Labels["team"] != "a" {
+		t.Fatalf("typed lists not read: pods %v, namespaces %v", m.Pods, m.Namespaces)
+	}
+	skipped := strings.Join(m.Warnings, "\n")
+	if !strings.Contains(skipped, "package.json") || !strings.Contains(skipped, "values.yaml") || !strings.Contains(skipped, "skipped, not a Kubernetes manifest") {
+		t.Fatalf("the skipped files are not named: %v", m.Warnings)
+	}
+	if _, err := Load(input.NewReader(nil, 1<<20), []string{pkg}, "default"); err == nil || !strings.Contains(err.Error(), "not a Kubernetes object") {
+		t.Fatalf("a non-manifest named on the command line must be refused: %v", err)
+	}
+	// A manifest that goes wrong halfway is broken, not passed over.
+	write("half.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: half, namespace: shop}\n---\njust: data\n")
+	if _, err := Load(input.NewReader(nil, 1<<20), []string{dir}, "default"); err == nil || !strings.Contains(err.Error(), "half.yaml:5") || !strings.Contains(err.Error(), "after a Kubernetes object") {
+		t.Fatalf("want half.yaml refused at its second document, got %v", err)
 	}
 }
