@@ -347,10 +347,12 @@ func (a *Applier) executeNamespace(ctx context.Context, p *NamespacePlan, j *jou
 		if err != nil {
 			return landedResults(p, written), err
 		}
+		// Each line names its namespace: a run over several namespaces
+		// announces them all before the first write.
 		if s.Role == transition.RoleBaseline && !p.Rollback {
-			a.progress("%s %s (phase %s)", s.Op, s.Name(), baseline.FormatPhase(s.Phase))
+			a.progress("%s %s/%s (phase %s)", s.Op, p.Namespace, s.Name(), baseline.FormatPhase(s.Phase))
 		} else {
-			a.progress("%s %s", s.Op, s.Name())
+			a.progress("%s %s/%s", s.Op, p.Namespace, s.Name())
 		}
 		if s.Role == transition.RoleBaseline {
 			j.landed = append(j.landed, s.Name())

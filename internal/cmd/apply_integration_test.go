@@ -110,7 +110,7 @@ func TestIntegrationApplyDryRunAndRollback(t *testing.T) {
 	if got := lines(r.stdout); r.code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "apply allow-dns (phase 05)") {
+	if !strings.Contains(r.stderr, "apply backend-dev/allow-dns (phase 05)") {
 		t.Errorf("no progress on stderr: %q", r.stderr)
 	}
 	np, err := cs.NetworkingV1().NetworkPolicies("backend-dev").Get(context.Background(), "deny-all", metav1.GetOptions{})
