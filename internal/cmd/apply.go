@@ -154,7 +154,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 // Complete resolves the tree, namespaces, order and printer.
 func (o *ApplyOptions) Complete(_ []string) error {
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+	if o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut); err != nil {
 		return err
 	}
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {

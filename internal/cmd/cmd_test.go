@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 type result struct {
@@ -545,5 +550,44 @@ func TestDiscoverUsageErrors(t *testing.T) {
 	t.Setenv("NETBASELINE_PROBE_IMAGE", "")
 	if r := run(t, "discover", "-n", "web"); r.code != ExitUsage || !strings.Contains(r.stderr, "this development build names no probe image") {
 		t.Errorf("no image: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// kubectl's conventions the daily user trips on (#40): the release in the
+// User-Agent, a --kubeconfig that names no file, a bare --dry-run.
+func TestUserAgentNamesTheRelease(t *testing.T) {
+	ua := UserAgent()
+	if !strings.HasPrefix(ua, "kubectl-netbaseline/v") || strings.Contains(ua, "$Format") || !strings.Contains(ua, "/"+runtime.GOARCH) {
+		t.Fatalf("User-Agent %q", ua)
+	}
+}
+
+func TestAMissingKubeconfigIsBadUsage(t *testing.T) {
+	r := run(t, "render", "-n", "backend-dev", "--kubeconfig", filepath.Join(t.TempDir(), "nowhere"))
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--kubeconfig") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestABareDryRunIsClientWithKubectlsWarning(t *testing.T) {
+	var errOut strings.Builder
+	d, err := parseDryRun(dryRunUnchanged, &errOut)
+	if err != nil || d != "client" || !strings.Contains(errOut.String(), "--dry-run is deprecated and can be replaced with --dry-run=client") {
+		t.Fatalf("%s %v %q", d, err, errOut.String())
+	}
+	if _, err := parseDryRun("sometimes", &errOut); ExitCode(err) != ExitUsage {
+		t.Fatalf("a wrong --dry-run: %v", err)
+	}
+}
+
+// explain, probe and discover complete -n with the cluster's namespaces,
+// never file names.
+func TestNamespacesOfTheClusterComplete(t *testing.T) {
+	clients := read.Clients{Kube: fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})}
+	for _, command := range []string{"explain", "probe", "discover"} {
+		r := runWithClients(t, clients, "__complete", command, "-n", "")
+		if !strings.HasPrefix(r.stdout, "shop\n:4\n") {
+			t.Errorf("%s -n completion: %q", command, r.stdout)
+		}
 	}
 }

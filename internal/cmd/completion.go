@@ -32,3 +32,17 @@ func completeEndpointFlag(g *GlobalOptions) func(*cobra.Command, []string, strin
 		return read.EndpointCompletions(ctx, clients, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 }
+
+// completeClusterNamespaces completes -n with the cluster's namespaces
+// (explain, probe and discover name namespaces that exist, not overlays).
+func completeClusterNamespaces(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		clients, err := g.Factory.Clients()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return read.NamespaceNames(ctx, clients), cobra.ShellCompDirectiveNoFileComp
+	}
+}

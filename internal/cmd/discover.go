@@ -119,6 +119,7 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 	addPullPolicyFlag(c, &o.PullPolicy)
 	f.DurationVar(&o.WaitTimeout, "wait-timeout", o.WaitTimeout, "How long to wait for each observing container beyond --duration, start included")
 	_ = c.MarkFlagFilename("merge", "yaml", "yml")
+	_ = c.RegisterFlagCompletionFunc("namespace", completeClusterNamespaces(o.GlobalOptions))
 }
 
 // Complete reads the config and the --merge file (before any API call).

@@ -309,11 +309,19 @@ func validatePullPolicy(p string) error {
 
 func addDryRunFlag(c *cobra.Command, target *string) {
 	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
-	c.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	c.Flags().Lookup("dry-run").NoOptDefVal = dryRunUnchanged
 	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func parseDryRun(s string) (apply.DryRun, error) {
+// dryRunUnchanged is a bare --dry-run, which kubectl still reads as
+// client with a deprecation warning.
+const dryRunUnchanged = "unchanged"
+
+func parseDryRun(s string, errOut io.Writer) (apply.DryRun, error) {
+	if s == dryRunUnchanged {
+		fmt.Fprintln(errOut, "Warning: --dry-run is deprecated and can be replaced with --dry-run=client.")
+		return apply.DryRunClient, nil
+	}
 	d, err := apply.ParseDryRun(s)
 	if err != nil {
 		return "", usageErrorf("%v", err)

@@ -138,7 +138,7 @@ func (o *ProbeOptions) Complete(args []string) error {
 	if o.ports, err = parsePortFlags(o.Ports); err != nil {
 		return err
 	}
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+	if o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut); err != nil {
 		return err
 	}
 	o.probeSettings.complete(o.GlobalOptions)

@@ -86,7 +86,7 @@ func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 // Complete parses --dry-run.
 func (o *RollbackOptions) Complete(_ []string) error {
 	var err error
-	o.dryRun, err = parseDryRun(o.DryRun)
+	o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut)
 	return err
 }
 

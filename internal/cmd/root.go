@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -97,6 +98,20 @@ func (g *GlobalOptions) checkKubeconfigNames() error {
 	}
 	if _, ok := raw.AuthInfos[user]; user != "" && !ok {
 		return usageErrorf("user %q does not exist in the kubeconfig%s", user, known(raw.AuthInfos))
+	}
+	return nil
+}
+
+// checkKubeconfigFile refuses a --kubeconfig that names no file (exit 2),
+// whether or not the command goes on to talk to the cluster: a typo
+// would otherwise pass unnoticed by render or explain -f.
+func (g *GlobalOptions) checkKubeconfigFile() error {
+	f := g.ConfigFlags.KubeConfig
+	if f == nil || *f == "" {
+		return nil
+	}
+	if _, err := os.Stat(*f); err != nil {
+		return usageErrorf("--kubeconfig %s: %v", *f, errors.Unwrap(err))
 	}
 	return nil
 }
@@ -202,6 +217,9 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 				}
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--config: %w", err)}
 			}
+			if err := g.checkKubeconfigFile(); err != nil {
+				return err
+			}
 			return g.checkKubeconfigNames()
 		},
 	}
@@ -218,6 +236,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 	root.PersistentFlags().StringVar(&g.MaxInputSize, input.FlagName, input.DefaultMaxSize,
 		"Bound on what one run reads from files and stdin together (-f, --dir, --config, --queries, templates); a byte count or a quantity such as 1Gi")
 	g.profiling.AddFlags(root.PersistentFlags())
+	_ = root.RegisterFlagCompletionFunc("namespace", completeClusterNamespaces(g))
 	_ = root.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profiling.Names, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(

@@ -73,9 +73,11 @@ func Exit(obs []probe.Observation) error {
 }
 
 // PrintContainers prints, per source, the container that would be added
-// and its checks (--dry-run=client).
-func PrintContainers(out io.Writer, plans []probe.SourcePlan, s Settings) error {
-	for i, plan := range plans {
+// and its checks (--dry-run=client): one JSON List with -o json, else
+// YAML documents.
+func PrintContainers(out io.Writer, plans []probe.SourcePlan, s Settings, format string) error {
+	docs := make([]map[string]any, 0, len(plans))
+	for _, plan := range plans {
 		agentPlan := probe.AgentPlan(plan, s.CheckTimeout)
 		encoded, err := probe.EncodePlan(agentPlan)
 		if err != nil {
@@ -83,7 +85,18 @@ func PrintContainers(out io.Writer, plans []probe.SourcePlan, s Settings) error 
 		}
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: plan.Pod.Name, Namespace: plan.Pod.Namespace}}
 		ec := probe.BuildContainer(probe.ContainerName(pod, probe.RandomSuffix), s.Image, corev1.PullPolicy(s.PullPolicy), encoded)
-		b, err := yaml.Marshal(map[string]any{"pod": plan.Pod.Key(), "ephemeralContainer": ec, "checks": agentPlan.Checks})
+		docs = append(docs, map[string]any{"pod": plan.Pod.Key(), "ephemeralContainer": ec, "checks": agentPlan.Checks})
+	}
+	if format == "json" {
+		b, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": docs}, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s\n", b)
+		return err
+	}
+	for i, doc := range docs {
+		b, err := yaml.Marshal(doc)
 		if err != nil {
 			return err
 		}

@@ -160,7 +160,7 @@ func (c Config) request(snapshot *model.Model) (probe.Request, error) {
 func (c Config) launch(ctx context.Context, plans []probe.SourcePlan) (obs []probe.Observation, mode probe.DenyMode, done bool, err error) {
 	switch c.DryRun {
 	case apply.DryRunClient:
-		return nil, "", true, PrintContainers(c.Print.Out, plans, c.Settings)
+		return nil, "", true, PrintContainers(c.Print.Out, plans, c.Settings, c.Print.Output)
 	case apply.DryRunServer:
 		return nil, "", true, c.serverDryRun(ctx, plans)
 	}

@@ -3,6 +3,7 @@ package probing
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -162,7 +163,7 @@ func TestDryRunsRunNothing(t *testing.T) {
 	w, o := &wire{}, &outcome{}
 	c := config(t, w, o)
 	c.Source, c.Dests = parse(t, "shop/client", endpoint.Source), []endpoint.Endpoint{parse(t, "shop/web:8080", endpoint.Destination)}
-	c.DryRun = apply.DryRunClient
+	c.DryRun, c.Print.Output = apply.DryRunClient, "table"
 	if err := Run(context.Background(), c); err != nil || w.plans != nil || !strings.Contains(o.stdout.String(), "ephemeralContainer:") {
 		t.Fatalf("client dry run: %v, ran %d plans, printed:\n%s", err, len(w.plans), o.stdout.String())
 	}
@@ -237,5 +238,22 @@ func TestTargetsProbeCanCheck(t *testing.T) {
 	src, dests, _ = ParseTargets("shop/client", nil, "shop")
 	if err := CheckTargets(src, dests, []string{"kubernetes.default"}); err != nil {
 		t.Fatalf("--dns alone is a check: %v", err)
+	}
+}
+
+func TestAClientDryRunPrintsJSONWhenAsked(t *testing.T) {
+	w, o := &wire{}, &outcome{}
+	c := config(t, w, o)
+	c.Source, c.Dests = parse(t, "shop/client", endpoint.Source), []endpoint.Endpoint{parse(t, "shop/web:8080", endpoint.Destination)}
+	c.DryRun, c.Print.Output = apply.DryRunClient, "json"
+	if err := Run(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Kind  string           `json:"kind"`
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal(o.stdout.Bytes(), &list); err != nil || list.Kind != "List" || len(list.Items) != 1 || list.Items[0]["pod"] != "shop/client" {
+		t.Fatalf("want a JSON List of one container, got %v:\n%s", err, o.stdout.String())
 	}
 }
