@@ -19,6 +19,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
+	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
 type result struct {
@@ -556,7 +557,7 @@ func TestDiscoverUsageErrors(t *testing.T) {
 // kubectl's conventions the daily user trips on (#40): the release in the
 // User-Agent, a --kubeconfig that names no file, a bare --dry-run.
 func TestUserAgentNamesTheRelease(t *testing.T) {
-	ua := UserAgent()
+	ua := version.UserAgent()
 	if !strings.HasPrefix(ua, "kubectl-netbaseline/v") || strings.Contains(ua, "$Format") || !strings.Contains(ua, "/"+runtime.GOARCH) {
 		t.Fatalf("User-Agent %q", ua)
 	}

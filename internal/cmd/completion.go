@@ -22,6 +22,20 @@ func completeEndpoints(g *GlobalOptions) func(*cobra.Command, []string, string) 
 
 // completeEndpointFlag completes a flag whose value is an endpoint.
 func completeEndpointFlag(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completeFromCluster(g, cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace, read.EndpointCompletions)
+}
+
+// completeClusterNamespaces completes -n with the cluster's namespaces
+// (explain, probe and discover name namespaces that exist, not overlays).
+func completeClusterNamespaces(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completeFromCluster(g, cobra.ShellCompDirectiveNoFileComp, func(ctx context.Context, c read.Clients, _ string) []string {
+		return read.NamespaceNames(ctx, c)
+	})
+}
+
+// completeFromCluster completes with what list reads from the cluster
+// within five seconds.
+func completeFromCluster(g *GlobalOptions, directive cobra.ShellCompDirective, list func(context.Context, read.Clients, string) []string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		clients, err := g.Factory.Clients()
 		if err != nil {
@@ -29,20 +43,6 @@ func completeEndpointFlag(g *GlobalOptions) func(*cobra.Command, []string, strin
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return read.EndpointCompletions(ctx, clients, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
-	}
-}
-
-// completeClusterNamespaces completes -n with the cluster's namespaces
-// (explain, probe and discover name namespaces that exist, not overlays).
-func completeClusterNamespaces(g *GlobalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		clients, err := g.Factory.Clients()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveError
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return read.NamespaceNames(ctx, clients), cobra.ShellCompDirectiveNoFileComp
+		return list(ctx, clients, toComplete), directive
 	}
 }

@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"fmt"
-
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -27,20 +25,6 @@ func (f *configFlagsFactory) Clients() (read.Clients, error) {
 	}
 	// A read-heavy tool: the defaults (5 QPS) would throttle a fan-out.
 	cfg.QPS, cfg.Burst = 50, 100
-	cfg.UserAgent = UserAgent()
+	cfg.UserAgent = version.UserAgent()
 	return read.NewClients(cfg)
-}
-
-// UserAgent names the plugin and its release to the API server (its audit
-// log tells releases apart), in kubectl's form.
-func UserAgent() string {
-	v := version.Get()
-	return fmt.Sprintf("kubectl-netbaseline/%s (%s) %s", v.Version, v.Platform, shortCommit(v.Commit))
-}
-
-func shortCommit(c string) string {
-	if len(c) > 7 {
-		return c[:7]
-	}
-	return c
 }

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,6 +17,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/profiling"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 // GlobalOptions are the root's persistent flags: every kubectl global flag
@@ -69,59 +67,6 @@ func (g *GlobalOptions) LoadConfig() (cfg *config.Config, explicit bool, err err
 		return &copied, g.config.explicit, nil
 	}
 	return nil, g.config.explicit, g.config.err
-}
-
-// checkKubeconfigNames refuses a --context, --cluster or --user that the
-// kubeconfig does not define, as kubectl does, instead of quietly using
-// the defaults (exit 2, before any API call).
-func (g *GlobalOptions) checkKubeconfigNames() error {
-	f := g.ConfigFlags
-	named := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	context, cluster, user := named(f.Context), named(f.ClusterName), named(f.AuthInfoName)
-	if context == "" && cluster == "" && user == "" {
-		return nil
-	}
-	raw, err := f.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return usageErrorf("kubeconfig: %v", err)
-	}
-	if _, ok := raw.Contexts[context]; context != "" && !ok {
-		return usageErrorf("context %q does not exist in the kubeconfig%s", context, known(raw.Contexts))
-	}
-	if _, ok := raw.Clusters[cluster]; cluster != "" && !ok {
-		return usageErrorf("cluster %q does not exist in the kubeconfig%s", cluster, known(raw.Clusters))
-	}
-	if _, ok := raw.AuthInfos[user]; user != "" && !ok {
-		return usageErrorf("user %q does not exist in the kubeconfig%s", user, known(raw.AuthInfos))
-	}
-	return nil
-}
-
-// checkKubeconfigFile refuses a --kubeconfig that names no file (exit 2),
-// whether or not the command goes on to talk to the cluster: a typo
-// would otherwise pass unnoticed by render or explain -f.
-func (g *GlobalOptions) checkKubeconfigFile() error {
-	f := g.ConfigFlags.KubeConfig
-	if f == nil || *f == "" {
-		return nil
-	}
-	if _, err := os.Stat(*f); err != nil {
-		return usageErrorf("--kubeconfig %s: %v", *f, errors.Unwrap(err))
-	}
-	return nil
-}
-
-// known lists the names a kubeconfig map holds, for the error message.
-func known[V any](m map[string]V) string {
-	if len(m) == 0 {
-		return " (it defines none)"
-	}
-	return " (it has " + strings.Join(slices.Sorted(maps.Keys(m)), ", ") + ")"
 }
 
 // DefaultNamespace is the namespace of the current kubeconfig context, as
@@ -217,10 +162,10 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 				}
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--config: %w", err)}
 			}
-			if err := g.checkKubeconfigFile(); err != nil {
-				return err
+			if err := read.CheckKubeconfig(g.ConfigFlags); err != nil {
+				return usageErrorf("%v", err)
 			}
-			return g.checkKubeconfigNames()
+			return nil
 		},
 	}
 	g.stdin = streams.In

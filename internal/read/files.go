@@ -269,9 +269,9 @@ func eachParallel(n int, f func(int)) {
 type docSink struct {
 	defaultNamespace string
 	// seen: the document held something (not an empty document).
-	seen bool
-	ops              []func(*fileLoader)
-	parseErr, err    error
+	seen          bool
+	ops           []func(*fileLoader)
+	parseErr, err error
 }
 
 func (d *docSink) warn(msg string) {
@@ -330,6 +330,34 @@ func (l *fileLoader) loadFull(file string, data []byte) error {
 	return nil
 }
 
+// list reads the items of a List: kubectl get -o yaml gives one List of
+// every object; its items are read on every core too, and recorded in
+// their order.
+func (d *docSink) list(obj map[string]any, tm metav1.TypeMeta, where string) error {
+	items, _ := obj["items"].([]any)
+	sinks := make([]*docSink, len(items))
+	eachParallel(len(items), func(i int) {
+		item := &docSink{defaultNamespace: d.defaultNamespace}
+		sinks[i] = item
+		m, ok := items[i].(map[string]any)
+		if !ok {
+			item.err = fmt.Errorf("items[%d]: not an object", i)
+			return
+		}
+		typedListItem(m, tm)
+		if err := item.object(m, where); err != nil {
+			item.err = fmt.Errorf("items[%d]: %w", i, err)
+		}
+	})
+	for _, item := range sinks {
+		if item.err != nil {
+			return item.err
+		}
+		d.ops = append(d.ops, item.ops...)
+	}
+	return nil
+}
+
 func (d *docSink) object(obj map[string]any, where string) error {
 	kind, _ := obj["kind"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
@@ -341,30 +369,7 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		return errors.New("missing kind")
 	}
 	if strings.HasSuffix(tm.Kind, "List") {
-		// kubectl get -o yaml gives one List of every object: its items
-		// are read on every core too, and recorded in their order.
-		items, _ := obj["items"].([]any)
-		sinks := make([]*docSink, len(items))
-		eachParallel(len(items), func(i int) {
-			item := &docSink{defaultNamespace: d.defaultNamespace}
-			sinks[i] = item
-			m, ok := items[i].(map[string]any)
-			if !ok {
-				item.err = fmt.Errorf("items[%d]: not an object", i)
-				return
-			}
-			typedListItem(m, tm)
-			if err := item.object(m, where); err != nil {
-				item.err = fmt.Errorf("items[%d]: %w", i, err)
-			}
-		})
-		for _, item := range sinks {
-			if item.err != nil {
-				return item.err
-			}
-			d.ops = append(d.ops, item.ops...)
-		}
-		return nil
+		return d.list(obj, tm, where)
 	}
 	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
 		return d.clusterPolicy(obj, tm, into, where)

@@ -3,6 +3,7 @@
 package version
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 )
@@ -60,4 +61,15 @@ func Get() Info {
 // guessed name pulls whatever someone else pushed under it.
 func ProbeImage() string {
 	return probeImage
+}
+
+// UserAgent names the plugin and its release to the API server (its audit
+// log tells releases apart), in kubectl's form.
+func UserAgent() string {
+	v := Get()
+	commit := v.Commit
+	if len(commit) > 7 {
+		commit = commit[:7]
+	}
+	return fmt.Sprintf("kubectl-netbaseline/%s (%s) %s", v.Version, v.Platform, commit)
 }
