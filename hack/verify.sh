@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks that need no cluster: formatting, vet, a tidy go.mod, the public
+# Checks that need no cluster: formatting, vet, a tidy go.mod, a thin
+# command layer (internal/cmd at most 3,000 lines), the public
 # Go API matching its api.txt, and the embedded kustomize tree matching its
 # generator.
 set -euo pipefail
@@ -22,6 +23,12 @@ if ! cmp -s go.mod /tmp/netbaseline-go.mod.bak || ! cmp -s go.sum /tmp/netbaseli
   diff -u /tmp/netbaseline-go.mod.bak go.mod || true
   cp /tmp/netbaseline-go.mod.bak go.mod; cp /tmp/netbaseline-go.sum.bak go.sum
   echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
+fi
+
+echo "--- the command layer stays thin (docs/design.md: internal/cmd at most 3,000 lines)"
+cmd_lines=$(cat $(ls internal/cmd/*.go | grep -v '_test\.go$') | wc -l)
+if [ "$cmd_lines" -gt 3000 ]; then
+  echo "internal/cmd has $cmd_lines lines (non-test): move the logic into its use case's package"; exit 1
 fi
 
 echo "--- public Go API (pkg/) as in its api.txt"
