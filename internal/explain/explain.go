@@ -170,7 +170,7 @@ func (c Config) print(xs []policy.Explanation, warnings []string) error {
 	if !output.WritesVerdicts(c.Output) {
 		return exit.Usagef("-o %s: not an explain format", c.Output)
 	}
-	opts := output.StreamOptions{NoHeaders: c.NoHeaders, Warnings: warnings, OnlyAllowed: c.Matrix != nil}
+	opts := output.StreamOptions{NoHeaders: c.NoHeaders, Warnings: warnings, OnlyAllowed: c.Matrix != nil && !c.drawsDenied()}
 	for _, x := range xs {
 		opts.Widths.Measure(x)
 	}

@@ -228,3 +228,18 @@ func TestParsingRefusesWhatExplainCannotAnswer(t *testing.T) {
 		t.Fatalf("a Service and a namespace focus a matrix's columns: %v %v", eps, err)
 	}
 }
+
+// Graphs tell the truth: --only denied draws the denied connections (red,
+// crossed), per group and per namespace, instead of nodes without edges.
+func TestGraphsDrawDeniedConnectionsWhenAsked(t *testing.T) {
+	for _, groupBy := range []string{"labels", "namespace"} {
+		r := execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: groupBy, GroupBySet: true}, Load: loadCluster(t), Output: "mermaid", Only: "denied"})
+		if r.err != nil || !strings.Contains(r.stdout.String(), "--x|") || !strings.Contains(r.stdout.String(), "8080/TCP") {
+			t.Errorf("--group-by %s --only denied: %v\n%s", groupBy, r.err, r.stdout.String())
+		}
+		r = execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: groupBy, GroupBySet: true}, Load: loadCluster(t), Output: "mermaid"})
+		if r.err != nil || strings.Contains(r.stdout.String(), "--x|") {
+			t.Errorf("--group-by %s: a whole matrix draws no denied edge:\n%s", groupBy, r.stdout.String())
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // model whatever the number of verdicts. A table is measured in a first
 // pass that keeps only the column widths.
 func (c Config) streamMatrix(engine *policy.Engine, m matrixGroups, warnings []string) error {
-	opts := output.StreamOptions{NoHeaders: c.NoHeaders, Warnings: warnings, OnlyAllowed: true}
+	opts := output.StreamOptions{NoHeaders: c.NoHeaders, Warnings: warnings, OnlyAllowed: !c.drawsDenied()}
 	if c.Output == "table" || c.Output == "wide" {
 		_ = engine.MatrixBetween(m.sources, m.destinations, c.Ports, func(x policy.Explanation) error {
 			if c.Only == "" || string(x.Verdict) == c.Only {
@@ -119,7 +119,7 @@ func (c Config) printFlows(flows []policy.NamespaceFlow) error {
 	case "table":
 		return output.NamespaceMatrixTable(c.Out, flows, c.NoHeaders)
 	case "mermaid", "dot":
-		return output.NamespaceGraph(c.Out, c.Output, flows)
+		return output.NamespaceGraph(c.Out, c.Output, flows, c.drawsDenied())
 	}
 	doc := output.NewNamespaceMatrix(flows)
 	if c.Matrix.GroupBy == "workload" {
@@ -219,6 +219,10 @@ func groupsHolding(groups []policy.Group, pods map[*model.Pod]bool) []policy.Gro
 	}
 	return out
 }
+
+// drawsDenied: graphs leave denied connections out unless --only asks
+// for them (a graph of a whole matrix would be mostly red).
+func (c Config) drawsDenied() bool { return c.Only == "denied" || c.Only == "unspecified" }
 
 // graphGroupLimit is where a graph of every group stops being readable
 // (Graphviz and Mermaid both give up well before a few hundred nodes).

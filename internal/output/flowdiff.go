@@ -74,31 +74,35 @@ func NamespaceMatrixTable(w io.Writer, flows []policy.NamespaceFlow, noHeaders b
 	return tw.Flush()
 }
 
-// NamespaceGraph draws aggregated flows (per namespace or workload pair) as
-// a Mermaid flowchart or a Graphviz digraph: an edge per pair, labelled
-// with each port and how many of its group pairs are allowed; solid when
-// all are, dashed when some are; pairs with none allowed are left out.
-// Workload nodes ("ns/deploy/web") sit in one box per namespace.
-func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow) error {
+// NamespaceGraph draws the namespace (or workload) view: an arrow where
+// every group pair is allowed on a port, dashed where some are; with
+// denied, the pairs denied on a port too, red and crossed (--only denied
+// asks for them). Pairs with nothing to draw are left out.
+func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow, denied bool) error {
 	type pair struct{ from, to string }
 	var order []pair
-	labels := map[pair]map[string][]string{} // pair -> "all"/"some" -> ports
+	labels := map[pair]map[string][]string{} // pair -> "all"/"some"/"denied" -> ports
 	nodes := map[string]bool{}
-	for _, f := range flows {
-		nodes[f.From], nodes[f.To] = true, true
-		if f.Reach == "none" {
-			continue
-		}
-		p := pair{f.From, f.To}
+	add := func(p pair, kind, label string) {
 		if labels[p] == nil {
 			labels[p] = map[string][]string{}
 			order = append(order, p)
 		}
-		label := fmt.Sprintf("%d/%s", f.Port, f.Protocol)
-		if f.Reach == "some" {
-			label += fmt.Sprintf(" %d/%d", f.Allowed, f.Allowed+f.Denied+f.Unspecified)
+		labels[p][kind] = append(labels[p][kind], label)
+	}
+	for _, f := range flows {
+		nodes[f.From], nodes[f.To] = true, true
+		p, port := pair{f.From, f.To}, fmt.Sprintf("%d/%s", f.Port, f.Protocol)
+		total := f.Allowed + f.Denied + f.Unspecified
+		switch f.Reach {
+		case "all":
+			add(p, "all", port)
+		case "some":
+			add(p, "some", fmt.Sprintf("%s %d/%d", port, f.Allowed, total))
 		}
-		labels[p][f.Reach] = append(labels[p][f.Reach], label)
+		if denied && f.Denied > 0 {
+			add(p, "denied", fmt.Sprintf("%s %d/%d denied", port, f.Denied, total))
+		}
 	}
 	g := newGraph(false)
 	for n := range nodes {
@@ -108,6 +112,7 @@ func NamespaceGraph(w io.Writer, format string, flows []policy.NamespaceFlow) er
 	for _, p := range order {
 		g.edge(p.from, p.to, labels[p]["all"], "", solidEdge)
 		g.edge(p.from, p.to, labels[p]["some"], " (some)", dashedEdge)
+		g.edge(p.from, p.to, labels[p]["denied"], "", deniedEdge)
 	}
 	return g.write(w, format)
 }
