@@ -15,7 +15,9 @@ type Rollback struct {
 	// PrintCommand prints the kubectl command of each rollback instead of
 	// running it.
 	PrintCommand bool
-	Out, ErrOut  io.Writer
+	// Names prints resource/name alone per object (-o name).
+	Names       bool
+	Out, ErrOut io.Writer
 }
 
 // Run plans each namespace's rollback and carries it out (or prints it),
@@ -37,17 +39,27 @@ func (r Rollback) Run(ctx context.Context, applier *apply.Applier) error {
 		fmt.Fprintf(r.ErrOut, "Rolling back namespace %s\n", ns)
 		results, err := applier.Rollback(ctx, plan)
 		for _, res := range results {
-			fmt.Fprintf(r.Out, "networkpolicy.networking.k8s.io/%s %s%s\n", res.Name, res.Op, DryRunSuffix(applier.DryRun))
+			r.line("networkpolicy.networking.k8s.io/"+res.Name, string(res.Op), applier.DryRun)
 		}
 		if err != nil {
 			return err
 		}
 		if plan.HasBackup {
-			fmt.Fprintf(r.Out, "configmap/%s deleted%s\n", ownership.BackupName, DryRunSuffix(applier.DryRun))
+			r.line("configmap/"+ownership.BackupName, "deleted", applier.DryRun)
 		}
 		if plan.HasParent {
-			fmt.Fprintf(r.Out, "configmap/%s deleted%s\n", ownership.ParentName, DryRunSuffix(applier.DryRun))
+			r.line("configmap/"+ownership.ParentName, "deleted", applier.DryRun)
 		}
 	}
 	return nil
+}
+
+// line reports one object as kubectl does: resource/name and what
+// happened, or the name alone with -o name.
+func (r Rollback) line(object, op string, dryRun apply.DryRun) {
+	if r.Names {
+		fmt.Fprintln(r.Out, object)
+		return
+	}
+	fmt.Fprintf(r.Out, "%s %s%s\n", object, op, DryRunSuffix(dryRun))
 }

@@ -167,6 +167,13 @@ func TestIntegrationApplyDryRunAndRollback(t *testing.T) {
 	if r.code != 0 || len(resourceVersions(t, cs, "backend-dev")) != 7 {
 		t.Errorf("rollback dry run changed something: exit %d %s", r.code, r.stderr)
 	}
+	r = run(t, "rollback", kc, "-n", "backend-dev", "--dry-run=server", "-o", "name")
+	if r.code != 0 || !strings.Contains(r.stdout, "networkpolicy.networking.k8s.io/deny-all\n") || strings.Contains(r.stdout, " deleted") || !strings.Contains(r.stdout, "configmap/netbaseline-applyset\n") {
+		t.Errorf("rollback -o name: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "rollback", kc, "-n", "backend-dev", "-o", "yaml"); r.code != ExitUsage {
+		t.Errorf("rollback -o yaml: exit %d, want 2", r.code)
+	}
 	r = run(t, "rollback", kc, "-n", "backend-dev")
 	if r.code != 0 || strings.Count(r.stdout, " deleted") != 6 {
 		t.Fatalf("rollback: exit %d\n%s%s", r.code, r.stdout, r.stderr)

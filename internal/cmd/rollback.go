@@ -48,6 +48,7 @@ type RollbackOptions struct {
 	DryRun         string
 	PrintCommand   bool
 	ForceConflicts bool
+	Output         string
 	genericiooptions.IOStreams
 
 	dryRun apply.DryRun
@@ -81,6 +82,8 @@ func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 	addDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
 	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
+	c.Flags().StringVarP(&o.Output, "output", "o", "", "name: print only resource/name of each object deleted or restored, as kubectl delete -o name")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"name"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // Complete parses --dry-run.
@@ -92,6 +95,9 @@ func (o *RollbackOptions) Complete(_ []string) error {
 
 // Validate checks the flags.
 func (o *RollbackOptions) Validate() error {
+	if o.Output != "" && o.Output != "name" {
+		return usageErrorf("-o %s: rollback prints its objects' names (-o name) or its own lines", o.Output)
+	}
 	if o.AllNamespaces && len(o.Namespaces) > 0 {
 		return usageErrorf("--all-namespaces (-A) and --namespace (-n) cannot be combined")
 	}
@@ -119,5 +125,5 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if len(namespaces) == 0 {
 		namespaces = []string{o.DefaultNamespace()}
 	}
-	return applying.Rollback{Namespaces: namespaces, PrintCommand: o.PrintCommand, Out: o.Out, ErrOut: o.ErrOut}.Run(ctx, applier)
+	return applying.Rollback{Namespaces: namespaces, PrintCommand: o.PrintCommand, Names: o.Output == "name", Out: o.Out, ErrOut: o.ErrOut}.Run(ctx, applier)
 }
