@@ -82,6 +82,7 @@ type ExplainOptions struct {
 	Expect        string
 	Output        string
 	NoHeaders     bool
+	Quiet         bool
 	Queries       string
 	Only          string
 	GroupBy       string
@@ -146,6 +147,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
 	addOutputFlag(c, &o.Output, explainDocuments...)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "Say nothing on stderr about a long matrix's progress")
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
@@ -271,6 +273,9 @@ func (o *ExplainOptions) config() explain.Config {
 	}
 	if o.Queries != "" {
 		c.Questions, c.QuestionsFrom = o.questions, o.Queries
+	}
+	if !o.Quiet {
+		c.Progress = &explain.Progress{W: o.ErrOut, Terminal: isTerminal(o.ErrOut)}
 	}
 	if o.Matrix {
 		c.Matrix = &explain.Matrix{Namespaces: o.args, AllNamespaces: o.AllNamespaces, CurrentNamespace: o.currentNamespace(),

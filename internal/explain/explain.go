@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
@@ -46,6 +47,10 @@ type Config struct {
 	// PrintTable prints kubectl's tables and custom columns.
 	PrintTable  func(io.Writer, output.Table, output.TableOptions) error
 	Out, ErrOut io.Writer
+	// Progress shows a long matrix's progress (nil: quiet); Now is its
+	// clock (nil: the wall clock).
+	Progress *Progress
+	Now      func() time.Time
 }
 
 // Matrix asks every group of some namespaces against every group.

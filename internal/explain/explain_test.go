@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
@@ -241,5 +243,36 @@ func TestGraphsDrawDeniedConnectionsWhenAsked(t *testing.T) {
 		if r.err != nil || strings.Contains(r.stdout.String(), "--x|") {
 			t.Errorf("--group-by %s: a whole matrix draws no denied edge:\n%s", groupBy, r.stdout.String())
 		}
+	}
+}
+
+// A long matrix says how far it is on stderr, throttled; a short one says
+// nothing. The clock advances two seconds per look.
+func TestALongMatrixShowsItsProgress(t *testing.T) {
+	var manifest strings.Builder
+	manifest.WriteString("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+	for i := range 12 {
+		fmt.Fprintf(&manifest, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%d, namespace: shop, labels: {app: a%d}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\nstatus: {podIP: 198.18.1.%d}\n", i, i, i+1)
+	}
+	path := filepath.Join(t.TempDir(), "many.yaml")
+	if err := os.WriteFile(path, []byte(manifest.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func(context.Context) (*model.Model, error) {
+		return read.Load(input.NewReader(nil, 1<<20), []string{path}, "shop")
+	}
+	clock := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	tick := func() time.Time { clock = clock.Add(2 * time.Second); return clock }
+	var progress bytes.Buffer
+	r := execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: "labels"}, Load: load, Output: "jsonl",
+		Progress: &Progress{W: &progress}, Now: tick})
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	if r.err != nil || len(lines) < 3 || len(lines) > 9 || !strings.Contains(progress.String(), "left") || lines[len(lines)-1] != "12/12 destination groups, 26s" {
+		t.Fatalf("%v: progress lines:\n%s", r.err, progress.String())
+	}
+	progress.Reset()
+	r = execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: "labels"}, Load: load, Output: "jsonl", Progress: &Progress{W: &progress}})
+	if r.err != nil || progress.Len() != 0 {
+		t.Fatalf("a matrix done within a second says nothing: %q", progress.String())
 	}
 }

@@ -35,13 +35,17 @@ func (c Config) streamMatrix(engine *policy.Engine, m matrixGroups, warnings []s
 func (c Config) feed(matrix func(sources, destinations []policy.Group, ports []policy.PortSpec, yield func(policy.Explanation) error) error,
 	m matrixGroups, write func(policy.Explanation) error, done func() error, filtered bool) error {
 	expect := newExpectations(c.Expect)
-	if err := matrix(m.sources, m.destinations, c.Ports, func(x policy.Explanation) error {
+	progress := c.progress(len(m.destinations))
+	err := matrix(m.sources, m.destinations, c.Ports, func(x policy.Explanation) error {
+		progress.see(x)
 		expect.see(x)
 		if filtered && c.Only != "" && string(x.Verdict) != c.Only {
 			return nil
 		}
 		return write(x)
-	}); err != nil {
+	})
+	progress.finish()
+	if err != nil {
 		return err
 	}
 	if err := done(); err != nil {
