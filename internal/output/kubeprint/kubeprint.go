@@ -12,10 +12,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	kubectlget "k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
@@ -27,19 +25,19 @@ import (
 // or custom columns over each row's document.
 func Table(w io.Writer, t output.Table, opts output.TableOptions) error {
 	if opts.CustomColumns != "" {
-		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List"}}
+		columns, err := parseCustomColumns(opts.CustomColumns)
+		if err != nil {
+			return fmt.Errorf("-o custom-columns: %w", err)
+		}
+		objects := make([]map[string]any, 0, len(t.Objects))
 		for _, o := range t.Objects {
 			m, err := toMap(o)
 			if err != nil {
 				return err
 			}
-			list.Items = append(list.Items, unstructured.Unstructured{Object: m})
+			objects = append(objects, m)
 		}
-		p, err := kubectlget.NewCustomColumnsPrinterFromSpec(opts.CustomColumns, unstructured.UnstructuredJSONScheme, opts.NoHeaders)
-		if err != nil {
-			return fmt.Errorf("-o custom-columns: %w", err)
-		}
-		return p.PrintObj(list, w)
+		return printCustomColumns(w, columns, objects, opts.NoHeaders)
 	}
 	table := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	for _, c := range t.Columns {
@@ -70,7 +68,7 @@ func CheckCustomColumns(format string) error {
 	if !ok {
 		return nil
 	}
-	if _, err := kubectlget.NewCustomColumnsPrinterFromSpec(spec, unstructured.UnstructuredJSONScheme, false); err != nil {
+	if _, err := parseCustomColumns(spec); err != nil {
 		return exit.Usagef("-o custom-columns: %v", err)
 	}
 	return nil
