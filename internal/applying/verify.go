@@ -35,6 +35,8 @@ type Verification struct {
 	Image        string
 	// Save is a file for the probe results (none when empty).
 	Save string
+	// SystemPods lets checks run from pods of the system namespaces.
+	SystemPods bool
 
 	// Engines reads what doctor detects the enforcer from.
 	Engines func(ctx context.Context) (*inventory.Snapshot, error)
@@ -69,6 +71,7 @@ func (v *Verification) run(ctx context.Context, applier *apply.Applier, c Config
 	}
 	verifier := verify.New(snapshot, v.Prober)
 	verifier.Mode, verifier.Settle, verifier.MaxChecks, verifier.CheckTimeout, verifier.Log = doctor.DenyMode(v.DenyMode, engines), v.Settle, v.MaxChecks, v.CheckTimeout, v.Log
+	verifier.SystemPods = v.SystemPods
 	fmt.Fprintf(c.ErrOut, "Verifying each namespace with probes (deny mode %s, image %s)\n", verifier.Mode, v.Image)
 	applier.Verify = func(ctx context.Context, p *apply.NamespacePlan) error {
 		return verifier.Namespace(ctx, p.Namespace, p.Transition.After)

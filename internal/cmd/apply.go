@@ -94,6 +94,7 @@ type ApplyOptions struct {
 	Canary          bool
 	VerifySettle    time.Duration
 	VerifyMaxChecks int
+	VerifySystem    bool
 	Save            string
 	RestoreTimeout  time.Duration
 	probeSettings
@@ -141,6 +142,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	f.DurationVar(&o.VerifySettle, "settle-timeout", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
 	deprecatedAlias(c, "verify-settle", "settle-timeout")
 	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
+	f.BoolVar(&o.VerifySystem, "verify-system-pods", false, "With --verify: also probe from pods of kube-system, kube-public and kube-node-lease (each keeps an ephemeral container in its spec)")
 	f.DurationVar(&o.RestoreTimeout, "restore-timeout", 2*time.Minute, "After a failure or Ctrl-C, how long to keep retrying to put back what this run wrote")
 	f.StringVar(&o.Save, "save", "", "With --verify: save its probe results as JSON to this file, as probe --save does (read by report)")
 	o.probeSettings.addFlags(c, "probe-timeout")

@@ -20,7 +20,7 @@ import (
 // the canary, the live read and the probe launcher.
 func (o *ApplyOptions) verification(clients read.Clients) *applying.Verification {
 	return &applying.Verification{
-		Canary: o.Canary, DenyMode: o.DenyMode, Settle: o.VerifySettle, MaxChecks: o.VerifyMaxChecks, CheckTimeout: o.Timeout, Image: o.Image, Save: o.Save,
+		Canary: o.Canary, DenyMode: o.DenyMode, Settle: o.VerifySettle, MaxChecks: o.VerifyMaxChecks, CheckTimeout: o.Timeout, Image: o.Image, Save: o.Save, SystemPods: o.VerifySystem,
 		Engines: func(ctx context.Context) (*inventory.Snapshot, error) { return read.Engines(ctx, clients) },
 		RunCanary: func(ctx context.Context) doctor.Finding {
 			return canary.Run(ctx, clients.Kube, canary.Options{Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout, Log: o.ErrOut})

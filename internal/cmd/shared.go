@@ -6,7 +6,6 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
-	"github.com/netbaseline/kubectl-netbaseline/internal/discovering"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
@@ -76,7 +75,7 @@ func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, al
 	}
 	var out []string
 	for _, ns := range namespaces {
-		if discovering.SystemNamespaces[ns] {
+		if model.SystemNamespaces[ns] {
 			fmt.Fprintf(errOut, "Skipping %s: system namespaces are only touched when named with -n\n", ns)
 			continue
 		}

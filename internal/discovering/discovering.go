@@ -64,9 +64,6 @@ type Config struct {
 	Observer  Observer
 }
 
-// SystemNamespaces get no baseline from -A.
-var SystemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
-
 // Run observes, resolves and writes the Config.
 func Run(ctx context.Context, c Config) error {
 	snapshot, err := c.Load(ctx, c.Namespaces)
@@ -168,7 +165,7 @@ func (c Config) targets(m *model.Model) []string {
 	}
 	seen := map[string]bool{}
 	for _, p := range m.Pods {
-		if !SystemNamespaces[p.Namespace] {
+		if !model.SystemNamespaces[p.Namespace] {
 			seen[p.Namespace] = true
 		}
 	}

@@ -433,3 +433,7 @@ func Unique(names []string) []string {
 	}
 	return out
 }
+
+// SystemNamespaces are Kubernetes' own: -A gives them no baseline, and
+// no probe runs from their pods unless asked.
+var SystemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}

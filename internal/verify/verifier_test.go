@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
 )
 
@@ -153,5 +156,33 @@ func TestVerifierStopsOnAMeshRedirect(t *testing.T) {
 	}
 	if len(v.Observations) != 1 || v.Observations[0].Result != probe.ResultInconclusive || v.Observations[0].MeshInconclusive() {
 		t.Errorf("observations: %+v", v.Observations)
+	}
+}
+
+// A pod of a system namespace (CoreDNS) is not probed from unless asked:
+// its ephemeral container would stay in its spec. The log says what was
+// left out.
+func TestVerifierLeavesSystemPodsAloneUnlessAsked(t *testing.T) {
+	withDNS := func() *model.Model {
+		m := verifyModel()
+		m.Pods = append(m.Pods, &model.Pod{Namespace: "kube-system", Name: "coredns-1", Labels: map[string]string{"k8s-app": "kube-dns"},
+			IPs: []netip.Addr{netip.MustParseAddr("198.18.0.2")}, Phase: corev1.PodRunning, Ready: true, Owner: &model.Owner{Kind: "deployment", Name: "coredns"}})
+		m.Normalize()
+		return m
+	}
+	denyAll := []*networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Namespace: "backend-dev", Name: "deny-all"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}}
+	for _, system := range []bool{false, true} {
+		p := &fakeProber{observe: func(int, probe.Planned) string { return probe.ResultOK }}
+		var log strings.Builder
+		v := New(withDNS(), p)
+		v.Mode, v.Log, v.SystemPods = probe.Drop, &log, system
+		if err := v.Namespace(context.Background(), "backend-dev", denyAll); err != nil {
+			t.Fatal(err)
+		}
+		fromDNS := strings.Contains(strings.Join(p.checked, "\n"), "kube-system/coredns-1 ->")
+		if fromDNS != system || strings.Contains(log.String(), "from pods of system namespaces not probed") == system {
+			t.Errorf("SystemPods %v: probed from CoreDNS %v; checks %v; log:\n%s", system, fromDNS, p.checked, log.String())
+		}
 	}
 }

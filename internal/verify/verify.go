@@ -40,7 +40,9 @@ type Verifier struct {
 	MaxChecks int
 	// CheckTimeout is each check's own timeout.
 	CheckTimeout time.Duration
-	Log          io.Writer
+	// SystemPods lets checks run from pods of the system namespaces.
+	SystemPods bool
+	Log        io.Writer
 	// Now and Sleep are the clock (nil: the real one).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration)
@@ -153,17 +155,21 @@ func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*ne
 	allowedByNew := policy.FlowChanges(policy.New(policy.After(before, map[string][]*networkingv1.NetworkPolicy{namespace: withoutRules(landed)}, nil)), ea, focus)
 	pairs := probe.ChangePairs(after, uniqueChanges(changes, allowedByNew))
 	pairs = append(pairs, externalPairs(eb, ea, after, namespace, landed)...)
+	pairs, fromSystem := v.withoutSystemSources(pairs)
 	var dnsNames []string
 	if touchesDNS(changes, landed) {
 		dnsNames = []string{"kubernetes.default.svc." + clusterDomain}
 	}
 	sortPairs(pairs)
 	total := len(pairs)
+	log := v.log()
+	if fromSystem > 0 {
+		fmt.Fprintf(log, "  verify %s: %d connection(s) from pods of system namespaces not probed (a probe would stay in their spec; --verify-system-pods probes them)\n", namespace, fromSystem)
+	}
 	if total > v.MaxChecks {
 		pairs = pairs[:v.MaxChecks]
 	}
 	plans, skipped := probe.PlanPairs(ea, pairs, dnsNames, v.CheckTimeout)
-	log := v.log()
 	if len(plans) == 0 {
 		fmt.Fprintf(log, "  verify %s: no connection that can be probed changes (%d changed, %d not probeable)\n", namespace, len(changes), len(skipped))
 		return nil
@@ -192,6 +198,24 @@ func (v *Verifier) Namespace(ctx context.Context, namespace string, landed []*ne
 		v.sleep(ctx, 2*time.Second)
 	}
 	return v.verdict(namespace, order, final)
+}
+
+// withoutSystemSources leaves out the pairs whose source is a pod of a
+// system namespace (CoreDNS, a kube-system ingress controller), unless
+// SystemPods: an ephemeral container stays in its pod's spec, and the
+// plugin does not edit system pods unasked. It returns how many it left.
+func (v *Verifier) withoutSystemSources(pairs []probe.Pair) ([]probe.Pair, int) {
+	if v.SystemPods {
+		return pairs, 0
+	}
+	kept := pairs[:0:0]
+	for _, p := range pairs {
+		if p.From != nil && model.SystemNamespaces[p.From.Namespace] {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return kept, len(pairs) - len(kept)
 }
 
 // verdict records the final observations and says what they prove: a
