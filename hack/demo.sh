@@ -25,7 +25,7 @@ show() {
   esac
 }
 
-say "Building the plugin and the local cluster (first run on 2 cores: 15-30 minutes; then seconds)"
+say "Building the plugin and the local cluster (first run on 2 cores: 30-60 minutes, each binary announced as it starts and ends; then seconds)"
 log=/tmp/netbaseline-demo-build.log
 : >"$log"
 # The stages show as they run (build.sh and up.sh log one line per stage);

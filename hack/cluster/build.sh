@@ -16,10 +16,13 @@ export GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local
 FORCE=${FORCE:-0}
 mkdir -p "$BIN" "$IMAGES" "$NB_CLUSTER_HOME/logs"
 TIMES="$NB_CLUSTER_HOME/logs/build-times.txt"; : >"$TIMES"
-timed() { # timed LABEL CMD...
+log "building what is missing; each step's time goes to $TIMES (a cold build of every binary takes 30-60 minutes on 2 cores)"
+timed() { # timed LABEL CMD...: says when a step starts and how long it took
   local l=$1 t; shift; t=$(date +%s)
+  log "$l: started"
   "$@"
-  echo "$l $(( $(date +%s) - t ))s" | tee -a "$TIMES" >&2
+  echo "$l $(( $(date +%s) - t ))s" >>"$TIMES"
+  log "$l: done in $(( $(date +%s) - t ))s"
 }
 stamp_of() { # stamp_of INPUT-FILE...: hash of the Go version, pinned versions and inputs
   { go version; grep -E '^[A-Z_]+_VERSION=' "$LAB/common.sh"; cat "$@"; } | sha256sum | cut -c1-16
