@@ -151,6 +151,19 @@ func TestBrowserHTMLSampleApp(t *testing.T) {
 	if rows := count(t, ctx, "#nstable tbody tr"); rows != 5 || !strings.Contains(summary, "5 source groups") {
 		t.Errorf("namespace grid: %d rows; summary %q", rows, summary)
 	}
+	// Partial cells are shaded by their share, each its own colour.
+	shades, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#nstable td.cell.some")].map(td => td.textContent + " " + td.style.background)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shades {
+		if !strings.Contains(s, "color-mix") {
+			t.Errorf("a partial cell without its shade: %q", s)
+		}
+	}
+	if len(shades) == 0 {
+		t.Error("the sample app's matrix has no partial namespace cell to shade")
+	}
 	click(t, ctx, `#nstable td[data-src-ns="frontend-dev"][data-dst-ns="backend-dev"]`, "#grouptable")
 	if title := text(t, ctx, "#pair h2"); title != "frontend-dev → backend-dev" {
 		t.Errorf("pair title %q", title)
