@@ -182,8 +182,12 @@ func (e *Engine) representatives(t endpoint.Target, all bool) []side {
 			return []side{{ep: IPEndpoint(reps[0]), name: t.Prefix.String()}}
 		}
 		var out []side
-		for _, a := range reps {
-			out = append(out, side{ep: IPEndpoint(a), name: a.String()})
+		for i, a := range reps {
+			end := lastAddr(t.Prefix)
+			if i+1 < len(reps) {
+				end = reps[i+1].Prev()
+			}
+			out = append(out, side{ep: IPEndpoint(a), name: rangeName(a, end)})
 		}
 		return out
 	}
@@ -213,6 +217,17 @@ func (e *Engine) cidrRepresentatives(p netip.Prefix) []netip.Addr {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
+}
+
+// rangeName names the addresses from first to last: a CIDR when they are
+// one, else first-last.
+func rangeName(first, last netip.Addr) string {
+	for bits := 0; bits <= first.BitLen(); bits++ {
+		if p := netip.PrefixFrom(first, bits); p.Masked().Addr() == first && lastAddr(p) == last {
+			return p.String()
+		}
+	}
+	return first.String() + "-" + last.String()
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -60,6 +61,22 @@ func TestOverlappingExcepts(t *testing.T) {
 		}
 		if got := OverlappingExcepts(peers); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.peers, got, tt.want)
+		}
+	}
+}
+
+// The parts of a split CIDR are named by their own ranges, not their
+// first address.
+func TestRangeNames(t *testing.T) {
+	for _, tt := range []struct{ first, last, want string }{
+		{"198.51.100.0", "198.51.100.127", "198.51.100.0/25"},
+		{"198.51.100.128", "198.51.100.255", "198.51.100.128/25"},
+		{"198.51.100.7", "198.51.100.7", "198.51.100.7/32"},
+		{"198.51.100.64", "198.51.100.255", "198.51.100.64-198.51.100.255"},
+		{"2001:db8::", "2001:db8::ffff", "2001:db8::/112"},
+	} {
+		if got := rangeName(netip.MustParseAddr(tt.first), netip.MustParseAddr(tt.last)); got != tt.want {
+			t.Errorf("%s-%s: %s, want %s", tt.first, tt.last, got, tt.want)
 		}
 	}
 }
