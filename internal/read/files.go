@@ -45,11 +45,11 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return e.Err }
 
 // otherLayerKinds are policy kinds evaluated besides NetworkPolicy that
-// the engine does not decide (Calico's are read in calico.go; the
+// the engine does not decide (Calico's are read in calico.go, Cilium's in
+// cilium.go; the
 // cluster-scoped tiers of policy.networking.k8s.io in clusterpolicies.go).
 var otherLayerKinds = map[string]bool{
 	"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true,
-	"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true,
 	"ApplicationNetworkPolicy": true,
 }
 
@@ -320,6 +320,9 @@ func (d *docSink) object(obj map[string]any, where string) error {
 	if group, ok := isCalicoGroup(tm.APIVersion); ok {
 		return d.calico(obj, group, tm.Kind, where)
 	}
+	if isCiliumPolicy(tm.APIVersion, tm.Kind) {
+		return d.cilium(obj, where)
+	}
 	if otherLayerKinds[tm.Kind] {
 		d.otherLayer(tm.Kind)
 		return nil
@@ -397,6 +400,8 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 		node := nodeFromDocument(&n)
 		d.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
+	case "ConfigMap":
+		d.ciliumConfigMap(obj)
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
 		return d.workload(tm.Kind, obj, where, convert, warnUnknown)
 	default:
