@@ -61,6 +61,8 @@ type Engine struct {
 	clusterNeedsLabels bool
 	// calico decides sides when the model has Calico policies (calico.go).
 	calico *calicoLayer
+	// cilium decides sides when Cilium enforces (cilium.go).
+	cilium *ciliumLayer
 	// staged is the engine with Calico's staged policies promoted, for
 	// the StagedWouldChange hint (built once, on first use).
 	stagedOnce sync.Once
@@ -151,6 +153,7 @@ func New(snapshot *model.Model) *Engine {
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
 	e.compileCalico(m)
+	e.compileCilium(snapshot)
 	for _, cp := range snapshot.ClusterPolicies {
 		e.clusterNeedsLabels = e.clusterNeedsLabels || clusterPolicyNeedsLabels(cp)
 	}

@@ -27,6 +27,10 @@ const (
 type Endpoint struct {
 	Pod *model.Pod
 	IP  netip.Addr
+	// Entity names a reserved identity of Cilium's outside the pods (host,
+	// remote-node, kube-apiserver, health, world): only Cilium's entities
+	// and wildcards match it; IP may be unset.
+	Entity string
 	// idx is the pod's index in the engine plus one, once Evaluate has
 	// looked it up (0: not yet), so the hot path looks it up once.
 	idx int32
@@ -42,6 +46,9 @@ func (ep Endpoint) inCluster() bool { return ep.Pod != nil }
 func (ep Endpoint) String() string {
 	if ep.Pod != nil {
 		return ep.Pod.Key()
+	}
+	if ep.Entity != "" && !ep.IP.IsValid() {
+		return ep.Entity
 	}
 	return ep.IP.String()
 }
@@ -82,6 +89,8 @@ type Side struct {
 	Baseline *TierMatch `json:"baseline,omitempty"`
 	// Calico is the Calico policy and rule that decided (tier calico).
 	Calico *CalicoMatch `json:"calico,omitempty"`
+	// Cilium is how Cilium's policy repository decided (tier cilium).
+	Cilium *CiliumSide `json:"cilium,omitempty"`
 	// Undecided says why the side is unspecified (the API leaves the order
 	// of two policies open, a rule names a domain).
 	Undecided string `json:"undecided,omitempty"`
@@ -208,6 +217,9 @@ func (e *Engine) readable(ep Endpoint) bool {
 // The admin tier goes first: when it decides, the NetworkPolicy rules
 // are only read for an explanation (full), since they cannot change it.
 func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool, d detail) *Side {
+	if e.cilium != nil {
+		return e.ciliumSide(s, f, pod, ingress)
+	}
 	if e.calico != nil {
 		if len(e.cluster) > 0 || e.clusterUnreadable {
 			*s = Side{Verdict: Unspecified, Tier: TierCalico, AllowedBy: []RuleRef{},

@@ -1,0 +1,555 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+)
+
+// TierCilium: Cilium's policy repository decided the side.
+const TierCilium TierName = "cilium"
+
+// CiliumMatch names the rule entry that decided a side (or one of those
+// that allowed it).
+type CiliumMatch struct {
+	// Kind is CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or
+	// NetworkPolicy (a Kubernetes one, part of the same repository).
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Rule is the rule's index in specs (0 for spec, or a
+	// NetworkPolicy); Section ingress, ingressDeny, egress or egressDeny;
+	// Entry the entry's index in that section.
+	Rule    int    `json:"rule"`
+	Section string `json:"section"`
+	Entry   int    `json:"entry"`
+	// Peer is the peer field that matched ("fromEndpoints[0]",
+	// "toEntities[world]", "toCIDRSet[1]", "every peer").
+	Peer string `json:"peer"`
+	// Port is the toPorts entry that matched (nil: every port).
+	Port   *int   `json:"port,omitempty"`
+	Action string `json:"action"` // allow or deny
+	// L7: the entry's port carries L7 rules (http, kafka, dns, …).
+	L7 bool `json:"l7,omitempty"`
+}
+
+// String is "allow by CiliumNetworkPolicy web/allow-api spec[0] ingress[1] fromEndpoints[0]".
+func (m *CiliumMatch) String() string {
+	where := m.Name
+	if m.Namespace != "" {
+		where = m.Namespace + "/" + m.Name
+	}
+	s := fmt.Sprintf("%s by %s %s rule %d %s[%d] %s", m.Action, m.Kind, where, m.Rule, m.Section, m.Entry, m.Peer)
+	if m.Port != nil {
+		s += fmt.Sprintf(" toPorts[%d]", *m.Port)
+	}
+	if m.L7 {
+		s += " (L7 rules)"
+	}
+	return s
+}
+
+// CiliumSide is how Cilium decided a side.
+type CiliumSide struct {
+	// Enforcement is enable-policy (default, always, never); Enforced
+	// whether this endpoint is default-deny in this direction.
+	Enforcement string `json:"enforcement"`
+	Enforced    bool   `json:"enforced"`
+	// Decision: deny (a deny entry matched), allow (an allow entry),
+	// default-deny (selected, nothing allowed), not-enforced, localhost
+	// (the node's own traffic to its pods, allow-localhost).
+	Decision string `json:"decision"`
+	// Matches are the deny entry that decided, or every allow entry
+	// that matched.
+	Matches []CiliumMatch `json:"matches,omitempty"`
+	// SelectedBy are the policies whose rules select the pod in this
+	// direction.
+	SelectedBy []string `json:"selectedBy,omitempty"`
+	// L7: allowed at L4, and the requests are filtered by the L7 rules of
+	// L7Policies: the connection opens, a request may be refused.
+	L7         bool     `json:"l7,omitempty"`
+	L7Policies []string `json:"l7Policies,omitempty"`
+}
+
+// String words the decision for tables.
+func (c *CiliumSide) String() string {
+	switch c.Decision {
+	case "deny":
+		return "cilium: " + c.Matches[0].String()
+	case "allow":
+		s := "cilium: " + c.Matches[0].String()
+		if c.L7 {
+			s += "; allowed at L4, requests filtered by L7 rules of " + strings.Join(c.L7Policies, ", ")
+		}
+		return s
+	case "default-deny":
+		return "cilium: denied by default (selected by " + strings.Join(c.SelectedBy, ", ") + "; no rule allows)"
+	case "localhost":
+		return "cilium: the node's own traffic to its pods is allowed (allow-localhost)"
+	case "never":
+		return "cilium: enable-policy=never, nothing is enforced"
+	}
+	return "cilium: no rule makes this endpoint default-deny in this direction"
+}
+
+// ciliumEnd is the other end of a side.
+type ciliumEnd struct {
+	class  int32 // -1 when not a pod
+	pod    *model.Pod
+	ip     netip.Addr
+	entity string
+	labels map[string]string
+}
+
+func (l *ciliumLayer) end(e *Engine, ep Endpoint) ciliumEnd {
+	if ep.Pod != nil {
+		c := l.classOf[e.indexOf(ep)]
+		return ciliumEnd{class: c, pod: ep.Pod, labels: l.classes[c].labels}
+	}
+	entity := ep.Entity
+	if entity == "" {
+		entity = "world"
+	}
+	return ciliumEnd{class: -1, ip: ep.IP, entity: entity, labels: map[string]string{ciliumReserved + entity: ""}}
+}
+
+// rulesFor lists the rules that select the class in the direction
+// (computed once per class).
+func (l *ciliumLayer) rulesFor(c int32, ingress bool) []int32 {
+	cl := l.classes[c]
+	cl.once.Do(func() {
+		for i, r := range l.rules {
+			if r.host || !r.subject.matches(cl.labels) {
+				continue
+			}
+			if r.has[0] {
+				cl.ingress = append(cl.ingress, int32(i))
+			}
+			if r.has[1] {
+				cl.egress = append(cl.egress, int32(i))
+			}
+		}
+	})
+	if ingress {
+		return cl.ingress
+	}
+	return cl.egress
+}
+
+// selMatches answers a selector for an end, per class for pods.
+func (l *ciliumLayer) selMatches(s *ciliumSel, end *ciliumEnd) bool {
+	if end.class < 0 {
+		return s.matches(end.labels)
+	}
+	s.once.Do(func() {
+		s.classes = make([]bool, len(l.classes))
+		for i, c := range l.classes {
+			s.classes[i] = s.matches(c.labels)
+		}
+	})
+	return s.classes[end.class]
+}
+
+type tri uint8
+
+const (
+	no tri = iota
+	yes
+	maybe
+)
+
+// peerMatch answers whether the entry's L3 part selects the end, with the
+// field that did.
+func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, ingress bool, requires []*ciliumSel) (tri, string) {
+	if !pe.l3 {
+		if pe.l4 {
+			return yes, "every peer (toPorts only)"
+		}
+		return no, ""
+	}
+	for i, s := range pe.sels {
+		if l.selMatches(s, end) && l.meetsRequires(requires, end) {
+			if r.kind == "NetworkPolicy" {
+				return yes, "peer " + strconv.Itoa(i)
+			}
+			return yes, selectorText(ingress, "Endpoints", i)
+		}
+	}
+	for _, ent := range pe.entities {
+		if ciliumEntityMatches(ent, end) {
+			return yes, selectorText(ingress, "Entities", 0)[:len(selectorText(ingress, "Entities", 0))-3] + "[" + ent + "]"
+		}
+	}
+	result, field := no, ""
+	for i, b := range pe.cidrs {
+		switch t := l.cidrMatches(&b, end); t {
+		case yes:
+			return yes, selectorText(ingress, "CIDR", i)
+		case maybe:
+			result, field = maybe, selectorText(ingress, "CIDR", i)
+		}
+	}
+	if t, f := l.servicesMatch(r, pe, end); t == yes {
+		return yes, f
+	} else if t == maybe {
+		result, field = maybe, f
+	}
+	switch {
+	case end.class < 0 && end.entity == "world" && (pe.fqdn || pe.groups || pe.cidrGroups):
+		return maybe, "toFQDNs/groups/CIDR groups (addresses the model does not know)"
+	case pe.nodes && (end.entity == "host" || end.entity == "remote-node"):
+		return maybe, "nodes (node labels the model does not know)"
+	}
+	return result, field
+}
+
+func (l *ciliumLayer) meetsRequires(requires []*ciliumSel, end *ciliumEnd) bool {
+	for _, s := range requires {
+		if !l.selMatches(s, end) {
+			return false
+		}
+	}
+	return true
+}
+
+// ciliumEntityMatches maps an entity to the ends it selects
+// (pkg/policy/api/entity.go EntitySelectorMapping): cluster is every pod
+// and every reserved identity of the cluster (not world).
+func ciliumEntityMatches(ent string, end *ciliumEnd) bool {
+	switch ent {
+	case "all":
+		return true
+	case "cluster":
+		return end.class >= 0 || (end.entity != "world" && end.entity != "")
+	case "world", "world-ipv4", "world-ipv6":
+		if end.class >= 0 || end.entity != "world" {
+			return false
+		}
+		switch {
+		case !end.ip.IsValid() || ent == "world":
+			return true
+		case ent == "world-ipv4":
+			return end.ip.Unmap().Is4()
+		default:
+			return !end.ip.Unmap().Is4()
+		}
+	case "none":
+		return false
+	}
+	return end.class < 0 && end.entity == ent
+}
+
+// cidrMatches: CIDR selectors never select pods (Documentation/security/
+// policy/layer3.rst: "CIDR rules do not apply to traffic where both sides
+// of the connection are either managed by Cilium or use an IP belonging
+// to a node in the cluster"), nor nodes unless policy-cidr-match-mode
+// includes nodes.
+func (l *ciliumLayer) cidrMatches(b *ipBlock, end *ciliumEnd) tri {
+	switch {
+	case end.class >= 0:
+		return no
+	case end.entity == "world" && end.ip.IsValid():
+		if b.contains(end.ip) {
+			return yes
+		}
+		return no
+	case end.entity == "world":
+		// An outside address the question does not name: the world
+		// identity carries the /0 CIDR labels.
+		if b.cidr.Bits() == 0 && len(b.except) == 0 {
+			return yes
+		}
+		return no
+	case l.cidrNodes && (end.entity == "remote-node" || end.entity == "host"):
+		return maybe // the nodes' addresses are not in the question
+	}
+	return no
+}
+
+// servicesMatch resolves toServices to the Service's pods
+// (pkg/policy/k8s/service.go: a Service with a selector becomes
+// toEndpoints of that selector in its namespace; one without becomes its
+// endpoints' addresses, which the model does not hold).
+func (l *ciliumLayer) servicesMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd) (tri, string) {
+	result, field := no, ""
+	for i, svc := range pe.services {
+		f := "toServices[" + strconv.Itoa(i) + "]"
+		if svc.K8sService == nil {
+			if svc.K8sServiceSelector != nil {
+				result, field = maybe, f // Services' own labels are not in the model
+			}
+			continue
+		}
+		ns := svc.K8sService.Namespace
+		if ns == "" {
+			ns = r.namespace
+		}
+		for _, s := range l.services {
+			if s.Name != svc.K8sService.ServiceName || (ns != "" && s.Namespace != ns) {
+				continue
+			}
+			if len(s.Selector) == 0 {
+				if end.class < 0 && end.entity == "world" {
+					result, field = maybe, f
+				}
+				continue
+			}
+			if end.pod != nil && end.pod.Namespace == s.Namespace && labelsMatch(s.Selector, end.pod.Labels) {
+				return yes, f
+			}
+		}
+	}
+	return result, field
+}
+
+func labelsMatch(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if w, ok := labels[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// portMatch answers whether the entry's L4 part matches, which toPorts
+// entry did (one without L7 rules first), whether a matching port carries
+// L7 rules, and whether one without names this very port (an L4-only allow of the same port merges an empty L7 rule, so no
+// request is filtered; pkg/policy/l4.go mergePortProto).
+func portMatch(pe *ciliumPeer, dst *model.Pod, port int32, proto corev1.Protocol) (ok bool, entry *int, l7, exact bool) {
+	if !pe.l4 {
+		return true, nil, false, false
+	}
+	p := string(proto)
+	if p == "ICMP" {
+		for _, r := range pe.icmps {
+			for _, f := range r.Fields {
+				t := strings.Trim(string(f.Type), `"`)
+				if (f.Family == "" || f.Family == "IPv4") && (t == "8" || t == "EchoRequest") {
+					return true, nil, false, false
+				}
+			}
+		}
+		return false, nil, false, false
+	}
+	found, entryL7 := false, false
+	for i := range pe.ports {
+		cp := &pe.ports[i]
+		if cp.protocol != p && (cp.protocol != "ANY" || (p != "TCP" && p != "UDP" && p != "SCTP")) {
+			continue
+		}
+		var hit, ex bool
+		switch {
+		case cp.name != "":
+			if dst != nil {
+				n, found := dst.NamedPort(cp.name, proto)
+				hit, ex = found && n == port, true
+			}
+		case cp.port == 0:
+			hit = true
+		case cp.end > cp.port:
+			hit = port >= cp.port && port <= cp.end
+		default:
+			hit, ex = port == cp.port, true
+		}
+		if !hit {
+			continue
+		}
+		if !found || (entryL7 && !cp.l7) {
+			entry, entryL7 = intPtr(cp.entry), cp.l7
+		}
+		found = true
+		if cp.l7 {
+			l7 = true
+		} else if ex {
+			exact = true
+		}
+	}
+	return found, entry, l7, exact
+}
+
+// ciliumVersionAtLeast reports whether a known version is at least
+// major.minor (ok false when unknown).
+func ciliumVersionAtLeast(v string, major, minor int) (atLeast, ok bool) {
+	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false, false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return false, false
+	}
+	return ma > major || (ma == major && mi >= minor), true
+}
+
+// ciliumDecision is a side's outcome while it is worked out.
+type ciliumDecision struct {
+	verdict   Verdict
+	undecided string
+	c         CiliumSide
+}
+
+// ciliumSide decides one side as Cilium's repository does: deny entries
+// first (they win over any allow), then, if a rule makes the endpoint
+// default-deny in the direction (or enable-policy=always), the allow
+// entries of every rule selecting it, Kubernetes NetworkPolicies included.
+func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
+	l := e.cilium
+	*s = Side{Tier: TierCilium, AllowedBy: []RuleRef{}, IsolatedBy: []string{}}
+	if l.unsupported != "" {
+		s.Verdict, s.Undecided = Unspecified, l.unsupported
+		return s
+	}
+	self, peer := f.From, f.To
+	if ingress {
+		self, peer = f.To, f.From
+	}
+	d := l.decide(e, self, peer, f, ingress)
+	s.Verdict, s.Undecided = d.verdict, d.undecided
+	c := d.c
+	s.Cilium = &c
+	s.Isolated = c.Enforced
+	for _, m := range c.Matches {
+		if m.Kind == "NetworkPolicy" && m.Action == "allow" {
+			s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: m.Namespace, Name: m.Name, Rule: m.Entry, Port: m.Port})
+		}
+	}
+	for _, ref := range c.SelectedBy {
+		if name, ok := strings.CutPrefix(ref, "NetworkPolicy/"+pod.Namespace+"/"); ok {
+			s.IsolatedBy = append(s.IsolatedBy, name)
+		}
+	}
+	return s
+}
+
+func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool) ciliumDecision {
+	d := ciliumDecision{c: CiliumSide{Enforcement: l.enablePolicy}}
+	if l.enablePolicy == "never" {
+		d.verdict, d.c.Decision = Allowed, "never"
+		return d
+	}
+	class := l.classOf[e.indexOf(self)]
+	rules := l.rulesFor(class, ingress)
+	dir := 1
+	if ingress {
+		dir = 0
+	}
+	var requires []*ciliumSel
+	for _, ri := range rules {
+		r := l.rules[ri]
+		d.c.SelectedBy = appendUnique(d.c.SelectedBy, r.ref())
+		if r.defaultDeny[dir] {
+			d.c.Enforced = true
+		}
+		requires = append(requires, r.requires[dir]...)
+	}
+	if len(requires) > 0 {
+		switch atLeast, known := ciliumVersionAtLeast(l.version, 1, 19); {
+		case !known:
+			d.verdict, d.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed; the running version is unknown"
+			return d
+		case atLeast:
+			requires = nil
+		}
+	}
+	if l.enablePolicy == "always" {
+		d.c.Enforced = true
+	}
+	end := l.end(e, peerEP)
+	dst := f.To.Pod
+	deny, allow := ciliumEntry{}, ciliumEntry{}
+	for _, ri := range rules {
+		r := l.rules[ri]
+		l.scan(r, ciliumIngressDeny+2*dir, &end, dst, f, ingress, requires, &deny)
+		if deny.yes {
+			break
+		}
+	}
+	switch {
+	case deny.yes:
+		d.verdict, d.c.Decision, d.c.Matches = Denied, "deny", deny.matches[:1]
+		return d
+	case ingress && end.entity == "host" && end.class < 0 && l.allowLocalhost:
+		d.verdict, d.c.Decision = Allowed, "localhost"
+	case !d.c.Enforced:
+		d.verdict, d.c.Decision = Allowed, "not-enforced"
+	default:
+		for _, ri := range rules {
+			l.scan(l.rules[ri], ciliumIngress+2*dir, &end, dst, f, ingress, requires, &allow)
+		}
+		switch {
+		case allow.yes:
+			d.verdict, d.c.Decision, d.c.Matches = Allowed, "allow", allow.matches
+			d.c.L7 = allow.l7 && !allow.plainExact
+			if d.c.L7 {
+				d.c.L7Policies = allow.l7Policies
+			}
+		case allow.maybe != "":
+			d.verdict, d.undecided = Unspecified, "Cilium: "+allow.maybe+" may allow it"
+		default:
+			d.verdict, d.c.Decision = Denied, "default-deny"
+		}
+	}
+	if deny.maybe != "" && d.verdict == Allowed {
+		d.verdict, d.undecided = Unspecified, "Cilium: "+deny.maybe+" may deny it"
+	}
+	return d
+}
+
+// ciliumEntry collects the entries of one kind (allow or deny) that
+// matched a flow.
+type ciliumEntry struct {
+	yes            bool
+	matches        []CiliumMatch
+	maybe          string
+	l7, plainExact bool
+	l7Policies     []string
+}
+
+// scan matches a section's entries of one rule against the flow.
+func (l *ciliumLayer) scan(r *ciliumRule, section int, end *ciliumEnd, dst *model.Pod, f Flow, ingress bool, requires []*ciliumSel, out *ciliumEntry) {
+	action := "allow"
+	if section == ciliumIngressDeny || section == ciliumEgressDeny {
+		action = "deny"
+	}
+	for i := range r.sections[section] {
+		pe := &r.sections[section][i]
+		ok, entry, l7, exact := portMatch(pe, dst, f.Port, f.Protocol)
+		if !ok {
+			continue
+		}
+		t, field := l.peerMatch(r, pe, end, ingress, requires)
+		switch t {
+		case yes:
+			out.yes = true
+			out.matches = append(out.matches, CiliumMatch{Kind: r.kind, Namespace: r.namespace, Name: r.name, Rule: r.index,
+				Section: ciliumSectionNames[section], Entry: pe.index, Peer: field, Port: entry, Action: action, L7: l7 && !exact})
+			if l7 {
+				out.l7 = true
+				out.l7Policies = appendUnique(out.l7Policies, r.ref())
+			}
+			if exact || (!l7 && !pe.l4) {
+				out.plainExact = out.plainExact || exact
+			}
+		case maybe:
+			if out.maybe == "" {
+				out.maybe = fmt.Sprintf("%s rule %d %s[%d] %s", r.ref(), r.index, ciliumSectionNames[section], pe.index, field)
+			}
+		}
+	}
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
