@@ -41,6 +41,8 @@ type ciliumLayer struct {
 	version        string // "" unknown
 	rules          []*ciliumRule
 	classOf        []int32
+	classOfIP      map[netip.Addr]int32
+	podOfIP        map[netip.Addr]*model.Pod
 	classes        []*ciliumClass
 	// ignored are the policies Cilium's agent refuses, with why.
 	ignored []string
@@ -163,6 +165,7 @@ func (l *ciliumLayer) classify(m *model.Model) {
 		nss[ns.Name] = ns
 	}
 	l.classOf = make([]int32, len(m.Pods))
+	l.classOfIP, l.podOfIP = map[netip.Addr]int32{}, map[netip.Addr]*model.Pod{}
 	for i, p := range m.Pods {
 		labels := ciliumIdentityLabels(p, nss[p.Namespace])
 		key := ciliumIdentityKey(labels)
@@ -173,6 +176,11 @@ func (l *ciliumLayer) classify(m *model.Model) {
 			l.classes = append(l.classes, &ciliumClass{labels: labels})
 		}
 		l.classOf[i] = c
+		if !p.HostNetwork {
+			for _, a := range p.IPs {
+				l.classOfIP[a], l.podOfIP[a] = c, p
+			}
+		}
 	}
 }
 

@@ -111,6 +111,10 @@ func (l *ciliumLayer) end(e *Engine, ep Endpoint) ciliumEnd {
 		c := l.classOf[e.indexOf(ep)]
 		return ciliumEnd{class: c, pod: ep.Pod, labels: l.classes[c].labels}
 	}
+	if c, ok := l.classOfIP[ep.IP]; ok && ep.Entity == "" || ok && ep.Entity == "world" {
+		// A pod's address is the pod: its identity, never world's.
+		return ciliumEnd{class: c, pod: l.podOfIP[ep.IP], labels: l.classes[c].labels}
+	}
 	entity := ep.Entity
 	if entity == "" {
 		entity = "world"
@@ -180,12 +184,17 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 			return yes, selectorText(ingress, "Endpoints", i)
 		}
 	}
+	result, field := no, ""
 	for _, ent := range pe.entities {
 		if ciliumEntityMatches(ent, end) {
-			return yes, selectorText(ingress, "Entities", 0)[:len(selectorText(ingress, "Entities", 0))-3] + "[" + ent + "]"
+			return yes, entitiesField(ingress) + "[" + ent + "]"
+		}
+		if ent == "kube-apiserver" && end.class < 0 && (end.entity == "host" || end.entity == "remote-node") {
+			// The API server may run on this node or another one: the
+			// kube-apiserver identity is then that node's.
+			result, field = maybe, entitiesField(ingress)+"[kube-apiserver] (a node may host the API server)"
 		}
 	}
-	result, field := no, ""
 	for i, b := range pe.cidrs {
 		switch t := l.cidrMatches(&b, end); t {
 		case yes:
@@ -206,6 +215,13 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 		return maybe, "nodes (node labels the model does not know)"
 	}
 	return result, field
+}
+
+func entitiesField(ingress bool) string {
+	if ingress {
+		return "fromEntities"
+	}
+	return "toEntities"
 }
 
 func (l *ciliumLayer) meetsRequires(requires []*ciliumSel, end *ciliumEnd) bool {
@@ -452,11 +468,24 @@ func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress b
 	if len(requires) > 0 {
 		switch atLeast, known := ciliumVersionAtLeast(l.version, 1, 19); {
 		case !known:
-			d.verdict, d.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed; the running version is unknown"
-			return d
+			// Both releases' answers: decided only where they agree.
+			with := l.decideWith(e, d, rules, requires, peerEP, f, ingress)
+			without := l.decideWith(e, d, rules, nil, peerEP, f, ingress)
+			if with.verdict != without.verdict {
+				with.verdict, with.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed, and the answer depends on it; the running version is unknown"
+			}
+			return with
 		case atLeast:
 			requires = nil
 		}
+	}
+	return l.decideWith(e, d, rules, requires, peerEP, f, ingress)
+}
+
+func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, rules []int32, requires []*ciliumSel, peerEP Endpoint, f Flow, ingress bool) ciliumDecision {
+	dir := 1
+	if ingress {
+		dir = 0
 	}
 	if l.enablePolicy == "always" {
 		d.c.Enforced = true

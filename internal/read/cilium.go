@@ -237,7 +237,7 @@ func validateCiliumPortRule(pr *model.CiliumPortRule, ingress, deny bool, where 
 			out = append(out, where+": port must be specified")
 		case !ok:
 			out = append(out, fmt.Sprintf("%s: unable to parse port %q", where, p.Port))
-		case named && !ciliumPortName.MatchString(string(p.Port)):
+		case named && !ciliumPortName.MatchString(strings.ToLower(string(p.Port))):
 			out = append(out, fmt.Sprintf("%s: port %q is neither a number nor a valid port name", where, p.Port))
 		case !named && n == 0:
 			zero = true
