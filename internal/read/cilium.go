@@ -125,6 +125,12 @@ func validateCiliumRule(r *model.CiliumRule, _ bool) []string {
 	case r.EndpointSelector != nil && r.NodeSelector != nil:
 		out = append(out, "rule cannot have both EndpointSelector and NodeSelector")
 	}
+	if r.EndpointSelector != nil {
+		out = append(out, validateCiliumSelector(r.EndpointSelector, "endpointSelector")...)
+	}
+	if r.NodeSelector != nil {
+		out = append(out, validateCiliumSelector(r.NodeSelector, "nodeSelector")...)
+	}
 	if len(r.Ingress)+len(r.IngressDeny)+len(r.Egress)+len(r.EgressDeny) == 0 &&
 		r.Ingress == nil && r.IngressDeny == nil && r.Egress == nil && r.EgressDeny == nil {
 		out = append(out, "rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny")
@@ -170,6 +176,11 @@ func validateCiliumPeerRule(pr *model.CiliumPeerRule, ingress, deny bool, where 
 			if m1.n > 0 && m2.n > 0 {
 				out = append(out, fmt.Sprintf("%s: combining %s and %s is not supported yet", where, m1.name, m2.name))
 			}
+		}
+	}
+	for _, group := range [][]metav1.LabelSelector{pr.FromEndpoints, pr.ToEndpoints, pr.FromRequires, pr.ToRequires, pr.FromNodes, pr.ToNodes} {
+		for i := range group {
+			out = append(out, validateCiliumSelector(&group[i], where)...)
 		}
 	}
 	cidrs, sets := pr.FromCIDR, pr.FromCIDRSet
@@ -305,7 +316,28 @@ func ciliumImageVersion(image string) string {
 	return strings.TrimPrefix(image[colon+1:], "v")
 }
 
-var _ = metav1.LabelSelector{}
+// validateCiliumSelector is EndpointSelector.sanitize
+// (pkg/policy/api/selector.go): the label selector's operators and their
+// values as Kubernetes validates them (In/NotIn need values,
+// Exists/DoesNotExist take none).
+func validateCiliumSelector(ls *metav1.LabelSelector, where string) []string {
+	var out []string
+	for _, e := range ls.MatchExpressions {
+		switch e.Operator {
+		case metav1.LabelSelectorOpIn, metav1.LabelSelectorOpNotIn:
+			if len(e.Values) == 0 {
+				out = append(out, fmt.Sprintf("%s: selector key %q: operator %s needs values", where, e.Key, e.Operator))
+			}
+		case metav1.LabelSelectorOpExists, metav1.LabelSelectorOpDoesNotExist:
+			if len(e.Values) > 0 {
+				out = append(out, fmt.Sprintf("%s: selector key %q: operator %s takes no values", where, e.Key, e.Operator))
+			}
+		default:
+			out = append(out, fmt.Sprintf("%s: selector key %q: unknown operator %q", where, e.Key, e.Operator))
+		}
+	}
+	return out
+}
 
 // cilium reads a CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy.
 // A policy the agent would refuse is kept (the CRD accepts it) and said:
