@@ -276,11 +276,12 @@ func (l *ciliumLayer) cidrMatches(b *ipBlock, end *ciliumEnd) tri {
 		return no
 	case end.entity == "world":
 		// An outside address the question does not name: the world
-		// identity carries the /0 CIDR labels.
+		// identity carries the /0 CIDR labels; a narrower range holds
+		// some outside addresses and not others.
 		if b.cidr.Bits() == 0 && len(b.except) == 0 {
 			return yes
 		}
-		return no
+		return maybe
 	case l.cidrNodes && (end.entity == "remote-node" || end.entity == "host"):
 		return maybe // the nodes' addresses are not in the question
 	}

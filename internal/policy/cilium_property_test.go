@@ -346,7 +346,7 @@ func TestCiliumEngineAgreesWithReference(t *testing.T) {
 	if testing.Short() {
 		n = 50
 	}
-	flows, errs := 0, 0
+	flows, errs, localhostDeny := 0, 0, 0
 	classes := map[string]int{}
 	examples := map[string]string{}
 	for seed := range n {
@@ -382,6 +382,16 @@ func TestCiliumEngineAgreesWithReference(t *testing.T) {
 					if string(r.Verdict) == string(ref.Verdict) && (r.Verdict != policy.Allowed || l7 == ref.L7) {
 						continue
 					}
+					if from.Entity == "host" && r.Verdict == policy.Denied && ref.Verdict == ciliumref.Unspecified &&
+						r.Ingress != nil && r.Ingress.Cilium != nil && r.Ingress.Cilium.Decision == "deny" {
+						// Known, investigated: the reference leaves the node's own
+						// traffic open when a deny entry matches it; Cilium inserts
+						// the allow-localhost entry with denyPreferredInsert
+						// (pkg/policy/mapstate.go determineAllowLocalhostIngress), so
+						// a deny covering it wins, as for any other allow.
+						localhostDeny++
+						continue
+					}
 					class := fmt.Sprintf("engine %s/l7=%v reference %s/l7=%v", r.Verdict, l7, ref.Verdict, ref.L7)
 					classes[class]++
 					if _, ok := examples[class]; !ok || len(examples[class]) > 3000 {
@@ -400,5 +410,5 @@ func TestCiliumEngineAgreesWithReference(t *testing.T) {
 	for _, k := range keys {
 		t.Errorf("%d flows: %s; e.g. %s", classes[k], k, examples[k])
 	}
-	t.Logf("%d clusters, %d flows compared, %d reference errors, %d disagreements", n, flows, errs, len(keys))
+	t.Logf("%d clusters, %d flows compared, %d reference errors, %d classes of disagreement, %d host flows denied where the reference says unspecified (allow-localhost against a deny)", n, flows, errs, len(keys), localhostDeny)
 }
