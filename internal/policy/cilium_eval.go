@@ -176,15 +176,20 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 		}
 		return no, ""
 	}
+	result, field := no, ""
 	for i, s := range pe.sels {
-		if l.selMatches(s, end) && l.meetsRequires(requires, end) {
-			if r.kind == "NetworkPolicy" {
-				return yes, "peer " + strconv.Itoa(i)
-			}
-			return yes, selectorText(ingress, "Endpoints", i)
+		name := selectorText(ingress, "Endpoints", i)
+		if r.kind == "NetworkPolicy" {
+			name = "peer " + strconv.Itoa(i)
+		}
+		switch t := l.selTri(s, end); {
+		case t == no || !l.meetsRequires(requires, end):
+		case t == yes:
+			return yes, name
+		default:
+			result, field = maybe, name+" (the world identity's label depends on the cluster's IP families)"
 		}
 	}
-	result, field := no, ""
 	for _, ent := range pe.entities {
 		if ciliumEntityMatches(ent, end) {
 			return yes, entitiesField(ingress) + "[" + ent + "]"
@@ -211,6 +216,8 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 	switch {
 	case end.class < 0 && end.entity == "world" && (pe.fqdn || pe.groups || pe.cidrGroups):
 		return maybe, "toFQDNs/groups/CIDR groups (addresses the model does not know)"
+	case end.class < 0 && pe.fqdn && (end.entity == "host" || end.entity == "remote-node" || end.entity == "kube-apiserver"):
+		return maybe, "toFQDNs (a name may resolve to a node's address)"
 	case pe.nodes && (end.entity == "host" || end.entity == "remote-node"):
 		return maybe, "nodes (node labels the model does not know)"
 	}
@@ -222,6 +229,33 @@ func entitiesField(ingress bool) string {
 		return "fromEntities"
 	}
 	return "toEntities"
+}
+
+// selTri answers a selector for an end. An outside address is the world
+// identity: reserved:world in a single-stack cluster, reserved:world-ipv4
+// or world-ipv6 in a dual-stack one (pkg/identity/reserved.go); where the
+// two labelings answer differently, the answer depends on the cluster's
+// families, which the model does not know.
+func (l *ciliumLayer) selTri(s *ciliumSel, end *ciliumEnd) tri {
+	match := l.selMatches(s, end)
+	if end.class >= 0 || end.entity != "world" {
+		if match {
+			return yes
+		}
+		return no
+	}
+	family := "world-ipv4"
+	if end.ip.IsValid() && !end.ip.Unmap().Is4() {
+		family = "world-ipv6"
+	}
+	other := s.matches(map[string]string{ciliumReserved + family: ""})
+	switch {
+	case match && other:
+		return yes
+	case !match && !other:
+		return no
+	}
+	return maybe
 }
 
 func (l *ciliumLayer) meetsRequires(requires []*ciliumSel, end *ciliumEnd) bool {
