@@ -79,13 +79,18 @@ type ciliumPeer struct {
 	index int
 	// l3: some peer field is set; without one, every peer matches when
 	// the entry has L4 (a rule with only toPorts), none otherwise.
-	l3       bool
-	sels     []*ciliumSel
+	l3   bool
+	sels []*ciliumSel
+	// written are the endpoint selectors as written, before the policy's
+	// namespace was added (for hints).
+	written  []*ciliumSel
 	entities []string
 	cidrs    []ipBlock
 	services []*model.CiliumService
 	// fqdn, nodes, groups: peers the model cannot resolve.
 	fqdn, nodes, groups, cidrGroups bool
+	// dns: a toPorts entry has DNS rules (what toFQDNs learns from).
+	dns bool
 	// l4: toPorts or icmps set; ports and icmps are their entries.
 	l4    bool
 	ports []ciliumPort
@@ -264,6 +269,12 @@ func (l *ciliumLayer) compilePeer(p *model.CiliumPolicy, pr *model.CiliumPeerRul
 	}
 	for k := range sels {
 		out.sels = append(out.sels, ciliumPeerSelector(p, &sels[k], true))
+		out.written = append(out.written, newCiliumSel(&sels[k]))
+	}
+	for _, tp := range pr.ToPorts {
+		if tp.HasL7() && strings.Contains(string(tp.Rules), `"dns"`) {
+			out.dns = true
+		}
 	}
 	out.entities = entities
 	for _, c := range cidrs {

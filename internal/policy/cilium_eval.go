@@ -617,3 +617,18 @@ func appendUnique(list []string, s string) []string {
 	}
 	return append(list, s)
 }
+
+// ciliumSignature tells pods apart that Cilium's selectors may treat
+// differently: their security identity (labels, namespace labels,
+// ServiceAccount); "" when Cilium does not enforce. Pods of one identity
+// (and one GroupKey: named ports) get equal verdicts.
+func (e *Engine) ciliumSignature(p *model.Pod) string {
+	if e.cilium == nil {
+		return ""
+	}
+	i, ok := e.podIndex[p]
+	if !ok {
+		return ""
+	}
+	return "|cilium:" + strconv.Itoa(int(e.cilium.classOf[i]))
+}

@@ -106,6 +106,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		}
 	}
 	e.calicoHints(h, f, r)
+	e.ciliumHints(h, f, r)
 	if r.Verdict != Allowed {
 		e.typoHints(h, f)
 	}
