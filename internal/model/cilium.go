@@ -214,6 +214,10 @@ type CiliumInfo struct {
 	// false when the ConfigMap was not read (defaults assumed, said).
 	Config     map[string]string
 	ConfigRead bool
+	// ConfigUnknown: the ConfigMap exists but could not be read (live):
+	// the engine follows every enable-policy mode. Files without it get
+	// Cilium's defaults.
+	ConfigUnknown bool
 	// Version is the running agent's ("1.16.5"), from the cilium
 	// DaemonSet's image tag; "" when unknown.
 	Version string

@@ -36,6 +36,7 @@ var ciliumSectionNames = [4]string{"ingress", "ingressDeny", "egress", "egressDe
 // ciliumLayer decides sides when Cilium enforces.
 type ciliumLayer struct {
 	enablePolicy   string // default, always, never
+	modeUnknown    bool   // cilium-config unreadable: every mode is followed
 	cidrNodes      bool   // policy-cidr-match-mode includes nodes
 	allowLocalhost bool   // host → local pod ingress always allowed
 	version        string // "" unknown
@@ -117,6 +118,7 @@ func (e *Engine) compileCilium(m *model.Model) {
 	if v := strings.ToLower(strings.TrimSpace(cfg[model.CiliumEnablePolicy])); v != "" {
 		l.enablePolicy = v
 	}
+	l.modeUnknown = info.ConfigUnknown
 	l.cidrNodes = strings.Contains(cfg[model.CiliumPolicyCIDRMatchMode], "nodes")
 	l.allowLocalhost = cfg[model.CiliumAllowLocalhost] != "policy"
 	if v, ok := cfg[model.CiliumVersionKey]; ok && l.version == "" {

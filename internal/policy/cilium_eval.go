@@ -461,7 +461,15 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side
 	if ingress {
 		self, peer = f.To, f.From
 	}
-	d := l.decide(e, self, peer, f, ingress)
+	d := l.decide(e, self, peer, f, ingress, l.enablePolicy)
+	if l.modeUnknown {
+		for _, mode := range []string{"default", "always", "never"} {
+			if other := l.decide(e, self, peer, f, ingress, mode); other.verdict != d.verdict {
+				d.verdict, d.undecided = Unspecified, "Cilium's enable-policy mode decides it and the cilium-config ConfigMap could not be read"
+				break
+			}
+		}
+	}
 	s.Verdict, s.Undecided = d.verdict, d.undecided
 	c := d.c
 	s.Cilium = &c
@@ -479,9 +487,9 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side
 	return s
 }
 
-func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool) ciliumDecision {
-	d := ciliumDecision{c: CiliumSide{Enforcement: l.enablePolicy}}
-	if l.enablePolicy == "never" {
+func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool, mode string) ciliumDecision {
+	d := ciliumDecision{c: CiliumSide{Enforcement: mode}}
+	if mode == "never" {
 		d.verdict, d.c.Decision = Allowed, "never"
 		return d
 	}
@@ -522,7 +530,7 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, rules []int32, req
 	if ingress {
 		dir = 0
 	}
-	if l.enablePolicy == "always" {
+	if d.c.Enforcement == "always" {
 		d.c.Enforced = true
 	}
 	end := l.end(e, peerEP)
