@@ -488,8 +488,8 @@ func TestCiliumPoliciesTakePartInTheProof(t *testing.T) {
 	}
 	f := false
 	hostOnly := &model.CiliumPolicy{Kind: model.CiliumNetworkPolicyKind, Namespace: ns, Name: "host-only", Rules: []model.CiliumRule{{
-		EndpointSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-		Ingress:          []model.CiliumPeerRule{{FromEntities: []string{"host"}}},
+		EndpointSelector:  &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Ingress:           []model.CiliumPeerRule{{FromEntities: []string{"host"}}},
 		EnableDefaultDeny: &model.CiliumDefaultDeny{Egress: &f},
 	}}}
 	in.Layers = &Layers{CiliumPolicies: []*model.CiliumPolicy{hostOnly}, Cilium: &model.CiliumInfo{Source: "test"}}
