@@ -201,8 +201,8 @@ type CiliumICMPField struct {
 	Type   json.RawMessage `json:"type,omitempty"`
 }
 
-// Cilium's configuration and what is known of the running agent: set
-// when Cilium is known to enforce (its objects in the input, its
+// CiliumInfo is Cilium's configuration and what is known of the running
+// agent: set when Cilium is known to enforce (its objects in the input, its
 // cilium-config, or doctor's live detection).
 type CiliumInfo struct {
 	// Source says how the model knows Cilium enforces ("CiliumNetworkPolicy

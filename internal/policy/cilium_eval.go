@@ -11,7 +11,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
-// TierCilium: Cilium's policy repository decided the side.
+// TierCilium is the tier of a side Cilium's policy repository decided.
 const TierCilium TierName = "cilium"
 
 // CiliumMatch names the rule entry that decided a side (or one of those

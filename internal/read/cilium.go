@@ -88,18 +88,19 @@ func decodeCiliumRule(spec any, where string) (model.CiliumRule, []string, error
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err == nil {
+	err = dec.Decode(&r)
+	if err == nil {
 		return r, nil, nil
-	} else if !strings.Contains(err.Error(), "unknown field") {
-		return r, nil, fmt.Errorf("%s: %w", where, err)
-	} else {
-		unknown := []string{where + ": " + strings.TrimPrefix(err.Error(), "json: ")}
-		r = model.CiliumRule{}
-		if err := json.Unmarshal(b, &r); err != nil {
-			return r, nil, fmt.Errorf("%s: %w", where, err)
-		}
-		return r, unknown, nil
 	}
+	if !strings.Contains(err.Error(), "unknown field") {
+		return r, nil, fmt.Errorf("%s: %w", where, err)
+	}
+	unknown := []string{where + ": " + strings.TrimPrefix(err.Error(), "json: ")}
+	r = model.CiliumRule{}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return r, unknown, nil
 }
 
 // ciliumEntities are the entities Cilium knows (pkg/policy/api/entity.go,

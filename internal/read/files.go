@@ -314,18 +314,8 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 		return nil
 	}
-	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
-		return d.clusterPolicy(obj, tm, into, where)
-	}
-	if group, ok := isCalicoGroup(tm.APIVersion); ok {
-		return d.calico(obj, group, tm.Kind, where)
-	}
-	if isCiliumPolicy(tm.APIVersion, tm.Kind) {
-		return d.cilium(obj, where)
-	}
-	if otherLayerKinds[tm.Kind] {
-		d.otherLayer(tm.Kind)
-		return nil
+	if handled, err := d.layer(obj, tm, where); handled {
+		return err
 	}
 	// A field the type does not have would be dropped silently (and
 	// refused by kubectl apply's strict field validation): say so.
@@ -410,6 +400,25 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 	}
 	return nil
+}
+
+// layer reads the kinds of policy layers besides NetworkPolicy: the
+// cluster-scoped tiers, Calico's, Cilium's, and the kinds only counted.
+func (d *docSink) layer(obj map[string]any, tm metav1.TypeMeta, where string) (bool, error) {
+	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
+		return true, d.clusterPolicy(obj, tm, into, where)
+	}
+	if group, ok := isCalicoGroup(tm.APIVersion); ok {
+		return true, d.calico(obj, group, tm.Kind, where)
+	}
+	if isCiliumPolicy(tm.APIVersion, tm.Kind) {
+		return true, d.cilium(obj, where)
+	}
+	if otherLayerKinds[tm.Kind] {
+		d.otherLayer(tm.Kind)
+		return true, nil
+	}
+	return false, nil
 }
 
 // clusterPolicy reads an AdminNetworkPolicy, BaselineAdminNetworkPolicy or
