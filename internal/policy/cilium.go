@@ -92,6 +92,9 @@ type ciliumPeer struct {
 	fqdn, nodes, groups, cidrGroups bool
 	// dns: a toPorts entry has DNS rules (what toFQDNs learns from).
 	dns bool
+	// The fields' names for reasons ("toEndpoints[1]", "toCIDRSet[0]"),
+	// parallel to sels, entities, cidrs and services.
+	selNames, entNames, cidrNames, svcNames []string
 	// l4: toPorts or icmps set; ports and icmps are their entries.
 	l4    bool
 	ports []ciliumPort
@@ -272,6 +275,13 @@ func (l *ciliumLayer) compilePeer(p *model.CiliumPolicy, pr *model.CiliumPeerRul
 	for k := range sels {
 		out.sels = append(out.sels, ciliumPeerSelector(p, &sels[k], true))
 		out.written = append(out.written, newCiliumSel(&sels[k]))
+		out.selNames = append(out.selNames, selectorText(ingress, "Endpoints", k))
+	}
+	for _, ent := range entities {
+		out.entNames = append(out.entNames, selectorText(ingress, "Entities", 0)[:len(selectorText(ingress, "Entities", 0))-3]+"["+ent+"]")
+	}
+	for k := range out.services {
+		out.svcNames = append(out.svcNames, selectorText(false, "Services", k))
 	}
 	for _, tp := range pr.ToPorts {
 		if tp.HasL7() && strings.Contains(string(tp.Rules), `"dns"`) {
@@ -279,18 +289,20 @@ func (l *ciliumLayer) compilePeer(p *model.CiliumPolicy, pr *model.CiliumPeerRul
 		}
 	}
 	out.entities = entities
-	for _, c := range cidrs {
+	for k, c := range cidrs {
 		if b, ok := ciliumCIDR(c, nil); ok {
 			out.cidrs = append(out.cidrs, b)
+			out.cidrNames = append(out.cidrNames, selectorText(ingress, "CIDR", k))
 		}
 	}
-	for _, s := range sets {
+	for k, s := range sets {
 		if s.CIDR == "" {
 			out.cidrGroups = true // a CiliumCIDRGroup: addresses the model does not hold
 			continue
 		}
 		if b, ok := ciliumCIDR(s.CIDR, s.Except); ok {
 			out.cidrs = append(out.cidrs, b)
+			out.cidrNames = append(out.cidrNames, selectorText(ingress, "CIDRSet", k))
 		}
 	}
 	out.l3 = len(sels)+len(entities)+len(cidrs)+len(sets)+len(out.services) > 0 || out.nodes || out.groups || out.fqdn
@@ -387,12 +399,15 @@ func knpPeer(namespace string, index int, peers []networkingv1.NetworkPolicyPeer
 	out := ciliumPeer{index: index, l3: true}
 	if len(peers) == 0 {
 		out.sels = []*ciliumSel{{text: "{} (every peer)"}}
+		out.selNames = []string{"every peer (no from/to)"}
 	}
-	for _, peer := range peers {
+	for k, peer := range peers {
+		name := "peer " + strconv.Itoa(k)
 		switch {
 		case peer.IPBlock != nil:
 			if b, err := parseIPBlock(peer.IPBlock); err == nil {
 				out.cidrs = append(out.cidrs, *b)
+				out.cidrNames = append(out.cidrNames, name+" (ipBlock)")
 			}
 		case peer.NamespaceSelector != nil:
 			s := &ciliumSel{}
@@ -405,10 +420,12 @@ func knpPeer(namespace string, index int, peers []networkingv1.NetworkPolicyPeer
 				s.addExists(ciliumNamespaceKey)
 			}
 			out.sels = append(out.sels, s)
+			out.selNames = append(out.selNames, name)
 		case peer.PodSelector != nil:
 			s := knpSelector(peer.PodSelector, "k8s:")
 			s.addMatch(ciliumNamespaceKey, namespace)
 			out.sels = append(out.sels, s)
+			out.selNames = append(out.selNames, name)
 		}
 	}
 	out.l4 = len(ports) > 0

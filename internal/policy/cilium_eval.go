@@ -125,24 +125,39 @@ func (l *ciliumLayer) end(e *Engine, ep Endpoint) ciliumEnd {
 // rulesFor lists the rules that select the class in the direction
 // (computed once per class).
 func (l *ciliumLayer) rulesFor(c int32, ingress bool) []int32 {
+	return l.dirOf(c, ingress).rules
+}
+
+// dirOf is what the rules selecting the class do in the direction.
+func (l *ciliumLayer) dirOf(c int32, ingress bool) *ciliumDir {
 	cl := l.classes[c]
 	cl.once.Do(func() {
 		for i, r := range l.rules {
 			if r.host || !r.subject.matches(cl.labels) {
 				continue
 			}
-			if r.has[0] {
-				cl.ingress = append(cl.ingress, int32(i))
-			}
-			if r.has[1] {
-				cl.egress = append(cl.egress, int32(i))
+			for dir := range 2 {
+				if !r.has[dir] {
+					continue
+				}
+				d := &cl.dirs[dir]
+				d.rules = append(d.rules, int32(i))
+				d.selectedBy = appendUnique(d.selectedBy, r.ref())
+				d.enforced = d.enforced || r.defaultDeny[dir]
+				d.deny = d.deny || len(r.sections[ciliumIngressDeny+2*dir]) > 0
+				for _, pe := range r.sections[ciliumIngress+2*dir] {
+					for _, cp := range pe.ports {
+						d.l7 = d.l7 || cp.l7
+					}
+				}
+				d.requires = append(d.requires, r.requires[dir]...)
 			}
 		}
 	})
 	if ingress {
-		return cl.ingress
+		return &cl.dirs[0]
 	}
-	return cl.egress
+	return &cl.dirs[1]
 }
 
 // selMatches answers a selector for an end, per class for pods.
@@ -178,21 +193,17 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 	}
 	result, field := no, ""
 	for i, s := range pe.sels {
-		name := selectorText(ingress, "Endpoints", i)
-		if r.kind == "NetworkPolicy" {
-			name = "peer " + strconv.Itoa(i)
-		}
 		switch t := l.selTri(s, end); {
-		case t == no || !l.meetsRequires(requires, end):
+		case t == no || (len(requires) > 0 && !l.meetsRequires(requires, end)):
 		case t == yes:
-			return yes, name
+			return yes, pe.selNames[i]
 		default:
-			result, field = maybe, name+" (the world identity's label depends on the cluster's IP families)"
+			result, field = maybe, pe.selNames[i]+" (the world identity's label depends on the cluster's IP families)"
 		}
 	}
-	for _, ent := range pe.entities {
+	for i, ent := range pe.entities {
 		if ciliumEntityMatches(ent, end) {
-			return yes, entitiesField(ingress) + "[" + ent + "]"
+			return yes, pe.entNames[i]
 		}
 		if ent == "kube-apiserver" && end.class < 0 && (end.entity == "host" || end.entity == "remote-node") {
 			// The API server may run on this node or another one: the
@@ -203,9 +214,9 @@ func (l *ciliumLayer) peerMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd, i
 	for i, b := range pe.cidrs {
 		switch t := l.cidrMatches(&b, end); t {
 		case yes:
-			return yes, selectorText(ingress, "CIDR", i)
+			return yes, pe.cidrNames[i]
 		case maybe:
-			result, field = maybe, selectorText(ingress, "CIDR", i)
+			result, field = maybe, pe.cidrNames[i]
 		}
 	}
 	if t, f := l.servicesMatch(r, pe, end); t == yes {
@@ -329,7 +340,7 @@ func (l *ciliumLayer) cidrMatches(b *ipBlock, end *ciliumEnd) tri {
 func (l *ciliumLayer) servicesMatch(r *ciliumRule, pe *ciliumPeer, end *ciliumEnd) (tri, string) {
 	result, field := no, ""
 	for i, svc := range pe.services {
-		f := "toServices[" + strconv.Itoa(i) + "]"
+		f := pe.svcNames[i]
 		if svc.K8sService == nil {
 			if svc.K8sServiceSelector != nil {
 				result, field = maybe, f // Services' own labels are not in the model
@@ -450,7 +461,7 @@ type ciliumDecision struct {
 // first (they win over any allow), then, if a rule makes the endpoint
 // default-deny in the direction (or enable-policy=always), the allow
 // entries of every rule selecting it, Kubernetes NetworkPolicies included.
-func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side {
+func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all bool) *Side {
 	l := e.cilium
 	*s = Side{Tier: TierCilium, AllowedBy: []RuleRef{}, IsolatedBy: []string{}}
 	if l.unsupported != "" {
@@ -461,10 +472,10 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side
 	if ingress {
 		self, peer = f.To, f.From
 	}
-	d := l.decide(e, self, peer, f, ingress, l.enablePolicy)
+	d := l.decide(e, self, peer, f, ingress, l.enablePolicy, all)
 	if l.modeUnknown {
 		for _, mode := range []string{"default", "always", "never"} {
-			if other := l.decide(e, self, peer, f, ingress, mode); other.verdict != d.verdict {
+			if other := l.decide(e, self, peer, f, ingress, mode, all); other.verdict != d.verdict {
 				d.verdict, d.undecided = Unspecified, "Cilium's enable-policy mode decides it and the cilium-config ConfigMap could not be read"
 				break
 			}
@@ -487,33 +498,24 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool) *Side
 	return s
 }
 
-func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool, mode string) ciliumDecision {
+func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool, mode string, all bool) ciliumDecision {
 	d := ciliumDecision{c: CiliumSide{Enforcement: mode}}
 	if mode == "never" {
 		d.verdict, d.c.Decision = Allowed, "never"
 		return d
 	}
-	class := l.classOf[e.indexOf(self)]
-	rules := l.rulesFor(class, ingress)
-	dir := 1
-	if ingress {
-		dir = 0
-	}
-	var requires []*ciliumSel
-	for _, ri := range rules {
-		r := l.rules[ri]
-		d.c.SelectedBy = appendUnique(d.c.SelectedBy, r.ref())
-		if r.defaultDeny[dir] {
-			d.c.Enforced = true
-		}
-		requires = append(requires, r.requires[dir]...)
-	}
+	dir := l.dirOf(l.classOf[e.indexOf(self)], ingress)
+	requires := dir.requires
+	d.c.SelectedBy, d.c.Enforced = dir.selectedBy, dir.enforced
+	// Matrices stop at the first allow unless an L7 rule may still change
+	// the answer's l7.
+	stop := !all && !dir.l7
 	if len(requires) > 0 {
 		switch atLeast, known := ciliumVersionAtLeast(l.version, 1, 19); {
 		case !known:
 			// Both releases' answers: decided only where they agree.
-			with := l.decideWith(e, d, rules, requires, peerEP, f, ingress)
-			without := l.decideWith(e, d, rules, nil, peerEP, f, ingress)
+			with := l.decideWith(e, d, dir, requires, peerEP, f, ingress, stop)
+			without := l.decideWith(e, d, dir, nil, peerEP, f, ingress, stop)
 			if with.verdict != without.verdict {
 				with.verdict, with.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed, and the answer depends on it; the running version is unknown"
 			}
@@ -522,14 +524,15 @@ func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress b
 			requires = nil
 		}
 	}
-	return l.decideWith(e, d, rules, requires, peerEP, f, ingress)
+	return l.decideWith(e, d, dir, requires, peerEP, f, ingress, stop)
 }
 
-func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, rules []int32, requires []*ciliumSel, peerEP Endpoint, f Flow, ingress bool) ciliumDecision {
+func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, requires []*ciliumSel, peerEP Endpoint, f Flow, ingress bool, stop bool) ciliumDecision {
 	dir := 1
 	if ingress {
 		dir = 0
 	}
+	rules := cd.rules
 	if d.c.Enforcement == "always" {
 		d.c.Enforced = true
 	}
@@ -537,8 +540,10 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, rules []int32, req
 	dst := f.To.Pod
 	deny, allow := ciliumEntry{}, ciliumEntry{}
 	for _, ri := range rules {
-		r := l.rules[ri]
-		l.scan(r, ciliumIngressDeny+2*dir, &end, dst, f, ingress, requires, &deny)
+		if !cd.deny {
+			break
+		}
+		l.scan(l.rules[ri], ciliumIngressDeny+2*dir, &end, dst, f, ingress, requires, &deny, true)
 		if deny.yes {
 			break
 		}
@@ -553,7 +558,10 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, rules []int32, req
 		d.verdict, d.c.Decision = Allowed, "not-enforced"
 	default:
 		for _, ri := range rules {
-			l.scan(l.rules[ri], ciliumIngress+2*dir, &end, dst, f, ingress, requires, &allow)
+			l.scan(l.rules[ri], ciliumIngress+2*dir, &end, dst, f, ingress, requires, &allow, stop)
+			if allow.yes && stop {
+				break
+			}
 		}
 		switch {
 		case allow.yes:
@@ -585,7 +593,7 @@ type ciliumEntry struct {
 }
 
 // scan matches a section's entries of one rule against the flow.
-func (l *ciliumLayer) scan(r *ciliumRule, section int, end *ciliumEnd, dst *model.Pod, f Flow, ingress bool, requires []*ciliumSel, out *ciliumEntry) {
+func (l *ciliumLayer) scan(r *ciliumRule, section int, end *ciliumEnd, dst *model.Pod, f Flow, ingress bool, requires []*ciliumSel, out *ciliumEntry, stop bool) {
 	action := "allow"
 	if section == ciliumIngressDeny || section == ciliumEgressDeny {
 		action = "deny"
@@ -606,8 +614,9 @@ func (l *ciliumLayer) scan(r *ciliumRule, section int, end *ciliumEnd, dst *mode
 				out.l7 = true
 				out.l7Policies = appendUnique(out.l7Policies, r.ref())
 			}
-			if exact || (!l7 && !pe.l4) {
-				out.plainExact = out.plainExact || exact
+			out.plainExact = out.plainExact || exact
+			if stop {
+				return
 			}
 		case maybe:
 			if out.maybe == "" {

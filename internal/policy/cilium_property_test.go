@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy/ciliumref"
 )
@@ -354,6 +356,7 @@ func TestCiliumEngineAgreesWithReference(t *testing.T) {
 		c := g.cluster()
 		m := ciliumModel(t, t.TempDir(), c)
 		e := policy.New(m)
+		matrixAgrees(t, seed, m, e)
 		var ends []ciliumref.Endpoint
 		for _, p := range c.Pods {
 			ends = append(ends, ciliumref.Endpoint{Pod: p.Namespace + "/" + p.Name})
@@ -411,4 +414,29 @@ func TestCiliumEngineAgreesWithReference(t *testing.T) {
 		t.Errorf("%d flows: %s; e.g. %s", classes[k], k, examples[k])
 	}
 	t.Logf("%d clusters, %d flows compared, %d reference errors, %d classes of disagreement, %d host flows denied where the reference says unspecified (allow-localhost against a deny)", n, flows, errs, len(keys), localhostDeny)
+}
+
+// matrixAgrees: a matrix (verdicts only, which stops at the first allow)
+// answers as Evaluate does, l7 included.
+func matrixAgrees(t *testing.T, seed int, m *model.Model, e *policy.Engine) {
+	t.Helper()
+	groups := make([]policy.Group, 0, len(m.Pods))
+	for _, p := range m.Pods {
+		groups = append(groups, policy.Group{Name: p.Key(), Pods: []*model.Pod{p}})
+	}
+	ports := []policy.PortSpec{{Port: "80", Protocol: "TCP"}, {Port: "53", Protocol: "UDP"}, {Port: "8050", Protocol: "SCTP"}}
+	err := e.MatrixVerdicts(groups, groups, ports, func(x policy.Explanation) error {
+		fns, fname, _ := strings.Cut(x.From, "/")
+		tns, tname, _ := strings.Cut(x.To, "/")
+		from, to := m.Pod(fns, fname), m.Pod(tns, tname)
+		r := e.Evaluate(policy.Flow{From: policy.PodEndpoint(from), To: policy.PodEndpoint(to), Port: x.Port, Protocol: x.Protocol}, false)
+		mr := policy.Result{Verdict: x.Verdict, Egress: x.Egress, Ingress: x.Ingress}
+		if r.Verdict != x.Verdict || ciliumL7(r) != ciliumL7(mr) {
+			t.Errorf("seed %d %s → %s %d/%s: matrix %s (l7 %v), Evaluate %s (l7 %v)", seed, x.From, x.To, x.Port, x.Protocol, x.Verdict, ciliumL7(mr), r.Verdict, ciliumL7(r))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -183,10 +183,24 @@ func (s *ciliumSel) String() string {
 // ciliumClass is pods alike for Cilium's selectors: one identity.
 type ciliumClass struct {
 	labels map[string]string
-	// ingress and egress are the rules that select the class in that
-	// direction, computed on first use.
-	once            sync.Once
-	ingress, egress []int32
+	// dirs are, for ingress and egress, the rules that select the class
+	// in that direction and what they make of it, computed on first use.
+	once sync.Once
+	dirs [2]ciliumDir
+}
+
+// ciliumDir is what the rules selecting a class do in one direction.
+type ciliumDir struct {
+	rules []int32
+	// selectedBy names their policies (shared by every side reporting
+	// them); enforced: one of them is default-deny; deny: one has deny
+	// entries; requires: their fromRequires/toRequires.
+	selectedBy []string
+	enforced   bool
+	deny       bool
+	requires   []*ciliumSel
+	// l7: an allow entry of theirs has L7 rules.
+	l7 bool
 }
 
 // ciliumIdentityLabels are the labels of a pod's security identity.

@@ -218,7 +218,7 @@ func (e *Engine) readable(ep Endpoint) bool {
 // are only read for an explanation (full), since they cannot change it.
 func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool, d detail) *Side {
 	if e.cilium != nil {
-		return e.ciliumSide(s, f, pod, ingress)
+		return e.ciliumSide(s, f, pod, ingress, d != verdictOnly)
 	}
 	if e.calico != nil {
 		if len(e.cluster) > 0 || e.clusterUnreadable {
