@@ -67,6 +67,9 @@ type CiliumSide struct {
 	// Matches are the deny entry that decided, or every allow entry
 	// that matched.
 	Matches []CiliumMatch `json:"matches,omitempty"`
+	// one holds the first match in the side's own allocation (matrices
+	// evaluate millions of sides).
+	one [1]CiliumMatch
 	// SelectedBy are the policies whose rules select the pod in this
 	// direction.
 	SelectedBy []string `json:"selectedBy,omitempty"`
@@ -143,6 +146,9 @@ func (l *ciliumLayer) dirOf(c int32, ingress bool) *ciliumDir {
 				d := &cl.dirs[dir]
 				d.rules = append(d.rules, int32(i))
 				d.selectedBy = appendUnique(d.selectedBy, r.ref())
+				if r.kind == "NetworkPolicy" {
+					d.npNames = appendUnique(d.npNames, r.name)
+				}
 				d.enforced = d.enforced || r.defaultDeny[dir]
 				d.deny = d.deny || len(r.sections[ciliumIngressDeny+2*dir]) > 0
 				for _, pe := range r.sections[ciliumIngress+2*dir] {
@@ -455,6 +461,7 @@ type ciliumDecision struct {
 	verdict   Verdict
 	undecided string
 	c         CiliumSide
+	m         ciliumEntry
 }
 
 // ciliumSide decides one side as Cilium's repository does: deny entries
@@ -482,18 +489,30 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all b
 		}
 	}
 	s.Verdict, s.Undecided = d.verdict, d.undecided
-	c := d.c
-	s.Cilium = &c
+	c := &CiliumSide{}
+	*c = d.c
+	if d.m.n > 0 {
+		c.one[0] = d.m.first
+		c.Matches = append(c.one[:1:1], d.m.rest...)
+	}
+	s.Cilium = c
 	s.Isolated = c.Enforced
-	for _, m := range c.Matches {
-		if m.Kind == "NetworkPolicy" && m.Action == "allow" {
-			s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: m.Namespace, Name: m.Name, Rule: m.Entry, Port: m.Port})
+	npAllows := 0
+	for i := range c.Matches {
+		if c.Matches[i].Kind == "NetworkPolicy" && c.Matches[i].Action == "allow" {
+			npAllows++
 		}
 	}
-	for _, ref := range c.SelectedBy {
-		if name, ok := strings.CutPrefix(ref, "NetworkPolicy/"+pod.Namespace+"/"); ok {
-			s.IsolatedBy = append(s.IsolatedBy, name)
+	if npAllows > 0 {
+		s.AllowedBy = make([]RuleRef, 0, npAllows)
+		for _, m := range c.Matches {
+			if m.Kind == "NetworkPolicy" && m.Action == "allow" {
+				s.AllowedBy = append(s.AllowedBy, RuleRef{Namespace: m.Namespace, Name: m.Name, Rule: m.Entry, Port: m.Port})
+			}
 		}
+	}
+	if names := l.dirOf(l.classOf[e.indexOf(self)], ingress).npNames; names != nil {
+		s.IsolatedBy = names
 	}
 	return s
 }
@@ -550,7 +569,8 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, req
 	}
 	switch {
 	case deny.yes:
-		d.verdict, d.c.Decision, d.c.Matches = Denied, "deny", deny.matches[:1]
+		deny.rest = nil
+		d.verdict, d.c.Decision, d.m = Denied, "deny", deny
 		return d
 	case ingress && end.entity == "host" && end.class < 0 && l.allowLocalhost:
 		d.verdict, d.c.Decision = Allowed, "localhost"
@@ -565,7 +585,7 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, req
 		}
 		switch {
 		case allow.yes:
-			d.verdict, d.c.Decision, d.c.Matches = Allowed, "allow", allow.matches
+			d.verdict, d.c.Decision, d.m = Allowed, "allow", allow
 			d.c.L7 = allow.l7 && !allow.plainExact
 			if d.c.L7 {
 				d.c.L7Policies = allow.l7Policies
@@ -585,8 +605,11 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, req
 // ciliumEntry collects the entries of one kind (allow or deny) that
 // matched a flow.
 type ciliumEntry struct {
-	yes            bool
-	matches        []CiliumMatch
+	yes bool
+	// first, then rest, are the entries that matched (n in all).
+	first          CiliumMatch
+	rest           []CiliumMatch
+	n              int
 	maybe          string
 	l7, plainExact bool
 	l7Policies     []string
@@ -608,8 +631,14 @@ func (l *ciliumLayer) scan(r *ciliumRule, section int, end *ciliumEnd, dst *mode
 		switch t {
 		case yes:
 			out.yes = true
-			out.matches = append(out.matches, CiliumMatch{Kind: r.kind, Namespace: r.namespace, Name: r.name, Rule: r.index,
-				Section: ciliumSectionNames[section], Entry: pe.index, Peer: field, Port: entry, Action: action, L7: l7 && !exact})
+			m := CiliumMatch{Kind: r.kind, Namespace: r.namespace, Name: r.name, Rule: r.index,
+				Section: ciliumSectionNames[section], Entry: pe.index, Peer: field, Port: entry, Action: action, L7: l7 && !exact}
+			if out.n == 0 {
+				out.first = m
+			} else {
+				out.rest = append(out.rest, m)
+			}
+			out.n++
 			if l7 {
 				out.l7 = true
 				out.l7Policies = appendUnique(out.l7Policies, r.ref())

@@ -201,6 +201,9 @@ type ciliumDir struct {
 	requires   []*ciliumSel
 	// l7: an allow entry of theirs has L7 rules.
 	l7 bool
+	// npNames are the Kubernetes NetworkPolicies among them (the side's
+	// isolatedBy).
+	npNames []string
 }
 
 // ciliumIdentityLabels are the labels of a pod's security identity.
