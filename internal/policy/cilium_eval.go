@@ -100,6 +100,13 @@ func (c *CiliumSide) String() string {
 	return "cilium: no rule makes this endpoint default-deny in this direction"
 }
 
+// ciliumSides are a flow's two sides and their Cilium reasons, in one
+// allocation.
+type ciliumSides struct {
+	sides  [2]Side
+	cilium [2]CiliumSide
+}
+
 // ciliumEnd is the other end of a side.
 type ciliumEnd struct {
 	class  int32 // -1 when not a pod
@@ -489,7 +496,15 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all b
 		}
 	}
 	s.Verdict, s.Undecided = d.verdict, d.undecided
-	c := &CiliumSide{}
+	var c *CiliumSide
+	switch {
+	case f.cilium == nil:
+		c = &CiliumSide{}
+	case ingress:
+		c = &f.cilium[1]
+	default:
+		c = &f.cilium[0]
+	}
 	*c = d.c
 	if d.m.n > 0 {
 		c.one[0] = d.m.first

@@ -63,6 +63,8 @@ type Flow struct {
 	// replicas of a workload (a pod template read from files), not a pod
 	// talking to itself.
 	Replicas bool
+	// cilium is where evaluate keeps the sides' Cilium reasons.
+	cilium *[2]CiliumSide
 }
 
 // RuleRef names what allowed a side: a policy, its rule, the peer and the
@@ -149,13 +151,21 @@ func (e *Engine) evaluate(f Flow, d detail) Result {
 	f.From, f.To = e.indexed(f.From), e.indexed(f.To)
 	var r Result
 	// Both sides in one allocation: matrices evaluate millions of flows.
-	sides := new([2]Side)
+	var sides *[2]Side
+	if e.cilium != nil {
+		// With Cilium's reasons too.
+		pair := new(ciliumSides)
+		sides, f.cilium = &pair.sides, &pair.cilium
+	} else {
+		sides = new([2]Side)
+	}
 	if f.From.inCluster() {
 		r.Egress = e.side(&sides[0], f, f.From.Pod, false, d)
 	}
 	if f.To.inCluster() {
 		r.Ingress = e.side(&sides[1], f, f.To.Pod, true, d)
 	}
+	f.cilium = nil // what hints evaluate keeps its own
 	switch {
 	case r.Egress.Denies() || r.Ingress.Denies():
 		r.Verdict = Denied
