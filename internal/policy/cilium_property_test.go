@@ -341,7 +341,7 @@ func (g ciliumGen) knp(name string) map[string]any {
 // TestCiliumEngineAgreesWithReference compares the engine with the
 // independent reference on every flow of random clusters.
 func TestCiliumEngineAgreesWithReference(t *testing.T) {
-	n := 300
+	n := 200
 	if s := os.Getenv("NETBASELINE_CILIUM_CLUSTERS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
