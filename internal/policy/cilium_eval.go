@@ -486,10 +486,12 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all b
 	if ingress {
 		self, peer = f.To, f.From
 	}
-	d := l.decide(e, self, peer, f, ingress, l.enablePolicy, all)
+	var d ciliumDecision
+	l.decide(&d, e, self, peer, f, ingress, l.enablePolicy, all)
 	if l.modeUnknown {
 		for _, mode := range []string{"default", "always", "never"} {
-			if other := l.decide(e, self, peer, f, ingress, mode, all); other.verdict != d.verdict {
+			var other ciliumDecision
+			if l.decide(&other, e, self, peer, f, ingress, mode, all); other.verdict != d.verdict {
 				d.verdict, d.undecided = Unspecified, "Cilium's enable-policy mode decides it and the cilium-config ConfigMap could not be read"
 				break
 			}
@@ -532,11 +534,11 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all b
 	return s
 }
 
-func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress bool, mode string, all bool) ciliumDecision {
-	d := ciliumDecision{c: CiliumSide{Enforcement: mode}}
+func (l *ciliumLayer) decide(d *ciliumDecision, e *Engine, self, peerEP Endpoint, f Flow, ingress bool, mode string, all bool) {
+	d.c.Enforcement = mode
 	if mode == "never" {
 		d.verdict, d.c.Decision = Allowed, "never"
-		return d
+		return
 	}
 	dir := l.dirOf(l.classOf[e.indexOf(self)], ingress)
 	requires := dir.requires
@@ -548,20 +550,21 @@ func (l *ciliumLayer) decide(e *Engine, self, peerEP Endpoint, f Flow, ingress b
 		switch atLeast, known := ciliumVersionAtLeast(l.version, 1, 19); {
 		case !known:
 			// Both releases' answers: decided only where they agree.
-			with := l.decideWith(e, d, dir, requires, peerEP, f, ingress, stop)
-			without := l.decideWith(e, d, dir, nil, peerEP, f, ingress, stop)
-			if with.verdict != without.verdict {
-				with.verdict, with.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed, and the answer depends on it; the running version is unknown"
+			without := *d
+			l.decideWith(&without, e, dir, nil, peerEP, f, ingress, stop)
+			l.decideWith(d, e, dir, requires, peerEP, f, ingress, stop)
+			if d.verdict != without.verdict {
+				d.verdict, d.undecided = Unspecified, "a rule selecting the pod uses fromRequires/toRequires, which Cilium releases before 1.19 enforce and 1.19 removed, and the answer depends on it; the running version is unknown"
 			}
-			return with
+			return
 		case atLeast:
 			requires = nil
 		}
 	}
-	return l.decideWith(e, d, dir, requires, peerEP, f, ingress, stop)
+	l.decideWith(d, e, dir, requires, peerEP, f, ingress, stop)
 }
 
-func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, requires []*ciliumSel, peerEP Endpoint, f Flow, ingress bool, stop bool) ciliumDecision {
+func (l *ciliumLayer) decideWith(d *ciliumDecision, e *Engine, cd *ciliumDir, requires []*ciliumSel, peerEP Endpoint, f Flow, ingress bool, stop bool) {
 	dir := 1
 	if ingress {
 		dir = 0
@@ -572,35 +575,36 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, req
 	}
 	end := l.end(e, peerEP)
 	dst := f.To.Pod
-	deny, allow := ciliumEntry{}, ciliumEntry{}
+	var denied ciliumEntry
+	deny, allow := &denied, &d.m
 	for _, ri := range rules {
 		if !cd.deny {
 			break
 		}
-		l.scan(l.rules[ri], ciliumIngressDeny+2*dir, &end, dst, f, ingress, requires, &deny, true)
+		l.scan(l.rules[ri], ciliumIngressDeny+2*dir, &end, dst, f, ingress, requires, deny, true)
 		if deny.yes {
 			break
 		}
 	}
 	switch {
 	case deny.yes:
-		deny.rest = nil
-		d.verdict, d.c.Decision, d.m = Denied, "deny", deny
-		return d
+		deny.rest, deny.n = nil, 1
+		d.verdict, d.c.Decision, d.m = Denied, "deny", denied
+		return
 	case ingress && end.entity == "host" && end.class < 0 && l.allowLocalhost:
 		d.verdict, d.c.Decision = Allowed, "localhost"
 	case !d.c.Enforced:
 		d.verdict, d.c.Decision = Allowed, "not-enforced"
 	default:
 		for _, ri := range rules {
-			l.scan(l.rules[ri], ciliumIngress+2*dir, &end, dst, f, ingress, requires, &allow, stop)
+			l.scan(l.rules[ri], ciliumIngress+2*dir, &end, dst, f, ingress, requires, allow, stop)
 			if allow.yes && stop {
 				break
 			}
 		}
 		switch {
 		case allow.yes:
-			d.verdict, d.c.Decision, d.m = Allowed, "allow", allow
+			d.verdict, d.c.Decision = Allowed, "allow"
 			d.c.L7 = allow.l7 && !allow.plainExact
 			if d.c.L7 {
 				d.c.L7Policies = allow.l7Policies
@@ -614,7 +618,6 @@ func (l *ciliumLayer) decideWith(e *Engine, d ciliumDecision, cd *ciliumDir, req
 	if deny.maybe != "" && d.verdict == Allowed {
 		d.verdict, d.undecided = Unspecified, "Cilium: "+deny.maybe+" may deny it"
 	}
-	return d
 }
 
 // ciliumEntry collects the entries of one kind (allow or deny) that
