@@ -27,6 +27,7 @@ func main() {
 	clusterAPI := flag.String("cluster-api", "cnp", "which cluster-scoped API: cnp (ClusterNetworkPolicy), anp (AdminNetworkPolicy and the baseline), or mixed")
 	calico := flag.Int("calico", 0, "also write this many Calico policies (GlobalNetworkPolicy and NetworkPolicy in three tiers)")
 	calicoVersion := flag.String("calico-version", "v3.30.2", "with -calico: the ClusterInformation's calicoVersion (\"\" leaves it out: the engine then follows both orders of tiers)")
+	cilium := flag.Int("cilium", 0, "also write this many Cilium policies (CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy) and the cilium-config ConfigMap")
 	flag.Parse()
 
 	api := *clusterAPI
@@ -56,6 +57,9 @@ func main() {
 	}
 	if *calico > 0 {
 		writeCalico(w, m, *calico, *seed, *calicoVersion)
+	}
+	if *cilium > 0 {
+		writeCilium(w, m, *cilium, *seed)
 	}
 }
 

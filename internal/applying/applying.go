@@ -129,7 +129,7 @@ func Layers(m *model.Model, log io.Writer) (*transition.Layers, error) {
 		return nil, exit.Failedf("the zero-disruption proof cannot see what %s decide: %s", strings.Join(unread, ", "), strings.Join(m.Warnings, "; "))
 	}
 	layers := &transition.Layers{CalicoPolicies: m.CalicoPolicies, CalicoTiers: m.CalicoTiers, ServiceAccounts: m.ServiceAccounts,
-		ClusterPolicies: m.ClusterPolicies, Nodes: m.Nodes, AWSPolicyMode: m.AWSPolicyMode}
+		ClusterPolicies: m.ClusterPolicies, Nodes: m.Nodes, AWSPolicyMode: m.AWSPolicyMode, CiliumPolicies: m.CiliumPolicies, Cilium: m.Cilium}
 	if layers.Empty() {
 		return nil, nil
 	}
@@ -141,6 +141,9 @@ func Layers(m *model.Model, log io.Writer) (*transition.Layers, error) {
 	}
 	if m.AWSPolicyMode != "" {
 		fmt.Fprintf(log, "EKS network policy agent: %s mode, evaluated in every step's proof\n", m.AWSPolicyMode)
+	}
+	if m.Cilium != nil {
+		fmt.Fprintf(log, "Cilium enforces (%s): %d of its policies evaluated with the Kubernetes ones in every step's proof\n", m.Cilium.Source, len(m.CiliumPolicies))
 	}
 	return layers, nil
 }

@@ -116,6 +116,10 @@ func TestLayersTheProofCannotSeeStopTheRun(t *testing.T) {
 	if _, err := Layers(other, io.Discard); code(err) != exit.Failed || !strings.Contains(err.Error(), "cannot see what CiliumNetworkPolicy decide") {
 		t.Fatalf("a layer the engine does not decide: %v", err)
 	}
+	cilium := &model.Model{CiliumPolicies: []*model.CiliumPolicy{{}}, Cilium: &model.CiliumInfo{Source: "Cilium's CRDs (cilium.io/v2) are served"}}
+	if l, err := Layers(cilium, io.Discard); l == nil || err != nil || len(l.CiliumPolicies) != 1 || l.Cilium == nil {
+		t.Fatalf("Cilium's policies are part of the proof: %+v %v", l, err)
+	}
 	var log bytes.Buffer
 	eks := &model.Model{AWSPolicyMode: "standard"}
 	if l, err := Layers(eks, &log); l == nil || err != nil || !strings.Contains(log.String(), "EKS network policy agent: standard mode") {

@@ -16,6 +16,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
@@ -194,7 +195,7 @@ func (o *ApplyOptions) Validate() error {
 		if err := o.probeSettings.validate(); err != nil {
 			return err
 		}
-		if err := requireProbeImage(o.Image); err != nil {
+		if err := probing.RequireImage(o.Image); err != nil {
 			return err
 		}
 	} else if o.Canary || o.Save != "" {

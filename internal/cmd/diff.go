@@ -58,6 +58,7 @@ type DiffOptions struct {
 	// files, without a cluster.
 	Filenames []string
 	Old, New  []string
+	enforcerFlags
 
 	source     *baseline.Source
 	namespaces []string
@@ -100,6 +101,7 @@ func (o *DiffOptions) AddFlags(c *cobra.Command) {
 	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "With --old and --new: the workloads (Namespaces, Pods, Services, Deployments, …) to compare on, from files (repeatable)")
 	f.StringArrayVar(&o.Old, "old", nil, "diff --flows without a cluster: the policies before, a file or directory (repeatable)")
 	f.StringArrayVar(&o.New, "new", nil, "diff --flows without a cluster: the policies after, a file or directory (repeatable)")
+	o.enforcerFlags.addFlags(c)
 	for _, name := range []string{"filename", "old", "new"} {
 		_ = c.MarkFlagFilename(name, "yaml", "yml", "json")
 	}
@@ -122,6 +124,9 @@ func diffExit(err error) error {
 
 // Validate checks the flags.
 func (o *DiffOptions) Validate() error {
+	if err := o.enforcerFlags.validate(o.offline()); err != nil {
+		return err
+	}
 	switch {
 	case o.Output != "" && !o.Flows:
 		return usageErrorf("-o %s: the object diff is always a unified diff; --flows prints a table, or -o json|mermaid|dot", o.Output)
@@ -245,5 +250,6 @@ func (o *DiffOptions) loadFiles(policies []string) (*model.Model, error) {
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
+	o.enforcerFlags.apply(m)
 	return m, nil
 }

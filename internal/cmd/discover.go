@@ -18,6 +18,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe/launch"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -115,7 +116,7 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.Merge, "merge", "", "Extend this Config: its namespaces, apps and relations are kept, what was observed is added")
 	addOutputFlag(c, &o.Output, output.Discover)
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "Pods observed at once (the rest start as earlier ones end)")
-	f.StringVar(&o.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probeImageHelp()+")")
+	f.StringVar(&o.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probing.ImageHelp()+")")
 	addPullPolicyFlag(c, &o.PullPolicy)
 	f.DurationVar(&o.WaitTimeout, "wait-timeout", o.WaitTimeout, "How long to wait for each observing container beyond --duration, start included")
 	_ = c.MarkFlagFilename("merge", "yaml", "yml")
@@ -133,7 +134,7 @@ func (o *DiscoverOptions) Complete(_ []string) error {
 	}
 	o.settings = cfg
 	if o.Image == "" {
-		o.Image = probeImage(cfg.Probe.Image)
+		o.Image = probing.Image(cfg.Probe.Image)
 	}
 	if o.Merge != "" {
 		merged, err := config.Read(o.Inputs(), o.Merge)
@@ -178,7 +179,7 @@ func (o *DiscoverOptions) Validate() error {
 	if err := validatePullPolicy(o.PullPolicy); err != nil {
 		return err
 	}
-	return requireProbeImage(o.Image)
+	return probing.RequireImage(o.Image)
 }
 
 // Run observes through the discovering use case.

@@ -15,6 +15,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/reporting"
 )
@@ -102,7 +103,7 @@ func (o *DoctorOptions) Complete(_ []string) error {
 	}
 	o.config = cfg
 	if o.Image == "" {
-		o.Image = probeImage(cfg.Probe.Image)
+		o.Image = probing.Image(cfg.Probe.Image)
 	}
 	return nil
 }
@@ -119,7 +120,7 @@ func (o *DoctorOptions) Validate() error {
 		return err
 	}
 	if o.Canary {
-		return requireProbeImage(o.Image)
+		return probing.RequireImage(o.Image)
 	}
 	return nil
 }

@@ -38,10 +38,15 @@ var explainLong = templates.LongDesc(`
 	decided in tier order (admin, NetworkPolicy, baseline); each side names the
 	tier and rule that decided it.
 
+	Calico's, the EKS agent's and Cilium's own policies are decided as their
+	enforcers decide them (Cilium at L3/L4: an L7 rule allows the connection
+	and says its requests are filtered). Offline, --enforcer cilium reads
+	NetworkPolicies as Cilium enforces them when the files cannot say so.
+
 	Verdicts: allowed, denied, or unspecified when the answer cannot be known
-	(host network pods, other policy layers such as Cilium or Calico, policies
-	that could not be read, cluster-scoped policies whose order the API leaves
-	open). Exit status 3 when --expect is not met.`)
+	(host network pods, a DNS name or an FQDN rule, policies that could not be
+	read, cluster-scoped policies whose order the API leaves open). Exit status
+	3 when --expect is not met.`)
 
 var explainExample = templates.Examples(`
 	# Why can (or can't) the frontend reach the backend on 3001?
@@ -86,6 +91,7 @@ type ExplainOptions struct {
 	Queries       string
 	Only          string
 	GroupBy       string
+	enforcerFlags
 	// Sources and Destinations focus a matrix (--from, --to).
 	Sources      []string
 	Destinations []string
@@ -148,6 +154,7 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	addOutputFlag(c, &o.Output, explainDocuments...)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "Say nothing on stderr about a long matrix's progress")
+	o.enforcerFlags.addFlags(c)
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
@@ -200,6 +207,9 @@ func (o *ExplainOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ExplainOptions) Validate() error {
+	if err := o.enforcerFlags.validate(len(o.Filenames) > 0); err != nil {
+		return err
+	}
 	if o.GroupBy != "labels" && o.GroupBy != "pod" && o.GroupBy != "workload" && o.GroupBy != "namespace" {
 		return usageErrorf("--group-by %q: use labels, pod, workload or namespace", o.GroupBy)
 	}
@@ -303,6 +313,7 @@ func (o *ExplainOptions) load(ctx context.Context, namespaces []string) (*model.
 		if err != nil {
 			return nil, &ExitError{Code: ExitUsage, Err: err}
 		}
+		o.enforcerFlags.apply(m)
 		return m, nil
 	}
 	clients, err := o.Factory.Clients()

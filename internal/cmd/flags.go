@@ -27,6 +27,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
@@ -118,6 +119,33 @@ func completeConfigNamespaces(g *GlobalOptions) func(*cobra.Command, []string, s
 	}
 }
 
+// enforcerFlags say, offline, which enforcer the manifests will run
+// under where the files cannot say it (explain, diff --flows).
+type enforcerFlags struct{ Enforcer, CiliumVersion string }
+
+func (f *enforcerFlags) addFlags(c *cobra.Command) {
+	c.Flags().StringVar(&f.Enforcer, "enforcer", "", "With -f: cilium decides the Kubernetes NetworkPolicies as Cilium does (an ipBlock never selects pods) when the files hold no Cilium object to say so")
+	c.Flags().StringVar(&f.CiliumVersion, "cilium-version", "", "With -f: the Cilium release (X.Y) whose semantics apply where releases differ (fromRequires)")
+	_ = c.RegisterFlagCompletionFunc("enforcer", cobra.FixedCompletions([]string{"cilium"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func (f *enforcerFlags) validate(offline bool) error {
+	switch {
+	case f.Enforcer != "" && f.Enforcer != "cilium":
+		return usageErrorf("--enforcer %q: cilium is the one that changes what NetworkPolicies mean", f.Enforcer)
+	case (f.Enforcer != "" || f.CiliumVersion != "") && !offline:
+		return usageErrorf("--enforcer and --cilium-version describe manifests (-f); a cluster says what enforces it")
+	}
+	return nil
+}
+
+// apply records the enforcer in a model read from files.
+func (f *enforcerFlags) apply(m *model.Model) {
+	if f.Enforcer == "cilium" || f.CiliumVersion != "" {
+		m.AssumeCilium("--enforcer=cilium", f.CiliumVersion)
+	}
+}
+
 // probeSettings are how probes run; probe, apply --verify and
 // report --probe share them.
 type probeSettings struct {
@@ -142,7 +170,7 @@ func (s *probeSettings) addFlags(c *cobra.Command, oldTimeout string) {
 	f.DurationVar(&s.Timeout, "check-timeout", 3*time.Second, "Timeout of each probe check")
 	deprecatedAlias(c, oldTimeout, "check-timeout")
 	f.DurationVar(&s.WaitTimeout, "wait-timeout", 90*time.Second, "How long to wait for each probe container, start included")
-	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probeImageHelp()+")")
+	f.StringVar(&s.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probing.ImageHelp()+")")
 	s.PullPolicy = string(corev1.PullIfNotPresent)
 	addPullPolicyFlag(c, &s.PullPolicy)
 	f.IntVar(&s.Parallel, "parallel", 5, "Source pods probed at once")
@@ -176,7 +204,7 @@ func (s *probeSettings) complete(g *GlobalOptions) {
 		if cfg, _, err := g.LoadConfig(); err == nil {
 			configured = cfg.Probe.Image
 		}
-		s.Image = probeImage(configured)
+		s.Image = probing.Image(configured)
 	}
 }
 

@@ -166,7 +166,7 @@ func (o *ProbeOptions) Validate() error {
 		return err
 	}
 	if !o.local {
-		if err := requireProbeImage(o.Image); err != nil {
+		if err := probing.RequireImage(o.Image); err != nil {
 			return err
 		}
 	}

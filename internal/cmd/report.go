@@ -13,6 +13,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
+	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 	"github.com/netbaseline/kubectl-netbaseline/internal/record"
 	"github.com/netbaseline/kubectl-netbaseline/internal/reporting"
@@ -106,7 +107,7 @@ func (o *ReportOptions) Validate() error {
 		return usageErrorf("--probe and --probe-results exclude each other: probe now, or read earlier results")
 	}
 	if o.Probe {
-		if err := requireProbeImage(o.Image); err != nil {
+		if err := probing.RequireImage(o.Image); err != nil {
 			return err
 		}
 	}

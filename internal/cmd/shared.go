@@ -7,7 +7,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
-	"github.com/netbaseline/kubectl-netbaseline/internal/version"
 )
 
 // Helpers several commands share: which namespaces, which image, which
@@ -34,36 +33,6 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// probeImage is $NETBASELINE_PROBE_IMAGE, else the config's, else the
-// image published with this build by digest (--image overrides all three);
-// "" for a development build, which never guesses a name.
-func probeImage(configured string) string {
-	if env := os.Getenv("NETBASELINE_PROBE_IMAGE"); env != "" {
-		return env
-	}
-	if configured != "" {
-		return configured
-	}
-	return version.ProbeImage()
-}
-
-// requireProbeImage refuses to probe without an image, before any API call.
-func requireProbeImage(image string) error {
-	if image != "" {
-		return nil
-	}
-	return usageErrorf("this development build names no probe image (releases carry theirs, pinned by digest): " +
-		"pass --image REGISTRY/netbaseline-probe@sha256:…, or set $NETBASELINE_PROBE_IMAGE or probe.image in the config (docs/commands.md#the-probe-image)")
-}
-
-// probeImageHelp says what --image defaults to in this build.
-func probeImageHelp() string {
-	if img := version.ProbeImage(); img != "" {
-		return img
-	}
-	return "none in a development build"
 }
 
 // targetNamespaces is resolveNamespaces without the system namespaces

@@ -116,6 +116,11 @@ type Model struct {
 	// calicoVersion, "v3.28.5"); "" when unknown.
 	CalicoVersion   string
 	ServiceAccounts []*ServiceAccount
+	// CiliumPolicies are Cilium's own (model/cilium.go), decided with the
+	// NetworkPolicies as Cilium's policy repository holds them; Cilium is
+	// what is known of the enforcer (nil: Cilium is not known to enforce).
+	CiliumPolicies []*CiliumPolicy
+	Cilium         *CiliumInfo
 	// AWSPolicyMode is the EKS network policy agent's enforcing mode
 	// (AWSModeStandard, AWSModeStrict, AWSModeUnknown); "" when the agent
 	// is not known to run (NetworkPolicy's own default then holds).
@@ -273,6 +278,7 @@ func (m *Model) Derive() *Model {
 	next.Nodes = slices.Clone(m.Nodes)
 	next.OtherLayers = slices.Clone(m.OtherLayers)
 	next.CalicoPolicies = slices.Clone(m.CalicoPolicies)
+	next.CiliumPolicies = slices.Clone(m.CiliumPolicies)
 	next.Warnings = slices.Clone(m.Warnings)
 	return &next
 }
@@ -300,6 +306,11 @@ func (m *Model) Normalize() {
 	for _, np := range m.Policies {
 		m.EnsureNamespace(np.Namespace)
 	}
+	for _, cp := range m.CiliumPolicies {
+		if cp.Namespace != "" {
+			m.EnsureNamespace(cp.Namespace)
+		}
+	}
 	sort.Slice(m.Namespaces, func(i, j int) bool { return m.Namespaces[i].Name < m.Namespaces[j].Name })
 	sort.SliceStable(m.Pods, func(i, j int) bool { return m.Pods[i].Key() < m.Pods[j].Key() })
 	sort.SliceStable(m.Services, func(i, j int) bool { return m.Services[i].Key() < m.Services[j].Key() })
@@ -309,6 +320,10 @@ func (m *Model) Normalize() {
 	})
 	sort.SliceStable(m.ClusterPolicies, func(i, j int) bool { return m.ClusterPolicies[i].Ref() < m.ClusterPolicies[j].Ref() })
 	sort.SliceStable(m.Nodes, func(i, j int) bool { return m.Nodes[i].Name < m.Nodes[j].Name })
+	sort.SliceStable(m.CiliumPolicies, func(i, j int) bool { return m.CiliumPolicies[i].Ref() < m.CiliumPolicies[j].Ref() })
+	if len(m.CiliumPolicies) > 0 && m.Cilium == nil {
+		m.Cilium = &CiliumInfo{Source: "Cilium policies in the input"}
+	}
 	sort.Strings(m.OtherLayers)
 	m.OtherLayers = dedupeSorted(m.OtherLayers)
 }

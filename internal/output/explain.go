@@ -76,6 +76,11 @@ func SideReason(s *policy.Side) string {
 		prefix = s.Admin.String() + " → "
 	}
 	switch s.Tier {
+	case policy.TierCilium:
+		if s.Cilium == nil {
+			return "cilium: " + string(s.Verdict)
+		}
+		return s.Cilium.String()
 	case policy.TierCalico:
 		if s.Calico == nil {
 			return "calico: " + string(s.Verdict)

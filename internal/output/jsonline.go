@@ -96,6 +96,9 @@ func (enc *lineEncoder) appendSide(b []byte, s *policy.Side) []byte {
 	if s.Calico != nil {
 		b = appendCalicoMatch(append(b, `,"calico":`...), s.Calico)
 	}
+	if s.Cilium != nil {
+		b = enc.appendCiliumSide(append(b, `,"cilium":`...), s.Cilium)
+	}
 	if s.Undecided != "" {
 		b = appendJSONString(append(b, `,"undecided":`...), s.Undecided)
 	}
@@ -156,6 +159,52 @@ func appendCalicoMatch(b []byte, m *policy.CalicoMatch) []byte {
 	b = appendJSONString(append(b, `,"action":`...), m.Action)
 	if len(m.Passed) > 0 {
 		b = appendStrings(append(b, `,"passed":`...), m.Passed)
+	}
+	return append(b, '}')
+}
+
+func (enc *lineEncoder) appendCiliumSide(b []byte, c *policy.CiliumSide) []byte {
+	b = appendJSONString(append(b, `{"enforcement":`...), c.Enforcement)
+	b = strconv.AppendBool(append(b, `,"enforced":`...), c.Enforced)
+	b = appendJSONString(append(b, `,"decision":`...), c.Decision)
+	if len(c.Matches) > 0 {
+		b = append(b, `,"matches":[`...)
+		for i := range c.Matches {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCiliumMatch(b, &c.Matches[i])
+		}
+		b = append(b, ']')
+	}
+	if len(c.SelectedBy) > 0 {
+		b = enc.appendNames(append(b, `,"selectedBy":`...), c.SelectedBy)
+	}
+	if c.L7 {
+		b = append(b, `,"l7":true`...)
+	}
+	if len(c.L7Policies) > 0 {
+		b = appendStrings(append(b, `,"l7Policies":`...), c.L7Policies)
+	}
+	return append(b, '}')
+}
+
+func appendCiliumMatch(b []byte, m *policy.CiliumMatch) []byte {
+	b = appendJSONString(append(b, `{"kind":`...), m.Kind)
+	if m.Namespace != "" {
+		b = appendJSONString(append(b, `,"namespace":`...), m.Namespace)
+	}
+	b = appendJSONString(append(b, `,"name":`...), m.Name)
+	b = strconv.AppendInt(append(b, `,"rule":`...), int64(m.Rule), 10)
+	b = appendJSONString(append(b, `,"section":`...), m.Section)
+	b = strconv.AppendInt(append(b, `,"entry":`...), int64(m.Entry), 10)
+	b = appendJSONString(append(b, `,"peer":`...), m.Peer)
+	if m.Port != nil {
+		b = strconv.AppendInt(append(b, `,"port":`...), int64(*m.Port), 10)
+	}
+	b = appendJSONString(append(b, `,"action":`...), m.Action)
+	if m.L7 {
+		b = append(b, `,"l7":true`...)
 	}
 	return append(b, '}')
 }

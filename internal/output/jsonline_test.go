@@ -75,6 +75,16 @@ func randomSide(r *rand.Rand) *policy.Side {
 		s.Calico = &policy.CalicoMatch{Tier: randomString(r), Kind: randomString(r), API: randomString(r), Namespace: randomString(r),
 			Name: randomString(r), Rule: r.IntN(10) - 1, Action: randomString(r), Passed: randomStrings(r)}
 	}
+	if r.IntN(3) == 0 {
+		c := &policy.CiliumSide{Enforcement: randomString(r), Enforced: r.IntN(2) == 0, Decision: randomString(r),
+			SelectedBy: randomStrings(r), L7: r.IntN(2) == 0, L7Policies: randomStrings(r)}
+		for range r.IntN(3) {
+			c.Matches = append(c.Matches, policy.CiliumMatch{Kind: randomString(r), Namespace: randomString(r), Name: randomString(r),
+				Rule: r.IntN(5), Section: randomString(r), Entry: r.IntN(5), Peer: randomString(r), Port: randomIntPointer(r),
+				Action: randomString(r), L7: r.IntN(2) == 0})
+		}
+		s.Cilium = c
+	}
 	if r.IntN(3) > 0 {
 		s.AllowedBy = []policy.RuleRef{}
 		for range r.IntN(3) {

@@ -850,10 +850,10 @@ func (e *Engine) CalicoSignature(p *model.Pod) string {
 }
 
 // LayerSignature tells pods apart that any layer besides NetworkPolicy
-// treats differently: Calico's policies (CalicoSignature) and the
-// cluster-scoped ones (ClusterSignature).
+// treats differently: Calico's policies (CalicoSignature), the
+// cluster-scoped ones (ClusterSignature) and Cilium's (its identity).
 func (e *Engine) LayerSignature(p *model.Pod) string {
-	return e.calicoSignature(p) + "|" + e.ClusterSignature(p)
+	return e.calicoSignature(p) + "|" + e.ClusterSignature(p) + e.ciliumSignature(p)
 }
 
 func (e *Engine) calicoSignature(p *model.Pod) string {

@@ -61,6 +61,8 @@ type Engine struct {
 	clusterNeedsLabels bool
 	// calico decides sides when the model has Calico policies (calico.go).
 	calico *calicoLayer
+	// cilium decides sides when Cilium enforces (cilium.go).
+	cilium *ciliumLayer
 	// staged is the engine with Calico's staged policies promoted, for
 	// the StagedWouldChange hint (built once, on first use).
 	stagedOnce sync.Once
@@ -102,6 +104,10 @@ type compiledPeer struct {
 type ipBlock struct {
 	cidr   netip.Prefix
 	except []netip.Prefix
+	// holdsEveryPod: the block is every address of one of the cluster's
+	// families, with no except (0.0.0.0/0 in an IPv4 cluster), so a pod
+	// read from a template, which has no address yet, is in it for sure.
+	holdsEveryPod bool
 }
 
 func (b *ipBlock) contains(a netip.Addr) bool {
@@ -151,6 +157,7 @@ func New(snapshot *model.Model) *Engine {
 	e.clusterUnreadable = len(snapshot.ClusterPoliciesUnreadable()) > 0
 	e.nsLabelsUnknown = namespaceLabelsUnknown(snapshot)
 	e.compileCalico(m)
+	e.compileCilium(snapshot)
 	for _, cp := range snapshot.ClusterPolicies {
 		e.clusterNeedsLabels = e.clusterNeedsLabels || clusterPolicyNeedsLabels(cp)
 	}
@@ -245,6 +252,7 @@ func (e *Engine) compileRule(m *matcher, where, policyNS string, peers []network
 				cpeer.invalid = err.Error()
 			} else {
 				cpeer.ipBlock = block
+				block.holdsEveryPod = e.holdsEveryAddress(block)
 			}
 			if peer.PodSelector != nil || peer.NamespaceSelector != nil {
 				e.Problems = append(e.Problems, at+": ipBlock cannot be combined with selectors (the API server rejects it); only the ipBlock was used")
@@ -278,6 +286,19 @@ func (e *Engine) compileRule(m *matcher, where, policyNS string, peers []network
 		rule.peers = append(rule.peers, cpeer)
 	}
 	return rule
+}
+
+// holdsEveryAddress: the block is /0 of a family the cluster uses, with
+// no except.
+func (e *Engine) holdsEveryAddress(b *ipBlock) bool {
+	if b.cidr.Bits() != 0 || len(b.except) > 0 {
+		return false
+	}
+	v4, v6 := e.addressFamilies()
+	if b.cidr.Addr().Is4() {
+		return v4
+	}
+	return v6
 }
 
 func parseIPBlock(b *networkingv1.IPBlock) (*ipBlock, error) {

@@ -27,6 +27,10 @@ const (
 type Endpoint struct {
 	Pod *model.Pod
 	IP  netip.Addr
+	// Entity names a reserved identity of Cilium's outside the pods (host,
+	// remote-node, kube-apiserver, health, world): only Cilium's entities
+	// and wildcards match it; IP may be unset.
+	Entity string
 	// idx is the pod's index in the engine plus one, once Evaluate has
 	// looked it up (0: not yet), so the hot path looks it up once.
 	idx int32
@@ -43,6 +47,9 @@ func (ep Endpoint) String() string {
 	if ep.Pod != nil {
 		return ep.Pod.Key()
 	}
+	if ep.Entity != "" && !ep.IP.IsValid() {
+		return ep.Entity
+	}
 	return ep.IP.String()
 }
 
@@ -56,6 +63,8 @@ type Flow struct {
 	// replicas of a workload (a pod template read from files), not a pod
 	// talking to itself.
 	Replicas bool
+	// cilium is where evaluate keeps the sides' Cilium reasons.
+	cilium *[2]CiliumSide
 }
 
 // RuleRef names what allowed a side: a policy, its rule, the peer and the
@@ -82,6 +91,8 @@ type Side struct {
 	Baseline *TierMatch `json:"baseline,omitempty"`
 	// Calico is the Calico policy and rule that decided (tier calico).
 	Calico *CalicoMatch `json:"calico,omitempty"`
+	// Cilium is how Cilium's policy repository decided (tier cilium).
+	Cilium *CiliumSide `json:"cilium,omitempty"`
 	// Undecided says why the side is unspecified (the API leaves the order
 	// of two policies open, a rule names a domain).
 	Undecided string `json:"undecided,omitempty"`
@@ -140,13 +151,21 @@ func (e *Engine) evaluate(f Flow, d detail) Result {
 	f.From, f.To = e.indexed(f.From), e.indexed(f.To)
 	var r Result
 	// Both sides in one allocation: matrices evaluate millions of flows.
-	sides := new([2]Side)
+	var sides *[2]Side
+	if e.cilium != nil {
+		// With Cilium's reasons too.
+		pair := new(ciliumSides)
+		sides, f.cilium = &pair.sides, &pair.cilium
+	} else {
+		sides = new([2]Side)
+	}
 	if f.From.inCluster() {
 		r.Egress = e.side(&sides[0], f, f.From.Pod, false, d)
 	}
 	if f.To.inCluster() {
 		r.Ingress = e.side(&sides[1], f, f.To.Pod, true, d)
 	}
+	f.cilium = nil // what hints evaluate keeps its own
 	switch {
 	case r.Egress.Denies() || r.Ingress.Denies():
 		r.Verdict = Denied
@@ -208,6 +227,9 @@ func (e *Engine) readable(ep Endpoint) bool {
 // The admin tier goes first: when it decides, the NetworkPolicy rules
 // are only read for an explanation (full), since they cannot change it.
 func (e *Engine) side(s *Side, f Flow, pod *model.Pod, ingress bool, d detail) *Side {
+	if e.cilium != nil {
+		return e.ciliumSide(s, f, pod, ingress, d != verdictOnly)
+	}
 	if e.calico != nil {
 		if len(e.cluster) > 0 || e.clusterUnreadable {
 			*s = Side{Verdict: Unspecified, Tier: TierCalico, AllowedBy: []RuleRef{},
@@ -324,7 +346,11 @@ func (e *Engine) peerMatches(p *compiledPeer, ep Endpoint) bool {
 			return p.ipBlock.contains(ep.IP)
 		}
 		// ipBlock also matches pod IPs (upstream conformance); the hints
-		// note that implementations differ.
+		// note that implementations differ. A pod without an address (a
+		// template's) is in a block of every address of its family.
+		if len(ep.Pod.IPs) == 0 {
+			return p.ipBlock.holdsEveryPod
+		}
 		for _, a := range ep.Pod.IPs {
 			if p.ipBlock.contains(a) {
 				return true

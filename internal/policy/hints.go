@@ -106,6 +106,7 @@ func (e *Engine) hints(f Flow, r *Result, self bool) []Hint {
 		}
 	}
 	e.calicoHints(h, f, r)
+	e.ciliumHints(h, f, r)
 	if r.Verdict != Allowed {
 		e.typoHints(h, f)
 	}
@@ -336,8 +337,8 @@ func (e *Engine) peerMiss(h *hintSet, f Flow, np *networkingv1.NetworkPolicy, ri
 			continue
 		}
 		if p.ipBlock != nil {
-			if other.Pod != nil && len(other.Pod.IPs) == 0 {
-				h.add(HintPodWithoutIP, "%s is ipBlock %s, but %s has no IP in the input, so no ipBlock can match it", where, p.raw.IPBlock.CIDR, other)
+			if other.Pod != nil && len(other.Pod.IPs) == 0 && !p.ipBlock.holdsEveryPod {
+				h.add(HintPodWithoutIP, "%s is ipBlock %s, but %s has no IP in the input, so only a block of every address can be known to match it; it is read as no match", where, p.raw.IPBlock.CIDR, other)
 			}
 			continue
 		}

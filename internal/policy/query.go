@@ -57,7 +57,7 @@ func (e *Engine) Groups(pods []*model.Pod) []Group {
 	var groups []Group
 	names := map[string]int{}
 	for _, p := range pods {
-		key := p.GroupKey() + "|" + e.ipBlockSignature(p)
+		key := p.GroupKey() + "|" + e.ipBlockSignature(p) + e.ciliumSignature(p)
 		i, ok := index[key]
 		if !ok {
 			i = len(groups)

@@ -45,11 +45,11 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return e.Err }
 
 // otherLayerKinds are policy kinds evaluated besides NetworkPolicy that
-// the engine does not decide (Calico's are read in calico.go; the
+// the engine does not decide (Calico's are read in calico.go, Cilium's in
+// cilium.go; the
 // cluster-scoped tiers of policy.networking.k8s.io in clusterpolicies.go).
 var otherLayerKinds = map[string]bool{
 	"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true,
-	"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true,
 	"ApplicationNetworkPolicy": true,
 }
 
@@ -371,15 +371,8 @@ func (d *docSink) object(obj map[string]any, where string) error {
 	if strings.HasSuffix(tm.Kind, "List") {
 		return d.list(obj, tm, where)
 	}
-	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
-		return d.clusterPolicy(obj, tm, into, where)
-	}
-	if group, ok := isCalicoGroup(tm.APIVersion); ok {
-		return d.calico(obj, group, tm.Kind, where)
-	}
-	if otherLayerKinds[tm.Kind] {
-		d.otherLayer(tm.Kind)
-		return nil
+	if handled, err := d.layer(obj, tm, where); handled {
+		return err
 	}
 	// A field the type does not have would be dropped silently (and
 	// refused by kubectl apply's strict field validation): say so.
@@ -454,6 +447,8 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 		node := nodeFromDocument(&n)
 		d.put("Node "+node.Name, where, func(m *model.Model) { m.Nodes = append(m.Nodes, node) })
+	case "ConfigMap":
+		d.ciliumConfigMap(obj)
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
 		return d.workload(tm.Kind, obj, where, convert, warnUnknown)
 	default:
@@ -462,6 +457,25 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 	}
 	return nil
+}
+
+// layer reads the kinds of policy layers besides NetworkPolicy: the
+// cluster-scoped tiers, Calico's, Cilium's, and the kinds only counted.
+func (d *docSink) layer(obj map[string]any, tm metav1.TypeMeta, where string) (bool, error) {
+	if into := clusterPolicyType(tm.APIVersion, tm.Kind); into != nil {
+		return true, d.clusterPolicy(obj, tm, into, where)
+	}
+	if group, ok := isCalicoGroup(tm.APIVersion); ok {
+		return true, d.calico(obj, group, tm.Kind, where)
+	}
+	if isCiliumPolicy(tm.APIVersion, tm.Kind) {
+		return true, d.cilium(obj, where)
+	}
+	if otherLayerKinds[tm.Kind] {
+		d.otherLayer(tm.Kind)
+		return true, nil
+	}
+	return false, nil
 }
 
 // clusterPolicy reads an AdminNetworkPolicy, BaselineAdminNetworkPolicy or

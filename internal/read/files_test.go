@@ -135,8 +135,12 @@ metadata: {name: ignored}
 	if len(m.Policies) != 1 || m.Policies[0].Namespace != "team" {
 		t.Errorf("policies = %+v", m.Policies)
 	}
-	if !cmp.Equal(m.OtherLayers, []string{"CiliumNetworkPolicy"}) {
+	if len(m.OtherLayers) != 0 {
 		t.Errorf("other layers = %v", m.OtherLayers)
+	}
+	// Cilium's policy is read (and refused by the agent: it has no rule).
+	if len(m.CiliumPolicies) != 1 || m.CiliumPolicies[0].Ref() != "CiliumNetworkPolicy/y/c" || len(m.CiliumPolicies[0].Problems) == 0 || m.Cilium == nil {
+		t.Errorf("cilium policies = %+v", m.CiliumPolicies)
 	}
 	// Calico's own NetworkPolicy is read, not an unknown layer.
 	if len(m.CalicoPolicies) != 1 || m.CalicoPolicies[0].Ref() != "NetworkPolicy/y/calico" || m.CalicoPolicies[0].Group != model.CalicoCRDGroup {

@@ -234,6 +234,7 @@ func (l *liveLoader) readLayers(lists []*metav1.APIResourceList) {
 	// versions served); the others only counted.
 	tiers := map[string][]string{}
 	calicoServed := map[string]string{} // group → version
+	ciliumServed := map[string]bool{}
 	awsGroup, awsPolicies := false, false
 	for _, rl := range lists {
 		gv, err := schema.ParseGroupVersion(rl.GroupVersion)
@@ -261,6 +262,10 @@ func (l *liveLoader) readLayers(lists []*metav1.APIResourceList) {
 				calicoServed[gv.Group] = gv.Version
 				continue
 			}
+			if gv.Group == model.CiliumGroup && gv.Version == "v2" {
+				ciliumServed[r.Name] = true
+				continue
+			}
 			list, err := l.c.Dynamic.Resource(gv.WithResource(r.Name)).List(l.ctx, metav1.ListOptions{Limit: 1})
 			switch {
 			case apierrors.IsForbidden(err):
@@ -274,6 +279,7 @@ func (l *liveLoader) readLayers(lists []*metav1.APIResourceList) {
 	}
 	l.clusterPolicies(tiers)
 	l.calico(calicoServed)
+	l.cilium(ciliumServed)
 	l.awsPolicies(awsGroup, awsPolicies)
 }
 

@@ -126,6 +126,7 @@ func (l *Layers) addTo(m *model.Model) {
 	}
 	m.CalicoPolicies, m.CalicoTiers, m.ServiceAccounts = l.CalicoPolicies, l.CalicoTiers, l.ServiceAccounts
 	m.ClusterPolicies, m.Nodes, m.AWSPolicyMode = l.ClusterPolicies, l.Nodes, l.AWSPolicyMode
+	m.CiliumPolicies, m.Cilium = l.CiliumPolicies, l.Cilium
 }
 
 // affected are the namespace's pods whose ingress or egress side may

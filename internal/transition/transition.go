@@ -131,11 +131,17 @@ type Layers struct {
 	Nodes           []*model.Node
 	// AWSPolicyMode is the EKS agent's enforcing mode (model.Model's).
 	AWSPolicyMode string
+	// CiliumPolicies and Cilium: Cilium enforces (model.Model's); its
+	// repository holds the Kubernetes policies with its own, so a
+	// CiliumNetworkPolicy that selects a pod keeps it default-deny when no
+	// NetworkPolicy does, and its deny entries win over any bridge.
+	CiliumPolicies []*model.CiliumPolicy
+	Cilium         *model.CiliumInfo
 }
 
 // Empty reports whether the layers hold nothing that decides a flow.
 func (l *Layers) Empty() bool {
-	return l == nil || (len(l.CalicoPolicies) == 0 && len(l.ClusterPolicies) == 0 && l.AWSPolicyMode == "")
+	return l == nil || (len(l.CalicoPolicies) == 0 && len(l.ClusterPolicies) == 0 && l.AWSPolicyMode == "" && len(l.CiliumPolicies) == 0 && l.Cilium == nil)
 }
 
 // Plan is the ordered steps and the state after each.

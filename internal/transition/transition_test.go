@@ -464,3 +464,59 @@ func TestEKSStrictModeTakesPartInTheProof(t *testing.T) {
 		t.Fatalf("bridged: %v", err)
 	}
 }
+
+// With Cilium, its repository holds the Kubernetes policies with its own:
+// a CiliumNetworkPolicy selecting web keeps it default-deny once the
+// Kubernetes allow is gone, so deleting allow-web before its successor
+// lands cuts api -> web, which the Kubernetes-only view (web open) cannot
+// see; the bridge, a NetworkPolicy allow, adds up with it and keeps the
+// connection. A Cilium deny entry wins over every allow, the bridge
+// included: a connection it denies is denied in every state, never a cut
+// to bridge.
+func TestCiliumPoliciesTakePartInTheProof(t *testing.T) {
+	web, api := pod("web", map[string]string{"app": "web"}), pod("api", map[string]string{"app": "api"})
+	renamed := allowWebFromAPI()
+	renamed.Name = "allow-web-v2"
+	in := Input{Namespace: ns, Pods: []*model.Pod{web, api}, Before: []*networkingv1.NetworkPolicy{allowWebFromAPI()},
+		Writes: []Write{{Op: Delete, Before: allowWebFromAPI()}, {Op: Apply, Object: renamed}}, NoBridge: true}
+	literal, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cuts := Cuts(in, literal); len(cuts) != 0 {
+		t.Fatalf("without Cilium the pod is open between the two writes: %v", cuts)
+	}
+	f := false
+	hostOnly := &model.CiliumPolicy{Kind: model.CiliumNetworkPolicyKind, Namespace: ns, Name: "host-only", Rules: []model.CiliumRule{{
+		EndpointSelector:  &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Ingress:           []model.CiliumPeerRule{{FromEntities: []string{"host"}}},
+		EnableDefaultDeny: &model.CiliumDefaultDeny{Egress: &f},
+	}}}
+	in.Layers = &Layers{CiliumPolicies: []*model.CiliumPolicy{hostOnly}, Cilium: &model.CiliumInfo{Source: "test"}}
+	if cuts := Cuts(in, literal); len(cuts) == 0 || !strings.Contains(cuts[0].String(), "ns-0/api -> ns-0/web 8080/TCP") {
+		t.Fatalf("with Cilium, deleting allow-web first cuts api -> web: %v", cuts)
+	}
+	in.NoBridge = false
+	bridged, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(in, bridged); err != nil {
+		t.Fatalf("bridged: %v", err)
+	}
+	// A deny entry for api: denied before, after and in between, whatever
+	// the bridge allows; nothing to keep, no cut.
+	hostOnly.Rules = append(hostOnly.Rules, model.CiliumRule{
+		EndpointSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		IngressDeny:      []model.CiliumPeerRule{{FromEndpoints: []metav1.LabelSelector{{MatchLabels: map[string]string{"app": "api"}}}}},
+	})
+	if cuts := Cuts(in, literal); len(cuts) != 0 {
+		t.Fatalf("a connection Cilium denies in every state is no cut: %v", cuts)
+	}
+	m := &model.Model{Pods: []*model.Pod{web, api}, Policies: bridged.States[0], CiliumPolicies: in.Layers.CiliumPolicies, Cilium: in.Layers.Cilium}
+	m.Normalize()
+	r := policy.New(m).Evaluate(policy.Flow{From: policy.PodEndpoint(api), To: policy.PodEndpoint(web), Port: 8080, Protocol: "TCP"}, false)
+	if r.Verdict != policy.Denied || r.Ingress.Cilium == nil || r.Ingress.Cilium.Decision != "deny" {
+		t.Fatalf("with the bridge in place, Cilium's deny still decides: %s", r.Verdict)
+	}
+}
