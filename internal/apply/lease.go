@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -175,4 +176,14 @@ func withoutLease(cm *corev1.ConfigMap) *corev1.ConfigMap {
 	delete(out.Annotations, leaseHolderAnnotation)
 	delete(out.Annotations, leaseExpiresAnnotation)
 	return out
+}
+
+// Holder names this run in the namespace lease: who, where, which process.
+func Holder() string {
+	host, _ := os.Hostname()
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "someone"
+	}
+	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
 }

@@ -224,7 +224,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{
 		FieldManager: o.FieldManager, DryRun: o.dryRun, ForceConflicts: o.ForceConflicts, Prune: o.Prune,
 		Order: o.order, Tooling: "kubectl-netbaseline/" + version.Get().Version, Progress: prefixed{o.ErrOut},
-		RestoreTimeout: o.RestoreTimeout, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
+		RestoreTimeout: o.RestoreTimeout, Holder: apply.Holder(), CheckAccess: apply.SelfAccessCheck(clients.Kube),
 	}}
 	layers, err := read.LoadLayers(ctx, clients)
 	if err != nil {

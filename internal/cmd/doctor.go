@@ -99,7 +99,7 @@ func (o *DoctorOptions) Complete(_ []string) error {
 		return err
 	}
 	if len(o.Namespaces) > 0 {
-		cfg = restrictNamespaces(cfg, o.Namespaces)
+		cfg = cfg.Restricted(o.Namespaces)
 	}
 	o.config = cfg
 	if o.Image == "" {

@@ -121,7 +121,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if len(o.Namespaces) > 0 {
-		cfg = restrictNamespaces(cfg, o.Namespaces)
+		cfg = cfg.Restricted(o.Namespaces)
 	}
 	// Files first: a typo should not cost a cluster round trip.
 	var saved *probe.Document

@@ -111,7 +111,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		return err
 	}
 	applier := &apply.Applier{Client: clients.Kube, Options: apply.Options{DryRun: o.dryRun, ForceConflicts: o.ForceConflicts,
-		Progress: prefixed{o.ErrOut}, Holder: leaseHolder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
+		Progress: prefixed{o.ErrOut}, Holder: apply.Holder(), CheckAccess: apply.SelfAccessCheck(clients.Kube)}}
 	namespaces := model.Unique(o.Namespaces)
 	if o.AllNamespaces {
 		if namespaces, err = read.AppliedNamespaces(ctx, clients); err != nil {

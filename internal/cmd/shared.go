@@ -2,30 +2,13 @@ package cmd
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
-	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 )
 
 // Helpers several commands share: which namespaces, which image, which
 // deny mode, how a failed lookup exits.
-// restrictNamespaces keeps the named namespaces (adding bare entries for
-// those the config does not describe).
-func restrictNamespaces(cfg *config.Config, names []string) *config.Config {
-	c := *cfg
-	c.Namespaces = nil
-	for _, n := range names {
-		if ns := cfg.FindNamespace(n); ns != nil {
-			c.Namespaces = append(c.Namespaces, *ns)
-		} else {
-			c.Namespaces = append(c.Namespaces, config.Namespace{Name: n})
-		}
-	}
-	return &c
-}
-
 func contains(xs []string, s string) bool {
 	for _, x := range xs {
 		if x == s {
@@ -51,16 +34,6 @@ func targetNamespaces(g *GlobalOptions, src *baseline.Source, named []string, al
 		out = append(out, ns)
 	}
 	return out, nil
-}
-
-// leaseHolder names this run in the namespace lease.
-func leaseHolder() string {
-	host, _ := os.Hostname()
-	who := os.Getenv("USER")
-	if who == "" {
-		who = "someone"
-	}
-	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
 }
 
 // resolveNamespaces turns -n and -A into the namespaces to work on: -A is

@@ -13,3 +13,12 @@ func TestCheckedNamespacesAreTheAppsThenThePeersOnceEach(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestRestrictedKeepsTheNamedNamespacesInOrder(t *testing.T) {
+	c := Default()
+	c.Namespaces = []Namespace{{Name: "a", Apps: []App{{Name: "web"}}}, {Name: "b"}}
+	r := c.Restricted([]string{"b", "new", "a"})
+	if len(r.Namespaces) != 3 || r.Namespaces[0].Name != "b" || r.Namespaces[1].Name != "new" || len(r.Namespaces[2].Apps) != 1 || len(c.Namespaces) != 2 {
+		t.Fatalf("restricted %+v, original %+v", r.Namespaces, c.Namespaces)
+	}
+}

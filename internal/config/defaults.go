@@ -176,3 +176,18 @@ func (c *Config) CheckedNamespaces() []string {
 	}
 	return out
 }
+
+// Restricted is a copy of the Config that describes only the named
+// namespaces, in that order (a bare entry for one it does not describe).
+func (c *Config) Restricted(names []string) *Config {
+	out := *c
+	out.Namespaces = nil
+	for _, n := range names {
+		if ns := c.FindNamespace(n); ns != nil {
+			out.Namespaces = append(out.Namespaces, *ns)
+		} else {
+			out.Namespaces = append(out.Namespaces, Namespace{Name: n})
+		}
+	}
+	return &out
+}
