@@ -525,3 +525,28 @@ spec: {podSelector: {matchLabels: {app: backendd}}, ingress: [{}]}`)),
 		})
 	}
 }
+
+// A pod read from a template has no address yet: a block of every address
+// of the cluster's family (no except) holds it for sure; any other block
+// cannot be known to, and is read as no match with the PodWithoutIP hint.
+func TestAnAddresslessPodIsInABlockOfEveryAddress(t *testing.T) {
+	for _, tt := range []struct {
+		name, block string
+		want        Verdict
+	}{
+		{"every IPv4 address", `{cidr: "0.0.0.0/0"}`, Allowed},
+		{"every IPv4 address but some", `{cidr: "0.0.0.0/0", except: ["10.0.0.0/8"]}`, Denied},
+		{"a range", `{cidr: "10.0.0.0/8"}`, Denied},
+		{"every IPv6 address in an IPv4 cluster", `{cidr: "::/0"}`, Denied},
+	} {
+		m := newModel(ns("a", ""), ns("b", ""), pod("a/server", "app=server", "10.0.0.10"), pod("b/template", "app=x"),
+			np("a", `metadata: {name: in}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{ipBlock: `+tt.block+`}]`))
+		t.Run(tt.name, func(t *testing.T) {
+			checkFlows(t, m, []flowCase{{"b/template", "a/server", 80, tcp, tt.want}})
+		})
+	}
+}

@@ -78,6 +78,37 @@ func naiveDirection(m *model.Model, f Flow, subject *model.Pod, peer Endpoint, d
 	return !isolated
 }
 
+// naiveClusterUses: some address of the model is of the family (IPv4
+// when the model has no address at all).
+func naiveClusterUses(m *model.Model, v4 bool) bool {
+	any := false
+	for _, p := range m.Pods {
+		for _, a := range p.IPs {
+			any = true
+			if a.Unmap().Is4() == v4 {
+				return true
+			}
+		}
+	}
+	for _, s := range m.Services {
+		for _, a := range s.ClusterIPs {
+			any = true
+			if a.Unmap().Is4() == v4 {
+				return true
+			}
+		}
+	}
+	for _, n := range m.Nodes {
+		for _, a := range n.Addresses {
+			any = true
+			if a.Unmap().Is4() == v4 {
+				return true
+			}
+		}
+	}
+	return !any && v4
+}
+
 func naiveSelects(sel *metav1.LabelSelector, l map[string]string) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	return err == nil && s.Matches(labels.Set(l))
@@ -96,6 +127,11 @@ func naivePeers(m *model.Model, policyNS string, peers []networkingv1.NetworkPol
 			addrs := []netip.Addr{ep.IP}
 			if ep.Pod != nil {
 				addrs = ep.Pod.IPs
+			}
+			// A pod without an address (a template's) has one of the
+			// cluster's family, so a block of all of them holds it.
+			if ep.Pod != nil && len(addrs) == 0 && cidr.Bits() == 0 && len(p.IPBlock.Except) == 0 && naiveClusterUses(m, cidr.Addr().Is4()) {
+				return true
 			}
 			for _, a := range addrs {
 				in := cidr.Contains(a)
