@@ -81,10 +81,10 @@ func naiveDirection(m *model.Model, f Flow, subject *model.Pod, peer Endpoint, d
 // naiveClusterUses: some address of the model is of the family (IPv4
 // when the model has no address at all).
 func naiveClusterUses(m *model.Model, v4 bool) bool {
-	any := false
+	seen := false
 	for _, p := range m.Pods {
 		for _, a := range p.IPs {
-			any = true
+			seen = true
 			if a.Unmap().Is4() == v4 {
 				return true
 			}
@@ -92,7 +92,7 @@ func naiveClusterUses(m *model.Model, v4 bool) bool {
 	}
 	for _, s := range m.Services {
 		for _, a := range s.ClusterIPs {
-			any = true
+			seen = true
 			if a.Unmap().Is4() == v4 {
 				return true
 			}
@@ -100,13 +100,13 @@ func naiveClusterUses(m *model.Model, v4 bool) bool {
 	}
 	for _, n := range m.Nodes {
 		for _, a := range n.Addresses {
-			any = true
+			seen = true
 			if a.Unmap().Is4() == v4 {
 				return true
 			}
 		}
 	}
-	return !any && v4
+	return !seen && v4
 }
 
 func naiveSelects(sel *metav1.LabelSelector, l map[string]string) bool {
