@@ -24,17 +24,6 @@ import (
 // themselves are tested against a real kube-apiserver (internal/apply,
 // internal/cmd's integration tests).
 
-func code(err error) int {
-	var e *exit.Error
-	switch {
-	case errors.As(err, &e):
-		return e.Code
-	case err != nil:
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 type noProbes struct{}
 
 func (noProbes) Run(context.Context, []probe.SourcePlan, probe.DenyMode, io.Writer) []probe.Observation {
@@ -82,8 +71,8 @@ func TestVerifyIsRefusedBeforeAnyWrite(t *testing.T) {
 		v.Canary = tt.canary
 		var errOut bytes.Buffer
 		_, err := Apply(context.Background(), &apply.Applier{}, Config{Namespaces: []string{"shop"}, Verify: v, Out: &bytes.Buffer{}, ErrOut: &errOut})
-		if code(err) != exit.Failed || !strings.Contains(err.Error(), "--verify refused, nothing was applied") || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: want exit 1 %q, got %d: %v", tt.name, tt.want, code(err), err)
+		if exit.StatusOf(err) != exit.Failed || !strings.Contains(err.Error(), "--verify refused, nothing was applied") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: want exit 1 %q, got %d: %v", tt.name, tt.want, exit.StatusOf(err), err)
 		}
 		if tt.model == nil && *loads != 0 {
 			t.Errorf("%s: read the cluster after refusing", tt.name)
@@ -102,7 +91,7 @@ func TestExitStatusOfApplysErrors(t *testing.T) {
 		{&verify.MismatchError{Namespace: "shop", CouldNotRun: true}, exit.Failed},
 		{errors.New("the API server is gone"), exit.Failed},
 	} {
-		if got := code(Exit(tt.err)); got != tt.want {
+		if got := exit.StatusOf(Exit(tt.err)); got != tt.want {
 			t.Errorf("%T: exit %d, want %d", tt.err, got, tt.want)
 		}
 	}
@@ -113,7 +102,7 @@ func TestLayersTheProofCannotSeeStopTheRun(t *testing.T) {
 		t.Fatalf("no other layer: %v %v", l, err)
 	}
 	other := &model.Model{OtherLayers: []string{"CiliumNetworkPolicy"}, Warnings: []string{"1 CiliumNetworkPolicy"}}
-	if _, err := Layers(other, io.Discard); code(err) != exit.Failed || !strings.Contains(err.Error(), "cannot see what CiliumNetworkPolicy decide") {
+	if _, err := Layers(other, io.Discard); exit.StatusOf(err) != exit.Failed || !strings.Contains(err.Error(), "cannot see what CiliumNetworkPolicy decide") {
 		t.Fatalf("a layer the engine does not decide: %v", err)
 	}
 	cilium := &model.Model{CiliumPolicies: []*model.CiliumPolicy{{}}, Cilium: &model.CiliumInfo{Source: "Cilium's CRDs (cilium.io/v2) are served"}}

@@ -106,17 +106,6 @@ func run(t *testing.T, s *sockets, edit func(*Config), unreadable ...string) *re
 	return r
 }
 
-func code(err error) int {
-	var e *exit.Error
-	switch {
-	case errors.As(err, &e):
-		return e.Code
-	case err != nil:
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 func clientToWeb() *sockets {
 	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	return &sockets{flows: map[string][]probe.ObservedFlow{
@@ -163,8 +152,8 @@ func TestNothingToShowIsAFailureNotAnEmptyConfig(t *testing.T) {
 		"pods unreadable":          {clientToWeb(), []string{"shop"}, `"list" on "pods" in namespace shop`},
 	} {
 		r := run(t, tt.s, nil, tt.unreadable...)
-		if code(r.err) != exit.Failed || !strings.Contains(r.err.Error(), tt.message) || r.stdout.Len() != 0 {
-			t.Errorf("%s: want exit 1 (%q) and nothing on stdout, got %d: %v\n%s", name, tt.message, code(r.err), r.err, r.stdout.String())
+		if exit.StatusOf(r.err) != exit.Failed || !strings.Contains(r.err.Error(), tt.message) || r.stdout.Len() != 0 {
+			t.Errorf("%s: want exit 1 (%q) and nothing on stdout, got %d: %v\n%s", name, tt.message, exit.StatusOf(r.err), r.err, r.stdout.String())
 		}
 	}
 }

@@ -4,7 +4,10 @@
 // only maps it to the process status.
 package exit
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Exit statuses. diff follows kubectl diff instead: 0 no differences, 1
 // differences, >1 error.
@@ -48,4 +51,17 @@ func Failedf(format string, args ...any) error {
 // Unmetf reports expectations that were not met (exit 3).
 func Unmetf(format string, args ...any) error {
 	return &Error{Code: Unmet, Err: fmt.Errorf(format, args...)}
+}
+
+// StatusOf is the exit status an error carries: its *Error's code, 1 for
+// any other error, 0 for none.
+func StatusOf(err error) int {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code
+	case err != nil:
+		return Failed
+	}
+	return OK
 }

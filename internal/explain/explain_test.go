@@ -3,7 +3,6 @@ package explain
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -80,17 +79,6 @@ func execute(t *testing.T, c Config) *run {
 	return r
 }
 
-func code(err error) int {
-	var e *exit.Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	if err != nil {
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 func mustParse(t *testing.T, s string, role endpoint.Role) endpoint.Endpoint {
 	t.Helper()
 	ep, err := endpoint.ParseIn(s, role, "shop")
@@ -108,8 +96,8 @@ func TestAQuestionAnswersAndHoldsItsExpectation(t *testing.T) {
 	}
 	c.Expect = "allowed"
 	r = execute(t, c)
-	if code(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "expected allowed, but 1 of 1 verdict(s) differ") {
-		t.Fatalf("want exit 3 naming the miss, got %d: %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "expected allowed, but 1 of 1 verdict(s) differ") {
+		t.Fatalf("want exit 3 naming the miss, got %d: %v", exit.StatusOf(r.err), r.err)
 	}
 	c.Expect, c.Only = "", "allowed"
 	r = execute(t, c)
@@ -120,8 +108,8 @@ func TestAQuestionAnswersAndHoldsItsExpectation(t *testing.T) {
 
 func TestAnUnknownEndpointIsBadInput(t *testing.T) {
 	r := execute(t, Config{From: mustParse(t, "shop/nobody", endpoint.Source), To: mustParse(t, "shop/web", endpoint.Destination), Load: loadCluster(t)})
-	if code(r.err) != exit.Usage || !strings.Contains(r.err.Error(), "SOURCE") {
-		t.Fatalf("want exit 2 naming SOURCE, got %d: %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Usage || !strings.Contains(r.err.Error(), "SOURCE") {
+		t.Fatalf("want exit 2 naming SOURCE, got %d: %v", exit.StatusOf(r.err), r.err)
 	}
 }
 
@@ -133,8 +121,8 @@ func TestQuestionsOfAFileReportTheirUnmetLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := execute(t, Config{Questions: qs, QuestionsFrom: "q.jsonl", Load: loadCluster(t), Output: "jsonl"})
-	if code(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 question(s)") || !strings.Contains(r.err.Error(), "line 1:") {
-		t.Fatalf("want exit 3 naming line 1, got %d: %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 question(s)") || !strings.Contains(r.err.Error(), "line 1:") {
+		t.Fatalf("want exit 3 naming line 1, got %d: %v", exit.StatusOf(r.err), r.err)
 	}
 	if lines := strings.Count(r.stdout.String(), "\n"); lines != 2 || !strings.Contains(r.stdout.String(), `"met":false`) {
 		t.Fatalf("want one JSON line per verdict with met, got:\n%s", r.stdout.String())
@@ -146,15 +134,15 @@ func TestQuestionsOfAFileReportTheirUnmetLines(t *testing.T) {
 
 func TestAMatrixOfUnreadablePodsIsUnknownNotEmpty(t *testing.T) {
 	r := execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: "labels"}, Load: loadCluster(t, "shop")})
-	if code(r.err) != exit.Failed || !strings.Contains(r.err.Error(), "the matrix is unknown") || r.stdout.Len() != 0 {
-		t.Fatalf("want exit 1 and nothing printed, got %d: %v\n%s", code(r.err), r.err, r.stdout.String())
+	if exit.StatusOf(r.err) != exit.Failed || !strings.Contains(r.err.Error(), "the matrix is unknown") || r.stdout.Len() != 0 {
+		t.Fatalf("want exit 1 and nothing printed, got %d: %v\n%s", exit.StatusOf(r.err), r.err, r.stdout.String())
 	}
 }
 
 func TestAMatrixNeedsNamespaces(t *testing.T) {
 	r := execute(t, Config{Matrix: &Matrix{GroupBy: "labels"}, Load: loadCluster(t)})
-	if code(r.err) != exit.Usage {
-		t.Fatalf("want exit 2, got %d: %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Usage {
+		t.Fatalf("want exit 2, got %d: %v", exit.StatusOf(r.err), r.err)
 	}
 	r = execute(t, Config{Matrix: &Matrix{GroupBy: "labels", CurrentNamespace: "shop"}, Load: loadCluster(t), Output: "jsonl"})
 	if r.err != nil || strings.Count(r.stdout.String(), "\n") == 0 {
@@ -166,12 +154,12 @@ func TestAMatrixStreamsAndCountsEveryVerdictForItsExpectation(t *testing.T) {
 	r := execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: "labels"}, Load: loadCluster(t), Output: "jsonl", Expect: "denied", Only: "denied"})
 	// Only web declares a port: client -> web:8080 is denied, web to
 	// itself is allowed (traffic to the pod itself is never cut).
-	if code(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 verdict(s) differ") || strings.Count(r.stdout.String(), "\n") != 1 || !strings.Contains(r.stdout.String(), `"verdict":"denied"`) {
+	if exit.StatusOf(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 verdict(s) differ") || strings.Count(r.stdout.String(), "\n") != 1 || !strings.Contains(r.stdout.String(), `"verdict":"denied"`) {
 		t.Fatalf("err %v, stdout:\n%s", r.err, r.stdout.String())
 	}
 	r = execute(t, Config{Matrix: &Matrix{Namespaces: []string{"shop"}, GroupBy: "labels"}, Load: loadCluster(t), Output: "jsonl", Expect: "allowed", Only: "unspecified"})
-	if code(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 verdict(s) differ") || r.stdout.Len() != 0 {
-		t.Fatalf("--only hides verdicts but --expect counts them all: %d %v\n%s", code(r.err), r.err, r.stdout.String())
+	if exit.StatusOf(r.err) != exit.Unmet || !strings.Contains(r.err.Error(), "1 of 2 verdict(s) differ") || r.stdout.Len() != 0 {
+		t.Fatalf("--only hides verdicts but --expect counts them all: %d %v\n%s", exit.StatusOf(r.err), r.err, r.stdout.String())
 	}
 }
 
@@ -209,7 +197,7 @@ func TestParsingRefusesWhatExplainCannotAnswer(t *testing.T) {
 		{"shop/client", "https://example.com/", "a URL is for probe local"},
 		{"shop/a/b/c/d", "shop/web", "SOURCE"},
 	} {
-		if _, _, err := ParseQuestion(tt.source, tt.dest, "shop"); code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+		if _, _, err := ParseQuestion(tt.source, tt.dest, "shop"); exit.StatusOf(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s %s: want exit 2 %q, got %v", tt.source, tt.dest, tt.want, err)
 		}
 	}
@@ -222,7 +210,7 @@ func TestParsingRefusesWhatExplainCannotAnswer(t *testing.T) {
 		{"shop/svc/web", endpoint.Source, "a Service is a destination"},
 		{"198.51.100.10", endpoint.Source, "a matrix focuses on pods"},
 	} {
-		if _, err := ParseFocus("--x", []string{tt.value}, tt.role, "shop"); code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+		if _, err := ParseFocus("--x", []string{tt.value}, tt.role, "shop"); exit.StatusOf(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: want exit 2 %q, got %v", tt.value, tt.want, err)
 		}
 	}

@@ -15,17 +15,6 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
-func code(err error) int {
-	var e *exit.Error
-	switch {
-	case errors.As(err, &e):
-		return e.Code
-	case err != nil:
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 const workloads = `
 apiVersion: v1
 kind: Pod
@@ -86,8 +75,8 @@ func TestFilesWithoutWorkloadsAreBadInput(t *testing.T) {
 		return read.Load(input.NewReader(nil, 1<<20), policies, "shop")
 	}
 	err := Files(Config{Output: "json", Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, load, []string{none}, []string{deny}, nil)
-	if code(err) != exit.Usage || !strings.Contains(err.Error(), "no pods to compare on") {
-		t.Fatalf("want exit 2, got %d: %v", code(err), err)
+	if exit.StatusOf(err) != exit.Usage || !strings.Contains(err.Error(), "no pods to compare on") {
+		t.Fatalf("want exit 2, got %d: %v", exit.StatusOf(err), err)
 	}
 }
 
@@ -110,7 +99,7 @@ func TestFlowsUnknownNamesWhatCouldNotBeRead(t *testing.T) {
 		m := &model.Model{}
 		tt.mark(m)
 		err := Unknown(m, policy.New(m))
-		if err == nil || code(err) != exit.Failed || !strings.Contains(err.Error(), "which connections change is unknown") || !strings.Contains(err.Error(), tt.want) {
+		if err == nil || exit.StatusOf(err) != exit.Failed || !strings.Contains(err.Error(), "which connections change is unknown") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}

@@ -113,17 +113,6 @@ func parse(t *testing.T, s string, role endpoint.Role) endpoint.Endpoint {
 	return ep
 }
 
-func code(err error) int {
-	var e *exit.Error
-	switch {
-	case errors.As(err, &e):
-		return e.Code
-	case err != nil:
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 func TestADeniedFlowThatTimesOutIsOKAndOneThatConnectsIsAMismatch(t *testing.T) {
 	for _, tt := range []struct {
 		outcome string
@@ -135,8 +124,8 @@ func TestADeniedFlowThatTimesOutIsOKAndOneThatConnectsIsAMismatch(t *testing.T) 
 		c.Source, c.Dests = parse(t, "shop/client", endpoint.Source), []endpoint.Endpoint{parse(t, "shop/web:8080", endpoint.Destination)}
 		c.Print.JUnit, c.Print.Save = "probe.xml", "probe.json"
 		err := Run(context.Background(), c)
-		if code(err) != tt.code || len(w.plans) != 1 || w.mode != probe.Drop {
-			t.Fatalf("%s: exit %d (%v), %d plans, mode %s", tt.outcome, code(err), err, len(w.plans), w.mode)
+		if exit.StatusOf(err) != tt.code || len(w.plans) != 1 || w.mode != probe.Drop {
+			t.Fatalf("%s: exit %d (%v), %d plans, mode %s", tt.outcome, exit.StatusOf(err), err, len(w.plans), w.mode)
 		}
 		if !strings.Contains(o.stdout.String(), `"result": "`+tt.result+`"`) || !strings.Contains(o.stdout.String(), `"probedAt": "2026-12-07T00:00:00Z"`) {
 			t.Fatalf("%s: document:\n%s", tt.outcome, o.stdout.String())
@@ -154,8 +143,8 @@ func TestASourceWithoutPodsIsBadInput(t *testing.T) {
 	w, o := &wire{}, &outcome{}
 	c := config(t, w, o)
 	c.Source, c.Dests = parse(t, "shop/nobody", endpoint.Source), []endpoint.Endpoint{parse(t, "shop/web:8080", endpoint.Destination)}
-	if err := Run(context.Background(), c); code(err) != exit.Usage || w.plans != nil {
-		t.Fatalf("want exit 2 before any probe, got %d: %v", code(err), err)
+	if err := Run(context.Background(), c); exit.StatusOf(err) != exit.Usage || w.plans != nil {
+		t.Fatalf("want exit 2 before any probe, got %d: %v", exit.StatusOf(err), err)
 	}
 }
 
@@ -169,8 +158,8 @@ func TestDryRunsRunNothing(t *testing.T) {
 	}
 	c.DryRun = apply.DryRunServer
 	err := Run(context.Background(), c)
-	if code(err) != exit.Failed || w.dryRuns != 1 || w.plans != nil || !strings.Contains(err.Error(), "would refuse 1 of 1") {
-		t.Fatalf("refused server dry run: exit %d %v, %d dry runs", code(err), err, w.dryRuns)
+	if exit.StatusOf(err) != exit.Failed || w.dryRuns != 1 || w.plans != nil || !strings.Contains(err.Error(), "would refuse 1 of 1") {
+		t.Fatalf("refused server dry run: exit %d %v, %d dry runs", exit.StatusOf(err), err, w.dryRuns)
 	}
 }
 
@@ -183,15 +172,15 @@ func TestQuestionsCompareWhatTheWireShowsWithTheirExpectation(t *testing.T) {
 	c := config(t, w, o)
 	c.Questions, c.QuestionsFrom = qs, "q.jsonl"
 	err = Run(context.Background(), c)
-	if code(err) != exit.Unmet || !strings.Contains(err.Error(), "line 1:") || !strings.Contains(o.stderr.String(), "1 question(s), 1 check(s): 1 expectation(s) not met") {
-		t.Fatalf("want exit 3 naming line 1, got %d: %v\n%s", code(err), err, o.stderr.String())
+	if exit.StatusOf(err) != exit.Unmet || !strings.Contains(err.Error(), "line 1:") || !strings.Contains(o.stderr.String(), "1 question(s), 1 check(s): 1 expectation(s) not met") {
+		t.Fatalf("want exit 3 naming line 1, got %d: %v\n%s", exit.StatusOf(err), err, o.stderr.String())
 	}
 }
 
 func TestExitCountsFailuresBeforeErrors(t *testing.T) {
 	mismatch := probe.Observation{Result: probe.ResultMismatch}
 	broken := probe.Observation{Result: probe.ResultError}
-	if code(Exit([]probe.Observation{broken, mismatch})) != exit.Unmet || code(Exit([]probe.Observation{broken})) != exit.Failed || Exit(nil) != nil {
+	if exit.StatusOf(Exit([]probe.Observation{broken, mismatch})) != exit.Unmet || exit.StatusOf(Exit([]probe.Observation{broken})) != exit.Failed || Exit(nil) != nil {
 		t.Fatal("probe's exit: 3 on a mismatch, else 1 on a check that could not run, else 0")
 	}
 }
@@ -231,7 +220,7 @@ func TestTargetsProbeCanCheck(t *testing.T) {
 		if err == nil {
 			err = CheckTargets(src, dests, tt.dns)
 		}
-		if code(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
+		if exit.StatusOf(err) != exit.Usage || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s %v: want exit 2 %q, got %v", tt.source, tt.dests, tt.want, err)
 		}
 	}

@@ -100,17 +100,6 @@ func run(t *testing.T, edit func(*Config), unreadable ...string) *result {
 	return r
 }
 
-func code(err error) int {
-	var e *exit.Error
-	switch {
-	case errors.As(err, &e):
-		return e.Code
-	case err != nil:
-		return exit.Failed
-	}
-	return exit.OK
-}
-
 func TestTheRecordIsWrittenAndAnUnplannedRollbackIsAWarning(t *testing.T) {
 	r := run(t, nil)
 	if r.err != nil || !strings.Contains(r.stdout.String(), `"shop"`) {
@@ -126,19 +115,19 @@ func TestAFreshProbeIsRecordedAndItsFailuresSetTheExit(t *testing.T) {
 	r := run(t, func(c *Config) { c.Probe, c.Launcher = true, l })
 	// Nothing isolates shop: every check connects and is ok.
 	if r.err != nil || l.ran == 0 || !strings.Contains(r.stdout.String(), "a fresh probe") {
-		t.Fatalf("exit %d %v, %d sources ran:\n%s", code(r.err), r.err, l.ran, r.stdout.String())
+		t.Fatalf("exit %d %v, %d sources ran:\n%s", exit.StatusOf(r.err), r.err, l.ran, r.stdout.String())
 	}
 	l = &launcher{outcome: agent.Refused}
 	r = run(t, func(c *Config) { c.Probe, c.Launcher = true, l })
-	if code(r.err) != exit.Unmet || !strings.Contains(r.stdout.String(), "a fresh probe") {
-		t.Fatalf("refused connections the policies allow: want exit 3 and the record written, got %d %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Unmet || !strings.Contains(r.stdout.String(), "a fresh probe") {
+		t.Fatalf("refused connections the policies allow: want exit 3 and the record written, got %d %v", exit.StatusOf(r.err), r.err)
 	}
 }
 
 func TestARecordOfNothingReadIsAFailure(t *testing.T) {
 	r := run(t, nil, "applications", "clusterpolicies", "daemonsets", "deployments", "endpointslices", "namespaces", "networkpolicies", "nodes", "pods", "secrets", "services")
-	if code(r.err) != exit.Failed || !strings.Contains(r.err.Error(), "could read nothing") {
-		t.Fatalf("want exit 1, got %d: %v", code(r.err), r.err)
+	if exit.StatusOf(r.err) != exit.Failed || !strings.Contains(r.err.Error(), "could read nothing") {
+		t.Fatalf("want exit 1, got %d: %v", exit.StatusOf(r.err), r.err)
 	}
 }
 
@@ -158,8 +147,8 @@ func TestProbeResultsFromFilesAreMergedOrRefused(t *testing.T) {
 		t.Fatalf("merged %+v, %v", merged, err)
 	}
 	other := write("c.json", `{"kind": "Config"}`)
-	if _, err := ReadProbeResults(input.NewReader(nil, 1<<20), []string{other}); code(err) != exit.Usage || !strings.Contains(err.Error(), "not a file written by probe --save") {
-		t.Fatalf("want exit 2, got %d: %v", code(err), err)
+	if _, err := ReadProbeResults(input.NewReader(nil, 1<<20), []string{other}); exit.StatusOf(err) != exit.Usage || !strings.Contains(err.Error(), "not a file written by probe --save") {
+		t.Fatalf("want exit 2, got %d: %v", exit.StatusOf(err), err)
 	}
 }
 
@@ -192,11 +181,11 @@ func TestDoctorExitsOnWhatItFound(t *testing.T) {
 		return out.String(), files, err
 	}
 	out, files, err := doctorRun(doctor.Fail)
-	if code(err) != exit.Unmet || !strings.Contains(out, "CANARY-001") || !bytes.Contains(files["doctor.xml"], []byte("CANARY-001")) {
-		t.Fatalf("a failed check: want exit 3 with the finding in the document and JUnit, got %d %v\n%s", code(err), err, out)
+	if exit.StatusOf(err) != exit.Unmet || !strings.Contains(out, "CANARY-001") || !bytes.Contains(files["doctor.xml"], []byte("CANARY-001")) {
+		t.Fatalf("a failed check: want exit 3 with the finding in the document and JUnit, got %d %v\n%s", exit.StatusOf(err), err, out)
 	}
 	_, _, err = doctorRun("", "applications", "clusterpolicies", "daemonsets", "deployments", "endpointslices", "namespaces", "networkpolicies", "nodes", "pods", "secrets", "services")
-	if code(err) != exit.Failed || !strings.Contains(err.Error(), "could check nothing") {
-		t.Fatalf("nothing readable: want exit 1, got %d %v", code(err), err)
+	if exit.StatusOf(err) != exit.Failed || !strings.Contains(err.Error(), "could check nothing") {
+		t.Fatalf("nothing readable: want exit 1, got %d %v", exit.StatusOf(err), err)
 	}
 }
