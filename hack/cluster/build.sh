@@ -38,6 +38,8 @@ stamp() { local name=$1; shift; stamp_of "$@" >"$BIN/.$name.stamp"; }
 
 # ---------------------------------------------------------------- apt
 PKGS="containerd runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static openssl curl ca-certificates"
+# Cilium compiles its datapath at run time with clang (bpf target)
+[ "$ENGINE" != cilium ] || PKGS="$PKGS clang-19 llvm-19"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt_install() {
@@ -115,6 +117,30 @@ if [ "$ENGINE" = calico ] && need calico-crds.yaml "${CALICO_IN[@]}"; then
   stamp calico-crds.yaml "${CALICO_IN[@]}"
 fi
 
+# ---------------------------------------------------------------- Cilium (NB_ENGINE=cilium)
+# The agent, the CNI plugin and cilium-dbg of github.com/cilium/cilium, built
+# as dependencies of build/cilium/go.mod (made with `go get` of the three
+# commands at the pinned version; its replace line says why gobgp differs).
+# The datapath sources (bpf/) and the CRDs come from the same module.
+CILIUM_IN=("$LAB/build/cilium/go.mod" "$LAB/build/cilium/go.sum")
+# the version string as Cilium's release builds stamp it: version, revision, date
+CILIUM_LD="-s -w -X 'github.com/cilium/cilium/pkg/version.ciliumVersion=${CILIUM_VERSION#v} $CILIUM_VERSION 1970-01-01T00:00:00Z'"
+cilium_dir() { (cd "$LAB/build/cilium" && go list -m -f '{{.Dir}}' github.com/cilium/cilium); }
+if [ "$ENGINE" = cilium ]; then
+  for c in cilium-agent:daemon cilium-cni:plugins/cilium-cni cilium-dbg:cilium-dbg; do
+    need "${c%%:*}" "${CILIUM_IN[@]}" || continue
+    (cd "$LAB/build/cilium" && timed "${c%%:*}" go build -trimpath -ldflags "$CILIUM_LD" -o "$BIN/${c%%:*}" "github.com/cilium/cilium/${c#*:}")
+    stamp "${c%%:*}" "${CILIUM_IN[@]}"
+  done
+  if need cilium-crds.yaml "${CILIUM_IN[@]}"; then
+    dir=$(cilium_dir)
+    for f in "$dir"/pkg/k8s/apis/cilium.io/client/crds/v2/*.yaml "$dir"/pkg/k8s/apis/cilium.io/client/crds/v2alpha1/*.yaml; do
+      echo "---"; cat "$f"
+    done >"$IMAGES/cilium-crds.yaml.tmp" && mv "$IMAGES/cilium-crds.yaml.tmp" "$IMAGES/cilium-crds.yaml"
+    stamp cilium-crds.yaml "${CILIUM_IN[@]}"
+  fi
+fi
+
 # ---------------------------------------------------------------- CoreDNS (no forward plugin; hosts for external.test)
 DNS_IN=("$LAB/build/coredns/go.mod" "$LAB/build/coredns/go.sum" "$LAB/build/coredns/main.go")
 if need coredns "${DNS_IN[@]}"; then
@@ -180,6 +206,11 @@ fi
 if [ "$ENGINE" = calico ] && need calico-node.tar "$BIN/calico-felix" "$LAB/images/agent-image.sh"; then
   timed calico-node-image "$LAB/images/agent-image.sh" calico-node
   stamp calico-node.tar "$BIN/calico-felix" "$LAB/images/agent-image.sh"
+fi
+# the agent, its datapath sources and clang, for the cilium DaemonSet (NB_ENGINE=cilium)
+if [ "$ENGINE" = cilium ] && need cilium.tar "$BIN/cilium-agent" "$BIN/cilium-dbg" "$LAB/images/agent-image.sh"; then
+  CILIUM_BPF="$(cilium_dir)/bpf" timed cilium-image "$LAB/images/agent-image.sh" cilium
+  stamp cilium.tar "$BIN/cilium-agent" "$BIN/cilium-dbg" "$LAB/images/agent-image.sh"
 fi
 # the test bed's registry (hack/registry), into the tools cache
 "$LAB/../registry/build.sh"

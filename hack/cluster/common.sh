@@ -37,9 +37,9 @@ EXTERNAL_NAME=external.test
 # agent do) or reject (refused at once, kube-router's own behaviour).
 DENY_MODE="${NB_DENY_MODE:-drop}"
 
-# Which engine enforces NetworkPolicy: kube-router (the default) or calico.
+# Which engine enforces NetworkPolicy: kube-router (the default), calico or cilium.
 ENGINE="${NB_ENGINE:-kube-router}"
-case "$ENGINE" in kube-router|calico) ;; *) echo "NB_ENGINE must be kube-router or calico, not $ENGINE" >&2; exit 2 ;; esac
+case "$ENGINE" in kube-router|calico|cilium) ;; *) echo "NB_ENGINE must be kube-router, calico or cilium, not $ENGINE" >&2; exit 2 ;; esac
 
 K8S_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
@@ -63,6 +63,14 @@ calico_api_tarball() { # the first copy found; NB_CALICO_API_TARBALL names anoth
   done
   return 1
 }
+# Cilium (NB_ENGINE=cilium): the agent, its CNI plugin and cilium-dbg from
+# the module github.com/cilium/cilium (build/cilium/go.mod), the datapath
+# (bpf/ of the same module) compiled at run time by Debian's clang-19.
+CILIUM_VERSION=v1.20.2
+# the agent's endpoints get addresses from the upper half of the node's pod
+# CIDR: the lower half holds the node's own 198.18.0.1 (Cilium's host-scope
+# allocator picks at random and knows no exclusions)
+CILIUM_POD_RANGE=198.18.0.128/25
 COREDNS_VERSION=v1.15.0
 GGCR_VERSION=v0.22.1
 
@@ -119,5 +127,6 @@ log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 KR_IMAGE=${KR_IMAGE:-lab.local/kube-router:$KUBE_ROUTER_VERSION}
 CALICO_NODE_IMAGE=lab.local/calico-node:$CALICO_VERSION
+CILIUM_IMAGE=lab.local/cilium:$CILIUM_VERSION
 PROBE_IMAGE=lab.local/probe:1
 NB_PROBE_IMAGE=lab.local/netbaseline-probe:1
