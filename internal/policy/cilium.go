@@ -395,31 +395,47 @@ func ciliumCIDR(c string, except []string) (ipBlock, bool) {
 }
 
 // compileKNPForCilium converts a Kubernetes NetworkPolicy as
-// pkg/k8s/network_policy.go does: the subject is the pod selector in the
-// policy's namespace; each direction its policyTypes name is default
-// deny; a rule without peers allows every peer (the wildcard selector,
-// world included); podSelector peers are limited to the namespace,
-// namespaceSelector peers match namespace labels
+// pkg/k8s/network_policy.go (ParseNetworkPolicy) does: the subject is the
+// pod selector in the policy's namespace; every ingress and egress rule
+// becomes a default-deny entry **whatever policyTypes says** (a policy
+// with policyTypes [Egress] and ingress rules isolates its pods' ingress
+// and allows what those rules say: Cilium's deviation from the API, seen
+// by the differential against the test bed's agent); a direction without
+// rules is default deny where policyTypes names it (ingress also when it
+// lacks Egress); a rule without peers allows every peer (the wildcard
+// selector, world included); podSelector peers are limited to the
+// namespace, namespaceSelector peers match namespace labels
 // (io.cilium.k8s.namespace.labels.*; {} is every pod); ipBlock is a CIDR
 // set, which never selects a pod.
 func compileKNPForCilium(np *networkingv1.NetworkPolicy) *ciliumRule {
 	r := &ciliumRule{kind: "NetworkPolicy", namespace: np.Namespace, name: np.Name}
 	r.subject = knpSelector(&np.Spec.PodSelector, "k8s:")
 	r.subject.addMatch(ciliumNamespaceKey, np.Namespace)
-	ingress, egress := PolicyTypes(np)
+	ingress, egress := ciliumKNPDirections(np)
 	r.has = [2]bool{ingress, egress}
 	r.defaultDeny = r.has
-	if ingress {
-		for i := range np.Spec.Ingress {
-			r.sections[ciliumIngress] = append(r.sections[ciliumIngress], knpPeer(np.Namespace, i, np.Spec.Ingress[i].From, np.Spec.Ingress[i].Ports))
-		}
+	for i := range np.Spec.Ingress {
+		r.sections[ciliumIngress] = append(r.sections[ciliumIngress], knpPeer(np.Namespace, i, np.Spec.Ingress[i].From, np.Spec.Ingress[i].Ports))
 	}
-	if egress {
-		for i := range np.Spec.Egress {
-			r.sections[ciliumEgress] = append(r.sections[ciliumEgress], knpPeer(np.Namespace, i, np.Spec.Egress[i].To, np.Spec.Egress[i].Ports))
-		}
+	for i := range np.Spec.Egress {
+		r.sections[ciliumEgress] = append(r.sections[ciliumEgress], knpPeer(np.Namespace, i, np.Spec.Egress[i].To, np.Spec.Egress[i].Ports))
 	}
 	return r
+}
+
+// ciliumKNPDirections are the directions a Kubernetes NetworkPolicy
+// isolates under Cilium: those with rules, and those policyTypes names
+// (ingress also when policyTypes lacks Egress, as for a policy stored
+// before policyTypes existed).
+func ciliumKNPDirections(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
+	var typeIngress, typeEgress bool
+	for _, t := range np.Spec.PolicyTypes {
+		typeIngress = typeIngress || t == networkingv1.PolicyTypeIngress
+		typeEgress = typeEgress || t == networkingv1.PolicyTypeEgress
+	}
+	ingress = len(np.Spec.Ingress) > 0 || typeIngress || !typeEgress
+	egress = len(np.Spec.Egress) > 0 || typeEgress
+	return ingress, egress
 }
 
 // knpSelector prefixes a Kubernetes selector's keys with a source (and a

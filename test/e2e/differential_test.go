@@ -94,6 +94,7 @@ type caseRecord struct {
 	// unspecified by design (HTTP, source ports), whose flows are not
 	// compared; Unspecified counts what the enforcer did with them.
 	CalicoPolicies []map[string]any `json:",omitempty"`
+	CiliumPolicies []map[string]any `json:",omitempty"`
 	Undecidable    bool             `json:",omitempty"`
 	Unspecified    map[string]int   `json:",omitempty"`
 	Disagreements  []flowResult
@@ -132,13 +133,27 @@ func TestDifferentialEngineVsEnforcement(t *testing.T) {
 	runDifferential(t, cases, "", nil)
 }
 
-// differential is one run's clients and fleet; calico is set when the
-// cases also write Calico's own policies.
+// differential is one run's clients and fleet; calico (cilium) is set
+// when the cases also write Calico's (Cilium's) own policies.
 type differential struct {
 	cfg    *rest.Config
 	cs     kubernetes.Interface
 	fleet  []fleetPod
 	calico *calicoWriter
+	cilium *ciliumWriter
+}
+
+// settle waits until the enforcer has caught up with the case: Cilium
+// until its agent has realized the labels and policies as they are now
+// (a relabelled pod gets a new identity, which takes seconds); the
+// others react to the watch events within a moment.
+func (d *differential) settle(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if enforcerName() == "Cilium" {
+		waitCiliumRealized(t, ctx, d.cs, d.fleet)
+		return
+	}
+	time.Sleep(1500 * time.Millisecond)
 }
 
 // runDifferential runs cases on a fresh fleet and reports; variant names
@@ -387,8 +402,11 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 		rec.CalicoPolicies, rec.Undecidable = d.calico.replace(t, ctx, r, fleet)
 		clients.Dynamic = d.calico.dyn
 	}
-	// The enforcer reacts to the watch events; give it a moment.
-	time.Sleep(1500 * time.Millisecond)
+	if d.cilium != nil {
+		rec.CiliumPolicies, rec.Undecidable = d.cilium.replace(t, ctx, r, fleet)
+		clients.Dynamic = d.cilium.dyn
+	}
+	d.settle(t, ctx)
 
 	// The engine reads the cluster back through the plugin's own read path.
 	var namespaces []string
@@ -401,6 +419,9 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 	}
 	if d.calico != nil && len(snapshot.CalicoPolicies) != len(rec.CalicoPolicies) {
 		t.Fatalf("case %d: wrote %d Calico policies, the live reader read %d back", index, len(rec.CalicoPolicies), len(snapshot.CalicoPolicies))
+	}
+	if d.cilium != nil && len(snapshot.CiliumPolicies) != len(rec.CiliumPolicies) {
+		t.Fatalf("case %d: wrote %d Cilium policies, the live reader read %d back", index, len(rec.CiliumPolicies), len(snapshot.CiliumPolicies))
 	}
 	engine := policy.New(snapshot)
 	enforcer := newEnforcerModel(snapshot)

@@ -22,8 +22,11 @@ type observation struct {
 // clusterEngine is the NetworkPolicy engine the local cluster runs
 // (NB_ENGINE of hack/cluster), as doctor names it.
 func clusterEngine() (name, version string) {
-	if os.Getenv("NETBASELINE_ENGINE") == "calico" {
+	switch os.Getenv("NETBASELINE_ENGINE") {
+	case "calico":
 		return "Calico", "v3.28.5"
+	case "cilium":
+		return "Cilium", "v1.20.2"
 	}
 	return "kube-router", "v2.1.0"
 }
