@@ -511,3 +511,26 @@ func TestEKSAgentModeAndClusterPolicies(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestCiliumNote(t *testing.T) {
+	policies := []*model.CiliumPolicy{
+		{Kind: model.CiliumNetworkPolicyKind, Namespace: "web", Name: "a"},
+		{Kind: model.CiliumClusterwideNetworkPolicyKind, Name: "b"},
+		{Kind: model.CiliumClusterwideNetworkPolicyKind, Name: "c"},
+	}
+	tests := []struct {
+		info *model.CiliumInfo
+		want string
+	}{
+		{nil, ""},
+		{&model.CiliumInfo{Config: map[string]string{}, ConfigRead: true}, "enable-policy=default; 1 CiliumNetworkPolicies, 2 CiliumClusterwideNetworkPolicies"},
+		{&model.CiliumInfo{Config: map[string]string{"enable-policy": "never"}, ConfigRead: true}, "enable-policy=never: nothing is enforced; 1 CiliumNetworkPolicies, 2 CiliumClusterwideNetworkPolicies"},
+		{&model.CiliumInfo{ConfigUnknown: true}, "enforcement mode unknown (cilium-config unreadable); 1 CiliumNetworkPolicies, 2 CiliumClusterwideNetworkPolicies"},
+	}
+	for _, tt := range tests {
+		s := &Snapshot{Model: &model.Model{Cilium: tt.info, CiliumPolicies: policies}}
+		if got := ciliumNote(s); got != tt.want {
+			t.Errorf("ciliumNote(%+v) = %q, want %q", tt.info, got, tt.want)
+		}
+	}
+}

@@ -72,6 +72,9 @@ func CheckEngines(s *Snapshot) ([]Engine, []Finding) {
 			if a.daemonSet == "kube-router" && hasArg(ds.Spec.Template.Spec.Containers, "--run-firewall=false") {
 				continue // kube-router without its firewall enforces nothing
 			}
+			if a.daemonSet == "cilium" {
+				e.Note = ciliumNote(s)
+			}
 			engines = append(engines, e)
 		}
 		if ds.Name == "aws-node" && ds.Namespace == "kube-system" {
@@ -275,4 +278,34 @@ func DenyMode(flag string, engines []Engine) probe.DenyMode {
 		modes = append(modes, e.DenyMode)
 	}
 	return probe.ChooseDenyMode(flag, modes)
+}
+
+// ciliumNote says how Cilium enforces: its policy enforcement mode
+// (cilium-config's enable-policy: default, always or never) and the
+// Cilium policies it holds, as the engine read them.
+func ciliumNote(s *Snapshot) string {
+	if s.Model == nil || s.Model.Cilium == nil {
+		return ""
+	}
+	info := s.Model.Cilium
+	mode := "enforcement mode unknown (cilium-config unreadable)"
+	if !info.ConfigUnknown {
+		m := info.Config[model.CiliumEnablePolicy]
+		if m == "" {
+			m = "default"
+		}
+		mode = "enable-policy=" + m
+		if m == "never" {
+			mode += ": nothing is enforced"
+		}
+	}
+	var namespaced, clusterwide int
+	for _, p := range s.Model.CiliumPolicies {
+		if p.Clusterwide() {
+			clusterwide++
+		} else {
+			namespaced++
+		}
+	}
+	return fmt.Sprintf("%s; %d CiliumNetworkPolicies, %d CiliumClusterwideNetworkPolicies", mode, namespaced, clusterwide)
 }
