@@ -69,11 +69,11 @@ NB_CLUSTER_HOME ?= /var/cache/netbaseline-cluster
 CLUSTER_ENV := /var/lib/netbaseline-cluster/env
 
 .PHONY: cluster-build
-cluster-build: ## Build the cluster's binaries and images (skips what is built; NB_ENGINE=calico adds Calico)
+cluster-build: ## Build the cluster's binaries and images (skips what is built; NB_ENGINE=calico adds Calico, NB_ENGINE=cilium Cilium)
 	hack/cluster/build.sh
 
 .PHONY: cluster-up
-cluster-up: cluster-build ## Start the local cluster (NB_ENGINE=kube-router|calico, NB_DENY_MODE=drop|reject); prints the env to source
+cluster-up: cluster-build ## Start the local cluster (NB_ENGINE=kube-router|calico|cilium, NB_DENY_MODE=drop|reject); prints the env to source
 	hack/cluster/up.sh
 
 .PHONY: cluster-down
@@ -86,9 +86,10 @@ e2e: ## End-to-end tests on the running local cluster (make cluster-up first)
 	. $(CLUSTER_ENV) && hack/go-test.sh -tags e2e -v -timeout 20m ./test/e2e/
 
 .PHONY: differential
-differential: ## The engine against the cluster's enforcer on 200 random cases, on Calico 200 more with Calico's own policies (DIFF_CASES, DIFF_CALICO_CASES, DIFF_SEED); on the running local cluster
-	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up (kube-router: NB_DENY_MODE=reject for the bulk; or NB_ENGINE=calico)" >&2; exit 1; }
+differential: ## The engine against the cluster's enforcer on 200 random cases, on Calico (Cilium) 200 more with its own policies (DIFF_CASES, DIFF_CALICO_CASES, DIFF_CILIUM_CASES, DIFF_SEED); on the running local cluster
+	@test -f $(CLUSTER_ENV) || { echo "no cluster: run make cluster-up (kube-router: NB_DENY_MODE=reject for the bulk; or NB_ENGINE=calico, NB_ENGINE=cilium)" >&2; exit 1; }
 	. $(CLUSTER_ENV) && NETBASELINE_DIFFERENTIAL_CASES=$(or $(DIFF_CASES),200) NETBASELINE_DIFFERENTIAL_CALICO_CASES=$(or $(DIFF_CALICO_CASES),200) \
+		NETBASELINE_DIFFERENTIAL_CILIUM_CASES=$(or $(DIFF_CILIUM_CASES),200) \
 		NETBASELINE_DIFFERENTIAL_SEED=$(or $(DIFF_SEED),1) \
 		NETBASELINE_DIFFERENTIAL_OUT=$(CURDIR)/out/differential hack/go-test.sh -tags e2e -v -timeout 90m -run Differential ./test/e2e/
 
