@@ -33,6 +33,11 @@ type CiliumPolicy struct {
 	// (pkg/policy/api/rule_validation.go): the agent imports none of the
 	// policy's rules.
 	Problems []string
+	// Generation is metadata.generation as read (0 when absent): above 1
+	// the spec has been changed since the object was created, so a
+	// refused policy may be an update the agent rejected, and the agent
+	// keeps enforcing the version it accepted before.
+	Generation int64
 }
 
 // Clusterwide reports whether the policy is a CiliumClusterwideNetworkPolicy.

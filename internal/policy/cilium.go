@@ -50,6 +50,11 @@ type ciliumLayer struct {
 	// requires: some rule uses fromRequires/toRequires, whose meaning
 	// depends on the version (removed in 1.19).
 	requires bool
+	// stale says, per namespace ("" for the cluster), why the sides of
+	// its pods are unspecified: a refused policy there has been updated
+	// (metadata.generation above 1), and Cilium's agent keeps enforcing
+	// the last version it accepted, which the cluster no longer shows.
+	stale map[string]string
 	// unsupported says why no side is decided (another enforcer's tiers
 	// beside Cilium).
 	unsupported string
@@ -154,6 +159,7 @@ func newCiliumLayer(m *model.Model, refuseRequires bool) *ciliumLayer {
 		}
 		if why != "" {
 			l.ignored = append(l.ignored, p.Ref()+": "+why)
+			l.markStale(p)
 			continue
 		}
 		for i := range p.Rules {
@@ -171,6 +177,32 @@ func newCiliumLayer(m *model.Model, refuseRequires bool) *ciliumLayer {
 		l.unsupported = "Calico's and Cilium's policies are both in the model; which enforcer decides is unknown"
 	}
 	return l
+}
+
+// markStale notes a refused policy whose spec has been changed since its
+// creation: the agent rejects the update and keeps the version it had
+// (pkg/policy/k8s: "Unable to add CiliumNetworkPolicy" leaves the
+// repository as it was; seen on the test bed's agent), so whatever that
+// version selects in the policy's scope is unknown.
+func (l *ciliumLayer) markStale(p *model.CiliumPolicy) {
+	if p.Generation <= 1 {
+		return
+	}
+	if l.stale == nil {
+		l.stale = map[string]string{}
+	}
+	if _, ok := l.stale[p.Namespace]; !ok {
+		l.stale[p.Namespace] = fmt.Sprintf("%s was changed (generation %d) into a spec Cilium's agent refuses; the agent keeps enforcing the version it accepted before, which the cluster no longer shows", p.Ref(), p.Generation)
+	}
+}
+
+// staleFor says why a pod's side in namespace ns is unspecified ("" when
+// no updated refused policy covers it).
+func (l *ciliumLayer) staleFor(ns string) string {
+	if why, ok := l.stale[""]; ok {
+		return why
+	}
+	return l.stale[ns]
 }
 
 // usesRequires: a rule of the policy names fromRequires or toRequires.

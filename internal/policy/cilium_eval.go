@@ -488,6 +488,12 @@ func (e *Engine) ciliumSide(s *Side, f Flow, pod *model.Pod, ingress bool, all b
 		s.Verdict, s.Undecided = Unspecified, l.unsupported
 		return s
 	}
+	if pod != nil && len(l.stale) > 0 {
+		if why := l.staleFor(pod.Namespace); why != "" {
+			s.Verdict, s.Undecided = Unspecified, why
+			return s
+		}
+	}
 	self, peer := f.From, f.To
 	if ingress {
 		self, peer = f.To, f.From

@@ -33,7 +33,7 @@ func decodeCiliumPolicy(obj map[string]any, defaultNamespace string) (p *model.C
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
-	p = &model.CiliumPolicy{Kind: kind, Name: name}
+	p = &model.CiliumPolicy{Kind: kind, Name: name, Generation: metadataGeneration(meta)}
 	if kind == model.CiliumNetworkPolicyKind {
 		if ns == "" {
 			ns = defaultNamespace
@@ -381,4 +381,20 @@ func (d *docSink) ciliumConfigMap(obj map[string]any) {
 		}
 		l.model.Cilium.Config, l.model.Cilium.ConfigRead = cfg, true
 	})
+}
+
+// metadataGeneration reads metadata.generation as JSON or YAML decoding
+// left it (0 when absent or not a number).
+func metadataGeneration(meta map[string]any) int64 {
+	switch g := meta["generation"].(type) {
+	case int64:
+		return g
+	case int:
+		return int64(g)
+	case float64:
+		return int64(g)
+	case uint64:
+		return int64(g)
+	}
+	return 0
 }

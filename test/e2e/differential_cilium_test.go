@@ -59,9 +59,14 @@ func TestDifferentialCiliumPolicies(t *testing.T) {
 }
 
 // ciliumWriter writes a case's Cilium policies and deletes them all
-// between cases.
+// between cases. Each case's policies have names of their own: the
+// agent's watcher queues events by name, so a policy deleted and
+// recreated at once under the same name can reach it as one update, and
+// an update it refuses leaves the previous version enforced (the engine
+// says so for a policy whose generation shows an update).
 type ciliumWriter struct {
-	dyn dynamic.Interface
+	dyn   dynamic.Interface
+	cases int
 }
 
 // deleteAll removes every CiliumNetworkPolicy of the fleet's namespaces
@@ -83,7 +88,8 @@ func (w *ciliumWriter) deleteAll(t *testing.T, ctx context.Context) {
 func (w *ciliumWriter) replace(t *testing.T, ctx context.Context, r *rand.Rand, fleet []fleetPod) (written []map[string]any, undecidable bool) {
 	t.Helper()
 	w.deleteAll(t, ctx)
-	g := &ciliumGenerator{r: r, fleet: fleet}
+	w.cases++
+	g := &ciliumGenerator{r: r, fleet: fleet, prefix: fmt.Sprintf("c%d-", w.cases)}
 	for i, n := 0, 1+r.IntN(4); i < n; i++ {
 		obj := g.policy(i)
 		var res dynamic.ResourceInterface = w.dyn.Resource(ciliumClusterNetworkPolicies)
@@ -101,8 +107,9 @@ func (w *ciliumWriter) replace(t *testing.T, ctx context.Context, r *rand.Rand, 
 
 // ciliumGenerator draws one case's Cilium policies.
 type ciliumGenerator struct {
-	r     *rand.Rand
-	fleet []fleetPod
+	r      *rand.Rand
+	fleet  []fleetPod
+	prefix string // the case's own names
 }
 
 func (g *ciliumGenerator) pick(values ...string) string { return values[g.r.IntN(len(values))] }
@@ -143,10 +150,10 @@ func (g *ciliumGenerator) policy(i int) *unstructured.Unstructured {
 		spec["enableDefaultDeny"] = map[string]any{"ingress": g.r.IntN(2) == 0, "egress": g.r.IntN(2) == 0}
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "cilium.io/v2", "spec": spec}}
-	obj.SetName("cnp-" + strconv.Itoa(i))
+	obj.SetName(g.prefix + "cnp-" + strconv.Itoa(i))
 	if clusterwide {
 		obj.SetKind("CiliumClusterwideNetworkPolicy")
-		obj.SetName("nbdiff-ccnp-" + strconv.Itoa(i))
+		obj.SetName("nbdiff-" + g.prefix + "ccnp-" + strconv.Itoa(i))
 	} else {
 		obj.SetKind("CiliumNetworkPolicy")
 		obj.SetNamespace(g.namespace())
