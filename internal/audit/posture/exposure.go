@@ -1,0 +1,411 @@
+package posture
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
+)
+
+// Analyzer answers audit's questions over one model: the model with a
+// representative of every region added, and one engine deciding them.
+type Analyzer struct {
+	base     *model.Model
+	space    *space
+	engine   *policy.Engine
+	groups   []policy.Group
+	policies map[string]*networkingv1.NetworkPolicy
+	// addresses stand for the ranges outside the cluster that the
+	// policies' ipBlocks and networks tell apart; internet is the one
+	// that stands for the public internet.
+	addresses []netip.Addr
+	internet  netip.Addr
+	// promises are the verdict of every region per workload, side and
+	// port (the property test holds the engine to them).
+	promises map[string]map[string]policy.Verdict
+	// unpartitioned names the policy layers whose selectors the regions
+	// do not split on yet: their exposure is unspecified, never guessed.
+	unpartitioned string
+}
+
+// NewAnalyzer adds the regions of the namespaces' workloads to a copy of
+// the model and compiles one engine over it. The model is not changed.
+func NewAnalyzer(m *model.Model, namespaces []string) *Analyzer {
+	a := &Analyzer{base: m, space: newSpace(m), policies: map[string]*networkingv1.NetworkPolicy{}, promises: map[string]map[string]policy.Verdict{},
+		internet: netip.MustParseAddr("8.8.8.8")}
+	for _, np := range m.Policies {
+		a.policies[np.Namespace+"/"+np.Name] = np
+	}
+	for _, ns := range namespaces {
+		a.space.regionsOf(ns)
+	}
+	a.engine = policy.New(a.space.seal())
+	a.groups = a.engine.Groups(m.Pods)
+	a.addresses = outsideAddresses(m, a.internet)
+	a.unpartitioned = unpartitionedLayers(m)
+	return a
+}
+
+// unpartitionedLayers names the layers whose selectors (Calico's
+// selector language, Cilium's identities) the regions do not split on.
+func unpartitionedLayers(m *model.Model) string {
+	switch {
+	case len(m.CalicoPolicies) > 0:
+		return "Calico's policies"
+	case m.Cilium != nil:
+		return "Cilium's policies"
+	case m.AWSPolicyMode != "":
+		return "the EKS agent's ClusterNetworkPolicies"
+	}
+	return ""
+}
+
+// Engine is the engine over the model and the regions' representatives.
+func (a *Analyzer) Engine() *policy.Engine { return a.engine }
+
+// Groups are the existing pods' groups.
+func (a *Analyzer) Groups() []policy.Group { return a.groups }
+
+// Workload is a group's exposure in both directions.
+func (a *Analyzer) Workload(g policy.Group) Workload {
+	w := g.Pods[0]
+	out := Workload{Namespace: w.Namespace, Name: g.Name, Ingress: []Port{}, Egress: []Port{}}
+	for _, p := range g.Pods {
+		out.Pods = append(out.Pods, p.Name)
+	}
+	r := a.space.regionsOf(w.Namespace)
+	for _, pt := range ingressPorts(w, a.base) {
+		out.Ingress = append(out.Ingress, a.side(g, r, pt, true))
+	}
+	for _, pt := range egressPorts(w.Namespace, a.base) {
+		out.Egress = append(out.Egress, a.side(g, r, pt, false))
+	}
+	return out
+}
+
+// portQuestion is one port a side is asked about.
+type portQuestion struct {
+	port  int32
+	proto corev1.Protocol
+	name  string
+}
+
+// tally collects one side's ways and counts on one port.
+type tally struct {
+	port    Port
+	order   []string
+	byKey   map[string]*Exposure
+	regions map[string]bool
+}
+
+func newTally(pt portQuestion) *tally {
+	return &tally{port: Port{Port: pt.port, Protocol: string(pt.proto), PortName: pt.name, Peers: []Exposure{}}, byKey: map[string]*Exposure{}, regions: map[string]bool{}}
+}
+
+// add records a verdict under each way that let it through (or its
+// reason, unspecified), with evidence when it is an existing peer.
+func (t *tally) add(ways []way, verdict policy.Verdict, evidence string, future, outside bool) {
+	for _, w := range ways {
+		e, ok := t.byKey[w.key]
+		if !ok {
+			e = &Exposure{Verdict: verdict, Who: w.who, By: w.by, Evidence: []string{}}
+			t.byKey[w.key] = e
+			t.order = append(t.order, w.key)
+		}
+		e.Future = e.Future || future
+		e.Outside = e.Outside || outside
+		if evidence != "" && !slices.Contains(e.Evidence, evidence) {
+			e.Evidence = append(e.Evidence, evidence)
+		}
+	}
+}
+
+// side is one workload's exposure on one port in one direction: every
+// region, every outside range and every existing group, asked of the
+// engine.
+func (a *Analyzer) side(g policy.Group, r *regions, pt portQuestion, ingress bool) Port {
+	t := newTally(pt)
+	w := g.Pods[0]
+	promise := map[string]policy.Verdict{}
+	a.promises[promiseKey(g.Name, ingress, pt)] = promise
+	if why := a.undecidable(r); why != "" {
+		t.port.Reach = "unspecified"
+		t.port.Peers = append(t.port.Peers, Exposure{Verdict: policy.Unspecified, Who: "every peer", By: why, Evidence: []string{}})
+		return t.port
+	}
+	for _, reg := range r.list {
+		side := a.ask(policy.PodEndpoint(reg.rep), policy.PodEndpoint(w), pt, ingress)
+		promise[reg.key] = side.Verdict
+		a.count(t, side, ingress, "", reg.future, false)
+	}
+	for _, addr := range a.addresses {
+		side := a.ask(policy.IPEndpoint(addr), policy.PodEndpoint(w), pt, ingress)
+		a.count(t, side, ingress, addr.String(), false, true)
+		t.regions["internet"] = t.regions["internet"] || (addr == a.internet && side.Verdict == policy.Allowed)
+	}
+	for _, other := range a.groups {
+		side := a.ask(policy.PodEndpoint(other.Pods[0]), policy.PodEndpoint(w), pt, ingress)
+		if side.Verdict == policy.Allowed {
+			t.add(a.ways(side, ingress), side.Verdict, other.Name, false, false)
+		}
+	}
+	t.finish()
+	return t.port
+}
+
+// undecidable says why the regions cannot stand for every peer.
+func (a *Analyzer) undecidable(r *regions) string {
+	switch {
+	case a.unpartitioned != "":
+		return "audit does not split peers on the selectors of " + a.unpartitioned + " yet"
+	case r.tooMany > 0:
+		return fmt.Sprintf("the selectors make %d regions, more than audit asks (%d)", r.tooMany, maxRegions)
+	}
+	return ""
+}
+
+// count adds one region's verdict to the tally.
+func (a *Analyzer) count(t *tally, side *policy.Side, ingress bool, evidence string, future, outside bool) {
+	t.port.Regions.Total++
+	switch side.Verdict {
+	case policy.Allowed:
+		t.port.Regions.Allowed++
+		t.add(a.ways(side, ingress), side.Verdict, evidence, future, outside)
+		t.regions["future"] = t.regions["future"] || future
+	case policy.Denied:
+		t.port.Regions.Denied++
+		t.regions["podDenied"] = t.regions["podDenied"] || !outside
+	default:
+		t.port.Regions.Unspecified++
+		t.add([]way{{key: "unspecified:" + side.Undecided, who: "peers the engine cannot decide", by: side.Undecided}}, policy.Unspecified, evidence, future, outside)
+	}
+}
+
+// ask decides the workload's side of the flow between peer and workload.
+func (a *Analyzer) ask(peer, workload policy.Endpoint, pt portQuestion, ingress bool) *policy.Side {
+	f := policy.Flow{From: peer, To: workload, Port: pt.port, Protocol: pt.proto}
+	if !ingress {
+		f.From, f.To = workload, peer
+	}
+	res := a.engine.Evaluate(f, false)
+	if ingress {
+		return res.Ingress
+	}
+	return res.Egress
+}
+
+// finish orders the ways and sums the reach up.
+func (t *tally) finish() {
+	for _, k := range t.order {
+		t.port.Peers = append(t.port.Peers, *t.byKey[k])
+	}
+	pods := t.port.Regions
+	switch {
+	case pods.Unspecified > 0:
+		t.port.Reach = "unspecified"
+	case pods.Allowed == pods.Total && t.regions["internet"]:
+		t.port.Reach = "anyone"
+	case pods.Allowed > 0 && !t.regions["podDenied"]:
+		t.port.Reach = "cluster"
+	case t.regions["future"]:
+		t.port.Reach = "namespaces"
+	case pods.Allowed > 0:
+		t.port.Reach = "restricted"
+	default:
+		t.port.Reach = "none"
+	}
+}
+
+func promiseKey(group string, ingress bool, pt portQuestion) string {
+	return fmt.Sprintf("%s|%s|%d/%s", group, direction(ingress), pt.port, pt.proto)
+}
+
+// ingressPorts are the ports a pod declares, or, when it declares none,
+// the port numbers its namespace's ingress rules name and one they do not.
+func ingressPorts(p *model.Pod, m *model.Model) []portQuestion {
+	var out []portQuestion
+	for _, cp := range p.Ports {
+		out = append(out, portQuestion{port: cp.Port, proto: cp.Protocol, name: cp.Name})
+	}
+	if len(out) > 0 {
+		return out
+	}
+	return rulePorts(p.Namespace, m, true)
+}
+
+// egressPorts are the port numbers the egress rules of the namespace's
+// policies and the cluster-scoped ones name, and one they do not, which
+// stands for every other port.
+func egressPorts(namespace string, m *model.Model) []portQuestion {
+	return rulePorts(namespace, m, false)
+}
+
+// rulePorts collects the numbered ports of one direction's rules, and a
+// port none of them covers ("other").
+func rulePorts(namespace string, m *model.Model, ingress bool) []portQuestion {
+	seen := map[portQuestion]bool{}
+	var ranges [][2]int32
+	add := func(port, end int32, proto corev1.Protocol) {
+		if port == 0 {
+			return
+		}
+		if end < port {
+			end = port
+		}
+		ranges = append(ranges, [2]int32{port, end})
+		seen[portQuestion{port: port, proto: proto}] = true
+	}
+	forEachPolicyPort(namespace, m, ingress, add)
+	out := make([]portQuestion, 0, len(seen)+1)
+	for q := range seen {
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].port != out[j].port {
+			return out[i].port < out[j].port
+		}
+		return out[i].proto < out[j].proto
+	})
+	return append(out, portQuestion{port: uncoveredPort(ranges), proto: corev1.ProtocolTCP, name: "other"})
+}
+
+// forEachPolicyPort calls add for every numbered port of one direction's
+// rules of the namespace's NetworkPolicies and the cluster-scoped ones.
+func forEachPolicyPort(namespace string, m *model.Model, ingress bool, add func(port, end int32, proto corev1.Protocol)) {
+	for _, np := range m.Policies {
+		if np.Namespace != namespace {
+			continue
+		}
+		for _, ports := range policyPorts(np, ingress) {
+			for _, p := range ports {
+				if p.Port == nil || p.Port.Type != 0 {
+					continue
+				}
+				end := int32(0)
+				if p.EndPort != nil {
+					end = *p.EndPort
+				}
+				add(p.Port.IntVal, end, protocolOf(p.Protocol))
+			}
+		}
+	}
+	for _, cp := range m.ClusterPolicies {
+		rules := cp.Egress
+		if ingress {
+			rules = cp.Ingress
+		}
+		for _, r := range rules {
+			for _, p := range r.Ports {
+				add(p.Port, p.EndPort, p.Protocol)
+			}
+		}
+	}
+}
+
+func policyPorts(np *networkingv1.NetworkPolicy, ingress bool) [][]networkingv1.NetworkPolicyPort {
+	var out [][]networkingv1.NetworkPolicyPort
+	if ingress {
+		for _, r := range np.Spec.Ingress {
+			out = append(out, r.Ports)
+		}
+		return out
+	}
+	for _, r := range np.Spec.Egress {
+		out = append(out, r.Ports)
+	}
+	return out
+}
+
+func protocolOf(p *corev1.Protocol) corev1.Protocol {
+	if p == nil || *p == "" {
+		return corev1.ProtocolTCP
+	}
+	return *p
+}
+
+// uncoveredPort is a port no range holds, from the top down (ports rules
+// rarely name).
+func uncoveredPort(ranges [][2]int32) int32 {
+	for p := int32(65535); p > 0; p-- {
+		if !slices.ContainsFunc(ranges, func(r [2]int32) bool { return p >= r[0] && p <= r[1] }) {
+			return p
+		}
+	}
+	return 0
+}
+
+// outsideAddresses stand for every range outside the cluster that the
+// policies' ipBlocks (and the cluster-scoped networks) tell apart: each
+// block's first address, the one before it and the one after its end,
+// and the internet.
+func outsideAddresses(m *model.Model, internet netip.Addr) []netip.Addr {
+	set := map[netip.Addr]bool{internet: true}
+	for _, p := range policyPrefixes(m) {
+		first := p.Masked().Addr()
+		set[first] = true
+		if prev := first.Prev(); prev.IsValid() {
+			set[prev] = true
+		}
+		if next := lastAddr(p).Next(); next.IsValid() {
+			set[next] = true
+		}
+	}
+	out := make([]netip.Addr, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y netip.Addr) int { return x.Compare(y) })
+	return out
+}
+
+// policyPrefixes are every CIDR and except of every ipBlock and network.
+func policyPrefixes(m *model.Model) []netip.Prefix {
+	var texts []string
+	for _, np := range m.Policies {
+		for _, r := range np.Spec.Ingress {
+			texts = appendBlocks(texts, r.From)
+		}
+		for _, r := range np.Spec.Egress {
+			texts = appendBlocks(texts, r.To)
+		}
+	}
+	for _, cp := range m.ClusterPolicies {
+		for _, r := range append(slices.Clone(cp.Ingress), cp.Egress...) {
+			for _, p := range r.Peers {
+				texts = append(texts, p.Networks...)
+			}
+		}
+	}
+	var out []netip.Prefix
+	for _, t := range texts {
+		if p, err := netip.ParsePrefix(t); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func appendBlocks(texts []string, peers []networkingv1.NetworkPolicyPeer) []string {
+	for _, p := range peers {
+		if p.IPBlock != nil {
+			texts = append(append(texts, p.IPBlock.CIDR), p.IPBlock.Except...)
+		}
+	}
+	return texts
+}
+
+// lastAddr is the last address of a prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
