@@ -82,6 +82,9 @@ type ServicePort struct {
 	Port       int32
 	TargetPort intstr.IntOrString
 	Protocol   corev1.Protocol
+	// NodePort is the port every node opens for it (NodePort and
+	// LoadBalancer Services); 0 when none.
+	NodePort int32
 }
 
 // Service is a Service and how it maps ports to pods.
@@ -91,6 +94,13 @@ type Service struct {
 	Selector   map[string]string
 	Ports      []ServicePort
 	ClusterIPs []netip.Addr
+	// Type, ExternalIPs, LoadBalancerSourceRanges and
+	// ExternalTrafficPolicy say how traffic from outside reaches it
+	// (audit's entry points).
+	Type                     corev1.ServiceType
+	ExternalIPs              []string
+	LoadBalancerSourceRanges []string
+	ExternalTrafficPolicy    corev1.ServiceExternalTrafficPolicy
 }
 
 // Key is "namespace/name".

@@ -145,3 +145,17 @@ type NamespaceScore struct {
 	Namespace string `json:"namespace"`
 	Score
 }
+
+// rank orders the severities.
+var rank = map[Severity]int{Low: 1, Medium: 2, High: 3}
+
+// ParseSeverity reads --fail-on's value.
+func ParseSeverity(s string) (Severity, bool) {
+	_, ok := rank[Severity(s)]
+	return Severity(s), ok
+}
+
+// AtLeast: s is threshold or worse; every severity is when threshold is "".
+func AtLeast(s, threshold Severity) bool {
+	return threshold == "" || rank[s] >= rank[threshold]
+}

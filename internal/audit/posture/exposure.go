@@ -32,6 +32,7 @@ type Analyzer struct {
 	// unpartitioned names the policy layers whose selectors the regions
 	// do not split on yet: their exposure is unspecified, never guessed.
 	unpartitioned string
+	isBase        map[*model.Pod]bool
 }
 
 // NewAnalyzer adds the regions of the namespaces' workloads to a copy of
@@ -49,6 +50,10 @@ func NewAnalyzer(m *model.Model, namespaces []string) *Analyzer {
 	a.groups = a.engine.Groups(m.Pods)
 	a.addresses = outsideAddresses(m, a.internet)
 	a.unpartitioned = unpartitionedLayers(m)
+	a.isBase = make(map[*model.Pod]bool, len(m.Pods))
+	for _, p := range m.Pods {
+		a.isBase[p] = true
+	}
 	return a
 }
 
