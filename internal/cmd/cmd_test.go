@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -572,11 +573,11 @@ func TestAMissingKubeconfigIsBadUsage(t *testing.T) {
 
 func TestABareDryRunIsClientWithKubectlsWarning(t *testing.T) {
 	var errOut strings.Builder
-	d, err := parseDryRun(dryRunUnchanged, &errOut)
+	d, err := flagutil.ParseDryRun(flagutil.DryRunUnchanged, &errOut)
 	if err != nil || d != "client" || !strings.Contains(errOut.String(), "--dry-run is deprecated and can be replaced with --dry-run=client") {
 		t.Fatalf("%s %v %q", d, err, errOut.String())
 	}
-	if _, err := parseDryRun("sometimes", &errOut); ExitCode(err) != ExitUsage {
+	if _, err := flagutil.ParseDryRun("sometimes", &errOut); ExitCode(err) != ExitUsage {
 		t.Fatalf("a wrong --dry-run: %v", err)
 	}
 }
