@@ -197,6 +197,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdRender(g, streams),
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
+		NewCmdAudit(g, streams),
 		NewCmdProbe(g, streams),
 		NewCmdDiscover(g, streams),
 		NewCmdDoctor(g, streams),

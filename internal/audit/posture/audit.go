@@ -78,7 +78,7 @@ func (a *Analyzer) findings(groups []policy.Group, inScope map[string]bool, work
 	out = append(out, a.metadataFindings(groups)...)
 	out = append(out, a.selectionFindings(inScope)...)
 	out = append(out, labelFindings(a.base, inScope, unknown)...)
-	out = append(out, internetFindings(workloads, a.internet.String())...)
+	out = append(out, internetFindings(workloads)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace

@@ -10,6 +10,9 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 )
 
+// notIsolated is the By of a side nothing decides (allowed by default).
+const notIsolated = "no policy isolates it in this direction"
+
 // way is one thing that lets a side through, keyed so that the regions
 // and pods it admits add up under it.
 type way struct {
@@ -21,7 +24,7 @@ type way struct {
 func (a *Analyzer) ways(side *policy.Side, ingress bool) []way {
 	switch {
 	case side.Tier == policy.TierNone:
-		return []way{{key: "none", who: "anyone", by: "no policy isolates it in this direction"}}
+		return []way{{key: "none", who: "anyone", by: notIsolated}}
 	case side.Tier == policy.TierNetworkPolicy && len(side.AllowedBy) > 0:
 		out := make([]way, 0, len(side.AllowedBy))
 		for _, ref := range side.AllowedBy {

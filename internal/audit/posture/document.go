@@ -48,7 +48,7 @@ type Port struct {
 	// rule names (egress: every such port is alike).
 	PortName string `json:"portName,omitempty"`
 	// Reach sums the peers up: anyone (every region and the internet),
-	// cluster (every pod region), namespaces (pods of namespaces that do
+	// internet (the internet and some pods), cluster (every pod region), namespaces (pods of namespaces that do
 	// not exist yet), restricted (some existing namespaces only), none,
 	// unspecified (the engine could not decide some region).
 	Reach string     `json:"reach"`
@@ -75,7 +75,8 @@ type Exposure struct {
 	Who string `json:"who"`
 	// By names the policy, rule and peer (or why it is unspecified).
 	By string `json:"by"`
-	// Future: it also admits pods of namespaces that do not exist yet.
+	// Future: it also admits pods of namespaces created later (selectors
+	// of labels, not of an existing namespace's name).
 	Future bool `json:"future"`
 	// Outside: it admits addresses outside the cluster.
 	Outside bool `json:"outside"`

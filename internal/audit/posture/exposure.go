@@ -94,6 +94,10 @@ func (a *Analyzer) Workload(g policy.Group) Workload {
 	return out
 }
 
+// Internet is the evidence of a way that lets the internet through (its
+// representative address, 8.8.8.8, was allowed).
+const Internet = "internet"
+
 // portQuestion is one port a side is asked about.
 type portQuestion struct {
 	port  int32
@@ -151,8 +155,12 @@ func (a *Analyzer) side(g policy.Group, r *regions, pt portQuestion, ingress boo
 	}
 	for _, addr := range a.addresses {
 		side := a.ask(policy.IPEndpoint(addr), policy.PodEndpoint(w), pt, ingress)
-		a.count(t, side, ingress, addr.String(), false, true)
-		t.regions["internet"] = t.regions["internet"] || (addr == a.internet && side.Verdict == policy.Allowed)
+		evidence := "" // the other addresses only stand for their ranges
+		if addr == a.internet {
+			evidence = Internet
+			t.regions["internet"] = t.regions["internet"] || side.Verdict == policy.Allowed
+		}
+		a.count(t, side, ingress, evidence, false, true)
 	}
 	for _, other := range a.groups {
 		side := a.ask(policy.PodEndpoint(other.Pods[0]), policy.PodEndpoint(w), pt, ingress)
@@ -216,6 +224,8 @@ func (t *tally) finish() {
 		t.port.Reach = "unspecified"
 	case pods.Allowed == pods.Total && t.regions["internet"]:
 		t.port.Reach = "anyone"
+	case t.regions["internet"]:
+		t.port.Reach = "internet"
 	case pods.Allowed > 0 && !t.regions["podDenied"]:
 		t.port.Reach = "cluster"
 	case t.regions["future"]:

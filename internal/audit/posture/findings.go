@@ -147,8 +147,8 @@ func widePeer(np *networkingv1.NetworkPolicy, ingress bool, ref string, p networ
 			sev = High
 		}
 		return []Finding{{ID: IDEveryAddress, Severity: sev, Namespace: np.Namespace, Objects: []string{ref},
-			Message: "ipBlock " + describePeer(p, np.Namespace) + " admits every address",
-			Why:     "an ipBlock of every address admits the internet (and, as the API says, pod addresses too)",
+			Message: "ipBlock " + describePeer(p, np.Namespace) + " admits the internet",
+			Why:     "an ipBlock of /0 admits every address outside the cluster but its excepts (and, as the API says, pod addresses too)",
 			Fix:     "narrow the ipBlock to the ranges the workload needs"}}
 	case p.NamespaceSelector != nil && isEmpty(p.NamespaceSelector):
 		return []Finding{{ID: IDAnyNamespace, Severity: Medium, Namespace: np.Namespace, Objects: []string{ref},
@@ -271,13 +271,14 @@ func labelFindings(m *model.Model, namespaces map[string]bool, unknown map[strin
 	return out
 }
 
-// internetFindings is AUDIT-011: ingress ports the engine opens to the
-// internet's address.
-func internetFindings(workloads []Workload, internet string) []Finding {
+// internetFindings is AUDIT-011: ingress ports a policy rule opens to the
+// internet's address (a port open because nothing isolates it is
+// AUDIT-001's).
+func internetFindings(workloads []Workload) []Finding {
 	var out []Finding
 	for _, w := range workloads {
 		for _, p := range w.Ingress {
-			if p.Reach == "anyone" || reachesInternet(p, internet) {
+			if reachesInternet(p) {
 				out = append(out, Finding{ID: IDOpenToInternet, Severity: High, Namespace: w.Namespace, Objects: []string{fmt.Sprintf("%s:%d/%s", w.Name, p.Port, p.Protocol)},
 					Message: "the port accepts connections from the internet",
 					Why:     "any address outside the cluster may connect, if a route (a LoadBalancer, a NodePort, an Ingress) reaches it",
@@ -288,9 +289,9 @@ func internetFindings(workloads []Workload, internet string) []Finding {
 	return out
 }
 
-func reachesInternet(p Port, internet string) bool {
+func reachesInternet(p Port) bool {
 	return slices.ContainsFunc(p.Peers, func(e Exposure) bool {
-		return e.Verdict == policy.Allowed && slices.Contains(e.Evidence, internet)
+		return e.Verdict == policy.Allowed && e.By != notIsolated && slices.Contains(e.Evidence, Internet)
 	})
 }
 

@@ -6,12 +6,12 @@ import "math"
 // isolated for ingress, for egress, the share of ingress ports not open
 // to the whole cluster or beyond, then points off per finding.
 const (
-	weightIngress  = 40
-	weightEgress   = 30
-	weightPorts    = 30
-	penaltyHigh    = 10
-	penaltyMedium  = 3
-	penaltyLow     = 1
+	weightIngress = 40
+	weightEgress  = 30
+	weightPorts   = 30
+	penaltyHigh   = 10
+	penaltyMedium = 3
+	penaltyLow    = 1
 )
 
 // tallyScore accumulates one namespace's (or the cluster's) inputs.
@@ -46,7 +46,7 @@ func (t *tallyScore) addPorts(w Workload) {
 		}
 		t.ports++
 		switch p.Reach {
-		case "anyone":
+		case "anyone", "internet":
 			t.toWorld++
 		case "cluster":
 		default:

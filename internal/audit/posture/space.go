@@ -2,6 +2,7 @@ package posture
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,7 +133,7 @@ func (s *space) namespaceRegions(r *regions) []*namespaceRegion {
 			nr.members = append(nr.members, ns.Name)
 			continue
 		}
-		nr := &namespaceRegion{key: key, rep: ns, members: []string{ns.Name}}
+		nr := &namespaceRegion{key: key, rep: ns, members: []string{ns.Name}, future: r.admitsNew(ns, key)}
 		index[key] = nr
 		out = append(out, nr)
 	}
@@ -149,6 +150,14 @@ func (s *space) namespaceRegions(r *regions) []*namespaceRegion {
 		}
 	}
 	return out
+}
+
+// admitsNew: a namespace created later with the same labels would be in
+// the region of this existing one: the region is a class of labels, and
+// no selector pins the namespace's name.
+func (r *regions) admitsNew(ns *model.Namespace, key string) bool {
+	named := slices.Contains(r.vocab.namespace[model.MetadataNameLabel], ns.Name)
+	return key != "own" && !r.unknown[ns.Name] && !named
 }
 
 // futureNames are the names a namespace created later could have, as the
