@@ -196,8 +196,8 @@ func AuditSARIF(w io.Writer, doc *posture.Document) error {
 func sarifResult(f posture.Finding) map[string]any {
 	locations := []map[string]any{}
 	for _, o := range f.Objects {
-		name := o
-		if f.Namespace != "" {
+		name := o // workloads are named with their namespace already
+		if f.Namespace != "" && !strings.HasPrefix(o, f.Namespace+"/") {
 			name = f.Namespace + "/" + o
 		}
 		locations = append(locations, map[string]any{"logicalLocations": []map[string]string{{"fullyQualifiedName": name, "kind": "resource"}}})
