@@ -156,7 +156,8 @@ func ParseSeverity(s string) (Severity, bool) {
 	return Severity(s), ok
 }
 
-// AtLeast: s is threshold or worse; every severity is when threshold is "".
+// AtLeast reports whether s is threshold or worse; every severity is when
+// threshold is "".
 func AtLeast(s, threshold Severity) bool {
 	return threshold == "" || rank[s] >= rank[threshold]
 }

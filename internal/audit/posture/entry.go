@@ -125,9 +125,10 @@ func (a *Analyzer) backend(g policy.Group, sp model.ServicePort, source netip.Ad
 	}
 	res := a.engine.Evaluate(policy.Flow{From: policy.IPEndpoint(source), To: policy.PodEndpoint(pod), Port: port, Protocol: sp.Protocol}, false)
 	b.Verdict = res.Ingress.Verdict
-	if res.Ingress.Verdict == policy.Allowed {
+	switch res.Ingress.Verdict {
+	case policy.Allowed:
 		b.By = a.ways(res.Ingress, true)[0].by
-	} else if res.Ingress.Verdict == policy.Unspecified {
+	case policy.Unspecified:
 		b.By = res.Ingress.Undecided
 	}
 	return b

@@ -85,6 +85,7 @@ func AddPullPolicyFlag(c *cobra.Command, target *string) {
 	c.Flags().StringVar(target, "image-pull-policy", *target, "Always, IfNotPresent or Never")
 }
 
+// ValidatePullPolicy refuses a pull policy Kubernetes does not know.
 func ValidatePullPolicy(p string) error {
 	switch corev1.PullPolicy(p) {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
@@ -93,12 +94,15 @@ func ValidatePullPolicy(p string) error {
 	return exit.Usagef("--image-pull-policy %q: use Always, IfNotPresent or Never", p)
 }
 
+// AddDryRunFlag registers kubectl's --dry-run=none|server|client.
 func AddDryRunFlag(c *cobra.Command, target *string) {
 	c.Flags().StringVar(target, "dry-run", "none", `Must be "none", "server", or "client": server sends every request as a dry run, client sends none`)
 	c.Flags().Lookup("dry-run").NoOptDefVal = DryRunUnchanged
 	_ = c.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "server", "client"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// ParseDryRun reads --dry-run; a bare --dry-run is client, with kubectl's
+// deprecation warning.
 func ParseDryRun(s string, errOut io.Writer) (apply.DryRun, error) {
 	if s == DryRunUnchanged {
 		fmt.Fprintln(errOut, "Warning: --dry-run is deprecated and can be replaced with --dry-run=client.")
