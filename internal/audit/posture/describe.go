@@ -43,8 +43,29 @@ func (a *Analyzer) ways(side *policy.Side, ingress bool) []way {
 	return []way{{key: "tier:" + string(side.Tier), who: "what the " + string(side.Tier) + " tier allows", by: string(side.Tier)}}
 }
 
-// ruleWay describes the peer of a NetworkPolicy rule that allowed.
+// wayKey names a NetworkPolicy rule's peer (-1: the rule has none).
+type wayKey struct {
+	namespace, name string
+	rule, peer      int
+	ingress         bool
+}
+
+// ruleWay describes the peer of a NetworkPolicy rule that allowed, once.
 func (a *Analyzer) ruleWay(ref policy.RuleRef, ingress bool) way {
+	key := wayKey{namespace: ref.Namespace, name: ref.Name, rule: ref.Rule, peer: -1, ingress: ingress}
+	if ref.Peer != nil {
+		key.peer = *ref.Peer
+	}
+	if w, ok := a.wayOf[key]; ok {
+		return w
+	}
+	w := a.describeRule(ref, ingress)
+	a.wayOf[key] = w
+	return w
+}
+
+// describeRule words the peer of a NetworkPolicy rule.
+func (a *Analyzer) describeRule(ref policy.RuleRef, ingress bool) way {
 	by := fmt.Sprintf("NetworkPolicy %s/%s %s[%d]", ref.Namespace, ref.Name, direction(ingress), ref.Rule)
 	np := a.policies[ref.Namespace+"/"+ref.Name]
 	if ref.Peer == nil || np == nil {

@@ -33,6 +33,14 @@ type Analyzer struct {
 	// do not split on yet: their exposure is unspecified, never guessed.
 	unpartitioned string
 	isBase        map[*model.Pod]bool
+	// blocks tell pods with addresses apart from their region (addressed).
+	blocks []block
+	// sides are the sides worked out, by sideKey; selecting are, per pod
+	// and direction (0 ingress, 1 egress), the NetworkPolicies that
+	// select it; wayOf caches the description of each rule's peer.
+	sides     map[string]decided
+	selecting map[*model.Pod]*[2][]string
+	wayOf     map[wayKey]way
 }
 
 // NewAnalyzer adds the regions of the namespaces' workloads to a copy of
@@ -54,6 +62,9 @@ func NewAnalyzer(m *model.Model, namespaces []string) *Analyzer {
 	for _, p := range m.Pods {
 		a.isBase[p] = true
 	}
+	a.blocks = policyBlocks(m)
+	a.sides, a.wayOf = map[string]decided{}, map[wayKey]way{}
+	a.selecting = selectingPolicies(a.engine, m)
 	return a
 }
 
@@ -135,23 +146,42 @@ func (t *tally) add(ways []way, verdict policy.Verdict, evidence string, future,
 	}
 }
 
-// side is one workload's exposure on one port in one direction: every
-// region, every outside range and every existing group, asked of the
-// engine.
+// side is one workload's exposure on one port in one direction. Workloads
+// whose side the same policies decide share it (sideKey), so it is worked
+// out once for them all.
 func (a *Analyzer) side(g policy.Group, r *regions, pt portQuestion, ingress bool) Port {
+	key := a.sideKey(g.Pods[0], ingress, pt)
+	cached, ok := a.sides[key]
+	if !ok {
+		cached = a.decideSide(g.Pods[0], r, pt, ingress)
+		a.sides[key] = cached
+	}
+	a.promises[promiseKey(g.Name, ingress, pt)] = cached.promise
+	return cached.port
+}
+
+// decided is one side's exposure and the verdict of each region.
+type decided struct {
+	port    Port
+	promise map[string]policy.Verdict
+}
+
+// decideSide asks the engine about every region, every outside range and
+// the existing groups of pods, for the side of w.
+func (a *Analyzer) decideSide(w *model.Pod, r *regions, pt portQuestion, ingress bool) decided {
 	t := newTally(pt)
-	w := g.Pods[0]
-	promise := map[string]policy.Verdict{}
-	a.promises[promiseKey(g.Name, ingress, pt)] = promise
+	out := decided{promise: map[string]policy.Verdict{}}
 	if why := a.undecidable(r); why != "" {
 		t.port.Reach = "unspecified"
 		t.port.Peers = append(t.port.Peers, Exposure{Verdict: policy.Unspecified, Who: "every peer", By: why, Evidence: []string{}})
-		return t.port
+		out.port = t.port
+		return out
 	}
+	ways := map[string][]way{}
 	for _, reg := range r.list {
 		side := a.ask(policy.PodEndpoint(reg.rep), policy.PodEndpoint(w), pt, ingress)
-		promise[reg.key] = side.Verdict
-		a.count(t, side, ingress, "", reg.future, false)
+		out.promise[reg.key] = side.Verdict
+		ways[reg.key] = a.count(t, side, ingress, "", reg.future, false)
 	}
 	for _, addr := range a.addresses {
 		side := a.ask(policy.IPEndpoint(addr), policy.PodEndpoint(w), pt, ingress)
@@ -162,14 +192,110 @@ func (a *Analyzer) side(g policy.Group, r *regions, pt portQuestion, ingress boo
 		}
 		a.count(t, side, ingress, evidence, false, true)
 	}
+	a.evidence(t, w, pt, ingress, r, out.promise, ways)
+	t.finish()
+	out.port = t.port
+	return out
+}
+
+// evidence adds the existing groups each way lets through: a group's
+// region says it, unless its addresses are in a range a policy names
+// (then the engine is asked about the group itself).
+func (a *Analyzer) evidence(t *tally, w *model.Pod, pt portQuestion, ingress bool, r *regions, promise map[string]policy.Verdict, ways map[string][]way) {
 	for _, other := range a.groups {
-		side := a.ask(policy.PodEndpoint(other.Pods[0]), policy.PodEndpoint(w), pt, ingress)
-		if side.Verdict == policy.Allowed {
-			t.add(a.ways(side, ingress), side.Verdict, other.Name, false, false)
+		p := other.Pods[0]
+		verdict, ok := promise[a.regionOf(r, p)]
+		if !ok || a.addressed(p) {
+			side := a.ask(policy.PodEndpoint(p), policy.PodEndpoint(w), pt, ingress)
+			if side.Verdict == policy.Allowed {
+				t.add(a.ways(side, ingress), side.Verdict, other.Name, false, false)
+			}
+			continue
+		}
+		if verdict == policy.Allowed {
+			t.add(ways[a.regionOf(r, p)], policy.Allowed, other.Name, false, false)
 		}
 	}
-	t.finish()
-	return t.port
+}
+
+// regionOf is an existing pod's region among a namespace's.
+func (a *Analyzer) regionOf(r *regions, p *model.Pod) string {
+	var labels map[string]string
+	if ns := a.base.Namespace(p.Namespace); ns != nil {
+		labels = ns.Labels
+	}
+	return r.Key(p.Namespace, labels, p.Labels)
+}
+
+// addressed: the pod's own addresses may change its verdict from its
+// region's (whose representative has none): it is host-networked, or an
+// ipBlock or network tells its addresses apart from "no address".
+func (a *Analyzer) addressed(p *model.Pod) bool {
+	if p.HostNetwork {
+		return true
+	}
+	for _, ip := range p.IPs {
+		for _, b := range a.blocks {
+			if b.contains(ip) != b.holdsAddressless {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// block is an ipBlock (or a cluster-scoped network) and whether a pod
+// without an address is in it for the engine (a /0 without except).
+type block struct {
+	cidr             netip.Prefix
+	except           []netip.Prefix
+	holdsAddressless bool
+}
+
+func (b block) contains(ip netip.Addr) bool {
+	if !b.cidr.Contains(ip) {
+		return false
+	}
+	return !slices.ContainsFunc(b.except, func(e netip.Prefix) bool { return e.Contains(ip) })
+}
+
+// policyBlocks are every ipBlock of the NetworkPolicies and every network
+// of the cluster-scoped policies (a pod without an address is undecided
+// against those: never like one with an address).
+func policyBlocks(m *model.Model) []block {
+	var out []block
+	add := func(peers []networkingv1.NetworkPolicyPeer) {
+		for _, p := range peers {
+			if p.IPBlock == nil {
+				continue
+			}
+			cidr, err := netip.ParsePrefix(p.IPBlock.CIDR)
+			if err != nil {
+				continue
+			}
+			b := block{cidr: cidr, holdsAddressless: cidr.Bits() == 0 && len(p.IPBlock.Except) == 0}
+			for _, e := range p.IPBlock.Except {
+				if ep, err := netip.ParsePrefix(e); err == nil {
+					b.except = append(b.except, ep)
+				}
+			}
+			out = append(out, b)
+		}
+	}
+	for _, np := range m.Policies {
+		for _, r := range np.Spec.Ingress {
+			add(r.From)
+		}
+		for _, r := range np.Spec.Egress {
+			add(r.To)
+		}
+	}
+	if len(m.ClusterPolicies) > 0 {
+		// Addressless pods against networks are undecided: every pod
+		// with an address is asked about itself.
+		out = append(out, block{cidr: netip.MustParsePrefix("0.0.0.0/0")}, block{cidr: netip.MustParsePrefix("::/0")})
+	}
+	return out
 }
 
 // undecidable says why the regions cannot stand for every peer.
@@ -183,14 +309,17 @@ func (a *Analyzer) undecidable(r *regions) string {
 	return ""
 }
 
-// count adds one region's verdict to the tally.
-func (a *Analyzer) count(t *tally, side *policy.Side, ingress bool, evidence string, future, outside bool) {
+// count adds one region's verdict to the tally, and returns the ways
+// that let it through (none when it is denied).
+func (a *Analyzer) count(t *tally, side *policy.Side, ingress bool, evidence string, future, outside bool) []way {
 	t.port.Regions.Total++
 	switch side.Verdict {
 	case policy.Allowed:
 		t.port.Regions.Allowed++
-		t.add(a.ways(side, ingress), side.Verdict, evidence, future, outside)
+		ways := a.ways(side, ingress)
+		t.add(ways, side.Verdict, evidence, future, outside)
 		t.regions["future"] = t.regions["future"] || future
+		return ways
 	case policy.Denied:
 		t.port.Regions.Denied++
 		t.regions["podDenied"] = t.regions["podDenied"] || !outside
@@ -198,11 +327,14 @@ func (a *Analyzer) count(t *tally, side *policy.Side, ingress bool, evidence str
 		t.port.Regions.Unspecified++
 		t.add([]way{{key: "unspecified:" + side.Undecided, who: "peers the engine cannot decide", by: side.Undecided}}, policy.Unspecified, evidence, future, outside)
 	}
+	return nil
 }
 
 // ask decides the workload's side of the flow between peer and workload.
 func (a *Analyzer) ask(peer, workload policy.Endpoint, pt portQuestion, ingress bool) *policy.Side {
-	f := policy.Flow{From: peer, To: workload, Port: pt.port, Protocol: pt.proto}
+	// A pod reaching itself is no exposure: asked about its own group, the
+	// engine answers for another replica.
+	f := policy.Flow{From: peer, To: workload, Port: pt.port, Protocol: pt.proto, Replicas: peer.Pod != nil && peer.Pod == workload.Pod}
 	if !ingress {
 		f.From, f.To = workload, peer
 	}
@@ -235,6 +367,47 @@ func (t *tally) finish() {
 	default:
 		t.port.Reach = "none"
 	}
+}
+
+// sideKey is what decides a workload's side on a port, as far as the
+// regions can tell: its namespace, the NetworkPolicies that select it in
+// that direction, what the cluster-scoped policies make of it, its
+// declared ports (named ports resolve on the destination) and the port.
+func (a *Analyzer) sideKey(w *model.Pod, ingress bool, pt portQuestion) string {
+	dir := 1
+	if ingress {
+		dir = 0
+	}
+	var policies []string
+	if sel := a.selecting[w]; sel != nil {
+		policies = sel[dir]
+	}
+	declared := ""
+	if ingress {
+		declared = fmt.Sprint(w.Ports)
+	}
+	return fmt.Sprintf("%s|%t|%v|%s|%s|%d/%s", w.Namespace, w.HostNetwork, policies, a.engine.ClusterSignature(w), declared, pt.port, pt.proto)
+}
+
+// selectingPolicies indexes which NetworkPolicies select each pod, per
+// direction.
+func selectingPolicies(e *policy.Engine, m *model.Model) map[*model.Pod]*[2][]string {
+	out := map[*model.Pod]*[2][]string{}
+	for _, np := range m.Policies {
+		in, eg := policy.PolicyTypes(np)
+		for _, p := range e.Selected(np) {
+			if out[p] == nil {
+				out[p] = &[2][]string{}
+			}
+			if in {
+				out[p][0] = append(out[p][0], np.Namespace+"/"+np.Name)
+			}
+			if eg {
+				out[p][1] = append(out[p][1], np.Namespace+"/"+np.Name)
+			}
+		}
+	}
+	return out
 }
 
 func promiseKey(group string, ingress bool, pt portQuestion) string {
