@@ -62,7 +62,7 @@ func addPortRows(t *Table, workload, direction string, p posture.Port) {
 		if e.Verdict != "allowed" {
 			who = string(e.Verdict) + ": " + who
 		}
-		t.Rows = append(t.Rows, []any{workload, direction, port, p.Reach, who, evidence(e.Evidence, e.Future), e.By})
+		t.Rows = append(t.Rows, []any{workload, direction, port, p.Reach, who, evidence(e.Evidence, e.EvidenceCount, e.Future), e.By})
 		t.Objects = append(t.Objects, e)
 	}
 }
@@ -74,13 +74,13 @@ func portLabel(p posture.Port) string {
 	return fmt.Sprintf("%d/%s", p.Port, p.Protocol)
 }
 
-// evidence lists the first existing peers, and says when future ones are
-// admitted too.
-func evidence(xs []string, future bool) string {
+// evidence lists the first existing peers of count, and says when future
+// ones are admitted too.
+func evidence(xs []string, count int, future bool) string {
 	const shown = 3
 	s := strings.Join(xs[:min(len(xs), shown)], ",")
-	if len(xs) > shown {
-		s += fmt.Sprintf(",+%d", len(xs)-shown)
+	if count > shown {
+		s += fmt.Sprintf(",+%d", count-shown)
 	}
 	if future {
 		s = strings.TrimPrefix(s+",future namespaces", ",")
@@ -100,7 +100,7 @@ func auditEntryPoints(doc *posture.Document) Table {
 func auditFindings(doc *posture.Document) Table {
 	t := Table{Columns: []Column{{Name: "ID"}, {Name: "Severity"}, {Name: "Namespace"}, {Name: "Objects"}, {Name: "Message"}, {Name: "Fix", Wide: true}}}
 	for _, f := range doc.Findings {
-		t.Rows = append(t.Rows, []any{f.ID, string(f.Severity), dash(f.Namespace), evidence(f.Objects, false), f.Message, f.Fix})
+		t.Rows = append(t.Rows, []any{f.ID, string(f.Severity), dash(f.Namespace), evidence(f.Objects, len(f.Objects), false), f.Message, f.Fix})
 		t.Objects = append(t.Objects, f)
 	}
 	return t

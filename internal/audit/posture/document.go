@@ -80,9 +80,11 @@ type Exposure struct {
 	Future bool `json:"future"`
 	// Outside: it admits addresses outside the cluster.
 	Outside bool `json:"outside"`
-	// Evidence are the existing groups of pods (and outside addresses
-	// standing for their range) it lets through.
-	Evidence []string `json:"evidence"`
+	// Evidence are the existing groups of pods it lets through ("internet"
+	// when the internet's address is one), the first MaxEvidence of
+	// EvidenceCount.
+	Evidence      []string `json:"evidence"`
+	EvidenceCount int      `json:"evidenceCount"`
 }
 
 // EntryPoint is a way in from outside the cluster (a Service of type

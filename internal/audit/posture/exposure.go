@@ -121,12 +121,19 @@ type tally struct {
 	port    Port
 	order   []string
 	byKey   map[string]*Exposure
+	seen    map[string]map[string]bool
 	regions map[string]bool
 }
 
 func newTally(pt portQuestion) *tally {
-	return &tally{port: Port{Port: pt.port, Protocol: string(pt.proto), PortName: pt.name, Peers: []Exposure{}}, byKey: map[string]*Exposure{}, regions: map[string]bool{}}
+	return &tally{port: Port{Port: pt.port, Protocol: string(pt.proto), PortName: pt.name, Peers: []Exposure{}}, byKey: map[string]*Exposure{},
+		seen: map[string]map[string]bool{}, regions: map[string]bool{}}
 }
+
+// MaxEvidence bounds the evidence listed per way: a way open to the whole
+// cluster would otherwise list every group for every port of every
+// workload (EvidenceCount counts them all).
+const MaxEvidence = 20
 
 // add records a verdict under each way that let it through (or its
 // reason, unspecified), with evidence when it is an existing peer.
@@ -140,7 +147,15 @@ func (t *tally) add(ways []way, verdict policy.Verdict, evidence string, future,
 		}
 		e.Future = e.Future || future
 		e.Outside = e.Outside || outside
-		if evidence != "" && !slices.Contains(e.Evidence, evidence) {
+		if evidence == "" || t.seen[w.key][evidence] {
+			continue
+		}
+		if t.seen[w.key] == nil {
+			t.seen[w.key] = map[string]bool{}
+		}
+		t.seen[w.key][evidence] = true
+		e.EvidenceCount++
+		if len(e.Evidence) < MaxEvidence {
 			e.Evidence = append(e.Evidence, evidence)
 		}
 	}
@@ -204,7 +219,8 @@ func (a *Analyzer) decideSide(w *model.Pod, r *regions, pt portQuestion, ingress
 func (a *Analyzer) evidence(t *tally, w *model.Pod, pt portQuestion, ingress bool, r *regions, promise map[string]policy.Verdict, ways map[string][]way) {
 	for _, other := range a.groups {
 		p := other.Pods[0]
-		verdict, ok := promise[a.regionOf(r, p)]
+		region := a.regionOf(r, p)
+		verdict, ok := promise[region]
 		if !ok || a.addressed(p) {
 			side := a.ask(policy.PodEndpoint(p), policy.PodEndpoint(w), pt, ingress)
 			if side.Verdict == policy.Allowed {
@@ -213,18 +229,24 @@ func (a *Analyzer) evidence(t *tally, w *model.Pod, pt portQuestion, ingress boo
 			continue
 		}
 		if verdict == policy.Allowed {
-			t.add(ways[a.regionOf(r, p)], policy.Allowed, other.Name, false, false)
+			t.add(ways[region], policy.Allowed, other.Name, false, false)
 		}
 	}
 }
 
-// regionOf is an existing pod's region among a namespace's.
+// regionOf is an existing pod's region among a namespace's (worked out
+// once per namespace's regions).
 func (a *Analyzer) regionOf(r *regions, p *model.Pod) string {
+	if key, ok := r.members[p]; ok {
+		return key
+	}
 	var labels map[string]string
 	if ns := a.base.Namespace(p.Namespace); ns != nil {
 		labels = ns.Labels
 	}
-	return r.Key(p.Namespace, labels, p.Labels)
+	key := r.Key(p.Namespace, labels, p.Labels)
+	r.members[p] = key
+	return key
 }
 
 // addressed: the pod's own addresses may change its verdict from its

@@ -41,6 +41,8 @@ type regions struct {
 	list      []region
 	// tooMany: the selectors make more regions than maxRegions.
 	tooMany int
+	// members caches the region of existing pods.
+	members map[*model.Pod]string
 }
 
 // space holds the representatives of every namespace's regions, added to
@@ -83,7 +85,7 @@ func (s *space) regionsOf(namespace string) *regions {
 	if r, ok := s.byNS[namespace]; ok {
 		return r
 	}
-	r := &regions{namespace: namespace, vocab: vocabularyOf(s.base, namespace), unknown: map[string]bool{}}
+	r := &regions{namespace: namespace, vocab: vocabularyOf(s.base, namespace), unknown: map[string]bool{}, members: map[*model.Pod]string{}}
 	for _, ns := range s.base.NamespaceLabelsUnknown() {
 		r.unknown[ns] = true
 	}
