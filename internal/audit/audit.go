@@ -37,6 +37,9 @@ type Config struct {
 	// is below it (negative: never).
 	FailOn   posture.Severity
 	MinScore int
+	// IngressController runs the Ingresses (the Config's; nil: unknown,
+	// so every Ingress path is unspecified).
+	IngressController *posture.IngressController
 
 	Output    string
 	NoHeaders bool
@@ -71,7 +74,7 @@ func Run(ctx context.Context, c Config) error {
 	if missing := m.Refusals([]string{"pods", "networkpolicies"}, namespaces); len(missing) > 0 {
 		return exit.Failedf("the audit is unknown: %s", strings.Join(missing, "; "))
 	}
-	opts := posture.Options{Namespaces: namespaces}
+	opts := posture.Options{Namespaces: namespaces, IngressController: c.IngressController}
 	if opts.Ingress, err = focus(m, "--to", c.To); err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ func loadShop(unreadable ...string) func(context.Context) (*model.Model, error) 
 func run(t *testing.T, adjust func(*Config)) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	c := Config{AllNamespaces: true, MinScore: -1, Output: "table", Load: loadShop(), PrintTable: kubeprint.Table, Out: &out, ErrOut: &errOut}
+	c := Config{AllNamespaces: true, MinScore: -1, Output: "table", Load: loadShop(), PrintTable: kubeprint.Table, Out: &out, ErrOut: &errOut,
+		IngressController: &posture.IngressController{Namespace: "ingress", PodLabels: map[string]string{"app.kubernetes.io/name": "ingress-nginx"}}}
 	if adjust != nil {
 		adjust(&c)
 	}
@@ -94,7 +95,7 @@ func findWorkload(t *testing.T, doc posture.Document, name string) posture.Workl
 }
 
 func TestAuditTemplates(t *testing.T) {
-	got, err := run(t, func(c *Config) { c.Output = "jsonpath={.entryPoints[1].path}" })
+	got, err := run(t, func(c *Config) { c.Output = `jsonpath={.entryPoints[?(@.name=="web")].path}` })
 	if err != nil {
 		t.Fatal(err)
 	}

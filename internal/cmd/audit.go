@@ -15,6 +15,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 var auditLong = templates.LongDesc(`
@@ -56,8 +57,9 @@ type AuditOptions struct {
 	Output        string
 	NoHeaders     bool
 
-	args     []string
-	from, to []endpoint.Endpoint
+	args       []string
+	from, to   []endpoint.Endpoint
+	controller *posture.IngressController
 	genericiooptions.IOStreams
 }
 
@@ -91,9 +93,15 @@ func (o *AuditOptions) AddFlags(c *cobra.Command) {
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"high", "medium", "low"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// Complete parses the focus and reads an -o template file.
+// Complete parses the focus, reads an -o template file and takes the
+// ingress controller from the Config.
 func (o *AuditOptions) Complete(args []string) (err error) {
 	o.args = args
+	cfg, _, err := o.LoadConfig()
+	if err != nil {
+		return err
+	}
+	o.controller = &posture.IngressController{Namespace: cfg.IngressController.Namespace, PodLabels: cfg.IngressController.PodLabels}
 	if err = flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
@@ -125,9 +133,9 @@ func (o *AuditOptions) Validate() error {
 func (o *AuditOptions) Run(ctx context.Context) error {
 	c := audit.Config{Namespaces: o.args, AllNamespaces: o.AllNamespaces, CurrentNamespace: o.DefaultNamespace(), From: o.from, To: o.to,
 		FailOn: posture.Severity(o.FailOn), MinScore: o.MinScore, Output: o.Output, NoHeaders: o.NoHeaders,
-		PrintTable: kubeprint.Table, Out: o.Out, ErrOut: o.ErrOut}
+		IngressController: o.controller, PrintTable: kubeprint.Table, Out: o.Out, ErrOut: o.ErrOut}
 	c.Load = func(ctx context.Context) (*model.Model, error) {
-		return o.load(ctx, o.GlobalOptions, c.ReadNamespaces())
+		return o.load(ctx, o.GlobalOptions, read.LiveOptions{Namespaces: c.ReadNamespaces(), Ingresses: true})
 	}
 	return audit.Run(ctx, c)
 }

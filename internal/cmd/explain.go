@@ -15,6 +15,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/queries"
+	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
 var explainLong = templates.LongDesc(`
@@ -289,7 +290,7 @@ func (o *ExplainOptions) config() explain.Config {
 			From: o.fromFocus, To: o.toFocus, GroupBy: o.GroupBy, GroupBySet: o.groupBySet}
 	}
 	c.Load = func(ctx context.Context) (*model.Model, error) {
-		return o.load(ctx, o.GlobalOptions, c.ReadNamespaces())
+		return o.load(ctx, o.GlobalOptions, read.LiveOptions{Namespaces: c.ReadNamespaces()})
 	}
 	return c
 }

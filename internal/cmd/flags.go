@@ -126,7 +126,7 @@ func (f *modelFlags) addFlags(c *cobra.Command) {
 // load reads the manifests (objects without a namespace in -n's, else the
 // kubeconfig's), or lists the cluster once (namespace by namespace, these
 // namespaces, when cluster-wide lists are forbidden).
-func (f *modelFlags) load(ctx context.Context, g *GlobalOptions, namespaces []string) (*model.Model, error) {
+func (f *modelFlags) load(ctx context.Context, g *GlobalOptions, live read.LiveOptions) (*model.Model, error) {
 	if len(f.Filenames) > 0 {
 		ns, _, _ := g.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 		if current := g.currentNamespace(); current != "" {
@@ -143,7 +143,7 @@ func (f *modelFlags) load(ctx context.Context, g *GlobalOptions, namespaces []st
 	if err != nil {
 		return nil, err
 	}
-	return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
+	return read.LoadLive(ctx, clients, live)
 }
 
 // enforcerFlags say, offline, which enforcer the manifests will run

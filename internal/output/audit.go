@@ -90,8 +90,9 @@ func evidence(xs []string, count int, future bool) string {
 
 func auditEntryPoints(doc *posture.Document) Table {
 	t := Table{Columns: []Column{{Name: "Entry-Point"}, {Name: "Type"}, {Name: "Port"}, {Name: "Verdict"}, {Name: "Path"}}}
+	// Kind is Service or Ingress: svc/NAME, ingress/NAME.
 	for _, e := range doc.EntryPoints {
-		t.Rows = append(t.Rows, []any{e.Namespace + "/svc/" + e.Name, e.Type, e.Port, string(e.Verdict), e.Path})
+		t.Rows = append(t.Rows, []any{e.Namespace + "/" + strings.ToLower(e.Kind) + "/" + e.Name, e.Type, e.Port, string(e.Verdict), e.Path})
 		t.Objects = append(t.Objects, e)
 	}
 	return t

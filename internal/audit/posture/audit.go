@@ -14,6 +14,8 @@ type Options struct {
 	// Ingress and Egress keep the workloads whose side to report (nil:
 	// every workload of the namespaces): --to and --from.
 	Ingress, Egress func(*model.Pod) bool
+	// IngressController runs the Ingresses (nil: none known).
+	IngressController *IngressController
 }
 
 // Audit reads the model once into regions and one engine, and returns
@@ -46,7 +48,8 @@ func (a *Analyzer) Document(o Options) *Document {
 			doc.Workloads = append(doc.Workloads, w)
 		}
 	}
-	doc.EntryPoints = a.EntryPoints(inScope)
+	services := a.EntryPoints(inScope)
+	doc.EntryPoints = append(services, a.ingressEntryPoints(inScope, o.IngressController, a.EntryPoints(nil))...)
 	doc.Findings = a.findings(groups, inScope, doc.Workloads)
 	a.scores(doc, groups, o.Namespaces)
 	return doc

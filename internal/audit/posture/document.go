@@ -87,9 +87,10 @@ type Exposure struct {
 	EvidenceCount int      `json:"evidenceCount"`
 }
 
-// EntryPoint is a way in from outside the cluster (a Service of type
-// LoadBalancer or NodePort, or with externalIPs) and whether the policies
-// of its backends let outside traffic in.
+// EntryPoint is a way in from outside the cluster — a Service of type
+// LoadBalancer or NodePort, or with externalIPs (Kind svc), or an Ingress
+// backend through the controller's pods (Kind Ingress) — and whether every
+// hop's policies let outside traffic in.
 type EntryPoint struct {
 	Kind      string         `json:"kind"`
 	Namespace string         `json:"namespace"`

@@ -18,7 +18,7 @@ func (a *Analyzer) EntryPoints(inScope map[string]bool) []EntryPoint {
 	out := []EntryPoint{}
 	for _, svc := range a.base.Services {
 		kind := entryKind(svc)
-		if !inScope[svc.Namespace] || kind == "" {
+		if (inScope != nil && !inScope[svc.Namespace]) || kind == "" {
 			continue
 		}
 		for _, sp := range svc.Ports {
@@ -45,7 +45,7 @@ func entryKind(svc *model.Service) string {
 // entryPoint decides one Service port: every group of backends on its
 // target port, from the source its backends see.
 func (a *Analyzer) entryPoint(svc *model.Service, sp model.ServicePort, kind string) EntryPoint {
-	ep := EntryPoint{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Type: kind, Port: sp.Port, Backends: []Backend{}}
+	ep := EntryPoint{Kind: "svc", Namespace: svc.Namespace, Name: svc.Name, Type: kind, Port: sp.Port, Backends: []Backend{}}
 	source, why := a.outsideSource(svc)
 	backends := a.backends(svc)
 	switch {
