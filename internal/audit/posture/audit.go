@@ -55,19 +55,13 @@ func (a *Analyzer) Document(o Options) *Document {
 	return doc
 }
 
-// focused is a group's exposure in the directions the focus keeps.
+// focused is a group's exposure in the directions the focus keeps (only
+// those are worked out).
 func (a *Analyzer) focused(g policy.Group, o Options) (Workload, bool) {
-	w := a.Workload(g)
 	p := g.Pods[0]
 	keepIn := o.Ingress == nil && o.Egress == nil || o.Ingress != nil && o.Ingress(p)
 	keepOut := o.Ingress == nil && o.Egress == nil || o.Egress != nil && o.Egress(p)
-	if !keepIn {
-		w.Ingress = []Port{}
-	}
-	if !keepOut {
-		w.Egress = []Port{}
-	}
-	return w, keepIn || keepOut
+	return a.Directions(g, keepIn, keepOut), keepIn || keepOut
 }
 
 // findings are every finding of the namespaces, by namespace, ID, object.

@@ -89,18 +89,25 @@ func (a *Analyzer) Engine() *policy.Engine { return a.engine }
 func (a *Analyzer) Groups() []policy.Group { return a.groups }
 
 // Workload is a group's exposure in both directions.
-func (a *Analyzer) Workload(g policy.Group) Workload {
+func (a *Analyzer) Workload(g policy.Group) Workload { return a.Directions(g, true, true) }
+
+// Directions is a group's exposure in the directions asked.
+func (a *Analyzer) Directions(g policy.Group, ingress, egress bool) Workload {
 	w := g.Pods[0]
 	out := Workload{Namespace: w.Namespace, Name: g.Name, Ingress: []Port{}, Egress: []Port{}}
 	for _, p := range g.Pods {
 		out.Pods = append(out.Pods, p.Name)
 	}
 	r := a.space.regionsOf(w.Namespace)
-	for _, pt := range ingressPorts(w, a.base) {
-		out.Ingress = append(out.Ingress, a.side(g, r, pt, true))
+	if ingress {
+		for _, pt := range ingressPorts(w, a.base) {
+			out.Ingress = append(out.Ingress, a.side(g, r, pt, true))
+		}
 	}
-	for _, pt := range egressPorts(w.Namespace, a.base) {
-		out.Egress = append(out.Egress, a.side(g, r, pt, false))
+	if egress {
+		for _, pt := range egressPorts(w.Namespace, a.base) {
+			out.Egress = append(out.Egress, a.side(g, r, pt, false))
+		}
 	}
 	return out
 }

@@ -90,10 +90,16 @@ func (s *space) regionsOf(namespace string) *regions {
 		r.unknown[ns] = true
 	}
 	s.byNS[namespace] = r
+	// Counted before anything is enumerated: a product past the bound is
+	// never built.
+	if size(r.vocab.pod)*size(r.vocab.namespace) > maxRegions {
+		r.tooMany = size(r.vocab.pod) * size(r.vocab.namespace)
+		return r
+	}
 	namespaces := s.namespaceRegions(r)
 	podSets := labelSets(r.vocab.pod, "")
-	if n := len(namespaces) * len(podSets); n > maxRegions || size(r.vocab.pod) > maxRegions {
-		r.tooMany = max(n, maxRegions+1)
+	if n := len(namespaces) * len(podSets); n > maxRegions {
+		r.tooMany = n
 		return r
 	}
 	for _, nr := range namespaces {
