@@ -1,6 +1,7 @@
 package posture
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
+	"github.com/netbaseline/kubectl-netbaseline/internal/policy"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
 )
 
@@ -128,5 +130,25 @@ func TestScoreFormula(t *testing.T) {
 	// 40·0.5 + 30·0.25 + 30·0.5 = 42.5 → 43 (half away from zero) − 3 − 2 = 38.
 	if got := t1.score().Score; got != 38 {
 		t.Fatalf("formula: %d, want 38", got)
+	}
+}
+
+// TestNeverGuessed: regions past the bound, and layers whose selectors
+// the regions do not split on, make the exposure unspecified, with why.
+func TestNeverGuessed(t *testing.T) {
+	var values []string
+	for i := range 40 {
+		values = append(values, fmt.Sprintf("v%d", i))
+	}
+	list := "[" + strings.Join(values, ", ") + "]"
+	wide := policyYAML("wide", "  podSelector: {}\n  ingress: [{from: [{podSelector: {matchExpressions: [{key: a, operator: In, values: "+list+"}, {key: b, operator: In, values: "+list+"}, {key: c, operator: In, values: "+list+"}]}}]}]\n")
+	cilium := loadYAML(t, app)
+	cilium.AssumeCilium("test", "")
+	for name, m := range map[string]*model.Model{"too many regions": loadYAML(t, app+wide), "cilium": cilium} {
+		doc := Audit(m, Options{Namespaces: []string{"app"}})
+		p := doc.Workloads[0].Ingress[0]
+		if p.Reach != "unspecified" || len(p.Peers) != 1 || p.Peers[0].Verdict != policy.Unspecified || p.Peers[0].By == "" {
+			t.Errorf("%s: %+v", name, p)
+		}
 	}
 }
