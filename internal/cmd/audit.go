@@ -25,9 +25,10 @@ var auditLong = templates.LongDesc(`
 	selectors split all possible peers into regions; one representative per
 	region is decided by the same engine as explain, and the existing pods it
 	lets through are listed as evidence. Also: the Services reachable from
-	outside (LoadBalancer, NodePort, externalIPs) and whether their backends'
-	policies let outside traffic in; posture findings with an ID, a severity
-	and a fix; a score per namespace and for the cluster (docs/commands.md).
+	outside (LoadBalancer, NodePort, externalIPs) and the Ingresses' paths
+	through their controller, and whether every hop's policies let outside
+	traffic in; posture findings with an ID, a severity and a fix; a score
+	per namespace and for the cluster (docs/commands.md).
 
 	Exit status 3 when a finding is at least as severe as --fail-on, or a
 	score is below --min-score.`)
@@ -85,7 +86,7 @@ func (o *AuditOptions) AddFlags(c *cobra.Command) {
 	f.StringArrayVar(&o.Sources, "from", nil, "Only the egress exposure of these workloads: NS, NS/POD or NS/KIND/NAME (repeatable)")
 	f.StringArrayVar(&o.Destinations, "to", nil, "Only the ingress exposure of these workloads: NS, NS/POD, NS/KIND/NAME or NS/svc/NAME (repeatable)")
 	f.StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding is this severe or worse: high, medium or low")
-	f.IntVar(&o.MinScore, "min-score", -1, "Exit 3 when the cluster or an audited namespace scores below this (0-100)")
+	f.IntVar(&o.MinScore, "min-score", -1, "Exit 3 when the cluster or an audited namespace scores below this (0-100; -1: no minimum)")
 	flagutil.AddOutputFlag(c, &o.Output, output.Audit)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	_ = c.RegisterFlagCompletionFunc("from", completeEndpointFlag(o.GlobalOptions))
