@@ -14,6 +14,7 @@ import (
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probing"
@@ -133,7 +134,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to apply (repeatable); default the kubeconfig's namespace")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace that has an overlay (system namespaces only when named with -n)")
-	addDryRunFlag(c, &o.DryRun)
+	flagutil.AddDryRunFlag(c, &o.DryRun)
 	f.StringVar(&o.FieldManager, "field-manager", ownership.FieldManager, "Field manager for server-side apply")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "Take over same-named NetworkPolicies the plugin did not create (saved first in ConfigMap "+ownership.BackupName+")")
 	f.BoolVar(&o.Prune, "prune", false, "Delete NetworkPolicies of the ApplySet that are no longer rendered")
@@ -141,7 +142,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.Verify, "verify", false, "After each phase, probe the connections the engine says it changes; on the first mismatch restore every namespace to its state from before the apply (exit 3)")
 	f.BoolVar(&o.Canary, "canary", false, "With --verify: measure enforcement with doctor's canary first instead of trusting the engine detection")
 	f.DurationVar(&o.VerifySettle, "settle-timeout", 20*time.Second, "With --verify: how long a mismatch is retried before it counts (policies take a moment to reach every node)")
-	deprecatedAlias(c, "verify-settle", "settle-timeout")
+	flagutil.DeprecatedAlias(c, "verify-settle", "settle-timeout")
 	f.IntVar(&o.VerifyMaxChecks, "verify-max-checks", 200, "With --verify: the most connections probed per phase")
 	f.BoolVar(&o.VerifySystem, "verify-system-pods", false, "With --verify: also probe from pods of kube-system, kube-public and kube-node-lease (each keeps an ephemeral container in its spec)")
 	f.DurationVar(&o.RestoreTimeout, "restore-timeout", 2*time.Minute, "After a failure or Ctrl-C, how long to keep retrying to put back what this run wrote")
@@ -149,7 +150,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 	o.probeSettings.addFlags(c, "probe-timeout")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
-	completePrintFormats(c, o.PrintFlags)
+	flagutil.CompletePrintFormats(c, o.PrintFlags)
 	_ = c.RegisterFlagCompletionFunc("namespace", completeOverlayNamespaces(o.GlobalOptions, &o.baselineFlags))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"allows-first", "runbook"}, cobra.ShellCompDirectiveNoFileComp))
 }
@@ -157,7 +158,7 @@ func (o *ApplyOptions) AddFlags(c *cobra.Command) {
 // Complete resolves the tree, namespaces, order and printer.
 func (o *ApplyOptions) Complete(_ []string) error {
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut); err != nil {
+	if o.dryRun, err = flagutil.ParseDryRun(o.DryRun, o.ErrOut); err != nil {
 		return err
 	}
 	if o.source, err = o.baselineFlags.source(o.GlobalOptions); err != nil {
@@ -189,8 +190,8 @@ func (o *ApplyOptions) Validate() error {
 		if o.dryRun != apply.DryRunNone {
 			return usageErrorf("--verify probes what really landed: it cannot be combined with --dry-run")
 		}
-		if o.VerifySettle < 0 || o.VerifySettle > maxSettleTimeout || o.VerifyMaxChecks < 1 {
-			return usageErrorf("--settle-timeout must be between 0 and %s and --verify-max-checks at least 1", maxSettleTimeout)
+		if o.VerifySettle < 0 || o.VerifySettle > flagutil.MaxSettleTimeout || o.VerifyMaxChecks < 1 {
+			return usageErrorf("--settle-timeout must be between 0 and %s and --verify-max-checks at least 1", flagutil.MaxSettleTimeout)
 		}
 		if err := o.probeSettings.validate(); err != nil {
 			return err
@@ -204,7 +205,7 @@ func (o *ApplyOptions) Validate() error {
 	if o.FieldManager == "" {
 		return usageErrorf("--field-manager cannot be empty")
 	}
-	if err := boundedWait("restore-timeout", o.RestoreTimeout, maxRestoreTimeout); err != nil {
+	if err := flagutil.BoundedWait("restore-timeout", o.RestoreTimeout, flagutil.MaxRestoreTimeout); err != nil {
 		return err
 	}
 	return o.source.CheckNamespaces(o.namespaces)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/golden"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -172,6 +173,13 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"diff unknown namespace", []string{"diff", "-n", "payments"}, `no overlay for namespace "payments"`},
 		{"rollback -A with -n", []string{"rollback", "-A", "-n", "x"}, "cannot be combined"},
 		{"rollback bad dry-run", []string{"rollback", "-n", "x", "--dry-run=later"}, "--dry-run"},
+		{"audit bad --fail-on", []string{"audit", "--fail-on", "severe"}, `--fail-on "severe": use high, medium or low`},
+		{"audit --min-score above 100", []string{"audit", "--min-score", "101"}, "--min-score 101: a score is 0 to 100"},
+		{"audit bad output", []string{"audit", "-o", "grid"}, "unknown output format"},
+		{"audit -A with namespaces", []string{"audit", "-A", "shop"}, "cannot be combined"},
+		{"audit --enforcer live", []string{"audit", "--enforcer", "cilium"}, "--enforcer and --cilium-version describe manifests"},
+		{"audit bad --to", []string{"audit", "--to", "a/b/c/d"}, "--to"},
+		{"audit --from a Service", []string{"audit", "--from", "shop/svc/web"}, "a Service is a destination"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -408,12 +416,15 @@ current-context: ctx
 // the kubeconfig, and no command offers file names for its arguments.
 func TestCompletionOfFlagsAndArguments(t *testing.T) {
 	for command, want := range map[string]string{
-		"render": "jsonpath", "apply": "name", "doctor": "yaml", "explain": "mermaid", "probe": "wide", "report": "md", "version": "json", "diff": "json",
+		"render": "jsonpath", "apply": "name", "doctor": "yaml", "explain": "mermaid", "probe": "wide", "report": "md", "version": "json", "diff": "json", "audit": "sarif",
 	} {
 		r := run(t, "__complete", command, "-o", "")
 		if !strings.Contains(r.stdout, want+"\n") || !strings.Contains(r.stdout, ":4\n") {
 			t.Errorf("%s -o completion lacks %s: %q", command, want, r.stdout)
 		}
+	}
+	if r := run(t, "__complete", "audit", "--fail-on", ""); r.stdout != "high\nmedium\nlow\n:4\n" {
+		t.Errorf("audit --fail-on completion: %q", r.stdout)
 	}
 	for _, command := range []string{"render", "init", "doctor", "diff", "apply", "rollback", "report", "version"} {
 		if r := run(t, "__complete", command, ""); !strings.HasSuffix(r.stdout, ":4\n") {
@@ -572,11 +583,11 @@ func TestAMissingKubeconfigIsBadUsage(t *testing.T) {
 
 func TestABareDryRunIsClientWithKubectlsWarning(t *testing.T) {
 	var errOut strings.Builder
-	d, err := parseDryRun(dryRunUnchanged, &errOut)
+	d, err := flagutil.ParseDryRun(flagutil.DryRunUnchanged, &errOut)
 	if err != nil || d != "client" || !strings.Contains(errOut.String(), "--dry-run is deprecated and can be replaced with --dry-run=client") {
 		t.Fatalf("%s %v %q", d, err, errOut.String())
 	}
-	if _, err := parseDryRun("sometimes", &errOut); ExitCode(err) != ExitUsage {
+	if _, err := flagutil.ParseDryRun("sometimes", &errOut); ExitCode(err) != ExitUsage {
 		t.Fatalf("a wrong --dry-run: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/discovering"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -114,10 +115,10 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.IncludePeers, "include-peers", false, "Also observe the ingress controller's and monitoring's namespaces (they get no baseline of their own)")
 	f.IntVar(&o.ExternalPrefix, "external-prefix", o.ExternalPrefix, "Group external addresses into CIDRs of this length (32: each address; 24; 0 only if you mean everywhere)")
 	f.StringVar(&o.Merge, "merge", "", "Extend this Config: its namespaces, apps and relations are kept, what was observed is added")
-	addOutputFlag(c, &o.Output, output.Discover)
+	flagutil.AddOutputFlag(c, &o.Output, output.Discover)
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "Pods observed at once (the rest start as earlier ones end)")
 	f.StringVar(&o.Image, "image", "", "Probe agent image (default $NETBASELINE_PROBE_IMAGE, the config's probe.image, else the image published with this release: "+probing.ImageHelp()+")")
-	addPullPolicyFlag(c, &o.PullPolicy)
+	flagutil.AddPullPolicyFlag(c, &o.PullPolicy)
 	f.DurationVar(&o.WaitTimeout, "wait-timeout", o.WaitTimeout, "How long to wait for each observing container beyond --duration, start included")
 	_ = c.MarkFlagFilename("merge", "yaml", "yml")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeClusterNamespaces(o.GlobalOptions))
@@ -125,7 +126,7 @@ func (o *DiscoverOptions) AddFlags(c *cobra.Command) {
 
 // Complete reads the config and the --merge file (before any API call).
 func (o *DiscoverOptions) Complete(_ []string) error {
-	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+	if err := flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
 	cfg, _, err := o.LoadConfig()
@@ -165,18 +166,18 @@ func (o *DiscoverOptions) Validate() error {
 		return usageErrorf("--external-prefix %d: an IPv4 prefix length, 0 to 32", o.ExternalPrefix)
 	case o.Parallel < 1:
 		return usageErrorf("--parallel must be at least 1")
-	case o.WaitTimeout <= 0 || o.WaitTimeout > maxWaitTimeout:
-		return usageErrorf("--wait-timeout %s: must be positive and at most %s", o.WaitTimeout, maxWaitTimeout)
+	case o.WaitTimeout <= 0 || o.WaitTimeout > flagutil.MaxWaitTimeout:
+		return usageErrorf("--wait-timeout %s: must be positive and at most %s", o.WaitTimeout, flagutil.MaxWaitTimeout)
 	}
 	for _, ns := range o.Namespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			return usageErrorf("-n %q: %s", ns, strings.Join(errs, "; "))
 		}
 	}
-	if err := validateOutput(o.Output, output.Discover, output.Discover); err != nil {
+	if err := flagutil.ValidateOutput(o.Output, output.Discover, output.Discover); err != nil {
 		return err
 	}
-	if err := validatePullPolicy(o.PullPolicy); err != nil {
+	if err := flagutil.ValidatePullPolicy(o.PullPolicy); err != nil {
 		return err
 	}
 	return probing.RequireImage(o.Image)
@@ -198,6 +199,6 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 		Nodes:     func(ctx context.Context) ([]*model.Node, error) { return read.Nodes(ctx, clients) },
 		APIServer: func(ctx context.Context) ([]netip.AddrPort, error) { return read.APIServerEndpoints(ctx, clients) },
 		Observer: &launch.Runner{Client: clients.Kube, Image: o.Image, PullPolicy: corev1.PullPolicy(o.PullPolicy), Wait: o.WaitTimeout,
-			Log: o.ErrOut, Observing: true, Progress: output.NewProgressLine(o.ErrOut, isTerminal(o.ErrOut), "pods")},
+			Log: o.ErrOut, Observing: true, Progress: output.NewProgressLine(o.ErrOut, flagutil.IsTerminal(o.ErrOut), "pods")},
 	})
 }

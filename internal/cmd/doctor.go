@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/canary"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
@@ -80,18 +81,18 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 func (o *DoctorOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to check (repeatable); default the config's")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
-	addOutputFlag(c, &o.Output, output.Doctor)
+	flagutil.AddOutputFlag(c, &o.Output, output.Doctor)
 	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	c.Flags().StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	c.Flags().BoolVar(&o.Canary, "canary", false, "Measure enforcement: two throw-away pods in a scratch namespace, a deny-all, a probe (everything deleted afterwards)")
 	c.Flags().StringVar(&o.Image, "image", "", "Agent image for --canary (default as for probe)")
-	addPullPolicyFlag(c, &o.PullPolicy)
+	flagutil.AddPullPolicyFlag(c, &o.PullPolicy)
 	c.Flags().DurationVar(&o.Wait, "wait-timeout", o.Wait, "How long --canary waits for each pod")
 }
 
 // Complete reads the Config and picks the canary's image.
 func (o *DoctorOptions) Complete(_ []string) error {
-	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+	if err := flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
 	cfg, _, err := o.LoadConfig()
@@ -110,13 +111,13 @@ func (o *DoctorOptions) Complete(_ []string) error {
 
 // Validate checks the flags.
 func (o *DoctorOptions) Validate() error {
-	if err := validateOutput(o.Output, output.Doctor, output.Doctor); err != nil {
+	if err := flagutil.ValidateOutput(o.Output, output.Doctor, output.Doctor); err != nil {
 		return err
 	}
-	if err := validatePullPolicy(o.PullPolicy); err != nil {
+	if err := flagutil.ValidatePullPolicy(o.PullPolicy); err != nil {
 		return err
 	}
-	if err := boundedWait("wait-timeout", o.Wait, maxWaitTimeout); err != nil {
+	if err := flagutil.BoundedWait("wait-timeout", o.Wait, flagutil.MaxWaitTimeout); err != nil {
 		return err
 	}
 	if o.Canary {

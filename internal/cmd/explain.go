@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/explain"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -78,7 +79,7 @@ var explainExample = templates.Examples(`
 type ExplainOptions struct {
 	*GlobalOptions
 
-	Filenames     []string
+	modelFlags
 	Ports         []string
 	AllPods       bool
 	Matrix        bool
@@ -91,7 +92,6 @@ type ExplainOptions struct {
 	Queries       string
 	Only          string
 	GroupBy       string
-	enforcerFlags
 	// Sources and Destinations focus a matrix (--from, --to).
 	Sources      []string
 	Destinations []string
@@ -134,7 +134,7 @@ func NewCmdExplain(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.
 // AddFlags registers explain's flags.
 func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "Manifests to read instead of the cluster: file, directory or - for stdin (repeatable)")
+	o.modelFlags.addFlags(c)
 	f.StringArrayVar(&o.Ports, "port", nil, "Destination port as PORT[/PROTO], a number or a name (repeatable); cannot be combined with DEST:PORT")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Evaluate every pod instead of one per group")
 	f.BoolVar(&o.Matrix, "matrix", false, "Evaluate every group of the given namespaces against every group")
@@ -151,12 +151,10 @@ func (o *ExplainOptions) AddFlags(c *cobra.Command) {
 	_ = c.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions([]string{"labels", "pod", "workload", "namespace"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.Queries, "queries", "", "Answer the questions of this file (- for stdin), one JSON object per line: {\"from\": SOURCE, \"to\": DEST, \"port\": PORT, \"protocol\": PROTO, \"expect\": allowed|denied}; one verdict per line (-o jsonl), exit 3 if an expectation is not met")
 	_ = c.MarkFlagFilename("queries", "jsonl", "json")
-	addOutputFlag(c, &o.Output, explainDocuments...)
+	flagutil.AddOutputFlag(c, &o.Output, explainDocuments...)
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "Print tables without their header line")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "Say nothing on stderr about a long matrix's progress")
-	o.enforcerFlags.addFlags(c)
 	_ = c.RegisterFlagCompletionFunc("expect", cobra.FixedCompletions([]string{"allowed", "denied"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.MarkFlagFilename("filename", "yaml", "yml", "json")
 }
 
 // Complete parses the endpoints and ports.
@@ -166,12 +164,12 @@ func (o *ExplainOptions) Complete(args []string) error {
 	if o.GroupBy == "" {
 		o.GroupBy = "labels"
 	}
-	ports, err := parsePortFlags(o.Ports)
+	ports, err := flagutil.ParsePortFlags(o.Ports)
 	if err != nil {
 		return err
 	}
 	o.ports = ports
-	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+	if err := flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
 	if o.Output == "" { // a table for questions on the command line, JSON Lines for a file of them
@@ -216,7 +214,7 @@ func (o *ExplainOptions) Validate() error {
 	if o.GroupBy != "labels" && !o.Matrix {
 		return usageErrorf("--group-by %s groups a --matrix", o.GroupBy)
 	}
-	if err := validateOutput(o.Output, o.document(), explainDocuments...); err != nil {
+	if err := flagutil.ValidateOutput(o.Output, o.document(), explainDocuments...); err != nil {
 		return err
 	}
 	switch o.Expect {
@@ -285,40 +283,14 @@ func (o *ExplainOptions) config() explain.Config {
 		c.Questions, c.QuestionsFrom = o.questions, o.Queries
 	}
 	if !o.Quiet {
-		c.Progress = &explain.Progress{W: o.ErrOut, Terminal: isTerminal(o.ErrOut)}
+		c.Progress = &explain.Progress{W: o.ErrOut, Terminal: flagutil.IsTerminal(o.ErrOut)}
 	}
 	if o.Matrix {
 		c.Matrix = &explain.Matrix{Namespaces: o.args, AllNamespaces: o.AllNamespaces, CurrentNamespace: o.currentNamespace(),
 			From: o.fromFocus, To: o.toFocus, GroupBy: o.GroupBy, GroupBySet: o.groupBySet}
 	}
-	c.Load = func(ctx context.Context) (*model.Model, error) { return o.load(ctx, c.ReadNamespaces()) }
+	c.Load = func(ctx context.Context) (*model.Model, error) {
+		return o.load(ctx, o.GlobalOptions, read.LiveOptions{Namespaces: c.ReadNamespaces()})
+	}
 	return c
-}
-
-// currentNamespace is -n when given.
-func (o *ExplainOptions) currentNamespace() string {
-	if o.ConfigFlags.Namespace != nil {
-		return *o.ConfigFlags.Namespace
-	}
-	return ""
-}
-
-func (o *ExplainOptions) load(ctx context.Context, namespaces []string) (*model.Model, error) {
-	if len(o.Filenames) > 0 {
-		ns, _, _ := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-		if current := o.currentNamespace(); current != "" {
-			ns = current
-		}
-		m, err := read.Load(o.Inputs(), o.Filenames, ns)
-		if err != nil {
-			return nil, &ExitError{Code: ExitUsage, Err: err}
-		}
-		o.enforcerFlags.apply(m)
-		return m, nil
-	}
-	clients, err := o.Factory.Clients()
-	if err != nil {
-		return nil, err
-	}
-	return read.LoadLive(ctx, clients, read.LiveOptions{Namespaces: namespaces})
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/endpoint"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
@@ -119,9 +120,9 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 	f.IntVar(&o.HTTPStatus, "http-status", o.HTTPStatus, "The HTTP status that counts as success")
 	f.BoolVar(&o.AllPods, "all-pods", false, "Probe from and to every pod instead of one per group")
 	o.probeSettings.addFlags(c, "timeout")
-	addDryRunFlag(c, &o.DryRun)
+	flagutil.AddDryRunFlag(c, &o.DryRun)
 	c.Flags().Lookup("dry-run").Usage = `Must be "none", "client" or "server": client prints the probe containers (YAML) without adding them; server submits them as a server dry run, so RBAC and admission (Pod Security, Kyverno) answer and nothing is created`
-	addOutputFlag(c, &o.Output, output.Probe)
+	flagutil.AddOutputFlag(c, &o.Output, output.Probe)
 	c.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Print the table without its header line")
 	f.StringVar(&o.JUnit, "junit", "", "Also write a JUnit XML report to this file")
 	f.StringVar(&o.Save, "save", "", "Also save the results as JSON to this file (read by report)")
@@ -131,14 +132,14 @@ func (o *ProbeOptions) AddFlags(c *cobra.Command) {
 
 // Complete parses the endpoints, ports and questions.
 func (o *ProbeOptions) Complete(args []string) error {
-	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+	if err := flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
 	var err error
-	if o.ports, err = parsePortFlags(o.Ports); err != nil {
+	if o.ports, err = flagutil.ParsePortFlags(o.Ports); err != nil {
 		return err
 	}
-	if o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut); err != nil {
+	if o.dryRun, err = flagutil.ParseDryRun(o.DryRun, o.ErrOut); err != nil {
 		return err
 	}
 	o.probeSettings.complete(o.GlobalOptions)
@@ -159,7 +160,7 @@ func (o *ProbeOptions) Complete(args []string) error {
 
 // Validate checks flag combinations.
 func (o *ProbeOptions) Validate() error {
-	if err := validateOutput(o.Output, output.Probe, output.Probe); err != nil {
+	if err := flagutil.ValidateOutput(o.Output, output.Probe, output.Probe); err != nil {
 		return err
 	}
 	if err := o.probeSettings.validate(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output/kubeprint"
 )
 
@@ -86,7 +87,7 @@ func (o *RenderOptions) AddFlags(c *cobra.Command) {
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Render every namespace that has an overlay")
 	o.baselineFlags.addFlags(c, true)
 	o.PrintFlags.AddFlags(c)
-	completePrintFormats(c, o.PrintFlags)
+	flagutil.CompletePrintFormats(c, o.PrintFlags)
 }
 
 // Complete resolves the tree, the namespaces and the printer.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/inventory"
 	"github.com/netbaseline/kubectl-netbaseline/internal/output"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
@@ -82,7 +83,7 @@ func (o *ReportOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "App namespaces to record (repeatable); default the config's")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
-	addOutputFlag(c, &o.Output, output.Report)
+	flagutil.AddOutputFlag(c, &o.Output, output.Report)
 	f.StringArrayVar(&o.ProbeResults, "probe-results", nil, "A file written by probe --save (repeatable)")
 	f.BoolVar(&o.Probe, "probe", false, "Probe now: every group of the namespaces, the ingress controller and Prometheus to every declared port of the namespaces' groups, and DNS")
 	o.probeSettings.addFlags(c, "probe-timeout")
@@ -91,7 +92,7 @@ func (o *ReportOptions) AddFlags(c *cobra.Command) {
 
 // Complete picks the probe image.
 func (o *ReportOptions) Complete(_ []string) error {
-	if err := inlineTemplateFile(o.Inputs(), &o.Output); err != nil {
+	if err := flagutil.InlineTemplateFile(o.Inputs(), &o.Output); err != nil {
 		return err
 	}
 	o.probeSettings.complete(o.GlobalOptions)
@@ -100,7 +101,7 @@ func (o *ReportOptions) Complete(_ []string) error {
 
 // Validate checks flags.
 func (o *ReportOptions) Validate() error {
-	if err := validateOutput(o.Output, output.Report, output.Report); err != nil {
+	if err := flagutil.ValidateOutput(o.Output, output.Report, output.Report); err != nil {
 		return err
 	}
 	if o.Probe && len(o.ProbeResults) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
 	"github.com/netbaseline/kubectl-netbaseline/internal/applying"
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/ownership"
 	"github.com/netbaseline/kubectl-netbaseline/internal/read"
@@ -79,7 +80,7 @@ func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace to roll back (repeatable); default the kubeconfig's namespace")
 	_ = c.RegisterFlagCompletionFunc("namespace", completeConfigNamespaces(o.GlobalOptions))
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace with a "+ownership.ParentName+" ConfigMap")
-	addDryRunFlag(c, &o.DryRun)
+	flagutil.AddDryRunFlag(c, &o.DryRun)
 	c.Flags().BoolVar(&o.PrintCommand, "print-command", false, "Print the equivalent kubectl commands instead of running the rollback")
 	c.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "Also roll back the plugin's policies that someone else has changed since")
 	c.Flags().StringVarP(&o.Output, "output", "o", "", "name: print only resource/name of each object deleted or restored, as kubectl delete -o name")
@@ -89,7 +90,7 @@ func (o *RollbackOptions) AddFlags(c *cobra.Command) {
 // Complete parses --dry-run.
 func (o *RollbackOptions) Complete(_ []string) error {
 	var err error
-	o.dryRun, err = parseDryRun(o.DryRun, o.ErrOut)
+	o.dryRun, err = flagutil.ParseDryRun(o.DryRun, o.ErrOut)
 	return err
 }
 

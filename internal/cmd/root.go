@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/cmd/flagutil"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/input"
 	"github.com/netbaseline/kubectl-netbaseline/internal/profiling"
@@ -67,6 +68,14 @@ func (g *GlobalOptions) LoadConfig() (cfg *config.Config, explicit bool, err err
 		return &copied, g.config.explicit, nil
 	}
 	return nil, g.config.explicit, g.config.err
+}
+
+// currentNamespace is -n when given.
+func (g *GlobalOptions) currentNamespace() string {
+	if g.ConfigFlags.Namespace != nil {
+		return *g.ConfigFlags.Namespace
+	}
+	return ""
 }
 
 // DefaultNamespace is the namespace of the current kubeconfig context, as
@@ -151,7 +160,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 			if c.Name() == "version" || c.Name() == "help" || strings.HasPrefix(c.Name(), cobra.ShellCompRequestCmd) {
 				return nil
 			}
-			warnDeprecated(c)
+			flagutil.WarnDeprecated(c)
 			if _, err := input.ParseLimit(g.MaxInputSize); err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -188,6 +197,7 @@ func NewCmdNetBaselineWith(g *GlobalOptions, streams genericiooptions.IOStreams)
 		NewCmdRender(g, streams),
 		NewCmdInit(g, streams),
 		NewCmdExplain(g, streams),
+		NewCmdAudit(g, streams),
 		NewCmdProbe(g, streams),
 		NewCmdDiscover(g, streams),
 		NewCmdDoctor(g, streams),

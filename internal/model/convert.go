@@ -61,13 +61,14 @@ func PodFromAPI(pod *corev1.Pod, namespace string) *Pod {
 
 // ServiceFromAPI converts a Service.
 func ServiceFromAPI(svc *corev1.Service, namespace string) *Service {
-	s := &Service{Namespace: namespace, Name: svc.Name, Selector: svc.Spec.Selector}
+	s := &Service{Namespace: namespace, Name: svc.Name, Selector: svc.Spec.Selector, Type: svc.Spec.Type, ExternalIPs: svc.Spec.ExternalIPs,
+		LoadBalancerSourceRanges: svc.Spec.LoadBalancerSourceRanges, ExternalTrafficPolicy: svc.Spec.ExternalTrafficPolicy}
 	for _, sp := range svc.Spec.Ports {
 		proto := sp.Protocol
 		if proto == "" {
 			proto = corev1.ProtocolTCP
 		}
-		s.Ports = append(s.Ports, ServicePort{Name: sp.Name, Port: sp.Port, TargetPort: sp.TargetPort, Protocol: proto})
+		s.Ports = append(s.Ports, ServicePort{Name: sp.Name, Port: sp.Port, TargetPort: sp.TargetPort, Protocol: proto, NodePort: sp.NodePort})
 	}
 	ips := svc.Spec.ClusterIPs
 	if len(ips) == 0 && svc.Spec.ClusterIP != "" {

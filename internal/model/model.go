@@ -82,6 +82,9 @@ type ServicePort struct {
 	Port       int32
 	TargetPort intstr.IntOrString
 	Protocol   corev1.Protocol
+	// NodePort is the port every node opens for it (NodePort and
+	// LoadBalancer Services); 0 when none.
+	NodePort int32
 }
 
 // Service is a Service and how it maps ports to pods.
@@ -91,6 +94,13 @@ type Service struct {
 	Selector   map[string]string
 	Ports      []ServicePort
 	ClusterIPs []netip.Addr
+	// Type, ExternalIPs, LoadBalancerSourceRanges and
+	// ExternalTrafficPolicy say how traffic from outside reaches it
+	// (audit's entry points).
+	Type                     corev1.ServiceType
+	ExternalIPs              []string
+	LoadBalancerSourceRanges []string
+	ExternalTrafficPolicy    corev1.ServiceExternalTrafficPolicy
 }
 
 // Key is "namespace/name".
@@ -101,7 +111,10 @@ type Model struct {
 	Namespaces []*Namespace
 	Pods       []*Pod
 	Services   []*Service
-	Policies   []*networkingv1.NetworkPolicy
+	// Ingresses are read for audit's entry points (files always; live
+	// only when asked: LiveOptions.Ingresses).
+	Ingresses []*Ingress
+	Policies  []*networkingv1.NetworkPolicy
 	// ClusterPolicies are the AdminNetworkPolicies,
 	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies; Nodes are
 	// read for their "nodes" peers.
@@ -273,6 +286,7 @@ func (m *Model) Derive() *Model {
 	next.Namespaces = slices.Clone(m.Namespaces)
 	next.Pods = slices.Clone(m.Pods)
 	next.Services = slices.Clone(m.Services)
+	next.Ingresses = slices.Clone(m.Ingresses)
 	next.Policies = slices.Clone(m.Policies)
 	next.ClusterPolicies = slices.Clone(m.ClusterPolicies)
 	next.Nodes = slices.Clone(m.Nodes)
@@ -303,6 +317,9 @@ func (m *Model) Normalize() {
 	for _, s := range m.Services {
 		m.EnsureNamespace(s.Namespace)
 	}
+	for _, in := range m.Ingresses {
+		m.EnsureNamespace(in.Namespace)
+	}
 	for _, np := range m.Policies {
 		m.EnsureNamespace(np.Namespace)
 	}
@@ -314,6 +331,7 @@ func (m *Model) Normalize() {
 	sort.Slice(m.Namespaces, func(i, j int) bool { return m.Namespaces[i].Name < m.Namespaces[j].Name })
 	sort.SliceStable(m.Pods, func(i, j int) bool { return m.Pods[i].Key() < m.Pods[j].Key() })
 	sort.SliceStable(m.Services, func(i, j int) bool { return m.Services[i].Key() < m.Services[j].Key() })
+	sort.SliceStable(m.Ingresses, func(i, j int) bool { return m.Ingresses[i].Key() < m.Ingresses[j].Key() })
 	sort.SliceStable(m.Policies, func(i, j int) bool {
 		a, b := m.Policies[i], m.Policies[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name

@@ -25,12 +25,14 @@ const (
 	Probe    Document = "probe"
 	Report   Document = "report"
 	Discover Document = "discover"
+	// Audit is audit's exposure, entry points, findings and scores.
+	Audit Document = "audit"
 )
 
 // describe names a document in messages.
 var describe = map[Document]string{
 	Verdicts: "a question (SOURCE DEST)", Queries: "--queries", Matrix: "--matrix", Flows: "--matrix --group-by namespace|workload",
-	Doctor: "doctor", Probe: "probe", Report: "report", Discover: "discover",
+	Doctor: "doctor", Probe: "probe", Report: "report", Discover: "discover", Audit: "audit",
 }
 
 // Format is one -o format.
@@ -48,17 +50,19 @@ type Format struct {
 	Needs string
 }
 
-var everyDocument = []Document{Verdicts, Queries, Matrix, Flows, Doctor, Probe, Report, Discover}
+var everyDocument = []Document{Verdicts, Queries, Matrix, Flows, Doctor, Probe, Report, Discover, Audit}
 
 // Formats is the registry, in the order help lists them.
 var Formats = []Format{
-	{Name: "table", Docs: []Document{Verdicts, Queries, Matrix, Flows, Doctor, Probe}, Streams: true},
-	{Name: "wide", Docs: []Document{Verdicts, Queries, Matrix, Doctor, Probe, Report}, Streams: true},
+	{Name: "table", Docs: []Document{Verdicts, Queries, Matrix, Flows, Doctor, Probe, Audit}, Streams: true},
+	{Name: "wide", Docs: []Document{Verdicts, Queries, Matrix, Doctor, Probe, Report, Audit}, Streams: true},
 	{Name: "json", Docs: everyDocument, Streams: true},
 	{Name: "jsonl", Docs: []Document{Verdicts, Queries, Matrix}, Streams: true},
 	{Name: "csv", Docs: []Document{Verdicts, Matrix}, Streams: true},
 	{Name: "yaml", Docs: everyDocument, Streams: true},
-	{Name: "md", Docs: []Document{Verdicts, Matrix, Report}, Streams: true},
+	{Name: "md", Docs: []Document{Verdicts, Matrix, Report, Audit}, Streams: true},
+	{Name: "junit", Docs: []Document{Audit}, Needs: "is audit's findings as JUnit XML"},
+	{Name: "sarif", Docs: []Document{Audit}, Needs: "is audit's findings as SARIF 2.1.0"},
 	{Name: "mermaid", Docs: []Document{Verdicts, Matrix, Flows}, Streams: true},
 	{Name: "dot", Docs: []Document{Verdicts, Matrix, Flows}, Streams: true},
 	{Name: "grid", Docs: []Document{Matrix}, Needs: "draws a --matrix, one row per group or pod"},

@@ -423,6 +423,13 @@ func (d *docSink) object(obj map[string]any, where string) error {
 		}
 		s := model.ServiceFromAPI(&svc, d.ns(svc.Namespace))
 		d.put("Service "+s.Namespace+"/"+s.Name, where, func(m *model.Model) { m.Services = append(m.Services, s) })
+	case "Ingress":
+		var in networkingv1.Ingress
+		if err := decode(&in); err != nil {
+			return err
+		}
+		ing := model.IngressFromAPI(&in, d.ns(in.Namespace))
+		d.put("Ingress "+ing.Key(), where, func(m *model.Model) { m.Ingresses = append(m.Ingresses, ing) })
 	case "NetworkPolicy":
 		np := &networkingv1.NetworkPolicy{}
 		if err := decode(np); err != nil {

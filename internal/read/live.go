@@ -46,6 +46,9 @@ type LiveOptions struct {
 	// PageSize is the objects per list request: PageSize when 0, every
 	// object in one response when negative (benchmarks compare).
 	PageSize int64
+	// Ingresses lists the Ingresses too (audit's entry points); what
+	// cannot be listed is recorded as unreadable "ingresses".
+	Ingresses bool
 }
 
 // otherLayerResources are the API resources of policy layers besides
@@ -123,7 +126,20 @@ func listCore(ctx context.Context, c Clients, opts LiveOptions) (*liveLoader, er
 	}); err != nil {
 		return nil, err
 	}
+	var ingresses []networkingv1.Ingress
+	if opts.Ingresses {
+		if err := l.each("ingresses", func(ns string) error {
+			items, err := listPages(ctx, pageSize, c.Kube.NetworkingV1().Ingresses(ns).List, func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items })
+			ingresses = append(ingresses, items...)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
 	built := model.FromObjects(l.namespaces, l.pods, l.services, l.policies)
+	for i := range ingresses {
+		built.Ingresses = append(built.Ingresses, model.IngressFromAPI(&ingresses[i], ingresses[i].Namespace))
+	}
 	// What the listing learnt (warnings, unreadable namespaces, namespaces
 	// known only by name) stays; the objects come from the lists.
 	built.Warnings, built.Unreadable, built.PoliciesPartial, built.PoliciesRead = m.Warnings, m.Unreadable, m.PoliciesPartial, m.PoliciesRead
