@@ -406,7 +406,9 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 		rec.CiliumPolicies, rec.Undecidable = d.cilium.replace(t, ctx, r, fleet)
 		clients.Dynamic = d.cilium.dyn
 	}
+	written := time.Now()
 	d.settle(t, ctx)
+	settled := time.Since(written)
 
 	// The engine reads the cluster back through the plugin's own read path.
 	var namespaces []string
@@ -425,7 +427,9 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 	}
 	engine := policy.New(snapshot)
 	enforcer := newEnforcerModel(snapshot)
+	probing := time.Now()
 	results := probeFleet(t, ctx, engine, snapshot, fleet)
+	t.Logf("case %d: the enforcer settled in %s, the fleet probed in %s", index, settled.Round(10*time.Millisecond), time.Since(probing).Round(10*time.Millisecond))
 	rec.Pairs = len(results)
 	var disagreeing []flowResult
 	rec.Observed, rec.Unspecified = map[string]int{}, map[string]int{}
