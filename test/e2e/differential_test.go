@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -139,6 +140,7 @@ type differential struct {
 	cfg    *rest.Config
 	cs     kubernetes.Interface
 	fleet  []fleetPod
+	dyn    dynamic.Interface
 	calico *calicoWriter
 	cilium *ciliumWriter
 }
@@ -168,7 +170,7 @@ func runDifferential(t *testing.T, cases int, variant string, setup func(*differ
 	cfg.QPS, cfg.Burst = 100, 200
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
-	d := &differential{cfg: cfg, cs: cs, fleet: startFleet(t, ctx, cs)}
+	d := &differential{cfg: cfg, cs: cs, dyn: dynamic.NewForConfigOrDie(cfg), fleet: startFleet(t, ctx, cs)}
 	if setup != nil {
 		setup(d)
 	}
@@ -397,14 +399,14 @@ func (d *differential) runCase(t *testing.T, ctx context.Context, r *rand.Rand, 
 		}
 		rec.Policies = append(rec.Policies, np)
 	}
-	clients := read.Clients{Kube: cs, Discovery: cs.Discovery()}
+	// as the plugin reads: with the dynamic client, which the other
+	// layers' policies (Cilium's, Calico's) are read through
+	clients := read.Clients{Kube: cs, Discovery: cs.Discovery(), Dynamic: d.dyn}
 	if d.calico != nil {
 		rec.CalicoPolicies, rec.Undecidable = d.calico.replace(t, ctx, r, fleet)
-		clients.Dynamic = d.calico.dyn
 	}
 	if d.cilium != nil {
 		rec.CiliumPolicies, rec.Undecidable = d.cilium.replace(t, ctx, r, fleet)
-		clients.Dynamic = d.cilium.dyn
 	}
 	written := time.Now()
 	d.settle(t, ctx)
