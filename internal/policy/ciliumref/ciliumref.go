@@ -187,11 +187,11 @@ func (ctx *evalCtx) decide(src, dst *endpointInfo, conn connection) Result {
 	}
 	egress := sideResult{verdict: Allowed, reason: "egress: " + src.desc + " is not a pod (no policy of its own)"}
 	if src.pod != nil {
-		egress = ctx.evalSide(src, dst, dirEgress, conn)
+		egress = ctx.evalSideKnown(src, dst, dirEgress, conn)
 	}
 	ingress := sideResult{verdict: Allowed, reason: "ingress: " + dst.desc + " is not a pod (no policy of its own)"}
 	if dst.pod != nil {
-		ingress = ctx.evalSide(dst, src, dirIngress, conn)
+		ingress = ctx.evalSideKnown(dst, src, dirIngress, conn)
 	}
 	reason := egress.reason + "; " + ingress.reason
 	if len(ctx.rejected) > 0 {
@@ -227,4 +227,16 @@ func (ctx *evalCtx) outOfScope(src, dst *endpointInfo) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// evalSideKnown is evalSide, unless a rejected update may have left an
+// earlier version of a policy enforced over the pod (keptVersion).
+func (ctx *evalCtx) evalSideKnown(self, peer *endpointInfo, dir direction, conn connection) sideResult {
+	if why, ok := ctx.unknownScopes[""]; ok {
+		return sideResult{verdict: Unspecified, reason: why}
+	}
+	if why, ok := ctx.unknownScopes[self.pod.Namespace]; ok {
+		return sideResult{verdict: Unspecified, reason: why}
+	}
+	return ctx.evalSide(self, peer, dir, conn)
 }

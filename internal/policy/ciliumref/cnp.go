@@ -38,8 +38,9 @@ import (
 
 type cnpObject struct {
 	Metadata struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
+		Name       string `json:"name"`
+		Namespace  string `json:"namespace"`
+		Generation int64  `json:"generation"`
 	} `json:"metadata"`
 	Spec  *cnpRule  `json:"spec"`
 	Specs []cnpRule `json:"specs"`
@@ -182,6 +183,7 @@ func (ctx *evalCtx) compileCNP(obj map[string]any, clusterwide bool) error {
 		origin := fmt.Sprintf("%s rule %d", name, i)
 		if err := ctx.validateRule(r, clusterwide); err != nil {
 			ctx.rejected = append(ctx.rejected, fmt.Sprintf("%s (%v)", origin, err))
+			ctx.keptVersion(ns, name, o.Metadata.Generation)
 			return nil
 		}
 		if r.NodeSelector != nil {
@@ -409,4 +411,19 @@ var knownEntities = map[string]bool{
 	"all": true, "world": true, "world-ipv4": true, "world-ipv6": true, "cluster": true, "host": true,
 	"init": true, "ingress": true, "unmanaged": true, "remote-node": true, "health": true, "none": true,
 	"kube-apiserver": true,
+}
+
+// keptVersion: the agent's policy watcher logs a rejected update and keeps
+// the rules it had for the object (observed on Cilium v1.20.2: a valid CCNP
+// replaced in place by an invalid one kept denying). An object whose
+// generation shows an update may therefore still enforce an unknown earlier
+// version over its scope: the namespace, or every pod for a CCNP ("").
+func (ctx *evalCtx) keptVersion(ns, name string, generation int64) {
+	if generation <= 1 {
+		return
+	}
+	if ctx.unknownScopes == nil {
+		ctx.unknownScopes = map[string]string{}
+	}
+	ctx.unknownScopes[ns] = name + " was updated into a rejected spec; the agent may keep an earlier version"
 }

@@ -97,16 +97,19 @@ type connection struct {
 
 // evalCtx holds the cluster and its compiled policies.
 type evalCtx struct {
-	c           Cluster
-	mode        string // enable-policy
-	clusterName string
-	dualStack   string // "true", "false" or "" (unknown)
-	nonDefDeny  bool   // enable-non-default-deny-policies
-	cidrNodes   bool   // policy-cidr-match-mode includes nodes
-	allowLocal  bool   // allow-localhost != policy
-	rules       []compiledRule
-	rejected    []string
-	hostPolicy  string
+	c Cluster
+	// unknownScopes: namespaces ("" every pod) where a rejected update
+	// may have left an earlier version of a policy enforced (keptVersion)
+	unknownScopes map[string]string
+	mode          string // enable-policy
+	clusterName   string
+	dualStack     string // "true", "false" or "" (unknown)
+	nonDefDeny    bool   // enable-non-default-deny-policies
+	cidrNodes     bool   // policy-cidr-match-mode includes nodes
+	allowLocal    bool   // allow-localhost != policy
+	rules         []compiledRule
+	rejected      []string
+	hostPolicy    string
 	// version is config cilium-version (0: not given).
 	version ciliumVersion
 }
