@@ -48,8 +48,9 @@ func (a *Analyzer) Document(o Options) *Document {
 			doc.Workloads = append(doc.Workloads, w)
 		}
 	}
-	services := a.EntryPoints(inScope)
-	doc.EntryPoints = append(services, a.ingressEntryPoints(inScope, o.IngressController, a.EntryPoints(nil))...)
+	services, all := a.EntryPoints(inScope), a.EntryPoints(nil)
+	doc.EntryPoints = append(services, a.ingressEntryPoints(inScope, o.IngressController, all)...)
+	doc.EntryPoints = append(doc.EntryPoints, a.gatewayEntryPoints(inScope, all)...)
 	doc.Findings = a.findings(groups, inScope, doc.Workloads)
 	a.scores(doc, groups, o.Namespaces)
 	return doc
