@@ -77,6 +77,7 @@ func (a *Analyzer) findings(groups []policy.Group, inScope map[string]bool, work
 	out = append(out, a.selectionFindings(inScope)...)
 	out = append(out, labelFindings(a.base, inScope, unknown)...)
 	out = append(out, internetFindings(workloads)...)
+	out = append(out, shadowFindings(a.base.ClusterPolicies)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace
@@ -112,7 +113,9 @@ func (a *Analyzer) scores(doc *Document, groups []policy.Group, namespaces []str
 		cluster.addPorts(w)
 	}
 	for _, f := range doc.Findings {
-		get(f.Namespace).addFinding(f)
+		if f.Namespace != "" { // cluster-scoped findings count for the cluster
+			get(f.Namespace).addFinding(f)
+		}
 		cluster.addFinding(f)
 	}
 	for _, ns := range sortedKeys(per) {
