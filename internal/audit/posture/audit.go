@@ -78,6 +78,7 @@ func (a *Analyzer) findings(groups []policy.Group, inScope map[string]bool, work
 	out = append(out, labelFindings(a.base, inScope, unknown)...)
 	out = append(out, internetFindings(workloads)...)
 	out = append(out, shadowFindings(a.base.ClusterPolicies)...)
+	out = append(out, a.grantFindings(inScope)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace

@@ -3,6 +3,7 @@ package posture
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -237,4 +238,29 @@ func (a *Analyzer) backendAllowed(r *model.Route, b model.RouteBackend) (policy.
 		return policy.Unspecified, fmt.Sprintf("the ReferenceGrants of %s could not be read: whether the Gateway may send to Service %s/%s is unknown", b.Namespace, b.Namespace, b.Name)
 	}
 	return policy.Denied, fmt.Sprintf("no ReferenceGrant in %s lets %s %s/%s refer to Service %s: the Gateway refuses the backend (ResolvedRefs false)", b.Namespace, r.Kind, r.Namespace, r.Name, b.Name)
+}
+
+// IDRefusedBackend is a route's backend in another namespace that no
+// ReferenceGrant lets it refer to.
+const IDRefusedBackend = "AUDIT-013"
+
+// grantFindings are AUDIT-013: the backends of the namespaces' routes
+// that the Gateway refuses for want of a ReferenceGrant (never said when
+// the grants of the backend's namespace could not be read).
+func (a *Analyzer) grantFindings(inScope map[string]bool) []Finding {
+	var out []Finding
+	for _, r := range a.base.Routes {
+		if !inScope[r.Namespace] {
+			continue
+		}
+		for _, b := range r.Backends {
+			if v, why := a.backendAllowed(r, b); v == policy.Denied {
+				out = append(out, Finding{ID: IDRefusedBackend, Severity: Low, Namespace: r.Namespace,
+					Objects: []string{strings.ToLower(r.Kind) + "/" + r.Name, "service/" + b.Namespace + "/" + b.Name}, Message: why,
+					Why: "the Gateway does not send traffic to a backend in another namespace without the grant: the route's path there is closed, whatever the policies say",
+					Fix: fmt.Sprintf("add a ReferenceGrant in %s from %s in %s to the Service, or move the route's backend", b.Namespace, r.Kind, r.Namespace)})
+			}
+		}
+	}
+	return out
 }

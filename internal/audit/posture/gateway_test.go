@@ -160,6 +160,41 @@ func TestGatewayRoutePaths(t *testing.T) {
 	}
 }
 
+// TestRefusedBackendFinding: AUDIT-013 names a cross-namespace backend no
+// ReferenceGrant admits; a grant, or grants that could not be read, leave
+// it out.
+func TestRefusedBackendFinding(t *testing.T) {
+	route := edge + edgeGateway + otherWeb + httpRoute("{name: edge, namespace: infra, sectionName: http}", "{name: api, namespace: other, port: 80}")
+	cases := []struct {
+		name   string
+		yaml   string
+		unread string
+		want   int
+	}{
+		{name: "no grant", yaml: route, want: 1},
+		{name: "granted", yaml: route + grantAPI},
+		{name: "grants unread", yaml: route, unread: "other"},
+		{name: "same namespace", yaml: edge + edgeGateway + httpRoute("{name: edge, namespace: infra, sectionName: http}", "{name: web, port: 80}")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := loadYAML(t, c.yaml)
+			if c.unread != "" {
+				m.MarkUnreadable("referencegrants", c.unread)
+			}
+			var got []Finding
+			for _, f := range Audit(m, Options{Namespaces: []string{"app"}}).Findings {
+				if f.ID == IDRefusedBackend {
+					got = append(got, f)
+				}
+			}
+			if len(got) != c.want || c.want == 1 && (got[0].Objects[0] != "httproute/web" || got[0].Objects[1] != "service/other/api" || !strings.Contains(got[0].Message, "no ReferenceGrant in other")) {
+				t.Fatalf("got %+v, want %d", got, c.want)
+			}
+		})
+	}
+}
+
 // TestUnreadRoutesAreUnknown: routes that could not be listed make an
 // unspecified entry point per kind, never none.
 func TestUnreadRoutesAreUnknown(t *testing.T) {
