@@ -25,9 +25,10 @@ var auditLong = templates.LongDesc(`
 	selectors split all possible peers into regions; one representative per
 	region is decided by the same engine as explain, and the existing pods it
 	lets through are listed as evidence. Also: the Services reachable from
-	outside (LoadBalancer, NodePort, externalIPs) and the Ingresses' paths
-	through their controller, and whether every hop's policies let outside
-	traffic in; posture findings with an ID, a severity and a fix; a score
+	outside (LoadBalancer, NodePort, externalIPs), the Ingresses' paths
+	through their controller and the Gateway API routes' paths through the
+	Gateway's pods, and whether every hop's policies let outside traffic
+	in; posture findings with an ID, a severity and a fix; a score
 	per namespace and for the cluster (docs/commands.md).
 
 	Exit status 3 when a finding is at least as severe as --fail-on, or a

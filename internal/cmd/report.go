@@ -26,8 +26,9 @@ var reportLong = templates.LongDesc(`
 	engine, its version and deny mode; the namespaces' labels, the apps' pod
 	selectors and what runs (image, rollout); every NetworkPolicy per namespace
 	with its phase and whether the plugin owns it; the rollback one-liners (the
-	plugin's, and the kubectl equivalent); doctor's findings; and the latest probe
-	results.
+	plugin's, and the kubectl equivalent); doctor's findings; the exposure and
+	posture (audit's scores, findings by severity, entry points from outside);
+	and the latest probe results.
 
 	Probe results come from files written by probe --save (--probe-results, which
 	may be repeated), or are made fresh with --probe: one check from each group of
@@ -140,7 +141,7 @@ func (o *ReportOptions) Run(ctx context.Context) error {
 		Config: cfg, Saved: saved, SavedFrom: strings.Join(o.ProbeResults, ", "), Probe: o.Probe,
 		Settings: o.settings(), DenyMode: o.DenyMode, Context: o.contextName(), Output: o.Output, Out: o.Out, ErrOut: o.ErrOut, Now: o.now,
 		Inventory: func(ctx context.Context) (*inventory.Snapshot, error) {
-			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: cfg.CheckedNamespaces()})
+			return read.Doctor(ctx, clients, cfg.Doctor.ArgoCD.Namespace, cfg.Doctor.ArgoCD.RepoSecret, read.LiveOptions{Namespaces: cfg.CheckedNamespaces(), Ingresses: true})
 		},
 		Rollback: func(ctx context.Context, namespace string) (record.RollbackPlan, error) {
 			plan, err := applier.PlanRollback(ctx, namespace)

@@ -114,7 +114,13 @@ type Model struct {
 	// Ingresses are read for audit's entry points (files always; live
 	// only when asked: LiveOptions.Ingresses).
 	Ingresses []*Ingress
-	Policies  []*networkingv1.NetworkPolicy
+	// Gateways, Routes (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute) and
+	// ReferenceGrants are the Gateway API's (model/gateway.go), read like
+	// the Ingresses.
+	Gateways        []*Gateway
+	Routes          []*Route
+	ReferenceGrants []*ReferenceGrant
+	Policies        []*networkingv1.NetworkPolicy
 	// ClusterPolicies are the AdminNetworkPolicies,
 	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies; Nodes are
 	// read for their "nodes" peers.
@@ -287,6 +293,9 @@ func (m *Model) Derive() *Model {
 	next.Pods = slices.Clone(m.Pods)
 	next.Services = slices.Clone(m.Services)
 	next.Ingresses = slices.Clone(m.Ingresses)
+	next.Gateways = slices.Clone(m.Gateways)
+	next.Routes = slices.Clone(m.Routes)
+	next.ReferenceGrants = slices.Clone(m.ReferenceGrants)
 	next.Policies = slices.Clone(m.Policies)
 	next.ClusterPolicies = slices.Clone(m.ClusterPolicies)
 	next.Nodes = slices.Clone(m.Nodes)
@@ -320,6 +329,7 @@ func (m *Model) Normalize() {
 	for _, in := range m.Ingresses {
 		m.EnsureNamespace(in.Namespace)
 	}
+	m.normalizeGatewayAPI()
 	for _, np := range m.Policies {
 		m.EnsureNamespace(np.Namespace)
 	}

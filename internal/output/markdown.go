@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/audit/posture"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
 	"github.com/netbaseline/kubectl-netbaseline/internal/probe"
@@ -33,7 +34,7 @@ func (m *markdownReport) p(format string, args ...any) { fmt.Fprintf(&m.b, forma
 
 func writeMarkdown(w io.Writer, r record.Record, wide bool) error {
 	m := &markdownReport{r: &r, wide: wide}
-	for _, section := range []func(){m.header, m.engines, m.clusterPolicies, m.calicoPolicies, m.selectors, m.appliedPolicies, m.rollback, m.doctor, m.probes} {
+	for _, section := range []func(){m.header, m.engines, m.clusterPolicies, m.calicoPolicies, m.selectors, m.appliedPolicies, m.rollback, m.doctor, m.posture, m.probes} {
 		section()
 	}
 	_, err := io.WriteString(w, m.b.String())
@@ -244,6 +245,47 @@ func (m *markdownReport) doctor() {
 		}
 		m.p("")
 	}
+}
+
+// posture writes audit's exposure and posture of the namespaces: the
+// scores, the findings by severity, the entry points from outside.
+func (m *markdownReport) posture() {
+	p := m.r.Posture
+	if p == nil {
+		return
+	}
+	m.p("### Exposure and posture")
+	m.p("")
+	if p.Unknown != "" {
+		m.p("Unknown: %s.", p.Unknown)
+		m.p("")
+		return
+	}
+	c := p.Cluster
+	m.p("Score of the namespaces together: **%d**/100 (%d pods; ingress isolated %s, egress isolated %s). Findings: %s.", c.Score, c.Pods, percent(c.IngressIsolated), percent(c.EgressIsolated),
+		severityCounts(p.FindingCounts))
+	m.p("")
+	doc := &posture.Document{Cluster: p.Cluster, Namespaces: p.Namespaces, Findings: p.Findings, EntryPoints: p.EntryPoints}
+	for _, t := range []struct {
+		title string
+		table Table
+	}{{"Scores", auditScores(doc)}, {"Findings by severity", auditFindings(doc)}, {"Entry points from outside", auditEntryPoints(doc)}} {
+		m.p("#### %s", t.title)
+		m.p("")
+		markdownTable(&m.b, t.table)
+	}
+	for _, w := range p.Warnings {
+		m.p("> Warning: %s", w)
+		m.p("")
+	}
+}
+
+// severityCounts words the findings' counts, highest severity first.
+func severityCounts(counts map[posture.Severity]int) string {
+	if counts[posture.High]+counts[posture.Medium]+counts[posture.Low] == 0 {
+		return "none"
+	}
+	return countsLine(map[string]int{"high": counts[posture.High], "medium": counts[posture.Medium], "low": counts[posture.Low]}, []string{"high", "medium", "low"})
 }
 
 // probes writes the probe results.

@@ -125,3 +125,19 @@ func TestRecordMarkdownEKSClusterPolicies(t *testing.T) {
 		t.Errorf("unreadable:\n%s", md.String())
 	}
 }
+
+// A posture that could not be worked out says so and shows no table: no
+// "no finding" from an unread cluster.
+func TestRecordPostureUnknown(t *testing.T) {
+	rec := record.Record{Posture: &record.PostureRecord{Unknown: "could not list pods in shop (RBAC)"}}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "### Exposure and posture\n\nUnknown: could not list pods in shop (RBAC).\n") || strings.Contains(md.String(), "#### Findings by severity") {
+		t.Fatalf("%s", md.String())
+	}
+	if err := WriteMarkdown(&md, record.Record{}); err != nil || strings.Count(md.String(), "Exposure and posture") != 1 {
+		t.Fatalf("a record without a posture has no section: %v\n%s", err, md.String())
+	}
+}

@@ -478,6 +478,9 @@ func (d *docSink) layer(obj map[string]any, tm metav1.TypeMeta, where string) (b
 	if isCiliumPolicy(tm.APIVersion, tm.Kind) {
 		return true, d.cilium(obj, where)
 	}
+	if isGatewayKind(tm.APIVersion, tm.Kind) {
+		return true, d.gatewayObject(obj, tm.Kind, where)
+	}
 	if otherLayerKinds[tm.Kind] {
 		d.otherLayer(tm.Kind)
 		return true, nil

@@ -46,8 +46,10 @@ type LiveOptions struct {
 	// PageSize is the objects per list request: PageSize when 0, every
 	// object in one response when negative (benchmarks compare).
 	PageSize int64
-	// Ingresses lists the Ingresses too (audit's entry points); what
-	// cannot be listed is recorded as unreadable "ingresses".
+	// Ingresses lists the Ingresses too, and the Gateway API's Gateways,
+	// routes and ReferenceGrants where the API is served (audit's entry
+	// points); what cannot be listed is recorded as unreadable
+	// ("ingresses", "gateways", "httproutes", …).
 	Ingresses bool
 }
 
@@ -239,9 +241,13 @@ func (l *liveLoader) otherLayers() {
 	_, lists, err := l.c.Discovery.ServerGroupsAndResources()
 	if err != nil && len(lists) == 0 {
 		l.m.Warnings = append(l.m.Warnings, "could not check for other policy layers (API discovery failed): "+err.Error())
+		l.gatewayUnknown()
 		return
 	}
 	l.readLayers(lists)
+	if l.opts.Ingresses {
+		l.gatewayAPI(lists, err)
+	}
 }
 
 // readLayers reads the policy layers the served resources hold.

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/audit/posture"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/model"
@@ -58,6 +59,9 @@ type Record struct {
 	// Unreadable names what could not be read and why (RBAC): the parts
 	// of the record that depend on it say "unknown", never "none".
 	Unreadable map[string]string `json:"unreadable,omitempty"`
+	// Posture is audit's exposure and posture of the namespaces (absent
+	// when report was not given one).
+	Posture *PostureRecord `json:"posture,omitempty"`
 }
 
 // Unknown reports whether a resource could not be read.
@@ -160,6 +164,10 @@ type Inputs struct {
 	Rollback    map[string]RollbackPlan
 	Probe       *probe.Document
 	ProbeSource string
+	// Posture is the audit of the namespaces, or PostureUnknown why it
+	// could not be made.
+	Posture        *posture.Document
+	PostureUnknown string
 }
 
 // BuildRecord assembles the record; it makes no API calls.
@@ -176,6 +184,7 @@ func BuildRecord(in Inputs) Record {
 	}
 	r.addUnreadable(in.Snapshot)
 	r.count()
+	r.Posture = postureRecord(in.Posture, in.PostureUnknown)
 	if in.Snapshot != nil && in.Snapshot.Model != nil {
 		r.ClusterPolicies = clusterPolicyRecords(in.Snapshot.Model)
 		r.CalicoPolicies = calicoPolicyRecords(in.Snapshot.Model)

@@ -15,6 +15,7 @@ import (
 	npav1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/netbaseline/kubectl-netbaseline/internal/apply"
+	"github.com/netbaseline/kubectl-netbaseline/internal/audit/posture"
 	"github.com/netbaseline/kubectl-netbaseline/internal/baseline"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
@@ -109,7 +110,24 @@ func sampleInputs(t *testing.T) Inputs {
 	pr := probe.NewDocument(probe.Drop, "lab.local/netbaseline-probe:1", obs)
 	pr.ProbedAt = "2026-11-25T10:00:00Z"
 	return Inputs{Now: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC), Context: "lab", Config: cfg, Snapshot: snap, Doctor: doc, DenyMode: "drop",
-		Rollback: plans, Probe: &pr, ProbeSource: "probe.json"}
+		Rollback: plans, Probe: &pr, ProbeSource: "probe.json", Posture: samplePosture(snap, cfg)}
+}
+
+// samplePosture audits the sample's namespaces, with an Ingress (its
+// controller's pods are not in the sample: unspecified) and an HTTPRoute
+// to a Gateway that does not exist (denied).
+func samplePosture(snap *doctor.Snapshot, cfg *config.Config) *posture.Document {
+	m := model.FromObjects(snap.Namespaces, snap.Pods, nil, snap.Policies)
+	m.Services = append(m.Services, &model.Service{Namespace: "frontend-dev", Name: "frontend", Selector: map[string]string{"app": "frontend"},
+		Ports: []model.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(3000)}}})
+	m.Ingresses = append(m.Ingresses, &model.Ingress{Namespace: "frontend-dev", Name: "frontend", Class: "nginx",
+		Backends: []model.IngressBackend{{Host: "shop.example.com", Path: "/", Service: "frontend", Port: 80}}})
+	m.Routes = append(m.Routes, &model.Route{Kind: "HTTPRoute", Namespace: "backend-dev", Name: "api",
+		Parents:  []model.ParentRef{{Group: model.GatewayGroup, Kind: "Gateway", Namespace: "infra", Name: "edge"}},
+		Backends: []model.RouteBackend{{Kind: "Service", Namespace: "backend-dev", Name: "backend", Port: 80}}})
+	m.Normalize()
+	ctrl := &posture.IngressController{Namespace: cfg.IngressController.Namespace, PodLabels: cfg.IngressController.PodLabels}
+	return posture.Audit(m, posture.Options{Namespaces: []string{"backend-dev", "frontend-dev"}, IngressController: ctrl})
 }
 
 func ptrInt32(v int32) *int32 { return &v }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/audit/posture"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
@@ -62,6 +63,7 @@ func Run(ctx context.Context, c Config) error {
 	mode := doctor.DenyMode(c.DenyMode, doc.Engines)
 	in := record.Inputs{Now: c.Now(), Context: c.Context, Config: c.Config, Snapshot: snap, Doctor: doc, DenyMode: string(mode),
 		Rollback: map[string]record.RollbackPlan{}, Probe: c.Saved, ProbeSource: c.SavedFrom}
+	in.Posture, in.PostureUnknown = auditPosture(snap, c.Config)
 	for _, ns := range c.Config.Namespaces {
 		plan, err := c.Rollback(ctx, ns.Name)
 		if err != nil {
@@ -86,6 +88,24 @@ func Run(ctx context.Context, c Config) error {
 		return exit.Failedf("report could read nothing it records: every read was refused, so its cells say unknown; grant hack/rbac/read.yaml and rerun")
 	}
 	return probeErr
+}
+
+// auditPosture is audit's exposure and posture of the configured
+// namespaces over the snapshot, or why it is unknown: their pods or
+// NetworkPolicies could not be read.
+func auditPosture(snap *inventory.Snapshot, cfg *config.Config) (*posture.Document, string) {
+	if snap.Model == nil {
+		return nil, "nothing was read"
+	}
+	namespaces := make([]string, 0, len(cfg.Namespaces))
+	for _, ns := range cfg.Namespaces {
+		namespaces = append(namespaces, ns.Name)
+	}
+	if missing := snap.Model.Refusals([]string{"pods", "networkpolicies"}, namespaces); len(missing) > 0 {
+		return nil, strings.Join(missing, "; ")
+	}
+	ctrl := &posture.IngressController{Namespace: cfg.IngressController.Namespace, PodLabels: cfg.IngressController.PodLabels}
+	return posture.Audit(snap.Model, posture.Options{Namespaces: namespaces, IngressController: ctrl}), ""
 }
 
 func (c Config) write(rec record.Record) error {

@@ -3,6 +3,7 @@ package reporting
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbaseline/kubectl-netbaseline/internal/audit/posture"
 	"github.com/netbaseline/kubectl-netbaseline/internal/config"
 	"github.com/netbaseline/kubectl-netbaseline/internal/doctor"
 	"github.com/netbaseline/kubectl-netbaseline/internal/exit"
@@ -187,5 +189,53 @@ func TestDoctorExitsOnWhatItFound(t *testing.T) {
 	_, _, err = doctorRun("", "applications", "clusterpolicies", "daemonsets", "deployments", "endpointslices", "namespaces", "networkpolicies", "nodes", "pods", "secrets", "services")
 	if exit.StatusOf(err) != exit.Failed || !strings.Contains(err.Error(), "could check nothing") {
 		t.Fatalf("nothing readable: want exit 1, got %d %v", exit.StatusOf(err), err)
+	}
+}
+
+// The record carries audit's posture of the configured namespaces; pods
+// or policies that could not be read in them make it unknown, never
+// "no finding".
+func TestTheRecordCarriesThePostureOrWhyItIsUnknown(t *testing.T) {
+	cases := []struct {
+		name       string
+		unreadable []string // resource/namespace marked unreadable in the model
+		unknown    string   // contained in posture.unknown ("": known)
+		findings   int
+	}{
+		{name: "known", findings: 4},
+		{name: "pods unread", unreadable: []string{"pods/shop"}, unknown: "pods"},
+		{name: "policies unread everywhere", unreadable: []string{"networkpolicies/"}, unknown: "networkpolicies"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, func(c *Config) {
+				load := c.Inventory
+				c.Inventory = func(ctx context.Context) (*inventory.Snapshot, error) {
+					s, err := load(ctx)
+					for _, u := range tc.unreadable {
+						res, ns, _ := strings.Cut(u, "/")
+						s.Model.MarkUnreadable(res, ns)
+					}
+					return s, err
+				}
+			})
+			if r.err != nil {
+				t.Fatalf("%v\n%s", r.err, r.stderr.String())
+			}
+			var rec record.Record
+			if err := json.Unmarshal(r.stdout.Bytes(), &rec); err != nil {
+				t.Fatal(err)
+			}
+			p := rec.Posture
+			if p == nil || !strings.Contains(p.Unknown, tc.unknown) || (tc.unknown == "") != (p.Unknown == "") {
+				t.Fatalf("posture = %+v, want unknown %q", p, tc.unknown)
+			}
+			if len(p.Findings) != tc.findings || (tc.unknown == "" && (len(p.Namespaces) != 1 || p.Namespaces[0].Namespace != "shop" || p.Cluster.Pods != 2)) {
+				t.Fatalf("posture = %+v", p)
+			}
+			if tc.unknown == "" && (p.Findings[0].Severity != posture.High || p.Findings[3].Severity != posture.Low || p.FindingCounts[posture.High] != 2) {
+				t.Fatalf("findings not by severity: %+v", p.Findings)
+			}
+		})
 	}
 }

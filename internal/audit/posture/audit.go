@@ -48,8 +48,9 @@ func (a *Analyzer) Document(o Options) *Document {
 			doc.Workloads = append(doc.Workloads, w)
 		}
 	}
-	services := a.EntryPoints(inScope)
-	doc.EntryPoints = append(services, a.ingressEntryPoints(inScope, o.IngressController, a.EntryPoints(nil))...)
+	services, all := a.EntryPoints(inScope), a.EntryPoints(nil)
+	doc.EntryPoints = append(services, a.ingressEntryPoints(inScope, o.IngressController, all)...)
+	doc.EntryPoints = append(doc.EntryPoints, a.gatewayEntryPoints(inScope, all)...)
 	doc.Findings = a.findings(groups, inScope, doc.Workloads)
 	a.scores(doc, groups, o.Namespaces)
 	return doc
@@ -76,6 +77,8 @@ func (a *Analyzer) findings(groups []policy.Group, inScope map[string]bool, work
 	out = append(out, a.selectionFindings(inScope)...)
 	out = append(out, labelFindings(a.base, inScope, unknown)...)
 	out = append(out, internetFindings(workloads)...)
+	out = append(out, shadowFindings(a.base.ClusterPolicies)...)
+	out = append(out, a.grantFindings(inScope)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace
@@ -111,7 +114,9 @@ func (a *Analyzer) scores(doc *Document, groups []policy.Group, namespaces []str
 		cluster.addPorts(w)
 	}
 	for _, f := range doc.Findings {
-		get(f.Namespace).addFinding(f)
+		if f.Namespace != "" { // cluster-scoped findings count for the cluster
+			get(f.Namespace).addFinding(f)
+		}
 		cluster.addFinding(f)
 	}
 	for _, ns := range sortedKeys(per) {
