@@ -150,3 +150,16 @@ func waitCiliumRealized(t *testing.T, ctx context.Context, cs kubernetes.Interfa
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// settleTimeout is apply --verify's --settle-timeout for the tests: how
+// long a mismatch is retried. Cilium regenerates every endpoint after each
+// policy write, and with a dozen writes on this 2-core machine under the
+// tests' load, realizing the last of them took more than 4 s (a probe saw
+// the bridge's allow still in place), so Cilium gets the product's
+// order of magnitude; the iptables engines apply a change within 0.2 s.
+func settleTimeout() string {
+	if engine, _ := clusterEngine(); engine == "Cilium" {
+		return "15s"
+	}
+	return "4s"
+}

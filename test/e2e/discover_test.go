@@ -77,7 +77,7 @@ func TestDiscoverTheSampleApp(t *testing.T) {
 		f.reset()
 	}
 	both := []string{"-n", "frontend-dev", "-n", "backend-dev"}
-	out, code, errOut := pluginRun(t, append([]string{"apply", "--config", file, "--verify", "--settle-timeout", "4s"}, both...)...)
+	out, code, errOut := pluginRun(t, append([]string{"apply", "--config", file, "--verify", "--settle-timeout", settleTimeout()}, both...)...)
 	if code != 0 {
 		t.Fatalf("apply --verify --config discovered.yaml: exit %d\n%s\n%s", code, out, errOut)
 	}

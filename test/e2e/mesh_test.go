@@ -209,7 +209,7 @@ func TestApplyVerifyStopsUnverifiedThroughAMesh(t *testing.T) {
 	proxyInNetns(t, "frontend-dev", "app=frontend")
 	redirectLikeAMesh(t, "frontend-dev", pod)
 
-	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "--verify", "--settle-timeout", "4s")
+	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "--verify", "--settle-timeout", settleTimeout())
 	if code != 1 || !strings.Contains(stderr, "the new state of frontend-dev could not be verified") || !strings.Contains(stderr, "went through a mesh proxy") ||
 		!strings.Contains(stderr, "observed redirected to a local proxy (mesh)") || !strings.Contains(stderr, "to roll back: kubectl netbaseline rollback -n frontend-dev") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

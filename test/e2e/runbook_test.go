@@ -265,7 +265,7 @@ spec:
 `))
 	before := kube(t, "-n", "backend-dev", "get", "networkpolicy,configmap", "-o", "name")
 
-	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", "4s")
+	stdout, code, stderr := pluginRun(t, "apply", "-n", "frontend-dev", "-n", "backend-dev", "--verify", "--settle-timeout", settleTimeout())
 	if code != 3 || !strings.Contains(stderr, "the new state of frontend-dev did not do what the policies say") ||
 		!strings.Contains(stderr, "expected allowed, observed denied (mismatch)") || !strings.Contains(stderr, "undone: backend-dev, frontend-dev are as before the run") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

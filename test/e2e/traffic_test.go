@@ -220,7 +220,7 @@ func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	}
 
 	both := []string{"-n", "frontend-dev", "-n", "backend-dev"}
-	verify := []string{"--verify", "--settle-timeout", "4s"}
+	verify := []string{"--verify", "--settle-timeout", settleTimeout()}
 	step := func(what string, wantCode int, args ...string) {
 		t.Helper()
 		stdout, code, stderr := pluginRun(t, args...)
@@ -239,8 +239,14 @@ func TestLiveTrafficDuringApplyAndRollback(t *testing.T) {
 	fe, be := podIP(t, "frontend-dev", "app=frontend"), podIP(t, "backend-dev", "app=backend")
 	rule := []string{"PREROUTING", "-s", fe, "-d", be, "-p", "tcp", "--dport", "3001", "-j", "DROP", "-m", "comment", "--comment", "netbaseline-e2e-live"}
 	remove := insertDrop(t, rule)
+	// Cilium translates the Service in the pod's own datapath (bpf_lxc),
+	// before netfilter: there the drop also cuts the clients' frontend ->
+	// backend requests, which this step's count leaves out (the other flows
+	// still count).
+	cut := excludeLossesOnCilium(flows, "frontend -> backend")
 	step("apply --verify with a mismatch", 3, append(append([]string{"apply"}, both...), verify...)...)
 	remove()
+	cut()
 
 	step("apply --verify", 0, append(append([]string{"apply"}, both...), verify...)...)
 	step("rollback after verify", 0, append([]string{"rollback"}, both...)...)
@@ -289,4 +295,29 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
 		}
 	}
 	t.Logf("live traffic, deny mode %s: %d requests on %d flows, %d failed", denyMode(), total, len(flows), lost)
+}
+
+// excludeLossesOnCilium returns a function that forgets the failures of the
+// flows named with prefix since the call, on Cilium only (see the
+// mismatch step of TestLiveTrafficDuringApplyAndRollback).
+func excludeLossesOnCilium(flows []*liveFlow, prefix string) func() {
+	if engine, _ := clusterEngine(); engine != "Cilium" {
+		return func() {}
+	}
+	before := map[*liveFlow]int{}
+	for _, f := range flows {
+		if strings.HasPrefix(f.name, prefix) {
+			f.mu.Lock()
+			before[f] = f.failed
+			f.mu.Unlock()
+		}
+	}
+	return func() {
+		time.Sleep(3 * time.Second) // the requests in flight when the drop went
+		for f, n := range before {
+			f.mu.Lock()
+			f.failed = n
+			f.mu.Unlock()
+		}
+	}
 }
